@@ -1,0 +1,222 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { Client } from 'pg';
+import { createActivities } from '../../activities';
+import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import { approvalSignal, statusQuery } from '../../workflows/definitions';
+import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import { freshDatabase } from '../helpers/postgres';
+import { timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let systems: SystemRegistry;
+
+beforeAll(async () => {
+  const url = await freshDatabase('close_wf');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  // Ledger vs ERP with planted differences: 1001 matches, 1002 differs by 0.01, 1003 only in the ledger,
+  // 1004 only in the ERP, 1005 is split over two ERP lines that add up.
+  await db.query(`
+    CREATE TABLE gl (account_code text, balance numeric(18,2));
+    CREATE TABLE erp (acct_num text, amt numeric(18,2));
+    INSERT INTO gl VALUES ('1001','100.00'),('1002','250.10'),('1003','75.00'),('1005','40.00');
+    INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09'),('1004','12.34'),('1005','15.00'),('1005','25.00');`);
+  await db.end();
+  systems = systemsFromEnv({ DATABASE_URL: url });
+  env = await timeSkippingEnv();
+  await workflowBundle();
+}, 120_000);
+
+// The time-skipping server will not skip time while any workflow task is outstanding, so a workflow left
+// behind by a failed test (its worker gone) would stall every later test: terminate whatever is still running.
+const started: string[] = [];
+afterEach(async () => {
+  for (const id of started.splice(0)) {
+    await env.client.workflow
+      .getHandle(id)
+      .terminate('test cleanup')
+      .catch(() => undefined);
+  }
+});
+
+afterAll(async () => {
+  await env?.teardown();
+  await systems?.close();
+});
+
+function closeInput(company: string): MonthEndCloseInput {
+  started.push(`close:${company}:2026-10`, `recon:${company}:2026-10:gl-vs-erp`);
+  return {
+    company,
+    period: '2026-10',
+    tasks: [
+      {
+        id: 'gl_vs_erp',
+        kind: 'reconciliation',
+        config: {
+          reconId: 'gl-vs-erp',
+          a: { system: 'ledger', table: 'gl', keyField: 'account_code', valueField: 'balance' },
+          b: { system: 'ledger', table: 'erp', keyField: 'acct_num', valueField: 'amt' },
+        },
+      },
+      {
+        id: 'recon_review',
+        kind: 'approval',
+        predecessors: ['gl_vs_erp'],
+        config: {
+          checkpointId: 'recon-review',
+          role: 'supervisor',
+          escalation: { timeout: '4h', path: ['manager', 'director'] },
+        },
+      },
+    ],
+  };
+}
+
+async function newWorker(taskQueue: string): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ systems }),
+  });
+}
+
+async function waitFor(
+  handle: { query: (q: typeof statusQuery) => Promise<CloseStatus> },
+  ok: (s: CloseStatus) => boolean,
+) {
+  for (let i = 0; i < 200; i++) {
+    const s = await handle.query(statusQuery);
+    if (ok(s)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('status never reached the expected state');
+}
+
+describe('monthEndCloseWorkflow on the time-skipping server', () => {
+  it('reconciles in a child workflow, escalates after 4h of server time in well under 10 s of wall time, and completes on approval', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = uniqueId('ACME').replace(/[^A-Za-z0-9-]/g, '');
+    const worker = await newWorker(taskQueue);
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId: `close:${company}:2026-10`,
+        args: [closeInput(company)],
+      });
+      const open = await waitFor(handle, (s) => s.checkpoints.length === 1);
+      const recon = open.tasks.find((t) => t.id === 'gl_vs_erp')?.result;
+      expect(recon).toMatchObject({
+        status: 'exceptions',
+        a: { records: 4, amount: '465.10' },
+        b: { records: 5, amount: '402.43' },
+        keys: { matched: 2, amountMismatch: 1, missingInA: 1, missingInB: 1 },
+        difference: '62.67',
+      });
+      expect(open.checkpoints[0]).toMatchObject({ state: 'open', allowedRoles: ['supervisor'], escalations: [] });
+
+      const wallStart = Date.now();
+      const serverStart = await env.currentTimeMs();
+      await env.sleep('4h');
+      const escalated = await waitFor(handle, (s) => s.checkpoints[0].escalations.length === 1);
+      const wall = Date.now() - wallStart;
+      expect((await env.currentTimeMs()) - serverStart).toBeGreaterThanOrEqual(4 * 3600_000);
+      expect(wall).toBeLessThan(10_000);
+      expect(escalated.checkpoints[0].allowedRoles).toEqual(['supervisor', 'manager']);
+      expect(escalated.checkpoints[0].escalations[0].toRole).toBe('manager');
+
+      await handle.signal(approvalSignal, {
+        checkpointId: 'recon-review',
+        decision: 'approved',
+        approverId: 'maria',
+        role: 'manager',
+      });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(result.percentDone).toBe(100);
+      expect(result.tasks.map((t) => [t.id, t.state])).toEqual([
+        ['gl_vs_erp', 'done_with_exceptions'],
+        ['recon_review', 'done'],
+      ]);
+      expect(result.checkpoints[0].decisions[0]).toMatchObject({
+        approverId: 'maria',
+        role: 'manager',
+        decision: 'approved',
+      });
+    });
+  });
+
+  it('refuses an approval from a role the checkpoint does not allow yet, and records the attempt', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = uniqueId('ACME').replace(/[^A-Za-z0-9-]/g, '');
+    const worker = await newWorker(taskQueue);
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId: `close:${company}:2026-10`,
+        args: [closeInput(company)],
+      });
+      await waitFor(handle, (s) => s.checkpoints.length === 1);
+      await handle.signal(approvalSignal, {
+        checkpointId: 'recon-review',
+        decision: 'approved',
+        approverId: 'dan',
+        role: 'director',
+      });
+      const s = await waitFor(handle, (st) => st.checkpoints[0].refusals.length === 1);
+      expect(s.checkpoints[0].state).toBe('open');
+      expect(s.checkpoints[0].refusals[0]).toMatchObject({
+        approverId: 'dan',
+        reason: 'role director may not approve at this level',
+      });
+      await handle.signal(approvalSignal, {
+        checkpointId: 'recon-review',
+        decision: 'approved',
+        approverId: 'sue',
+        role: 'supervisor',
+      });
+      expect((await handle.result()).state).toBe('completed');
+    });
+  });
+
+  it('marks the checkpoint deadlocked and blocks the task with a reason once the escalation path is exhausted', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = uniqueId('ACME').replace(/[^A-Za-z0-9-]/g, '');
+    const worker = await newWorker(taskQueue);
+    await worker.runUntil(async () => {
+      const result = await env.client.workflow.execute('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId: `close:${company}:2026-10`,
+        args: [closeInput(company)],
+      });
+      expect(result.state).toBe('blocked');
+      expect(result.checkpoints[0].state).toBe('deadlocked');
+      expect(result.checkpoints[0].escalations.map((e) => e.toRole)).toEqual(['manager', 'director']);
+      const review = result.tasks.find((t) => t.id === 'recon_review');
+      expect(review).toMatchObject({
+        state: 'blocked',
+        reason: 'no decision after escalating to supervisor -> manager -> director',
+      });
+    });
+  });
+
+  it('refuses a plan with a dependency cycle before running anything', async () => {
+    const taskQueue = uniqueId('tq');
+    const worker = await newWorker(taskQueue);
+    const input = closeInput('CYCLE');
+    input.tasks[0].predecessors = ['recon_review'];
+    await worker.runUntil(async () => {
+      await expect(
+        env.client.workflow.execute('monthEndCloseWorkflow', {
+          taskQueue,
+          workflowId: uniqueId('close-cycle'),
+          args: [input],
+        }),
+      ).rejects.toMatchObject({
+        cause: { type: 'InvalidClosePlan', message: expect.stringContaining('cycle among: gl_vs_erp, recon_review') },
+      });
+    });
+  });
+});

@@ -1,0 +1,2 @@
+export { monthEndCloseWorkflow } from './month-end-close';
+export { reconciliationWorkflow } from './reconciliation';
