@@ -1,0 +1,24 @@
+// Close definitions are plain JSON or YAML, the same object `temporal workflow start --input` takes.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { MonthEndCloseInput } from '../workflows/types';
+
+export function readClosePlan(path: string, overrides: { period?: string; company?: string } = {}): MonthEndCloseInput {
+  const text = readFileSync(path, 'utf8');
+  let doc: unknown;
+  try {
+    doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  if (!doc || typeof doc !== 'object') throw new Error(`${path}: a close plan must be an object`);
+  const plan = { ...(doc as MonthEndCloseInput) };
+  if (overrides.period) plan.period = overrides.period;
+  if (overrides.company) plan.company = overrides.company;
+  for (const field of ['company', 'period'] as const)
+    if (typeof plan[field] !== 'string' || !plan[field])
+      throw new Error(`${path}: field "${field}" is required (or pass --${field})`);
+  if (!Array.isArray(plan.tasks) || plan.tasks.length === 0)
+    throw new Error(`${path}: field "tasks" must list at least one task`);
+  return plan;
+}

@@ -1,0 +1,181 @@
+// End to end on the Temporal CLI dev server: a real worker, a real PostgreSQL, and closes driven from the
+// outside exactly as a user would: the finflow CLI, and the plain `temporal workflow start|signal|query`.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Client } from 'pg';
+import { systemsFromEnv } from '../../activities/systems';
+import { temporalCliPath } from '../../scripts/lib/servers';
+import { startWorker, type RunningWorker } from '../../workers/main';
+import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import { freshDatabase } from '../helpers/postgres';
+import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+
+const run = promisify(execFile);
+const root = resolve(__dirname, '../..');
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker;
+let taskQueue: string;
+let dir: string;
+
+beforeAll(async () => {
+  const url = await freshDatabase('e2e_cli');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  await db.query(`
+    CREATE TABLE gl (account_code text, balance numeric(18,2));
+    CREATE TABLE erp (acct_num text, amt numeric(18,2));
+    INSERT INTO gl SELECT 'A' || g, g * 1.25 FROM generate_series(1, 500) g;
+    INSERT INTO erp SELECT 'A' || g, g * 1.25 FROM generate_series(1, 500) g WHERE g <> 77;
+    UPDATE erp SET amt = amt + 9 WHERE acct_num = 'A300';`);
+  await db.end();
+  env = await devServerEnv();
+  taskQueue = uniqueId('e2e');
+  worker = await startWorker({
+    config: { address: env.address, namespace: 'default', taskQueue },
+    connection: env.nativeConnection,
+    systems: systemsFromEnv({ DATABASE_URL: url }),
+    workflowBundle: await workflowBundle(),
+  });
+  dir = mkdtempSync(join(tmpdir(), 'finflow-e2e-'));
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+});
+
+function plan(company: string): MonthEndCloseInput {
+  return {
+    company,
+    period: '2026-10',
+    tasks: [
+      {
+        id: 'gl_vs_erp',
+        kind: 'reconciliation',
+        config: {
+          reconId: 'gl-vs-erp',
+          a: { system: 'ledger', table: 'gl', keyField: 'account_code', valueField: 'balance' },
+          b: { system: 'ledger', table: 'erp', keyField: 'acct_num', valueField: 'amt' },
+        },
+      },
+      {
+        id: 'recon_review',
+        kind: 'approval',
+        predecessors: ['gl_vs_erp'],
+        config: { checkpointId: 'recon-review', role: 'supervisor', escalation: { timeout: '4h', path: ['manager'] } },
+      },
+    ],
+  };
+}
+
+async function finflow(...args: string[]): Promise<string> {
+  const { stdout } = await run(
+    join(root, 'bin/finflow'),
+    ['--address', env.address, '--task-queue', taskQueue, ...args],
+    {
+      cwd: root,
+    },
+  );
+  return stdout;
+}
+
+async function temporal(...args: string[]): Promise<string> {
+  const { stdout } = await run(temporalCliPath(), [...args, '--address', env.address, '--namespace', 'default']);
+  return stdout;
+}
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined && ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('condition never met');
+}
+
+describe('a close driven from the outside on the dev server', () => {
+  it('starts with the finflow CLI, is idempotent, shows its status, takes an approval and completes', async () => {
+    const company = uniqueId('CLI').replace(/[^A-Za-z0-9-]/g, '');
+    const file = join(dir, `${company}.yaml`);
+    writeFileSync(file, JSON.stringify(plan(company))); // JSON is YAML too
+    expect(await finflow('close', 'start', file, '--period', '2026-10')).toContain(`started close:${company}:2026-10`);
+    expect(await finflow('close', 'start', file)).toContain('already running or done: not started again');
+
+    const status = await until(
+      async () =>
+        JSON.parse(
+          await finflow('close', 'status', '--company', company, '--period', '2026-10', '--json'),
+        ) as CloseStatus,
+      (s) => s.checkpoints.length === 1,
+    );
+    expect(status.tasks[0].result).toMatchObject({
+      a: { records: 500, amount: '156562.50' },
+      b: { records: 499, amount: '156475.25' },
+      keys: { matched: 498, amountMismatch: 1, missingInA: 0, missingInB: 1 },
+      difference: '87.25',
+    });
+    expect(await finflow('close', 'status', `close:${company}:2026-10`)).toMatch(
+      /checkpoint recon-review: open; may approve: supervisor/,
+    );
+
+    expect(
+      await finflow(
+        'approve',
+        `close:${company}:2026-10`,
+        '--checkpoint',
+        'recon-review',
+        '--by',
+        'sue',
+        '--role',
+        'supervisor',
+      ),
+    ).toContain('sent approval');
+    const final = await finflow('close', 'result', `close:${company}:2026-10`, '--json');
+    const result = JSON.parse(final) as CloseStatus;
+    expect(result.state).toBe('completed');
+    expect(result.checkpoints[0].decisions[0]).toMatchObject({ approverId: 'sue', decision: 'approved' });
+  });
+
+  it('runs the same close with only the plain temporal CLI: workflow start, query, signal', async () => {
+    const company = uniqueId('TCLI').replace(/[^A-Za-z0-9-]/g, '');
+    const id = `close:${company}:2026-10`;
+    const inputFile = join(dir, `${company}.json`);
+    writeFileSync(inputFile, JSON.stringify(plan(company)));
+    await temporal(
+      'workflow',
+      'start',
+      '--type',
+      'monthEndCloseWorkflow',
+      '--task-queue',
+      taskQueue,
+      '--workflow-id',
+      id,
+      '--input-file',
+      inputFile,
+    );
+
+    const status = await until(
+      async () =>
+        JSON.parse(
+          await temporal('workflow', 'query', '--workflow-id', id, '--name', 'status', '--output', 'json'),
+        ) as { queryResult: CloseStatus[] },
+      // The Go CLI re-encodes the answer and prints an empty array as null.
+      (r) => (r.queryResult[0].checkpoints ?? []).length === 1,
+    );
+    expect(status.queryResult[0].tasks[0].state).toBe('done_with_exceptions');
+
+    const signal = { checkpointId: 'recon-review', decision: 'approved', approverId: 'max', role: 'supervisor' };
+    await temporal('workflow', 'signal', '--workflow-id', id, '--name', 'approval', '--input', JSON.stringify(signal));
+    const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', id, '--output', 'json')) as {
+      status: string;
+      result: CloseStatus;
+    };
+    expect(result.status).toBe('COMPLETED');
+    expect(result.result.state).toBe('completed');
+    expect(result.result.checkpoints[0].decisions[0].approverId).toBe('max');
+  });
+});
