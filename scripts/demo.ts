@@ -1,0 +1,96 @@
+// `npm run demo`: a full close on the embedded defaults. Starts PostgreSQL (embedded) and the Temporal dev
+// server (with the Web UI), loads the demo data, runs a worker, starts the close, plays the supervisor's
+// approval, and prints the result. `npm run demo -- --keep` leaves everything running for the Web UI.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import { systemsFromEnv } from '../activities/systems';
+import { formatStatus } from '../client/cli';
+import { readClosePlan } from '../client/close-plan-file';
+import { connectClient } from '../client/connect';
+import { closeWorkflowId } from '../domain/ids';
+import { startWorker } from '../workers/main';
+import { approvalSignal, statusQuery } from '../workflows/definitions';
+import type { CloseStatus } from '../workflows/types';
+import { startDevServer } from './lib/dev-server';
+import { createDatabase } from './lib/pg-admin';
+import { startEmbeddedPostgres } from './lib/postgres';
+
+const root = join(__dirname, '..');
+const keep = process.argv.includes('--keep');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  say('finflow demo: month-end close of ACME, period 2026-10');
+  const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: '/tmp/finflow-demo-pg' });
+  const dbUrl = process.env.DATABASE_URL ?? (await createDatabase(pg!.adminUrl, 'finflow_demo'));
+  say(`  PostgreSQL     ${pg ? 'embedded, ' : ''}${dbUrl.replace(/:[^:@/]*@/, ':***@')}`);
+  const db = new PgClient({ connectionString: dbUrl });
+  await db.connect();
+  await db.query(readFileSync(join(root, 'examples/demo/seed.sql'), 'utf8'));
+  await db.end();
+
+  const server = await startDevServer();
+  say(`  Temporal       ${server.address} (dev server)`);
+  say(`  Web UI         ${server.uiUrl}`);
+  const config = { address: server.address, namespace: 'default', taskQueue: 'finflow' };
+  const worker = await startWorker({ config, systems: systemsFromEnv({ DATABASE_URL: dbUrl }) });
+  const { client, close } = await connectClient(config);
+  try {
+    const plan = readClosePlan(join(root, 'examples/demo/close-plan.json'));
+    const workflowId = closeWorkflowId(plan.company, plan.period);
+    const handle = await client.workflow.start('monthEndCloseWorkflow', {
+      taskQueue: config.taskQueue,
+      workflowId,
+      args: [plan],
+    });
+    say(
+      `  close started  ${workflowId}  (${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)})`,
+    );
+
+    let approved = false;
+    let last = '';
+    for (;;) {
+      const s: CloseStatus = await handle.query(statusQuery);
+      const line = `  progress       ${'#'.repeat(s.percentDone / 5).padEnd(20, '.')} ${s.percentDone}%  ${s.tasks.map((t) => `${t.id}=${t.state}`).join(' ')}`;
+      if (line !== last) say((last = line));
+      const cp = s.checkpoints.find((c) => c.checkpointId === 'recon-review');
+      if (cp?.state === 'open' && !approved) {
+        await handle.signal(approvalSignal, {
+          checkpointId: 'recon-review',
+          decision: 'approved',
+          approverId: 'sam.supervisor',
+          role: 'supervisor',
+          comments: 'Differences explained: rounding on 1042, transposition on 1500, 1777 and 9001 timing.',
+        });
+        say('  approval       sam.supervisor (supervisor) approved recon-review');
+        approved = true;
+      }
+      if (s.state !== 'running') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const result = await handle.result();
+    say('');
+    say(formatStatus(result));
+    say('');
+    say(`close ${result.state} in ${((Date.now() - t0) / 1000).toFixed(1)} s; Web UI: ${server.uiUrl}`);
+    if (result.state !== 'completed') process.exitCode = 1;
+    if (keep) {
+      say('--keep: servers stay up; Ctrl-C to stop.');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+  } finally {
+    await close();
+    await worker.stop();
+    await server.stop();
+    await pg?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`demo failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
