@@ -14,4 +14,9 @@ module.exports = {
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,
   maxWorkers: 2,
+  // Workflow code is instrumented in its sandbox by @temporalio/nyc-test-coverage (test/helpers/temporal.ts),
+  // which works only with the babel (istanbul) provider.
+  coverageProvider: 'babel',
+  collectCoverageFrom: ['domain/**/*.ts', 'workflows/**/*.ts', 'activities/**/*.ts', 'workers/**/*.ts', 'client/**/*.ts'],
+  coverageReporters: ['text-summary', 'json-summary', 'lcov'],
 };

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/provision.sh
-exec npx jest "$@"
+exec npx jest --coverage "$@"

@@ -6,7 +6,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
-import { timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
@@ -75,12 +75,9 @@ function closeInput(company: string): MonthEndCloseInput {
 }
 
 async function newWorker(taskQueue: string): Promise<Worker> {
-  return Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: createActivities({ systems }),
-  });
+  return Worker.create(
+    await testWorkerOptions({ connection: env.nativeConnection, taskQueue, activities: createActivities({ systems }) }),
+  );
 }
 
 async function waitFor(
