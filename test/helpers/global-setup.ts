@@ -1,8 +1,10 @@
 // One PostgreSQL for the whole run (embedded unless DATABASE_URL is set); each suite makes its own database
 // on it (test/helpers/postgres.ts). Jest workers are spawned after this runs, so they inherit the variable.
+// Likewise one MariaDB (a private instance unless MARIADB_URL is set; test/helpers/mariadb.ts).
+import { startMariaDb } from '../../scripts/lib/mariadb';
 import { startEmbeddedPostgres } from '../../scripts/lib/postgres';
 
-export default async function globalSetup(): Promise<void> {
+async function setupPostgres(): Promise<void> {
   if (process.env.DATABASE_URL) {
     process.env.FINFLOW_TEST_PG_ADMIN_URL = process.env.DATABASE_URL;
     return;
@@ -10,4 +12,26 @@ export default async function globalSetup(): Promise<void> {
   const handle = await startEmbeddedPostgres();
   (globalThis as { __finflowPg?: typeof handle }).__finflowPg = handle;
   process.env.FINFLOW_TEST_PG_ADMIN_URL = handle.adminUrl;
+}
+
+async function setupMariaDb(): Promise<void> {
+  if (process.env.MARIADB_URL) {
+    process.env.FINFLOW_TEST_MARIADB_ADMIN_URL = process.env.MARIADB_URL;
+    return;
+  }
+  const handle = await startMariaDb();
+  (globalThis as { __finflowMariaDb?: typeof handle }).__finflowMariaDb = handle;
+  process.env.FINFLOW_TEST_MARIADB_ADMIN_URL = handle.adminUrl;
+}
+
+export default async function globalSetup(): Promise<void> {
+  // Started side by side: both are a second or so of mostly waiting. If one fails, jest runs no teardown, so
+  // stop the other here rather than leave it running.
+  const results = await Promise.allSettled([setupPostgres(), setupMariaDb()]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    const g = globalThis as { __finflowPg?: { stop(): Promise<void> }; __finflowMariaDb?: { stop(): Promise<void> } };
+    await Promise.allSettled([g.__finflowPg?.stop(), g.__finflowMariaDb?.stop()]);
+    throw failed.reason;
+  }
 }
