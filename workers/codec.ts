@@ -1,0 +1,146 @@
+// The payload encryption codec of every finflow worker and client: the Temporal server stores only ciphertext
+// of workflow inputs, results, signals, queries, memos and (with the failure converter in data-converter.ts)
+// failure messages.
+//
+// Each payload is serialised (Temporal's Payload protobuf, so codecs in other SDKs can read it) and encrypted
+// with AES-256-GCM under a key derived from the current master key, with a fresh random 96-bit nonce. The outer
+// metadata carries the encoding `binary/encrypted` and the key id, and both are bound as additional
+// authenticated data: changing either makes decryption fail, so nobody can point a payload at another key or
+// pass it off as unencrypted.
+//
+// Decoding fails closed: a wrong or unknown key, a tampered ciphertext or tampered metadata throws, and the
+// ciphertext is never handed on as if it were data. Payloads without our encoding pass through decode, because
+// Temporal and its tools legitimately produce them: the plain `temporal workflow start --input` and the Web UI
+// send unencrypted json/plain inputs, and histories written before encryption was switched on hold them. A
+// deployment that wants none of that sets `rejectUnencrypted`. (Search attributes never pass through codecs at
+// all: keep sensitive values out of them.)
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { deriveKey, UnknownKeyError, type KeyProvider } from '../activities/security/key-ring';
+
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const METADATA_ENCODING_KEY = 'encoding';
+export const METADATA_KEY_ID_KEY = 'encryption-key-id';
+const PAYLOAD_PURPOSE = 'finflow/payload-codec/v1';
+const FORMAT_VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class PayloadDecryptionError extends Error {
+  constructor(reason: string) {
+    super(`cannot decrypt payload: ${reason}`);
+    this.name = 'PayloadDecryptionError';
+  }
+}
+
+export interface EncryptionCodecOptions {
+  /** Refuse to decode payloads that are not ours (default false: see the module comment). */
+  rejectUnencrypted?: boolean;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function metaText(payload: Payload, key: string): string | undefined {
+  const raw = payload.metadata?.[key];
+  if (raw === undefined || raw === null) return undefined;
+  try {
+    return fromUtf8.decode(raw);
+  } catch {
+    throw new PayloadDecryptionError(`metadata ${key} is not UTF-8`);
+  }
+}
+
+function aad(encoding: string, keyId: string): Buffer {
+  return Buffer.from(`finflow-payload/v${FORMAT_VERSION}\0${encoding}\0${keyId}`, 'utf8');
+}
+
+export class EncryptionCodec implements PayloadCodec {
+  constructor(
+    private readonly keys: KeyProvider,
+    private readonly options: EncryptionCodecOptions = {},
+  ) {}
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    if (payloads.length === 0) return payloads;
+    // One key for the whole batch: a rotation mid-batch must not split it.
+    const master = await this.keys.getCurrentKey();
+    const key = deriveKey(master, PAYLOAD_PURPOSE);
+    const additional = aad(ENCRYPTED_ENCODING, master.id);
+    return payloads.map((payload) => {
+      const plaintext = temporal.api.common.v1.Payload.encode(payload).finish();
+      const nonce = randomBytes(NONCE_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, nonce);
+      cipher.setAAD(additional);
+      const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      return {
+        metadata: {
+          [METADATA_ENCODING_KEY]: utf8.encode(ENCRYPTED_ENCODING),
+          [METADATA_KEY_ID_KEY]: utf8.encode(master.id),
+        },
+        data: Buffer.concat([Buffer.from([FORMAT_VERSION]), nonce, body, cipher.getAuthTag()]),
+      };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(payloads.map((p) => this.decodeOne(p)));
+  }
+
+  /** Whether a payload carries our encoding (what decode will decrypt rather than pass through). */
+  static isEncrypted(payload: Payload): boolean {
+    return metaText(payload, METADATA_ENCODING_KEY) === ENCRYPTED_ENCODING;
+  }
+
+  private async decodeOne(payload: Payload): Promise<Payload> {
+    const encoding = metaText(payload, METADATA_ENCODING_KEY);
+    const keyId = metaText(payload, METADATA_KEY_ID_KEY);
+    if (encoding !== ENCRYPTED_ENCODING) {
+      // A key id without our encoding is one of ours whose encoding was altered: refuse rather than pass it on.
+      if (keyId !== undefined)
+        throw new PayloadDecryptionError(
+          `payload has key id ${JSON.stringify(keyId)} but encoding ${JSON.stringify(encoding)}`,
+        );
+      // Every Temporal converter names its encoding; data without one could be ours with the metadata stripped.
+      if (encoding === undefined && (payload.data?.length ?? 0) > 0)
+        throw new PayloadDecryptionError('payload has data but no encoding');
+      if (this.options.rejectUnencrypted)
+        throw new PayloadDecryptionError(
+          `payload is not encrypted (encoding ${JSON.stringify(encoding)}) and unencrypted payloads are refused`,
+        );
+      return payload;
+    }
+    if (keyId === undefined) throw new PayloadDecryptionError('encrypted payload has no key id');
+    let master;
+    try {
+      master = await this.keys.getKey(keyId);
+    } catch (err) {
+      if (err instanceof UnknownKeyError) throw new PayloadDecryptionError(`unknown key id ${JSON.stringify(keyId)}`);
+      throw err;
+    }
+    const data = payload.data ?? new Uint8Array();
+    if (data.length < 1 + NONCE_BYTES + TAG_BYTES) throw new PayloadDecryptionError('ciphertext too short');
+    if (data[0] !== FORMAT_VERSION) throw new PayloadDecryptionError(`unknown format version ${data[0]}`);
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      deriveKey(master, PAYLOAD_PURPOSE),
+      data.subarray(1, 1 + NONCE_BYTES),
+    );
+    decipher.setAAD(aad(encoding, keyId));
+    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+    let plaintext: Buffer;
+    try {
+      plaintext = Buffer.concat([
+        decipher.update(data.subarray(1 + NONCE_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      throw new PayloadDecryptionError(
+        `authentication failed under key ${JSON.stringify(keyId)} (wrong key or tampered payload)`,
+      );
+    }
+    const inner = temporal.api.common.v1.Payload.decode(plaintext);
+    return { metadata: inner.metadata, data: inner.data };
+  }
+}
