@@ -6,10 +6,11 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
-    // jose ships ESM only; Node 20 loads it through require(esm), jest's module runtime does not, so compile it to CJS.
-    '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+    // jose and cookie (under fastify.inject) ship ESM only; Node 20 loads them through require(esm), jest's module
+    // runtime does not, so compile them to CJS.
+    '/node_modules/(jose|cookie)/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|cookie)/)'],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,
@@ -17,6 +18,12 @@ module.exports = {
   // Workflow code is instrumented in its sandbox by @temporalio/nyc-test-coverage (test/helpers/temporal.ts),
   // which works only with the babel (istanbul) provider.
   coverageProvider: 'babel',
-  collectCoverageFrom: ['domain/**/*.ts', 'workflows/**/*.ts', 'activities/**/*.ts', 'workers/**/*.ts', 'client/**/*.ts'],
+  collectCoverageFrom: [
+    'domain/**/*.ts',
+    'workflows/**/*.ts',
+    'activities/**/*.ts',
+    'workers/**/*.ts',
+    'client/**/*.ts',
+  ],
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],
 };
