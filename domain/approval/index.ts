@@ -1,0 +1,4 @@
+// The approval-checkpoint domain: policy schemas, decision shapes and the pure rules workflows call.
+export * from './policy';
+export * from './decision';
+export * from './rules';
