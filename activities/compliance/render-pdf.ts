@@ -11,6 +11,25 @@ export const PDF_MAX_EXCEPTION_ROWS = 1000;
 const MARGIN = 40;
 const ROW = 13;
 
+/** The exceptions the PDF lists (open ones first, at most PDF_MAX_EXCEPTION_ROWS) and what it says of the rest. */
+export function pdfExceptionSelection(doc: EvidenceDocument): {
+  shown: EvidenceDocument['exceptions']['items'];
+  note?: string;
+} {
+  const items = doc.exceptions.items;
+  const shown = [
+    ...items.filter((e) => e.resolution.status === 'open'),
+    ...items.filter((e) => e.resolution.status !== 'open'),
+  ].slice(0, PDF_MAX_EXCEPTION_ROWS);
+  if (shown.length === items.length) return { shown };
+  return {
+    shown,
+    note:
+      `This PDF lists ${shown.length} of ${items.length} exceptions, open ones first. The complete list with ` +
+      `every resolution is in evidence.json and report.html, both covered by the signed manifest.`,
+  };
+}
+
 interface Column {
   title: string;
   width: number;
@@ -181,17 +200,8 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}.`,
   );
-  const open = doc.exceptions.items.filter((e) => e.resolution.status === 'open');
-  const shown = [...open, ...doc.exceptions.items.filter((e) => e.resolution.status !== 'open')].slice(
-    0,
-    PDF_MAX_EXCEPTION_ROWS,
-  );
-  if (shown.length < doc.exceptions.count)
-    para(
-      `This PDF lists ${shown.length} of ${doc.exceptions.count} exceptions, open ones first. The complete list with ` +
-        `every resolution is in evidence.json and report.html, both covered by the signed manifest.`,
-      { bold: true },
-    );
+  const selection = pdfExceptionSelection(doc);
+  if (selection.note) para(selection.note, { bold: true });
   tableOf(
     [
       { title: 'Id', width: 1.1 },
@@ -203,7 +213,7 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
       { title: 'By', width: 0.8 },
       { title: 'Note', width: 1.6 },
     ],
-    shown.map((e) => [
+    selection.shown.map((e) => [
       e.id,
       e.reconId,
       e.key,

@@ -270,11 +270,15 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
 
   let amountA = new Dec(0);
   let amountB = new Dec(0);
+  // Totals keep the widest scale of their inputs: 1250000.50 + 1250001.50 is 2500002.00, not 2500002.
+  let scale = 0;
+  const places = (s: string) => (s.includes('.') ? s.length - s.indexOf('.') - 1 : 0);
   const totals = { recordsA: 0, recordsB: 0, matchedKeys: 0, exceptionKeys: 0, balanced: 0 };
   const unaccounted: string[] = [];
   const reconciliations = input.reconciliations.map((r, i) => {
     amountA = amountA.plus(parseDecimal(r.a.amount, `reconciliations[${i}].a.amount`));
     amountB = amountB.plus(parseDecimal(r.b.amount, `reconciliations[${i}].b.amount`));
+    scale = Math.max(scale, places(r.a.amount), places(r.b.amount));
     totals.recordsA += r.a.records;
     totals.recordsB += r.b.records;
     totals.matchedKeys += r.keys.matched;
@@ -339,8 +343,8 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
         withExceptions: reconciliations.length - totals.balanced,
         recordsA: totals.recordsA,
         recordsB: totals.recordsB,
-        amountA: amountA.toFixed(),
-        amountB: amountB.toFixed(),
+        amountA: amountA.toFixed(scale),
+        amountB: amountB.toFixed(scale),
         matchedKeys: totals.matchedKeys,
         exceptionKeys: totals.exceptionKeys,
       },
