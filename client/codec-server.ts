@@ -19,7 +19,7 @@ import {
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { maskByFieldName } from '../domain/security/masking';
-import { parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
+import { hasAccess, parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
 import { PgAccessLog, type AccessLog } from '../activities/security/access-log';
 import { keyProviderFromEnv } from '../activities/security/key-ring';
 import { EncryptionCodec } from '../workers/codec';
@@ -137,7 +137,10 @@ function maskPayload(p: Payload, policy: SecurityPolicy, roles: string[], reveal
   } catch {
     throw new UnmaskablePayloadError(`a ${encoding} payload is not valid JSON, so it cannot be masked`);
   }
-  const masked = maskByFieldName(value, policy, roles);
+  // Failure messages and free-text notes can quote an account number; only a caller cleared for restricted data
+  // sees those in clear.
+  const maskFreeText = !hasAccess(policy.classifications.restricted, roles);
+  const masked = maskByFieldName(value, policy, roles, { maskFreeText });
   masked.report.revealed.forEach((f) => revealed.add(f));
   return { metadata: p.metadata, data: Buffer.from(JSON.stringify(masked.value)) };
 }

@@ -7,6 +7,7 @@
 // until VACUUM, WAL, backups) still holds the wrapped key: it is useless without the master key that wrapped it,
 // so to cover backups too, rotate the master key, rewrapAll() from the old key id, and retire the old key.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
 import type { AccessLog } from './access-log';
 import type { Queryable } from './db';
 import { deriveKey, type KeyProvider } from './key-ring';
@@ -44,6 +45,18 @@ export class DataDecryptionError extends Error {
     super(`cannot decrypt data of dataset ${JSON.stringify(dataset)}: ${reason}`);
     this.name = 'DataDecryptionError';
   }
+}
+
+/**
+ * How an activity should rethrow a failure of this module. Shredded, never-keyed and undecryptable (tampered)
+ * data stays so: retrying cannot help, so those become non-retryable ApplicationFailures typed by their name for
+ * the workflow to recognise. Anything else, notably UnknownKeyError while a rotation is still reaching this
+ * worker, is left retryable.
+ */
+export function toActivityFailure(err: unknown): unknown {
+  if (err instanceof DataShreddedError || err instanceof DataKeyMissingError || err instanceof DataDecryptionError)
+    return ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true });
+  return err;
 }
 
 export interface StoredDataKey {

@@ -6,6 +6,7 @@
 //    and card numbers (Luhn valid), for values interpolated into a message instead of logged as a field.
 // Other account-number formats inside free text cannot be recognised: log them as fields, never in messages.
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { isCardNumber, replaceAccountNumbers } from '../../domain/security/masking';
 import {
   fieldNamesAtLeast,
   normalizeFieldName,
@@ -50,41 +51,9 @@ export function redactPaths(
   return paths;
 }
 
-function ibanValid(candidate: string): boolean {
-  const s = candidate.replace(/ /g, '');
-  if (s.length < 15 || s.length > 34) return false;
-  const rearranged = s.slice(4) + s.slice(0, 4);
-  let rem = 0;
-  for (const ch of rearranged) {
-    const code = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch;
-    for (const digit of code) rem = (rem * 10 + Number(digit)) % 97;
-  }
-  return rem === 1;
-}
-
-function luhnValid(candidate: string): boolean {
-  const digits = candidate.replace(/[ -]/g, '');
-  if (digits.length < 13 || digits.length > 19) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
-const CARD_RE = /\b\d(?:[ -]?\d){12,18}\b/g;
-
 /** Replaces IBANs and card numbers in free text. */
 export function scrubText(text: string): string {
-  return text
-    .replace(IBAN_RE, (m) => (ibanValid(m) ? `${REDACTED}` : m))
-    .replace(CARD_RE, (m) => (luhnValid(m) ? `${REDACTED}` : m));
+  return replaceAccountNumbers(text, () => REDACTED);
 }
 
 const MAX_DEPTH = 50;
@@ -92,7 +61,7 @@ const MAX_DEPTH = 50;
 /** A copy of `value` with every property named in `names` (normalised) replaced and every string pattern-scrubbed. */
 export function scrubValue(value: unknown, names: ReadonlySet<string>, depth = 0): unknown {
   if (typeof value === 'string') return scrubText(value);
-  if (typeof value === 'number' && Number.isInteger(value) && luhnValid(String(value))) return REDACTED;
+  if (typeof value === 'number' && Number.isInteger(value) && isCardNumber(String(value))) return REDACTED;
   if (value === null || typeof value !== 'object') return value;
   if (depth > MAX_DEPTH) return REDACTED;
   if (value instanceof Error) return scrubError(value, names, depth);

@@ -105,18 +105,61 @@ export function maskRecord<T extends Record<string, unknown>>(
   return maskRecordWithReport(record, sourceName, policy, roles).record;
 }
 
+function ibanValid(candidate: string): boolean {
+  const s = candidate.replace(/ /g, '');
+  if (s.length < 15 || s.length > 34) return false;
+  let rem = 0;
+  for (const ch of s.slice(4) + s.slice(0, 4)) {
+    const digits = ch >= 'A' && ch <= 'Z' ? String(ch.charCodeAt(0) - 55) : ch;
+    for (const d of digits) rem = (rem * 10 + Number(d)) % 97;
+  }
+  return rem === 1;
+}
+
+/** Whether a string of 13-19 digits (spaces or dashes allowed between) passes the Luhn check of card numbers. */
+export function isCardNumber(candidate: string): boolean {
+  const digits = candidate.replace(/[ -]/g, '');
+  if (!/^\d{13,19}$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const IBAN_RE = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
+const CARD_RE = /\b\d(?:[ -]?\d){12,18}\b/g;
+
+/**
+ * Replaces the account numbers that free text (an error message, a note) can be searched for reliably: IBANs
+ * that pass their mod-97 check and card numbers that pass Luhn. Other formats cannot be told from ordinary
+ * numbers, which is why sensitive values belong in classified fields, not in messages.
+ */
+export function replaceAccountNumbers(text: string, replace: (match: string) => string): string {
+  return text
+    .replace(IBAN_RE, (m) => (ibanValid(m) ? replace(m) : m))
+    .replace(CARD_RE, (m) => (isCardNumber(m) ? replace(m) : m));
+}
+
 /** Deeper than any payload we write; a guard against stack exhaustion on hostile input. */
 const MAX_DEPTH = 200;
 
 /**
  * Masks a JSON value whose source is unknown (a workflow payload, a log object): any property, at any depth, whose
  * name a field rule classifies (compared loosely, `accountNumber` ~ `account_number`) is treated by the strictest
- * such rule. Properties no field rule names are left alone.
+ * such rule. Properties no field rule names are left alone, except that with `maskFreeText` IBANs and card numbers
+ * inside any other string (an error message quoting an account) are partially masked too.
  */
 export function maskByFieldName(
   value: unknown,
   policy: SecurityPolicy,
   roles: string | readonly string[],
+  opts: { maskFreeText?: boolean } = {},
 ): { value: unknown; report: MaskReport } {
   const who = roleList(roles);
   const levels = new Map<string, ClassificationLevel>();
@@ -133,6 +176,7 @@ export function maskByFieldName(
   const walk = (node: unknown, depth: number): unknown => {
     if (depth > MAX_DEPTH) throw new Error(`value nested deeper than ${MAX_DEPTH} levels`);
     if (Array.isArray(node)) return node.map((item) => walk(item, depth + 1));
+    if (typeof node === 'string' && opts.maskFreeText) return replaceAccountNumbers(node, maskPartial);
     if (node === null || typeof node !== 'object') return node;
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(node as Record<string, unknown>)) {

@@ -178,6 +178,28 @@ describe('the codec server', () => {
     ]);
   });
 
+  it('masks account numbers quoted in failure messages for a role without restricted access', async () => {
+    const app = server();
+    const failureAttributes = { message: `payment to ${IBAN} bounced`, stack_trace: `Error: payment to ${IBAN}` };
+    const body = await encryptedBody(failureAttributes);
+    const asAccountant = await app.inject({
+      method: 'POST',
+      url: '/decode',
+      headers: { authorization: `Bearer ${await token('alan@acme', ['accountant'])}` },
+      payload: body,
+    });
+    expect(decodedValues(asAccountant.body)).toEqual([
+      { message: 'payment to ****3000 bounced', stack_trace: 'Error: payment to ****3000' },
+    ]);
+    const asDirector = await app.inject({
+      method: 'POST',
+      url: '/decode',
+      headers: { authorization: `Bearer ${await token('dora@acme', ['director'])}` },
+      payload: body,
+    });
+    expect(decodedValues(asDirector.body)).toEqual([failureAttributes]);
+  });
+
   it('answers 422 for a tampered payload without echoing it, and logs the failure', async () => {
     const log = new InMemoryAccessLog();
     const app = server(log);

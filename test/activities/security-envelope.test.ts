@@ -7,8 +7,11 @@ import {
   EnvelopeEncryption,
   InMemoryDataKeyStore,
   PgDataKeyStore,
+  toActivityFailure,
   type DataKeyStore,
 } from '../../activities/security/envelope';
+import { UnknownKeyError } from '../../activities/security/key-ring';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Queryable } from '../../activities/security/db';
 import { KeyRing, generateMasterKey } from '../../activities/security/key-ring';
 import { freshDatabase } from '../helpers/postgres';
@@ -138,6 +141,22 @@ function envelopeSuite(name: string, makeStore: () => Promise<DataKeyStore>) {
     });
   });
 }
+
+describe('errors seen by activities', () => {
+  it('makes shredded, missing and tampered data non-retryable but leaves an unknown key id retryable', () => {
+    for (const err of [
+      new DataShreddedError('ds', new Date()),
+      new DataKeyMissingError('ds'),
+      new DataDecryptionError('ds', 'authentication failed'),
+    ]) {
+      const failure = toActivityFailure(err);
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure).toMatchObject({ type: err.name, nonRetryable: true, message: err.message });
+    }
+    const rotating = new UnknownKeyError('k9');
+    expect(toActivityFailure(rotating)).toBe(rotating);
+  });
+});
 
 envelopeSuite('the in-memory store', async () => new InMemoryDataKeyStore());
 

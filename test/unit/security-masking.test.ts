@@ -7,6 +7,7 @@ import {
   maskRecordWithReport,
   maskValue,
 } from '../../domain/security/masking';
+import { isCardNumber, replaceAccountNumbers } from '../../domain/security/masking';
 import { parseSecurityPolicy } from '../../domain/security/policy';
 import { seedPolicy } from './security-fixture';
 
@@ -136,9 +137,32 @@ describe('masking a JSON value by field name', () => {
     expect(report.revealed).toEqual(['accountNumber', 'account_number']);
   });
 
+  it('masks IBANs and card numbers inside free text only when asked to', () => {
+    const failure = {
+      message: `payment to ${'DE89 3704 0044 0532 0130 00'} bounced`,
+      stack_trace: 'card 4111-1111-1111-1111',
+    };
+    const masked = maskByFieldName(failure, seedPolicy(), ['accountant'], { maskFreeText: true }).value;
+    expect(masked).toEqual({ message: 'payment to ****3000 bounced', stack_trace: 'card ****1111' });
+    expect(maskByFieldName(failure, seedPolicy(), ['accountant']).value).toEqual(failure);
+  });
+
   it('refuses absurdly deep values instead of overflowing the stack', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 500; i++) deep = { a: deep };
     expect(() => maskByFieldName(deep, seedPolicy(), [])).toThrow(/nested deeper/);
+  });
+});
+
+describe('account numbers in free text', () => {
+  it('are found only when their checksum holds, so ordinary figures are left alone', () => {
+    const mark = () => '#';
+    expect(replaceAccountNumbers('to DE89370400440532013000 and GB82WEST12345698765432', mark)).toBe('to # and #');
+    expect(replaceAccountNumbers('DE89370400440532013001 totals 1250000.00 in 2026-10', mark)).toBe(
+      'DE89370400440532013001 totals 1250000.00 in 2026-10',
+    );
+    expect(isCardNumber('4111 1111 1111 1111')).toBe(true);
+    expect(isCardNumber('4111111111111112')).toBe(false);
+    expect(isCardNumber('411111111111')).toBe(false);
   });
 });
