@@ -83,6 +83,11 @@ export default tseslint.config(
                 message: 'I/O libraries belong in activities/.',
               }),
             ),
+            {
+              name: 'date-holidays',
+              message:
+                'Holidays are resolved by activities/calendar.ts and passed in: its rules change between releases.',
+            },
             ...['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'].map(
               (name) => ({
                 name,
