@@ -37,8 +37,13 @@ export const APPROVAL_TOKEN_TYPE = 'finflow-approval+jwt';
 export const APPROVAL_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 export type ApprovalAlgorithm = (typeof APPROVAL_ALGORITHMS)[number];
 
-/** A decision is meant to be verified within seconds of signing; five minutes covers a slow worker queue. */
-export const DEFAULT_APPROVAL_TTL_SECONDS = 300;
+/**
+ * A decision is normally verified within seconds, but a signal waits in history while workers are down, and an
+ * approval refused as expired must be signed again. Fifteen minutes rides out a short outage; replay is blocked
+ * by the nonce and the token is bound to one workflow, checkpoint and round, so a longer life buys an attacker
+ * nothing but the approver's own decision.
+ */
+export const DEFAULT_APPROVAL_TTL_SECONDS = 900;
 const MAX_APPROVAL_TTL_SECONDS = 86_400;
 
 /** Misconfiguration (a bad key, a key set without kids): thrown, because no token can be judged with it. */

@@ -80,7 +80,7 @@ describe('signing and verifying approval decisions', () => {
       token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       nonce: 'nonce-0001',
       issuedAt: '2026-10-30T09:00:00.000Z',
-      expiresAt: '2026-10-30T09:05:00.000Z',
+      expiresAt: '2026-10-30T09:15:00.000Z',
     });
     const v = await verifyApprovalToken(signed.token, keys, opts);
     expect(v).toEqual({
@@ -89,7 +89,7 @@ describe('signing and verifying approval decisions', () => {
         ...decision,
         nonce: 'nonce-0001',
         issuedAt: '2026-10-30T09:00:00.000Z',
-        expiresAt: '2026-10-30T09:05:00.000Z',
+        expiresAt: '2026-10-30T09:15:00.000Z',
         issuer: ISSUER,
         kid: current.kid,
       },

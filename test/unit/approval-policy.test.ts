@@ -1,5 +1,17 @@
 import {
+  ApprovalDecisionSchema,
   ApprovalPolicyError,
+  ApprovalPolicySchema,
+  CheckpointSchema,
+  DecimalString,
+  DelegationSchema,
+  DurationString,
+  EscalationSchema,
+  LimitSchema,
+  RoleSchema,
+  SubmissionSchema,
+  UNKNOWN_APPROVER,
+  UserSchema,
   DurationError,
   delegationActive,
   findRole,
@@ -269,5 +281,40 @@ describe('approval policy', () => {
     expect(() => parseApprovalPolicy('roles: []')).toThrow(
       /^approval policy is not a valid approval policy:\n {2}- \(root\): /,
     );
+  });
+
+  it('exports each schema, so a close definition can embed and validate one piece on its own', () => {
+    expect(
+      CheckpointSchema.parse({ id: 'cp', item_type: 'je', required_roles: ['r'], escalation: { timeout: '1h' } }),
+    ).toEqual({
+      id: 'cp',
+      item_type: 'je',
+      required_roles: ['r'],
+      mode: 'chain',
+      escalation: { timeout: '1h', escalation_path: [] },
+      evidence_required: false,
+      resolution_required: false,
+    });
+    expect(EscalationSchema.safeParse({ timeout: '1 hour' }).success).toBe(false);
+    expect(DurationString.safeParse('90s').success).toBe(true);
+    expect(RoleSchema.parse({ name: 'r' }).can_approve).toEqual([]);
+    expect(UserSchema.safeParse({ userId: 'has space' }).success).toBe(false);
+    expect(
+      DelegationSchema.safeParse({ from: 'a', to: 'b', from_date: '2026-10-01', to_date: '2026-10-02' }).success,
+    ).toBe(true);
+    expect(LimitSchema.parse(250)).toBe('250');
+    expect(DecimalString.parse('-0012.50')).toBe('-12.5');
+    expect(ApprovalPolicySchema.safeParse({ roles: [], users: [] }).success).toBe(false);
+    expect(SubmissionSchema.parse({ preparerId: 'ann' }).evidence).toEqual([]);
+    const decision = ApprovalDecisionSchema.parse({
+      workflowId: 'w',
+      checkpointId: 'c',
+      round: 1,
+      decision: 'approved',
+      approverId: 'a',
+      roles: [],
+    });
+    expect(decision.evidence).toEqual([]);
+    expect(UNKNOWN_APPROVER).toBe('(unknown)');
   });
 });
