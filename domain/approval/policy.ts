@@ -115,14 +115,14 @@ export const DelegationSchema = z.strictObject({
   reason: z.string().optional(),
 });
 
-export const ApprovalPolicySchema = z
-  .strictObject({
-    roles: z.array(RoleSchema).min(1),
-    users: z.array(UserSchema),
-    checkpoints: z.array(CheckpointSchema).default([]),
-    delegations: z.array(DelegationSchema).default([]),
-  })
-  .superRefine(crossCheck);
+const PolicyObject = z.strictObject({
+  roles: z.array(RoleSchema).min(1),
+  users: z.array(UserSchema),
+  checkpoints: z.array(CheckpointSchema).default([]),
+  delegations: z.array(DelegationSchema).default([]),
+});
+
+export const ApprovalPolicySchema = PolicyObject.superRefine(crossCheck);
 
 export type Limit = z.output<typeof LimitSchema>;
 export type Role = z.output<typeof RoleSchema>;
@@ -165,7 +165,8 @@ export function parseApprovalPolicy(input: unknown, source = 'approval policy'):
   );
 }
 
-type PolicyShape = Omit<ApprovalPolicy, never>;
+/** The policy before cross-reference checks (same shape as ApprovalPolicy). */
+type PolicyShape = z.output<typeof PolicyObject>;
 type Ctx = z.RefinementCtx<PolicyShape>;
 
 function duplicates<T>(items: T[], key: (t: T) => string): Map<string, number[]> {
