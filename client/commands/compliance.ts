@@ -1,0 +1,183 @@
+// `finflow audit`, `finflow evidence` and `finflow archive`: the compliance commands. They work on the audit
+// ledger's database and on package directories directly, not through Temporal, so an auditor can verify
+// evidence years after the close with nothing but the files, the public key and this tool.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { Pool } from 'pg';
+import { AuditLedger, ExportedCheckpointSchema, type ExportedCheckpoint } from '../../activities/audit-ledger';
+import {
+  FileSystemArchiveStore,
+  purgeArchive,
+  setLegalHold,
+  type ArchiveDeps,
+} from '../../activities/compliance/archive';
+import { readPublicKeyFile, signingKeyFromEnv, type SigningKey } from '../../activities/compliance/signing';
+import { verifyEvidencePackage } from '../../activities/compliance/verify';
+
+type Out = (line: string) => void;
+
+function ledgerUrl(given: string | undefined, env: NodeJS.ProcessEnv, required: boolean): string | undefined {
+  const url = given ?? env.FINFLOW_AUDIT_DATABASE_URL ?? (required ? env.DATABASE_URL : undefined);
+  if (!url && required)
+    throw new Error('name the audit ledger database: --database-url, FINFLOW_AUDIT_DATABASE_URL or DATABASE_URL');
+  return url;
+}
+
+async function withLedger<T>(
+  url: string,
+  fn: (ledger: AuditLedger) => Promise<T>,
+  signingKey?: SigningKey,
+): Promise<T> {
+  const pool = new Pool({ connectionString: url, max: 2 });
+  try {
+    const ledger = await AuditLedger.open({ pool, signingKey });
+    return await fn(ledger);
+  } finally {
+    await pool.end();
+  }
+}
+
+function readCheckpoints(path: string): ExportedCheckpoint[] {
+  const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((c, i) => {
+    const r = ExportedCheckpointSchema.safeParse(c);
+    if (!r.success) throw new Error(`${path}: entry ${i} is not an audit ledger checkpoint`);
+    return r.data;
+  });
+}
+
+function defaultActor(env: NodeJS.ProcessEnv): string {
+  return env.FINFLOW_ACTOR ?? env.USER ?? userInfo().username;
+}
+
+export function registerComplianceCommands(
+  program: Command,
+  out: Out = (s) => console.log(s),
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const audit = program.command('audit').description('the tamper-evident audit ledger');
+  audit
+    .command('verify')
+    .description('recompute the hash chain, check signed checkpoints, and report the first broken entry')
+    .option('--database-url <url>', 'the ledger database (default $FINFLOW_AUDIT_DATABASE_URL, then $DATABASE_URL)')
+    .option('--public-key <file>', 'PEM public key that signed the checkpoints')
+    .option('--checkpoints <file>', 'checkpoints exported earlier (JSON), checked against the chain')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { databaseUrl?: string; publicKey?: string; checkpoints?: string; json?: boolean }) => {
+      const url = ledgerUrl(o.databaseUrl, env, true) as string;
+      const publicKey = o.publicKey ? readPublicKeyFile(o.publicKey) : undefined;
+      const trusted = o.checkpoints ? readCheckpoints(o.checkpoints) : undefined;
+      const r = await withLedger(url, (l) => l.verify({ publicKey, trusted }));
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else if (r.ok)
+        out(
+          `audit ledger intact: ${r.entries} entries, head seq ${r.lastSeq} hash ${r.lastHash}; ` +
+            `${r.checkpointsChecked} checkpoint(s) matched${r.signaturesVerified ? '' : ' (signatures not checked: no public key)'}`,
+        );
+      if (!r.ok) throw new Error(`audit ledger broken at seq ${r.firstBroken?.seq}: ${r.firstBroken?.reason}`);
+    });
+  audit
+    .command('checkpoint')
+    .description('sign the ledger head with $FINFLOW_SIGNING_KEY(_FILE) and export every checkpoint to a file')
+    .requiredOption('--out <file>', 'where to write the checkpoints (JSON); keep it outside the database')
+    .option('--database-url <url>')
+    .action(async (o: { out: string; databaseUrl?: string }) => {
+      const key = signingKeyFromEnv(env);
+      if (!key) throw new Error('set FINFLOW_SIGNING_KEY or FINFLOW_SIGNING_KEY_FILE to sign');
+      const url = ledgerUrl(o.databaseUrl, env, true) as string;
+      const all = await withLedger(
+        url,
+        async (l) => {
+          const head = await l.checkpoint();
+          out(`checkpoint at seq ${head.seq}, hash ${head.hash}, key ${head.keyId}`);
+          return l.checkpoints();
+        },
+        key,
+      );
+      writeFileSync(o.out, `${JSON.stringify(all, null, 2)}\n`);
+      out(`wrote ${all.length} checkpoint(s) to ${o.out}`);
+    });
+
+  const evidence = program.command('evidence').description('evidence packages');
+  evidence
+    .command('verify <dir>')
+    .description("check a package's signed manifest and every file's SHA-256")
+    .requiredOption('--public-key <file>', "PEM public key of the package's signer")
+    .option('--check-references', 'also hash files the package references instead of holding')
+    .option('--json')
+    .action(async (dir: string, o: { publicKey: string; checkReferences?: boolean; json?: boolean }) => {
+      const r = await verifyEvidencePackage(dir, readPublicKeyFile(o.publicKey), {
+        checkReferences: o.checkReferences,
+      });
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else if (r.ok) out(`package ${r.packageId} verified: ${r.filesChecked} files match the signed manifest`);
+      else for (const e of r.errors) out(`FAILED ${e}`);
+      if (!r.ok) throw new Error(`package ${r.packageId ?? dir} failed verification (${r.errors.length} problem(s))`);
+    });
+
+  const archive = program.command('archive').description('archived evidence: retention, legal hold, purge');
+  const deps = async (
+    o: { archive: string; databaseUrl?: string },
+    fn: (d: ArchiveDeps) => Promise<void>,
+  ): Promise<void> => {
+    const store = new FileSystemArchiveStore(o.archive);
+    const url = ledgerUrl(o.databaseUrl, env, false);
+    if (!url) return fn({ store });
+    await withLedger(url, (ledger) => fn({ store, ledger }));
+  };
+  archive
+    .command('list')
+    .requiredOption('--archive <dir>')
+    .action(async (o: { archive: string }) => {
+      const records = await new FileSystemArchiveStore(o.archive).list();
+      for (const r of records) out(`${r.packageId}  retain until ${r.retainUntil}${r.legalHold ? '  LEGAL HOLD' : ''}`);
+      if (!records.length) out('the archive is empty');
+    });
+  archive
+    .command('hold <packageId>')
+    .description('place (or with --off lift) a legal hold; a held package is never purged')
+    .requiredOption('--archive <dir>')
+    .requiredOption('--reason <text>')
+    .option('--by <who>', 'who orders it (default $FINFLOW_ACTOR or the OS user)')
+    .option('--off', 'lift the hold')
+    .option('--database-url <url>', 'audit ledger to log to (default $FINFLOW_AUDIT_DATABASE_URL)')
+    .action(
+      async (id: string, o: { archive: string; reason: string; by?: string; off?: boolean; databaseUrl?: string }) =>
+        deps(o, async (d) => {
+          const r = await setLegalHold(d, {
+            packageId: id,
+            on: !o.off,
+            by: o.by ?? defaultActor(env),
+            reason: o.reason,
+          });
+          out(`${r.packageId}: legal hold ${r.legalHold ? 'placed' : 'lifted'}`);
+        }),
+    );
+  archive
+    .command('purge')
+    .description('remove archived packages past their retain-until date; held and unexpired ones are refused')
+    .requiredOption('--archive <dir>')
+    .option('--package <id...>', 'only these packages (default: every archived package)')
+    .option('--dry-run', 'say what would be purged, remove nothing')
+    .option('--actor <who>', 'who purges (default $FINFLOW_ACTOR or the OS user)')
+    .option('--database-url <url>', 'audit ledger to log purges to (default $FINFLOW_AUDIT_DATABASE_URL)')
+    .action(
+      async (o: { archive: string; package?: string[]; dryRun?: boolean; actor?: string; databaseUrl?: string }) =>
+        deps(o, async (d) => {
+          const r = await purgeArchive(d, {
+            actor: o.actor ?? defaultActor(env),
+            packageIds: o.package,
+            dryRun: o.dryRun,
+          });
+          for (const p of r.purged)
+            out(`${o.dryRun ? 'would purge' : 'purged'} ${p.packageId} (retained until ${p.retainUntil})`);
+          for (const p of r.refused) out(`refused ${p.packageId}: ${p.reason}`);
+          out(
+            `${r.purged.length} ${o.dryRun ? 'to purge' : 'purged'}, ${r.refused.length} refused` +
+              (d.ledger && !o.dryRun ? ', logged to the audit ledger' : ''),
+          );
+        }),
+    );
+}
