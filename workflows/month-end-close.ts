@@ -1,11 +1,10 @@
 import { ApplicationFailure, condition, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import { reconWorkflowId } from '../domain/ids';
-import { approvalSignal, statusQuery, type ApprovalSignal } from './definitions';
+import { createCheckpoints } from './approval/checkpoints';
+import { statusQuery } from './definitions';
 import { reconciliationWorkflow } from './reconciliation';
 import type {
   ApprovalTaskConfig,
-  CheckpointStatus,
   CloseStatus,
   CloseTaskSpec,
   MonthEndCloseInput,
@@ -54,7 +53,8 @@ export async function monthEndCloseWorkflow(input: MonthEndCloseInput): Promise<
     kind: t.kind,
     state: 'pending',
   }));
-  const checkpoints: CheckpointStatus[] = [];
+  const checkpoints = createCheckpoints(now);
+  checkpoints.install();
   const byId = (id: string) => tasks.find((t) => t.id === id) as TaskStatus;
 
   const status = (): CloseStatus => {
@@ -67,23 +67,11 @@ export async function monthEndCloseWorkflow(input: MonthEndCloseInput): Promise<
       period: input.period,
       state: allSettled ? (blocked ? 'blocked' : 'completed') : 'running',
       tasks,
-      checkpoints,
+      checkpoints: checkpoints.statuses(),
       percentDone: Math.round((finished / Math.max(tasks.length, 1)) * 100),
     };
   };
   setHandler(statusQuery, status);
-
-  setHandler(approvalSignal, (signal: ApprovalSignal) => {
-    const cp = checkpoints.find((c) => c.checkpointId === signal.checkpointId);
-    const refuse = (reason: string): void => {
-      // A signal for an unknown checkpoint has no trail of its own to land in; it is still answered in history.
-      cp?.refusals.push({ at: now(), approverId: signal.approverId, role: signal.role, reason });
-    };
-    if (!cp || cp.state !== 'open') return refuse('checkpoint is not open');
-    if (!cp.allowedRoles.includes(signal.role)) return refuse(`role ${signal.role} may not approve at this level`);
-    cp.decisions.push({ at: now(), ...signal });
-    cp.state = signal.decision === 'approved' ? 'approved' : 'rejected';
-  });
 
   async function runReconciliation(task: TaskStatus, config: ReconciliationTaskConfig): Promise<void> {
     const summary = await executeChild(reconciliationWorkflow, {
@@ -95,36 +83,9 @@ export async function monthEndCloseWorkflow(input: MonthEndCloseInput): Promise<
   }
 
   async function runApproval(task: TaskStatus, config: ApprovalTaskConfig): Promise<void> {
-    const ladder = [config.role, ...config.escalation.path];
-    const cp: CheckpointStatus = {
-      checkpointId: config.checkpointId,
-      state: 'open',
-      allowedRoles: [config.role],
-      escalations: [],
-      decisions: [],
-      refusals: [],
-    };
-    checkpoints.push(cp);
-    for (let level = 1; ; level++) {
-      // The escalation timer is a durable server-side timer: it survives worker restarts and is what the
-      // time-skipping test server fast-forwards.
-      const decided = await condition(() => cp.state !== 'open', config.escalation.timeout as Duration);
-      if (decided) break;
-      if (level >= ladder.length) {
-        cp.state = 'deadlocked';
-        break;
-      }
-      cp.allowedRoles.push(ladder[level]);
-      cp.escalations.push({ at: now(), toRole: ladder[level] });
-    }
-    if (cp.state === 'approved') task.state = 'done';
-    else {
-      task.state = 'blocked';
-      task.reason =
-        cp.state === 'deadlocked'
-          ? `no decision after escalating to ${ladder.join(' -> ')}`
-          : `rejected by ${cp.decisions[cp.decisions.length - 1]?.approverId}`;
-    }
+    const outcome = await checkpoints.run(config);
+    task.state = outcome.state === 'approved' ? 'done' : 'blocked';
+    if (outcome.reason) task.reason = outcome.reason;
   }
 
   async function run(spec: CloseTaskSpec): Promise<void> {
