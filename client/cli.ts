@@ -6,6 +6,7 @@ import { closeWorkflowId } from '../domain/ids';
 import { approvalSignal, statusQuery } from '../workflows/definitions';
 import type { CloseStatus } from '../workflows/types';
 import { readClosePlan } from './close-plan-file';
+import { registerComplianceCommands } from './commands/compliance';
 import { connectClient } from './connect';
 
 export function formatStatus(s: CloseStatus): string {
@@ -126,6 +127,8 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
         }
       },
     );
+  // Each area registers its own commands (client/commands/*.ts); one line each here.
+  registerComplianceCommands(program, out);
   return program;
 }
 

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { createActivities } from '../../activities';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
+import type { monthEndCloseWorkflow } from '../../workflows';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
 import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
@@ -98,7 +99,7 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
     const company = uniqueId('ACME').replace(/[^A-Za-z0-9-]/g, '');
     const worker = await newWorker(taskQueue);
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('monthEndCloseWorkflow', {
+      const handle = await env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId: `close:${company}:2026-10`,
         args: [closeInput(company)],
@@ -150,7 +151,7 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
     const company = uniqueId('ACME').replace(/[^A-Za-z0-9-]/g, '');
     const worker = await newWorker(taskQueue);
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start('monthEndCloseWorkflow', {
+      const handle = await env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId: `close:${company}:2026-10`,
         args: [closeInput(company)],
@@ -183,7 +184,7 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
     const company = uniqueId('ACME').replace(/[^A-Za-z0-9-]/g, '');
     const worker = await newWorker(taskQueue);
     await worker.runUntil(async () => {
-      const result = await env.client.workflow.execute('monthEndCloseWorkflow', {
+      const result = await env.client.workflow.execute<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId: `close:${company}:2026-10`,
         args: [closeInput(company)],
@@ -206,7 +207,7 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
     input.tasks[0].predecessors = ['recon_review'];
     await worker.runUntil(async () => {
       await expect(
-        env.client.workflow.execute('monthEndCloseWorkflow', {
+        env.client.workflow.execute<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
           taskQueue,
           workflowId: uniqueId('close-cycle'),
           args: [input],
