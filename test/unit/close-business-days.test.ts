@@ -1,5 +1,6 @@
 import {
   type BusinessCalendar,
+  DEFAULT_WEEKEND,
   addBusinessDays,
   businessDayOnOrAfter,
   businessDayOnOrBefore,
@@ -14,6 +15,7 @@ const us: BusinessCalendar = { closedDays: ['2026-11-26', '2026-12-25', '2027-01
 
 describe('business days', () => {
   it('skips Saturdays and Sundays by default', () => {
+    expect(DEFAULT_WEEKEND).toEqual(['saturday', 'sunday']);
     expect(isBusinessDay('2026-10-30', weekendsOnly)).toBe(true); // Friday
     expect(isBusinessDay('2026-10-31', weekendsOnly)).toBe(false); // Saturday
     expect(isBusinessDay('2026-11-01', weekendsOnly)).toBe(false); // Sunday

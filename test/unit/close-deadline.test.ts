@@ -1,6 +1,7 @@
 import type { BusinessCalendar } from '../../domain/close/business-days';
 import { addDays, weekdayOf } from '../../domain/close/civil-date';
 import {
+  DEFAULT_CUTOFF,
   DeadlineError,
   calendarWindow,
   deadlineInstant,
@@ -141,6 +142,7 @@ describe('resolving deadlines', () => {
   });
 
   it('falls due at 23:59 UTC when the plan sets no cut-off', () => {
+    expect(DEFAULT_CUTOFF).toEqual({ time: '23:59', utcOffset: 'Z' });
     expect(resolveDeadline('BD0', { periodEnd: '2026-10-31', calendar: us })).toMatchObject({
       dueAt: '2026-10-30T23:59:00.000Z',
       dueAtLocal: '2026-10-30T23:59:00Z',
@@ -174,7 +176,7 @@ describe('calendar window', () => {
   });
 
   it('stretches back far enough for a large negative offset from a weekend period end', () => {
-    const w = calendarWindow('2026-10-01', '2026-10-31', ['BD-10', 'BD0']);
+    const w = calendarWindow('2026-10-01', '2026-10-31', ['BD-10', { anchor: 'business_day', offset: 0 }]);
     expect(() => resolveDeadlineDate('BD-10', '2026-10-31', { ...us, coverage: w })).not.toThrow();
     expect(w.to >= '2026-10-31').toBe(true);
   });

@@ -4,6 +4,7 @@ import {
   civilFromDay,
   dayFromCivil,
   isIsoDate,
+  isLeapYear,
   toDay,
   toIso,
   weekdayOf,
@@ -21,6 +22,8 @@ import {
   periodsOfYear,
   periodsPerYear,
   shiftPeriod,
+  WEEK_PATTERNS,
+  weeks5253Schema,
 } from '../../domain/close/fiscal-calendar';
 
 const DAY_MS = 86_400_000;
@@ -58,6 +61,10 @@ describe('civil dates', () => {
       /period end: expected an ISO date yyyy-mm-dd, got "2026-02-30"/,
     );
     expect(() => toDay('x')).toThrow(CalendarError);
+  });
+
+  it('knows the Gregorian leap years', () => {
+    expect([1900, 2000, 2024, 2026, 2100].map(isLeapYear)).toEqual([false, true, true, false, false]);
   });
 
   it('adds calendar days across month, year and leap-day boundaries', () => {
@@ -173,6 +180,10 @@ describe('4-4-5 calendars', () => {
     expect(w454.slice(0, 3)).toEqual([4, 5, 4]);
     expect(w544.slice(0, 3)).toEqual([5, 4, 4]);
     expect(periodsPerYear({ ...cal, pattern: '13x4' })).toBe(13);
+    for (const pattern of Object.keys(WEEK_PATTERNS) as (keyof typeof WEEK_PATTERNS)[]) {
+      expect(weeks5253Schema.safeParse({ ...cal, pattern }).success).toBe(true);
+      expect(WEEK_PATTERNS[pattern].reduce((a, b) => a + b, 0)).toBe(52);
+    }
     expect(periodsPerYear()).toBe(12);
   });
 });
@@ -257,6 +268,24 @@ describe('calendar validation', () => {
     expect(() => checkFiscalCalendar({ type: 'lunar' } as unknown as FiscalCalendar)).toThrow(
       /type is 'calendar_months' or 'weeks_52_53'/,
     );
+  });
+
+  it('refuses something that is not a calendar at all', () => {
+    expect(() => checkFiscalCalendar('monthly' as unknown as FiscalCalendar)).toThrow(
+      /invalid fiscal calendar: \(root\): /,
+    );
+  });
+
+  it('uses January-December calendar months wherever no calendar is given', () => {
+    expect(fiscalYearOf('2026-05-05')).toBe(2026);
+    expect(fiscalPeriodOf('2026-05-05')).toMatchObject({ period: 5, key: '2026-05' });
+    expect(describeFiscalCalendar({ type: 'calendar_months' })).toBe(
+      'calendar months, fiscal year starting in January, named after the calendar year it ends in',
+    );
+    expect(fiscalYearRange(2026, { type: 'calendar_months', yearLabel: 'start' })).toMatchObject({
+      start: '2026-01-01',
+      end: '2026-12-31',
+    });
   });
 
   it('refuses fiscal years and periods out of range', () => {
