@@ -65,15 +65,28 @@ export class FileSystemArchiveStore implements ArchiveStore {
     const target = this.location(record.packageId);
     if (await this.get(record.packageId)) throw new Error(`package ${record.packageId} is already archived`);
     await mkdir(join(this.root, 'packages'), { recursive: true });
-    // A half-moved package from an interrupted put has no record yet: start it again from the source.
-    await rm(target, { recursive: true, force: true });
-    try {
-      await rename(sourceDir, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      await cp(sourceDir, target, { recursive: true, errorOnExist: true });
-      await rm(sourceDir, { recursive: true, force: true });
-    }
+    const sourceThere = await stat(sourceDir).then(
+      (x) => x.isDirectory(),
+      () => false,
+    );
+    if (sourceThere) {
+      // A half-copied package from an interrupted put has no record yet: start it again from the source.
+      await rm(target, { recursive: true, force: true });
+      try {
+        await rename(sourceDir, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        await cp(sourceDir, target, { recursive: true, errorOnExist: true });
+        await rm(sourceDir, { recursive: true, force: true });
+      }
+    } else if (
+      !(await stat(join(target, MANIFEST_FILE)).then(
+        (x) => x.isFile(),
+        () => false,
+      ))
+    )
+      throw new Error(`${sourceDir} does not exist and the archive holds no package ${record.packageId}`);
+    // else: an earlier put moved the package and stopped before writing its record; finish it.
     // The record is written last: its presence is what makes the package archived.
     await this.updateRecord(record);
   }
@@ -140,13 +153,21 @@ export async function archivePackage(
   input: { dir: string; packageId: string; regulation: string; actor: string },
 ): Promise<ArchiveRecord> {
   const existing = await deps.store.get(input.packageId);
-  const manifestPath = join(input.dir, MANIFEST_FILE);
-  const hasSource = await stat(manifestPath).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+  const exists = (p: string) =>
+    stat(p).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  let manifestPath = join(input.dir, MANIFEST_FILE);
+  const hasSource = await exists(manifestPath);
   if (existing && !hasSource) return existing;
-  if (!hasSource) throw new Error(`${input.dir} has no ${MANIFEST_FILE}: not a generated evidence package`);
+  if (!hasSource) {
+    // An earlier attempt moved the package into the archive and stopped before its record was written.
+    const moved = join(deps.store.location(checkId(input.packageId)), MANIFEST_FILE);
+    if (!(await exists(moved)))
+      throw new Error(`${input.dir} has no ${MANIFEST_FILE}: not a generated evidence package`);
+    manifestPath = moved;
+  }
   const manifestSha256 = (await sha256File(manifestPath)).sha256;
   if (existing) {
     if (existing.manifestSha256 === manifestSha256) return existing;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
@@ -122,6 +122,22 @@ describe('archive and retention of evidence packages', () => {
       ['evidence.purged', ids[1], 'records.manager'],
     ]);
     expect((await ledger.verify()).ok).toBe(true);
+  });
+
+  it('finishes an archiving that stopped after moving the package but before writing its record', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'finflow-archive-'));
+    const store = new FileSystemArchiveStore(join(work, 'archive'));
+    const pkg = await generated(work, 'CRASH1');
+    mkdirSync(join(work, 'archive', 'packages'), { recursive: true });
+    renameSync(pkg.dir, store.location(pkg.packageId));
+    expect(await store.get(pkg.packageId)).toBeUndefined();
+    const record = await archivePackage(
+      { store },
+      { dir: pkg.dir, packageId: pkg.packageId, regulation: 'SOX', actor: 'w' },
+    );
+    expect(record.manifestSha256).toBe(pkg.manifestSha256);
+    expect(await store.get(pkg.packageId)).toEqual(record);
+    expect((await verifyEvidencePackage(store.location(pkg.packageId), key.publicKey)).ok).toBe(true);
   });
 
   it('refuses to replace an archived package with a different one under the same id', async () => {
