@@ -1,0 +1,307 @@
+// Every record that is unmatched, or matched with a difference, lands in exactly one exception with one category and
+// the evidence for it. Nothing is dropped: a record no rule and no category explains is still an open exception.
+//
+// Precedence, when several categories could describe the same records:
+//   Matched with a non-zero difference (tolerance rules, aggregated/subset rules with a limit; the exception is
+//   accepted, `open: false`):
+//     1. rounding          |difference| <= the rounding tolerance
+//     2. within_tolerance  anything larger the rule accepted
+//   Unmatched (open), per key and currency:
+//     1. duplicate_key     the key occurs more than once on a side while a rule expects uniqueness. Which record
+//                          belongs with which is then a guess, so the whole key is one exception and no pairwise
+//                          category is attempted.
+//     2. missing_in_a / missing_in_b   nothing left on the other side to pair with.
+//   Otherwise leftovers are paired, one pass per category, each pass taking records the earlier ones left; a record
+//   that would fit two categories gets the earlier one:
+//     3. timing_difference  same amount, dates differ by at most categorisation.timing_window_days (same amount
+//                           further apart is two separate items, each missing on the other side)
+//     4. sign_reversal      a = -b
+//     5. transposition      |a - b| divisible by 9 AND the digits of one are the other's with two adjacent digits
+//                           swapped (checked on the digits, not inferred from divisibility)
+//     6. rounding           |a - b| <= the rounding tolerance (default one minor unit)
+//     7. amount_mismatch    the rest, paired in input order, with the difference. A pair with equal amounts and
+//                           equal (or no) dates that no rule matched also lands here with difference 0 and
+//                           `amounts_agree: true`: the rules, not the data, left it open.
+//   Records still without a partner are missing_in_a / missing_in_b (`key_on_other_side` counts what the other side
+//   holds for the key).
+import type { ReconciliationDefinition } from './definition';
+import { isDuplicateKey, type MatchState } from './match';
+import { absMinor, addMinor, formatMinor, isZeroMinor, limitToMinor, subMinor, type Minor } from './minor';
+import { currencyScale } from './normalise';
+
+export const CATEGORIES = [
+  'duplicate_key',
+  'missing_in_a',
+  'missing_in_b',
+  'timing_difference',
+  'sign_reversal',
+  'transposition',
+  'rounding',
+  'amount_mismatch',
+  'within_tolerance',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export type Evidence = Record<string, string | number | boolean>;
+
+/** An exception over record indices of the partition (reconcile turns it into the JSON-safe ReconException). */
+export interface CategorisedException {
+  category: Category;
+  /** False only for accepted differences of matched records (rounding / within_tolerance on a match). */
+  open: boolean;
+  /** Index of the rule that matched the records, for accepted differences. */
+  rule?: number;
+  bucketKey: string;
+  currency: string;
+  a: number[];
+  b: number[];
+  sumA: Minor;
+  sumB: Minor;
+  evidence: Evidence;
+}
+
+/** Whether x and y (minor units, same scale) differ by two adjacent digits swapped; returns the digits or undefined. */
+export function transposition(
+  x: number,
+  y: number,
+  scale: number,
+): { digitsA: string; digitsB: string; position: number } | undefined {
+  if (x === y || x < 0 !== y < 0) return undefined;
+  const d = x - y;
+  if (!Number.isSafeInteger(d) || d % 9 !== 0) return undefined;
+  const sx = Math.abs(x)
+    .toString()
+    .padStart(scale + 1, '0');
+  const sy = Math.abs(y)
+    .toString()
+    .padStart(scale + 1, '0');
+  if (sx.length !== sy.length) return undefined;
+  let p = 0;
+  while (sx[p] === sy[p]) p++;
+  if (p + 1 >= sx.length || sx[p] !== sy[p + 1] || sx[p + 1] !== sy[p] || sx.slice(p + 2) !== sy.slice(p + 2))
+    return undefined;
+  return { digitsA: sx, digitsB: sy, position: p };
+}
+
+function monthIndex(iso: string): number {
+  return Number(iso.slice(0, 4)) * 12 + Number(iso.slice(5, 7)) - 1;
+}
+
+class Categoriser {
+  readonly out: CategorisedException[] = [];
+  private readonly rounding = new Map<string, number>();
+  private readonly uniqueRules: string[];
+  private readonly gaveUpA = new Map<number, string>();
+  private readonly gaveUpB = new Map<number, string>();
+
+  constructor(
+    private readonly s: MatchState,
+    private readonly def: ReconciliationDefinition,
+  ) {
+    this.uniqueRules = def.rules.filter((r) => 'expect_unique' in r && r.expect_unique).map((r) => r.id);
+    for (const g of s.giveUps) {
+      const note = `${def.rules[g.rule].id}: ${g.reason} (${g.group})`;
+      for (const i of g.a) this.gaveUpA.set(i, note);
+      for (const j of g.b) this.gaveUpB.set(j, note);
+    }
+  }
+
+  scale(currency: string): number {
+    return currencyScale(this.def, currency);
+  }
+
+  roundingLimit(currency: string): number {
+    let v = this.rounding.get(currency);
+    if (v === undefined) {
+      const t = this.def.categorisation.rounding_tolerance;
+      v = t === undefined ? 1 : limitToMinor(t, this.scale(currency));
+      this.rounding.set(currency, v);
+    }
+    return v;
+  }
+
+  emit(
+    category: Category,
+    k: number,
+    a: number[],
+    b: number[],
+    evidence: Evidence,
+    extra: { open?: boolean; rule?: number; sumA?: Minor; sumB?: Minor } = {},
+  ): void {
+    const s = this.s;
+    let sumA: Minor = 0;
+    let sumB: Minor = 0;
+    if (extra.sumA !== undefined) sumA = extra.sumA;
+    else for (const i of a) sumA = addMinor(sumA, s.amountA[i]);
+    if (extra.sumB !== undefined) sumB = extra.sumB;
+    else for (const j of b) sumB = addMinor(sumB, s.amountB[j]);
+    const gaveUp = a.map((i) => this.gaveUpA.get(i)).find((n) => n) ?? b.map((j) => this.gaveUpB.get(j)).find((n) => n);
+    if (gaveUp !== undefined) evidence.subset_sum_gave_up = gaveUp;
+    this.out.push({
+      category,
+      open: extra.open ?? true,
+      rule: extra.rule,
+      bucketKey: s.buckets.key[k],
+      currency: s.buckets.currency[k],
+      a,
+      b,
+      sumA,
+      sumB,
+      evidence,
+    });
+  }
+
+  acceptedDifferences(): void {
+    const s = this.s;
+    for (const g of s.groups) {
+      const diff = subMinor(g.sumA, g.sumB);
+      if (isZeroMinor(diff)) continue;
+      const k = g.a.length > 0 ? s.bucketOfA[g.a[0]] : s.bucketOfB[g.b[0]];
+      const currency = s.buckets.currency[k];
+      const scale = this.scale(currency);
+      const rule = this.def.rules[g.rule];
+      const rounding = absMinor(diff) <= this.roundingLimit(currency);
+      const evidence: Evidence = { difference: formatMinor(diff, scale), rule: rule.id, rule_type: rule.type };
+      if (rounding) evidence.rounding_tolerance = formatMinor(this.roundingLimit(currency), scale);
+      this.emit(rounding ? 'rounding' : 'within_tolerance', k, g.a, g.b, evidence, {
+        open: false,
+        rule: g.rule,
+        sumA: g.sumA,
+        sumB: g.sumB,
+      });
+    }
+  }
+
+  unmatched(): void {
+    const s = this.s;
+    const { aStart, aIdx, bStart, bIdx } = s.buckets;
+    for (let k = 0; k < s.buckets.count; k++) {
+      if (s.leftA[k] === 0 && s.leftB[k] === 0) continue;
+      const la: number[] = [];
+      const lb: number[] = [];
+      for (let p = aStart[k]; p < aStart[k + 1]; p++) if (s.groupOfA[aIdx[p]] < 0) la.push(aIdx[p]);
+      for (let p = bStart[k]; p < bStart[k + 1]; p++) if (s.groupOfB[bIdx[p]] < 0) lb.push(bIdx[p]);
+      if (this.uniqueRules.length > 0 && isDuplicateKey(s, k)) {
+        this.emit('duplicate_key', k, la, lb, {
+          count_a: aStart[k + 1] - aStart[k],
+          count_b: bStart[k + 1] - bStart[k],
+          rules: this.uniqueRules.join(','),
+        });
+        continue;
+      }
+      this.pairLeftovers(k, la, lb);
+    }
+  }
+
+  private pairLeftovers(k: number, la: number[], lb: number[]): void {
+    const s = this.s;
+    const { amountA, amountB, dayA, dayB, a: recA, b: recB } = s;
+    const currency = s.buckets.currency[k];
+    const scale = this.scale(currency);
+    const window = this.def.categorisation.timing_window_days;
+    const roundingLimit = this.roundingLimit(currency);
+    const usedA = new Uint8Array(la.length);
+    const usedB = new Uint8Array(lb.length);
+    let work = 0;
+    let truncated = false;
+    const budget = this.def.categorisation.max_pairing_work;
+
+    for (let pass = 0; pass < 4 && lb.length > 0; pass++) {
+      for (let p = 0; p < la.length && !truncated; p++) {
+        if (usedA[p]) continue;
+        const i = la[p];
+        const x = amountA[i];
+        for (let q = 0; q < lb.length; q++) {
+          if (usedB[q]) continue;
+          if (++work > budget) {
+            truncated = true;
+            break;
+          }
+          const j = lb[q];
+          const y = amountB[j];
+          let category: Category | undefined;
+          const evidence: Evidence = {};
+          if (pass === 0) {
+            if (x !== y) continue;
+            const dA = dayA[i];
+            const dB = dayB[j];
+            if (recA[i].date !== null && recB[j].date !== null && dA !== dB) {
+              if (Math.abs(dB - dA) > window) continue;
+              category = 'timing_difference';
+              const da = recA[i].date as string;
+              const db = recB[j].date as string;
+              Object.assign(evidence, {
+                date_a: da,
+                date_b: db,
+                days_apart: dB - dA,
+                period_a: da.slice(0, 7),
+                period_b: db.slice(0, 7),
+                periods_apart: monthIndex(db) - monthIndex(da),
+              });
+            } else {
+              category = 'amount_mismatch';
+              Object.assign(evidence, { difference: formatMinor(0, scale), amounts_agree: true });
+            }
+          } else if (pass === 1) {
+            if (x !== -y || x === 0) continue;
+            category = 'sign_reversal';
+            evidence.sum = formatMinor(0, scale);
+          } else if (pass === 2) {
+            const t = transposition(x, y, scale);
+            if (t === undefined) continue;
+            category = 'transposition';
+            Object.assign(evidence, {
+              difference: formatMinor(x - y, scale),
+              divisible_by_9: true,
+              digits_a: t.digitsA,
+              digits_b: t.digitsB,
+              swapped_at: t.position,
+            });
+          } else {
+            const d = x - y;
+            if (!Number.isSafeInteger(d) || Math.abs(d) > roundingLimit) continue;
+            category = 'rounding';
+            Object.assign(evidence, {
+              difference: formatMinor(d, scale),
+              rounding_tolerance: formatMinor(roundingLimit, scale),
+            });
+          }
+          usedA[p] = 1;
+          usedB[q] = 1;
+          this.emit(category, k, [i], [j], evidence);
+          break;
+        }
+      }
+    }
+    // The rest pair in input order when their amounts differ; equal amounts left here were rejected by the timing
+    // window and are separate items.
+    for (let p = 0; p < la.length; p++) {
+      if (usedA[p]) continue;
+      const i = la[p];
+      for (let q = 0; q < lb.length; q++) {
+        const j = lb[q];
+        if (usedB[q] || amountA[i] === amountB[j]) continue;
+        usedA[p] = 1;
+        usedB[q] = 1;
+        const evidence: Evidence = { difference: formatMinor(subMinor(amountA[i], amountB[j]), scale) };
+        if (truncated) evidence.pairing_search_truncated = true;
+        this.emit('amount_mismatch', k, [i], [j], evidence);
+        break;
+      }
+    }
+    const countA = s.buckets.aStart[k + 1] - s.buckets.aStart[k];
+    const countB = s.buckets.bStart[k + 1] - s.buckets.bStart[k];
+    for (let p = 0; p < la.length; p++)
+      if (!usedA[p]) this.emit('missing_in_b', k, [la[p]], [], { key_on_other_side: countB });
+    for (let q = 0; q < lb.length; q++)
+      if (!usedB[q]) this.emit('missing_in_a', k, [], [lb[q]], { key_on_other_side: countA });
+  }
+}
+
+/** Categorises the outcome of matchRecords: accepted differences first, then every unmatched record. */
+export function categorise(state: MatchState): CategorisedException[] {
+  const c = new Categoriser(state, state.definition);
+  c.acceptedDifferences();
+  c.unmatched();
+  return c.out;
+}
