@@ -21,7 +21,7 @@ export * from './package';
 export * from './signing';
 export * from './verify';
 export { renderEvidenceHtml } from './render-html';
-export { renderEvidencePdf, pdfExceptionSelection, PDF_MAX_EXCEPTION_ROWS } from './render-pdf';
+export { renderEvidencePdf, pdfExceptionSelection, pdfText, PDF_MAX_EXCEPTION_ROWS } from './render-pdf';
 
 /**
  * Reads exceptions from a JSON-lines file (one exception object per line), the way a large close hands them over

@@ -8,6 +8,24 @@ import { CONTROL_NAMES } from './render-html';
 
 export const PDF_MAX_EXCEPTION_ROWS = 1000;
 
+/** Windows-1252 beyond Latin-1: what the PDF's standard Helvetica can show besides ASCII and Latin-1. */
+const CP1252_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+
+/**
+ * The standard PDF fonts cover Windows-1252 only; anything else would print as wrong glyphs (a wrong name on a
+ * signed report). Such characters are written as <U+XXXX> instead, and the PDF says so: evidence.json and
+ * report.html carry them as they are.
+ */
+export function pdfText(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xff) || CP1252_EXTRA.has(ch) || ch === '\n') out += ch;
+    else out += `<U+${cp.toString(16).toUpperCase().padStart(4, '0')}>`;
+  }
+  return out;
+}
+
 const MARGIN = 40;
 const ROW = 13;
 
@@ -62,7 +80,7 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
   const bottom = () => pdf.page.height - MARGIN;
   const heading = (s: string) => {
     if (pdf.y > bottom() - 60) pdf.addPage();
-    pdf.moveDown(0.6).font('Helvetica-Bold').fontSize(12).text(s, MARGIN, pdf.y, { width }).moveDown(0.2);
+    pdf.moveDown(0.6).font('Helvetica-Bold').fontSize(12).text(pdfText(s), MARGIN, pdf.y, { width }).moveDown(0.2);
     pdf.font('Helvetica').fontSize(9);
   };
   const para = (s: string, opts: { bold?: boolean; color?: string } = {}) => {
@@ -70,12 +88,15 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
       .font(opts.bold ? 'Helvetica-Bold' : 'Helvetica')
       .fontSize(9)
       .fillColor(opts.color ?? 'black')
-      .text(s, MARGIN, pdf.y, { width });
+      .text(pdfText(s), MARGIN, pdf.y, { width });
     pdf.fillColor('black');
   };
   const fieldLine = (k: string, v: string) => {
-    pdf.font('Helvetica-Bold').fontSize(9).text(`${k}: `, MARGIN, pdf.y, { continued: true, width });
-    pdf.font('Helvetica').text(v);
+    pdf
+      .font('Helvetica-Bold')
+      .fontSize(9)
+      .text(`${pdfText(k)}: `, MARGIN, pdf.y, { continued: true, width });
+    pdf.font('Helvetica').text(pdfText(v));
   };
   const tableOf = (cols: Column[], rows: string[][]) => {
     const total = cols.reduce((s, col) => s + col.width, 0);
@@ -93,7 +114,7 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
       let x = MARGIN;
       pdf.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(7.5);
       cells.forEach((cell, i) => {
-        pdf.text(cell, x + 2, y + 2, { width: ws[i] - 4, height: ROW - 2, lineBreak: false, ellipsis: true });
+        pdf.text(pdfText(cell), x + 2, y + 2, { width: ws[i] - 4, height: ROW - 2, lineBreak: false, ellipsis: true });
         x += ws[i];
       });
       pdf
@@ -116,9 +137,9 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
   pdf
     .font('Helvetica-Bold')
     .fontSize(15)
-    .text(`${c.regulation} control ${c.controlId}`, { width })
+    .text(pdfText(`${c.regulation} control ${c.controlId}`), { width })
     .fontSize(11)
-    .text(`Evidence for ${doc.close.company}, period ${doc.close.period}`, { width })
+    .text(pdfText(`Evidence for ${doc.close.company}, period ${doc.close.period}`), { width })
     .moveDown(0.5);
   pdf.font('Helvetica').fontSize(9);
   fieldLine('Package', doc.packageId);
@@ -274,7 +295,8 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
   heading('Integrity');
   para(
     'Every file of this package is listed with its SHA-256 in manifest.json, whose Ed25519 signature is ' +
-      'manifest.json.sig. Check it with: finflow evidence verify <package directory> --public-key <key.pem>',
+      'manifest.json.sig. Check it with: finflow evidence verify <package directory> --public-key <key.pem>. ' +
+      'Characters this PDF cannot show are written as <U+XXXX>; evidence.json and report.html hold them as they are.',
   );
 
   pdf.end();

@@ -9,6 +9,7 @@ import {
   FileSystemArchiveStore,
   generateEvidencePackage,
   generateSigningKey,
+  pdfText,
   signingKeyFromEnv,
   signingKeyFromPem,
   verifyEvidencePackage,
@@ -78,6 +79,14 @@ describe('signing keys', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
     expect(() => signingKeyFromPem(rsa.toString())).toThrow('signing key: an Ed25519 key is required, this is rsa');
     expect(() => signingKeyFromPem('nonsense')).toThrow(/signing key: not a PEM private key/);
+  });
+});
+
+describe('the PDF report', () => {
+  it('writes characters its standard font cannot show as <U+XXXX> instead of wrong glyphs', () => {
+    expect(pdfText('Zoë Ünal — 5 €')).toBe('Zoë Ünal — 5 €');
+    expect(pdfText('王小明 → ok')).toBe('<U+738B><U+5C0F><U+660E> <U+2192> ok');
+    expect(pdfText('\u{1F600}')).toBe('<U+1F600>');
   });
 });
 
