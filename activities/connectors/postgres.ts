@@ -354,8 +354,12 @@ const OID = { bool: 16, timestamp: 1114, timestamptz: 1184 } as const;
 const SESSION = "BEGIN READ ONLY; SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO 'ISO, YMD'";
 
 const identity = (s: string) => s;
-// '2026-10-31 12:00:00+00' -> '2026-10-31T12:00:00+00' (ISO 8601; DateStyle ISO is the server default).
-const isoTimestamp = (s: string) => s.replace(' ', 'T');
+// '2026-10-31 12:00:00+00' -> '2026-10-31T12:00:00+00:00': ISO 8601 in the form JavaScript's Date parses too
+// (it refuses an hour-only offset).
+const isoTimestamp = (s: string) => {
+  const t = s.replace(' ', 'T');
+  return /[+-]\d\d$/.test(t) ? `${t}:00` : t;
+};
 const pgBool = (s: string) => (s === 't' ? 'true' : 'false');
 
 function textParser(oid: number): (s: string) => string {

@@ -151,7 +151,7 @@ describe('PostgreSQL source', () => {
       posted_at timestamptz NOT NULL, amount numeric(20,2) NOT NULL, memo text, amount_text text NOT NULL)`);
     await pool.query(
       `INSERT INTO ledger SELECT g, 'ACC-' || (g % 97), date '2026-01-01' + (g % 365)::int,
-         timestamptz '2026-01-01 00:00:00+00' + make_interval(secs => g), ((g * 7919) % 2000001 - 1000000) / 100.0,
+         timestamptz '2026-01-01 00:00:00+00:00' + make_interval(secs => g), ((g * 7919) % 2000001 - 1000000) / 100.0,
          CASE WHEN g % 10 = 0 THEN NULL ELSE 'memo ' || g END, (g % 1000)::text || '.10'
        FROM generate_series(1, $1::bigint) g`,
       [ROWS],
@@ -159,7 +159,7 @@ describe('PostgreSQL source', () => {
     // Values the COPY text format must escape, and one that is not an amount, at known rows.
     await pool.query(`UPDATE ledger SET memo = E'tab\\there\\nnew line \\\\ back\\\\slash é' WHERE id = 3`);
     await pool.query(`UPDATE ledger SET amount_text = 'n/a' WHERE id = 4321`);
-    await pool.query(`INSERT INTO ledger VALUES (${ROWS + 1}, 'BIG', '2026-12-31', '2026-12-31 23:59:59.5+00',
+    await pool.query(`INSERT INTO ledger VALUES (${ROWS + 1}, 'BIG', '2026-12-31', '2026-12-31 23:59:59.5+00:00',
       '123456789012345678.01', NULL, '0.00')`);
     expected = (await pool.query<{ n: string; s: string }>('SELECT count(*)::text n, sum(amount)::text s FROM ledger'))
       .rows[0];
@@ -198,7 +198,7 @@ describe('PostgreSQL source', () => {
           id: '3',
           account: 'ACC-3',
           posted_on: '2026-01-04',
-          posted_at: '2026-01-01T00:00:03+00',
+          posted_at: '2026-01-01T00:00:03+00:00',
           amount: String(((3 * 7919) % 2000001) - 1000000).replace(/(\d\d)$/, '.$1'),
           memo: 'tab\there\nnew line \\ back\\slash é',
         },
@@ -206,7 +206,7 @@ describe('PostgreSQL source', () => {
           id: '10',
           account: 'ACC-10',
           posted_on: '2026-01-11',
-          posted_at: '2026-01-01T00:00:10+00',
+          posted_at: '2026-01-01T00:00:10+00:00',
           amount: canonicalDecimal(String(((10 * 7919) % 2000001) - 1000000).replace(/(\d\d)$/, '.$1')),
           memo: null,
         },
@@ -214,7 +214,7 @@ describe('PostgreSQL source', () => {
           id: String(ROWS + 1),
           account: 'BIG',
           posted_on: '2026-12-31',
-          posted_at: '2026-12-31T23:59:59.5+00',
+          posted_at: '2026-12-31T23:59:59.5+00:00',
           amount: '123456789012345678.01',
           memo: null,
         },
@@ -313,7 +313,7 @@ describe('PostgreSQL source', () => {
       try {
         const q: DbQuery = { source: 'gl', sql: `SELECT posted_on, posted_at FROM ledger WHERE id = ${ROWS + 1}` };
         expect((await collect(postgresBatches(odd, q, { mode }))).rows).toEqual([
-          { posted_on: '2026-12-31', posted_at: '2026-12-31T23:59:59.5+00' },
+          { posted_on: '2026-12-31', posted_at: '2026-12-31T23:59:59.5+00:00' },
         ]);
       } finally {
         await odd.end();

@@ -1,0 +1,114 @@
+// The result store's tables, as numbered migrations kept in code. Applying them is idempotent and safe when
+// several workers start at once: an advisory lock serialises them and each version is recorded once.
+import type { Pool } from 'pg';
+
+export const RUNS_TABLE = 'recon_runs';
+export const MATCHES_TABLE = 'recon_matches';
+export const EXCEPTIONS_TABLE = 'recon_exceptions';
+const MIGRATIONS_TABLE = 'recon_schema_migrations';
+
+/** Arbitrary but fixed: serialises schema changes across every process sharing the database. */
+const SCHEMA_LOCK_KEY = 0x46_46_52_53; // "FFRS"
+
+export const EXCEPTION_STATUSES = ['open', 'explained', 'resolved'] as const;
+export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
+
+export const RUN_STATUSES = ['running', 'balanced', 'exceptions', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+// Amounts are `numeric` without a scale: whatever the source's precision, the stored value is the exact one.
+export const MIGRATIONS: { version: number; description: string; sql: string }[] = [
+  {
+    version: 1,
+    description: 'runs, matches and exceptions',
+    sql: `
+CREATE TABLE ${RUNS_TABLE} (
+  run_id text PRIMARY KEY,
+  workflow_id text NOT NULL,
+  workflow_run_id text NOT NULL,
+  recon_id text NOT NULL,
+  definition_hash text NOT NULL,
+  status text NOT NULL DEFAULT 'running' CHECK (status IN (${RUN_STATUSES.map((s) => `'${s}'`).join(', ')})),
+  summary jsonb,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz
+);
+CREATE INDEX recon_runs_recon_idx ON ${RUNS_TABLE} (recon_id, started_at);
+
+CREATE TABLE ${MATCHES_TABLE} (
+  run_id text NOT NULL REFERENCES ${RUNS_TABLE} (run_id),
+  item_id text NOT NULL,
+  rule text NOT NULL,
+  key text NOT NULL,
+  currency text,
+  a_items jsonb NOT NULL,
+  b_items jsonb NOT NULL,
+  amount_a numeric NOT NULL,
+  amount_b numeric NOT NULL,
+  difference numeric NOT NULL,
+  part integer,
+  PRIMARY KEY (run_id, item_id)
+);
+
+CREATE TABLE ${EXCEPTIONS_TABLE} (
+  run_id text NOT NULL REFERENCES ${RUNS_TABLE} (run_id),
+  item_id text NOT NULL,
+  side text NOT NULL CHECK (side IN ('a', 'b', 'both')),
+  key text NOT NULL,
+  category text NOT NULL,
+  currency text,
+  amount numeric,
+  difference numeric,
+  evidence jsonb NOT NULL DEFAULT '{}',
+  part integer,
+  status text NOT NULL DEFAULT 'open' CHECK (status IN (${EXCEPTION_STATUSES.map((s) => `'${s}'`).join(', ')})),
+  explanation text,
+  explained_by text,
+  explained_at timestamptz,
+  resolved_by text,
+  resolved_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, item_id),
+  CHECK (status <> 'explained' OR (explanation IS NOT NULL AND explained_by IS NOT NULL AND explained_at IS NOT NULL)),
+  CHECK (status <> 'resolved' OR (explanation IS NOT NULL AND resolved_by IS NOT NULL AND resolved_at IS NOT NULL))
+);
+CREATE INDEX recon_exceptions_open_idx ON ${EXCEPTIONS_TABLE} (run_id, status) WHERE status <> 'resolved';
+`,
+  },
+];
+
+/** Applies the migrations not yet applied, in order, each in its own transaction. Returns the versions applied. */
+export async function migrateResultStore(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK_KEY]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+        version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
+      const done = new Set(rows.map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, description) VALUES ($1, $2)`, [
+            m.version,
+            m.description,
+          ]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+        applied.push(m.version);
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK_KEY]);
+    }
+  } finally {
+    client.release();
+  }
+  return applied;
+}

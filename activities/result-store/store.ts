@@ -1,0 +1,560 @@
+// The PostgreSQL result store of reconciliation runs: matches and exceptions, written in bulk (COPY into a
+// staging table, then one INSERT ... ON CONFLICT) and read back as streams. Writes are keyed by (run, item), so
+// an activity that is retried, or a partition written twice, leaves exactly the same rows; a controller's
+// explanation or resolution survives any such rewrite.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { type DbQuery, type DbRecord, postgresBatches } from '../connectors/postgres';
+import { copyChunks } from './copy-text';
+import {
+  EXCEPTIONS_TABLE,
+  EXCEPTION_STATUSES,
+  type ExceptionStatus,
+  MATCHES_TABLE,
+  RUNS_TABLE,
+  RUN_STATUSES,
+  type RunStatus,
+  migrateResultStore,
+} from './schema';
+
+/** Columns that may hold account numbers or other sensitive text and can be encrypted at rest. */
+export type SensitiveColumn = 'key' | 'evidence' | 'explanation';
+
+/** Encrypts (or decrypts) one value of `column`; e.g. a DatasetCipher's encryptText bound to the run's dataset. */
+export type FieldCipher = (value: string, column: SensitiveColumn) => string;
+
+export interface ResultStoreDeps {
+  pool: Pool;
+  /** Applied to the sensitive columns before they are written. Without it they are stored as given. */
+  encryptField?: FieldCipher;
+  /** The inverse, applied when reading. Without it encrypted values are returned as stored (ciphertext). */
+  decryptField?: FieldCipher;
+  /** Which columns go through the cipher; default `key` and `evidence`. */
+  sensitiveColumns?: SensitiveColumn[];
+}
+
+export type ExceptionSide = 'a' | 'b' | 'both';
+
+/** One unmatched or mismatched item as the engine reports it. Amounts are exact decimal strings. */
+export interface ExceptionInput {
+  /** Stable across retries: a record id (`GL:17`) or the engine's id for a group of records. */
+  itemId: string;
+  side: ExceptionSide;
+  key: string;
+  category: string;
+  currency?: string | null;
+  amount: string | null;
+  difference?: string | null;
+  /** JSON-safe facts behind the category (record ids, amounts on each side, dates, the rule that came closest). */
+  evidence?: Record<string, unknown>;
+  /** Hash partition that produced the item, when the run was split. */
+  partition?: number | null;
+}
+
+export interface ExceptionRow extends Required<Omit<ExceptionInput, 'evidence'>> {
+  runId: string;
+  /** The evidence object; a string if it is encrypted and no decryptField was given. */
+  evidence: unknown;
+  status: ExceptionStatus;
+  explanation: string | null;
+  explainedBy: string | null;
+  explainedAt: string | null;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+}
+
+export interface MatchInput {
+  /** Stable across retries, e.g. the rule id and the matched record ids. */
+  itemId: string;
+  rule: string;
+  key: string;
+  currency?: string | null;
+  aItems: string[];
+  bItems: string[];
+  amountA: string;
+  amountB: string;
+  difference: string;
+  partition?: number | null;
+}
+
+export interface MatchRow extends Required<MatchInput> {
+  runId: string;
+}
+
+export interface RunInput {
+  workflowId: string;
+  workflowRunId: string;
+  reconId: string;
+  definitionHash: string;
+}
+
+export interface RunRow extends RunInput {
+  runId: string;
+  status: RunStatus;
+  summary: unknown;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface WriteResult {
+  /** Rows handed in. */
+  rows: number;
+  /** Rows inserted or changed; 0 when the same batch was already written. */
+  changed: number;
+}
+
+export interface ExceptionTotal {
+  category: string;
+  side: ExceptionSide;
+  currency: string | null;
+  count: number;
+  open: number;
+  explained: number;
+  resolved: number;
+  /** Exact sums as decimal strings. */
+  amount: string;
+  difference: string;
+}
+
+/** The run id: one per workflow execution, so a reset or a rerun keeps the earlier run's results apart. */
+export function runIdOf(workflowId: string, workflowRunId: string): string {
+  return `${workflowId}/${workflowRunId}`;
+}
+
+const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+function refuse(message: string, type = 'InvalidResult'): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, type);
+}
+
+function decimalOrNull(v: string | null | undefined, what: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string' || !DECIMAL_RE.test(v))
+    throw refuse(`${what} is not a decimal string: ${JSON.stringify(v)}`);
+  return v;
+}
+
+function partOrNull(v: number | null | undefined, what: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (!Number.isSafeInteger(v) || v < 0 || v > 2 ** 31 - 1) throw refuse(`${what} is not a partition number: ${v}`);
+  return String(v);
+}
+
+function intOf(s: string | null): number {
+  return s === null ? 0 : Number(s);
+}
+
+export interface ResultStore {
+  /** Creates or upgrades the tables (idempotent). */
+  migrate(): Promise<number[]>;
+  /** Records a run's start; a second call for the same run is a no-op, a different definition hash is refused. */
+  startRun(run: RunInput): Promise<{ runId: string; created: boolean }>;
+  /** Records the outcome; repeating it keeps the first finish time. */
+  finishRun(runId: string, outcome: { status: RunStatus; summary: unknown }): Promise<void>;
+  getRun(runId: string): Promise<RunRow | undefined>;
+  writeExceptions(runId: string, rows: Iterable<ExceptionInput> | AsyncIterable<ExceptionInput>): Promise<WriteResult>;
+  writeMatches(runId: string, rows: Iterable<MatchInput> | AsyncIterable<MatchInput>): Promise<WriteResult>;
+  /** Exceptions in report order (category, key, item), in batches: never the whole run in memory. */
+  streamExceptions(
+    runId: string,
+    opts?: { statuses?: ExceptionStatus[]; batchSize?: number },
+  ): AsyncGenerator<ExceptionRow[]>;
+  streamMatches(runId: string, opts?: { batchSize?: number }): AsyncGenerator<MatchRow[]>;
+  /** Counts and exact sums per category, side and currency. */
+  exceptionTotals(runId: string): Promise<ExceptionTotal[]>;
+  /** Marks an exception explained (who, when, why). Refused once it is resolved. */
+  explainException(
+    runId: string,
+    itemId: string,
+    note: { explanation: string; by: string; at?: string },
+  ): Promise<ExceptionRow>;
+  /** Marks an exception resolved; needs an explanation, given now or earlier. Repeating it by the same person is a no-op. */
+  resolveException(
+    runId: string,
+    itemId: string,
+    note: { by: string; explanation?: string; at?: string },
+  ): Promise<ExceptionRow>;
+}
+
+const EXCEPTION_COLUMNS = [
+  'run_id',
+  'item_id',
+  'side',
+  'key',
+  'category',
+  'currency',
+  'amount',
+  'difference',
+  'evidence',
+  'part',
+] as const;
+
+const MATCH_COLUMNS = [
+  'run_id',
+  'item_id',
+  'rule',
+  'key',
+  'currency',
+  'a_items',
+  'b_items',
+  'amount_a',
+  'amount_b',
+  'difference',
+  'part',
+] as const;
+
+const EXCEPTION_SELECT = `item_id, side, key, category, currency, amount, difference, evidence, part, status,
+  explanation, explained_by, explained_at, resolved_by, resolved_at`;
+
+export function createResultStore(deps: ResultStoreDeps): ResultStore {
+  const { pool } = deps;
+  const sensitive = new Set<SensitiveColumn>(deps.sensitiveColumns ?? ['key', 'evidence']);
+  const enc = (column: SensitiveColumn, v: string): string =>
+    deps.encryptField && sensitive.has(column) ? deps.encryptField(v, column) : v;
+  const dec = (column: SensitiveColumn, v: string): string =>
+    deps.decryptField && sensitive.has(column) ? deps.decryptField(v, column) : v;
+
+  function encodeEvidence(evidence: Record<string, unknown> | undefined, what: string): string {
+    let json: string;
+    try {
+      json = JSON.stringify(evidence ?? {});
+    } catch (err) {
+      throw refuse(`${what}: evidence is not JSON-safe (${(err as Error).message})`);
+    }
+    if (evidence !== undefined && (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence)))
+      throw refuse(`${what}: evidence must be an object`);
+    // Encrypted evidence is kept as a JSON string inside the jsonb column.
+    return deps.encryptField && sensitive.has('evidence') ? JSON.stringify(enc('evidence', json)) : json;
+  }
+
+  function decodeEvidence(text: string | null): unknown {
+    const value: unknown = text === null ? {} : JSON.parse(text);
+    if (typeof value === 'string' && deps.decryptField && sensitive.has('evidence'))
+      return JSON.parse(dec('evidence', value));
+    return value;
+  }
+
+  function exceptionRow(runId: string, r: DbRecord): ExceptionRow {
+    return {
+      runId,
+      itemId: r.item_id!,
+      side: r.side as ExceptionSide,
+      key: dec('key', r.key!),
+      category: r.category!,
+      currency: r.currency,
+      amount: r.amount,
+      difference: r.difference,
+      evidence: decodeEvidence(r.evidence),
+      partition: r.part === null ? null : Number(r.part),
+      status: r.status as ExceptionStatus,
+      explanation: r.explanation === null ? null : dec('explanation', r.explanation),
+      explainedBy: r.explained_by,
+      explainedAt: r.explained_at,
+      resolvedBy: r.resolved_by,
+      resolvedAt: r.resolved_at,
+    };
+  }
+
+  /**
+   * COPY into a temporary staging table, then one INSERT ... ON CONFLICT, all in one transaction: either the
+   * whole batch is stored or none of it. `update` lists the columns a rewrite may change (computed ones only).
+   */
+  async function bulkWrite<T>(
+    table: string,
+    columns: readonly string[],
+    update: readonly string[],
+    rows: Iterable<T> | AsyncIterable<T>,
+    encode: (row: T, index: number) => (string | null)[],
+  ): Promise<WriteResult> {
+    const client: PoolClient = await pool.connect();
+    let ok = false;
+    const counter = { rows: 0 };
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `CREATE TEMP TABLE finflow_stage ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${table} WITH NO DATA`,
+      );
+      await pipeline(
+        Readable.from(copyChunks(rows, encode, counter)),
+        client.query(copyFrom(`COPY finflow_stage (${columns.join(', ')}) FROM STDIN`)),
+      );
+      const dup = await client.query<{ item_id: string }>(
+        'SELECT item_id FROM finflow_stage GROUP BY item_id HAVING count(*) > 1 LIMIT 1',
+      );
+      if (dup.rows.length)
+        throw refuse(`item ${dup.rows[0].item_id} appears more than once in one write to ${table}`, 'DuplicateItem');
+      const changed = await client.query(
+        `INSERT INTO ${table} AS t (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM finflow_stage
+         ON CONFLICT (run_id, item_id) DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+         WHERE (${update.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${update.map((c) => `EXCLUDED.${c}`).join(', ')})`,
+      );
+      await client.query('COMMIT');
+      ok = true;
+      return { rows: counter.rows, changed: changed.rowCount ?? 0 };
+    } catch (err) {
+      const e = err as { code?: string; detail?: string; message?: string };
+      // 23503: the run was never started; the write cannot succeed on retry.
+      if (e.code === '23503')
+        throw refuse(
+          `no run for these results: start the run before writing (${e.detail ?? e.message})`,
+          'RunNotStarted',
+        );
+      throw err;
+    } finally {
+      if (!ok) await client.query('ROLLBACK').catch(() => undefined);
+      // A COPY that failed half-way leaves the connection's protocol state unknown: drop it.
+      client.release(ok ? undefined : true);
+    }
+  }
+
+  /** Exceptions of a run in report order; `itemId` narrows to one. Values in the connector's exact text forms. */
+  async function* readExceptions(
+    runId: string,
+    filter: { statuses?: ExceptionStatus[]; itemId?: string; batchSize?: number },
+  ): AsyncGenerator<ExceptionRow[]> {
+    const statuses = filter.statuses ?? [...EXCEPTION_STATUSES];
+    for (const st of statuses)
+      if (!(EXCEPTION_STATUSES as readonly string[]).includes(st)) throw refuse(`unknown status ${JSON.stringify(st)}`);
+    const params: DbQuery['params'] = {
+      run_id: { type: 'text', value: runId },
+      statuses: { type: 'text', value: statuses.join(',') },
+    };
+    if (filter.itemId !== undefined) params.item_id = { type: 'text', value: filter.itemId };
+    const batches = postgresBatches(
+      pool,
+      {
+        source: 'result store',
+        sql: `SELECT ${EXCEPTION_SELECT} FROM ${EXCEPTIONS_TABLE}
+              WHERE run_id = :run_id AND status = ANY (string_to_array(:statuses, ','))
+              ${filter.itemId !== undefined ? 'AND item_id = :item_id' : ''}
+              ORDER BY category, key, item_id`,
+        params,
+      },
+      { batchSize: filter.batchSize },
+    );
+    for await (const batch of batches) yield batch.map((r) => exceptionRow(runId, r));
+  }
+
+  async function getException(runId: string, itemId: string): Promise<ExceptionRow | undefined> {
+    // Read to the end (one row at most) rather than return mid-stream, which would cost the pooled connection.
+    let found: ExceptionRow | undefined;
+    for await (const batch of readExceptions(runId, { itemId })) found ??= batch[0];
+    return found;
+  }
+
+  return {
+    migrate: () => migrateResultStore(pool),
+
+    async startRun(run) {
+      for (const [k, v] of Object.entries(run))
+        if (typeof v !== 'string' || !v) throw refuse(`run ${k} must be a non-empty string`);
+      const runId = runIdOf(run.workflowId, run.workflowRunId);
+      const inserted = await pool.query(
+        `INSERT INTO ${RUNS_TABLE} (run_id, workflow_id, workflow_run_id, recon_id, definition_hash)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id) DO NOTHING`,
+        [runId, run.workflowId, run.workflowRunId, run.reconId, run.definitionHash],
+      );
+      if (inserted.rowCount === 1) return { runId, created: true };
+      const existing = await pool.query<{ recon_id: string; definition_hash: string }>(
+        `SELECT recon_id, definition_hash FROM ${RUNS_TABLE} WHERE run_id = $1`,
+        [runId],
+      );
+      const e = existing.rows[0];
+      if (e.definition_hash !== run.definitionHash || e.recon_id !== run.reconId)
+        throw refuse(
+          `run ${runId} already exists for ${e.recon_id} with definition ${e.definition_hash}, not ${run.reconId} with ${run.definitionHash}`,
+          'RunConflict',
+        );
+      return { runId, created: false };
+    },
+
+    async finishRun(runId, outcome) {
+      if (!(RUN_STATUSES as readonly string[]).includes(outcome.status) || outcome.status === 'running')
+        throw refuse(`a run cannot finish with status ${JSON.stringify(outcome.status)}`);
+      const res = await pool.query(
+        `UPDATE ${RUNS_TABLE} SET status = $2, summary = $3::jsonb, finished_at = coalesce(finished_at, now())
+         WHERE run_id = $1`,
+        [runId, outcome.status, JSON.stringify(outcome.summary ?? null)],
+      );
+      if (res.rowCount !== 1) throw refuse(`no run ${runId}`, 'RunNotStarted');
+    },
+
+    async getRun(runId) {
+      const rows = postgresBatches(pool, {
+        source: 'result store',
+        sql: `SELECT run_id, workflow_id, workflow_run_id, recon_id, definition_hash, status, summary, started_at,
+                     finished_at FROM ${RUNS_TABLE} WHERE run_id = :run_id`,
+        params: { run_id: { type: 'text', value: runId } },
+      });
+      let r: DbRecord | undefined;
+      for await (const batch of rows) r ??= batch[0];
+      if (!r) return undefined;
+      return {
+        runId: r.run_id!,
+        workflowId: r.workflow_id!,
+        workflowRunId: r.workflow_run_id!,
+        reconId: r.recon_id!,
+        definitionHash: r.definition_hash!,
+        status: r.status as RunStatus,
+        summary: r.summary === null ? null : (JSON.parse(r.summary) as unknown),
+        startedAt: r.started_at!,
+        finishedAt: r.finished_at,
+      };
+    },
+
+    writeExceptions(runId, rows) {
+      return bulkWrite(EXCEPTIONS_TABLE, EXCEPTION_COLUMNS, EXCEPTION_COLUMNS.slice(2), rows, (x, i) => {
+        const what = `exception ${i + 1}${typeof x?.itemId === 'string' ? ` (${x.itemId})` : ''}`;
+        if (typeof x?.itemId !== 'string' || !x.itemId) throw refuse(`${what}: itemId is missing`);
+        if (!['a', 'b', 'both'].includes(x.side)) throw refuse(`${what}: side must be a, b or both`);
+        if (typeof x.key !== 'string') throw refuse(`${what}: key must be a string`);
+        if (typeof x.category !== 'string' || !x.category) throw refuse(`${what}: category is missing`);
+        return [
+          runId,
+          x.itemId,
+          x.side,
+          enc('key', x.key),
+          x.category,
+          x.currency ?? null,
+          decimalOrNull(x.amount, `${what}: amount`),
+          decimalOrNull(x.difference, `${what}: difference`),
+          encodeEvidence(x.evidence, what),
+          partOrNull(x.partition, `${what}: partition`),
+        ];
+      });
+    },
+
+    writeMatches(runId, rows) {
+      return bulkWrite(MATCHES_TABLE, MATCH_COLUMNS, MATCH_COLUMNS.slice(2), rows, (m, i) => {
+        const what = `match ${i + 1}${typeof m?.itemId === 'string' ? ` (${m.itemId})` : ''}`;
+        if (typeof m?.itemId !== 'string' || !m.itemId) throw refuse(`${what}: itemId is missing`);
+        if (typeof m.rule !== 'string' || !m.rule) throw refuse(`${what}: rule is missing`);
+        if (typeof m.key !== 'string') throw refuse(`${what}: key must be a string`);
+        if (!Array.isArray(m.aItems) || !Array.isArray(m.bItems)) throw refuse(`${what}: aItems and bItems are lists`);
+        return [
+          runId,
+          m.itemId,
+          m.rule,
+          enc('key', m.key),
+          m.currency ?? null,
+          JSON.stringify(m.aItems),
+          JSON.stringify(m.bItems),
+          decimalOrNull(m.amountA, `${what}: amountA`) ?? refuseNull(`${what}: amountA`),
+          decimalOrNull(m.amountB, `${what}: amountB`) ?? refuseNull(`${what}: amountB`),
+          decimalOrNull(m.difference, `${what}: difference`) ?? refuseNull(`${what}: difference`),
+          partOrNull(m.partition, `${what}: partition`),
+        ];
+      });
+    },
+
+    streamExceptions(runId, opts = {}) {
+      return readExceptions(runId, opts);
+    },
+
+    async *streamMatches(runId, opts = {}) {
+      const batches = postgresBatches(
+        pool,
+        {
+          source: 'result store',
+          sql: `SELECT item_id, rule, key, currency, a_items, b_items, amount_a, amount_b, difference, part
+                FROM ${MATCHES_TABLE} WHERE run_id = :run_id ORDER BY rule, key, item_id`,
+          params: { run_id: { type: 'text', value: runId } },
+        },
+        { batchSize: opts.batchSize },
+      );
+      for await (const batch of batches)
+        yield batch.map((r) => ({
+          runId,
+          itemId: r.item_id!,
+          rule: r.rule!,
+          key: dec('key', r.key!),
+          currency: r.currency,
+          aItems: JSON.parse(r.a_items!) as string[],
+          bItems: JSON.parse(r.b_items!) as string[],
+          amountA: r.amount_a!,
+          amountB: r.amount_b!,
+          difference: r.difference!,
+          partition: r.part === null ? null : Number(r.part),
+        }));
+    },
+
+    async exceptionTotals(runId) {
+      const { rows } = await pool.query<Record<string, string | null>>(
+        `SELECT category, side, currency, count(*)::text AS n,
+                count(*) FILTER (WHERE status = 'open')::text AS open,
+                count(*) FILTER (WHERE status = 'explained')::text AS explained,
+                count(*) FILTER (WHERE status = 'resolved')::text AS resolved,
+                coalesce(sum(amount), 0)::text AS amount, coalesce(sum(difference), 0)::text AS difference
+           FROM ${EXCEPTIONS_TABLE} WHERE run_id = $1
+          GROUP BY category, side, currency ORDER BY category, side, currency NULLS FIRST`,
+        [runId],
+      );
+      return rows.map((r) => ({
+        category: r.category!,
+        side: r.side as ExceptionSide,
+        currency: r.currency,
+        count: intOf(r.n),
+        open: intOf(r.open),
+        explained: intOf(r.explained),
+        resolved: intOf(r.resolved),
+        amount: r.amount!,
+        difference: r.difference!,
+      }));
+    },
+
+    async explainException(runId, itemId, note) {
+      if (!note.explanation?.trim()) throw refuse('an explanation may not be empty');
+      if (!note.by?.trim()) throw refuse('who explains must be named');
+      const res = await pool.query(
+        `UPDATE ${EXCEPTIONS_TABLE} SET status = 'explained', explanation = $3, explained_by = $4,
+                explained_at = coalesce($5::timestamptz, now())
+          WHERE run_id = $1 AND item_id = $2 AND status <> 'resolved'`,
+        [runId, itemId, enc('explanation', note.explanation), note.by, note.at ?? null],
+      );
+      const row = await getException(runId, itemId);
+      if (!row) throw refuse(`no exception ${itemId} in run ${runId}`, 'ExceptionNotFound');
+      if (res.rowCount === 0)
+        throw refuse(
+          `exception ${itemId} was resolved by ${row.resolvedBy} at ${row.resolvedAt}; it cannot be re-explained`,
+          'ExceptionAlreadyResolved',
+        );
+      return row;
+    },
+
+    async resolveException(runId, itemId, note) {
+      if (!note.by?.trim()) throw refuse('who resolves must be named');
+      if (note.explanation !== undefined && !note.explanation.trim()) throw refuse('an explanation may not be empty');
+      const res = await pool.query(
+        `UPDATE ${EXCEPTIONS_TABLE} SET status = 'resolved', explanation = coalesce($3, explanation),
+                resolved_by = $4, resolved_at = coalesce($5::timestamptz, now())
+          WHERE run_id = $1 AND item_id = $2 AND status <> 'resolved' AND coalesce($3, explanation) IS NOT NULL`,
+        [
+          runId,
+          itemId,
+          note.explanation === undefined ? null : enc('explanation', note.explanation),
+          note.by,
+          note.at ?? null,
+        ],
+      );
+      const row = await getException(runId, itemId);
+      if (!row) throw refuse(`no exception ${itemId} in run ${runId}`, 'ExceptionNotFound');
+      if (res.rowCount === 1) return row;
+      if (row.status === 'resolved') {
+        // A retried resolve by the same person changes nothing; someone else's is a conflict.
+        if (row.resolvedBy === note.by) return row;
+        throw refuse(
+          `exception ${itemId} was already resolved by ${row.resolvedBy} at ${row.resolvedAt}`,
+          'ExceptionAlreadyResolved',
+        );
+      }
+      throw refuse(`exception ${itemId} needs an explanation before it can be resolved`, 'ExplanationRequired');
+    },
+  };
+}
+
+function refuseNull(what: string): never {
+  throw refuse(`${what} is missing`);
+}

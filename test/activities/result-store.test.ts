@@ -1,0 +1,353 @@
+import { randomBytes } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { Pool } from 'pg';
+import {
+  type ExceptionInput,
+  type ExceptionRow,
+  type MatchInput,
+  type ResultStore,
+  createResultStore,
+  runIdOf,
+} from '../../activities/result-store';
+import { DatasetCipher } from '../../activities/security/envelope';
+import { minorToString } from '../../domain/money';
+import { freshDatabase } from '../helpers/postgres';
+
+const N = 100_000;
+const CATEGORIES = ['amount_mismatch', 'missing_in_a', 'missing_in_b', 'timing_difference', 'rounding'];
+
+/** Deterministic exceptions: amounts in cents with both signs, some without a difference. */
+function* exceptions(n: number, salt = 0): Generator<ExceptionInput> {
+  for (let i = 1; i <= n; i++) {
+    const cents = BigInt(((i * 7919 + salt) % 2_000_001) - 1_000_000);
+    yield {
+      itemId: `GL:${i}`,
+      side: i % 3 === 0 ? 'both' : i % 3 === 1 ? 'a' : 'b',
+      key: `ACC-${i % 1000}`,
+      category: CATEGORIES[i % CATEGORIES.length],
+      currency: 'EUR',
+      amount: minorToString(cents, 2),
+      difference: i % 3 === 0 ? minorToString(cents / 7n, 2) : null,
+      evidence: { records: [`GL:${i}`], note: i % 1000 === 0 ? 'tab\there\nline "quoted" \\ back' : 'plain' },
+      partition: i % 8,
+    };
+  }
+}
+
+function expectedTotals(n: number) {
+  const byCat = new Map<string, { count: number; amount: bigint; difference: bigint }>();
+  for (const x of exceptions(n)) {
+    const t = byCat.get(x.category) ?? { count: 0, amount: 0n, difference: 0n };
+    t.count++;
+    t.amount += BigInt(x.amount!.replace('.', ''));
+    t.difference += x.difference ? BigInt(x.difference.replace('.', '')) : 0n;
+    byCat.set(x.category, t);
+  }
+  return byCat;
+}
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected a failure');
+}
+
+async function all(it: AsyncIterable<ExceptionRow[]>): Promise<{ rows: ExceptionRow[]; largest: number }> {
+  const rows: ExceptionRow[] = [];
+  let largest = 0;
+  for await (const b of it) {
+    largest = Math.max(largest, b.length);
+    rows.push(...b);
+  }
+  return { rows, largest };
+}
+
+describe('the reconciliation result store', () => {
+  let pool: Pool;
+  let store: ResultStore;
+  let seq = 0;
+  const run = async () => {
+    const r = { workflowId: 'recon:ACME:2026-10:gl-vs-erp', workflowRunId: `run-${++seq}`, reconId: 'gl-vs-erp' };
+    const { runId } = await store.startRun({ ...r, definitionHash: 'sha256:abc' });
+    return runId;
+  };
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: await freshDatabase('result_store'), max: 4 });
+    store = createResultStore({ pool });
+    await store.migrate();
+  });
+
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  it('applies its migrations once, however often it is asked', async () => {
+    expect(await store.migrate()).toEqual([]);
+    const { rows } = await pool.query('SELECT version FROM recon_schema_migrations');
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
+  it('starts a run once per workflow execution and refuses the same run with another definition', async () => {
+    const input = { workflowId: 'recon:X:2026-10:a-b', workflowRunId: 'r1', reconId: 'a-b', definitionHash: 'h1' };
+    expect(await store.startRun(input)).toEqual({ runId: 'recon:X:2026-10:a-b/r1', created: true });
+    expect(await store.startRun(input)).toEqual({ runId: runIdOf(input.workflowId, 'r1'), created: false });
+    const f = await failureOf(store.startRun({ ...input, definitionHash: 'h2' }));
+    expect(f.type).toBe('RunConflict');
+    expect(f.nonRetryable).toBe(true);
+  });
+
+  it(`writes ${N} exceptions in one bulk write and the same batch again changes nothing`, async () => {
+    const runId = await run();
+    expect(await store.writeExceptions(runId, exceptions(N))).toEqual({ rows: N, changed: N });
+    expect(await store.writeExceptions(runId, exceptions(N))).toEqual({ rows: N, changed: 0 });
+    const { rows } = await pool.query('SELECT count(*)::int n FROM recon_exceptions WHERE run_id = $1', [runId]);
+    expect(rows[0].n).toBe(N);
+
+    const totals = await store.exceptionTotals(runId);
+    const want = expectedTotals(N);
+    const got = new Map<string, { count: number; amount: bigint; difference: bigint }>();
+    for (const t of totals) {
+      const g = got.get(t.category) ?? { count: 0, amount: 0n, difference: 0n };
+      g.count += t.count;
+      g.amount += BigInt(t.amount.replace('.', ''));
+      g.difference += BigInt(t.difference.replace('.', ''));
+      got.set(t.category, g);
+      expect(t.open).toBe(t.count);
+    }
+    expect(got).toEqual(want);
+  });
+
+  it('streams exceptions back in bounded batches, in category/key/item order, with exact values', async () => {
+    const runId = await run();
+    await store.writeExceptions(runId, exceptions(20_000));
+    let n = 0;
+    let largest = 0;
+    let prev = '';
+    let sum = 0n;
+    for await (const batch of store.streamExceptions(runId, { batchSize: 3000 })) {
+      largest = Math.max(largest, batch.length);
+      for (const x of batch) {
+        const order = `${x.category}\u0000${x.key}\u0000${x.itemId}`;
+        expect(order > prev).toBe(true);
+        prev = order;
+        sum += BigInt(x.amount!.replace('.', ''));
+        n++;
+      }
+    }
+    expect(n).toBe(20_000);
+    expect(largest).toBeLessThanOrEqual(3000);
+    let want = 0n;
+    for (const x of exceptions(20_000)) want += BigInt(x.amount!.replace('.', ''));
+    expect(sum).toBe(want);
+  });
+
+  it('keeps every value exactly: large and small decimals, evidence with awkward text, no partition', async () => {
+    const runId = await run();
+    const item: ExceptionInput = {
+      itemId: 'ERP:INV-0042',
+      side: 'both',
+      key: 'DE89 3704 0044 0532 0130 00',
+      category: 'transposition',
+      currency: 'EUR',
+      amount: '123456789012345678901234.5678',
+      difference: '0.10',
+      evidence: { a: '1234.50', b: '1243.50', note: 'tab\tnew\nline \\ "q" é' },
+    };
+    await store.writeExceptions(runId, [item]);
+    const { rows } = await all(store.streamExceptions(runId));
+    expect(rows).toEqual([
+      {
+        ...item,
+        runId,
+        partition: null,
+        status: 'open',
+        explanation: null,
+        explainedBy: null,
+        explainedAt: null,
+        resolvedBy: null,
+        resolvedAt: null,
+      },
+    ]);
+  });
+
+  it('lets a rewrite correct computed fields but never loses an explanation', async () => {
+    const runId = await run();
+    const batch = [...exceptions(10)];
+    await store.writeExceptions(runId, batch);
+    await store.explainException(runId, 'GL:4', {
+      explanation: 'bank fee booked in November',
+      by: 'controller@acme',
+      at: '2026-11-02T09:00:00Z',
+    });
+    const corrected = batch.map((x) => (x.itemId === 'GL:4' ? { ...x, category: 'timing_difference' } : x));
+    expect(await store.writeExceptions(runId, corrected)).toEqual({ rows: 10, changed: 1 });
+    const row = (await all(store.streamExceptions(runId))).rows.find((r) => r.itemId === 'GL:4')!;
+    expect(row).toMatchObject({
+      category: 'timing_difference',
+      status: 'explained',
+      explanation: 'bank fee booked in November',
+      explainedBy: 'controller@acme',
+      explainedAt: '2026-11-02T09:00:00+00:00',
+    });
+  });
+
+  it('refuses a batch that names one item twice, and stores none of it', async () => {
+    const runId = await run();
+    const batch = [...exceptions(5), { ...[...exceptions(2)][1], category: 'rounding' }];
+    const f = await failureOf(store.writeExceptions(runId, batch));
+    expect(f.type).toBe('DuplicateItem');
+    expect(f.message).toMatch(/item GL:2 appears more than once/);
+    const { rows } = await pool.query('SELECT count(*)::int n FROM recon_exceptions WHERE run_id = $1', [runId]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses an amount that is not an exact decimal string, naming the item, and stores none of the batch', async () => {
+    const runId = await run();
+    const batch = [...exceptions(5)];
+    (batch[3] as { amount: unknown }).amount = 12.5;
+    const f = await failureOf(store.writeExceptions(runId, batch));
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).toBe('exception 4 (GL:4): amount is not a decimal string: 12.5');
+    const { rows } = await pool.query('SELECT count(*)::int n FROM recon_exceptions WHERE run_id = $1', [runId]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('refuses results for a run that was never started', async () => {
+    const f = await failureOf(store.writeExceptions('recon:nope/r0', exceptions(1)));
+    expect(f.type).toBe('RunNotStarted');
+  });
+
+  it('records who explained and who resolved an exception, and when', async () => {
+    const runId = await run();
+    await store.writeExceptions(runId, exceptions(5));
+    const early = await failureOf(store.resolveException(runId, 'GL:1', { by: 'cfo@acme' }));
+    expect(early.type).toBe('ExplanationRequired');
+    const explained = await store.explainException(runId, 'GL:1', {
+      explanation: 'duplicate posting reversed on 3 Nov',
+      by: 'ap@acme',
+      at: '2026-11-03T08:00:00Z',
+    });
+    expect(explained).toMatchObject({ status: 'explained', explainedBy: 'ap@acme', resolvedBy: null });
+    const resolved = await store.resolveException(runId, 'GL:1', { by: 'controller@acme', at: '2026-11-04T10:30:00Z' });
+    expect(resolved).toMatchObject({
+      status: 'resolved',
+      explanation: 'duplicate posting reversed on 3 Nov',
+      explainedBy: 'ap@acme',
+      explainedAt: '2026-11-03T08:00:00+00:00',
+      resolvedBy: 'controller@acme',
+      resolvedAt: '2026-11-04T10:30:00+00:00',
+    });
+    // A retried resolve by the same person is a no-op; anyone else meets the first resolution.
+    expect(await store.resolveException(runId, 'GL:1', { by: 'controller@acme' })).toEqual(resolved);
+    expect((await failureOf(store.resolveException(runId, 'GL:1', { by: 'someone@acme' }))).type).toBe(
+      'ExceptionAlreadyResolved',
+    );
+    expect((await failureOf(store.explainException(runId, 'GL:1', { explanation: 'other', by: 'ap@acme' }))).type).toBe(
+      'ExceptionAlreadyResolved',
+    );
+    expect((await failureOf(store.explainException(runId, 'GL:99', { explanation: 'x', by: 'ap@acme' }))).type).toBe(
+      'ExceptionNotFound',
+    );
+    // One step: resolved with its explanation.
+    const direct = await store.resolveException(runId, 'GL:2', {
+      by: 'controller@acme',
+      explanation: 'write-off approved',
+    });
+    expect(direct).toMatchObject({ status: 'resolved', explanation: 'write-off approved', explainedBy: null });
+    expect(Date.parse(direct.resolvedAt!)).not.toBeNaN();
+
+    const open = await all(store.streamExceptions(runId, { statuses: ['open'] }));
+    expect(open.rows.map((r) => r.itemId).sort()).toEqual(['GL:3', 'GL:4', 'GL:5']);
+    const totals = await store.exceptionTotals(runId);
+    expect(totals.reduce((s, t) => s + t.resolved, 0)).toBe(2);
+  });
+
+  it('writes and streams matches idempotently', async () => {
+    const runId = await run();
+    const matches: MatchInput[] = Array.from({ length: 5000 }, (_, i) => ({
+      itemId: `exact:GL:${i}|ERP:${i}`,
+      rule: i % 2 ? 'exact' : 'tolerance',
+      key: `ACC-${i % 50}`,
+      currency: 'EUR',
+      aItems: [`GL:${i}`],
+      bItems: i % 10 === 0 ? [`ERP:${i}`, `ERP:${i}b`] : [`ERP:${i}`],
+      amountA: `${i}.05`,
+      amountB: i % 2 ? `${i}.05` : `${i}.04`,
+      difference: i % 2 ? '0.00' : '0.01',
+      partition: i % 4,
+    }));
+    expect(await store.writeMatches(runId, matches)).toEqual({ rows: 5000, changed: 5000 });
+    expect(await store.writeMatches(runId, matches)).toEqual({ rows: 5000, changed: 0 });
+    const back: MatchInput[] = [];
+    for await (const b of store.streamMatches(runId, { batchSize: 1000 }))
+      for (const { runId: r, ...m } of b) {
+        expect(r).toBe(runId);
+        back.push(m);
+      }
+    expect(back.sort((x, y) => x.itemId.localeCompare(y.itemId))).toEqual(
+      [...matches].sort((x, y) => x.itemId.localeCompare(y.itemId)),
+    );
+  });
+
+  it('finishes a run with its summary and keeps the first finish time on a retry', async () => {
+    const runId = await run();
+    await store.finishRun(runId, { status: 'exceptions', summary: { matched: 10, exceptions: 2, amount: '12.30' } });
+    const first = await store.getRun(runId);
+    await store.finishRun(runId, { status: 'exceptions', summary: { matched: 10, exceptions: 2, amount: '12.30' } });
+    const second = await store.getRun(runId);
+    expect(second).toEqual(first);
+    expect(second).toMatchObject({
+      runId,
+      reconId: 'gl-vs-erp',
+      definitionHash: 'sha256:abc',
+      status: 'exceptions',
+      summary: { matched: 10, exceptions: 2, amount: '12.30' },
+    });
+    expect(Date.parse(second!.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(second!.startedAt));
+    expect((await failureOf(store.finishRun('recon:none/x', { status: 'balanced', summary: {} }))).type).toBe(
+      'RunNotStarted',
+    );
+  });
+
+  it('encrypts the sensitive columns through the encryptField hook and reads them back with decryptField', async () => {
+    const cipher = new DatasetCipher('recon:ACME:2026-10', randomBytes(32));
+    const secure = createResultStore({
+      pool,
+      encryptField: (v, column) => cipher.encryptText(v, `recon_exceptions.${column}`),
+      decryptField: (v, column) => cipher.decryptText(v, `recon_exceptions.${column}`),
+      sensitiveColumns: ['key', 'evidence', 'explanation'],
+    });
+    const runId = await run();
+    const item: ExceptionInput = {
+      itemId: 'BANK:7',
+      side: 'a',
+      key: 'DE89370400440532013000',
+      category: 'missing_in_b',
+      amount: '-99.99',
+      evidence: { iban: 'DE89370400440532013000' },
+    };
+    await secure.writeExceptions(runId, [item]);
+    await secure.explainException(runId, 'BANK:7', { explanation: 'account DE89370400440532013000 closed', by: 'ap' });
+    const raw = await pool.query('SELECT key, evidence::text, explanation FROM recon_exceptions WHERE run_id = $1', [
+      runId,
+    ]);
+    expect(JSON.stringify(raw.rows)).not.toContain('DE89370400440532013000');
+    expect(JSON.stringify(raw.rows)).not.toContain('0532');
+    const [row] = (await all(secure.streamExceptions(runId))).rows;
+    expect(row).toMatchObject({
+      key: 'DE89370400440532013000',
+      evidence: { iban: 'DE89370400440532013000' },
+      explanation: 'account DE89370400440532013000 closed',
+      amount: '-99.99',
+    });
+    // Without the key, a reader sees ciphertext, not account numbers.
+    const [blind] = (await all(store.streamExceptions(runId))).rows;
+    expect(blind.key).not.toContain('DE89');
+    expect(typeof blind.evidence).toBe('string');
+  });
+});
