@@ -45,7 +45,8 @@ export interface GraphPlan {
 /** State per task id; a task with no entry is pending. */
 export type TaskStates = Readonly<Record<string, TaskState | undefined>>;
 
-export type GraphIssueCode = 'duplicate_id' | 'unknown_predecessor' | 'cycle' | 'unreachable';
+/** unknown_task: a caller named a task (in states, or to finishBlockers) that the plan does not have. */
+export type GraphIssueCode = 'duplicate_id' | 'unknown_predecessor' | 'cycle' | 'unreachable' | 'unknown_task';
 
 export interface GraphIssue {
   code: GraphIssueCode;
@@ -323,9 +324,7 @@ function predecessorStatus(state: TaskState, type: DependencyType): PredStatus {
 function stateOf(g: Indexed, states: TaskStates): TaskState[] {
   for (const id of Object.keys(states))
     if (!g.position.has(id))
-      throw new TaskGraphError([
-        { code: 'unknown_predecessor', path: [], message: `state given for unknown task "${id}"` },
-      ]);
+      throw new TaskGraphError([{ code: 'unknown_task', path: [], message: `state given for unknown task "${id}"` }]);
   return g.nodes.map((n) => states[n.id] ?? 'pending');
 }
 
@@ -394,18 +393,21 @@ function analyse(g: Indexed, state: TaskState[]): (BlockedTask | undefined)[] {
 /** Tasks whose dependencies can no longer be met, each with the chain of reasons; in dependency order. */
 export function blockedBy(plan: GraphPlan, states: TaskStates): BlockedTask[] {
   const g = indexPlan(plan);
-  const blocked = analyse(g, stateOf(g, states));
+  return blockedList(g, analyse(g, stateOf(g, states)));
+}
+
+function blockedList(g: Indexed, blocked: (BlockedTask | undefined)[]): BlockedTask[] {
   return g.order.map((i) => blocked[i]).filter((b): b is BlockedTask => b !== undefined);
 }
 
 /** Pending tasks whose start conditions are all met, ignoring the parallelism limit; critical work first. */
 export function eligibleTasks(plan: GraphPlan, states: TaskStates): string[] {
   const g = indexPlan(plan);
-  return eligible(g, stateOf(g, states)).map((i) => g.nodes[i].id);
+  const state = stateOf(g, states);
+  return eligible(g, state, analyse(g, state)).map((i) => g.nodes[i].id);
 }
 
-function eligible(g: Indexed, state: TaskState[]): number[] {
-  const blocked = analyse(g, state);
+function eligible(g: Indexed, state: TaskState[], blocked: (BlockedTask | undefined)[]): number[] {
   const tail = tailLengths(g);
   return g.nodes
     .map((_, i) => i)
@@ -435,10 +437,19 @@ function tailLengths(g: Indexed): number[] {
 export function readyTasks(plan: GraphPlan, states: TaskStates): string[] {
   const g = indexPlan(plan);
   const state = stateOf(g, states);
-  const ready = eligible(g, state);
-  if (plan.maxParallel === undefined) return ready.map((i) => g.nodes[i].id);
+  return readyOf(g, state, analyse(g, state), plan.maxParallel);
+}
+
+function readyOf(
+  g: Indexed,
+  state: TaskState[],
+  blocked: (BlockedTask | undefined)[],
+  maxParallel: number | undefined,
+): string[] {
+  const ready = eligible(g, state, blocked);
   const running = state.filter((s) => s === 'running').length;
-  return ready.slice(0, Math.max(0, plan.maxParallel - running)).map((i) => g.nodes[i].id);
+  const slots = maxParallel === undefined ? ready.length : Math.max(0, maxParallel - running);
+  return ready.slice(0, slots).map((i) => g.nodes[i].id);
 }
 
 /** Finish-to-finish predecessors that have not yet finished cleanly: the task may not be marked done before them. */
@@ -447,7 +458,7 @@ export function finishBlockers(plan: GraphPlan, states: TaskStates, taskId: stri
   const state = stateOf(g, states);
   const i = g.position.get(taskId);
   if (i === undefined)
-    throw new TaskGraphError([{ code: 'unknown_predecessor', path: [], message: `unknown task "${taskId}"` }]);
+    throw new TaskGraphError([{ code: 'unknown_task', path: [], message: `unknown task "${taskId}"` }]);
   return g.preds[i]
     .filter((p) => p.type === 'FF' && predecessorStatus(state[p.at], p.type) !== 'met')
     .map((p) => g.nodes[p.at].id);
@@ -466,7 +477,10 @@ export interface PercentDone {
  */
 export function percentDone(plan: GraphPlan, states: TaskStates, opts: { weighted?: boolean } = {}): PercentDone {
   const g = indexPlan(plan);
-  const state = stateOf(g, states);
+  return percentOf(g, stateOf(g, states), opts);
+}
+
+function percentOf(g: Indexed, state: TaskState[], opts: { weighted?: boolean }): PercentDone {
   const useDurations = opts.weighted === true && g.durations.some((d) => d > 0);
   const weight = (i: number) => (useDurations ? g.durations[i] : 1);
   let finished = 0;
@@ -521,7 +535,10 @@ export interface Schedule {
  */
 export function schedule(plan: GraphPlan, opts: ScheduleOptions): Schedule {
   const g = indexPlan(plan);
-  const state = stateOf(g, opts.states ?? {});
+  return scheduleOf(g, stateOf(g, opts.states ?? {}), opts);
+}
+
+function scheduleOf(g: Indexed, state: TaskState[], opts: ScheduleOptions): Schedule {
   const n = g.nodes.length;
   const now = opts.now;
   const es = new Array<number>(n).fill(now);
@@ -588,4 +605,27 @@ export function schedule(plan: GraphPlan, opts: ScheduleOptions): Schedule {
   });
   const criticalPath = g.order.filter((i) => critical.has(i)).map((i) => g.nodes[i].id);
   return { tasks, criticalPath, projectedEnd };
+}
+
+export interface GraphStatus {
+  ready: string[];
+  blocked: BlockedTask[];
+  percent: PercentDone;
+  schedule: Schedule;
+}
+
+/**
+ * readyTasks, blockedBy, percentDone and schedule in one pass over the graph: what a `status` query needs,
+ * at the cost of indexing and validating the plan once instead of four times.
+ */
+export function graphStatus(plan: GraphPlan, opts: ScheduleOptions & { weighted?: boolean }): GraphStatus {
+  const g = indexPlan(plan);
+  const state = stateOf(g, opts.states ?? {});
+  const blocked = analyse(g, state);
+  return {
+    ready: readyOf(g, state, blocked, plan.maxParallel),
+    blocked: blockedList(g, blocked),
+    percent: percentOf(g, state, opts),
+    schedule: scheduleOf(g, state, opts),
+  };
 }

@@ -7,6 +7,7 @@ import {
   TASK_STATES,
   eligibleTasks,
   finishBlockers,
+  graphStatus,
   isFinished,
   percentDone,
   readyTasks,
@@ -423,5 +424,36 @@ describe('percent done', () => {
     expect(percentDone(p, { b: 'done' }, { weighted: true })).toEqual({ finished: 3 * H, total: 4 * H, percent: 75 });
     const noDurations = plan([{ id: 'a' }, { id: 'b' }]);
     expect(percentDone(noDurations, { a: 'done' }, { weighted: true }).percent).toBe(50);
+  });
+});
+
+describe('status in one pass', () => {
+  it('answers exactly what the separate functions answer', () => {
+    const p = plan(
+      [
+        { id: 'validate', expectedDuration: '1h' },
+        { id: 'recon_a', predecessors: ['validate'], expectedDuration: '3h' },
+        { id: 'recon_b', predecessors: ['validate'], expectedDuration: '2h' },
+        { id: 'approve', predecessors: ['recon_a', 'recon_b'], expectedDuration: '1h' },
+        { id: 'docs', expectedDuration: '2h' },
+      ],
+      2,
+    );
+    const states: TaskStates = { validate: 'done', recon_a: 'failed', docs: 'running' };
+    const opts = {
+      now: NOW,
+      states,
+      startedAt: { docs: NOW - H },
+      deadlines: { approve: NOW + 5 * H },
+      weighted: true,
+    };
+    expect(graphStatus(p, opts)).toEqual({
+      ready: readyTasks(p, states),
+      blocked: blockedBy(p, states),
+      percent: percentDone(p, states, { weighted: true }),
+      schedule: schedule(p, opts),
+    });
+    expect(graphStatus(p, opts).ready).toEqual(['recon_b']);
+    expect(graphStatus(p, { now: NOW }).ready).toEqual(['validate', 'docs']);
   });
 });
