@@ -39,6 +39,7 @@ export class StrictDecoder {
   private need = 0;
   private lo = 0x80;
   private hi = 0xbf;
+  private lead = 0;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   private readonly other?: iconv.DecoderStream;
   private heldSurrogate = '';
@@ -84,24 +85,24 @@ export class StrictDecoder {
         if (b < 0x80) {
           if (b === 0x0a) this.line++;
         } else if (b >= 0xc2 && b <= 0xdf) {
-          this.expect(1, 0x80, 0xbf);
+          this.expect(b, 1, 0x80, 0xbf);
         } else if (b === 0xe0) {
-          this.expect(2, 0xa0, 0xbf);
+          this.expect(b, 2, 0xa0, 0xbf);
         } else if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) {
-          this.expect(2, 0x80, 0xbf);
+          this.expect(b, 2, 0x80, 0xbf);
         } else if (b === 0xed) {
-          this.expect(2, 0x80, 0x9f);
+          this.expect(b, 2, 0x80, 0x9f);
         } else if (b === 0xf0) {
-          this.expect(3, 0x90, 0xbf);
+          this.expect(b, 3, 0x90, 0xbf);
         } else if (b >= 0xf1 && b <= 0xf3) {
-          this.expect(3, 0x80, 0xbf);
+          this.expect(b, 3, 0x80, 0xbf);
         } else if (b === 0xf4) {
-          this.expect(3, 0x80, 0x8f);
+          this.expect(b, 3, 0x80, 0x8f);
         } else {
           this.invalidByte(b);
         }
       } else {
-        if (b < this.lo || b > this.hi) this.invalidByte(b);
+        if (b < this.lo || b > this.hi) this.invalidByte(this.lead);
         this.need--;
         this.lo = 0x80;
         this.hi = 0xbf;
@@ -110,7 +111,8 @@ export class StrictDecoder {
     }
   }
 
-  private expect(need: number, lo: number, hi: number): void {
+  private expect(lead: number, need: number, lo: number, hi: number): void {
+    this.lead = lead;
     this.need = need;
     this.lo = lo;
     this.hi = hi;
