@@ -4,6 +4,10 @@
 //   node -r @swc-node/register bench/result-store.ts [--rows 100000]
 import { Pool } from 'pg';
 import { type ExceptionInput, createResultStore } from '../activities/result-store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeExceptionsCsv, writeExceptionsJson, writeExceptionsXlsx } from '../activities/reports';
 import { minorToString } from '../domain/money';
 import { createDatabase } from '../scripts/lib/pg-admin';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
@@ -61,6 +65,27 @@ async function main() {
       for await (const b of store.streamExceptions(runId)) n += b.length;
     });
     console.log(`first write changed ${first.changed}, second ${again.changed}; streamed ${n}`);
+    const dir = mkdtempSync(join(tmpdir(), 'finflow-bench-reports-'));
+    try {
+      for (const [label, write] of [
+        ['xlsx', writeExceptionsXlsx],
+        ['csv', writeExceptionsCsv],
+        ['json', writeExceptionsJson],
+      ] as const) {
+        const rss0 = process.memoryUsage().rss;
+        let peak = rss0;
+        const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+        const file = await timed(`exceptions report ${label}`, () =>
+          write({ store, runId, reconId: 'bench', date: '2026-10-31', dir }),
+        );
+        clearInterval(sampler);
+        console.log(
+          `  ${file.rows} rows, ${(file.bytes / 2 ** 20).toFixed(1)} MB, rss +${((peak - rss0) / 2 ** 20).toFixed(0)} MB while writing`,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     await pool.end();
   } finally {
     await server?.stop();

@@ -263,6 +263,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
    * whole batch is stored or none of it. `update` lists the columns a rewrite may change (computed ones only).
    */
   async function bulkWrite<T>(
+    runId: string,
     table: string,
     columns: readonly string[],
     update: readonly string[],
@@ -274,6 +275,10 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     const counter = { rows: 0 };
     try {
       await client.query('BEGIN');
+      // Held to the end of the write: the run cannot vanish underneath it.
+      const run = await client.query(`SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = $1 FOR KEY SHARE`, [runId]);
+      if (run.rowCount !== 1)
+        throw refuse(`no run ${runId}: start the run before writing its results`, 'RunNotStarted');
       await client.query(
         `CREATE TEMP TABLE finflow_stage ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${table} WITH NO DATA`,
       );
@@ -294,15 +299,6 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       await client.query('COMMIT');
       ok = true;
       return { rows: counter.rows, changed: changed.rowCount ?? 0 };
-    } catch (err) {
-      const e = err as { code?: string; detail?: string; message?: string };
-      // 23503: the run was never started; the write cannot succeed on retry.
-      if (e.code === '23503')
-        throw refuse(
-          `no run for these results: start the run before writing (${e.detail ?? e.message})`,
-          'RunNotStarted',
-        );
-      throw err;
     } finally {
       if (!ok) await client.query('ROLLBACK').catch(() => undefined);
       // A COPY that failed half-way leaves the connection's protocol state unknown: drop it.
@@ -406,7 +402,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     writeExceptions(runId, rows) {
-      return bulkWrite(EXCEPTIONS_TABLE, EXCEPTION_COLUMNS, EXCEPTION_COLUMNS.slice(2), rows, (x, i) => {
+      return bulkWrite(runId, EXCEPTIONS_TABLE, EXCEPTION_COLUMNS, EXCEPTION_COLUMNS.slice(2), rows, (x, i) => {
         const what = `exception ${i + 1}${typeof x?.itemId === 'string' ? ` (${x.itemId})` : ''}`;
         if (typeof x?.itemId !== 'string' || !x.itemId) throw refuse(`${what}: itemId is missing`);
         if (!['a', 'b', 'both'].includes(x.side)) throw refuse(`${what}: side must be a, b or both`);
@@ -428,7 +424,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     writeMatches(runId, rows) {
-      return bulkWrite(MATCHES_TABLE, MATCH_COLUMNS, MATCH_COLUMNS.slice(2), rows, (m, i) => {
+      return bulkWrite(runId, MATCHES_TABLE, MATCH_COLUMNS, MATCH_COLUMNS.slice(2), rows, (m, i) => {
         const what = `match ${i + 1}${typeof m?.itemId === 'string' ? ` (${m.itemId})` : ''}`;
         if (typeof m?.itemId !== 'string' || !m.itemId) throw refuse(`${what}: itemId is missing`);
         if (typeof m.rule !== 'string' || !m.rule) throw refuse(`${what}: rule is missing`);

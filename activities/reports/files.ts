@@ -1,0 +1,104 @@
+// Report files: names, atomic writes and content hashes. A report appears under its final name only when it
+// is complete (written to a temporary name in the same directory, flushed, then renamed), so a reader, a
+// retried activity or an evidence package never sees half a file.
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
+
+export type ReportKind = 'exceptions' | 'summary';
+export type ReportFormat = 'xlsx' | 'csv' | 'json';
+
+export interface ReportFile {
+  path: string;
+  /** Hex SHA-256 of the file's bytes, for the evidence package and the workflow's history. */
+  sha256: string;
+  /** Data rows written (exceptions, or category lines of a summary). */
+  rows: number;
+  bytes: number;
+}
+
+const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** `<recon>_<kind>_<yyyy-mm-dd>.<ext>`, e.g. `gl-vs-erp_exceptions_2026-10-31.xlsx`. */
+export function reportFileName(reconId: string, kind: ReportKind, date: string, format: ReportFormat): string {
+  if (!NAME_PART.test(reconId))
+    throw ApplicationFailure.nonRetryable(
+      `reconciliation id ${JSON.stringify(reconId)} cannot name a file (letters, digits, '.', '_', '-')`,
+      'InvalidReport',
+    );
+  if (!ISO_DATE.test(date))
+    throw ApplicationFailure.nonRetryable(`report date ${JSON.stringify(date)} is not yyyy-mm-dd`, 'InvalidReport');
+  return `${reconId}_${kind}_${date}.${format}`;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Runs `write(tmpPath)` (which returns the row count), makes the bytes durable, then renames the file into
+ * place; a failure leaves no file behind, and an earlier complete file of the same name is replaced whole.
+ */
+export async function writeAtomically(path: string, write: (tmpPath: string) => Promise<number>): Promise<ReportFile> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const rows = await write(tmp);
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const sha256 = await sha256File(tmp);
+    const { size } = await stat(tmp);
+    await rename(tmp, path);
+    // The rename itself is durable only once the directory is flushed; not every platform allows that.
+    try {
+      const dh = await open(dir, 'r');
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
+    } catch {
+      // best effort
+    }
+    return { path, sha256, rows, bytes: size };
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** A text file written with backpressure: write() waits whenever the stream's buffer is full. */
+export async function withTextFile(
+  path: string,
+  body: (write: (s: string) => Promise<void>) => Promise<number>,
+): Promise<number> {
+  const out: Writable = createWriteStream(path, { encoding: 'utf8' });
+  const failed = once(out, 'error').then(([err]) => {
+    throw err;
+  });
+  failed.catch(() => undefined);
+  const write = async (s: string) => {
+    if (!out.write(s)) await Promise.race([once(out, 'drain'), failed]);
+  };
+  try {
+    const rows = await body(write);
+    out.end();
+    await Promise.race([once(out, 'finish'), failed]);
+    return rows;
+  } catch (err) {
+    out.destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,221 @@
+// The summary report of a reconciliation run: what was compared, the run's control totals (its summary as the
+// workflow recorded it), and the exceptions by category, side and currency with exact sums from the database.
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import ExcelJS from 'exceljs';
+import { Dec } from '../../domain/money';
+import type { ExceptionTotal, RunRow } from '../result-store';
+import { amountCell, csvField, csvLine } from './cells';
+import type { ReportInput } from './exceptions-report';
+import { type ReportFile, type ReportFormat, reportFileName, withTextFile, writeAtomically } from './files';
+
+const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+interface SummaryData {
+  run: RunRow;
+  categories: ExceptionTotal[];
+  /** Per side and currency, summed exactly over the categories. */
+  totals: { side: string; currency: string | null; count: number; amount: string; difference: string }[];
+}
+
+async function load(input: ReportInput): Promise<SummaryData> {
+  const run = await input.store.getRun(input.runId);
+  if (!run) throw ApplicationFailure.nonRetryable(`no run ${input.runId} in the result store`, 'RunNotStarted');
+  const categories = await input.store.exceptionTotals(input.runId);
+  const acc = new Map<string, { side: string; currency: string | null; count: number; amount: Dec; difference: Dec }>();
+  for (const c of categories) {
+    const k = `${c.side}\u0000${c.currency ?? ''}`;
+    const t = acc.get(k) ?? {
+      side: c.side,
+      currency: c.currency,
+      count: 0,
+      amount: new Dec(0),
+      difference: new Dec(0),
+    };
+    t.count += c.count;
+    t.amount = t.amount.plus(c.amount);
+    t.difference = t.difference.plus(c.difference);
+    acc.set(k, t);
+  }
+  const totals = [...acc.values()]
+    .sort((a, b) => `${a.side}\u0000${a.currency ?? ''}`.localeCompare(`${b.side}\u0000${b.currency ?? ''}`))
+    .map((t) => ({ ...t, amount: t.amount.toFixed(), difference: t.difference.toFixed() }));
+  return { run, categories, totals };
+}
+
+/** The run's summary JSON as (path, value) lines: `keys.matched`, `a.amount`, ... */
+export function flattenSummary(value: unknown, prefix = ''): [string, string | number | boolean | null][] {
+  if (value === null || typeof value !== 'object')
+    return [[prefix || 'summary', value as string | number | boolean | null]];
+  const out: [string, string | number | boolean | null][] = [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  for (const [k, v] of entries) out.push(...flattenSummary(v, prefix ? `${prefix}.${k}` : k));
+  return out;
+}
+
+function runLines(input: ReportInput, run: RunRow): [string, string | null][] {
+  return [
+    ['Reconciliation', input.reconId],
+    ['Date', input.date],
+    ['Run', run.runId],
+    ['Status', run.status],
+    ['Definition hash', run.definitionHash],
+    ['Started', run.startedAt],
+    ['Finished', run.finishedAt],
+  ];
+}
+
+function valueCell(cell: ExcelJS.Cell, v: string | number | boolean | null): void {
+  if (v === null) return;
+  // Decimal strings (amounts, counts) follow the amount rule: a number only when exact, else text.
+  if (typeof v === 'string' && DECIMAL_RE.test(v)) {
+    const c = amountCell(v);
+    cell.value = c.value;
+    if (c.numFmt) cell.numFmt = c.numFmt;
+  } else cell.value = v;
+}
+
+export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> {
+  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'xlsx'));
+  const data = await load(input);
+  return writeAtomically(path, async (tmp) => {
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: tmp, useStyles: true, useSharedStrings: false });
+    wb.creator = 'finflow';
+    const ws = wb.addWorksheet('Summary');
+    ws.columns = [
+      { header: 'Item', key: 'item', width: 28 },
+      { header: 'Value', key: 'value', width: 60 },
+    ];
+    ws.getRow(1).font = { bold: true };
+    ws.getRow(1).commit();
+    let r = 2;
+    for (const [k, v] of runLines(input, data.run)) {
+      const row = ws.getRow(r++);
+      row.getCell(1).value = k;
+      if (v !== null) row.getCell(2).value = v;
+      row.commit();
+    }
+    for (const [k, v] of flattenSummary(data.run.summary ?? {})) {
+      const row = ws.getRow(r++);
+      row.getCell(1).value = `summary.${k}`;
+      valueCell(row.getCell(2), v);
+      row.commit();
+    }
+    ws.commit();
+
+    const cs = wb.addWorksheet('By category', { views: [{ state: 'frozen', ySplit: 1 }] });
+    const headers = ['Category', 'Side', 'Currency', 'Count', 'Open', 'Explained', 'Resolved', 'Amount', 'Difference'];
+    cs.columns = headers.map((h) => ({ header: h, key: h.toLowerCase(), width: h === 'Category' ? 20 : 14 }));
+    cs.getRow(1).font = { bold: true };
+    cs.getRow(1).commit();
+    let i = 2;
+    for (const c of data.categories) {
+      const row = cs.getRow(i++);
+      row.values = [c.category, c.side, c.currency ?? '', c.count, c.open, c.explained, c.resolved];
+      valueCell(row.getCell(8), c.amount);
+      valueCell(row.getCell(9), c.difference);
+      row.commit();
+    }
+    for (const t of data.totals) {
+      const row = cs.getRow(i++);
+      row.values = ['TOTAL', t.side, t.currency ?? '', t.count];
+      valueCell(row.getCell(8), t.amount);
+      valueCell(row.getCell(9), t.difference);
+      row.font = { bold: true };
+      row.commit();
+    }
+    cs.commit();
+    await wb.commit();
+    return data.categories.length;
+  });
+}
+
+const SUMMARY_CSV_HEADER = [
+  'recon_id',
+  'date',
+  'run_id',
+  'category',
+  'side',
+  'currency',
+  'count',
+  'open',
+  'explained',
+  'resolved',
+  'amount',
+  'difference',
+];
+
+export async function writeSummaryCsv(input: ReportInput): Promise<ReportFile> {
+  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'csv'));
+  const data = await load(input);
+  return writeAtomically(path, (tmp) =>
+    withTextFile(tmp, async (write) => {
+      await write(`\ufeff${csvLine(SUMMARY_CSV_HEADER)}`);
+      const head = [input.reconId, input.date, data.run.runId].map((v) => csvField(v));
+      for (const c of data.categories)
+        await write(
+          csvLine([
+            ...head,
+            ...[c.category, c.side, c.currency].map((v) => csvField(v)),
+            ...[c.count, c.open, c.explained, c.resolved].map((v) => String(v)),
+            csvField(c.amount, 'amount'),
+            csvField(c.difference, 'amount'),
+          ]),
+        );
+      // Total lines carry the count only: open/explained/resolved stay per category.
+      for (const t of data.totals)
+        await write(
+          csvLine([
+            ...head,
+            'TOTAL',
+            csvField(t.side),
+            csvField(t.currency),
+            String(t.count),
+            '',
+            '',
+            '',
+            csvField(t.amount, 'amount'),
+            csvField(t.difference, 'amount'),
+          ]),
+        );
+      return data.categories.length;
+    }),
+  );
+}
+
+export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> {
+  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'json'));
+  const data = await load(input);
+  return writeAtomically(path, (tmp) =>
+    withTextFile(tmp, async (write) => {
+      const { summary, ...run } = data.run;
+      await write(
+        `${JSON.stringify(
+          {
+            report: 'summary',
+            recon_id: input.reconId,
+            date: input.date,
+            run,
+            summary,
+            categories: data.categories,
+            totals: data.totals,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      return data.categories.length;
+    }),
+  );
+}
+
+export function writeSummaryReport(format: ReportFormat, input: ReportInput): Promise<ReportFile> {
+  switch (format) {
+    case 'xlsx':
+      return writeSummaryXlsx(input);
+    case 'csv':
+      return writeSummaryCsv(input);
+    case 'json':
+      return writeSummaryJson(input);
+  }
+}
