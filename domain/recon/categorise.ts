@@ -25,8 +25,8 @@
 //   Records still without a partner are missing_in_a / missing_in_b (`key_on_other_side` counts what the other side
 //   holds for the key).
 import type { ReconciliationDefinition } from './definition';
-import { isDuplicateKey, type MatchState } from './match';
-import { absMinor, addMinor, formatMinor, isZeroMinor, limitToMinor, subMinor, type Minor } from './minor';
+import { groupItems, isDuplicateKey, type MatchState } from './match';
+import { absMinor, addMinor, formatMinor, limitToMinor, subMinor, type Minor } from './minor';
 import { currencyScale } from './normalise';
 
 export const CATEGORIES = [
@@ -153,22 +153,28 @@ class Categoriser {
 
   acceptedDifferences(): void {
     const s = this.s;
-    for (const g of s.groups) {
-      const diff = subMinor(g.sumA, g.sumB);
-      if (isZeroMinor(diff)) continue;
-      const k = g.a.length > 0 ? s.bucketOfA[g.a[0]] : s.bucketOfB[g.b[0]];
+    const groups = s.groups;
+    for (let g = 0; g < groups.rule.length; g++) {
+      const sumA = groups.sumA[g];
+      const sumB = groups.sumB[g];
+      // Sums are canonical (a number whenever safe), so equal amounts compare equal here.
+      if (sumA === sumB) continue;
+      const diff = subMinor(sumA, sumB);
+      const k = s.bucketOfA[groups.itemsA[groups.aStart[g]]];
       const currency = s.buckets.currency[k];
       const scale = this.scale(currency);
-      const rule = this.def.rules[g.rule];
+      const rule = this.def.rules[groups.rule[g]];
       const rounding = absMinor(diff) <= this.roundingLimit(currency);
       const evidence: Evidence = { difference: formatMinor(diff, scale), rule: rule.id, rule_type: rule.type };
       if (rounding) evidence.rounding_tolerance = formatMinor(this.roundingLimit(currency), scale);
-      this.emit(rounding ? 'rounding' : 'within_tolerance', k, g.a, g.b, evidence, {
-        open: false,
-        rule: g.rule,
-        sumA: g.sumA,
-        sumB: g.sumB,
-      });
+      this.emit(
+        rounding ? 'rounding' : 'within_tolerance',
+        k,
+        groupItems(groups, g, 'a'),
+        groupItems(groups, g, 'b'),
+        evidence,
+        { open: false, rule: groups.rule[g], sumA, sumB },
+      );
     }
   }
 

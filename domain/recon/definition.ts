@@ -2,6 +2,7 @@
 // that pair them. Plain JSON/YAML validated by zod, so the CLI, the library and a bare `temporal workflow start` all
 // speak one format. Money in a definition is always a decimal string, never a JSON number (a float).
 import { z } from 'zod';
+import { Dec } from '../money';
 
 /** A decimal written as a string: `"0.05"`, `"-1"`. JSON numbers are refused because they are floats. */
 const decimalString = z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)$/, 'must be a decimal string such as "0.05"');
@@ -124,14 +125,19 @@ export const ruleSchema = z.discriminatedUnion('type', [
       id: ruleId,
       type: z.literal('tolerance'),
       absolute: nonNegativeDecimal.optional(),
-      percent: nonNegativeDecimal.optional(),
+      percent: nonNegativeDecimal
+        .refine((p) => new Dec(p.trim()).lte(100), 'a percentage above 100 would accept amounts of the opposite sign')
+        .optional(),
       combine: z.enum(['all', 'any']).default('all'),
+      /** When set, the dates must also be at most this many days apart (records without a date never match). */
+      max_days_apart: z.int().min(0).max(3660).optional(),
       ...expectUnique,
     })
     .refine((r) => r.absolute !== undefined || r.percent !== undefined, 'a tolerance rule needs absolute or percent'),
   /**
    * All unmatched records of a key on each side as one group, matched when the sums agree (within `absolute`).
-   * `many_to_one`: one side holds exactly one record; `many_to_many`: any counts.
+   * `many_to_one`: one side holds exactly one record and the other several; `many_to_many`: any counts but one
+   * against one (that is a 1:1 match for exact, tolerance or date_window rules, which look at dates).
    */
   z.object({
     id: ruleId,
@@ -143,7 +149,8 @@ export const ruleSchema = z.discriminatedUnion('type', [
   z.object({ id: ruleId, type: z.literal('date_window'), days: z.int().min(1).max(3660), ...expectUnique }),
   /**
    * Within a group (the key, or another field such as a payment reference), finds records on one side whose amounts
-   * add up exactly to records on the other. Bounded: groups larger than `max_group_size` per side and searches
+   * add up exactly to records on the other: one against 2..max_items (`one_to_many`, either direction) or up to
+   * max_items against up to max_items (`many_to_many`), never one against one. Bounded: groups larger than `max_group_size` per side and searches
    * beyond `max_combinations` subsets are given up and reported; their records stay unmatched.
    */
   z.object({
@@ -195,7 +202,10 @@ export const reconciliationDefinitionSchema = z
       if (seen.has(r.id))
         ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `duplicate rule id ${r.id}` });
       seen.add(r.id);
-      const needsDates = r.type === 'date_window' || (r.type === 'exact' && r.compare_date);
+      const needsDates =
+        r.type === 'date_window' ||
+        (r.type === 'exact' && r.compare_date) ||
+        (r.type === 'tolerance' && r.max_days_apart !== undefined);
       if (needsDates && (!d.a.date_field || !d.b.date_field))
         ctx.addIssue({
           code: 'custom',

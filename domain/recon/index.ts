@@ -2,7 +2,15 @@
 export * from './definition';
 export * from './normalise';
 export * from './partition';
-export { matchRecords, dayNumber, type GiveUpReason, type MatchState, type Group, type GiveUp } from './match';
+export {
+  matchRecords,
+  dayNumber,
+  groupItems,
+  type GiveUpReason,
+  type MatchState,
+  type Groups,
+  type GiveUp,
+} from './match';
 export { categorise, transposition, CATEGORIES, type Category, type Evidence } from './categorise';
 export * from './control-totals';
 export * from './reconcile';

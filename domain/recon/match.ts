@@ -14,9 +14,14 @@ export const NO_DAY = -2147483648;
 
 /** Days since 1970-01-01 of an ISO `yyyy-MM-dd` date (proleptic Gregorian, integer arithmetic only). */
 export function dayNumber(iso: string): number {
-  let y = Number(iso.slice(0, 4));
-  const m = Number(iso.slice(5, 7));
-  const d = Number(iso.slice(8, 10));
+  const c0 = 48;
+  let y =
+    (iso.charCodeAt(0) - c0) * 1000 +
+    (iso.charCodeAt(1) - c0) * 100 +
+    (iso.charCodeAt(2) - c0) * 10 +
+    (iso.charCodeAt(3) - c0);
+  const m = (iso.charCodeAt(5) - c0) * 10 + (iso.charCodeAt(6) - c0);
+  const d = (iso.charCodeAt(8) - c0) * 10 + (iso.charCodeAt(9) - c0);
   y -= m <= 2 ? 1 : 0;
   const era = Math.floor(y / 400);
   const yoe = y - era * 400;
@@ -36,13 +41,26 @@ export interface Buckets {
   bIdx: Int32Array;
 }
 
-/** A match: record indices (into the partition arrays) and their sums in minor units. */
-export interface Group {
-  rule: number;
-  a: number[];
-  b: number[];
-  sumA: Minor;
-  sumB: Minor;
+/**
+ * The matches, column by column (one object per match would be a million allocations per partition): match g was
+ * made by rule `rule[g]` and holds side-a records itemsA[aStart[g] .. aStart[g+1]-1] (same for b), with sums in
+ * minor units. Every match holds at least one record of each side.
+ */
+export interface Groups {
+  rule: number[];
+  aStart: number[];
+  bStart: number[];
+  itemsA: number[];
+  itemsB: number[];
+  sumA: Minor[];
+  sumB: Minor[];
+}
+
+/** The record indices of side a (or b) of match g. */
+export function groupItems(groups: Groups, g: number, side: 'a' | 'b'): number[] {
+  return side === 'a'
+    ? groups.itemsA.slice(groups.aStart[g], groups.aStart[g + 1])
+    : groups.itemsB.slice(groups.bStart[g], groups.bStart[g + 1]);
 }
 
 export type GiveUpReason = 'group_too_large' | 'budget_exhausted' | 'amount_too_large';
@@ -70,13 +88,13 @@ export interface MatchState {
   bucketOfA: Int32Array;
   bucketOfB: Int32Array;
   buckets: Buckets;
-  /** Index into `groups`, or -1 while unmatched. */
+  /** Index of the match (see Groups), or -1 while unmatched. */
   groupOfA: Int32Array;
   groupOfB: Int32Array;
   /** Unmatched records left per bucket and side (lets rules skip settled keys without looking at records). */
   leftA: Int32Array;
   leftB: Int32Array;
-  groups: Group[];
+  groups: Groups;
   giveUps: GiveUp[];
 }
 
@@ -166,26 +184,46 @@ export function createMatchState(
     groupOfB: new Int32Array(b.length).fill(-1),
     leftA,
     leftB,
-    groups: [],
+    groups: { rule: [], aStart: [0], bStart: [0], itemsA: [], itemsB: [], sumA: [], sumB: [] },
     giveUps: [],
   };
 }
 
 function addGroup(s: MatchState, rule: number, a: number[], b: number[], sumA: Minor, sumB: Minor): void {
-  const g = s.groups.length;
-  s.groups.push({ rule, a, b, sumA, sumB });
+  const groups = s.groups;
+  const g = groups.rule.length;
+  groups.rule.push(rule);
   for (const i of a) {
+    groups.itemsA.push(i);
     s.groupOfA[i] = g;
     s.leftA[s.bucketOfA[i]]--;
   }
   for (const j of b) {
+    groups.itemsB.push(j);
     s.groupOfB[j] = g;
     s.leftB[s.bucketOfB[j]]--;
   }
+  groups.aStart.push(groups.itemsA.length);
+  groups.bStart.push(groups.itemsB.length);
+  groups.sumA.push(sumA);
+  groups.sumB.push(sumB);
 }
 
+/** A one-to-one match, without the arrays addGroup takes (the hot path of exact matching). */
 function pair(s: MatchState, rule: number, i: number, j: number): void {
-  addGroup(s, rule, [i], [j], s.amountA[i], s.amountB[j]);
+  const groups = s.groups;
+  const g = groups.rule.length;
+  groups.rule.push(rule);
+  groups.itemsA.push(i);
+  groups.itemsB.push(j);
+  groups.aStart.push(groups.itemsA.length);
+  groups.bStart.push(groups.itemsB.length);
+  groups.sumA.push(s.amountA[i]);
+  groups.sumB.push(s.amountB[j]);
+  s.groupOfA[i] = g;
+  s.groupOfB[j] = g;
+  s.leftA[s.bucketOfA[i]]--;
+  s.leftB[s.bucketOfB[j]]--;
 }
 
 /** Unmatched records of bucket k, in input order, into the reused scratch arrays. */
@@ -294,7 +332,10 @@ function findRoot(parent: Int32Array, x: number): number {
 
 function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'tolerance' }>): void {
   const t = compileTolerance(rule);
-  const { amountA, amountB } = s;
+  const { amountA, amountB, dayA, dayB } = s;
+  const maxDays = rule.max_days_apart;
+  const datesOk = (i: number, j: number): boolean =>
+    maxDays === undefined || (dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= maxDays);
   const ua: number[] = [];
   const ub: number[] = [];
   for (let k = 0; k < s.buckets.count; k++) {
@@ -304,12 +345,13 @@ function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, { type:
     const single = singlePair(s, k);
     if (single !== undefined) {
       const [i, j] = single;
-      if (within(s, t, currency, amountA[i], amountB[j])) pair(s, r, i, j);
+      if (within(s, t, currency, amountA[i], amountB[j]) && datesOk(i, j)) pair(s, r, i, j);
       continue;
     }
     collect(s, k, ua, ub);
-    // Each a (in input order) takes the nearest free b by amount, looking at the closest free candidate below and
-    // above; farther candidates cannot be within a tolerance the closer ones miss. Ties go to the smaller amount.
+    // Each a (in input order) takes the nearest free b by amount that is within the tolerance (and the date
+    // limit), searching down and up from its amount: once a candidate's amount is outside the tolerance, farther ones
+    // are too. Ties go to the smaller amount.
     const sorted = ub.slice().sort((x, y) => amountB[x] - amountB[y] || x - y);
     const n = sorted.length;
     // right: slot p links to the next free slot at or above it (n = none); left: entry p + 1 stands for slot p and
@@ -329,17 +371,24 @@ function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, { type:
         if (amountB[sorted[mid]] < x) lo = mid + 1;
         else hi = mid;
       }
-      const up = findRoot(right, lo);
-      const down = findRoot(left, lo) - 1;
       let best = -1;
       let bestDiff = 0;
-      if (down >= 0 && within(s, t, currency, x, amountB[sorted[down]])) {
-        best = down;
-        bestDiff = x - amountB[sorted[down]];
+      for (let p = findRoot(left, lo) - 1; p >= 0; p = findRoot(left, p) - 1) {
+        const y = amountB[sorted[p]];
+        if (!within(s, t, currency, x, y)) break;
+        if (datesOk(i, sorted[p])) {
+          best = p;
+          bestDiff = x - y;
+          break;
+        }
       }
-      if (up < n && within(s, t, currency, x, amountB[sorted[up]])) {
-        const d = amountB[sorted[up]] - x;
-        if (best < 0 || d < bestDiff) best = up;
+      for (let p = findRoot(right, lo); p < n; p = findRoot(right, p + 1)) {
+        const y = amountB[sorted[p]];
+        if (!within(s, t, currency, x, y)) break;
+        if (datesOk(i, sorted[p])) {
+          if (best < 0 || y - x < bestDiff) best = p;
+          break;
+        }
       }
       if (best < 0) continue;
       pair(s, r, i, sorted[best]);
@@ -365,6 +414,9 @@ function runAggregated(s: MatchState, r: number, rule: Extract<MatchRule, { type
     const na = s.leftA[k];
     const nb = s.leftB[k];
     if (na === 0 || nb === 0) continue;
+    // One record against one is not an aggregate (the exact rule's business; matching it here, dates ignored,
+    // would hide timing differences).
+    if (na === 1 && nb === 1) continue;
     if (rule.cardinality === 'many_to_one' && na > 1 && nb > 1) continue;
     collect(s, k, ua, ub);
     const sumA = sumOf(s.amountA, ua);
@@ -443,9 +495,10 @@ interface SubsetSearch {
 }
 
 /**
- * One search pass: the sums of all subsets of `xs` (sizes 1..maxX) go into a map, then subsets of `ys` (sizes
- * minY..maxY, smallest first) are looked up in it. Returns the first pair of subsets found as positions, null when
- * there is none, or 'budget' when the search ran out of combinations.
+ * One search pass: the sums of all subsets of `xs` (sizes 1..maxX) go into maps, then subsets of `ys` (sizes
+ * minY..maxY, smallest first) are looked up. A single record against a single record is never a subset match (that
+ * is the exact rule's business, and would hide timing differences). Returns the first pair of subsets found as
+ * record indices, null when there is none, or 'budget' when the search ran out of combinations.
  */
 function findEqualSubsets(
   xs: number[],
@@ -457,9 +510,11 @@ function findEqualSubsets(
   maxY: number,
   search: SubsetSearch,
 ): [number[], number[]] | null | 'budget' {
-  const sums = new Map<number, number[]>();
+  const singles = new Map<number, number[]>();
+  const multiples = new Map<number, number[]>();
   const idx = new Int32Array(Math.max(maxX, maxY));
   for (let k = 1; k <= Math.min(maxX, xs.length); k++) {
+    const sums = k === 1 ? singles : multiples;
     for (let q = 0; q < k; q++) idx[q] = q;
     do {
       if (++search.tried > search.budget) return 'budget';
@@ -478,7 +533,7 @@ function findEqualSubsets(
       if (++search.tried > search.budget) return 'budget';
       let sum = 0;
       for (let q = 0; q < k; q++) sum += yAmounts[ys[idx[q]]];
-      const hit = sums.get(sum);
+      const hit = (k > 1 ? singles.get(sum) : undefined) ?? multiples.get(sum);
       if (hit !== undefined) return [hit, Array.from(idx.subarray(0, k), (p) => ys[p])];
     } while (nextCombination(idx, k, ys.length));
   }
@@ -514,11 +569,11 @@ function subsetGroup(
 
   const search: SubsetSearch = { budget: rule.max_combinations, tried: 0 };
   const max = rule.max_items;
-  // one_to_many: one a against up to max b, then one b against 2..max a (1:1 was covered by the first pass).
+  // one_to_many: one a against 2..max b, then one b against 2..max a.
   const passes: [number, number, number, boolean][] =
     rule.cardinality === 'one_to_many'
       ? [
-          [1, 1, max, false],
+          [1, 2, max, false],
           [1, 2, max, true],
         ]
       : [[max, 1, max, false]];

@@ -72,9 +72,9 @@ function checkPartition(records: readonly NormalisedRecord[], side: Side): void 
   }
 }
 
-function ids(records: readonly NormalisedRecord[], idx: readonly number[]): string[] {
-  const out = new Array<string>(idx.length);
-  for (let i = 0; i < idx.length; i++) out[i] = records[idx[i]].id;
+function ids(records: readonly NormalisedRecord[], idx: readonly number[], from = 0, to = idx.length): string[] {
+  const out = new Array<string>(to - from);
+  for (let p = from; p < to; p++) out[p - from] = records[idx[p]].id;
   return out;
 }
 
@@ -123,33 +123,42 @@ export function reconcile(
   };
 
   const matchesByRule: Record<string, number> = Object.fromEntries(definition.rules.map((r) => [r.id, 0]));
-  const matches = new Array<ReconMatch>(s.groups.length);
-  const matchedA: number[] = [];
-  const matchedB: number[] = [];
-  for (let g = 0; g < s.groups.length; g++) {
-    const group = s.groups[g];
-    const rule = definition.rules[group.rule];
-    const k = group.a.length > 0 ? s.bucketOfA[group.a[0]] : s.bucketOfB[group.b[0]];
+  const groups = s.groups;
+  const count = groups.rule.length;
+  const matches = new Array<ReconMatch>(count);
+  // One-to-one exact matches dominate: their amounts share one string and their zero difference is cached per scale.
+  const zero = new Map<number, string>();
+  for (let g = 0; g < count; g++) {
+    const rule = definition.rules[groups.rule[g]];
+    const a = ids(s.a, groups.itemsA, groups.aStart[g], groups.aStart[g + 1]);
+    const b = ids(s.b, groups.itemsB, groups.bStart[g], groups.bStart[g + 1]);
+    const k = s.bucketOfA[groups.itemsA[groups.aStart[g]]];
     const currency = s.buckets.currency[k];
     const scale = scaleOf(currency);
-    const a = ids(s.a, group.a);
-    const b = ids(s.b, group.b);
-    for (const i of group.a) matchedA.push(i);
-    for (const j of group.b) matchedB.push(j);
+    const sumA = groups.sumA[g];
+    const sumB = groups.sumB[g];
+    const amountA = formatMinor(sumA, scale);
+    let difference: string;
+    if (sumA === sumB) {
+      difference = zero.get(scale) ?? formatMinor(0, scale);
+      zero.set(scale, difference);
+    } else difference = formatMinor(subMinor(sumA, sumB), scale);
     matchesByRule[rule.id]++;
     matches[g] = {
-      id: a.length > 0 ? a[0] : b[0],
+      id: a[0],
       rule: rule.id,
       rule_type: rule.type,
-      key: groupKey(s, group.a, group.b, k),
+      key: a.length === 1 && b.length === 1 ? s.buckets.key[k] : groupKey(s, g, k),
       currency,
       a,
       b,
-      amount_a: formatMinor(group.sumA, scale),
-      amount_b: formatMinor(group.sumB, scale),
-      difference: formatMinor(subMinor(group.sumA, group.sumB), scale),
+      amount_a: amountA,
+      amount_b: sumA === sumB ? amountA : formatMinor(sumB, scale),
+      difference,
     };
   }
+  const matchedA = groups.itemsA;
+  const matchedB = groups.itemsB;
 
   const byCategory = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
   const unmatchedA: number[] = [];
@@ -214,18 +223,13 @@ export function reconcile(
   return { matches, exceptions, gave_up: gaveUp, summary };
 }
 
-/** A group's key: the bucket key, unless a subset-sum rule grouped records of several keys (then all, sorted). */
-function groupKey(s: MatchState, a: readonly number[], b: readonly number[], k: number): string {
-  for (const i of a) if (s.bucketOfA[i] !== k) return keysOf(s, a, b);
-  for (const j of b) if (s.bucketOfB[j] !== k) return keysOf(s, a, b);
-  return s.buckets.key[k];
-}
-
-function keysOf(s: MatchState, a: readonly number[], b: readonly number[]): string {
+/** A match's key: the bucket key, unless a subset-sum rule grouped records of several keys (then all, sorted). */
+function groupKey(s: MatchState, g: number, k: number): string {
+  const { itemsA, itemsB, aStart, bStart } = s.groups;
   const keys = new Set<string>();
-  for (const i of a) keys.add(s.a[i].key);
-  for (const j of b) keys.add(s.b[j].key);
-  return [...keys].sort().join(' + ');
+  for (let p = aStart[g]; p < aStart[g + 1]; p++) keys.add(s.a[itemsA[p]].key);
+  for (let p = bStart[g]; p < bStart[g + 1]; p++) keys.add(s.b[itemsB[p]].key);
+  return keys.size === 1 ? s.buckets.key[k] : [...keys].sort().join(' + ');
 }
 
 function addTo(acc: MinorSum, v: Minor): void {
