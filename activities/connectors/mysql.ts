@@ -63,12 +63,14 @@ export function bindMysql(query: DbQuery): BoundQuery {
 }
 
 // mysql2 column type codes whose text needs normalising.
-const DATETIME_TYPES = new Set([7, 12]); // TIMESTAMP, DATETIME
+const TIMESTAMP = 7; // zone-aware: read in the session's UTC, so it carries the offset
+const DATETIME = 12; // a wall-clock value without a zone
 
 type Cell = string | number | bigint | Buffer | null;
 
 function converterFor(field: FieldPacket): (v: Cell) => string | null {
-  const iso = field.type !== undefined && DATETIME_TYPES.has(field.type);
+  const iso = field.type === TIMESTAMP || field.type === DATETIME;
+  const offset = field.type === TIMESTAMP ? '+00:00' : '';
   // The binary protocol leaves out a zero fraction (DATETIME(3) 10:00:00.000 arrives as 10:00:00); the text
   // is padded back to the column's declared digits so equal values always read the same.
   const digits = iso && field.decimals && field.decimals > 0 && field.decimals <= 6 ? field.decimals : 0;
@@ -77,7 +79,7 @@ function converterFor(field: FieldPacket): (v: Cell) => string | null {
     if (typeof v === 'string') {
       if (!iso) return v;
       const t = v.replace(' ', 'T');
-      return digits && t.length === 19 ? `${t}.${'0'.repeat(digits)}` : t;
+      return (digits && t.length === 19 ? `${t}.${'0'.repeat(digits)}` : t) + offset;
     }
     // Binary columns: their bytes as UTF-8 text (keys and references in practice).
     if (Buffer.isBuffer(v)) return v.toString('utf8');
@@ -93,8 +95,9 @@ function converterFor(field: FieldPacket): (v: Cell) => string | null {
 export function translateMysqlError(source: string, err: unknown): unknown {
   const e = err as { sqlState?: string; code?: string; errno?: number; sqlMessage?: string; message?: string };
   if (typeof e?.sqlState !== 'string') return err;
-  // 42 syntax/unknown objects, 22 data exceptions, 28 access denied, 0A not supported.
-  if (!/^(42|22|28|0A)/.test(e.sqlState)) return err;
+  // 42 syntax/unknown objects, 22 data exceptions, 28 access denied, 0A not supported, 25 a write in the
+  // read-only transaction.
+  if (!/^(42|22|28|0A|25)/.test(e.sqlState)) return err;
   const message = e.sqlMessage ?? e.message ?? 'query failed';
   const field = /Unknown column '([^']+)'/.exec(message)?.[1];
   return invalidSource(source, `${message} (${e.code ?? e.errno}, SQLSTATE ${e.sqlState})`, {
@@ -114,6 +117,14 @@ export async function* mysqlBatches(pool: Pool, query: DbQuery, opts: StreamOpti
   const conn = await pool.getConnection();
   let finished = false;
   try {
+    try {
+      // TIMESTAMP values in UTC whatever the server's zone (the session's zone is put back afterwards: the pool
+      // may be shared), and a read-only transaction: a source query has no business writing.
+      await conn.query("SET @finflow_tz = @@session.time_zone, time_zone = '+00:00'");
+      await conn.query('START TRANSACTION READ ONLY');
+    } catch (err) {
+      throw translateMysqlError(query.source, err);
+    }
     let columns: string[] | undefined;
     let converters: ((v: Cell) => string | null)[] = [];
     let check: ((rec: DbRecord, row: number) => void) | undefined;
@@ -161,6 +172,8 @@ export async function* mysqlBatches(pool: Pool, query: DbQuery, opts: StreamOpti
       throw translateMysqlError(query.source, err);
     }
     if (batch.length) yield batch;
+    await conn.query('COMMIT');
+    await conn.query('SET time_zone = @finflow_tz');
     finished = true;
   } finally {
     if (finished) conn.release();

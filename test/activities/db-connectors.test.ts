@@ -369,11 +369,13 @@ describe('PostgreSQL source', () => {
 });
 
 describe('MariaDB source', () => {
+  let mariaUrl: string;
   let pool: MysqlPool;
   let expected: { n: string; s: string };
 
   beforeAll(async () => {
-    pool = createMysqlPool(await freshMariaDatabase('db_connectors'));
+    mariaUrl = await freshMariaDatabase('db_connectors');
+    pool = createMysqlPool(mariaUrl);
     await pool.query(`CREATE TABLE ledger (id BIGINT PRIMARY KEY, account VARCHAR(20) NOT NULL, posted_on DATE NOT NULL,
       posted_at DATETIME(3) NOT NULL, amount DECIMAL(20,2) NOT NULL, memo VARCHAR(60), amount_text VARCHAR(20) NOT NULL,
       flag TINYINT(1) NOT NULL DEFAULT 0)`);
@@ -506,6 +508,35 @@ describe('MariaDB source', () => {
     const err = await failureOf(drain(mysqlBatches(pool, q, { batchSize: 1000 })));
     expect(err).toBeInstanceOf(SourceDataError);
     expect((err as Error).message).toBe('erp row 4321, field amount_text: not a decimal amount: "n/a"');
+  });
+
+  it('refuses a statement that writes: sources are read in a read-only transaction', async () => {
+    const err = await failureOf(drain(mysqlBatches(pool, { source: 'erp', sql: 'DELETE FROM ledger WHERE id = 1' })));
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+    expect((err as Error).message).toMatch(/^source erp: .*READ ONLY transaction/);
+    const [rows] = await pool.query('SELECT COUNT(*) AS n FROM ledger WHERE id = 1');
+    expect(Number((rows as { n: number }[])[0].n)).toBe(1);
+  });
+
+  it('reads TIMESTAMP columns in UTC with their offset and puts the session time zone back', async () => {
+    // One connection, so the read and the checks around it use the same session.
+    const one = createMysqlPool(mariaUrl, { connectionLimit: 1 });
+    try {
+      const conn = await one.getConnection();
+      try {
+        await conn.query("SET time_zone = '+05:00'");
+        await conn.query('CREATE TABLE stamps (id INT PRIMARY KEY, at TIMESTAMP(3) NOT NULL, wall DATETIME NOT NULL)');
+        await conn.query("INSERT INTO stamps VALUES (1, '2026-10-31 10:00:00.000', '2026-10-31 10:00:00')");
+      } finally {
+        conn.release();
+      }
+      const { rows } = await collect(mysqlBatches(one, { source: 'erp', sql: 'SELECT at, wall FROM stamps' }));
+      expect(rows).toEqual([{ at: '2026-10-31T05:00:00.000+00:00', wall: '2026-10-31T10:00:00' }]);
+      const [tz] = await one.query('SELECT @@session.time_zone AS tz');
+      expect((tz as { tz: string }[])[0].tz).toBe('+05:00');
+    } finally {
+      await one.end();
+    }
   });
 
   it('gives the connection back when the consumer stops early, so the pool keeps working', async () => {
