@@ -229,7 +229,8 @@ class Mt940Reader {
           break;
         case '25':
         case '25P':
-          account = f.lines[0].trim() || null;
+          // 25P carries the account owner's BIC on its second line; plain 25 is a single line.
+          account = (f.tag === '25' ? this.single(f) : f.lines[0]).trim() || null;
           if (!account) this.fail(f.line, '25', 'empty account identification');
           break;
         case '60F':

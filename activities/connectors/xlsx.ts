@@ -9,6 +9,7 @@
 // 15 digits (0.1+0.2 = 0.30000000000000004); Excel itself shows and compares such values at 15 significant digits,
 // and so does this reader, so the text is the number the sheet displays in General format.
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import { SourceDataError, quote } from './source-error';
@@ -45,23 +46,33 @@ async function* readXlsxFrom(path: string, source: string, options: XlsxOptions)
     hyperlinks: 'ignore',
     entries: 'ignore',
   });
+  const sheets = (reader as AsyncIterable<Sheet>)[Symbol.asyncIterator]();
   const wanted = options.sheet ?? 1;
   const seen: string[] = [];
   let found = false;
+  let current: Sheet | undefined;
   try {
-    for await (const ws of reader as AsyncIterable<ExcelJS.stream.xlsx.WorksheetReader & { name?: string }>) {
+    for (;;) {
+      const next = await sheets.next();
+      if (next.done) break;
+      const ws = (current = next.value);
       const name = ws.name;
       const tabOrder = (reader as unknown as { model?: { sheets?: { name: string }[] } }).model?.sheets ?? [];
       if (name === undefined) throw new SourceDataError({ source }, 'cannot tell the name of a worksheet');
       seen.push(name);
       const position = tabOrder.findIndex((s) => s.name === name) + 1;
       const match = typeof wanted === 'string' ? name === wanted : position === wanted;
-      if (!match) continue;
+      if (!match) {
+        release(ws);
+        continue;
+      }
       found = true;
-      yield* readSheet(ws, `${source}`, name, options);
+      yield* readSheet(ws, source, name, options);
       break;
     }
   } finally {
+    if (current) release(current);
+    await drain(sheets);
     stream.destroy();
   }
   if (!found) {
@@ -69,6 +80,28 @@ async function* readXlsxFrom(path: string, source: string, options: XlsxOptions)
       { source, field: String(wanted) },
       `no worksheet ${typeof wanted === 'string' ? quote(wanted, 60) : `at position ${wanted}`} (sheets: ${seen.join(', ') || 'none'})`,
     );
+  }
+}
+
+type Sheet = ExcelJS.stream.xlsx.WorksheetReader & { name?: string; iterator?: unknown };
+
+// When a workbook stores its sheets before its shared strings (exceljs itself writes them so), exceljs spools each
+// sheet to a temporary file and deletes it only when iteration moves past that sheet. A reader that stops early
+// (the consumer had enough, or a bad cell) must still walk to the end, closing each spooled sheet's stream unread,
+// or a long-running worker would leave a temp file behind per read.
+function release(ws: Sheet): void {
+  if (ws.iterator instanceof Readable) ws.iterator.destroy();
+}
+
+async function drain(sheets: AsyncIterator<Sheet>): Promise<void> {
+  try {
+    for (;;) {
+      const next = await sheets.next();
+      if (next.done) return;
+      release(next.value);
+    }
+  } catch {
+    // Cleanup only: the error that matters (if any) is already on its way to the caller.
   }
 }
 
@@ -105,7 +138,7 @@ async function* readSheet(
     if (!columns) {
       throw new SourceDataError(
         { source, row: r },
-        `data before the header row ${headerRow} in sheet ${quote(sheet, 60)}`,
+        `the header row ${headerRow} of sheet ${quote(sheet, 60)} is empty`,
       );
     }
     const record: SourceRecord = {};

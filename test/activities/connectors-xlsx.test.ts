@@ -1,5 +1,5 @@
 // XLSX connector on workbooks the tests build with exceljs, read back through the streaming reader.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -127,6 +127,28 @@ describe('XLSX connector', () => {
     await expect(all(path, { sheet: 'Ledger', headerRow: 3 })).rejects.toThrow(
       /^stray\.xlsx row 5, field column 6: cell has a value but its column has no header/,
     );
+  });
+});
+
+describe('XLSX connector clean-up', () => {
+  // exceljs spools sheets that precede the shared strings (its own files do) to temporary files of the form
+  // tmp-<pid>-*, and deletes them only when iteration walks past them. Before the reader drained the workbook on
+  // an early stop, each such read left files behind.
+  const spooled = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`)).length;
+
+  it('leaves no temporary file behind when the consumer stops early or a bad cell stops the read', async () => {
+    const path = await ledger('cleanup.xlsx', (ws) => {
+      ws.getCell('B6').value = 'not an amount';
+    });
+    const before = spooled();
+    for await (const row of readXlsx(path, { sheet: 1, header: ['note'] })) {
+      expect(row.record.note).toBe('exported by the ERP');
+      break;
+    }
+    await expect(all(path, { sheet: 'Ledger', headerRow: 3, amountFields: ['amount'] })).rejects.toThrow(/row 6/);
+    // The temporary files are removed asynchronously (close, then unlink): give it a moment, not forever.
+    for (let i = 0; i < 50 && spooled() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(spooled()).toBe(before);
   });
 });
 
