@@ -464,9 +464,15 @@ export async function* postgresCursorBatches(
 // (a scalar subquery is an init plan, evaluated once, not per row). Their values still never enter the SQL text.
 function bindPostgresForCopy(query: DbQuery): { text: string; settings: [string, string][] } {
   const settings: [string, string][] = [];
+  // Numbered, not named after the parameter: setting names ignore case, parameter names do not.
+  const gucs = new Map<string, string>();
   const bound = bindNamed(query, 'postgres', (p) => {
-    const guc = `finflow_param.${p.name.toLowerCase()}`;
-    if (!settings.some(([g]) => g === guc)) settings.push([guc, p.text]);
+    let guc = gucs.get(p.name);
+    if (!guc) {
+      guc = `finflow_param.p${gucs.size + 1}`;
+      gucs.set(p.name, guc);
+      settings.push([guc, p.text]);
+    }
     return `(SELECT current_setting('${guc}')::${PG_CAST[p.type]})`;
   });
   return { text: bound.text, settings };

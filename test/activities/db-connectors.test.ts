@@ -246,6 +246,17 @@ describe('PostgreSQL source', () => {
       expect(got.sum).toBe(parseDecimal(want.rows[0].s).toFixed());
     });
 
+    it('keeps parameters apart whose names differ only in case', async () => {
+      const q: DbQuery = {
+        source: 'gl',
+        sql: 'SELECT :lo AS lo, :LO AS hi, :lo AS lo_again',
+        params: { lo: { type: 'int', value: 1 }, LO: { type: 'decimal', value: '2.50' } },
+      };
+      expect((await collect(postgresBatches(pool, q, { mode }))).rows).toEqual([
+        { lo: '1', hi: '2.50', lo_again: '1' },
+      ]);
+    });
+
     it('treats a text parameter carrying SQL as a value, never as SQL', async () => {
       const q: DbQuery = {
         source: 'gl',
