@@ -152,6 +152,7 @@ class Mt940Reader {
     const st = this.st;
     const stage = STAGE[f.tag];
     if (f.tag === '86') {
+      if (st.lastTag === '86') this.fail(f.line, '86', 'two :86: fields in a row');
       if (st.lastTag !== '61' && st.stage !== STAGE['60F'] && !st.closed) {
         this.fail(
           f.line,
@@ -159,7 +160,6 @@ class Mt940Reader {
           'information to account owner must follow a :61: line, the opening or the closing balance',
         );
       }
-      if (st.lastTag === '86') this.fail(f.line, '86', 'two :86: fields in a row');
     } else if (stage === undefined) {
       this.fail(f.line, f.tag, `tag :${f.tag}: is not part of an MT940/MT942 statement`);
     } else if (stage < st.stage || (stage === st.stage && !REPEATABLE.has(f.tag))) {

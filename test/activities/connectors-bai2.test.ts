@@ -206,4 +206,22 @@ describe('BAI2 connector', () => {
     expect(file.statements).toHaveLength(2);
     expect(parseStatementText(text('sample2.txt'), 'sample2.txt', 'bai2').statements).toHaveLength(5);
   });
+
+  it('refuses a record after the file trailer and a signed transaction amount', () => {
+    expect(() => parseBai2(`${consistent}\n02,RECEIVER,BANK,1,240101,2400,USD,2/`, 'b.bai')).toThrow(
+      /^b\.bai line 9, field 02: record after the file trailer \(99\)/,
+    );
+    expect(() => parseBai2(consistent.replace('16,475,7500', '16,475,-7500'), 'b.bai')).toThrow(
+      /line 6, field 16 amount: not an unsigned amount in minor units/,
+    );
+  });
+
+  it('refuses a file whose format cannot be told, and one beyond the size limit', async () => {
+    expect(() => parseStatementText('date;amount\n2024-01-01;5\n', 'x.csv')).toThrow(
+      /^x\.csv line 1: not a bank statement format this reader knows/,
+    );
+    await expect(parseStatementFile(resolve(DIR, 'sample1.txt'), undefined, { maxBytes: 100 })).rejects.toThrow(
+      /^sample1\.txt: the file is 1415 bytes, more than the limit of 100/,
+    );
+  });
 });

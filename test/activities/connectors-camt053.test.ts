@@ -225,4 +225,17 @@ describe('camt.053 / camt.054 connector', () => {
     ]);
     expect(rows.every((r) => r.line > 0 && r.record.currency === 'EUR' && r.record.format === 'camt053')).toBe(true);
   });
+
+  it('refuses XML that is not a supported camt message: another ISO 20022 message, camt.052, an unknown version', () => {
+    const doc = (ns: string) =>
+      `<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:${ns}"><X/></Document>`;
+    expect(() => parseCamt(doc('pain.001.001.03'), 'p.xml')).toThrow(
+      /^p\.xml line 2, field Document: not a camt\.053\/camt\.054 document/,
+    );
+    expect(() => parseCamt(doc('camt.052.001.02'), 'r.xml')).toThrow(
+      /camt\.052 \(intraday account report\) is not supported/,
+    );
+    expect(() => parseCamt(doc('camt.053.001.01'), 'o.xml')).toThrow(/camt\.053\.001\.01 is not a supported version/);
+    expect(() => parseCamt('<?xml version="1.0"?>\n<Other/>', 'x.xml')).toThrow(/no Document root element/);
+  });
 });

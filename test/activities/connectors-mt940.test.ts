@@ -248,4 +248,17 @@ describe('MT940 / MT942 connector', () => {
       await expect(parseStatementFile(path)).rejects.toThrow(/^latin1\.sta line 6: invalid UTF-8 byte 0xdc/);
     });
   });
+
+  it('refuses text with no statement, an unknown tag, two :86: in a row and an MT942 tag in an MT940 statement', () => {
+    expect(() => parseMt940('hello\nworld\n', 'x.sta')).toThrow(/^x\.sta: no MT940\/MT942 statement found/);
+    expect(() => parseMt940(statement(':99:XYZ'), 'x.sta')).toThrow(
+      /^x\.sta line 5, field 99: tag :99: is not part of/,
+    );
+    expect(() => parseMt940(statement(':61:2401020102C50,00NTRFNONREF\n:86:a\n:86:b'), 'x.sta')).toThrow(
+      /^x\.sta line 7, field 86: two :86: fields in a row/,
+    );
+    expect(() => parseMt940(statement(':90D:1EUR5,00'), 'x.sta')).toThrow(
+      /field 90D: tag :90D: does not belong in an MT940 statement/,
+    );
+  });
 });

@@ -136,19 +136,23 @@ describe('XLSX connector clean-up', () => {
   // an early stop, each such read left files behind.
   const spooled = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`tmp-${process.pid}-`)).length;
 
+  // The temporary files are removed asynchronously (close, then unlink): give that a moment, not forever.
+  const settled = async () => {
+    for (let i = 0; i < 100 && spooled() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    return spooled();
+  };
+
   it('leaves no temporary file behind when the consumer stops early or a bad cell stops the read', async () => {
     const path = await ledger('cleanup.xlsx', (ws) => {
       ws.getCell('B6').value = 'not an amount';
     });
-    const before = spooled();
+    expect(await settled()).toBe(0);
     for await (const row of readXlsx(path, { sheet: 1, header: ['note'] })) {
       expect(row.record.note).toBe('exported by the ERP');
       break;
     }
     await expect(all(path, { sheet: 'Ledger', headerRow: 3, amountFields: ['amount'] })).rejects.toThrow(/row 6/);
-    // The temporary files are removed asynchronously (close, then unlink): give it a moment, not forever.
-    for (let i = 0; i < 50 && spooled() > before; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(spooled()).toBe(before);
+    expect(await settled()).toBe(0);
   });
 });
 
