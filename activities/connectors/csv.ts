@@ -106,8 +106,10 @@ function validateColumns(columns: string[], source: string, line: number): void 
   const seen = new Set<string>();
   columns.forEach((c, i) => {
     if (c === '') throw new SourceDataError({ source, line: line || undefined }, `column ${i + 1} has no name`);
-    if (seen.has(c))
-      throw new SourceDataError({ source, line: line || undefined, field: c }, 'column name appears twice');
+    const where = { source, line: line || undefined, field: c };
+    if (seen.has(c)) throw new SourceDataError(where, 'column name appears twice');
+    // A record is a plain object: this one name would be swallowed by it instead of stored.
+    if (c === '__proto__') throw new SourceDataError(where, 'unusable column name');
     seen.add(c);
   });
 }

@@ -168,6 +168,8 @@ function checkUnique(names: string[], source: string, row?: number): void {
   const seen = new Set<string>();
   for (const n of names) {
     if (seen.has(n)) throw new SourceDataError({ source, row, field: n }, 'column name appears twice');
+    // A record is a plain object: this one name would be swallowed by it instead of stored.
+    if (n === '__proto__') throw new SourceDataError({ source, row, field: n }, 'unusable column name');
     seen.add(n);
   }
 }

@@ -144,6 +144,7 @@ describe('CSV connector', () => {
     await expect(all(file('dup.csv', 'a,a\n1,2\n'))).rejects.toThrow(
       /^dup\.csv line 1, field a: column name appears twice/,
     );
+    await expect(all(file('proto.csv', 'a,__proto__\n1,2\n'))).rejects.toThrow(/field __proto__: unusable column name/);
     await expect(all(file('quote.csv', 'a,b\n1,"x"y\n'))).rejects.toThrow(/^quote\.csv line 2: malformed CSV/);
   });
 
