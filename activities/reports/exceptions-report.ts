@@ -36,13 +36,19 @@ export const EXCEPTION_REPORT_COLUMNS: Column[] = [
   { header: 'Category', json: 'category', kind: 'text', width: 18, get: (r) => r.category },
   { header: 'Currency', json: 'currency', kind: 'text', width: 9, get: (r) => r.currency },
   { header: 'Amount', json: 'amount', kind: 'amount', width: 18, get: (r) => r.amount },
+  { header: 'Amount A', json: 'amount_a', kind: 'amount', width: 18, get: (r) => r.amountA },
+  { header: 'Amount B', json: 'amount_b', kind: 'amount', width: 18, get: (r) => r.amountB },
   { header: 'Difference', json: 'difference', kind: 'amount', width: 16, get: (r) => r.difference },
+  { header: 'Rule', json: 'rule', kind: 'text', width: 14, get: (r) => r.rule },
+  { header: 'Accepted', json: 'accepted', kind: 'text', width: 9, get: (r) => (r.accepted ? 'yes' : 'no') },
   { header: 'Status', json: 'status', kind: 'text', width: 10, get: (r) => r.status },
   { header: 'Explanation', json: 'explanation', kind: 'text', width: 40, get: (r) => r.explanation },
   { header: 'Explained by', json: 'explained_by', kind: 'text', width: 18, get: (r) => r.explainedBy },
   { header: 'Explained at', json: 'explained_at', kind: 'text', width: 26, get: (r) => r.explainedAt },
   { header: 'Resolved by', json: 'resolved_by', kind: 'text', width: 18, get: (r) => r.resolvedBy },
   { header: 'Resolved at', json: 'resolved_at', kind: 'text', width: 26, get: (r) => r.resolvedAt },
+  { header: 'Records A', json: 'a_items', kind: 'text', width: 24, get: (r) => r.aItems.join(' ') },
+  { header: 'Records B', json: 'b_items', kind: 'text', width: 24, get: (r) => r.bItems.join(' ') },
   { header: 'Partition', json: 'partition', kind: 'int', width: 9, get: (r) => r.partition },
   {
     header: 'Evidence',
@@ -170,7 +176,9 @@ export async function writeExceptionsJson(input: ReportInput): Promise<ReportFil
         let chunk = '';
         for (const r of batch) {
           const o: Record<string, unknown> = {};
-          for (const c of EXCEPTION_REPORT_COLUMNS) o[c.json] = c.json === 'evidence' ? r.evidence : c.get(r);
+          for (const c of EXCEPTION_REPORT_COLUMNS) o[c.json] = c.get(r);
+          // JSON keeps the native shapes the columns flatten for sheets.
+          Object.assign(o, { accepted: r.accepted, a_items: r.aItems, b_items: r.bItems, evidence: r.evidence });
           chunk += `${rows ? ',' : ''}\n${JSON.stringify(o)}`;
           totals.add(r);
           rows++;

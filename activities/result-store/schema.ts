@@ -61,6 +61,13 @@ CREATE TABLE ${EXCEPTIONS_TABLE} (
   currency text,
   amount numeric,
   difference numeric,
+  rule text,
+  a_items jsonb NOT NULL DEFAULT '[]',
+  b_items jsonb NOT NULL DEFAULT '[]',
+  amount_a numeric,
+  amount_b numeric,
+  -- A difference a matching rule accepted (rounding, within tolerance): stored as explained by that rule.
+  accepted boolean NOT NULL DEFAULT false,
   evidence jsonb NOT NULL DEFAULT '{}',
   part integer,
   status text NOT NULL DEFAULT 'open' CHECK (status IN (${EXCEPTION_STATUSES.map((s) => `'${s}'`).join(', ')})),

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type DbQuery, type DbRecord, postgresBatches } from '../connectors/postgres';
+import type { ReconException, ReconMatch } from '../../domain/recon';
 import { copyChunks } from './copy-text';
 import {
   EXCEPTIONS_TABLE,
@@ -52,6 +53,16 @@ export interface ExceptionInput {
   evidence?: Record<string, unknown>;
   /** Hash partition that produced the item, when the run was split. */
   partition?: number | null;
+  /** The matching rule involved, if any. */
+  rule?: string | null;
+  /** Record ids on each side. */
+  aItems?: string[];
+  bItems?: string[];
+  /** Sums of the item's records on each side, exact decimal strings. */
+  amountA?: string | null;
+  amountB?: string | null;
+  /** A difference a rule accepted (rounding, within tolerance): stored as explained by `rule:<id>`. */
+  accepted?: boolean;
 }
 
 export interface ExceptionRow extends Required<Omit<ExceptionInput, 'evidence'>> {
@@ -143,6 +154,12 @@ function partOrNull(v: number | null | undefined, what: string): string | null {
   return String(v);
 }
 
+function idList(v: string[] | undefined, what: string): string {
+  if (v === undefined) return '[]';
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw refuse(`${what} must be a list of record ids`);
+  return JSON.stringify(v);
+}
+
 function intOf(s: string | null): number {
   return s === null ? 0 : Number(s);
 }
@@ -188,9 +205,27 @@ const EXCEPTION_COLUMNS = [
   'currency',
   'amount',
   'difference',
+  'rule',
+  'a_items',
+  'b_items',
+  'amount_a',
+  'amount_b',
+  'accepted',
   'evidence',
   'part',
 ] as const;
+
+/** Staged with the batch but written on first insert only: afterwards explanations belong to people. */
+const EXCEPTION_INSERT_ONLY = {
+  stage: ['explanation'],
+  columns: ['status', 'explanation', 'explained_by', 'explained_at'],
+  exprs: [
+    "CASE WHEN accepted THEN 'explained' ELSE 'open' END",
+    'CASE WHEN accepted THEN explanation END',
+    "CASE WHEN accepted THEN 'rule:' || coalesce(rule, 'unknown') END",
+    'CASE WHEN accepted THEN now() END',
+  ],
+};
 
 const MATCH_COLUMNS = [
   'run_id',
@@ -206,7 +241,8 @@ const MATCH_COLUMNS = [
   'part',
 ] as const;
 
-const EXCEPTION_SELECT = `item_id, side, key, category, currency, amount, difference, evidence, part, status,
+const EXCEPTION_SELECT = `item_id, side, key, category, currency, amount, difference, rule, a_items, b_items,
+  amount_a, amount_b, accepted, evidence, part, status,
   explanation, explained_by, explained_at, resolved_by, resolved_at`;
 
 export function createResultStore(deps: ResultStoreDeps): ResultStore {
@@ -249,6 +285,12 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       difference: r.difference,
       evidence: decodeEvidence(r.evidence),
       partition: r.part === null ? null : Number(r.part),
+      rule: r.rule,
+      aItems: JSON.parse(r.a_items!) as string[],
+      bItems: JSON.parse(r.b_items!) as string[],
+      amountA: r.amount_a,
+      amountB: r.amount_b,
+      accepted: r.accepted === 'true',
       status: r.status as ExceptionStatus,
       explanation: r.explanation === null ? null : dec('explanation', r.explanation),
       explainedBy: r.explained_by,
@@ -269,7 +311,9 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     update: readonly string[],
     rows: Iterable<T> | AsyncIterable<T>,
     encode: (row: T, index: number) => (string | null)[],
+    insertOnly: { stage: string[]; columns: string[]; exprs: string[] } = { stage: [], columns: [], exprs: [] },
   ): Promise<WriteResult> {
+    const staged = [...columns, ...insertOnly.stage];
     const client: PoolClient = await pool.connect();
     let ok = false;
     const counter = { rows: 0 };
@@ -280,11 +324,11 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       if (run.rowCount !== 1)
         throw refuse(`no run ${runId}: start the run before writing its results`, 'RunNotStarted');
       await client.query(
-        `CREATE TEMP TABLE finflow_stage ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${table} WITH NO DATA`,
+        `CREATE TEMP TABLE finflow_stage ON COMMIT DROP AS SELECT ${staged.join(', ')} FROM ${table} WITH NO DATA`,
       );
       await pipeline(
         Readable.from(copyChunks(rows, encode, counter)),
-        client.query(copyFrom(`COPY finflow_stage (${columns.join(', ')}) FROM STDIN`)),
+        client.query(copyFrom(`COPY finflow_stage (${staged.join(', ')}) FROM STDIN`)),
       );
       const dup = await client.query<{ item_id: string }>(
         'SELECT item_id FROM finflow_stage GROUP BY item_id HAVING count(*) > 1 LIMIT 1',
@@ -292,7 +336,8 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       if (dup.rows.length)
         throw refuse(`item ${dup.rows[0].item_id} appears more than once in one write to ${table}`, 'DuplicateItem');
       const changed = await client.query(
-        `INSERT INTO ${table} AS t (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM finflow_stage
+        `INSERT INTO ${table} AS t (${[...columns, ...insertOnly.columns].join(', ')})
+         SELECT ${[...columns, ...insertOnly.exprs].join(', ')} FROM finflow_stage
          ON CONFLICT (run_id, item_id) DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
          WHERE (${update.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${update.map((c) => `EXCLUDED.${c}`).join(', ')})`,
       );
@@ -402,25 +447,41 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     writeExceptions(runId, rows) {
-      return bulkWrite(runId, EXCEPTIONS_TABLE, EXCEPTION_COLUMNS, EXCEPTION_COLUMNS.slice(2), rows, (x, i) => {
-        const what = `exception ${i + 1}${typeof x?.itemId === 'string' ? ` (${x.itemId})` : ''}`;
-        if (typeof x?.itemId !== 'string' || !x.itemId) throw refuse(`${what}: itemId is missing`);
-        if (!['a', 'b', 'both'].includes(x.side)) throw refuse(`${what}: side must be a, b or both`);
-        if (typeof x.key !== 'string') throw refuse(`${what}: key must be a string`);
-        if (typeof x.category !== 'string' || !x.category) throw refuse(`${what}: category is missing`);
-        return [
-          runId,
-          x.itemId,
-          x.side,
-          enc('key', x.key),
-          x.category,
-          x.currency ?? null,
-          decimalOrNull(x.amount, `${what}: amount`),
-          decimalOrNull(x.difference, `${what}: difference`),
-          encodeEvidence(x.evidence, what),
-          partOrNull(x.partition, `${what}: partition`),
-        ];
-      });
+      return bulkWrite(
+        runId,
+        EXCEPTIONS_TABLE,
+        EXCEPTION_COLUMNS,
+        EXCEPTION_COLUMNS.slice(2),
+        rows,
+        (x, i) => {
+          const what = `exception ${i + 1}${typeof x?.itemId === 'string' ? ` (${x.itemId})` : ''}`;
+          if (typeof x?.itemId !== 'string' || !x.itemId) throw refuse(`${what}: itemId is missing`);
+          if (!['a', 'b', 'both'].includes(x.side)) throw refuse(`${what}: side must be a, b or both`);
+          if (typeof x.key !== 'string') throw refuse(`${what}: key must be a string`);
+          if (typeof x.category !== 'string' || !x.category) throw refuse(`${what}: category is missing`);
+          const accepted = x.accepted === true;
+          return [
+            runId,
+            x.itemId,
+            x.side,
+            enc('key', x.key),
+            x.category,
+            x.currency ?? null,
+            decimalOrNull(x.amount, `${what}: amount`),
+            decimalOrNull(x.difference, `${what}: difference`),
+            x.rule ?? null,
+            idList(x.aItems, `${what}: aItems`),
+            idList(x.bItems, `${what}: bItems`),
+            decimalOrNull(x.amountA, `${what}: amountA`),
+            decimalOrNull(x.amountB, `${what}: amountB`),
+            accepted ? 't' : 'f',
+            encodeEvidence(x.evidence, what),
+            partOrNull(x.partition, `${what}: partition`),
+            accepted ? enc('explanation', `accepted by rule ${x.rule ?? 'unknown'} (${x.category})`) : null,
+          ];
+        },
+        EXCEPTION_INSERT_ONLY,
+      );
     },
 
     writeMatches(runId, rows) {
@@ -429,15 +490,14 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         if (typeof m?.itemId !== 'string' || !m.itemId) throw refuse(`${what}: itemId is missing`);
         if (typeof m.rule !== 'string' || !m.rule) throw refuse(`${what}: rule is missing`);
         if (typeof m.key !== 'string') throw refuse(`${what}: key must be a string`);
-        if (!Array.isArray(m.aItems) || !Array.isArray(m.bItems)) throw refuse(`${what}: aItems and bItems are lists`);
         return [
           runId,
           m.itemId,
           m.rule,
           enc('key', m.key),
           m.currency ?? null,
-          JSON.stringify(m.aItems),
-          JSON.stringify(m.bItems),
+          idList(m.aItems, `${what}: aItems`),
+          idList(m.bItems, `${what}: bItems`),
           decimalOrNull(m.amountA, `${what}: amountA`) ?? refuseNull(`${what}: amountA`),
           decimalOrNull(m.amountB, `${what}: amountB`) ?? refuseNull(`${what}: amountB`),
           decimalOrNull(m.difference, `${what}: difference`) ?? refuseNull(`${what}: difference`),
@@ -553,4 +613,44 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
 
 function refuseNull(what: string): never {
   throw refuse(`${what} is missing`);
+}
+
+/**
+ * The engine's exception (domain/recon) as the store takes it. `amount` is the item's own side (side a's sum when
+ * both sides hold records); both sums, the record ids and the rule are kept as well.
+ */
+export function exceptionFromRecon(x: ReconException, partition?: number): ExceptionInput {
+  const side: ExceptionSide = x.a.length && x.b.length ? 'both' : x.a.length ? 'a' : 'b';
+  return {
+    itemId: x.id,
+    side,
+    key: x.key,
+    category: x.category,
+    currency: x.currency,
+    amount: side === 'b' ? x.amount_b : x.amount_a,
+    difference: x.difference,
+    rule: x.rule ?? null,
+    aItems: x.a,
+    bItems: x.b,
+    amountA: x.amount_a,
+    amountB: x.amount_b,
+    accepted: !x.open,
+    evidence: x.evidence,
+    partition: partition ?? null,
+  };
+}
+
+export function matchFromRecon(m: ReconMatch, partition?: number): MatchInput {
+  return {
+    itemId: m.id,
+    rule: m.rule,
+    key: m.key,
+    currency: m.currency,
+    aItems: m.a,
+    bItems: m.b,
+    amountA: m.amount_a,
+    amountB: m.amount_b,
+    difference: m.difference,
+    partition: partition ?? null,
+  };
 }

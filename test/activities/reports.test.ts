@@ -141,46 +141,63 @@ describe('reconciliation reports', () => {
     await wb.xlsx.readFile(file.path);
     const ws = wb.getWorksheet('Exceptions')!;
     expect(ws.rowCount).toBe(N + 3);
-    expect((ws.getRow(1).values as unknown[]).slice(1, 9)).toEqual([
+    const headers = (ws.getRow(1).values as unknown[]).slice(1);
+    expect(headers.slice(0, 9)).toEqual([
       'Item',
       'Side',
       'Key',
       'Category',
       'Currency',
       'Amount',
+      'Amount A',
+      'Amount B',
+      'Difference',
+    ]);
+    const col = (name: string) => {
+      const i = headers.indexOf(name);
+      expect(i).toBeGreaterThanOrEqual(0);
+      return i + 1;
+    };
+    const [KEY, CUR, AMOUNT, DIFF, STATUS, EXPL, EXPL_AT, EVIDENCE] = [
+      'Key',
+      'Currency',
+      'Amount',
       'Difference',
       'Status',
-    ]);
+      'Explanation',
+      'Explained at',
+      'Evidence',
+    ].map(col);
     const byItem = new Map<string, ExcelJS.Row>();
     let sheetCents = 0n;
     ws.eachRow((row, n) => {
       if (n === 1) return;
       byItem.set(String(row.getCell(1).value), row);
-      const amount = row.getCell(6);
+      const amount = row.getCell(AMOUNT);
       // Every amount reads back as its exact decimal: numbers print as the decimal, text is the decimal.
       expect(['number', 'string']).toContain(typeof amount.value);
-      if (row.getCell(5).value === 'EUR') sheetCents += cents(String(amount.value));
+      if (row.getCell(CUR).value === 'EUR') sheetCents += cents(String(amount.value));
     });
     expect(sheetCents).toBe(eurCents);
 
     const big = byItem.get('ERP:BIG')!;
-    expect(big.getCell(3).value).toBe('=HYPERLINK("http://evil","x")');
-    expect(big.getCell(3).formula).toBeUndefined();
-    expect(big.getCell(6).value).toBe('123456789012345678.91');
-    expect(big.getCell(7).value).toBe(0.1);
-    expect(big.getCell(7).numFmt).toBe('#,##0.00;-#,##0.00');
+    expect(big.getCell(KEY).value).toBe('=HYPERLINK("http://evil","x")');
+    expect(big.getCell(KEY).formula).toBeUndefined();
+    expect(big.getCell(AMOUNT).value).toBe('123456789012345678.91');
+    expect(big.getCell(DIFF).value).toBe(0.1);
+    expect(big.getCell(DIFF).numFmt).toBe('#,##0.00;-#,##0.00');
 
     const explained = byItem.get('GL:000003')!;
     const x3 = [...exceptions(3)][2];
-    expect(explained.getCell(6).value).toBe(Number(x3.amount));
-    expect(explained.getCell(6).numFmt).toBe('#,##0.00;-#,##0.00');
-    expect(explained.getCell(7).value).toBe(0.03);
-    expect(explained.getCell(8).value).toBe('explained');
-    expect(explained.getCell(9).value).toBe('FX revaluation');
-    expect(explained.getCell(11).value).toBe('2026-11-02T09:00:00+00:00');
-    expect(JSON.parse(String(explained.getCell(15).value))).toEqual({ records: ['GL:3'] });
-    expect(byItem.get('GL:000001')!.getCell(7).value).toBeNull();
-    expect(byItem.get('ERP:TINY')!.getCell(7).value).toBe('0.000000000000000001');
+    expect(explained.getCell(AMOUNT).value).toBe(Number(x3.amount));
+    expect(explained.getCell(AMOUNT).numFmt).toBe('#,##0.00;-#,##0.00');
+    expect(explained.getCell(DIFF).value).toBe(0.03);
+    expect(explained.getCell(STATUS).value).toBe('explained');
+    expect(explained.getCell(EXPL).value).toBe('FX revaluation');
+    expect(explained.getCell(EXPL_AT).value).toBe('2026-11-02T09:00:00+00:00');
+    expect(JSON.parse(String(explained.getCell(EVIDENCE).value))).toEqual({ records: ['GL:3'] });
+    expect(byItem.get('GL:000001')!.getCell(DIFF).value).toBeNull();
+    expect(byItem.get('ERP:TINY')!.getCell(DIFF).value).toBe('0.000000000000000001');
 
     const totals = wb.getWorksheet('Totals')!;
     const rows = totals.getSheetValues().slice(2) as unknown[][];
@@ -229,6 +246,9 @@ describe('reconciliation reports', () => {
       amount: '123456789012345678.91',
       evidence: { note: 'comma, "quote"\nnew line' },
       status: 'open',
+      accepted: false,
+      a_items: [],
+      amount_a: null,
     });
     expect(doc.totals.find((t) => t.currency === 'EUR')).toEqual({
       currency: 'EUR',

@@ -7,10 +7,13 @@ import {
   type MatchInput,
   type ResultStore,
   createResultStore,
+  exceptionFromRecon,
+  matchFromRecon,
   runIdOf,
 } from '../../activities/result-store';
 import { DatasetCipher } from '../../activities/security/envelope';
 import { minorToString } from '../../domain/money';
+import type { ReconException, ReconMatch } from '../../domain/recon';
 import { freshDatabase } from '../helpers/postgres';
 
 const N = 100_000;
@@ -165,6 +168,12 @@ describe('the reconciliation result store', () => {
         ...item,
         runId,
         partition: null,
+        rule: null,
+        aItems: [],
+        bItems: [],
+        amountA: null,
+        amountB: null,
+        accepted: false,
         status: 'open',
         explanation: null,
         explainedBy: null,
@@ -265,6 +274,84 @@ describe('the reconciliation result store', () => {
     expect(open.rows.map((r) => r.itemId).sort()).toEqual(['GL:3', 'GL:4', 'GL:5']);
     const totals = await store.exceptionTotals(runId);
     expect(totals.reduce((s, t) => s + t.resolved, 0)).toBe(2);
+  });
+
+  it("stores the engine's exceptions and matches as they are, an accepted difference as explained by its rule", async () => {
+    const runId = await run();
+    const accepted: ReconException = {
+      id: 'GL:7',
+      category: 'within_tolerance',
+      open: false,
+      rule: 'tol-1',
+      key: 'ACC-7',
+      currency: 'EUR',
+      a: ['GL:7'],
+      b: ['ERP:7'],
+      amount_a: '100.00',
+      amount_b: '99.98',
+      difference: '0.02',
+      evidence: { absolute_limit: '0.05' },
+    };
+    const missing: ReconException = {
+      id: 'ERP:9',
+      category: 'missing_in_a',
+      open: true,
+      key: 'ACC-9',
+      currency: 'EUR',
+      a: [],
+      b: ['ERP:9'],
+      amount_a: '0.00',
+      amount_b: '-12.30',
+      difference: '12.30',
+      evidence: { key_on_other_side: 0 },
+    };
+    const match: ReconMatch = {
+      id: 'GL:7',
+      rule: 'tol-1',
+      rule_type: 'tolerance',
+      key: 'ACC-7',
+      currency: 'EUR',
+      a: ['GL:7'],
+      b: ['ERP:7'],
+      amount_a: '100.00',
+      amount_b: '99.98',
+      difference: '0.02',
+    };
+    await store.writeExceptions(
+      runId,
+      [accepted, missing].map((x) => exceptionFromRecon(x, 3)),
+    );
+    await store.writeMatches(runId, [matchFromRecon(match, 3)]);
+    const { rows } = await all(store.streamExceptions(runId));
+    expect(rows.find((r) => r.itemId === 'GL:7')).toMatchObject({
+      side: 'both',
+      amount: '100.00',
+      amountA: '100.00',
+      amountB: '99.98',
+      difference: '0.02',
+      rule: 'tol-1',
+      aItems: ['GL:7'],
+      bItems: ['ERP:7'],
+      accepted: true,
+      status: 'explained',
+      explanation: 'accepted by rule tol-1 (within_tolerance)',
+      explainedBy: 'rule:tol-1',
+      partition: 3,
+      evidence: { absolute_limit: '0.05' },
+    });
+    expect(rows.find((r) => r.itemId === 'ERP:9')).toMatchObject({
+      side: 'b',
+      amount: '-12.30',
+      accepted: false,
+      status: 'open',
+      explanation: null,
+      rule: null,
+    });
+    const open = await all(store.streamExceptions(runId, { statuses: ['open'] }));
+    expect(open.rows.map((r) => r.itemId)).toEqual(['ERP:9']);
+    const matches = [];
+    for await (const b of store.streamMatches(runId)) matches.push(...b);
+    expect(matches).toEqual([{ ...matchFromRecon(match, 3), runId }]);
   });
 
   it('writes and streams matches idempotently', async () => {
