@@ -67,8 +67,8 @@ export function transposition(
   scale: number,
 ): { digitsA: string; digitsB: string; position: number } | undefined {
   if (x === y || x < 0 !== y < 0) return undefined;
-  const d = x - y;
-  if (!Number.isSafeInteger(d) || d % 9 !== 0) return undefined;
+  // Same sign and both safe: the difference is exact.
+  if ((x - y) % 9 !== 0) return undefined;
   const sx = Math.abs(x)
     .toString()
     .padStart(scale + 1, '0');
@@ -265,7 +265,7 @@ class Categoriser {
             });
           } else {
             const d = x - y;
-            if (!Number.isSafeInteger(d) || Math.abs(d) > roundingLimit) continue;
+            if (d === 0 || !Number.isSafeInteger(d) || Math.abs(d) > roundingLimit) continue;
             category = 'rounding';
             Object.assign(evidence, {
               difference: formatMinor(d, scale),

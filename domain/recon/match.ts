@@ -155,7 +155,7 @@ function sideArrays(records: readonly NormalisedRecord[]): [Float64Array, Int32A
   return [amount, day];
 }
 
-export function createMatchState(
+function createMatchState(
   a: readonly NormalisedRecord[],
   b: readonly NormalisedRecord[],
   definition: ReconciliationDefinition,
