@@ -9,7 +9,9 @@
 // 15 digits (0.1+0.2 = 0.30000000000000004); Excel itself shows and compares such values at 15 significant digits,
 // and so does this reader, so the text is the number the sheet displays in General format.
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import { SourceDataError, quote } from './source-error';
@@ -37,8 +39,21 @@ export function readXlsx(path: string, options: XlsxOptions = {}): AsyncGenerato
 }
 
 async function* readXlsxFrom(path: string, source: string, options: XlsxOptions): AsyncGenerator<SourceRow> {
-  const stream = createReadStream(path);
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
+  // A missing or unreadable file fails here, as itself (ENOENT, EACCES), before exceljs sees the stream.
+  await checkZipDirectory(path, source);
+  const file = createReadStream(path);
+  await once(file, 'open');
+  // exceljs pipes its input without an error handler: a read error would crash the worker as an unhandled 'error'
+  // event, or leave the zip parser waiting forever. The error is kept and the stream ended; the parser then fails
+  // on the cut and the caller gets the real cause.
+  let ioError: unknown;
+  const input = new PassThrough();
+  file.on('error', (err) => {
+    ioError = err;
+    input.end();
+  });
+  file.pipe(input);
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     // Styles are needed: a date is a number with a date format, and only the styles say which numbers are dates.
@@ -70,16 +85,50 @@ async function* readXlsxFrom(path: string, source: string, options: XlsxOptions)
       yield* readSheet(ws, source, name, options);
       break;
     }
+  } catch (err) {
+    if (ioError) throw ioError;
+    if (err instanceof SourceDataError) throw err;
+    // Anything else comes from unzipping or parsing the workbook: the bytes are not a workbook exceljs can read.
+    throw new SourceDataError(
+      { source },
+      `not a readable XLSX workbook (damaged, cut short or another format): ${err instanceof Error ? err.message : String(err)}`,
+    );
   } finally {
     if (current) release(current);
     await drain(sheets);
-    stream.destroy();
+    file.destroy();
+    input.destroy();
   }
   if (!found) {
     throw new SourceDataError(
       { source, field: String(wanted) },
       `no worksheet ${typeof wanted === 'string' ? quote(wanted, 60) : `at position ${wanted}`} (sheets: ${seen.join(', ') || 'none'})`,
     );
+  }
+}
+
+/**
+ * An XLSX file is a zip whose directory sits at its very end. A file cut short (or not a zip) lacks it; refusing
+ * such a file before streaming also spares exceljs from failing halfway, after it has spooled sheets to
+ * temporary files it then never deletes.
+ */
+async function checkZipDirectory(path: string, source: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    // End-of-central-directory record: 22 bytes plus a comment of up to 65535.
+    const length = Math.min(size, 22 + 65535);
+    const tail = Buffer.alloc(length);
+    await fh.read(tail, 0, length, size - length);
+    for (let i = length - 22; i >= 0; i--) {
+      if (tail[i] === 0x50 && tail[i + 1] === 0x4b && tail[i + 2] === 0x05 && tail[i + 3] === 0x06) return;
+    }
+    throw new SourceDataError(
+      { source },
+      'not a readable XLSX workbook (no zip directory: cut short or another format)',
+    );
+  } finally {
+    await fh.close();
   }
 }
 

@@ -148,6 +148,10 @@ describe('CSV connector', () => {
     await expect(all(file('quote.csv', 'a,b\n1,"x"y\n'))).rejects.toThrow(/^quote\.csv line 2: malformed CSV/);
   });
 
+  it('fails with the file system error, without crashing the process, when the file does not exist', async () => {
+    await expect(all(join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('streams: a consumer may stop after the first rows of a large file', async () => {
     const body = Array.from({ length: 200_000 }, (_, i) => `${i},${i}.01`).join('\n');
     const path = file('big.csv', `id,amount\n${body}\n`);

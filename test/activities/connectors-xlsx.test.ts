@@ -1,5 +1,5 @@
 // XLSX connector on workbooks the tests build with exceljs, read back through the streaming reader.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -38,7 +38,8 @@ async function ledger(name: string, edit?: (ws: ExcelJS.Worksheet) => void): Pro
   ws.getRow(8).values = ['2000', 42, null, 'after an empty row'];
   edit?.(ws);
   const path = join(dir, name);
-  await wb.xlsx.writeFile(path);
+  // writeBuffer, not writeFile: exceljs's writeFile can end the file before the zip is flushed into it.
+  writeFileSync(path, Buffer.from(await wb.xlsx.writeBuffer()));
   return path;
 }
 
@@ -127,6 +128,25 @@ describe('XLSX connector', () => {
     await expect(all(path, { sheet: 'Ledger', headerRow: 3 })).rejects.toThrow(
       /^stray\.xlsx row 5, field column 6: cell has a value but its column has no header/,
     );
+  });
+});
+
+describe('XLSX connector on files that are not whole workbooks', () => {
+  it('refuses a workbook cut short, and bytes that are not a workbook, as bad source data', async () => {
+    const whole = await ledger('whole.xlsx');
+    const cut = join(dir, 'cut.xlsx');
+    const bytes = readFileSync(whole);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expect(all(cut, { sheet: 'Ledger', headerRow: 3 })).rejects.toThrow(
+      /^cut\.xlsx: not a readable XLSX workbook \(no zip directory: cut short or another format\)/,
+    );
+    const text = join(dir, 'text.xlsx');
+    writeFileSync(text, 'account,amount\n1000,5.00\n');
+    await expect(all(text)).rejects.toBeInstanceOf(SourceDataError);
+  });
+
+  it('fails with the file system error, without crashing the process, when the file does not exist', async () => {
+    await expect(all(join(dir, 'missing.xlsx'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
