@@ -104,18 +104,21 @@ export function sideTotals(
     acc(records[i].currency)[2].add(records[i].amountMinor);
     nUnmatched++;
   }
-  const amounts = [...sums.entries()]
-    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
-    .map(([currency, [i, m, u]]) => {
-      const scale = scaleOf(currency);
-      return {
-        currency,
-        amount_in: formatMinor(i.value(), scale),
-        amount_matched: formatMinor(m.value(), scale),
-        amount_unmatched: formatMinor(u.value(), scale),
-      };
-    });
+  const amounts = byCurrency(sums).map(([currency, [i, m, u]]) => {
+    const scale = scaleOf(currency);
+    return {
+      currency,
+      amount_in: formatMinor(i.value(), scale),
+      amount_matched: formatMinor(m.value(), scale),
+      amount_unmatched: formatMinor(u.value(), scale),
+    };
+  });
   return { records_in: records.length, records_matched: nMatched, records_unmatched: nUnmatched, amounts };
+}
+
+/** Map entries in currency order (the keys are unique, so there is no tie to break). */
+function byCurrency<V>(m: Map<string, V>): [string, V][] {
+  return [...m.keys()].sort().map((k) => [k, m.get(k) as V]);
 }
 
 function dec(s: string): Dec {
@@ -161,24 +164,39 @@ function safeAdd(n: number): number {
   return n;
 }
 
+/** Decimal places written in a decimal string: a merged total keeps the scale of its parts. */
+function places(s: string): number {
+  const dot = s.indexOf('.');
+  return dot < 0 ? 0 : s.length - dot - 1;
+}
+
 function mergeAmounts(x: CurrencyAmounts[], y: CurrencyAmounts[]): CurrencyAmounts[] {
-  const by = new Map<string, [Dec, Dec, Dec]>();
+  const by = new Map<string, { sums: [Dec, Dec, Dec]; places: number }>();
   for (const c of [...x, ...y]) {
-    const prev = by.get(c.currency) ?? [new Dec(0), new Dec(0), new Dec(0)];
-    by.set(c.currency, [
-      prev[0].plus(dec(c.amount_in)),
-      prev[1].plus(dec(c.amount_matched)),
-      prev[2].plus(dec(c.amount_unmatched)),
-    ]);
+    const prev = by.get(c.currency) ?? { sums: [new Dec(0), new Dec(0), new Dec(0)], places: 0 };
+    by.set(c.currency, {
+      sums: [
+        prev.sums[0].plus(dec(c.amount_in)),
+        prev.sums[1].plus(dec(c.amount_matched)),
+        prev.sums[2].plus(dec(c.amount_unmatched)),
+      ],
+      places: Math.max(prev.places, places(c.amount_in), places(c.amount_matched), places(c.amount_unmatched)),
+    });
   }
-  return [...by.entries()]
-    .sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
-    .map(([currency, [i, m, u]]) => ({
+  return byCurrency(by).map(
+    ([
       currency,
-      amount_in: i.toFixed(),
-      amount_matched: m.toFixed(),
-      amount_unmatched: u.toFixed(),
-    }));
+      {
+        sums: [i, m, u],
+        places: n,
+      },
+    ]) => ({
+      currency,
+      amount_in: i.toFixed(n),
+      amount_matched: m.toFixed(n),
+      amount_unmatched: u.toFixed(n),
+    }),
+  );
 }
 
 function mergeSide(x: SideTotals, y: SideTotals): SideTotals {
@@ -221,10 +239,14 @@ export function mergeSummaries(summaries: readonly ReconSummary[]): ReconSummary
     if (s.reconciliation !== id)
       throw new RangeError(`cannot merge summaries of ${id} and ${s.reconciliation}: different reconciliations`);
     assertControlTotals(s);
-    const diffs = new Map<string, [Dec, Dec]>();
+    const diffs = new Map<string, [Dec, Dec, number]>();
     for (const d of [...out.differences, ...s.differences]) {
-      const prev = diffs.get(d.currency) ?? [new Dec(0), new Dec(0)];
-      diffs.set(d.currency, [prev[0].plus(dec(d.a_minus_b)), prev[1].plus(dec(d.exceptions_total))]);
+      const prev = diffs.get(d.currency) ?? [new Dec(0), new Dec(0), 0];
+      diffs.set(d.currency, [
+        prev[0].plus(dec(d.a_minus_b)),
+        prev[1].plus(dec(d.exceptions_total)),
+        Math.max(prev[2], places(d.a_minus_b), places(d.exceptions_total)),
+      ]);
     }
     out = {
       reconciliation: id,
@@ -237,9 +259,11 @@ export function mergeSummaries(summaries: readonly ReconSummary[]): ReconSummary
       open_exceptions: safeAdd(out.open_exceptions + s.open_exceptions),
       exceptions_by_category: addCounts(out.exceptions_by_category, s.exceptions_by_category),
       gave_up: safeAdd(out.gave_up + s.gave_up),
-      differences: [...diffs.entries()]
-        .sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
-        .map(([currency, [ab, ex]]) => ({ currency, a_minus_b: ab.toFixed(), exceptions_total: ex.toFixed() })),
+      differences: byCurrency(diffs).map(([currency, [ab, ex, n]]) => ({
+        currency,
+        a_minus_b: ab.toFixed(n),
+        exceptions_total: ex.toFixed(n),
+      })),
     };
   }
   assertControlTotals(out);

@@ -12,9 +12,6 @@ const ruleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may hold only l
 
 export const ROUNDING_MODES = ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const;
 
-/** Date formats understood by the `date` transformation: yyyy, MM/M, dd/d, HH, mm, ss and literal characters. */
-export const DATE_FORMAT_EXAMPLES = ['yyyy-MM-dd', 'dd.MM.yyyy', 'MM/dd/yyyy', 'dd/MM/yyyy', 'yyyyMMdd'] as const;
-
 /** Opaque to the engine: connectors read it. Only `connector` is required; everything else passes through. */
 export const sourceRefSchema = z.looseObject({ connector: z.string().min(1) });
 
@@ -64,7 +61,11 @@ export const transformationSchema = z.discriminatedUnion('op', [
     into: fieldName,
     sign: z.enum(['debit_positive', 'credit_positive']).default('debit_positive'),
   }),
-  /** Parses a date written in one of `formats` (tried in order) into ISO `yyyy-MM-dd`. Time parts are checked and dropped. */
+  /**
+   * Parses a date written in one of `formats` (tried in order) into ISO `yyyy-MM-dd`. Tokens: yyyy, MM or M, dd or d,
+   * HH, mm, ss; anything else is literal (`yyyy-MM-dd`, `dd.MM.yyyy`, `MM/dd/yyyy`, `yyyyMMdd`). Time parts are checked
+   * and dropped.
+   */
   z.object({ op: z.literal('date'), ...onField, formats: z.array(z.string().min(1)).min(1) }),
   /**
    * A code map (`{ "4000": "REV" }`). `unmapped: "error"` refuses values missing from the map, `"keep"` leaves them.

@@ -29,10 +29,6 @@ export function absMinor(x: Minor): Minor {
   return x < 0 ? -x : x;
 }
 
-export function isZeroMinor(x: Minor): boolean {
-  return x === 0 || x === 0n;
-}
-
 /** Accumulates many safe-integer amounts exactly: a number while it stays safe, spilling into bigint beyond. */
 export class MinorSum {
   private lo = 0;
@@ -45,6 +41,12 @@ export class MinorSum {
       this.hi += BigInt(this.lo) + BigInt(v);
       this.lo = 0;
     }
+  }
+
+  /** Adds a sum that may already be a bigint. */
+  addMinor(v: Minor): void {
+    if (typeof v === 'number') this.add(v);
+    else this.hi += v;
   }
 
   value(): Minor {

@@ -179,8 +179,8 @@ export function reconcile(
       t = [new MinorSum(), new MinorSum()];
       exceptionTotals.set(e.currency, t);
     }
-    addTo(t[0], e.sumA);
-    addTo(t[1], e.sumB);
+    t[0].addMinor(e.sumA);
+    t[1].addMinor(e.sumB);
     exceptions[x] = toException(s, e, scaleOf(e.currency));
   }
 
@@ -230,21 +230,6 @@ function groupKey(s: MatchState, g: number, k: number): string {
   for (let p = aStart[g]; p < aStart[g + 1]; p++) keys.add(s.a[itemsA[p]].key);
   for (let p = bStart[g]; p < bStart[g + 1]; p++) keys.add(s.b[itemsB[p]].key);
   return keys.size === 1 ? s.buckets.key[k] : [...keys].sort().join(' + ');
-}
-
-function addTo(acc: MinorSum, v: Minor): void {
-  if (typeof v === 'number') acc.add(v);
-  else {
-    // A bigint sum (beyond 2^53) is split into safe pieces so the accumulator stays exact.
-    const step = BigInt(Number.MAX_SAFE_INTEGER);
-    let rest = v;
-    while (rest > step || rest < -step) {
-      const piece = rest > 0n ? step : -step;
-      acc.add(Number(piece));
-      rest -= piece;
-    }
-    acc.add(Number(rest));
-  }
 }
 
 function sumOfSide(records: readonly NormalisedRecord[], currency: string): Minor {
