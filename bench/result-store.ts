@@ -1,7 +1,7 @@
 // Times the result store's bulk paths: N exceptions written (COPY + INSERT ... ON CONFLICT), the same batch
 // written again (a retried activity), and streamed back.
 //
-//   node -r @swc-node/register bench/result-store.ts [--rows 100000]
+//   node --expose-gc -r @swc-node/register bench/result-store.ts [--rows 100000]
 import { Pool } from 'pg';
 import { type ExceptionInput, createResultStore } from '../activities/result-store';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,15 +72,25 @@ async function main() {
         ['csv', writeExceptionsCsv],
         ['json', writeExceptionsJson],
       ] as const) {
-        const rss0 = process.memoryUsage().rss;
-        let peak = rss0;
-        const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+        // Retained memory (JS heap + buffers) rather than RSS, which never shrinks after an earlier step.
+        const live = () => {
+          const m = process.memoryUsage();
+          return m.heapUsed + m.arrayBuffers;
+        };
+        global.gc?.();
+        const base = live();
+        let peak = base;
+        // Collected before each sample: what the writer holds, not garbage V8 has not yet reclaimed.
+        const sampler = setInterval(() => {
+          global.gc?.();
+          peak = Math.max(peak, live());
+        }, 250);
         const file = await timed(`exceptions report ${label}`, () =>
           write({ store, runId, reconId: 'bench', date: '2026-10-31', dir }),
         );
         clearInterval(sampler);
         console.log(
-          `  ${file.rows} rows, ${(file.bytes / 2 ** 20).toFixed(1)} MB, rss +${((peak - rss0) / 2 ** 20).toFixed(0)} MB while writing`,
+          `  ${file.rows} rows, ${(file.bytes / 2 ** 20).toFixed(1)} MB, peak retained memory +${((peak - base) / 2 ** 20).toFixed(0)} MB while writing`,
         );
       }
     } finally {
