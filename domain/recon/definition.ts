@@ -7,7 +7,11 @@ import { Dec } from '../money';
 /** A decimal written as a string: `"0.05"`, `"-1"`. JSON numbers are refused because they are floats. */
 const decimalString = z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)$/, 'must be a decimal string such as "0.05"');
 const nonNegativeDecimal = decimalString.refine((s) => !s.trim().startsWith('-'), 'must not be negative');
-const fieldName = z.string().min(1, 'a field name may not be empty');
+// Field names index plain objects: names of Object.prototype members would read inherited functions.
+const fieldName = z
+  .string()
+  .min(1, 'a field name may not be empty')
+  .refine((n) => !(n in Object.prototype), 'may not be the name of an Object.prototype member');
 const ruleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may hold only letters, digits, '.', '_' and '-'");
 
 export const ROUNDING_MODES = ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const;
@@ -151,7 +155,8 @@ export const ruleSchema = z.discriminatedUnion('type', [
   /**
    * Within a group (the key, or another field such as a payment reference), finds records on one side whose amounts
    * add up exactly to records on the other: one against 2..max_items (`one_to_many`, either direction) or up to
-   * max_items against up to max_items (`many_to_many`), never one against one. Bounded: groups larger than `max_group_size` per side and searches
+   * max_items against up to max_items (`many_to_many`), never one against one. Grouping by a field other than the
+   * key only sees records of the same partition: partition by that field, or reconcile such sources in one partition. Bounded: groups larger than `max_group_size` per side and searches
    * beyond `max_combinations` subsets are given up and reported; their records stay unmatched.
    */
   z.object({

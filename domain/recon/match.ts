@@ -599,7 +599,8 @@ function runSubsetSum(s: MatchState, r: number, rule: Extract<MatchRule, { type:
     const ua: number[] = [];
     const ub: number[] = [];
     for (let k = 0; k < s.buckets.count; k++) {
-      if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+      // A subset match needs a record on each side and two on one of them.
+      if (s.leftA[k] === 0 || s.leftB[k] === 0 || s.leftA[k] + s.leftB[k] < 3) continue;
       collect(s, k, ua, ub);
       subsetGroup(s, r, rule, s.buckets.key[k], s.buckets.currency[k], ua.slice(), ub.slice());
     }
@@ -625,7 +626,8 @@ function runSubsetSum(s: MatchState, r: number, rule: Extract<MatchRule, { type:
   place(s.a, s.groupOfA, 'a');
   place(s.b, s.groupOfB, 'b');
   for (const g of groups.values())
-    if (g.a.length > 0 && g.b.length > 0) subsetGroup(s, r, rule, `${field}=${g.value}`, g.currency, g.a, g.b);
+    if (g.a.length > 0 && g.b.length > 0 && g.a.length + g.b.length > 2)
+      subsetGroup(s, r, rule, `${field}=${g.value}`, g.currency, g.a, g.b);
 }
 
 /** Runs every rule of the definition in order over one partition. */

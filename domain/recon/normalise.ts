@@ -373,6 +373,8 @@ export function createNormaliser(
     for (const name in values) {
       const v = values[name];
       if (v === null || v === undefined) continue;
+      // Assigning it would change the object's prototype instead of storing a field.
+      if (name === '__proto__') fail(source, line, name, 'a field may not be called __proto__');
       let s: string;
       if (typeof v === 'string') s = v;
       else if (typeof v === 'number') {

@@ -197,6 +197,20 @@ describe('reconciling a partition', () => {
     expect(() => reconcile(a, [...b, ...b], def)).toThrow('record id B:1 occurs twice on side b');
   });
 
+  it('fails loudly when its totals do not balance, e.g. a record changed while it was being reconciled', () => {
+    const def = definition(rules);
+    const [a] = records(def, 'a', [['K', '10.00']]);
+    const b = records(def, 'b', [['K', '10.00']]);
+    let reads = 0;
+    const shifting = { ...a };
+    Object.defineProperty(shifting, 'amountMinor', { get: () => (reads++ < 2 ? 1000 : 999), enumerable: true });
+    expect(thrown(() => reconcile([shifting], b, def))).toMatchObject({
+      side: 'a',
+      measure: 'amount',
+      difference: '0.01',
+    });
+  });
+
   it('keeps totals exact beyond 2^53 minor units', () => {
     const r = run(
       [{ id: 'exact', type: 'exact', expect_unique: true }],

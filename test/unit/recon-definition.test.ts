@@ -151,6 +151,12 @@ describe('reconciliation definition', () => {
     ).toEqual([{ op: 'round', field: 'amount', places: 2, mode: 'half_up' }]);
   });
 
+  it('refuses field names that would read inherited object members', () => {
+    expect(problems({ ...valid, a: side('GL', { key_fields: ['constructor'] }) })).toContain(
+      'may not be the name of an Object.prototype member',
+    );
+  });
+
   it('refuses a source without a connector, an empty rule list and a subset search without bounds', () => {
     expect(problems({ ...valid, a: side('GL', { source: { system: 'x' } }) })).toContain('connector');
     expect(problems({ ...valid, rules: [] })).toContain('rules');

@@ -486,11 +486,13 @@ describe('subset-sum rule', () => {
         ['INV4', '70.00'],
         ['INV5', '5.00', undefined, { ref: 'PAY-5' }],
         ['INV9', '9.00', undefined, { ref: 'PAY-9' }],
+        ['INV6', '6.00', undefined, { ref: 'PAY-6' }],
       ],
       [
         ['P1', '100.00', undefined, { ref: 'PAY-1' }],
         ['P2', '140.00'],
         ['INV5', '5.00', undefined, { ref: 'PAY-5' }],
+        ['Q6', '6.00', undefined, { ref: 'PAY-6' }],
       ],
     );
     expect(matchList(r)).toEqual(['exact: A:5 = B:3', 'sub: A:1+A:2 = B:1']);

@@ -179,6 +179,13 @@ describe('normalising records', () => {
     expect(failure(() => one(side, { account: '1', amount: '1', tax: '1', date: '28.02.2026' })).field).toBe('date');
   });
 
+  it('refuses a raw field called __proto__ instead of silently dropping it', () => {
+    const values = JSON.parse('{"account": "1", "amount": "1", "__proto__": "x"}') as Record<string, string>;
+    expect(failure(() => one({}, values)).message).toBe(
+      'gl.csv line 7, field "__proto__": a field may not be called __proto__',
+    );
+  });
+
   it('refuses a missing amount', () => {
     expect(failure(() => one({}, { account: '1' })).message).toContain('field "amount": amount is missing');
   });
