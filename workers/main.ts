@@ -1,14 +1,23 @@
 // The finflow worker: runs the close and reconciliation workflows and their activities on one task queue.
-// `npm run worker` with TEMPORAL_ADDRESS / DATABASE_URL (or FINFLOW_SYSTEM_<NAME>_URL) in the environment.
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+// `npm run worker` with TEMPORAL_ADDRESS / DATABASE_URL (or FINFLOW_SYSTEM_<NAME>_URL) in the environment, and
+// keys in FINFLOW_KEY_FILE or FINFLOW_KEYS to encrypt every payload (see workers/security-setup.ts).
+import type { DataConverter } from '@temporalio/common';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DestinationStream } from 'pino';
 import { createActivities } from '../activities';
+import type { KeyProvider } from '../activities/security/key-ring';
+import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
+import type { SecurityPolicy } from '../domain/security/policy';
 import { temporalConfig, type TemporalConfig } from './config';
+import { resolveDataConverter, securityPolicyFromEnv, temporalLoggerFromPino } from './security-setup';
 
 export interface RunningWorker {
   worker: Worker;
   /** Resolves when the worker has stopped; rejects if it crashed. */
   done: Promise<void>;
+  /** Whether payloads are encrypted (a key provider was given or configured). */
+  encrypted: boolean;
   stop(): Promise<void>;
 }
 
@@ -17,12 +26,22 @@ export async function startWorker(
     config?: TemporalConfig;
     connection?: NativeConnection;
     systems?: SystemRegistry;
+    /**
+     * A prebuilt bundle. With encryption it must be built with `failureConverterPath: FAILURE_CONVERTER_PATH`
+     * (workers/data-converter.ts), or failures raised in workflow code reach history in clear.
+     */
     workflowBundle?: WorkflowBundleWithSourceMap;
+    /** Keys for the payload codec; default from FINFLOW_KEY_FILE / FINFLOW_KEYS; null turns encryption off. */
+    keyProvider?: KeyProvider | null;
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<RunningWorker> {
-  const config = opts.config ?? temporalConfig();
+  const env = opts.env ?? process.env;
+  const config = opts.config ?? temporalConfig(env);
+  // Keys first: a bad key file must stop the worker before it connects and takes tasks.
+  const dataConverter: DataConverter | undefined = await resolveDataConverter(opts.keyProvider, env);
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.address }));
-  const systems = opts.systems ?? systemsFromEnv();
+  const systems = opts.systems ?? systemsFromEnv(env);
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
@@ -31,6 +50,7 @@ export async function startWorker(
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ systems }),
+    ...(dataConverter ? { dataConverter } : {}),
   });
   const done = worker.run().finally(async () => {
     await systems.close();
@@ -39,6 +59,7 @@ export async function startWorker(
   return {
     worker,
     done,
+    encrypted: dataConverter !== undefined,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
@@ -46,10 +67,30 @@ export async function startWorker(
   };
 }
 
+/**
+ * Installs Temporal's process-wide Runtime with a logger that redacts what the policy classifies restricted (and
+ * IBANs and card numbers anywhere): SDK messages, workflow `log` calls and activity `Context.log` calls all pass
+ * through it. Must run before the first connection or worker of the process (the Runtime is a singleton).
+ */
+export function installWorkerRuntime(
+  opts: { policy?: SecurityPolicy; destination?: DestinationStream; level?: string } = {},
+): Runtime {
+  const pino = createLogger(opts.policy ?? securityPolicyFromEnv(), {
+    name: 'finflow-worker',
+    level: opts.level ?? process.env.FINFLOW_LOG_LEVEL ?? 'info',
+    destination: opts.destination,
+  });
+  return Runtime.install({ logger: temporalLoggerFromPino(pino) });
+}
+
 async function main(): Promise<void> {
+  installWorkerRuntime();
   const config = temporalConfig();
   const running = await startWorker({ config });
-  console.log(`finflow worker polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace})`);
+  console.log(
+    `finflow worker polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace}); ` +
+      `payload encryption ${running.encrypted ? 'on' : 'OFF (set FINFLOW_KEY_FILE or FINFLOW_KEYS)'}`,
+  );
   await running.done;
 }
 

@@ -1,5 +1,6 @@
 // Real Temporal servers for tests: the time-skipping test server for workflow suites, the CLI dev server for
 // end-to-end suites. Binaries come from scripts/provision.sh (no internet here); nothing is mocked.
+import type { Logger } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowCoverage } from '@temporalio/nyc-test-coverage';
 import {
@@ -16,6 +17,16 @@ function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/**
+ * Installs the process-wide Runtime with this logger instead of the quiet default (a suite that inspects what
+ * workers log). Call it in beforeAll before creating any environment; the Runtime cannot be replaced later.
+ */
+export function installRuntimeLogger(logger: Logger): void {
+  if (runtimeInstalled) throw new Error('the Temporal Runtime is already installed in this test process');
+  runtimeInstalled = true;
+  Runtime.install({ logger });
 }
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -52,19 +63,36 @@ if (coverage)
       if (typeof cov?.toJSON === 'function') g[file] = cov.toJSON() as typeof cov;
   });
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per suite (webpack is the slow part of starting a worker). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  const options = { workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') };
-  bundle ??= bundleWorkflowCode(coverage ? coverage.augmentBundleOptions(options) : options);
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+/**
+ * The workflow bundle, built once per suite (webpack is the slow part of starting a worker). A data converter
+ * with a failure converter (the encryption one) needs a bundle that carries it: pass its failureConverterPath,
+ * and a second bundle is built and cached beside the plain one.
+ */
+export function workflowBundle(opts: { failureConverterPath?: string } = {}): Promise<WorkflowBundleWithSourceMap> {
+  const key = opts.failureConverterPath ?? '';
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    const options = {
+      workflowsPath: require.resolve('../../workflows'),
+      logger: new DefaultLogger('WARN'),
+      ...(opts.failureConverterPath ? { failureConverterPath: opts.failureConverterPath } : {}),
+    };
+    bundle = bundleWorkflowCode(coverage ? coverage.augmentBundleOptions(options) : options);
+    bundles.set(key, bundle);
+  }
   return bundle;
 }
 
-/** Worker options for tests: the suite's bundle, with coverage wiring when coverage is on. */
+/**
+ * Worker options for tests: the suite's bundle (the one with the failure converter when options.dataConverter
+ * names one), with coverage wiring when coverage is on.
+ */
 export async function testWorkerOptions(
   options: Omit<WorkerOptions, 'workflowBundle' | 'workflowsPath'>,
 ): Promise<WorkerOptions> {
-  const withBundle = { ...options, workflowBundle: await workflowBundle() };
+  const failureConverterPath = options.dataConverter?.failureConverterPath;
+  const withBundle = { ...options, workflowBundle: await workflowBundle({ failureConverterPath }) };
   return coverage ? coverage.augmentWorkerOptionsWithBundle(withBundle) : withBundle;
 }
 
