@@ -2,7 +2,13 @@
 // `npm run worker` with TEMPORAL_ADDRESS / DATABASE_URL (or FINFLOW_SYSTEM_<NAME>_URL) in the environment, and
 // keys in FINFLOW_KEY_FILE or FINFLOW_KEYS to encrypt every payload (see workers/security-setup.ts).
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { createActivities } from '../activities';
 import type { KeyProvider } from '../activities/security/key-ring';
@@ -69,8 +75,10 @@ export async function startWorker(
 
 /**
  * Installs Temporal's process-wide Runtime with a logger that redacts what the policy classifies restricted (and
- * IBANs and card numbers anywhere): SDK messages, workflow `log` calls and activity `Context.log` calls all pass
- * through it. Must run before the first connection or worker of the process (the Runtime is a singleton).
+ * IBANs and card numbers anywhere): SDK messages, workflow `log` calls, activity `Context.log` calls and the
+ * native core's own messages (forwarded, instead of printed straight to stderr) all pass through it. Must run
+ * before the first connection or worker of the process (the Runtime is a singleton). Forwarded logs are
+ * buffered for about 100 ms: Runtime.instance().flushLogs() before reading them.
  */
 export function installWorkerRuntime(
   opts: { policy?: SecurityPolicy; destination?: DestinationStream; level?: string } = {},
@@ -80,7 +88,10 @@ export function installWorkerRuntime(
     level: opts.level ?? process.env.FINFLOW_LOG_LEVEL ?? 'info',
     destination: opts.destination,
   });
-  return Runtime.install({ logger: temporalLoggerFromPino(pino) });
+  return Runtime.install({
+    logger: temporalLoggerFromPino(pino),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } },
+  });
 }
 
 async function main(): Promise<void> {

@@ -20,13 +20,15 @@ function quietRuntime(): void {
 }
 
 /**
- * Installs the process-wide Runtime with this logger instead of the quiet default (a suite that inspects what
- * workers log). Call it in beforeAll before creating any environment; the Runtime cannot be replaced later.
+ * Installs the process-wide Runtime with this logger (or by this function, e.g. the worker's own
+ * installWorkerRuntime) instead of the quiet default, for a suite that inspects what workers log. Call it in
+ * beforeAll before creating any environment; the Runtime cannot be replaced later.
  */
-export function installRuntimeLogger(logger: Logger): void {
+export function installRuntimeLogger(loggerOrInstall: Logger | (() => unknown)): void {
   if (runtimeInstalled) throw new Error('the Temporal Runtime is already installed in this test process');
   runtimeInstalled = true;
-  Runtime.install({ logger });
+  if (typeof loggerOrInstall === 'function') loggerOrInstall();
+  else Runtime.install({ logger: loggerOrInstall });
 }
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
