@@ -7,6 +7,7 @@ import { approvalSignal, statusQuery } from '../workflows/definitions';
 import type { CloseStatus } from '../workflows/types';
 import { readClosePlan } from './close-plan-file';
 import { registerComplianceCommands } from './commands/compliance';
+import { registerSecurityCommands } from './commands/security';
 import { connectClient } from './connect';
 
 export function formatStatus(s: CloseStatus): string {
@@ -129,6 +130,7 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
     );
   // Each area registers its own commands (client/commands/*.ts); one line each here.
   registerComplianceCommands(program, out);
+  registerSecurityCommands(program, out);
   return program;
 }
 

@@ -1,0 +1,223 @@
+// `finflow data shred`, `finflow keys` and `finflow codec-server`: the operator's side of data security.
+// Shredding and re-wrapping work on the data-key store and access log in PostgreSQL; key commands on the key file
+// (FINFLOW_KEY_FILE), whose material they never print.
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { Pool } from 'pg';
+import { PgAccessLog } from '../../activities/security/access-log';
+import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
+import {
+  generateMasterKey,
+  KeyConfigError,
+  KeyFileProvider,
+  KeyRing,
+  readKeyFile,
+  rotateKeyFile,
+  setCurrentKeyInFile,
+  writeKeyFile,
+  type KeyProvider,
+} from '../../activities/security/key-ring';
+import { EncryptionCodec } from '../../workers/codec';
+import { keyProviderFromEnvIfConfigured } from '../../workers/security-setup';
+import { buildCodecServer, codecServerConfigFromEnv, createJwtVerifier } from '../codec-server';
+
+type Out = (line: string) => void;
+
+function databaseUrl(given: string | undefined, env: NodeJS.ProcessEnv): string {
+  const url = given ?? env.DATABASE_URL;
+  if (!url) throw new Error('name the database of the data keys and access log: --database-url or DATABASE_URL');
+  return url;
+}
+
+function keyFile(given: string | undefined, env: NodeJS.ProcessEnv): string {
+  const path = given ?? env.FINFLOW_KEY_FILE;
+  if (!path) throw new Error('name the key file: --key-file or FINFLOW_KEY_FILE');
+  return path;
+}
+
+function defaultActor(env: NodeJS.ProcessEnv): string {
+  return env.FINFLOW_ACTOR ?? env.USER ?? userInfo().username;
+}
+
+/** Shredding destroys keys and needs none: without configured keys, any attempt to use one is refused. */
+const NO_KEYS: KeyProvider = {
+  getCurrentKey: () => Promise.reject(new KeyConfigError('no master keys configured (FINFLOW_KEY_FILE/FINFLOW_KEYS)')),
+  getKey: () => Promise.reject(new KeyConfigError('no master keys configured (FINFLOW_KEY_FILE/FINFLOW_KEYS)')),
+};
+
+async function withEnvelope<T>(
+  url: string,
+  keys: KeyProvider,
+  fn: (envelope: EnvelopeEncryption, store: PgDataKeyStore) => Promise<T>,
+): Promise<T> {
+  const pool = new Pool({ connectionString: url, max: 2 });
+  try {
+    const store = new PgDataKeyStore(pool);
+    const accessLog = new PgAccessLog(pool);
+    await store.ensureSchema();
+    await accessLog.ensureSchema();
+    return await fn(new EnvelopeEncryption({ keys, store, accessLog }), store);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** A key id from the clock, e.g. k-20261125T071700Z (sortable, and says when the key was made). */
+function newKeyId(): string {
+  return `k-${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
+}
+
+function describeRing(ring: KeyRing): string {
+  const old = ring.ids.filter((id) => id !== ring.currentId);
+  return `current key ${ring.currentId}${old.length ? `; kept for decryption: ${old.join(', ')}` : ''}`;
+}
+
+export function registerSecurityCommands(
+  program: Command,
+  out: Out = (s) => console.log(s),
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const data = program.command('data').description('classified data at rest');
+  data
+    .command('shred <dataset>')
+    .description('crypto-shred a dataset: destroy its data key, so its data is unreadable everywhere; logged')
+    .requiredOption('--reason <text>', 'why (written to the access log as the purpose)')
+    .option('--database-url <url>', 'database of the data keys and access log (default $DATABASE_URL)')
+    .option('--actor <who>', 'who shreds (default $FINFLOW_ACTOR or the login name)')
+    .option('--json', 'print the result as JSON')
+    .action(async (dataset: string, o: { reason: string; databaseUrl?: string; actor?: string; json?: boolean }) => {
+      const reason = o.reason.trim();
+      if (!reason) throw new Error('--reason must say why the dataset is shredded');
+      const actor = o.actor ?? defaultActor(env);
+      const keys = (await keyProviderFromEnvIfConfigured(env)) ?? NO_KEYS;
+      const result = await withEnvelope(databaseUrl(o.databaseUrl, env), keys, async (envelope, store) => {
+        const r = await envelope.shred(dataset, { actor, purpose: reason });
+        return { ...r, vacuumError: store.lastVacuumError?.message };
+      });
+      if (o.json) {
+        out(JSON.stringify({ ...result, shreddedAt: result.shreddedAt.toISOString(), actor, reason }, null, 2));
+        return;
+      }
+      const at = result.shreddedAt.toISOString();
+      if (!result.firstShred) out(`dataset ${dataset} was already shredded at ${at}: nothing changed`);
+      else if (result.hadKey)
+        out(
+          `shredded dataset ${dataset} at ${at}: its data key is destroyed; everything encrypted under it is unreadable`,
+        );
+      else out(`dataset ${dataset} had no data key: a tombstone was written at ${at}, so it can never get one`);
+      if (result.firstShred)
+        out(
+          'vacuumed' in result && result.vacuumed
+            ? 'old row versions of data_keys vacuumed'
+            : `VACUUM did not run (${result.vacuumError ?? 'unknown reason'}): the destroyed key's old bytes stay in ` +
+                'dead row versions until autovacuum; they are useless without the master key that wrapped them',
+        );
+      out(`access log: shred of ${dataset} by ${actor}, purpose "${reason}"`);
+    });
+
+  const keys = program.command('keys').description('the master key file (FINFLOW_KEY_FILE); material is never printed');
+  const fileOption = ['--key-file <path>', 'the key file (default $FINFLOW_KEY_FILE)'] as const;
+  keys
+    .command('init <path>')
+    .description('create a key file (mode 0600) with one fresh key')
+    .option('--key-id <id>', 'id of the first key (default from the clock)')
+    .action(async (path: string, o: { keyId?: string }) => {
+      // Overwriting a key file would make everything encrypted under its keys unreadable.
+      if (existsSync(path)) throw new Error(`${path} exists: not overwritten (use \`finflow keys rotate\`)`);
+      const id = o.keyId ?? newKeyId();
+      await writeKeyFile(path, new KeyRing([generateMasterKey(id)], id));
+      out(`created ${path} (mode 0600) with ${describeRing(await readKeyFile(path))}`);
+    });
+  keys
+    .command('list')
+    .description('show the key ids and which one encrypts')
+    .option(...fileOption)
+    .action(async (o: { keyFile?: string }) => {
+      out(describeRing(await readKeyFile(keyFile(o.keyFile, env))));
+    });
+  keys
+    .command('rotate')
+    .description(
+      'add a fresh key and make it current; workers and clients reading the file pick it up without a restart',
+    )
+    .option(...fileOption)
+    .option('--key-id <id>', 'id of the new key (default from the clock)')
+    .option('--stage', 'add the key without making it current (step one when processes do not share the file)')
+    .action(async (o: { keyFile?: string; keyId?: string; stage?: boolean }) => {
+      const path = keyFile(o.keyFile, env);
+      const id = o.keyId ?? newKeyId();
+      const ring = await rotateKeyFile(path, id, !o.stage);
+      out(`added key ${id} to ${path}: ${describeRing(ring)}`);
+      if (o.stage) out(`next: once every worker and client holds ${id}, run \`finflow keys promote ${id}\``);
+      else
+        out(
+          'old keys stay for decryption; `finflow keys rewrap <old id>` moves data keys to the new key before one is retired',
+        );
+    });
+  keys
+    .command('promote <keyId>')
+    .description('make a key the file already holds current (step two of a staged rotation)')
+    .option(...fileOption)
+    .action(async (keyId: string, o: { keyFile?: string }) => {
+      const path = keyFile(o.keyFile, env);
+      out(`${path}: ${describeRing(await setCurrentKeyInFile(path, keyId))}`);
+    });
+  keys
+    .command('rewrap <oldKeyId>')
+    .description('re-wrap every live data key wrapped by an old master key under the current one')
+    .option(...fileOption)
+    .option('--database-url <url>', 'database of the data keys (default $DATABASE_URL)')
+    .action(async (oldKeyId: string, o: { keyFile?: string; databaseUrl?: string }) => {
+      const provider = new KeyFileProvider(keyFile(o.keyFile, env));
+      const current = (await provider.reload()).currentId;
+      if (current === oldKeyId) throw new Error(`${oldKeyId} is the current key: rotate first`);
+      const moved = await withEnvelope(databaseUrl(o.databaseUrl, env), provider, (envelope) =>
+        envelope.rewrapAll(oldKeyId),
+      );
+      out(`re-wrapped ${moved} data key(s) from ${oldKeyId} to ${current}`);
+    });
+
+  program
+    .command('codec-server')
+    .description('serve /encode and /decode for the Temporal Web UI and CLI (--codec-endpoint), JWT-authenticated')
+    .option('--port <n>', 'port (default $FINFLOW_CODEC_PORT or 8888; 0 picks a free one)')
+    .option('--host <addr>', 'address to bind (default $FINFLOW_CODEC_HOST or 127.0.0.1)')
+    .action(async (o: { port?: string; host?: string }) => {
+      const config = codecServerConfigFromEnv({
+        ...env,
+        ...(o.port !== undefined ? { FINFLOW_CODEC_PORT: o.port } : {}),
+        ...(o.host !== undefined ? { FINFLOW_CODEC_HOST: o.host } : {}),
+      });
+      const provider = await keyProviderFromEnvIfConfigured(env);
+      if (!provider) throw new Error('the codec server needs the keys: set FINFLOW_KEY_FILE or FINFLOW_KEYS');
+      const pool = new Pool({ connectionString: databaseUrl(undefined, env), max: 4 });
+      const accessLog = new PgAccessLog(pool);
+      await accessLog.ensureSchema();
+      const app = buildCodecServer({
+        codec: new EncryptionCodec(provider),
+        verifyCaller: createJwtVerifier({ keys: config.jwks, issuer: config.issuer, audience: config.audience }),
+        policy: config.policy,
+        accessLog,
+        corsOrigins: config.corsOrigins,
+      });
+      app.addHook('onClose', async () => pool.end());
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      out(
+        `codec server listening on http://${config.host}:${port} ` +
+          `(CORS origins: ${config.corsOrigins.join(', ') || 'none'}; every decode goes to the access log)`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await app.close();
+      out('codec server stopped');
+    });
+}
