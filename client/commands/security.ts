@@ -189,9 +189,13 @@ export function registerSecurityCommands(
     .action(async (o: { port?: string; host?: string }) => {
       const config = codecServerConfigFromEnv({
         ...env,
-        ...(o.port !== undefined ? { FINFLOW_CODEC_PORT: o.port } : {}),
         ...(o.host !== undefined ? { FINFLOW_CODEC_HOST: o.host } : {}),
       });
+      if (o.port !== undefined) {
+        const port = Number(o.port);
+        if (!/^\d+$/.test(o.port) || port > 65535) throw new Error(`--port ${o.port} is not a port`);
+        config.port = port;
+      }
       const provider = await keyProviderFromEnvIfConfigured(env);
       if (!provider) throw new Error('the codec server needs the keys: set FINFLOW_KEY_FILE or FINFLOW_KEYS');
       const pool = new Pool({ connectionString: databaseUrl(undefined, env), max: 4 });
