@@ -26,7 +26,6 @@ const root = resolve(__dirname, '../..');
 const IBAN = 'DE89370400440532013000';
 const ISSUER = 'https://idp.acme.example';
 const AUDIENCE = 'finflow-codec';
-const ENCRYPTED_B64 = Buffer.from('binary/encrypted').toString('base64');
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
