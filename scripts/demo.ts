@@ -11,11 +11,13 @@ import { readClosePlan } from '../client/close-plan-file';
 import { connectClient } from '../client/connect';
 import { closeWorkflowId } from '../domain/ids';
 import { startWorker } from '../workers/main';
+import { encryptionConfigured, ensureKeyFile } from '../workers/security-setup';
 import { approvalSignal, statusQuery } from '../workflows/definitions';
 import type { CloseStatus } from '../workflows/types';
 import { startDevServer } from './lib/dev-server';
 import { createDatabase } from './lib/pg-admin';
 import { startEmbeddedPostgres } from './lib/postgres';
+import { cacheDir } from './lib/servers';
 
 const root = join(__dirname, '..');
 const keep = process.argv.includes('--keep');
@@ -37,8 +39,14 @@ async function main(): Promise<void> {
   say(`  Temporal       ${server.address} (dev server)`);
   say(`  Web UI         ${server.uiUrl}`);
   const config = { address: server.address, namespace: 'default', taskQueue: 'finflow' };
-  const worker = await startWorker({ config, systems: systemsFromEnv({ DATABASE_URL: dbUrl }) });
-  const { client, close } = await connectClient(config);
+  // Encryption on, as in production: FINFLOW_KEY_FILE / FINFLOW_KEYS when set, else a demo key in the cache.
+  const demoKeys = join(cacheDir(), 'demo-keys.json');
+  const keyProvider = encryptionConfigured() ? undefined : await ensureKeyFile(demoKeys);
+  say(
+    `  Encryption     on (${keyProvider ? demoKeys : 'keys from the environment'}); the Web UI needs \`finflow codec-server\``,
+  );
+  const worker = await startWorker({ config, systems: systemsFromEnv({ DATABASE_URL: dbUrl }), keyProvider });
+  const { client, close } = await connectClient(config, { keyProvider });
   try {
     const plan = readClosePlan(join(root, 'examples/demo/close-plan.json'));
     const workflowId = closeWorkflowId(plan.company, plan.period);

@@ -9,10 +9,20 @@
 //
 // Imported by client code too, so nothing here may pull in @temporalio/worker.
 import { readFileSync } from 'node:fs';
+import { access, link, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { DataConverter, Logger, LogLevel, LogMetadata } from '@temporalio/common';
 import type { Logger as PinoLogger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { keyProviderFromEnv, KeyConfigError, KeyFileProvider, type KeyProvider } from '../activities/security/key-ring';
+import {
+  generateMasterKey,
+  keyProviderFromEnv,
+  KeyConfigError,
+  KeyFileProvider,
+  KeyRing,
+  writeKeyFile,
+  type KeyProvider,
+} from '../activities/security/key-ring';
 import { parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
 import { createDataConverter } from './data-converter';
 
@@ -91,4 +101,37 @@ export function temporalLoggerFromPino(pino: PinoLogger): Logger {
     warn: (message, meta) => log('WARN', message, meta),
     error: (message, meta) => log('ERROR', message, meta),
   };
+}
+
+/**
+ * A key file at `path`, created with one fresh key (mode 0600, its directory 0700) when absent: for the demo and
+ * first runs. An existing file is used as it is, never replaced (its keys may be all that reads old data).
+ */
+export async function ensureKeyFile(path: string, keyId = 'demo-1'): Promise<KeyFileProvider> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  if (!(await exists(path))) {
+    // Written aside, then hard-linked into place: link refuses an existing name, so a racing process's file wins
+    // whole and is never overwritten.
+    const fresh = `${path}.${process.pid}.new`;
+    await writeKeyFile(fresh, new KeyRing([generateMasterKey(keyId)], keyId));
+    try {
+      await link(fresh, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      await unlink(fresh);
+    }
+  }
+  const provider = new KeyFileProvider(path);
+  await provider.reload();
+  return provider;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
