@@ -3,9 +3,10 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { closeWorkflowId } from '../domain/ids';
-import { approvalSignal, statusQuery } from '../workflows/definitions';
+import { statusQuery } from '../workflows/definitions';
 import type { CloseStatus } from '../workflows/types';
 import { readClosePlan } from './close-plan-file';
+import { registerApprovalCommands } from './commands/approval';
 import { registerComplianceCommands } from './commands/compliance';
 import { registerSecurityCommands } from './commands/security';
 import { connectClient } from './connect';
@@ -19,12 +20,17 @@ export function formatStatus(s: CloseStatus): string {
       : '';
     lines.push(`  ${t.id.padEnd(w)}  ${t.state.padEnd(20)}${t.reason ? ` ${t.reason}` : ''}${extra}`);
   }
-  for (const c of s.checkpoints)
+  for (const c of s.checkpoints) {
+    const last = c.decisions[c.decisions.length - 1];
     lines.push(
-      `  checkpoint ${c.checkpointId}: ${c.state}; may approve: ${c.allowedRoles.join(', ')}` +
+      `  checkpoint ${c.checkpointId}: ${c.state}` +
+        (c.state === 'open' ? `; may approve: ${c.allowedRoles.join(', ')}` : '') +
+        (c.state !== 'open' && last ? `; last decision: ${last.decision} by ${last.approverId} (${last.role})` : '') +
         (c.escalations.length ? `; escalated to ${c.escalations.map((e) => e.toRole).join(', ')}` : '') +
-        (c.refusals.length ? `; ${c.refusals.length} refused attempt(s)` : ''),
+        (c.refusals.length ? `; ${c.refusals.length} refused attempt(s)` : '') +
+        (c.warning ? `; ${c.warning}` : ''),
     );
+  }
   return lines.join('\n');
 }
 
@@ -103,32 +109,8 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
       }
     });
 
-  program
-    .command('approve <closeId>')
-    .description('send an approval decision to a checkpoint of a close')
-    .requiredOption('--checkpoint <id>')
-    .requiredOption('--by <approverId>')
-    .requiredOption('--role <role>')
-    .option('--reject', 'reject instead of approve')
-    .option('--comment <text>')
-    .action(
-      async (id: string, o: { checkpoint: string; by: string; role: string; reject?: boolean; comment?: string }) => {
-        const { client, close: done } = await conn();
-        try {
-          await client.workflow.getHandle(id).signal(approvalSignal, {
-            checkpointId: o.checkpoint,
-            decision: o.reject ? 'rejected' : 'approved',
-            approverId: o.by,
-            role: o.role,
-            comments: o.comment,
-          });
-          out(`sent ${o.reject ? 'rejection' : 'approval'} of ${o.checkpoint} on ${id} by ${o.by} (${o.role})`);
-        } finally {
-          await done();
-        }
-      },
-    );
   // Each area registers its own commands (client/commands/*.ts); one line each here.
+  registerApprovalCommands(program, out);
   registerComplianceCommands(program, out);
   registerSecurityCommands(program, out);
   return program;

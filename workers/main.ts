@@ -11,6 +11,7 @@ import {
 } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { createActivities } from '../activities';
+import { approvalConfigFromEnv, type ApprovalActivityConfig } from '../activities/approval';
 import type { KeyProvider } from '../activities/security/key-ring';
 import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
@@ -39,6 +40,8 @@ export async function startWorker(
     workflowBundle?: WorkflowBundleWithSourceMap;
     /** Keys for the payload codec; default from FINFLOW_KEY_FILE / FINFLOW_KEYS; null turns encryption off. */
     keyProvider?: KeyProvider | null;
+    /** Approval token keys, outbox, webhook; default from FINFLOW_APPROVAL_* (activities/approval/index.ts). */
+    approval?: ApprovalActivityConfig;
     env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<RunningWorker> {
@@ -47,6 +50,7 @@ export async function startWorker(
   // Keys first: a bad key file must stop the worker before it connects and takes tasks.
   const dataConverter: DataConverter | undefined = await resolveDataConverter(opts.keyProvider, env);
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.address }));
+  const approval = opts.approval ?? approvalConfigFromEnv(env);
   const systems = opts.systems ?? systemsFromEnv(env);
   const worker = await Worker.create({
     connection,
@@ -55,7 +59,7 @@ export async function startWorker(
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ systems }),
+    activities: createActivities({ systems, approval }),
     ...(dataConverter ? { dataConverter } : {}),
   });
   const done = worker.run().finally(async () => {

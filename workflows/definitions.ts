@@ -1,15 +1,66 @@
 // Signals, queries and updates are defined once, here, with stable names: the CLI, approver apps, tests and the
 // plain `temporal workflow signal --name approval` all refer to these names. Renaming one breaks running closes.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CloseStatus } from './types';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EvidenceRef } from '../domain/approval';
+import type { ApprovalsStatus, CloseStatus } from './types';
 
+/**
+ * An approval decision addressed to a checkpoint. It counts only with `token`: a compact JWS signed by the approval
+ * gateway (or `finflow approve --key-file`), which carries the decision, the approver, the round and a nonce. The
+ * other fields are the unsigned form, refused (and recorded as `unsigned`) unless the workflow was started with
+ * allowUnsignedApprovals, for development only.
+ */
 export interface ApprovalSignal {
   checkpointId: string;
-  decision: 'approved' | 'rejected';
-  approverId: string;
-  role: string;
+  token?: string;
+  /** The round the sender believes is open: checked by submitApproval's validator; the token's round is what counts. */
+  round?: number;
+  decision?: 'approved' | 'rejected';
+  approverId?: string;
+  /** Claimed role: recorded, never trusted (roles come from the user directory). */
+  role?: string;
   comments?: string;
+  level?: number;
+  onBehalfOf?: string;
+  evidence?: EvidenceRef[];
+  resolution?: string;
+}
+
+/** A resubmission after a rejection: `token` signed for the preparer; the other fields are the unsigned form. */
+export interface ResubmitSignal {
+  checkpointId: string;
+  token?: string;
+  /** The round the resubmission opens (the rejected round + 1). */
+  round?: number;
+  preparerId?: string;
+  amount?: string;
+  currency?: string;
+  itemRef?: string;
+  description?: string;
+  evidence?: EvidenceRef[];
+  resolution?: string;
+}
+
+/** What the workflow answers an approver app (submitApproval / submitResubmission updates). */
+export interface ApprovalAnswer {
+  accepted: boolean;
+  checkpointId: string;
+  round: number;
+  /** level_signed: the next level is open; resubmitted: a new round is open. */
+  outcome?: 'level_signed' | 'approved' | 'rejected' | 'resubmitted';
+  /** Refusal code when not accepted (unsigned, wrong_role, over_limit, self_approval, replay, ...). */
+  reason?: string;
+  level?: number;
+  message: string;
+  /** The checkpoint's state after the decision. */
+  state: string;
 }
 
 export const approvalSignal = defineSignal<[ApprovalSignal]>('approval');
+export const resubmitSignal = defineSignal<[ResubmitSignal]>('resubmit');
+/** The same as the approval signal, answered at once; its validator turns away a closed checkpoint or a stale round. */
+export const submitApprovalUpdate = defineUpdate<ApprovalAnswer, [ApprovalSignal]>('submitApproval');
+export const submitResubmissionUpdate = defineUpdate<ApprovalAnswer, [ResubmitSignal]>('submitResubmission');
 export const statusQuery = defineQuery<CloseStatus>('status');
+/** Every approval checkpoint of a workflow (a close or an approvalWorkflow). */
+export const approvalsQuery = defineQuery<ApprovalsStatus>('approvals');

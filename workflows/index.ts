@@ -1,2 +1,3 @@
 export { monthEndCloseWorkflow } from './month-end-close';
 export { reconciliationWorkflow } from './reconciliation';
+export { approvalWorkflow } from './approval/approval-workflow';

@@ -53,7 +53,12 @@ export async function monthEndCloseWorkflow(input: MonthEndCloseInput): Promise<
     kind: t.kind,
     state: 'pending',
   }));
-  const checkpoints = createCheckpoints(now);
+  const checkpoints = createCheckpoints({
+    now,
+    policy: input.approvalPolicy,
+    owner: input.owner,
+    allowUnsignedApprovals: input.allowUnsignedApprovals,
+  });
   checkpoints.install();
   const byId = (id: string) => tasks.find((t) => t.id === id) as TaskStatus;
 

@@ -7,10 +7,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
+import { readApprovalKeySet } from '../../activities/approval/keys';
 import { systemsFromEnv } from '../../activities/systems';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { startWorker, type RunningWorker } from '../../workers/main';
-import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import type { ApprovalsStatus, CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 
@@ -20,6 +22,7 @@ let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
 let taskQueue: string;
 let dir: string;
+let signingKey: string;
 
 beforeAll(async () => {
   const url = await freshDatabase('e2e_cli');
@@ -34,13 +37,18 @@ beforeAll(async () => {
   await db.end();
   env = await devServerEnv();
   taskQueue = uniqueId('e2e');
+  dir = mkdtempSync(join(tmpdir(), 'finflow-e2e-'));
+  // The operator's signing key, made with the CLI; the worker trusts its public half.
+  const made = await finflow('approval', 'keys', 'init', '--dir', join(dir, 'keys'), '--name', 'operator');
+  signingKey = join(dir, 'keys', 'operator.private.jwk.json');
+  expect(made).toContain(signingKey);
   worker = await startWorker({
     config: { address: env.address, namespace: 'default', taskQueue },
     connection: env.nativeConnection,
     systems: systemsFromEnv({ DATABASE_URL: url }),
     workflowBundle: await workflowBundle(),
+    approval: { keys: await readApprovalKeySet(join(dir, 'keys', 'approval-jwks.json')) },
   });
-  dir = mkdtempSync(join(tmpdir(), 'finflow-e2e-'));
 }, 120_000);
 
 afterAll(async () => {
@@ -52,6 +60,8 @@ function plan(company: string): MonthEndCloseInput {
   return {
     company,
     period: '2026-10',
+    owner: 'dora',
+    approvalPolicy: seedPolicyInput(),
     tasks: [
       {
         id: 'gl_vs_erp',
@@ -66,7 +76,10 @@ function plan(company: string): MonthEndCloseInput {
         id: 'recon_review',
         kind: 'approval',
         predecessors: ['gl_vs_erp'],
-        config: { checkpointId: 'recon-review', role: 'supervisor', escalation: { timeout: '4h', path: ['manager'] } },
+        config: {
+          checkpointId: 'recon-review',
+          item: { preparer: 'ann', evidence: [{ kind: 'bank_statement', ref: 'store://bank/2026-10' }] },
+        },
       },
     ],
   };
@@ -75,12 +88,20 @@ function plan(company: string): MonthEndCloseInput {
 async function finflow(...args: string[]): Promise<string> {
   const { stdout } = await run(
     join(root, 'bin/finflow'),
-    ['--address', env.address, '--task-queue', taskQueue, ...args],
-    {
-      cwd: root,
-    },
+    ['--address', env?.address ?? 'localhost:1', '--task-queue', taskQueue, ...args],
+    { cwd: root },
   );
   return stdout;
+}
+
+/** The CLI exits 2 when the workflow refuses a decision: its answer is still on stdout. */
+async function finflowRefused(...args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    return { code: 0, stdout: await finflow(...args) };
+  } catch (err) {
+    const e = err as { code: number; stdout: string };
+    return { code: e.code, stdout: e.stdout };
+  }
 }
 
 async function temporal(...args: string[]): Promise<string> {
@@ -122,22 +143,59 @@ describe('a close driven from the outside on the dev server', () => {
       /checkpoint recon-review: open; may approve: supervisor/,
     );
 
+    const id = `close:${company}:2026-10`;
+    // Without a signing key the decision goes unsigned: refused, and the attempt is in the trail.
+    const unsigned = await finflowRefused(
+      'approve',
+      id,
+      '--checkpoint',
+      'recon-review',
+      '--by',
+      'sue',
+      '--role',
+      'supervisor',
+    );
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stdout).toContain('(UNSIGNED, round 1): refused (unsigned)');
+    // Signed, but the checkpoint requires a resolution: refused by the rules, with the reason.
+    const noResolution = await finflowRefused(
+      'approve',
+      id,
+      '--checkpoint',
+      'recon-review',
+      '--by',
+      'sue',
+      '--signing-key',
+      signingKey,
+    );
+    expect(noResolution.stdout).toContain('refused (resolution_missing)');
     expect(
       await finflow(
         'approve',
-        `close:${company}:2026-10`,
+        id,
         '--checkpoint',
         'recon-review',
         '--by',
         'sue',
-        '--role',
-        'supervisor',
+        '--resolution',
+        'A77 is a timing difference; A300 corrected in the ERP',
+        '--signing-key',
+        signingKey,
       ),
-    ).toContain('sent approval');
-    const final = await finflow('close', 'result', `close:${company}:2026-10`, '--json');
+    ).toContain('(signed, round 1): accepted: sue (supervisor) approved level 1 of 1; round 1 is approved');
+    const final = await finflow('close', 'result', id, '--json');
     const result = JSON.parse(final) as CloseStatus;
     expect(result.state).toBe('completed');
-    expect(result.checkpoints[0].decisions[0]).toMatchObject({ approverId: 'sue', decision: 'approved' });
+    expect(result.checkpoints[0].decisions).toHaveLength(1);
+    expect(result.checkpoints[0].decisions[0]).toMatchObject({ approverId: 'sue', decision: 'approved', signed: true });
+    expect(result.checkpoints[0].refusals.map((r) => [r.approverId, r.reason])).toEqual([
+      ['sue', 'unsigned'],
+      ['sue', 'resolution_missing'],
+    ]);
+    const shown = await finflow('approval', 'status', id);
+    expect(shown).toMatch(/recon-review {2}APPROVED {2}round 1/);
+    expect(shown).toMatch(/approved round 1 level 1 by sue \(supervisor\)/);
+    expect(shown).toMatch(/refused {2}sue: unsigned: /);
   });
 
   it('runs the same close with only the plain temporal CLI: workflow start, query, signal', async () => {
@@ -168,14 +226,42 @@ describe('a close driven from the outside on the dev server', () => {
     );
     expect(status.queryResult[0].tasks[0].state).toBe('done_with_exceptions');
 
-    const signal = { checkpointId: 'recon-review', decision: 'approved', approverId: 'max', role: 'supervisor' };
-    await temporal('workflow', 'signal', '--workflow-id', id, '--name', 'approval', '--input', JSON.stringify(signal));
+    // A plain signal claiming an identity is refused as unsigned, and recorded.
+    const claimed = { checkpointId: 'recon-review', decision: 'approved', approverId: 'sam', role: 'supervisor' };
+    await temporal('workflow', 'signal', '--workflow-id', id, '--name', 'approval', '--input', JSON.stringify(claimed));
+    const refused = await until(
+      async () =>
+        JSON.parse(
+          await temporal('workflow', 'query', '--workflow-id', id, '--name', 'approvals', '--output', 'json'),
+        ) as { queryResult: ApprovalsStatus[] },
+      (r) => (r.queryResult[0].checkpoints[0].refusals ?? []).length === 1,
+    );
+    expect(refused.queryResult[0].checkpoints[0].refusals[0]).toMatchObject({ approverId: 'sam', reason: 'unsigned' });
+
+    // The same decision signed by `finflow approval sign`, sent with the plain temporal CLI.
+    const signal = await finflow(
+      'approval',
+      'sign',
+      id,
+      '--checkpoint',
+      'recon-review',
+      '--by',
+      'sam',
+      '--round',
+      '1',
+      '--resolution',
+      'explained',
+      '--signing-key',
+      signingKey,
+    );
+    expect(JSON.parse(signal)).toEqual({ checkpointId: 'recon-review', round: 1, token: expect.any(String) });
+    await temporal('workflow', 'signal', '--workflow-id', id, '--name', 'approval', '--input', signal.trim());
     const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', id, '--output', 'json')) as {
       status: string;
       result: CloseStatus;
     };
     expect(result.status).toBe('COMPLETED');
     expect(result.result.state).toBe('completed');
-    expect(result.result.checkpoints[0].decisions[0].approverId).toBe('max');
+    expect(result.result.checkpoints[0].decisions[0]).toMatchObject({ approverId: 'sam', signed: true });
   });
 });

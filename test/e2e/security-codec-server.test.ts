@@ -197,6 +197,8 @@ describe('the codec server with the temporal CLI on the dev server', () => {
     const plan: MonthEndCloseInput = {
       company,
       period: '2026-10',
+      // The approval is sent unsigned: development mode (see workflows/approval/checkpoints.ts).
+      allowUnsignedApprovals: true,
       owner: `treasury (refunds to ${IBAN})`,
       tasks: [
         {

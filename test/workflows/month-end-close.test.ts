@@ -1,16 +1,28 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import type { JSONWebKeySet } from 'jose';
 import { Client } from 'pg';
 import { createActivities } from '../../activities';
+import { CLI_ISSUER, APPROVAL_AUDIENCE } from '../../activities/approval';
+import {
+  approvalKeySet,
+  generateApprovalKeyPair,
+  signApprovalDecision,
+  type ApprovalKeyPair,
+} from '../../activities/approval/signing';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import type { ApprovalDecisionInput } from '../../domain/approval';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
+let signer: ApprovalKeyPair;
+let keys: JSONWebKeySet;
 
 beforeAll(async () => {
   const url = await freshDatabase('close_wf');
@@ -25,6 +37,8 @@ beforeAll(async () => {
     INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09'),('1004','12.34'),('1005','15.00'),('1005','25.00');`);
   await db.end();
   systems = systemsFromEnv({ DATABASE_URL: url });
+  signer = await generateApprovalKeyPair();
+  keys = approvalKeySet([signer]);
   env = await timeSkippingEnv();
   await workflowBundle();
 }, 120_000);
@@ -51,6 +65,9 @@ function closeInput(company: string): MonthEndCloseInput {
   return {
     company,
     period: '2026-10',
+    owner: 'dora',
+    // The seed's roles and limits; recon-review: a supervisor, escalating to manager then director after 4h each.
+    approvalPolicy: seedPolicyInput(),
     tasks: [
       {
         id: 'gl_vs_erp',
@@ -67,8 +84,7 @@ function closeInput(company: string): MonthEndCloseInput {
         predecessors: ['gl_vs_erp'],
         config: {
           checkpointId: 'recon-review',
-          role: 'supervisor',
-          escalation: { timeout: '4h', path: ['manager', 'director'] },
+          item: { preparer: 'ann', evidence: [{ kind: 'bank_statement', ref: 'store://recon/gl-vs-erp/statement' }] },
         },
       },
     ],
@@ -77,8 +93,25 @@ function closeInput(company: string): MonthEndCloseInput {
 
 async function newWorker(taskQueue: string): Promise<Worker> {
   return Worker.create(
-    await testWorkerOptions({ connection: env.nativeConnection, taskQueue, activities: createActivities({ systems }) }),
+    await testWorkerOptions({
+      connection: env.nativeConnection,
+      taskQueue,
+      activities: createActivities({ systems, approval: { keys } }),
+    }),
   );
+}
+
+/** The approval signal as `finflow approve --key-file` sends it: a token signed at the server's (skipped) time. */
+async function signed(
+  workflowId: string,
+  decision: Omit<ApprovalDecisionInput, 'workflowId' | 'checkpointId' | 'round' | 'roles'>,
+) {
+  const { token } = await signApprovalDecision(
+    { workflowId, checkpointId: 'recon-review', round: 1, roles: [], ...decision },
+    signer,
+    { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
+  );
+  return { checkpointId: 'recon-review', token };
 }
 
 async function waitFor(
@@ -125,12 +158,14 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
       expect(escalated.checkpoints[0].allowedRoles).toEqual(['supervisor', 'manager']);
       expect(escalated.checkpoints[0].escalations[0].toRole).toBe('manager');
 
-      await handle.signal(approvalSignal, {
-        checkpointId: 'recon-review',
-        decision: 'approved',
-        approverId: 'maria',
-        role: 'manager',
-      });
+      await handle.signal(
+        approvalSignal,
+        await signed(handle.workflowId, {
+          decision: 'approved',
+          approverId: 'maya',
+          resolution: 'the four differences are timing items, cleared on 2 November',
+        }),
+      );
       const result = await handle.result();
       expect(result.state).toBe('completed');
       expect(result.percentDone).toBe(100);
@@ -139,9 +174,11 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
         ['recon_review', 'done'],
       ]);
       expect(result.checkpoints[0].decisions[0]).toMatchObject({
-        approverId: 'maria',
+        approverId: 'maya',
         role: 'manager',
         decision: 'approved',
+        viaEscalation: true,
+        signed: true,
       });
     });
   });
@@ -157,24 +194,21 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
         args: [closeInput(company)],
       });
       await waitFor(handle, (s) => s.checkpoints.length === 1);
-      await handle.signal(approvalSignal, {
-        checkpointId: 'recon-review',
-        decision: 'approved',
-        approverId: 'dan',
-        role: 'director',
-      });
+      await handle.signal(
+        approvalSignal,
+        await signed(handle.workflowId, { decision: 'approved', approverId: 'dan', resolution: 'explained' }),
+      );
       const s = await waitFor(handle, (st) => st.checkpoints[0].refusals.length === 1);
       expect(s.checkpoints[0].state).toBe('open');
       expect(s.checkpoints[0].refusals[0]).toMatchObject({
         approverId: 'dan',
-        reason: 'role director may not approve at this level',
+        reason: 'wrong_role',
+        message: expect.stringContaining('role director may not sign level 1 of recon-review'),
       });
-      await handle.signal(approvalSignal, {
-        checkpointId: 'recon-review',
-        decision: 'approved',
-        approverId: 'sue',
-        role: 'supervisor',
-      });
+      await handle.signal(
+        approvalSignal,
+        await signed(handle.workflowId, { decision: 'approved', approverId: 'sue', resolution: 'explained' }),
+      );
       expect((await handle.result()).state).toBe('completed');
     });
   });
@@ -195,8 +229,10 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
       const review = result.tasks.find((t) => t.id === 'recon_review');
       expect(review).toMatchObject({
         state: 'blocked',
-        reason: 'no decision after escalating to supervisor -> manager -> director',
+        reason:
+          'no decision on recon-review round 1 after escalating through manager -> director: deadlocked, the close owner must act',
       });
+      expect(result.checkpoints[0].blockedReason).toBe(review?.reason);
     });
   });
 

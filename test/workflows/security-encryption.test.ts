@@ -104,7 +104,8 @@ function plan(company: string, parts: { failing?: boolean; approval?: boolean } 
       predecessors: ['gl_vs_erp'],
       config: { checkpointId: 'recon-review', role: 'supervisor', escalation: { timeout: '4h', path: ['manager'] } },
     });
-  return { company, period: '2026-10', owner: `controller, IBAN ${IBAN}`, tasks };
+  // allowUnsignedApprovals: the approval below is an unsigned signal (development mode, workflows/approval/checkpoints.ts).
+  return { company, period: '2026-10', owner: `controller, IBAN ${IBAN}`, tasks, allowUnsignedApprovals: true };
 }
 
 function newCompany(prefix: string): string {

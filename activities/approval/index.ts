@@ -1,0 +1,197 @@
+// The approval activities a workflow calls: verify a signed decision or resubmission (local activities: pure
+// CPU over the worker's key set), write a notification to the outbox, deliver it to the webhook.
+//
+// Worker configuration (approvalConfigFromEnv):
+//   FINFLOW_APPROVAL_JWKS_FILE   public keys whose approval tokens count (or FINFLOW_APPROVAL_JWKS, inline JSON)
+//   FINFLOW_APPROVAL_ISSUERS     accepted issuers, comma-separated (default finflow-approval-gateway,finflow-cli)
+//   FINFLOW_APPROVAL_AUDIENCE    default finflow-workflows
+//   FINFLOW_APPROVAL_WEBHOOK_URL optional: each notification is also POSTed there
+//   FINFLOW_APPROVAL_WEBHOOK_SECRET optional: HMAC key for the x-finflow-signature header
+//   The outbox lives in the database of system "approvals" (FINFLOW_SYSTEM_APPROVALS_URL, else DATABASE_URL).
+import { readFileSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
+import { decodeJwt, type JSONWebKeySet } from 'jose';
+import type { Pool } from 'pg';
+import type { ApprovalVerification } from '../../domain/approval/decision';
+import type { SystemRegistry } from '../systems';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER, parseApprovalKeySet } from './keys';
+import { ApprovalOutbox, deliverWebhook, type OutboxNotification, type WebhookConfig } from './outbox';
+import { verifyResubmissionToken, type ResubmissionVerification } from './resubmission';
+import { verifyApprovalToken } from './signing';
+
+export { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from './keys';
+export type { NotificationKind, OutboxNotification, OutboxRow } from './outbox';
+export type { ResubmissionClaims, ResubmissionVerification } from './resubmission';
+
+export interface ApprovalActivityConfig {
+  /** Public keys whose tokens count; without them every token is refused (and says why). */
+  keys?: JSONWebKeySet;
+  issuers?: string[];
+  audience?: string;
+  /** Between the signer's clock and the workflow's; default 30 s. */
+  clockToleranceSeconds?: number;
+  /** The outbox, or the pool it lives in; default the "approvals" system of the registry. */
+  outbox?: ApprovalOutbox | Pool;
+  webhook?: WebhookConfig;
+  fetch?: typeof fetch;
+}
+
+export interface ApprovalActivityDeps {
+  systems?: SystemRegistry;
+  approval?: ApprovalActivityConfig;
+}
+
+/** A token is a few hundred bytes; anything this large is not one, and is not worth a signature check. */
+const MAX_TOKEN_CHARS = 16_384;
+
+export function approvalConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApprovalActivityConfig {
+  const file = env.FINFLOW_APPROVAL_JWKS_FILE?.trim();
+  const inline = env.FINFLOW_APPROVAL_JWKS?.trim();
+  let keys: JSONWebKeySet | undefined;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`FINFLOW_APPROVAL_JWKS_FILE ${file}: ${(err as Error).message}`);
+    }
+    keys = parseApprovalKeySet(text, `FINFLOW_APPROVAL_JWKS_FILE ${file}`);
+  } else if (inline) keys = parseApprovalKeySet(inline, 'FINFLOW_APPROVAL_JWKS');
+  const issuers = env.FINFLOW_APPROVAL_ISSUERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const url = env.FINFLOW_APPROVAL_WEBHOOK_URL?.trim();
+  if (url && !/^https?:\/\//.test(url))
+    throw new Error(`FINFLOW_APPROVAL_WEBHOOK_URL must be an http(s) URL, got ${url}`);
+  return {
+    ...(keys ? { keys } : {}),
+    ...(issuers?.length ? { issuers } : {}),
+    ...(env.FINFLOW_APPROVAL_AUDIENCE?.trim() ? { audience: env.FINFLOW_APPROVAL_AUDIENCE.trim() } : {}),
+    ...(url ? { webhook: { url, secret: env.FINFLOW_APPROVAL_WEBHOOK_SECRET?.trim() || undefined } } : {}),
+  };
+}
+
+function untrusted(token: string): Record<string, unknown> | undefined {
+  try {
+    const p = decodeJwt(token);
+    return {
+      approverId: p.sub,
+      nonce: p.jti,
+      checkpointId: p.checkpointId,
+      round: p.round,
+      decision: p.decision,
+      onBehalfOf: p.onBehalfOf,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The workflow's time, so a token's expiry is judged on the same clock as the rules (and a retry gives the same answer). */
+function instantOr(at: string | undefined): Date | undefined {
+  if (at === undefined) return undefined;
+  const ms = Date.parse(at);
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
+  const cfg = deps.approval ?? {};
+  const issuers = cfg.issuers ?? [GATEWAY_ISSUER, CLI_ISSUER];
+  const audience = cfg.audience ?? APPROVAL_AUDIENCE;
+  const tolerance = cfg.clockToleranceSeconds ?? 30;
+  let outbox: ApprovalOutbox | undefined;
+  const theOutbox = (): ApprovalOutbox => {
+    if (outbox) return outbox;
+    if (cfg.outbox instanceof ApprovalOutbox) outbox = cfg.outbox;
+    else if (cfg.outbox) outbox = new ApprovalOutbox(cfg.outbox);
+    else if (deps.systems) outbox = new ApprovalOutbox(deps.systems.postgres('approvals'));
+    else
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no database for the approval outbox (set DATABASE_URL or FINFLOW_SYSTEM_APPROVALS_URL)',
+        'ApprovalOutboxNotConfigured',
+      );
+    return outbox;
+  };
+  const noKeys = 'this worker has no approval verification keys (set FINFLOW_APPROVAL_JWKS_FILE)';
+
+  return {
+    /** Local activity: reads only the key set, so every retry gives the same answer; a bad token is an answer. */
+    async verifyApprovalSignal(input: {
+      token: string;
+      workflowId: string;
+      at?: string;
+    }): Promise<ApprovalVerification> {
+      if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
+        return {
+          ok: false,
+          reason: 'malformed',
+          message: `not an approval token (over ${MAX_TOKEN_CHARS} characters)`,
+        };
+      if (!cfg.keys) {
+        const u = untrusted(input.token);
+        return { ok: false, reason: 'unknown_key', message: noKeys, ...(u ? { untrusted: u } : {}) };
+      }
+      return verifyApprovalToken(input.token, cfg.keys, {
+        issuer: issuers,
+        audience,
+        expectedWorkflowId: input.workflowId,
+        clockToleranceSeconds: tolerance,
+        now: instantOr(input.at),
+      });
+    },
+
+    /** Local activity, as verifyApprovalSignal. */
+    async verifyResubmissionSignal(input: {
+      token: string;
+      workflowId: string;
+      at?: string;
+    }): Promise<ResubmissionVerification> {
+      if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
+        return {
+          ok: false,
+          reason: 'malformed',
+          message: `not a resubmission token (over ${MAX_TOKEN_CHARS} characters)`,
+        };
+      if (!cfg.keys) return { ok: false, reason: 'unknown_key', message: noKeys };
+      return verifyResubmissionToken(input.token, cfg.keys, {
+        issuer: issuers,
+        audience,
+        expectedWorkflowId: input.workflowId,
+        clockToleranceSeconds: tolerance,
+        now: instantOr(input.at),
+      });
+    },
+
+    /**
+     * Idempotent by the notification's key (see outbox.ts), so Temporal's retries are safe; `webhook` tells the
+     * workflow whether a delivery is still owed.
+     */
+    async enqueueApprovalNotification(
+      n: OutboxNotification,
+    ): Promise<{ id: string; inserted: boolean; webhook: boolean }> {
+      const { row, inserted } = await theOutbox().enqueue(n);
+      return { id: row.id, inserted, webhook: cfg.webhook !== undefined && row.webhookDeliveredAt === null };
+    },
+
+    /**
+     * One delivery attempt per activity attempt: Temporal's retry policy is the backoff. A receiver that refuses
+     * the call (4xx) fails it for good (WebhookRejected); the outbox row stays for polling either way.
+     */
+    async deliverApprovalWebhook(input: {
+      id: string;
+    }): Promise<{ delivered: boolean; status?: number; skipped?: string }> {
+      if (!cfg.webhook) return { delivered: false, skipped: 'no webhook configured' };
+      const box = theOutbox();
+      const row = await box.get(input.id);
+      if (!row) throw ApplicationFailure.nonRetryable(`no outbox notification ${input.id}`, 'OutboxRowMissing');
+      if (row.webhookDeliveredAt) return { delivered: true, skipped: 'already delivered' };
+      const r = await deliverWebhook(row, cfg.webhook, cfg.fetch);
+      await box.recordDelivery(row.id, r.delivered ? { ok: true } : { ok: false, error: r.error });
+      if (r.delivered) return { delivered: true, status: r.status };
+      if (!r.retryable) throw ApplicationFailure.nonRetryable(r.error, 'WebhookRejected');
+      throw ApplicationFailure.retryable(r.error, 'WebhookUnavailable');
+    },
+  };
+}
+
+export type ApprovalActivities = ReturnType<typeof createApprovalActivities>;

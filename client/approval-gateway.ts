@@ -1,0 +1,394 @@
+// The approval gateway: the HTTP door approver apps use. It authenticates the caller's bearer JWT against the
+// identity provider's keys, looks the caller up in the user directory (roles come from there, never from the
+// caller), signs the decision with the gateway's key, and hands it to the workflow through the submitApproval
+// update, so the app gets the workflow's accept/refuse at once. The workflow verifies the signature again (a local
+// activity) before its rules count the decision: the gateway is trusted to say who, not what is allowed.
+//
+//   POST /approvals      { workflowId, checkpointId, decision, round?, level?, onBehalfOf?, comments?, evidence?,
+//                          resolution?, mode?: "update" | "signal" }
+//                        200 accepted, 409 refused (reason + message), 202 sent as a signal, 401, 400, 404
+//   POST /resubmissions  { workflowId, checkpointId, round?, amount?, currency?, itemRef?, description?, evidence?,
+//                          resolution? }   the caller is the preparer
+//   GET  /notifications  ?afterId=&limit=&workflowId=   the caller's notifications from the outbox, oldest first
+//   GET  /healthz
+//
+// Run it with `finflow approval gateway` (configuration from the environment, see gatewayConfigFromEnv).
+import { readFileSync } from 'node:fs';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { Pool } from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { APPROVAL_AUDIENCE, GATEWAY_ISSUER, readSigningKeyFile } from '../activities/approval/keys';
+import { ApprovalOutbox } from '../activities/approval/outbox';
+import { signResubmission } from '../activities/approval/resubmission';
+import {
+  signApprovalDecision,
+  verifyIdentityJwt,
+  type ApprovalSigningKey,
+  type VerifyIdentityOptions,
+} from '../activities/approval/signing';
+import { EvidenceRefSchema, parseApprovalPolicy, type ApprovalPolicy } from '../domain/approval';
+import {
+  approvalSignal,
+  approvalsQuery,
+  submitApprovalUpdate,
+  submitResubmissionUpdate,
+  type ApprovalAnswer,
+  type ApprovalSignal,
+  type ResubmitSignal,
+} from '../workflows/definitions';
+import { connectClient } from './connect';
+
+export interface ApprovalGatewayDeps {
+  /** A Temporal client (with the payload codec when the workers encrypt). */
+  client: Client;
+  /** The user directory: who exists and which roles they hold. Reloading it means restarting the gateway. */
+  directory: Pick<ApprovalPolicy, 'users'>;
+  /** The identity provider's keys, issuer and audience for approvers' bearer tokens. */
+  identity: Omit<VerifyIdentityOptions, 'now'>;
+  signingKey: ApprovalSigningKey;
+  issuer?: string;
+  audience?: string;
+  ttlSeconds?: number;
+  /** For GET /notifications; without it that route answers 503. */
+  outbox?: ApprovalOutbox;
+  logger?: boolean;
+  /** For tests: the time tokens are signed and identities checked at. */
+  clock?: () => Date;
+}
+
+const Id = z.string().min(1).max(256);
+const Text = z.string().max(4000);
+
+const ApprovalRequest = z.strictObject({
+  workflowId: Id,
+  checkpointId: z.string().min(1).max(128),
+  decision: z.enum(['approved', 'rejected']),
+  round: z.number().int().min(1).optional(),
+  level: z.number().int().min(1).optional(),
+  onBehalfOf: Id.optional(),
+  comments: Text.optional(),
+  evidence: z.array(EvidenceRefSchema).max(50).default([]),
+  resolution: Text.optional(),
+  mode: z.enum(['update', 'signal']).default('update'),
+});
+
+const ResubmissionRequest = z.strictObject({
+  workflowId: Id,
+  checkpointId: z.string().min(1).max(128),
+  round: z.number().int().min(2).optional(),
+  amount: z.string().max(64).optional(),
+  currency: z.string().optional(),
+  itemRef: z.string().min(1).max(256).optional(),
+  description: Text.optional(),
+  evidence: z.array(EvidenceRefSchema).max(50).default([]),
+  resolution: Text.optional(),
+});
+
+const NotificationsQuery = z.strictObject({
+  approver: Id.optional(),
+  afterId: z
+    .string()
+    .regex(/^\d{1,18}$/, 'must be a notification id')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  workflowId: Id.optional(),
+});
+
+interface Caller {
+  userId: string;
+  roles: string[];
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(String(body.message ?? body.error));
+  }
+}
+
+function issues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+}
+
+function refusedAnswer(
+  err: WorkflowUpdateFailedError,
+  payload: { checkpointId: string; round?: number },
+): ApprovalAnswer {
+  const cause = err.cause as { message?: string; details?: { reason?: string }[] } | undefined;
+  return {
+    accepted: false,
+    checkpointId: payload.checkpointId,
+    round: payload.round ?? 0,
+    reason: cause?.details?.[0]?.reason ?? 'refused',
+    message: cause?.message ?? err.message,
+    state: 'unknown',
+  };
+}
+
+export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 64 * 1024 });
+  const issuer = deps.issuer ?? GATEWAY_ISSUER;
+  const audience = deps.audience ?? APPROVAL_AUDIENCE;
+  const now = () => deps.clock?.() ?? new Date();
+
+  async function authenticate(req: FastifyRequest): Promise<Caller> {
+    const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(req.headers.authorization?.trim() ?? '');
+    if (!m) throw new HttpError(401, { error: 'unauthenticated', message: 'a Bearer token is required' });
+    const id = await verifyIdentityJwt(m[1], deps.directory, { ...deps.identity, now: now() });
+    if (!id.ok) throw new HttpError(401, { error: id.reason, message: id.message });
+    if (id.ignoredRoleClaims.length)
+      req.log.warn({ userId: id.userId, ignored: id.ignoredRoleClaims }, 'role claims not in the directory ignored');
+    return { userId: id.userId, roles: id.roles };
+  }
+
+  /** The round the app did not name: the one open now. */
+  async function openRound(workflowId: string, checkpointId: string, next = false): Promise<number> {
+    const s = await deps.client.workflow.getHandle(workflowId).query(approvalsQuery);
+    const cp = s.checkpoints.find((c) => c.checkpointId === checkpointId);
+    if (!cp?.round)
+      throw new HttpError(409, {
+        accepted: false,
+        reason: 'checkpoint_not_open',
+        message: `${workflowId} has no checkpoint ${checkpointId} open`,
+      });
+    return cp.round + (next ? 1 : 0);
+  }
+
+  function fail(reply: FastifyReply, err: unknown): FastifyReply {
+    if (err instanceof HttpError) return reply.code(err.status).send(err.body);
+    if (err instanceof WorkflowNotFoundError)
+      return reply.code(404).send({ error: 'workflow_not_found', message: err.message });
+    throw err;
+  }
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.post('/approvals', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      const parsed = ApprovalRequest.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
+      const b = parsed.data;
+      const round = b.round ?? (await openRound(b.workflowId, b.checkpointId));
+      const signed = await signApprovalDecision(
+        {
+          workflowId: b.workflowId,
+          checkpointId: b.checkpointId,
+          round,
+          ...(b.level ? { level: b.level } : {}),
+          decision: b.decision,
+          approverId: caller.userId,
+          ...(b.onBehalfOf ? { onBehalfOf: b.onBehalfOf } : {}),
+          roles: caller.roles,
+          ...(b.comments !== undefined ? { comments: b.comments } : {}),
+          evidence: b.evidence,
+          ...(b.resolution !== undefined ? { resolution: b.resolution } : {}),
+        },
+        deps.signingKey,
+        { issuer, audience, now: now(), ttlSeconds: deps.ttlSeconds },
+      );
+      const payload: ApprovalSignal = { checkpointId: b.checkpointId, round, token: signed.token };
+      const handle = deps.client.workflow.getHandle(b.workflowId);
+      if (b.mode === 'signal') {
+        await handle.signal(approvalSignal, payload);
+        return reply.code(202).send({ sent: true, nonce: signed.nonce, round });
+      }
+      let answer: ApprovalAnswer;
+      try {
+        answer = await handle.executeUpdate(submitApprovalUpdate, { args: [payload] });
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        // The validator turned it away (closed checkpoint, stale round) before it reached history; the signal
+        // puts the attempt in the checkpoint's audit trail all the same.
+        answer = refusedAnswer(err, payload);
+        await handle.signal(approvalSignal, payload);
+      }
+      return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce: signed.nonce });
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  app.post('/resubmissions', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      const parsed = ResubmissionRequest.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
+      const { workflowId, ...b } = parsed.data;
+      const round = b.round ?? (await openRound(workflowId, b.checkpointId, true));
+      let signed;
+      try {
+        signed = await signResubmission({ workflowId, ...b, round, preparerId: caller.userId }, deps.signingKey, {
+          issuer,
+          audience,
+          now: now(),
+          ttlSeconds: deps.ttlSeconds,
+        });
+      } catch (err) {
+        throw new HttpError(400, { error: 'invalid_request', message: (err as Error).message });
+      }
+      const payload: ResubmitSignal = { checkpointId: b.checkpointId, round, token: signed.token };
+      let answer: ApprovalAnswer;
+      try {
+        answer = await deps.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate(submitResubmissionUpdate, { args: [payload] });
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        answer = refusedAnswer(err, payload);
+      }
+      return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce: signed.nonce });
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  app.get('/notifications', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      const parsed = NotificationsQuery.safeParse(req.query);
+      if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
+      const q = parsed.data;
+      // One's own notifications only: they name items and amounts awaiting someone else's decision.
+      if (q.approver !== undefined && q.approver !== caller.userId)
+        throw new HttpError(403, {
+          error: 'forbidden',
+          message: `${caller.userId} may read only their own notifications`,
+        });
+      if (!deps.outbox)
+        throw new HttpError(503, { error: 'no_outbox', message: 'this gateway has no outbox database configured' });
+      const rows = await deps.outbox.forRecipient(caller.userId, {
+        afterId: q.afterId,
+        limit: q.limit,
+        workflowId: q.workflowId,
+      });
+      return { notifications: rows, lastId: rows.length ? rows[rows.length - 1].id : (q.afterId ?? null) };
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  return app;
+}
+
+// ---------------------------------------------------------------- running it
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  signingKeyFile: string;
+  policyFile: string;
+  identity: { keys: JSONWebKeySet | JWTVerifyGetKey; issuer: string; audience: string };
+  outboxUrl?: string;
+}
+
+/**
+ *   FINFLOW_GATEWAY_HOST / FINFLOW_GATEWAY_PORT      listen address (default 127.0.0.1:8089)
+ *   FINFLOW_APPROVAL_SIGNING_KEY_FILE                 the gateway's private JWK (mode 0600)
+ *   FINFLOW_APPROVAL_POLICY_FILE                      approval policy (JSON/YAML): the user directory
+ *   FINFLOW_IDENTITY_JWKS_FILE or FINFLOW_IDENTITY_JWKS_URL, FINFLOW_IDENTITY_ISSUER, FINFLOW_IDENTITY_AUDIENCE
+ *   FINFLOW_SYSTEM_APPROVALS_URL or DATABASE_URL      the outbox (optional)
+ *   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, FINFLOW_KEY_FILE / FINFLOW_KEYS as for the CLI
+ */
+export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const need = (name: string): string => {
+    const v = env[name]?.trim();
+    if (!v) throw new Error(`the approval gateway needs ${name}`);
+    return v;
+  };
+  const jwksFile = env.FINFLOW_IDENTITY_JWKS_FILE?.trim();
+  const jwksUrl = env.FINFLOW_IDENTITY_JWKS_URL?.trim();
+  let keys: JSONWebKeySet | JWTVerifyGetKey;
+  if (jwksFile) {
+    try {
+      keys = JSON.parse(readFileSync(jwksFile, 'utf8')) as JSONWebKeySet;
+    } catch (err) {
+      throw new Error(`FINFLOW_IDENTITY_JWKS_FILE ${jwksFile}: ${(err as Error).message}`);
+    }
+  } else if (jwksUrl) keys = createRemoteJWKSet(new URL(jwksUrl));
+  else throw new Error('the approval gateway needs FINFLOW_IDENTITY_JWKS_FILE or FINFLOW_IDENTITY_JWKS_URL');
+  const port = Number(env.FINFLOW_GATEWAY_PORT ?? 8089);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`FINFLOW_GATEWAY_PORT must be a port number, got ${env.FINFLOW_GATEWAY_PORT}`);
+  return {
+    host: env.FINFLOW_GATEWAY_HOST?.trim() || '127.0.0.1',
+    port,
+    signingKeyFile: need('FINFLOW_APPROVAL_SIGNING_KEY_FILE'),
+    policyFile: need('FINFLOW_APPROVAL_POLICY_FILE'),
+    identity: { keys, issuer: need('FINFLOW_IDENTITY_ISSUER'), audience: need('FINFLOW_IDENTITY_AUDIENCE') },
+    outboxUrl: env.FINFLOW_SYSTEM_APPROVALS_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
+  };
+}
+
+export function readPolicyFile(path: string): ApprovalPolicy {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  // A close plan carries its policy under approvalPolicy; a policy file is the policy itself.
+  const doc = raw as { approvalPolicy?: unknown } | null;
+  return parseApprovalPolicy(
+    doc && typeof doc === 'object' && 'approvalPolicy' in doc ? doc.approvalPolicy : raw,
+    path,
+  );
+}
+
+export interface RunningGateway {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startApprovalGateway(
+  config: GatewayConfig,
+  opts: { client?: Client; logger?: boolean } = {},
+): Promise<RunningGateway> {
+  const signingKey = await readSigningKeyFile(config.signingKeyFile);
+  const directory = readPolicyFile(config.policyFile);
+  const conn = opts.client ? undefined : await connectClient();
+  const pool = config.outboxUrl ? new Pool({ connectionString: config.outboxUrl, max: 4 }) : undefined;
+  const app = await buildApprovalGateway({
+    client: opts.client ?? conn!.client,
+    directory,
+    identity: config.identity,
+    signingKey,
+    outbox: pool ? new ApprovalOutbox(pool) : undefined,
+    logger: opts.logger ?? true,
+  });
+  const url = await app.listen({ host: config.host, port: config.port });
+  return {
+    app,
+    url,
+    async close() {
+      await app.close();
+      await pool?.end();
+      await conn?.close();
+    },
+  };
+}
+
+export async function main(): Promise<void> {
+  const gw = await startApprovalGateway(gatewayConfigFromEnv());
+  process.stdout.write(`finflow approval gateway on ${gw.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await gw.close();
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`approval gateway: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
