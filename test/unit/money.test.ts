@@ -2,10 +2,12 @@ import {
   Dec,
   format,
   fromMinor,
+  isSafeInteger,
   minorToString,
   parseDecimal,
   parseMinor,
   round,
+  sum,
   toMinor,
   currencyDecimals,
 } from '../../domain/money';
@@ -49,5 +51,21 @@ describe('money', () => {
     expect(currencyDecimals('JPY')).toBe(0);
     expect(currencyDecimals('kwd')).toBe(3);
     expect(currencyDecimals('EUR')).toBe(2);
+  });
+});
+
+describe('money helpers for counts and totals', () => {
+  it('tells safe integers from numbers that would lose units', () => {
+    expect(isSafeInteger(Number.MAX_SAFE_INTEGER)).toBe(true);
+    expect(isSafeInteger(Number.MAX_SAFE_INTEGER + 1)).toBe(false);
+    expect(isSafeInteger(1.5)).toBe(false);
+  });
+
+  it('sums decimals exactly and formats to a fixed number of places', () => {
+    expect(format(sum(['0.1', '0.2', '-0.3', '1000000000000000000.01'].map((s) => parseDecimal(s))))).toBe(
+      '1000000000000000000.01',
+    );
+    expect(format(sum([]))).toBe('0');
+    expect(format(parseDecimal('2.5'), 2)).toBe('2.50');
   });
 });
