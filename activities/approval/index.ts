@@ -163,14 +163,19 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
     },
 
     /**
-     * Idempotent by the notification's key (see outbox.ts), so Temporal's retries are safe; `webhook` tells the
-     * workflow whether a delivery is still owed.
+     * Idempotent by the notification's key (see outbox.ts), so Temporal's retries are safe. With a webhook, the
+     * first delivery is tried here, so it happens even when the workflow ends right after this notification;
+     * `webhook` tells the workflow whether a retried delivery is still owed.
      */
     async enqueueApprovalNotification(
       n: OutboxNotification,
-    ): Promise<{ id: string; inserted: boolean; webhook: boolean }> {
-      const { row, inserted } = await theOutbox().enqueue(n);
-      return { id: row.id, inserted, webhook: cfg.webhook !== undefined && row.webhookDeliveredAt === null };
+    ): Promise<{ id: string; inserted: boolean; webhook: boolean; delivered?: boolean }> {
+      const box = theOutbox();
+      const { row, inserted } = await box.enqueue(n);
+      if (!cfg.webhook || row.webhookDeliveredAt !== null) return { id: row.id, inserted, webhook: false };
+      const r = await deliverWebhook(row, cfg.webhook, cfg.fetch);
+      await box.recordDelivery(row.id, r.delivered ? { ok: true } : { ok: false, error: r.error });
+      return { id: row.id, inserted, webhook: !r.delivered && r.retryable, delivered: r.delivered };
     },
 
     /**

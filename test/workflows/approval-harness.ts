@@ -1,0 +1,190 @@
+// Shared set-up of the approval workflow suites: one time-skipping server and one PostgreSQL database (the outbox)
+// per suite, a fresh worker per test, and decisions signed the way the approval gateway signs them, at the
+// server's (possibly skipped) time.
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { JSONWebKeySet } from 'jose';
+import { Pool } from 'pg';
+import { createActivities } from '../../activities';
+import { APPROVAL_AUDIENCE, GATEWAY_ISSUER, type ApprovalActivityConfig } from '../../activities/approval';
+import { ApprovalOutbox, type OutboxRow } from '../../activities/approval/outbox';
+import { signResubmission, type ResubmissionInput } from '../../activities/approval/resubmission';
+import {
+  approvalKeySet,
+  generateApprovalKeyPair,
+  signApprovalDecision,
+  type ApprovalKeyPair,
+  type SignApprovalOptions,
+} from '../../activities/approval/signing';
+import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import type { ApprovalDecisionInput, ApprovalPolicyInput } from '../../domain/approval';
+import type { approvalWorkflow } from '../../workflows';
+import { approvalsQuery, type ApprovalSignal, type ResubmitSignal } from '../../workflows/definitions';
+import type { ApprovalItem, CheckpointStatus } from '../../workflows/types';
+import { seedPolicyInput } from '../unit/approval-fixtures';
+import { freshDatabase } from '../helpers/postgres';
+import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  systems: SystemRegistry;
+  pool: Pool;
+  outbox: ApprovalOutbox;
+  signer: ApprovalKeyPair;
+  keys: JSONWebKeySet;
+  /** Workflow ids started by the current test (terminated after it). */
+  started: string[];
+}
+
+/** Call at the top of a suite: registers beforeAll/afterEach/afterAll and returns the (later filled) harness. */
+export function approvalSuite(prefix: string): Harness {
+  const h = { started: [] as string[] } as Harness;
+  beforeAll(async () => {
+    const url = await freshDatabase(prefix);
+    h.systems = systemsFromEnv({ DATABASE_URL: url });
+    h.pool = new Pool({ connectionString: url, max: 2 });
+    h.outbox = new ApprovalOutbox(h.pool);
+    h.signer = await generateApprovalKeyPair();
+    h.keys = approvalKeySet([h.signer]);
+    h.env = await timeSkippingEnv();
+    await workflowBundle();
+  }, 120_000);
+  // The time-skipping server will not skip time while a worker-less workflow has a task outstanding.
+  afterEach(async () => {
+    for (const id of h.started.splice(0))
+      await h.env.client.workflow
+        .getHandle(id)
+        .terminate('test cleanup')
+        .catch(() => undefined);
+  });
+  afterAll(async () => {
+    await h.env?.teardown();
+    await h.systems?.close();
+    await h.pool?.end();
+  });
+  return h;
+}
+
+export async function newWorker(h: Harness, taskQueue: string, approval: ApprovalActivityConfig = {}): Promise<Worker> {
+  return Worker.create(
+    await testWorkerOptions({
+      connection: h.env.nativeConnection,
+      taskQueue,
+      activities: createActivities({ systems: h.systems, approval: { keys: h.keys, ...approval } }),
+    }),
+  );
+}
+
+export type Handle = WorkflowHandle<typeof approvalWorkflow>;
+
+export function policy(edit: (p: ApprovalPolicyInput) => void = () => undefined): ApprovalPolicyInput {
+  const p = seedPolicyInput();
+  edit(p);
+  return p;
+}
+
+export async function startApproval(
+  h: Harness,
+  taskQueue: string,
+  input: {
+    checkpointId: string;
+    item: ApprovalItem;
+    approvalPolicy?: ApprovalPolicyInput;
+    owner?: string;
+    allowUnsignedApprovals?: boolean;
+  },
+): Promise<Handle> {
+  const workflowId = uniqueId(`approval-${input.checkpointId}`);
+  h.started.push(workflowId);
+  return h.env.client.workflow.start<typeof approvalWorkflow>('approvalWorkflow', {
+    taskQueue,
+    workflowId,
+    args: [{ approvalPolicy: policy(), owner: 'dora', ...input }],
+  });
+}
+
+export async function serverNow(h: Harness): Promise<Date> {
+  return new Date(await h.env.currentTimeMs());
+}
+
+/** An approval signal as the gateway makes it: the token bound to this workflow, signed at the server's time. */
+export async function signed(
+  h: Harness,
+  handle: { workflowId: string },
+  decision: Partial<ApprovalDecisionInput> & Pick<ApprovalDecisionInput, 'approverId'>,
+  opts: Partial<SignApprovalOptions> & { key?: ApprovalKeyPair } = {},
+): Promise<ApprovalSignal & { token: string; nonce: string }> {
+  const checkpointId = decision.checkpointId ?? 'je-approval';
+  const { token, nonce } = await signApprovalDecision(
+    { workflowId: handle.workflowId, checkpointId, round: 1, decision: 'approved', roles: [], ...decision },
+    opts.key ?? h.signer,
+    { issuer: GATEWAY_ISSUER, audience: APPROVAL_AUDIENCE, now: await serverNow(h), ...opts },
+  );
+  return { checkpointId, token, nonce, round: decision.round ?? 1 };
+}
+
+export async function signedResubmission(
+  h: Harness,
+  handle: { workflowId: string },
+  fields: Partial<ResubmissionInput> & Pick<ResubmissionInput, 'preparerId'>,
+): Promise<ResubmitSignal & { token: string }> {
+  const checkpointId = fields.checkpointId ?? 'je-approval';
+  const round = fields.round ?? 2;
+  const { token } = await signResubmission(
+    { workflowId: handle.workflowId, checkpointId, round, ...fields },
+    h.signer,
+    { issuer: GATEWAY_ISSUER, audience: APPROVAL_AUDIENCE, now: await serverNow(h) },
+  );
+  return { checkpointId, round, token };
+}
+
+export async function checkpoint(handle: Handle, id?: string): Promise<CheckpointStatus> {
+  const s = await handle.query(approvalsQuery);
+  const cp = id ? s.checkpoints.find((c) => c.checkpointId === id) : s.checkpoints[0];
+  if (!cp) throw new Error(`no checkpoint ${id ?? ''} yet`);
+  return cp;
+}
+
+export async function waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  let last: T | undefined;
+  for (let i = 0; i < 300; i++) {
+    try {
+      last = await probe();
+      if (ok(last)) return last;
+    } catch {
+      // not there yet (e.g. the checkpoint has not opened)
+    }
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error(`${what} never happened; last seen: ${JSON.stringify(last)?.slice(0, 2000)}`);
+}
+
+/** Waits until the checkpoint is open (its first round's notification is being written). */
+export function opened(handle: Handle, id?: string): Promise<CheckpointStatus> {
+  return waitFor(
+    () => checkpoint(handle, id),
+    (c) => c.state === 'open',
+    'checkpoint open',
+  );
+}
+
+/** Notifications of a workflow, once at least `count` are in the outbox. */
+export async function notifications(h: Harness, workflowId: string, count: number): Promise<OutboxRow[]> {
+  return waitFor(
+    () => h.outbox.forWorkflow(workflowId),
+    (rows) => rows.length >= count,
+    `${count} notifications`,
+  );
+}
+
+export const JE_75K: ApprovalItem = {
+  type: 'journal_entry',
+  amount: '75000.00',
+  currency: 'USD',
+  preparer: 'ann',
+  ref: 'JE-2026-10-042',
+  evidence: [{ kind: 'je_support', ref: 'store://je/JE-2026-10-042/support.pdf' }],
+};
+
+export { uniqueId };
