@@ -1,6 +1,10 @@
 // BAI2 cash management balance reporting: 01 file header, 02 group, 03 account with summaries, 16 transaction
-// detail, 88 continuation, 49/98/99 trailers. The trailers' control totals and record counts are verified and a
-// file whose trailers disagree with its content is refused: that is how BAI2 says a file was cut or altered.
+// detail, 88 continuation, 49/98/99 trailers. The trailers' control totals and record counts are verified against
+// the content. Real banks' files do ship with trailers that disagree (moov-io's sample4/sample5 declare an account
+// total of -1260161341762), while every record in them is well formed; refusing such a file would leave the
+// controller with no statement at all. So by default a disagreement is an integrity warning on the parsed file
+// (which trailer, on which line, declared vs computed) for the caller to surface, and `strict: true` refuses the
+// file with that same message. A missing trailer is still a refusal: that is how a cut file looks.
 //
 // Framing, as real files write it: a record ends at a '/' or at the end of the line, several records may share a
 // line ("...2/   02,..."), a long record may wrap onto a line that does not start with a record code, and free
@@ -22,6 +26,29 @@ export interface Bai2Options {
   defaultCurrency?: string;
   /** Direction of bank-specific detail type codes (900-999), which the standard leaves to each bank. */
   customTypeCodes?: Record<string, 'credit' | 'debit'>;
+  /** Refuse a file whose trailers disagree with its content, or whose record codes are mistyped (default false). */
+  strict?: boolean;
+}
+
+/** A disagreement the parser read past: where, what the file declared and what its content adds up to. */
+export interface Bai2Warning {
+  /** 1-based line of the trailer (or mistyped record). */
+  line: number;
+  /** Record code: '49', '98', '99' for trailers, or the mistyped record's code. */
+  record: string;
+  /** The field, as errors name it: '49 control total', '98 number of records', ... */
+  field: string;
+  /** What the file declares (minor units for totals, a count for counts, the text as written otherwise). */
+  expected: string;
+  /** What the content adds up to, or how the parser read it. */
+  computed: string;
+  /** The full sentence, "<file> line N, field F: ...", the same text strict mode throws. */
+  message: string;
+}
+
+/** A BAI2 file: the statements plus the integrity warnings found while reading it (empty when all agree). */
+export interface Bai2File extends StatementFile {
+  warnings: Bai2Warning[];
 }
 
 interface PhysicalRecord {
@@ -43,17 +70,19 @@ const CODES = ['01', '02', '03', '16', '49', '88', '98', '99'];
 const START = new RegExp(`^(${CODES.join('|')}),`);
 const LOOKS_LIKE_START = new RegExp(`^(${CODES.join('|')})[:;.]`);
 
-export function parseBai2(text: string, source: string, options: Bai2Options = {}): StatementFile {
+export function parseBai2(text: string, source: string, options: Bai2Options = {}): Bai2File {
   return new Bai2Reader(source, options).read(text);
 }
 
 class Bai2Reader {
+  private readonly warnings: Bai2Warning[] = [];
+
   constructor(
     private readonly source: string,
     private readonly options: Bai2Options,
   ) {}
 
-  read(text: string): StatementFile {
+  read(text: string): Bai2File {
     // Records are produced lazily, so problems are reported in file order: a bad trailer on line 20 is named
     // before a malformed record on line 60.
     const records = new Peekable(this.merge(this.split(text)));
@@ -73,14 +102,23 @@ class Bai2Reader {
       let rest = lines[i];
       if (rest.trim() === '') continue;
       const lead = rest.trimStart();
-      if (pending && !pending.terminated && !START.test(lead)) {
-        if (LOOKS_LIKE_START.test(lead)) {
-          this.fail(
-            lineNo,
-            undefined,
-            `record ${lead.slice(0, 2)} is not followed by a comma (${quote(lead.slice(0, 8))})`,
-          );
-        }
+      if (LOOKS_LIKE_START.test(lead)) {
+        // "88:EREF: ..." (moov-io's sample5): a record code with a mistyped separator. Reading it as a wrapped
+        // line of text would hide a continuation inside the previous record; reading it as the record it names
+        // is what the bank meant, and the caller is told.
+        const why = `record ${lead.slice(0, 2)} is not followed by a comma (${quote(lead.slice(0, 8))})`;
+        if (this.options.strict) this.fail(lineNo, undefined, why);
+        this.warn(
+          lineNo,
+          lead.slice(0, 2),
+          `${lead.slice(0, 2)} separator`,
+          lead.slice(0, 3),
+          `${lead.slice(0, 2)},`,
+          `${why}; read as record ${lead.slice(0, 2)}`,
+        );
+        rest = `${lead.slice(0, 2)},${lead.slice(3)}`;
+        if (pending) pending.terminated = true;
+      } else if (pending && !pending.terminated && !START.test(lead)) {
         // The previous record wrapped onto this line.
         const end = terminatorIndex(rest, 0);
         pending.content = `${pending.content.trimEnd()}\n${end === -1 ? rest : rest.slice(0, end)}`;
@@ -181,7 +219,7 @@ class Bai2Reader {
     }
   }
 
-  private interpret(records: Peekable<LogicalRecord>): StatementFile {
+  private interpret(records: Peekable<LogicalRecord>): Bai2File {
     const statements: BankStatement[] = [];
     const first = records.next()!;
     if (first.code !== '01') this.fail(first.line, first.code, 'a BAI2 file starts with an 01 file header record');
@@ -215,7 +253,7 @@ class Bai2Reader {
       groups++;
     }
     if (!sawTrailer) this.fail(records.lastLine, '99', 'the file has no file trailer (99): it may be cut short');
-    return { source: this.source, format: 'bai2', statements };
+    return { source: this.source, format: 'bai2', statements, warnings: this.warnings };
   }
 
   private group(h: LogicalRecord, records: Peekable<LogicalRecord>, statements: BankStatement[]) {
@@ -404,18 +442,41 @@ class Bai2Reader {
   private checkTotal(r: LogicalRecord, code: string, what: string, declaredRaw: string, computed: bigint): void {
     const declared = this.minor(declaredRaw, r, `${code} control total`);
     if (declared !== computed) {
-      this.fail(
-        r.line,
+      this.disagree(
+        r,
         `${code} control total`,
+        String(declared),
+        String(computed),
         `${what} control total declared ${declared}, the ${what}'s amounts add up to ${computed}: the file is incomplete or altered`,
       );
     }
   }
 
   private checkCount(r: LogicalRecord, code: string, what: string, declaredRaw: string, computed: number): void {
-    if (!/^\d+$/.test(declaredRaw) || Number(declaredRaw) !== computed) {
-      this.fail(r.line, `${code} number of ${what}`, `declared ${quote(declaredRaw)} ${what}, found ${computed}`);
+    // A count that is not a number is malformed, not a disagreement: refused in every mode.
+    if (!/^\d+$/.test(declaredRaw)) {
+      this.fail(r.line, `${code} number of ${what}`, `not a count: ${quote(declaredRaw)}`);
     }
+    if (Number(declaredRaw) !== computed) {
+      this.disagree(
+        r,
+        `${code} number of ${what}`,
+        declaredRaw,
+        String(computed),
+        `declared ${quote(declaredRaw)} ${what}, found ${computed}`,
+      );
+    }
+  }
+
+  /** A trailer that disagrees with the content: refused in strict mode, a warning otherwise. */
+  private disagree(r: LogicalRecord, field: string, expected: string, computed: string, reason: string): void {
+    if (this.options.strict) this.fail(r.line, field, reason);
+    this.warn(r.line, r.code, field, expected, computed, reason);
+  }
+
+  private warn(line: number, record: string, field: string, expected: string, computed: string, reason: string) {
+    const message = new SourceDataError({ source: this.source, line, field }, reason).message;
+    this.warnings.push({ line, record, field, expected, computed, message });
   }
 
   private fail(line: number, field: string | undefined, reason: string): never {

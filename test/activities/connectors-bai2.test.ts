@@ -3,14 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Dec } from '../../domain/money';
-import { parseBai2 } from '../../activities/connectors/bai2';
+import { type Bai2File, parseBai2 } from '../../activities/connectors/bai2';
 import { SourceDataError } from '../../activities/connectors/source-error';
 import { parseStatementFile, parseStatementText } from '../../activities/connectors/statement-file';
-import type { StatementFile } from '../../activities/connectors/statement';
 
 const DIR = resolve(__dirname, '../../../shared/samples/bai2');
 
-function read(name: string): StatementFile {
+function read(name: string): Bai2File {
   return parseBai2(readFileSync(resolve(DIR, name), 'utf8'), resolve(DIR, name));
 }
 
@@ -22,13 +21,15 @@ function sum(amounts: string[]): string {
   return amounts.reduce((acc, a) => acc.plus(a), new Dec(0)).toFixed(2);
 }
 
-// Files whose trailers agree with their content, and the files refused (with why, in the tests below).
+// Files whose trailers agree with their content, files read with integrity warnings (well-formed records, trailers
+// that disagree), and the one file refused (samples/README.md names it as the broken one).
 const VALID = ['sample1.txt', 'sample2.txt', 'sample3.txt'];
-const REFUSED = ['errors-sample-parseError.txt', 'sample4-continuations-newline-delimited.txt', 'sample5-issue113.txt'];
+const WARNED = ['sample4-continuations-newline-delimited.txt', 'sample5-issue113.txt'];
+const REFUSED = ['errors-sample-parseError.txt'];
 
 describe('BAI2 connector', () => {
   it('accounts for every sample file, so a new sample cannot be skipped silently', () => {
-    expect(readdirSync(DIR).sort()).toEqual([...VALID, ...REFUSED].sort());
+    expect(readdirSync(DIR).sort()).toEqual([...VALID, ...WARNED, ...REFUSED].sort());
   });
 
   it('reads sample1 (two CAD accounts, slash-terminated) with detail totals equal to the 03 summaries', () => {
@@ -112,16 +113,69 @@ describe('BAI2 connector', () => {
     );
   });
 
-  it('refuses sample4 and sample5: their second account trailer disagrees with the account content', () => {
-    // Line 22 is "49,-1260161341762,26/"; the account's amounts are 6865898 + 1912 + 0 (03 summaries) and
-    // 60000 + 143500 + 928650 (three newline-terminated 16 records) = 7999960.
-    for (const name of ['sample4-continuations-newline-delimited.txt', 'sample5-issue113.txt']) {
-      expect(() => read(name)).toThrow(
+  it('reads the trailer-consistent samples with no integrity warnings', () => {
+    for (const name of VALID) expect(read(name).warnings).toEqual([]);
+  });
+
+  it('reads sample4 and sample5 whole and reports each disagreeing trailer with its line, declared and computed', () => {
+    for (const name of WARNED) {
+      const file = read(name);
+      expect(file.statements.map((s) => s.account)).toEqual([
+        '107049924',
+        '107049932',
+        '104108339',
+        '260000033037',
+        '280000010657',
+      ]);
+      // Line 22 is "49,-1260161341762,26/"; the account's amounts are 6865898 + 1912 + 0 (03 summaries) and
+      // 60000 + 143500 + 928650 (three newline-terminated 16 records) = 7999960, in 1 + 3 + 13 + 1 = 18 records.
+      expect(file.warnings.slice(0, 2)).toEqual([
+        {
+          line: 22,
+          record: '49',
+          field: '49 control total',
+          expected: '-1260161341762',
+          computed: '7999960',
+          message: `${name} line 22, field 49 control total: account control total declared -1260161341762, the account's amounts add up to 7999960: the file is incomplete or altered`,
+        },
+        expect.objectContaining({ line: 22, field: '49 number of records', expected: '26', computed: '18' }),
+      ]);
+      expect(file.statements[1].entries.map((e) => e.amount)).toEqual(['-600.00', '1435.00', '-9286.50']);
+      // Every trailer of the file is checked: the file trailer (99) on the last line disagrees too.
+      const last = file.warnings[file.warnings.length - 1];
+      expect(last).toMatchObject({ record: '99', field: '99 number of records' });
+      expect(last.line).toBe(text(name).trimEnd().split('\n').length);
+    }
+  });
+
+  it('reads sample5 line 63 "88:EREF" as the continuation the bank meant and says so', () => {
+    const file = read('sample5-issue113.txt');
+    const check = file.statements[2].entries.find((e) => e.line === 62)!;
+    expect(check.amount).toBe('9.31');
+    expect(check.description).toMatch(/GS ID: SC213480000120999\nEREF: 07370568132\nCRNM: Test Inc\./);
+    expect(file.warnings.filter((w) => w.record === '88')).toEqual([
+      expect.objectContaining({ line: 63, field: '88 separator', expected: '88:', computed: '88,' }),
+    ]);
+    expect(read('sample4-continuations-newline-delimited.txt').warnings.some((w) => w.record === '88')).toBe(false);
+  });
+
+  it('refuses sample4 and sample5 in strict mode with the first disagreement, naming file and line', () => {
+    for (const name of WARNED) {
+      const strict = () => parseBai2(text(name), resolve(DIR, name), { strict: true });
+      expect(strict).toThrow(SourceDataError);
+      expect(strict).toThrow(
         new RegExp(
           `^${name.replace(/\./g, '\\.')} line 22, field 49 control total: account control total declared -1260161341762, the account's amounts add up to 7999960`,
         ),
       );
     }
+  });
+
+  it('passes strict mode through parseStatementText', () => {
+    const name = WARNED[0];
+    expect(() => parseStatementText(text(name), name, 'bai2', { bai2: { strict: true } })).toThrow(/line 22, field 49/);
+    const lenient = parseStatementText(text(name), name, 'bai2') as ReturnType<typeof parseBai2>;
+    expect(lenient.warnings.length).toBeGreaterThan(0);
   });
 
   // A file in the style of sample4/sample5 (newline-terminated records, slashes inside fields, 88 text), with
@@ -156,21 +210,47 @@ describe('BAI2 connector', () => {
     expect(s.balanceCheck).toEqual({ status: 'balanced', expectedClosing: '1125' });
   });
 
-  it('refuses a file whose account total, record count or group count disagrees with its content', () => {
-    expect(() => parseBai2(consistent.replace('49,240000,5/', '49,240001,5/'), 'b.bai')).toThrow(
+  it('in strict mode refuses a file whose account total, record count or group count disagrees with its content', () => {
+    const strict = { strict: true };
+    expect(() => parseBai2(consistent.replace('49,240000,5/', '49,240001,5/'), 'b.bai', strict)).toThrow(
       /^b\.bai line 7, field 49 control total: account control total declared 240001, the account's amounts add up to 240000/,
     );
-    expect(() => parseBai2(consistent.replace('49,240000,5/', '49,240000,4/'), 'b.bai')).toThrow(
+    expect(() => parseBai2(consistent.replace('49,240000,5/', '49,240000,4/'), 'b.bai', strict)).toThrow(
       /^b\.bai line 7, field 49 number of records: declared "4" records, found 5/,
     );
-    expect(() => parseBai2(consistent.replace('99,240000,1,9/', '99,240000,2,9/'), 'b.bai')).toThrow(
+    expect(() => parseBai2(consistent.replace('99,240000,1,9/', '99,240000,2,9/'), 'b.bai', strict)).toThrow(
       /line 8, field 99 number of groups: declared "2" groups, found 1/,
     );
-    expect(() => parseBai2(consistent.replace(/\n99,.*$/, ''), 'b.bai')).toThrow(/no file trailer \(99\)/);
   });
 
-  it('refuses a continuation written "88:" instead of "88,", rather than folding it into the text', () => {
-    expect(() => parseBai2(consistent.replace('88,EREF', '88:EREF'), 'b.bai')).toThrow(
+  it('by default reads such a file and returns one warning per disagreeing trailer field', () => {
+    const file = parseBai2(
+      consistent.replace('49,240000,5/', '49,240001,5/').replace('99,240000,1,9/', '99,240000,2,9/'),
+      'b.bai',
+    );
+    expect(file.statements[0].entries).toHaveLength(2);
+    expect(file.warnings.map((w) => [w.line, w.field, w.expected, w.computed])).toEqual([
+      [7, '49 control total', '240001', '240000'],
+      [8, '99 number of groups', '2', '1'],
+    ]);
+    expect(file.warnings[0].message).toBe(
+      "b.bai line 7, field 49 control total: account control total declared 240001, the account's amounts add up to 240000: the file is incomplete or altered",
+    );
+  });
+
+  it('refuses a cut file (no file trailer) and a count that is not a number, strict or not', () => {
+    expect(() => parseBai2(consistent.replace(/\n99,.*$/, ''), 'b.bai')).toThrow(/no file trailer \(99\)/);
+    expect(() => parseBai2(consistent.replace('49,240000,5/', '49,240000,x/'), 'b.bai')).toThrow(
+      /^b\.bai line 7, field 49 number of records: not a count: "x"/,
+    );
+  });
+
+  it('reads a continuation written "88:" as an 88 with a warning, and refuses it in strict mode', () => {
+    const typo = consistent.replace('88,EREF', '88:EREF');
+    const file = parseBai2(typo, 'b.bai');
+    expect(file.statements[0].entries[0].description).toBe('Invoice 08/18/23 paid\nEREF: AB/CD/0001');
+    expect(file.warnings).toEqual([expect.objectContaining({ line: 5, record: '88', field: '88 separator' })]);
+    expect(() => parseBai2(typo, 'b.bai', { strict: true })).toThrow(
       /^b\.bai line 5: record 88 is not followed by a comma/,
     );
   });
