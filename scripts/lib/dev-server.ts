@@ -1,6 +1,7 @@
 // Starts the Temporal CLI dev server (real Temporal server 1.29 with the Web UI) as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { freePort } from './pg-admin';
 import { temporalCliPath } from './servers';
 
@@ -20,8 +21,36 @@ async function portOrFree(preferred: number): Promise<number> {
   });
 }
 
+/**
+ * The custom search attributes a close upserts (when started with `searchAttributes: true`), so
+ * `temporal workflow list --query "FinflowCompany='ACME'"` and the Web UI can find closes. A production namespace
+ * needs them too: `temporal operator search-attribute create --name FinflowCompany --type Keyword` (and so on).
+ */
+export const FINFLOW_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword'>> = {
+  FinflowCompany: 'Keyword',
+  FinflowPeriod: 'Keyword',
+  FinflowCloseStatus: 'Keyword',
+};
+
+/** The same attributes as typed keys, for TestWorkflowEnvironment.createLocal (test/helpers devServerEnv). */
+export function finflowSearchAttributeKeys() {
+  return Object.keys(FINFLOW_SEARCH_ATTRIBUTES).map((name) =>
+    defineSearchAttributeKey(name, SearchAttributeType.KEYWORD),
+  );
+}
+
+/**
+ * Starts the dev server with finflow's search attributes registered; `searchAttributes` adds more (or, with
+ * `finflowSearchAttributes: false`, replaces them).
+ */
 export async function startDevServer(
-  opts: { port?: number; uiPort?: number; dbFile?: string; searchAttributes?: Record<string, string> } = {},
+  opts: {
+    port?: number;
+    uiPort?: number;
+    dbFile?: string;
+    searchAttributes?: Record<string, string>;
+    finflowSearchAttributes?: boolean;
+  } = {},
 ): Promise<DevServer> {
   const port = await portOrFree(opts.port ?? 7233);
   const uiPort = await portOrFree(opts.uiPort ?? 8233);
@@ -38,8 +67,11 @@ export async function startDevServer(
     'error',
   ];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
-  for (const [name, type] of Object.entries(opts.searchAttributes ?? {}))
-    args.push('--search-attribute', `${name}=${type}`);
+  const attributes = {
+    ...(opts.finflowSearchAttributes === false ? {} : FINFLOW_SEARCH_ATTRIBUTES),
+    ...opts.searchAttributes,
+  };
+  for (const [name, type] of Object.entries(attributes)) args.push('--search-attribute', `${name}=${type}`);
   const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
