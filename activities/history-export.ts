@@ -241,7 +241,7 @@ async function exportOne(
   deps: HistoryExportDeps,
   decoder: Decoder,
   wf: Named,
-  opts: { includeWorkflowTasks?: boolean },
+  opts: { includeWorkflowTasks?: boolean; until?: string },
 ): Promise<{ entries: TrailEntry[]; children: Named[]; workflowType: string; runId: string; events: number }> {
   const handle = deps.client.workflow.getHandle(wf.workflowId, wf.runId || undefined);
   const history = await handle.fetchHistory();
@@ -251,11 +251,14 @@ async function exportOne(
   const activities = new Map<string, string>();
   let workflowType = '?';
   let runId = wf.runId;
+  const until = opts.until === undefined ? undefined : Date.parse(opts.until);
   for (const ev of events) {
     const plain = HistoryEvent.toObject(HistoryEvent.fromObject(ev), { enums: String, longs: String }) as Record<
       string,
       unknown
     >;
+    // A cut-off makes an export taken while the close runs repeatable: what happened before it never changes.
+    if (until !== undefined && Date.parse(timeText(plain.eventTime)) > until) break;
     const event = String(plain.eventType).replace(/^EVENT_TYPE_/, '');
     const attrKey = Object.keys(plain).find((k) => k.endsWith('EventAttributes'));
     const raw = (attrKey ? plain[attrKey] : {}) as Record<string, unknown>;
@@ -313,7 +316,14 @@ function renderHtml(root: string, entries: TrailEntry[], workflows: HistoryExpor
  */
 export async function exportCloseHistory(
   deps: HistoryExportDeps,
-  input: { workflowId: string; runId?: string; outDir: string; includeWorkflowTasks?: boolean },
+  input: {
+    workflowId: string;
+    runId?: string;
+    outDir: string;
+    includeWorkflowTasks?: boolean;
+    /** ISO instant: leave out events after it (an export taken while the close still runs). */
+    until?: string;
+  },
 ): Promise<HistoryExportResult> {
   const decoder = new Decoder(deps);
   const queue: Named[] = [{ workflowId: input.workflowId, runId: input.runId ?? '' }];

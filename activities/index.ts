@@ -1,4 +1,7 @@
 import { createApprovalActivities, type ApprovalActivityConfig } from './approval';
+import { createCloseReportActivities, type CloseReportConfig } from './close-report';
+import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
+import { createReconActivities, type ReconActivityConfig } from './recon';
 import { reconcileTablesWith } from './reconcile-tables';
 import type { SystemRegistry } from './systems';
 
@@ -6,6 +9,12 @@ export interface ActivityDeps {
   systems: SystemRegistry;
   /** Keys that approval tokens must be signed with, outbox and webhook (activities/approval/index.ts). */
   approval?: ApprovalActivityConfig;
+  /** Where close reports go (default FINFLOW_CLOSE_REPORT_DIR, else .finflow/close-reports). */
+  closeReport?: CloseReportConfig;
+  /** Evidence packages of the close's documentation tasks; default from the worker's environment (FINFLOW_SIGNING_KEY...). */
+  closeEvidence?: CloseEvidenceDeps;
+  /** Work, reports and files directories and the result store of the reconciliation engine (activities/recon). */
+  recon?: ReconActivityConfig;
 }
 
 /** Activities are built from their dependencies, so tests hand in real or fake ones through the same door. */
@@ -13,5 +22,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     reconcileTables: (input: Parameters<typeof reconcileTablesWith>[1]) => reconcileTablesWith(deps.systems, input),
     ...createApprovalActivities({ systems: deps.systems, approval: deps.approval }),
+    ...createReconActivities(deps),
+    ...createCloseReportActivities({ closeReport: deps.closeReport }),
+    ...createCloseEvidenceActivities(deps.closeEvidence),
   };
 }

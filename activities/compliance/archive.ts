@@ -28,6 +28,23 @@ export const ArchiveRecordSchema = z
     legalHold: z.boolean(),
     /** Every hold placed or lifted, kept forever with the record. */
     holdHistory: z.array(HoldEventSchema),
+    /**
+     * Every change of the package's manifest after it was archived (the close's full history added once the close
+     * ended), oldest first: the manifest hash before and after, who and why. Absent until the first one.
+     */
+    revisions: z
+      .array(
+        z
+          .object({
+            at: z.string(),
+            by: z.string().min(1),
+            reason: z.string().min(1),
+            previousManifestSha256: z.string().regex(/^[0-9a-f]{64}$/),
+            manifestSha256: z.string().regex(/^[0-9a-f]{64}$/),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 export type ArchiveRecord = z.infer<typeof ArchiveRecordSchema>;
@@ -194,6 +211,55 @@ export async function archivePackage(
     at: archivedAt,
   });
   return record;
+}
+
+/**
+ * Refuses to touch an archived package under legal hold: a hold freezes the package as it is, so even adding the
+ * close's history to it waits until the hold is lifted. Returns the record (or undefined when not archived).
+ */
+export async function assertRevisable(deps: ArchiveDeps, packageId: string): Promise<ArchiveRecord | undefined> {
+  const record = await deps.store.get(packageId);
+  if (record?.legalHold) {
+    const last = record.holdHistory.filter((h) => h.on).pop();
+    throw new Error(
+      `package ${packageId} is under legal hold${last ? ` since ${last.at} by ${last.by}: ${last.reason}` : ''}; ` +
+        'it may not be changed until the hold is lifted',
+    );
+  }
+  return record;
+}
+
+/**
+ * Records that an archived package's manifest changed (its trail was refreshed in place): the record takes the new
+ * manifest hash and keeps the old one in `revisions`; the change is logged to the ledger. A repeated call with an
+ * unchanged manifest changes nothing. The retain-until date stays: retention runs from the first archiving.
+ */
+export async function recordPackageRevision(
+  deps: ArchiveDeps,
+  input: { packageId: string; by: string; reason: string },
+): Promise<ArchiveRecord> {
+  const record = await assertRevisable(deps, input.packageId);
+  if (!record) throw new Error(`package ${input.packageId} is not in the archive`);
+  const manifestSha256 = (await sha256File(join(deps.store.location(input.packageId), MANIFEST_FILE))).sha256;
+  if (manifestSha256 === record.manifestSha256) return record;
+  const at = nowIso(deps);
+  const updated: ArchiveRecord = {
+    ...record,
+    manifestSha256,
+    revisions: [
+      ...(record.revisions ?? []),
+      { at, by: input.by, reason: input.reason, previousManifestSha256: record.manifestSha256, manifestSha256 },
+    ],
+  };
+  await deps.store.updateRecord(updated);
+  await deps.ledger?.append({
+    actor: input.by,
+    action: 'evidence.revised',
+    subject: input.packageId,
+    payload: { reason: input.reason, previousManifestSha256: record.manifestSha256, manifestSha256 },
+    at,
+  });
+  return updated;
 }
 
 export async function setLegalHold(

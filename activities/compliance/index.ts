@@ -15,6 +15,8 @@ import { generateEvidencePackage, type GenerateResult } from './package';
 import type { SigningKey } from './signing';
 
 export * from './archive';
+export * from './close-evidence';
+export * from './trail';
 export * from './files';
 export * from './manifest';
 export * from './package';

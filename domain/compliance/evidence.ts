@@ -71,12 +71,34 @@ export const ApprovalEvidenceSchema = z
     amount: decimal.optional(),
     limit: decimal.optional(),
     comments: z.string().optional(),
+    /**
+     * Proof of identity: true when the decision came as a token signed by the approval gateway and verified by the
+     * close, false for an unsigned decision counted in development mode. Absent in packages made before it existed.
+     */
+    signed: z.boolean().optional(),
+    /** The signed token's nonce: finds the approval signal (with its token) in the exported workflow history. */
+    nonce: z.string().optional(),
+    round: z.int().min(1).optional(),
+    level: z.int().min(1).optional(),
+    onBehalfOf: z.string().optional(),
   })
   .strict();
 
 export const RefusalEvidenceSchema = z
   .object({ checkpointId: text, approverId: text, role: z.string(), at: isoInstant, reason: text })
   .strict();
+
+/** One action on the close itself (waive, rerun, skip, reassign...): the close-level exception handling. */
+export const CloseJournalEvidenceSchema = z
+  .object({
+    at: isoInstant,
+    by: text,
+    action: text,
+    taskId: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .strict();
+export type CloseJournalEvidence = z.infer<typeof CloseJournalEvidenceSchema>;
 
 const controlCheck = z.object({ held: z.boolean(), detail: text }).strict();
 export const ControlsValidatedSchema = z
@@ -120,6 +142,8 @@ export const EvidenceInputSchema = z
     controls: ControlsValidatedSchema,
     attestations: z.array(PersonActSchema.extend({ statement: z.string().optional() }).strict()).default([]),
     attachments: z.array(AttachmentInputSchema).default([]),
+    /** The close's journal of actions on tasks; absent for a package made outside a close. */
+    closeJournal: z.array(CloseJournalEvidenceSchema).optional(),
   })
   .strict();
 export type EvidenceInput = z.output<typeof EvidenceInputSchema>;
@@ -193,6 +217,7 @@ export const EvidenceDocumentSchema = z
       .strict(),
     evidence: z.array(z.object({ kind, satisfiedBy: z.array(z.string()).min(1) }).strict()),
     attachments: z.array(AttachmentRecordSchema),
+    closeJournal: z.array(CloseJournalEvidenceSchema).optional(),
   })
   .strict();
 export type EvidenceDocument = z.output<typeof EvidenceDocumentSchema>;
@@ -298,7 +323,10 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
   const builtIn: Record<string, string[]> = {
     reconciliation_summary: input.reconciliations.length ? ['evidence.json#/population'] : [],
     exception_report: ['evidence.json#/exceptions'],
-    exception_handling: ['evidence.json#/exceptions/items/resolution'],
+    exception_handling: [
+      'evidence.json#/exceptions/items/resolution',
+      ...(input.closeJournal?.length ? ['evidence.json#/closeJournal'] : []),
+    ],
     approval_evidence: input.approvals.length ? ['evidence.json#/approvals'] : [],
     workflow_history: [],
   };
@@ -367,6 +395,7 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
     },
     evidence,
     attachments,
+    ...(input.closeJournal ? { closeJournal: input.closeJournal } : {}),
   };
   return doc;
 }
