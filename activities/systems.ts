@@ -1,25 +1,82 @@
 // The registry of source systems a worker can reach. Definitions and workflow payloads name a system; its
 // connection (and password) lives only here, read from the worker's environment: secrets never enter history.
 import { Pool } from 'pg';
+import type { Pool as MysqlPool } from 'mysql2/promise';
+import { createMysqlPool } from './connectors/mysql';
+
+export type SystemEngine = 'postgres' | 'mysql';
 
 export interface SystemRegistry {
   postgres(name: string): Pool;
+  /** A MariaDB/MySQL system's pool (exact-number options, see connectors/mysql.ts). */
+  mysql(name: string): MysqlPool;
+  /** The engine of a named system; throws when the worker knows no connection for it. */
+  engine(name: string): SystemEngine;
+  /** Systems configured by name (FINFLOW_SYSTEMS and FINFLOW_SYSTEM_<NAME>_URL), without the DATABASE_URL default. */
+  names(): string[];
   close(): Promise<void>;
 }
 
+interface SystemConfig {
+  engine: SystemEngine;
+  url: string;
+}
+
+function envName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+function engineOfUrl(url: string): SystemEngine {
+  return /^(mysql|mariadb):/i.test(url) ? 'mysql' : 'postgres';
+}
+
 /**
- * FINFLOW_SYSTEM_<NAME>_URL names a PostgreSQL URL per system (e.g. FINFLOW_SYSTEM_LEDGER_URL); systems without
- * one fall back to DATABASE_URL, the embedded default.
+ * FINFLOW_SYSTEMS holds JSON `{ "<name>": { "engine": "postgres" | "mysql", "url": "..." } }` (the engine may be
+ * left out and is then read from the URL scheme); FINFLOW_SYSTEM_<NAME>_URL names one system's URL; systems
+ * without either fall back to DATABASE_URL (PostgreSQL, the embedded default).
  */
 export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegistry {
+  const configured = new Map<string, SystemConfig>();
+  if (env.FINFLOW_SYSTEMS) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.FINFLOW_SYSTEMS);
+    } catch (err) {
+      throw new Error(`FINFLOW_SYSTEMS is not JSON: ${(err as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('FINFLOW_SYSTEMS must be a JSON object {name: {engine, url}}');
+    for (const [name, v] of Object.entries(parsed as Record<string, unknown>)) {
+      const c = v as Partial<SystemConfig> | null;
+      if (!c || typeof c.url !== 'string' || !c.url) throw new Error(`FINFLOW_SYSTEMS.${name} needs a url`);
+      const engine = c.engine ?? engineOfUrl(c.url);
+      if (engine !== 'postgres' && engine !== 'mysql')
+        throw new Error(`FINFLOW_SYSTEMS.${name}.engine must be postgres or mysql, not ${JSON.stringify(engine)}`);
+      configured.set(name, { engine, url: c.url });
+    }
+  }
+  const lookup = (name: string): SystemConfig | undefined => {
+    const own = configured.get(name);
+    if (own) return own;
+    const url = env[`FINFLOW_SYSTEM_${envName(name)}_URL`];
+    if (url) return { engine: engineOfUrl(url), url };
+    if (env.DATABASE_URL) return { engine: 'postgres', url: env.DATABASE_URL };
+    return undefined;
+  };
+  const resolve = (name: string): SystemConfig => {
+    const c = lookup(name);
+    if (!c)
+      throw new Error(
+        `no connection for system ${name}: set FINFLOW_SYSTEMS, FINFLOW_SYSTEM_${envName(name)}_URL or DATABASE_URL`,
+      );
+    return c;
+  };
   const pools = new Map<string, Pool>();
+  const mysqlPools = new Map<string, MysqlPool>();
   return {
     postgres(name) {
-      const url = env[`FINFLOW_SYSTEM_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`] ?? env.DATABASE_URL;
-      if (!url)
-        throw new Error(
-          `no connection for system ${name}: set FINFLOW_SYSTEM_${name.toUpperCase()}_URL or DATABASE_URL`,
-        );
+      const { engine, url } = resolve(name);
+      if (engine !== 'postgres') throw new Error(`system ${name} is a ${engine} system, not PostgreSQL`);
       let pool = pools.get(url);
       if (!pool) {
         pool = new Pool({ connectionString: url, max: 4 });
@@ -27,9 +84,32 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
       }
       return pool;
     },
+    mysql(name) {
+      const { engine, url } = resolve(name);
+      if (engine !== 'mysql') throw new Error(`system ${name} is a ${engine} system, not MariaDB/MySQL`);
+      let pool = mysqlPools.get(url);
+      if (!pool) {
+        pool = createMysqlPool(url);
+        mysqlPools.set(url, pool);
+      }
+      return pool;
+    },
+    engine(name) {
+      return resolve(name).engine;
+    },
+    names() {
+      const out = new Set(configured.keys());
+      for (const k of Object.keys(env)) {
+        const m = /^FINFLOW_SYSTEM_([A-Z0-9_]+)_URL$/.exec(k);
+        if (m && env[k]) out.add(m[1].toLowerCase());
+      }
+      return [...out].sort();
+    },
     async close() {
       await Promise.all([...pools.values()].map((p) => p.end()));
+      await Promise.all([...mysqlPools.values()].map((p) => p.end()));
       pools.clear();
+      mysqlPools.clear();
     },
   };
 }

@@ -1,15 +1,226 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
+import type { ExtractedSide } from '../activities/recon';
+import { Dec } from '../domain/money';
+import {
+  ControlTotalsError,
+  DefinitionError,
+  assertControlTotals,
+  mergeSummaries,
+  parseDefinition,
+  type ReconSummary,
+  type ReconciliationDefinition,
+  type SideTotals,
+} from '../domain/recon';
 import type { ReconciliationInput, ReconciliationSummary } from './types';
 
-const { reconcileTables } = proxyActivities<ReturnType<typeof createActivities>>({
+type Activities = ReturnType<typeof createActivities>;
+
+const { reconcileTables } = proxyActivities<Activities>({
   // A set-based comparison inside the database: minutes at most even for large tables. The retry policy
   // covers a dropped connection or a failover; a bad table or column is a non-retryable refusal.
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 5 },
 });
 
-/** One reconciliation of one close: a child workflow, so its history and retries stay its own. */
+const { extractReconSide, reconcilePartition } = proxyActivities<Activities>({
+  // Streaming millions of rows takes minutes; the heartbeat (sent per batch) notices a dead worker within a
+  // minute instead. Retries cover dropped connections and lost workers: each attempt redoes its step whole and
+  // replaces (spill files) or upserts (result store) what an earlier attempt left. Bad data is non-retryable.
+  startToCloseTimeout: '60 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+const { writeReconReports } = proxyActivities<Activities>({
+  // Reports are read back from the result store in batches and written atomically; a retry rewrites them whole.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+/** Spill buckets when the partition count is chosen from the size: powers of two up to it divide it. */
+const SPILL_BUCKETS = 256;
+/** Records of the larger side per partition when the count is chosen from the size. */
+const RECORDS_PER_PARTITION = 100_000;
+
+function fail(message: string, type: string, cause?: unknown): never {
+  throw ApplicationFailure.create({ message, type, nonRetryable: true, cause: cause as Error | undefined });
+}
+
+/** The last day of a `yyyy-mm` period. */
+export function periodEnd(period: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})$/.exec(period);
+  if (!m) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  if (mo < 1 || mo > 12) return undefined;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  return `${m[1]}-${m[2]}-${String(days).padStart(2, '0')}`;
+}
+
+/** Smallest power of two holding `records` at RECORDS_PER_PARTITION each, from 1 to SPILL_BUCKETS. */
+export function partitionsFor(records: number): number {
+  let p = 1;
+  while (p < SPILL_BUCKETS && p * RECORDS_PER_PARTITION < records) p *= 2;
+  return p;
+}
+
+/** An activity's refusal as the workflow's own failure, naming the step; anything else is rethrown as it is. */
+async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
+      fail(`${what}: ${err.cause.message}`, err.cause.type ?? 'ActivityFailed', err);
+    throw err;
+  }
+}
+
+function sideAmount(t: SideTotals): string {
+  if (t.amounts.length === 0) return '0';
+  return t.amounts.length === 1 ? t.amounts[0].amount_in : 'multi-currency';
+}
+
+/** Extraction's totals (read from the sources) must be what the partitions say they took in. */
+function checkAgainstExtraction(reconId: string, side: 'a' | 'b', extracted: ExtractedSide, merged: SideTotals): void {
+  if (extracted.records !== merged.records_in)
+    fail(
+      `control totals do not balance in ${reconId} on side ${side}: ${extracted.records} records extracted, ${merged.records_in} reconciled`,
+      'ControlTotalsError',
+    );
+  const byCurrency = new Map(merged.amounts.map((c) => [c.currency, c.amount_in]));
+  for (const c of extracted.amounts) {
+    const got = byCurrency.get(c.currency) ?? '0';
+    if (!new Dec(c.amount).equals(new Dec(got)))
+      fail(
+        `control totals do not balance in ${reconId} on side ${side} (${c.currency}): ${c.amount} extracted, ${got} reconciled`,
+        'ControlTotalsError',
+      );
+  }
+  if (merged.amounts.length !== extracted.amounts.length)
+    fail(`control totals do not balance in ${reconId} on side ${side}: currencies differ`, 'ControlTotalsError');
+}
+
+async function runDefinition(input: ReconciliationInput): Promise<ReconciliationSummary> {
+  let definition: ReconciliationDefinition;
+  try {
+    definition = parseDefinition(input.definition);
+  } catch (err) {
+    if (err instanceof DefinitionError) fail(`reconciliation ${input.reconId}: ${err.message}`, 'InvalidDefinition');
+    throw err;
+  }
+  const asOf = input.asOf ?? periodEnd(input.period);
+  if (asOf === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(asOf))
+    fail(
+      `reconciliation ${input.reconId}: give asOf (yyyy-mm-dd); period ${input.period} is not yyyy-mm`,
+      'InvalidInput',
+    );
+  if (
+    input.partitions !== undefined &&
+    (!Number.isInteger(input.partitions) || input.partitions < 1 || input.partitions > 4096)
+  )
+    fail(`reconciliation ${input.reconId}: partitions must be an integer from 1 to 4096`, 'InvalidInput');
+  const info = workflowInfo();
+  const runId = `${info.workflowId}/${info.runId}`;
+  const spill = input.partitions ?? SPILL_BUCKETS;
+  // The definition travels as written: activities validate it again (defaults are theirs to fill in).
+  const written = input.definition;
+
+  const [a, b] = await Promise.all(
+    (['a', 'b'] as const).map((side) =>
+      step(`extracting side ${side} (${definition[side].name ?? side})`, () =>
+        extractReconSide({
+          runId,
+          reconId: input.reconId,
+          side,
+          definition: written,
+          partitions: spill,
+          asOf,
+          period: input.period,
+        }),
+      ),
+    ),
+  );
+
+  const partitions = input.partitions ?? partitionsFor(Math.max(a.records, b.records));
+  const summaries = new Array<ReconSummary>(partitions);
+  let next = 0;
+  const lane = async () => {
+    while (next < partitions) {
+      const partition = next++;
+      summaries[partition] = await step(`reconciling partition ${partition} of ${partitions}`, () =>
+        reconcilePartition({
+          runId,
+          reconId: input.reconId,
+          partition,
+          partitions,
+          spillPartitions: spill,
+          definition: written,
+        }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(input.maxParallel ?? 4, partitions) }, lane));
+
+  let merged: ReconSummary;
+  try {
+    merged = mergeSummaries(summaries);
+    assertControlTotals(merged);
+  } catch (err) {
+    if (err instanceof ControlTotalsError || err instanceof RangeError) fail(err.message, 'ControlTotalsError');
+    throw err;
+  }
+  checkAgainstExtraction(input.reconId, 'a', a, merged.a);
+  checkAgainstExtraction(input.reconId, 'b', b, merged.b);
+
+  const status = merged.open_exceptions === 0 ? 'balanced' : 'exceptions';
+  const differences = merged.differences;
+  const summary: ReconciliationSummary = {
+    reconId: input.reconId,
+    status,
+    a: { records: merged.a.records_in, amount: sideAmount(merged.a) },
+    b: { records: merged.b.records_in, amount: sideAmount(merged.b) },
+    keys: {
+      matched: merged.matches,
+      amountMismatch: merged.exceptions_by_category.amount_mismatch,
+      missingInA: merged.exceptions_by_category.missing_in_a,
+      missingInB: merged.exceptions_by_category.missing_in_b,
+    },
+    difference: differences.length === 0 ? '0' : differences.length === 1 ? differences[0].a_minus_b : 'multi-currency',
+    runId,
+    partitions,
+    matches: merged.matches,
+    matchesByRule: merged.matches_by_rule,
+    exceptions: merged.exceptions,
+    openExceptions: merged.open_exceptions,
+    perCategory: merged.exceptions_by_category,
+    controlTotals: 'balanced',
+    totals: { a: merged.a, b: merged.b, differences },
+  };
+  const reports = await step('writing reports', () =>
+    writeReconReports({
+      runId,
+      reconId: input.reconId,
+      company: input.company,
+      period: input.period,
+      asOfDate: asOf,
+      status,
+      summary,
+    }),
+  );
+  return { ...summary, reports };
+}
+
+/**
+ * One reconciliation of one close: a child workflow, so its history and retries stay its own. With a `definition`
+ * it runs the streaming engine (extract both sides in parallel, reconcile hash partitions, check control totals,
+ * write reports); with the legacy `a`/`b` tables, one SQL comparison.
+ */
 export async function reconciliationWorkflow(input: ReconciliationInput): Promise<ReconciliationSummary> {
+  if (input.definition !== undefined) return runDefinition(input);
+  if (!input.a || !input.b)
+    fail(`reconciliation ${input.reconId}: give a definition, or the tables a and b`, 'InvalidInput');
   return reconcileTables({ reconId: input.reconId, a: input.a, b: input.b });
 }

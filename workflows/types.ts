@@ -1,5 +1,6 @@
 // Plain JSON-safe shapes only: workflow inputs, results and query answers cross the wire and land in history.
 import type { ApprovalPolicyInput, AuditEntry, EvidenceRef } from '../domain/approval';
+import type { Category, ReconciliationDefinitionInput, SideTotals, CurrencyDifference } from '../domain/recon';
 
 export type TaskKind = 'reconciliation' | 'approval';
 export type TaskState = 'pending' | 'running' | 'done' | 'done_with_exceptions' | 'blocked' | 'failed';
@@ -14,8 +15,14 @@ export interface TableRef {
 
 export interface ReconciliationTaskConfig {
   reconId: string;
-  a: TableRef;
-  b: TableRef;
+  /** Legacy slice: two PostgreSQL tables on one system, compared in SQL. */
+  a?: TableRef;
+  b?: TableRef;
+  /** The reconciliation definition (domain/recon), inline: sources, mappings, rules. */
+  definition?: ReconciliationDefinitionInput;
+  partitions?: number;
+  asOf?: string;
+  maxParallel?: number;
 }
 
 /** The item an approval checkpoint decides on, as the plan (or the approver app) describes it. */
@@ -83,22 +90,63 @@ export interface ApprovalWorkflowInput {
   allowUnsignedApprovals?: boolean;
 }
 
+/**
+ * A reconciliation child's input: either `definition` (the streaming engine: any two sources, hash partitions,
+ * result store, reports) or the legacy `a`/`b` TableRef pair (one SQL comparison of two PostgreSQL tables).
+ */
 export interface ReconciliationInput {
   company: string;
   period: string;
   reconId: string;
-  a: TableRef;
-  b: TableRef;
+  a?: TableRef;
+  b?: TableRef;
+  /** domain/recon definition (validated by parseDefinition in the workflow). */
+  definition?: ReconciliationDefinitionInput;
+  /**
+   * Hash partitions reconciled as separate activities. Default: from the extracted size (about 100k records per
+   * partition, a power of two up to 256), so memory per activity stays flat as sources grow.
+   */
+  partitions?: number;
+  /** yyyy-mm-dd bound to :as_of_date in source queries and used in report names; default the period's last day. */
+  asOf?: string;
+  /** Partitions reconciled at once (default 4): bounds a worker's memory. */
+  maxParallel?: number;
+}
+
+/** One report file of a run (reports/<reconId>_<kind>_<date>.<ext>). */
+export interface ReconReportRef {
+  kind: 'exceptions' | 'summary';
+  format: 'xlsx' | 'csv' | 'json';
+  path: string;
+  sha256: string;
+  rows: number;
 }
 
 /** Control totals and counts only: records stay in the systems and the result store. */
 export interface ReconciliationSummary {
   reconId: string;
   status: 'balanced' | 'exceptions';
+  /**
+   * `amount` is the side's total when it holds one currency; with several it is the string 'multi-currency' and
+   * `totals` holds the amount per currency (adding currencies would be a wrong total).
+   */
   a: { records: number; amount: string };
   b: { records: number; amount: string };
   keys: { matched: number; amountMismatch: number; missingInA: number; missingInB: number };
   difference: string;
+  // The fields below come from the definition-driven engine only.
+  /** Result-store run id (`<workflowId>/<runId>`): where the items and exceptions are. */
+  runId?: string;
+  partitions?: number;
+  matches?: number;
+  matchesByRule?: Record<string, number>;
+  exceptions?: number;
+  openExceptions?: number;
+  perCategory?: Record<Category, number>;
+  /** 'balanced': records in = matched + unmatched and amount in = matched + unmatched on both sides (checked). */
+  controlTotals?: 'balanced';
+  totals?: { a: SideTotals; b: SideTotals; differences: CurrencyDifference[] };
+  reports?: ReconReportRef[];
 }
 
 export interface CheckpointStatus {
