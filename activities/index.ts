@@ -1,6 +1,5 @@
 import { createApprovalActivities, type ApprovalActivityConfig } from './approval';
 import { createCloseReportActivities, type CloseReportConfig } from './close-report';
-import { createCloseReportActivities, type CloseReportConfig } from './close-report';
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
 import { createReconActivities, type ReconActivityConfig } from './recon';
 import { reconcileTablesWith } from './reconcile-tables';
@@ -10,8 +9,6 @@ export interface ActivityDeps {
   systems: SystemRegistry;
   /** Keys that approval tokens must be signed with, outbox and webhook (activities/approval/index.ts). */
   approval?: ApprovalActivityConfig;
-  /** Where close reports go (default FINFLOW_CLOSE_REPORT_DIR, else .finflow/close-reports). */
-  closeReport?: CloseReportConfig;
   /** Where close reports go (default FINFLOW_CLOSE_REPORT_DIR, else .finflow/close-reports). */
   closeReport?: CloseReportConfig;
   /** Evidence packages of the close's documentation tasks; default from the worker's environment (FINFLOW_SIGNING_KEY...). */
@@ -25,7 +22,6 @@ export function createActivities(deps: ActivityDeps) {
   return {
     reconcileTables: (input: Parameters<typeof reconcileTablesWith>[1]) => reconcileTablesWith(deps.systems, input),
     ...createApprovalActivities({ systems: deps.systems, approval: deps.approval }),
-    ...createCloseReportActivities({ closeReport: deps.closeReport }),
     ...createReconActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
     ...createCloseEvidenceActivities(deps.closeEvidence),
