@@ -1,8 +1,9 @@
 // `finflow audit`, `finflow evidence` and `finflow archive`: the compliance commands. They work on the audit
 // ledger's database and on package directories directly, not through Temporal, so an auditor can verify
 // evidence years after the close with nothing but the files, the public key and this tool.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
 import { AuditLedger, ExportedCheckpointSchema, type ExportedCheckpoint } from '../../activities/audit-ledger';
@@ -12,8 +13,16 @@ import {
   setLegalHold,
   type ArchiveDeps,
 } from '../../activities/compliance/archive';
+import { MANIFEST_FILE } from '../../activities/compliance/manifest';
+import { EVIDENCE_FILE } from '../../activities/compliance/package';
 import { readPublicKeyFile, signingKeyFromEnv, type SigningKey } from '../../activities/compliance/signing';
+import { readEvidenceDocument, refreshEvidenceTrail } from '../../activities/compliance/trail';
+import { assertRevisable, recordPackageRevision } from '../../activities/compliance/archive';
 import { verifyEvidencePackage } from '../../activities/compliance/verify';
+import { exportCloseHistory } from '../../activities/history-export';
+import { maskByFieldName } from '../../domain/security/masking';
+import { securityPolicyFromEnv } from '../../workers/security-setup';
+import { connectClient } from '../connect';
 
 type Out = (line: string) => void;
 
@@ -50,6 +59,28 @@ function readCheckpoints(path: string): ExportedCheckpoint[] {
 
 function defaultActor(env: NodeJS.ProcessEnv): string {
   return env.FINFLOW_ACTOR ?? env.USER ?? userInfo().username;
+}
+
+/** The packages of a close: `dir` itself if it is one, else its sub-directories, then the archive's. */
+async function findPackages(
+  closeWorkflowId: string,
+  dir: string | undefined,
+  store: FileSystemArchiveStore | undefined,
+): Promise<{ dir: string; packageId: string; archived: boolean }[]> {
+  const found: { dir: string; packageId: string; archived: boolean }[] = [];
+  const consider = async (d: string, archived: boolean) => {
+    if (!existsSync(join(d, MANIFEST_FILE)) || !existsSync(join(d, EVIDENCE_FILE))) return;
+    const { doc } = await readEvidenceDocument(d);
+    if (doc.close.closeId === closeWorkflowId) found.push({ dir: d, packageId: doc.packageId, archived });
+  };
+  if (dir && existsSync(dir)) {
+    if (existsSync(join(dir, MANIFEST_FILE))) await consider(dir, false);
+    else
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory() && !e.name.startsWith('.')) await consider(join(dir, e.name), false);
+  }
+  if (store) for (const r of await store.list()) await consider(store.location(r.packageId), true);
+  return found;
 }
 
 export function registerComplianceCommands(
@@ -104,11 +135,16 @@ export function registerComplianceCommands(
   evidence
     .command('verify <dir>')
     .description("check a package's signed manifest and every file's SHA-256")
-    .requiredOption('--public-key <file>', "PEM public key of the package's signer")
+    .option(
+      '--public-key <file>',
+      "PEM public key of the package's signer (default: that of $FINFLOW_SIGNING_KEY(_FILE))",
+    )
     .option('--check-references', 'also hash files the package references instead of holding')
     .option('--json')
-    .action(async (dir: string, o: { publicKey: string; checkReferences?: boolean; json?: boolean }) => {
-      const r = await verifyEvidencePackage(dir, readPublicKeyFile(o.publicKey), {
+    .action(async (dir: string, o: { publicKey?: string; checkReferences?: boolean; json?: boolean }) => {
+      const publicKey = o.publicKey ? readPublicKeyFile(o.publicKey) : signingKeyFromEnv(env)?.publicKey;
+      if (!publicKey) throw new Error('name the signer: --public-key <file>, or FINFLOW_SIGNING_KEY(_FILE)');
+      const r = await verifyEvidencePackage(dir, publicKey, {
         checkReferences: o.checkReferences,
       });
       if (o.json) out(JSON.stringify(r, null, 2));
@@ -116,6 +152,95 @@ export function registerComplianceCommands(
       else for (const e of r.errors) out(`FAILED ${e}`);
       if (!r.ok) throw new Error(`package ${r.packageId ?? dir} failed verification (${r.errors.length} problem(s))`);
     });
+
+  evidence
+    .command('export <closeWorkflowId>')
+    .description(
+      "after a close has ended, add its complete history (and its children's), decoded and masked, to its evidence " +
+        'packages and re-sign them; resumable, unchanged files keep their hashes',
+    )
+    .option('--out <dir>', 'a package directory, or a directory of packages (default $FINFLOW_EVIDENCE_DIR)')
+    .option('--archive <dir>', 'the evidence archive to look in as well (default $FINFLOW_ARCHIVE_DIR)')
+    .option('--role <role>', 'the role the trail is masked for (default $FINFLOW_EVIDENCE_ROLE or auditor)')
+    .option('--actor <who>', 'who exports (default $FINFLOW_ACTOR or the OS user)')
+    .option('--database-url <url>', 'audit ledger to log to (default $FINFLOW_AUDIT_DATABASE_URL)')
+    .option('--json')
+    .action(
+      async (
+        closeWorkflowId: string,
+        o: { out?: string; archive?: string; role?: string; actor?: string; databaseUrl?: string; json?: boolean },
+      ) => {
+        const signingKey = signingKeyFromEnv(env);
+        if (!signingKey) throw new Error('set FINFLOW_SIGNING_KEY or FINFLOW_SIGNING_KEY_FILE to re-sign the package');
+        const outDir = o.out ?? env.FINFLOW_EVIDENCE_DIR;
+        const archiveDir = o.archive ?? env.FINFLOW_ARCHIVE_DIR;
+        if (!outDir && !archiveDir) throw new Error('name where the packages are: --out <dir> or --archive <dir>');
+        const actor = o.actor ?? defaultActor(env);
+        const policy = securityPolicyFromEnv(env);
+        const role = o.role ?? env.FINFLOW_EVIDENCE_ROLE ?? 'auditor';
+        const mask = (v: unknown) => maskByFieldName(v, policy, [role], { maskFreeText: true }).value;
+        const g = program.opts<{ address?: string; namespace?: string }>();
+        const { client, dataConverter, close } = await connectClient(
+          { address: g.address, namespace: g.namespace },
+          { env },
+        );
+        const url = ledgerUrl(o.databaseUrl, env, false);
+        const pool = url ? new Pool({ connectionString: url, max: 2 }) : undefined;
+        try {
+          const ledger = pool ? await AuditLedger.open({ pool }) : undefined;
+          const codecs = dataConverter?.payloadCodecs;
+          const store = archiveDir ? new FileSystemArchiveStore(archiveDir) : undefined;
+          const found = await findPackages(closeWorkflowId, outDir, store);
+          if (!found.length) {
+            if (!outDir) throw new Error(`no evidence package of ${closeWorkflowId} in the archive ${archiveDir}`);
+            const h = await exportCloseHistory({ client, codecs, mask }, { workflowId: closeWorkflowId, outDir });
+            out(
+              `no evidence package of ${closeWorkflowId} under ${outDir}: wrote its trail only (${h.entries} events of ` +
+                `${h.workflows.length} workflow(s)) to ${h.files.map((f) => f.path).join(', ')}`,
+            );
+            return;
+          }
+          const results = [];
+          for (const p of found) {
+            if (p.archived && store) await assertRevisable({ store }, p.packageId);
+            const r = await refreshEvidenceTrail({ client, codecs, mask, signingKey }, { dir: p.dir, closeWorkflowId });
+            let entry: { seq: number } | undefined;
+            if (r.manifestSha256 !== r.previousManifestSha256 || r.written.length) {
+              entry = await ledger?.append({
+                actor,
+                action: 'evidence.trail_exported',
+                subject: r.packageId,
+                payload: {
+                  closeWorkflowId,
+                  previousManifestSha256: r.previousManifestSha256 ?? null,
+                  manifestSha256: r.manifestSha256,
+                  entries: r.entries,
+                  workflows: r.workflows,
+                },
+                idempotencyKey: `${closeWorkflowId}/trail/${r.packageId}/${r.manifestSha256}`,
+              });
+            }
+            if (p.archived && store)
+              await recordPackageRevision(
+                { store, ledger },
+                { packageId: r.packageId, by: actor, reason: `complete history of ${closeWorkflowId} exported` },
+              );
+            results.push({ ...r, archived: p.archived, ledgerSeq: entry?.seq });
+            if (!o.json)
+              out(
+                `${r.packageId}: trail of ${closeWorkflowId} (${r.closeState} ${r.completedAt}): ${r.entries} events of ` +
+                  `${r.workflows} workflow(s); ${r.written.length ? `rewrote ${r.written.join(', ')}` : 'nothing changed'}; ` +
+                  `manifest ${r.manifestSha256}${p.archived ? ' (archived package, record updated)' : ''}` +
+                  (entry ? `; audit ledger seq ${entry.seq}` : ''),
+              );
+          }
+          if (o.json) out(JSON.stringify(results, null, 2));
+        } finally {
+          await pool?.end();
+          await close();
+        }
+      },
+    );
 
   const archive = program.command('archive').description('archived evidence: retention, legal hold, purge');
   const deps = async (
