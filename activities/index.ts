@@ -3,6 +3,7 @@ import { createCloseReportActivities, type CloseReportConfig } from './close-rep
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
 import { createReconActivities, type ReconActivityConfig } from './recon';
 import { reconcileTablesWith } from './reconcile-tables';
+import { createResultStore } from './result-store';
 import type { SystemRegistry } from './systems';
 
 export interface ActivityDeps {
@@ -24,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createApprovalActivities({ systems: deps.systems, approval: deps.approval }),
     ...createReconActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
-    ...createCloseEvidenceActivities(deps.closeEvidence),
+    ...createCloseEvidenceActivities(deps.closeEvidence, {
+      resultStore: () => deps.recon?.resultStore ?? createResultStore({ pool: deps.systems.postgres('results') }),
+    }),
   };
 }

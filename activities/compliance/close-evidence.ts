@@ -24,6 +24,7 @@ import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';
 import type { ExceptionRow, ResultStore } from '../result-store';
 import { archivePackage, FileSystemArchiveStore, type ArchiveDeps } from './archive';
+import { sha256File } from './files';
 import { generateEvidencePackage } from './package';
 import { signingKeyFromEnv, type SigningKey } from './signing';
 
@@ -74,8 +75,8 @@ export interface CloseEvidenceDeps {
   evidenceRoot: string;
   archive?: ArchiveDeps;
   ledger?: AuditLedger;
-  /** Exceptions of reconciliations whose summary names a result-store run (`runId`). */
-  resultStore?: ResultStore;
+  /** Exceptions of reconciliations whose summary names a result-store run (`runId`); a function is called once, when needed. */
+  resultStore?: ResultStore | (() => ResultStore);
   /** Reads the histories; default the activity's own client (the worker's connection and data converter). */
   client?: Client;
   /** Codecs to decode history payloads with; default the client's. */
@@ -135,15 +136,20 @@ export function exceptionEvidence(reconId: string, x: ExceptionRow): EvidenceInp
 }
 
 /** Report files a reconciliation summary names (`reports` as a list of paths or {kind, path}, or a record of them). */
-function reportFiles(summary: ReconciliationSummary): { kind: string; path: string }[] {
+function reportFiles(summary: ReconciliationSummary): { kind: string; path: string; sha256?: string }[] {
   const r = (summary as unknown as { reports?: unknown }).reports;
-  const out: { kind: string; path: string }[] = [];
+  const out: { kind: string; path: string; sha256?: string }[] = [];
   const add = (name: string, v: unknown) => {
     const path = typeof v === 'string' ? v : (v as { path?: unknown } | null)?.path;
     if (typeof path !== 'string') return;
     const kind = (v as { kind?: unknown } | null)?.kind;
+    const sha256 = (v as { sha256?: unknown } | null)?.sha256;
     const k = typeof kind === 'string' ? kind : `${name} ${path}`;
-    out.push({ kind: /exception/i.test(k) ? 'exception_report' : 'reconciliation_summary', path });
+    out.push({
+      kind: /exception/i.test(k) ? 'exception_report' : 'reconciliation_summary',
+      path,
+      ...(typeof sha256 === 'string' ? { sha256 } : {}),
+    });
   };
   if (Array.isArray(r)) r.forEach((v, i) => add(String(i), v));
   else if (r && typeof r === 'object') for (const [k, v] of Object.entries(r)) add(k, v);
@@ -184,10 +190,12 @@ export async function produceCloseEvidence(
 
   const exceptions: EvidenceInputRaw['exceptions'] = [];
   const attachments: EvidenceInputRaw['attachments'] = [];
+  let store: ResultStore | undefined;
   for (const s of input.reconciliations) {
     const runId = (s as unknown as { runId?: unknown }).runId;
     if (typeof runId === 'string' && deps.resultStore) {
-      for await (const batch of deps.resultStore.streamExceptions(runId))
+      store ??= typeof deps.resultStore === 'function' ? deps.resultStore() : deps.resultStore;
+      for await (const batch of store.streamExceptions(runId))
         for (const x of batch) exceptions.push(exceptionEvidence(s.reconId, x));
       heartbeat({ step: 'exceptions', reconId: s.reconId, count: exceptions.length });
     }
@@ -195,6 +203,10 @@ export async function produceCloseEvidence(
       if (!(await isFile(f.path)))
         throw new EvidenceInputError(
           `reconciliation ${s.reconId} names report ${f.path}, which is not a readable file`,
+        );
+      if (f.sha256 && (await sha256File(f.path)).sha256 !== f.sha256)
+        throw new EvidenceInputError(
+          `reconciliation ${s.reconId}: report ${f.path} no longer has the SHA-256 its run recorded (${f.sha256})`,
         );
       attachments.push({ kind: f.kind, path: f.path, description: `${s.reconId} report` });
     }
@@ -313,10 +325,15 @@ function refusal(err: unknown): never {
  * package; it heartbeats per step and per file, so a short heartbeat timeout catches a dead worker. Without `deps`
  * the settings come from the worker's environment at the first call.
  */
-export function createCloseEvidenceActivities(deps?: CloseEvidenceDeps) {
+export function createCloseEvidenceActivities(
+  deps?: CloseEvidenceDeps,
+  defaults: Pick<CloseEvidenceDeps, 'resultStore'> = {},
+) {
   let resolved: Promise<CloseEvidenceDeps | undefined> | undefined;
   const get = async (): Promise<CloseEvidenceDeps> => {
-    resolved ??= deps ? Promise.resolve(deps) : closeEvidenceDepsFromEnv();
+    resolved ??= (deps ? Promise.resolve(deps) : closeEvidenceDepsFromEnv()).then((d) =>
+      d ? { ...defaults, ...d } : d,
+    );
     const d = await resolved;
     if (!d)
       throw ApplicationFailure.nonRetryable(

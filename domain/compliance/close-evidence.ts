@@ -76,6 +76,8 @@ export interface CloseReconciliation {
   b: { records: number; amount: string };
   keys: { matched: number; amountMismatch: number; missingInA: number; missingInB: number };
   difference: string;
+  /** 'balanced' when the engine checked records and amounts in = matched + unmatched on both sides. */
+  controlTotals?: string;
 }
 
 /** workflows/types.ts CheckpointStatus, as far as evidence needs it. */
@@ -171,6 +173,8 @@ export function resolveControl(config: CloseEvidenceConfig, where = 'documentati
 
 type Check = { held: boolean; detail: string };
 
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+
 function fmt(d: Dec): string {
   return d.toFixed();
 }
@@ -181,6 +185,14 @@ export function checkControlTotals(recons: CloseReconciliation[]): Check {
   const bad: string[] = [];
   for (const [i, r] of recons.entries()) {
     const where = `reconciliations[${i}] (${r.reconId})`;
+    if (r.controlTotals !== undefined && r.controlTotals !== 'balanced')
+      bad.push(`${r.reconId}: the engine's control totals are ${r.controlTotals}`);
+    if (!DECIMAL.test(r.a.amount) || !DECIMAL.test(r.b.amount) || !DECIMAL.test(r.difference)) {
+      // Several currencies: no single total to tie; the engine's per-currency check is the evidence.
+      if (r.controlTotals !== 'balanced')
+        bad.push(`${r.reconId}: amounts in several currencies and no per-currency control totals from the engine`);
+      continue;
+    }
     const a = parseDecimal(r.a.amount, `${where}.a.amount`);
     const b = parseDecimal(r.b.amount, `${where}.b.amount`);
     const diff = parseDecimal(r.difference, `${where}.difference`);

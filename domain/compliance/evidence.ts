@@ -13,6 +13,9 @@ export const EVIDENCE_SCHEMA_VERSION = 1;
 const isoInstant = z.iso.datetime({ offset: true, message: 'an ISO 8601 instant, e.g. 2026-11-03T17:00:00Z' });
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal amount written as a string, e.g. "1234.50"');
 const count = z.int().min(0);
+/** A side's total, or 'multi-currency' where the side holds several (adding currencies would be a wrong total). */
+export const MULTI_CURRENCY = 'multi-currency';
+const sideAmount = decimal.or(z.literal(MULTI_CURRENCY));
 const text = z.string().trim().min(1);
 const roleName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'a role is letters, digits, ".", "_" or "-"');
 const kind = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a kind is lower-case letters, digits and "_"');
@@ -25,10 +28,10 @@ export const ReconciliationEvidenceSchema = z
     reconId: text,
     name: z.string().optional(),
     status: z.enum(['balanced', 'exceptions']),
-    a: z.object({ records: count, amount: decimal }).strict(),
-    b: z.object({ records: count, amount: decimal }).strict(),
+    a: z.object({ records: count, amount: sideAmount }).strict(),
+    b: z.object({ records: count, amount: sideAmount }).strict(),
     keys: z.object({ matched: count, amountMismatch: count, missingInA: count, missingInB: count }).strict(),
-    difference: decimal,
+    difference: sideAmount,
   })
   .strict();
 export type ReconciliationEvidence = z.infer<typeof ReconciliationEvidenceSchema>;
@@ -183,8 +186,8 @@ export const EvidenceDocumentSchema = z
             withExceptions: count,
             recordsA: count,
             recordsB: count,
-            amountA: decimal,
-            amountB: decimal,
+            amountA: sideAmount,
+            amountB: sideAmount,
             matchedKeys: count,
             exceptionKeys: count,
           })
@@ -300,9 +303,13 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
   const places = (s: string) => (s.includes('.') ? s.length - s.indexOf('.') - 1 : 0);
   const totals = { recordsA: 0, recordsB: 0, matchedKeys: 0, exceptionKeys: 0, balanced: 0 };
   const unaccounted: string[] = [];
+  let multiA = false;
+  let multiB = false;
   const reconciliations = input.reconciliations.map((r, i) => {
-    amountA = amountA.plus(parseDecimal(r.a.amount, `reconciliations[${i}].a.amount`));
-    amountB = amountB.plus(parseDecimal(r.b.amount, `reconciliations[${i}].b.amount`));
+    if (r.a.amount === MULTI_CURRENCY) multiA = true;
+    else amountA = amountA.plus(parseDecimal(r.a.amount, `reconciliations[${i}].a.amount`));
+    if (r.b.amount === MULTI_CURRENCY) multiB = true;
+    else amountB = amountB.plus(parseDecimal(r.b.amount, `reconciliations[${i}].b.amount`));
     scale = Math.max(scale, places(r.a.amount), places(r.b.amount));
     totals.recordsA += r.a.records;
     totals.recordsB += r.b.records;
@@ -371,8 +378,8 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
         withExceptions: reconciliations.length - totals.balanced,
         recordsA: totals.recordsA,
         recordsB: totals.recordsB,
-        amountA: amountA.toFixed(scale),
-        amountB: amountB.toFixed(scale),
+        amountA: multiA ? MULTI_CURRENCY : amountA.toFixed(scale),
+        amountB: multiB ? MULTI_CURRENCY : amountB.toFixed(scale),
         matchedKeys: totals.matchedKeys,
         exceptionKeys: totals.exceptionKeys,
       },
