@@ -2,7 +2,7 @@
 // plain `temporal workflow signal --name approval` all refer to these names. Renaming one breaks running closes.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EvidenceRef } from '../domain/approval';
-import type { ApprovalsStatus, CloseStatus } from './types';
+import type { ApprovalsStatus, CloseStatus, TaskAction, TaskActionAnswer } from './types';
 
 /**
  * An approval decision addressed to a checkpoint. It counts only with `token`: a compact JWS signed by the approval
@@ -64,3 +64,11 @@ export const submitResubmissionUpdate = defineUpdate<ApprovalAnswer, [ResubmitSi
 export const statusQuery = defineQuery<CloseStatus>('status');
 /** Every approval checkpoint of a workflow (a close or an approvalWorkflow). */
 export const approvalsQuery = defineQuery<ApprovalsStatus>('approvals');
+
+/**
+ * A person's action on a close task (complete, rerun, waive, reassign, skip, add) or on the close (pause, resume).
+ * Every action is written to the close's journal, refused ones too (with why).
+ */
+export const taskActionSignal = defineSignal<[TaskAction]>('taskAction');
+/** The same, answered: its validator refuses an unknown task or an action the task's state does not allow. */
+export const submitTaskActionUpdate = defineUpdate<TaskActionAnswer, [TaskAction]>('submitTaskAction');
