@@ -1,0 +1,387 @@
+// npm run bench:recon: the reconciliation engine end to end at millions of records, against planted truth.
+//  1. Generates N GL journal lines in PostgreSQL and N ERP postings in MariaDB (examples/monthly-close/generator.ts)
+//     with discrepancies of every category planted.
+//  2. Runs reconciliationWorkflow (the `definition` pipeline: extract both sides, hash partitions, result store,
+//     reports) on the Temporal dev server with an in-process worker; prints wall time, rows/s, peak RSS of this
+//     process (worker + client; sampled every 50 ms) and found-vs-planted per category, checked key by key.
+//  3. Exports the same data to CSV and compares it with datacompy (PyPI, in its own virtualenv installed by
+//     scripts/datacompy/setup.sh), timed in the same run; prints the ratio.
+// Targets (issue 3): 1M vs 1M under 20 s end to end, >= 3x faster than datacompy, every planted discrepancy found
+// and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
+//
+//   npm run bench:recon -- [--records 1000000[,5000000]] [--seed 20261031] [--partitions N] [--parallel 4]
+//                          [--skip-datacompy] [--keep]
+// DATABASE_URL / MARIADB_URL, when set, are used instead of the embedded PostgreSQL and a private MariaDB.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createMysqlPool } from '../activities/connectors/mysql';
+import { createResultStore } from '../activities/result-store';
+import { systemsFromEnv } from '../activities/systems';
+import { CATEGORIES, type Category } from '../domain/recon';
+import {
+  generateScenario,
+  glVsErpDefinition,
+  plantedKeys,
+  scenarioSql,
+  writeSideCsv,
+  TOLERANCE_CENTS,
+  type GeneratedScenario,
+} from '../examples/monthly-close/generator';
+import { createMariaDatabase, startMariaDb } from '../scripts/lib/mariadb';
+import { createDatabase, freePort } from '../scripts/lib/pg-admin';
+import { startDevServer } from '../scripts/lib/dev-server';
+import { startEmbeddedPostgres } from '../scripts/lib/postgres';
+import type { reconciliationWorkflow } from '../workflows/reconciliation';
+import type { ReconciliationInput, ReconciliationSummary } from '../workflows/types';
+
+function argText(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+function argInt(name: string, fallback?: number): number | undefined {
+  const raw = argText(name);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name} must be a positive whole number, got ${raw}`);
+  return v;
+}
+const SIZES = (argText('records') ?? '1000000').split(',').map((s) => {
+  const v = Number(s.replace(/_/g, ''));
+  if (!Number.isSafeInteger(v) || v < 1000) throw new Error(`--records takes whole numbers >= 1000, got ${s}`);
+  return v;
+});
+const SEED = argInt('seed', 20261031)!;
+const PARTITIONS = argInt('partitions');
+const PARALLEL = argInt('parallel', 4)!;
+const SKIP_DATACOMPY = process.argv.includes('--skip-datacompy');
+const KEEP = process.argv.includes('--keep');
+const ROOT = resolve(__dirname, '..');
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const int = (n: number) => n.toLocaleString('en-US');
+
+/** Peak RSS and heap of this process while `run` runs, sampled every 50 ms. */
+async function sampled<T>(
+  run: () => Promise<T>,
+): Promise<{ value: T; ms: number; rss0: number; peakRss: number; peakHeap: number }> {
+  global.gc?.();
+  const rss0 = process.memoryUsage().rss;
+  let peakRss = rss0;
+  let peakHeap = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 50);
+  const t0 = performance.now();
+  try {
+    const value = await run();
+    sample();
+    return { value, ms: performance.now() - t0, rss0, peakRss, peakHeap };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+interface DatacompyResult {
+  datacompy: string;
+  pandas: string;
+  rows_gl: number;
+  rows_erp: number;
+  only_in_gl: number;
+  only_in_erp: number;
+  mismatched_rows: number;
+  load_s: number;
+  compare_s: number;
+  extract_s: number;
+  total_s: number;
+  max_rss_mb: number;
+}
+
+function datacompyPython(): string {
+  const out = execFileSync('bash', [join(ROOT, 'scripts/datacompy/setup.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return out.trim().split('\n').pop()!;
+}
+
+async function runDatacompy(python: string, gl: string, erp: string): Promise<{ result: DatacompyResult; ms: number }> {
+  const t0 = performance.now();
+  const child = spawn(
+    python,
+    [join(ROOT, 'scripts/datacompy/compare.py'), gl, erp, (TOLERANCE_CENTS / 100).toFixed(2)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`datacompy exited ${code}: ${stderr.slice(-2000)}`);
+  return { result: JSON.parse(stdout.trim().split('\n').pop()!) as DatacompyResult, ms };
+}
+
+interface SizeResult {
+  records: number;
+  wallMs: number;
+  rowsPerSec: number;
+  rssGrowth: number;
+  peakRss: number;
+  peakHeap: number;
+  allFound: boolean;
+  datacompyMs?: number;
+  datacompyRss?: number;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  console.log(
+    `bench:recon on ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}; ` +
+      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}`,
+  );
+  const python = SKIP_DATACOMPY ? undefined : datacompyPython();
+
+  const t = performance.now();
+  const [pgServer, maria, server, bundle] = await Promise.all([
+    process.env.DATABASE_URL ? undefined : startEmbeddedPostgres(),
+    process.env.MARIADB_URL ? undefined : startMariaDb({ bufferPoolMb: 1024 }),
+    startDevServer({ port: await freePort(), uiPort: await freePort() }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }),
+  ]);
+  console.log(
+    `servers up (PostgreSQL, MariaDB, Temporal dev server) and workflows bundled in ${secs(performance.now() - t)}`,
+  );
+  const work = mkdtempSync(join(tmpdir(), 'finflow-bench-recon-'));
+  const results: SizeResult[] = [];
+  try {
+    const glUrl = await createDatabase(process.env.DATABASE_URL ?? pgServer!.adminUrl, 'finflow_bench_recon_gl');
+    const resultsUrl = await createDatabase(
+      process.env.DATABASE_URL ?? pgServer!.adminUrl,
+      'finflow_bench_recon_results',
+    );
+    const erpUrl = await createMariaDatabase(process.env.MARIADB_URL ?? maria!.adminUrl, 'finflow_bench_recon_erp');
+    const glPool = new Pool({ connectionString: glUrl, max: 2 });
+    const erpPool = createMysqlPool(erpUrl);
+    const resultsPool = new Pool({ connectionString: resultsUrl, max: 4 });
+    const store = createResultStore({ pool: resultsPool });
+    await store.migrate();
+    const systems = systemsFromEnv({
+      FINFLOW_SYSTEMS: JSON.stringify({
+        gl: { engine: 'postgres', url: glUrl },
+        erp: { engine: 'mysql', url: erpUrl },
+        results: { engine: 'postgres', url: resultsUrl },
+      }),
+    });
+    const connection = await Connection.connect({ address: server.address });
+    const workerConnection = await NativeConnection.connect({ address: server.address });
+    const client = new Client({ connection });
+    try {
+      for (const records of SIZES) {
+        results.push(
+          await benchSize(records, {
+            glPool,
+            erpPool,
+            store,
+            systems,
+            client,
+            workerConnection,
+            server,
+            bundle,
+            work,
+            python,
+          }),
+        );
+      }
+    } finally {
+      await workerConnection.close();
+      await connection.close();
+      await systems.close();
+      await glPool.end();
+      await erpPool.end();
+      await resultsPool.end();
+    }
+  } finally {
+    if (!KEEP) rmSync(work, { recursive: true, force: true });
+    await server.stop();
+    await maria?.stop();
+    await pgServer?.stop();
+  }
+
+  if (results.length > 1) {
+    console.log('\nmemory as records grow (this process: worker + client):');
+    for (const r of results)
+      console.log(
+        `  ${int(r.records).padStart(10)} per side  wall ${secs(r.wallMs).padStart(8)}  ${int(Math.round(r.rowsPerSec)).padStart(9)} rows/s  ` +
+          `peak RSS ${mb(r.peakRss).padStart(7)} (+${mb(r.rssGrowth)})  peak heap ${mb(r.peakHeap)}` +
+          (r.datacompyRss !== undefined ? `  datacompy peak RSS ${r.datacompyRss.toFixed(0)} MB` : ''),
+      );
+  }
+  if (results.some((r) => !r.allFound)) process.exitCode = 1;
+}
+
+interface Ctx {
+  glPool: Pool;
+  erpPool: ReturnType<typeof createMysqlPool>;
+  store: ReturnType<typeof createResultStore>;
+  systems: ReturnType<typeof systemsFromEnv>;
+  client: Client;
+  workerConnection: NativeConnection;
+  server: Awaited<ReturnType<typeof startDevServer>>;
+  bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  work: string;
+  python?: string;
+}
+
+async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
+  console.log(`\n=== ${int(records)} GL journal lines (PostgreSQL) vs ${int(records)} ERP postings (MariaDB) ===`);
+  let t = performance.now();
+  const gen: GeneratedScenario = await generateScenario({ records, seed: SEED, pg: ctx.glPool, mysql: ctx.erpPool });
+  const truth = gen.truth;
+  console.log(
+    `generated in ${secs(performance.now() - t)} (GL COPY ${gen.seconds.gl.toFixed(1)} s, ERP LOAD DATA ${gen.seconds.erp.toFixed(1)} s, in parallel): ` +
+      `GL ${int(truth.gl.records)} rows sum ${truth.gl.amount}; ERP ${int(truth.erp.records)} rows sum ${truth.erp.amount} ` +
+      `(4-dp ${truth.erp.amountRaw}); planted ${CATEGORIES.map((c) => truth.categories[c]).reduce((a, b) => a + b, 0)} discrepancies`,
+  );
+
+  const sql = scenarioSql();
+  const definition = glVsErpDefinition({
+    gl: { connector: 'postgres', system: 'gl', sql: sql.gl, mode: 'copy' },
+    erp: { connector: 'mariadb', system: 'erp', sql: sql.erp },
+  });
+  const taskQueue = `bench-recon-${records}-${process.pid}`;
+  const reportsDir = join(ctx.work, `reports-${records}`);
+  const worker = await Worker.create({
+    connection: ctx.workerConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: ctx.bundle,
+    activities: createActivities({
+      systems: ctx.systems,
+      recon: { workDir: join(ctx.work, 'spill'), reportsDir, resultStore: ctx.store },
+    }),
+  });
+  const running = worker.run();
+  const input: ReconciliationInput = {
+    company: 'BENCH',
+    period: gen.plan.period,
+    reconId: 'gl-vs-erp',
+    definition,
+    maxParallel: PARALLEL,
+    ...(PARTITIONS ? { partitions: PARTITIONS } : {}),
+  };
+  const workflowId = `recon:BENCH:${gen.plan.period}:gl-vs-erp:${records}:${process.pid}`;
+  let run: Awaited<ReturnType<typeof sampled<ReconciliationSummary>>>;
+  try {
+    run = await sampled(async () => {
+      const handle = await ctx.client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [input],
+      });
+      return handle.result();
+    });
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+  const summary = run.value;
+  const total = truth.gl.records + truth.erp.records;
+  const rowsPerSec = total / (run.ms / 1000);
+  console.log(
+    `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL} in parallel: ` +
+      `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
+      `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}`,
+  );
+  console.log(
+    `  control totals: GL ${int(summary.a.records)} rows ${summary.a.amount} (planted ${truth.gl.amount}), ` +
+      `ERP ${int(summary.b.records)} rows ${summary.b.amount} (planted ${truth.erp.amount})`,
+  );
+
+  // Found vs planted: counts from the summary, then key by key from the result store.
+  const found: Record<string, Set<string>> = {};
+  if (summary.runId) {
+    for await (const batch of ctx.store.streamExceptions(summary.runId, { batchSize: 10_000 }))
+      for (const e of batch) (found[e.category] ??= new Set()).add(e.key);
+  }
+  const keys = plantedKeys(gen.plan);
+  let allFound =
+    summary.a.records === truth.gl.records &&
+    summary.b.records === truth.erp.records &&
+    summary.a.amount === truth.gl.amount &&
+    summary.b.amount === truth.erp.amount;
+  console.log(`  ${'category'.padEnd(18)} ${'planted'.padStart(8)} ${'found'.padStart(8)} ${'same keys'.padStart(10)}`);
+  for (const c of CATEGORIES as readonly Category[]) {
+    const planted = truth.categories[c];
+    const count = summary.perCategory?.[c] ?? 0;
+    const set = found[c] ?? new Set<string>();
+    const sameKeys = set.size === keys[c].length && keys[c].every((k) => set.has(k));
+    const ok = count === planted && sameKeys;
+    allFound &&= ok;
+    console.log(
+      `  ${c.padEnd(18)} ${int(planted).padStart(8)} ${int(count).padStart(8)} ${(sameKeys ? 'yes' : 'NO').padStart(10)}${ok ? '' : '  <-- MISMATCH'}`,
+    );
+  }
+  console.log(
+    `  matched pairs: ${int(summary.keys.matched)} (planted ${int(truth.matched.exact + truth.matched.accepted)}: ` +
+      `${int(truth.matched.exact)} exact + ${int(truth.matched.accepted)} with an accepted difference)` +
+      `${allFound ? '; every planted discrepancy found and rightly categorised' : '; NOT all planted discrepancies found as planted'}`,
+  );
+  if (summary.keys.matched !== truth.matched.exact + truth.matched.accepted) allFound = false;
+
+  const out: SizeResult = {
+    records,
+    wallMs: run.ms,
+    rowsPerSec,
+    rssGrowth: run.peakRss - run.rss0,
+    peakRss: run.peakRss,
+    peakHeap: run.peakHeap,
+    allFound,
+  };
+  if (ctx.python) {
+    t = performance.now();
+    const glCsv = join(ctx.work, `gl-${records}.csv`);
+    const erpCsv = join(ctx.work, `erp-${records}.csv`);
+    await Promise.all([writeSideCsv(gen.plan, 'gl', glCsv), writeSideCsv(gen.plan, 'erp', erpCsv)]);
+    console.log(`CSV export of the same data for datacompy: ${secs(performance.now() - t)}`);
+    const dc = await runDatacompy(ctx.python, glCsv, erpCsv);
+    const r = dc.result;
+    console.log(
+      `datacompy ${r.datacompy} (pandas ${r.pandas}), join on document_no, abs_tol ${(TOLERANCE_CENTS / 100).toFixed(2)}: ` +
+        `wall ${secs(dc.ms)} (read CSV ${r.load_s.toFixed(2)} s, compare ${r.compare_s.toFixed(2)} s, ` +
+        `mismatched rows ${r.extract_s.toFixed(2)} s), peak RSS ${r.max_rss_mb.toFixed(0)} MB; ` +
+        `only in GL ${int(r.only_in_gl)}, only in ERP ${int(r.only_in_erp)}, mismatched rows ${int(r.mismatched_rows)} (no categories)`,
+    );
+    console.log(
+      `ratio: finflow ${secs(run.ms)} vs datacompy ${secs(dc.ms)} = ${(dc.ms / run.ms).toFixed(2)}x ` +
+        `(target >= 3x; finflow reads two live databases, writes the result store and the reports; datacompy reads two CSV files)`,
+    );
+    out.datacompyMs = dc.ms;
+    out.datacompyRss = r.max_rss_mb;
+    rmSync(glCsv, { force: true });
+    rmSync(erpCsv, { force: true });
+  }
+  console.log(
+    `targets: 1M vs 1M under 20 s ${records === 1_000_000 ? (run.ms < 20_000 ? 'MET' : 'MISSED') : '(n/a at this size)'}; ` +
+      `>= 3x datacompy ${out.datacompyMs === undefined ? 'not run' : out.datacompyMs >= 3 * run.ms ? 'MET' : 'MISSED'}; ` +
+      `all planted found ${allFound ? 'MET' : 'MISSED'}`,
+  );
+  return out;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
