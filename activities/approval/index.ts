@@ -169,13 +169,16 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
      */
     async enqueueApprovalNotification(
       n: OutboxNotification,
-    ): Promise<{ id: string; inserted: boolean; webhook: boolean; delivered?: boolean }> {
+    ): Promise<{ id: string; inserted: boolean; webhook: boolean; delivered?: boolean; webhookError?: string }> {
       const box = theOutbox();
       const { row, inserted } = await box.enqueue(n);
       if (!cfg.webhook || row.webhookDeliveredAt !== null) return { id: row.id, inserted, webhook: false };
       const r = await deliverWebhook(row, cfg.webhook, cfg.fetch);
       await box.recordDelivery(row.id, r.delivered ? { ok: true } : { ok: false, error: r.error });
-      return { id: row.id, inserted, webhook: !r.delivered && r.retryable, delivered: r.delivered };
+      if (r.delivered) return { id: row.id, inserted, webhook: false, delivered: true };
+      // Refused for good (4xx): no retry is owed, but the checkpoint's status must show that the hook never got it.
+      if (!r.retryable) return { id: row.id, inserted, webhook: false, delivered: false, webhookError: r.error };
+      return { id: row.id, inserted, webhook: true, delivered: false };
     },
 
     /**

@@ -268,6 +268,10 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       try {
         const r = await outbox.enqueueApprovalNotification(n);
         inst.notifications.queued += 1;
+        if (r.webhookError) {
+          inst.notifications.failed += 1;
+          inst.notifications.lastError = `webhook for notification ${r.id}: ${r.webhookError}`;
+        }
         if (r.webhook)
           void webhook.deliverApprovalWebhook({ id: r.id }).catch((err: unknown) => {
             inst.notifications.failed += 1;
