@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import { readApprovalKeySet } from '../../activities/approval/keys';
 import { systemsFromEnv } from '../../activities/systems';
+import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { startWorker, type RunningWorker } from '../../workers/main';
 import type { ApprovalsStatus, CloseStatus, MonthEndCloseInput } from '../../workflows/types';
@@ -35,7 +36,7 @@ beforeAll(async () => {
     INSERT INTO erp SELECT 'A' || g, g * 1.25 FROM generate_series(1, 500) g WHERE g <> 77;
     UPDATE erp SET amt = amt + 9 WHERE acct_num = 'A300';`);
   await db.end();
-  env = await devServerEnv();
+  env = await devServerEnv({ searchAttributes: finflowSearchAttributeKeys() });
   taskQueue = uniqueId('e2e');
   dir = mkdtempSync(join(tmpdir(), 'finflow-e2e-'));
   // The operator's signing key, made with the CLI; the worker trusts its public half.

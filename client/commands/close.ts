@@ -1,0 +1,449 @@
+// `finflow close ...`: start, follow, list and schedule month-end closes. Talks to Temporal only; every action
+// here has a plain `temporal` CLI equivalent (README).
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+} from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Command } from 'commander';
+import { statusRows, textTable, shortTime, type ReportStatus } from '../../activities/close-report';
+import { closeWorkflowId } from '../../domain/ids';
+import {
+  FINFLOW_CLOSE_STATUS,
+  FINFLOW_COMPANY,
+  FINFLOW_PERIOD,
+  periodToCloseFor,
+  type ScheduledCloseInput,
+} from '../../workflows/close-schedule';
+import { statusQuery } from '../../workflows/definitions';
+import type { CloseStatus } from '../../workflows/types';
+import { readClosePlan } from '../close-plan-file';
+import { connectClient } from '../connect';
+
+type Out = (s: string) => void;
+
+const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A close's status as text: the task table, reconciliation figures, checkpoints, critical path. */
+export function formatStatus(s: CloseStatus): string {
+  const r = s as unknown as ReportStatus;
+  const lines = [`${s.closeId}  ${s.state.toUpperCase()}${r.paused ? ' (PAUSED)' : ''}  ${s.percentDone}% done`];
+  if (r.closeDeadline) lines.push(`deadline ${shortTime(r.closeDeadline)}`);
+  lines.push(
+    textTable(statusRows(r))
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+  for (const t of s.tasks)
+    if (t.result)
+      lines.push(
+        `  ${t.id}: matched=${t.result.keys.matched} mismatched=${t.result.keys.amountMismatch} ` +
+          `missing_in_a=${t.result.keys.missingInA} missing_in_b=${t.result.keys.missingInB} difference=${t.result.difference}`,
+      );
+  for (const c of s.checkpoints) {
+    const last = c.decisions[c.decisions.length - 1];
+    lines.push(
+      `  checkpoint ${c.checkpointId}: ${c.state}` +
+        (c.state === 'open' ? `; may approve: ${c.allowedRoles.join(', ')}` : '') +
+        (c.state !== 'open' && last ? `; last decision: ${last.decision} by ${last.approverId} (${last.role})` : '') +
+        (c.escalations.length ? `; escalated to ${c.escalations.map((e) => e.toRole).join(', ')}` : '') +
+        (c.refusals.length ? `; ${c.refusals.length} refused attempt(s)` : '') +
+        (c.warning ? `; ${c.warning}` : ''),
+    );
+  }
+  if (r.criticalPath?.length) lines.push(`  critical path: ${r.criticalPath.join(' -> ')}`);
+  return lines.join('\n');
+}
+
+export function progressBar(percent: number, width = 30): string {
+  const p = Math.max(0, Math.min(100, Math.round(percent)));
+  const filled = Math.round((p / 100) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(p).padStart(3)}%`;
+}
+
+export function resolveCloseId(idOrNothing: string | undefined, opts: { company?: string; period?: string }): string {
+  if (idOrNothing) return idOrNothing;
+  if (opts.company && opts.period) return closeWorkflowId(opts.company, opts.period);
+  throw new Error('name the close: a workflow id, or --company and --period');
+}
+
+/** A search attribute the namespace does not know: say how to register it instead of the server's bare error. */
+function explainSearchAttributeError(err: unknown): unknown {
+  const msg = (err as Error)?.message ?? '';
+  if (/search attribute/i.test(msg) && /Finflow/.test(msg))
+    return new Error(
+      `${msg}\nThe namespace lacks finflow's search attributes: register them with\n` +
+        '  temporal operator search-attribute create --name FinflowCompany --type Keyword  (and FinflowPeriod, FinflowCloseStatus)\n' +
+        'or start with --no-search-attributes.',
+    );
+  return err;
+}
+
+const clock = () => new Date().toISOString().slice(11, 19);
+
+/**
+ * Follows a close until its workflow ends. On a terminal: one frame redrawn in place (progress bar, task table),
+ * every `intervalMs`. Elsewhere (pipes, CI logs): a line per change, so the log reads as the close's story.
+ * Returns the last status seen and whether the workflow completed.
+ */
+export async function watchClose(
+  handle: WorkflowHandle,
+  opts: { intervalMs: number; write: (s: string) => void; tty: boolean; columns?: number },
+): Promise<{ status: CloseStatus | undefined; ok: boolean; error?: string }> {
+  let ended: { ok: boolean; value?: CloseStatus; error?: string } | undefined;
+  const result = handle.result().then(
+    (value: unknown) => (ended = { ok: true, value: value as CloseStatus }),
+    (err: unknown) => (ended = { ok: false, error: (err as Error).cause ? String((err as Error).cause) : String(err) }),
+  );
+  let last: CloseStatus | undefined;
+  let frameLines = 0;
+  const states = new Map<string, string>();
+  let lastPercent = -1;
+  let lastState = '';
+  const render = (s: CloseStatus) => {
+    if (opts.tty) {
+      const r = s as unknown as ReportStatus;
+      const done = s.tasks.filter((t) => /^(done|done_with_\w+|skipped|waived)$/.test(t.state)).length;
+      const head =
+        `${s.closeId}  ${s.state.toUpperCase()}${r.paused ? ' (PAUSED)' : ''}  ${progressBar(s.percentDone)}  ` +
+        `${done}/${s.tasks.length} tasks  ${clock()}`;
+      const body = textTable(statusRows(r)).split('\n');
+      const tail = r.criticalPath?.length ? [`critical path: ${r.criticalPath.join(' -> ')}`] : [];
+      const frame = [head, ...body, ...tail];
+      // Move up over the previous frame, clear it, draw the new one: no scrolling, no flicker of a full clear.
+      opts.write(`${frameLines ? `\x1b[${frameLines}A\r\x1b[J` : ''}${frame.join('\n')}\n`);
+      frameLines = frame.length;
+      return;
+    }
+    for (const t of s.tasks) {
+      const before = states.get(t.id);
+      if (before !== t.state) {
+        const why = t.reason ? ` (${t.reason})` : '';
+        opts.write(`${clock()} ${t.id}: ${before === undefined ? '' : `${before} -> `}${t.state}${why}\n`);
+        states.set(t.id, t.state);
+      }
+    }
+    if (s.percentDone !== lastPercent || s.state !== lastState) {
+      opts.write(`${clock()} ${s.closeId} ${s.state} ${progressBar(s.percentDone)}\n`);
+      lastPercent = s.percentDone;
+      lastState = s.state;
+    }
+  };
+  if (opts.tty) opts.write('\x1b[?25l');
+  try {
+    for (;;) {
+      try {
+        last = await handle.query(statusQuery);
+        render(last);
+      } catch {
+        // The first workflow task may not have run yet, or the worker is restarting: keep watching.
+      }
+      if (ended) break;
+      await Promise.race([new Promise((r) => setTimeout(r, opts.intervalMs)), result]);
+      if (ended) {
+        const e = ended as { ok: boolean; value?: CloseStatus };
+        if (e.ok && e.value) {
+          last = e.value;
+          render(last);
+        }
+        break;
+      }
+    }
+  } finally {
+    if (opts.tty) opts.write('\x1b[?25h');
+  }
+  const e = ended as { ok: boolean; error?: string };
+  return { status: last, ok: e.ok, error: e.error };
+}
+
+function listQuery(o: {
+  company?: string;
+  period?: string;
+  status?: string;
+  all?: boolean;
+  running?: boolean;
+}): string {
+  const parts = ["WorkflowType = 'monthEndCloseWorkflow'"];
+  for (const [attr, value] of [
+    ['FinflowCompany', o.company],
+    ['FinflowPeriod', o.period],
+    ['FinflowCloseStatus', o.status],
+  ] as const) {
+    if (value === undefined) continue;
+    // Values go into a query string: the id alphabet keeps quotes (and so injection) out.
+    if (!SAFE.test(value)) throw new Error(`${attr} ${JSON.stringify(value)}: letters, digits, '.', '_', '-' only`);
+    parts.push(`${attr} = '${value}'`);
+  }
+  if (o.running) parts.push("ExecutionStatus = 'Running'");
+  return parts.join(' AND ');
+}
+
+export interface ScheduleSpecOptions {
+  every: string;
+  day?: string;
+  at?: string;
+  timezone?: string;
+}
+
+/** `--every month --day 1 --at 06:00`: a calendar spec, in the schedule's time zone (UTC unless told). */
+export function scheduleSpecOf(o: ScheduleSpecOptions) {
+  if (o.every !== 'month') throw new Error(`--every ${o.every}: only "month" is supported`);
+  const day = o.day === undefined ? 1 : Number(o.day);
+  if (!Number.isInteger(day) || day < 1 || day > 28)
+    throw new Error(`--day ${o.day}: a day of the month 1-28 (every month has it)`);
+  const m = /^(\d{2}):(\d{2})$/.exec(o.at ?? '06:00');
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new Error(`--at ${o.at}: a time HH:MM`);
+  return {
+    calendars: [{ dayOfMonth: day, hour: Number(m[1]), minute: Number(m[2]), comment: 'monthly close' }],
+    timezone: o.timezone ?? 'UTC',
+  };
+}
+
+export function closeScheduleId(company: string): string {
+  if (!SAFE.test(company))
+    throw new Error(`company ${JSON.stringify(company)} may hold only letters, digits, '.', '_' and '-'`);
+  return `close-schedule:${company}`;
+}
+
+async function describeSchedule(client: Client, scheduleId: string, plan: { fiscalCalendar?: unknown }, out: Out) {
+  const d = await client.schedule.getHandle(scheduleId).describe();
+  const action = d.action as { workflowType?: string; taskQueue?: string };
+  out(`schedule ${scheduleId}${d.state.paused ? ' (PAUSED)' : ''}: ${action.workflowType} on ${action.taskQueue}`);
+  const next = d.info.nextActionTimes.slice(0, 3);
+  for (const t of next) out(`  next run ${t.toISOString()}: closes period ${periodToCloseFor(plan, t.toISOString())}`);
+  for (const a of d.info.recentActions.slice(-3))
+    out(`  ran ${a.scheduledAt.toISOString()}: ${a.action.workflow.workflowId}`);
+}
+
+export function registerCloseCommands(program: Command, out: Out = (s) => console.log(s)): void {
+  const conn = () => {
+    const o = program.opts<{ address?: string; namespace?: string; taskQueue?: string }>();
+    return connectClient({ address: o.address, namespace: o.namespace, taskQueue: o.taskQueue });
+  };
+
+  const close = program.command('close').description('start, follow, list and schedule month-end closes');
+  close
+    .command('start <plan>')
+    .description('start a close from a JSON or YAML plan; starting the same company and period twice is a no-op')
+    .option('--period <yyyy-mm>', 'fiscal period, overriding the plan')
+    .option('--company <code>', 'company, overriding the plan')
+    .option('--wait', 'wait for the close to finish and print its final status')
+    .option(
+      '--no-search-attributes',
+      'do not set FinflowCompany/FinflowPeriod/FinflowCloseStatus (unregistered namespace)',
+    )
+    .action(
+      async (planPath: string, o: { period?: string; company?: string; wait?: boolean; searchAttributes: boolean }) => {
+        const plan = readClosePlan(planPath, o);
+        const { client, config, close: done } = await conn();
+        try {
+          const workflowId = closeWorkflowId(plan.company, plan.period);
+          try {
+            await client.workflow.start('monthEndCloseWorkflow', {
+              taskQueue: config.taskQueue,
+              workflowId,
+              args: [o.searchAttributes ? { ...plan, searchAttributes: true } : plan],
+              ...(o.searchAttributes
+                ? {
+                    // Set at start so the close is findable before its first workflow task runs.
+                    typedSearchAttributes: [
+                      { key: FINFLOW_COMPANY, value: plan.company },
+                      { key: FINFLOW_PERIOD, value: plan.period },
+                      { key: FINFLOW_CLOSE_STATUS, value: 'running' },
+                    ],
+                  }
+                : {}),
+            });
+            out(`started ${workflowId}`);
+          } catch (err) {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw explainSearchAttributeError(err);
+            out(`${workflowId} is already running or done: not started again`);
+          }
+          if (o.wait) out(formatStatus(await client.workflow.getHandle(workflowId).result()));
+        } finally {
+          await done();
+        }
+      },
+    );
+  close
+    .command('status [closeId]')
+    .description('a close as a table: task, kind, owner, state, deadline, late/at-risk, blockers, critical path')
+    .option('--company <code>')
+    .option('--period <yyyy-mm>')
+    .option('--json', 'print the raw status object')
+    .action(async (id: string | undefined, o: { company?: string; period?: string; json?: boolean }) => {
+      const { client, close: done } = await conn();
+      try {
+        const s = await client.workflow.getHandle(resolveCloseId(id, o)).query(statusQuery);
+        out(o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      } finally {
+        await done();
+      }
+    });
+  close
+    .command('watch [closeId]')
+    .description('follow a close live until it ends: a redrawn view on a terminal, a line per change elsewhere')
+    .option('--company <code>')
+    .option('--period <yyyy-mm>')
+    .option('--interval <ms>', 'refresh interval in milliseconds', '250')
+    .option('--lines', 'a line per change even on a terminal')
+    .action(
+      async (id: string | undefined, o: { company?: string; period?: string; interval: string; lines?: boolean }) => {
+        const intervalMs = Number(o.interval);
+        if (!Number.isFinite(intervalMs) || intervalMs < 20)
+          throw new Error(`--interval ${o.interval}: at least 20 ms`);
+        const { client, close: done } = await conn();
+        try {
+          const r = await watchClose(client.workflow.getHandle(resolveCloseId(id, o)), {
+            intervalMs,
+            write: (s) => process.stdout.write(s),
+            tty: Boolean(process.stdout.isTTY) && !o.lines,
+          });
+          if (r.ok) out(`close ended: ${r.status?.state ?? 'unknown'} (${r.status?.percentDone ?? 0}% done)`);
+          else {
+            out(`close workflow ended without a result: ${r.error}`);
+            process.exitCode = 1;
+          }
+        } finally {
+          await done();
+        }
+      },
+    );
+  close
+    .command('result [closeId]')
+    .description('wait for a close to finish and print its final status')
+    .option('--company <code>')
+    .option('--period <yyyy-mm>')
+    .option('--json')
+    .action(async (id: string | undefined, o: { company?: string; period?: string; json?: boolean }) => {
+      const { client, close: done } = await conn();
+      try {
+        const s = (await client.workflow.getHandle(resolveCloseId(id, o)).result()) as CloseStatus;
+        out(o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      } finally {
+        await done();
+      }
+    });
+  close
+    .command('list')
+    .description('closes by company, period and close status (search attributes; the Web UI uses the same query)')
+    .option('--company <code>')
+    .option('--period <yyyy-mm>')
+    .option('--status <state>', 'FinflowCloseStatus, e.g. running, completed, blocked')
+    .option('--running', 'only closes whose workflow is still running')
+    .option('--json')
+    .action(async (o: { company?: string; period?: string; status?: string; running?: boolean; json?: boolean }) => {
+      const query = listQuery(o);
+      const { client, close: done } = await conn();
+      try {
+        const rows: Record<string, string>[] = [];
+        for await (const w of client.workflow.list({ query })) {
+          const sa = w.typedSearchAttributes;
+          rows.push({
+            closeId: w.workflowId,
+            company: sa.get(FINFLOW_COMPANY) ?? '',
+            period: sa.get(FINFLOW_PERIOD) ?? '',
+            closeStatus: sa.get(FINFLOW_CLOSE_STATUS) ?? '',
+            workflow: w.status.name,
+            started: w.startTime.toISOString(),
+          });
+        }
+        if (o.json) return out(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return out(`no close matches ${query}`);
+        const cols = ['closeId', 'company', 'period', 'closeStatus', 'workflow', 'started'];
+        const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
+        out(cols.map((c, i) => c.padEnd(w[i])).join('  '));
+        for (const r of rows)
+          out(
+            cols
+              .map((c, i) => r[c].padEnd(w[i]))
+              .join('  ')
+              .trimEnd(),
+          );
+      } finally {
+        await done();
+      }
+    });
+
+  const schedule = close
+    .command('schedule <plan>')
+    .description(
+      "a Temporal Schedule that starts each period's close from this plan (the period rolls forward: each run " +
+        'closes the latest period that ended before it)',
+    )
+    .option('--every <unit>', 'how often: month', 'month')
+    .option('--day <n>', 'day of the month to start on (1-28)', '1')
+    .option('--at <HH:MM>', 'time of day', '06:00')
+    .option('--timezone <tz>', 'IANA time zone of --day/--at', 'UTC')
+    .option('--company <code>', 'company, overriding the plan')
+    .option('--schedule-id <id>', 'default close-schedule:<company>')
+    .option('--paused', 'create it paused')
+    .option('--no-search-attributes', 'do not set the close search attributes')
+    .action(
+      async (
+        planPath: string,
+        o: ScheduleSpecOptions & {
+          company?: string;
+          scheduleId?: string;
+          paused?: boolean;
+          searchAttributes: boolean;
+        },
+      ) => {
+        // The period in the file (if any) is only a placeholder: every run works out its own.
+        const plan = readClosePlan(planPath, { company: o.company, period: 'scheduled' });
+        const { period: _placeholder, ...rest } = plan;
+        const spec = scheduleSpecOf(o);
+        const scheduleId = o.scheduleId ?? closeScheduleId(plan.company);
+        const input: ScheduledCloseInput = {
+          plan: rest as ScheduledCloseInput['plan'],
+          ...(o.searchAttributes ? { searchAttributes: true } : {}),
+        };
+        const { client, config, close: done } = await conn();
+        try {
+          try {
+            await client.schedule.create({
+              scheduleId,
+              spec,
+              action: {
+                type: 'startWorkflow',
+                workflowType: 'scheduledCloseWorkflow',
+                workflowId: `close-starter:${plan.company}`,
+                taskQueue: config.taskQueue,
+                args: [input],
+              },
+              // A close runs for days: a second start while one runs would be for the same period, so skip it;
+              // after an outage, still start a missed month's close (within 7 days).
+              policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '7d' },
+              state: { paused: Boolean(o.paused), note: `finflow close schedule ${planPath}` },
+            });
+            out(`created schedule ${scheduleId}`);
+          } catch (err) {
+            if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+            out(`schedule ${scheduleId} already exists: left as it is`);
+          }
+          await describeSchedule(client, scheduleId, input.plan, out);
+        } finally {
+          await done();
+        }
+      },
+    );
+  schedule.addHelpText(
+    'after',
+    '\nThe schedule id is printed; `temporal schedule describe --schedule-id <id>` shows it too.',
+  );
+  close
+    .command('schedule-show <scheduleId>')
+    .description('a close schedule: its next runs and the periods they will close, and recent runs')
+    .action(async (scheduleId: string) => {
+      const { client, close: done } = await conn();
+      try {
+        const d = await client.schedule.getHandle(scheduleId).describe();
+        const args = (d.action as { args?: ScheduledCloseInput[] }).args ?? [];
+        await describeSchedule(client, scheduleId, args[0]?.plan ?? {}, out);
+      } finally {
+        await done();
+      }
+    });
+}
