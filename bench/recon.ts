@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createMysqlPool } from '../activities/connectors/mysql';
@@ -132,6 +133,37 @@ async function runDatacompy(python: string, gl: string, erp: string): Promise<{ 
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`datacompy exited ${code}: ${stderr.slice(-2000)}`);
   return { result: JSON.parse(stdout.trim().split('\n').pop()!) as DatacompyResult, ms };
+}
+
+/** Where the workflow's time went, from its history: each activity from scheduled to completed. */
+function phases(history: temporal.api.history.v1.IHistory): string {
+  const at = (t: temporal.api.history.v1.IHistoryEvent['eventTime']) =>
+    Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const events = history.events ?? [];
+  const scheduled = new Map<number, { type: string; at: number }>();
+  const spans = new Map<string, { first: number; last: number; each: number[] }>();
+  for (const e of events) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(Number(e.eventId), { type: s.activityType?.name ?? '?', at: at(e.eventTime) });
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const from = scheduled.get(Number(done.scheduledEventId));
+      if (!from) continue;
+      const span = spans.get(from.type) ?? { first: Infinity, last: 0, each: [] };
+      span.first = Math.min(span.first, from.at);
+      span.last = Math.max(span.last, at(e.eventTime));
+      span.each.push(at(e.eventTime) - from.at);
+      spans.set(from.type, span);
+    }
+  }
+  const start = events.length ? at(events[0].eventTime) : 0;
+  const end = events.length ? at(events[events.length - 1].eventTime) : 0;
+  const parts = [...spans.entries()].map(
+    ([type, s]) =>
+      `${type} x${s.each.length} ${secs(s.last - s.first)}` +
+      (s.each.length > 1 ? ` (each ${s.each.map((ms) => (ms / 1000).toFixed(1)).join('/')} s)` : ''),
+  );
+  return `phases (history): ${parts.join('; ')}; workflow start to end ${secs(end - start)}`;
 }
 
 interface SizeResult {
@@ -284,6 +316,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
   };
   const workflowId = `recon:BENCH:${gen.plan.period}:gl-vs-erp:${records}:${process.pid}`;
   let run: Awaited<ReturnType<typeof sampled<ReconciliationSummary>>>;
+  let handleForHistory: { fetchHistory(): Promise<temporal.api.history.v1.IHistory> } | undefined;
   try {
     run = await sampled(async () => {
       const handle = await ctx.client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
@@ -291,6 +324,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
         workflowId,
         args: [input],
       });
+      handleForHistory = handle;
       return handle.result();
     });
   } finally {
@@ -305,6 +339,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
       `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
       `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}`,
   );
+  if (handleForHistory) console.log(`  ${phases(await handleForHistory.fetchHistory())}`);
   console.log(
     `  control totals: GL ${int(summary.a.records)} rows ${summary.a.amount} (planted ${truth.gl.amount}), ` +
       `ERP ${int(summary.b.records)} rows ${summary.b.amount} (planted ${truth.erp.amount})`,
