@@ -2,7 +2,7 @@
 // other client; the same actions are possible with the plain `temporal` CLI (see README).
 import { Command } from 'commander';
 import { registerApprovalCommands } from './commands/approval';
-import { registerCloseCommands } from './commands/close';
+import { registerCloseCommands, registerTaskCommands } from './commands/close';
 import { registerComplianceCommands } from './commands/compliance';
 import { registerSecurityCommands } from './commands/security';
 
@@ -16,6 +16,7 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
   program.option('--task-queue <name>', 'task queue of the finflow workers');
   // Each area registers its own commands (client/commands/*.ts); one line each here.
   registerCloseCommands(program, out);
+  registerTaskCommands(program, out);
   registerApprovalCommands(program, out);
   registerComplianceCommands(program, out);
   registerSecurityCommands(program, out);

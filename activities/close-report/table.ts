@@ -21,16 +21,15 @@ export function shortTime(iso: string | undefined): string {
   return m ? `${m[1]} ${m[2]}${m[3]}` : iso;
 }
 
-/** Why a task cannot go on: its own reason when blocked/failed, else the close's blockers that name it. */
+/** Why a task cannot go on: its own reason when blocked/failed, else the close's blocker entry for it. */
 export function blockersOf(task: ReportTask, status: ReportStatus): string {
   const own = task.blockedReason ?? (task.state === 'blocked' || task.state === 'failed' ? task.reason : undefined);
   if (own) return own;
   for (const b of status.blockers ?? []) {
-    if (typeof b === 'string') continue;
-    const r = b as { taskId?: string; task?: string; blockedBy?: string[] | string; reason?: string };
-    if ((r.taskId ?? r.task) !== task.id) continue;
-    const by = Array.isArray(r.blockedBy) ? r.blockedBy.join(', ') : r.blockedBy;
-    return r.reason ?? (by ? `waits on ${by}` : 'blocked');
+    if (typeof b !== 'object' || b === null) continue;
+    const r = b as { task?: string; root?: string; message?: string };
+    if (r.task !== task.id) continue;
+    return r.message ?? (r.root && r.root !== task.id ? `waits on ${r.root}` : 'blocked');
   }
   return '';
 }

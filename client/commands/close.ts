@@ -1,7 +1,9 @@
 // `finflow close ...`: start, follow, list and schedule month-end closes. Talks to Temporal only; every action
 // here has a plain `temporal` CLI equivalent (README).
+import { userInfo } from 'node:os';
 import {
   ScheduleAlreadyRunning,
+  WorkflowUpdateFailedError,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/client';
@@ -16,8 +18,8 @@ import {
   periodToCloseFor,
   type ScheduledCloseInput,
 } from '../../workflows/close-schedule';
-import { statusQuery } from '../../workflows/definitions';
-import type { CloseStatus } from '../../workflows/types';
+import { statusQuery, submitTaskActionUpdate } from '../../workflows/definitions';
+import type { CloseStatus, TaskAction, TaskActionAnswer } from '../../workflows/types';
 import { readClosePlan } from '../close-plan-file';
 import { connectClient } from '../connect';
 
@@ -446,4 +448,86 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
         await done();
       }
     });
+}
+
+export const TASK_ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip'] as const;
+
+/** Sends a task action through the update; a refusal by the validator comes back as a refused answer. */
+export async function submitTaskAction(client: Client, closeId: string, action: TaskAction): Promise<TaskActionAnswer> {
+  try {
+    return await client.workflow.getHandle(closeId).executeUpdate(submitTaskActionUpdate, { args: [action] });
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    const cause = err.cause as { message?: string } | undefined;
+    return { accepted: false, action: action.action, taskId: action.taskId, message: cause?.message ?? err.message };
+  }
+}
+
+export function formatTaskAnswer(a: TaskActionAnswer): string {
+  return `${a.action}${a.taskId ? ` ${a.taskId}` : ''}: ${a.accepted ? 'accepted' : 'refused'}: ${a.message}`;
+}
+
+/** Who acts: --by, else FINFLOW_ACTOR, else the login name (recorded in the close's journal). */
+function actor(by: string | undefined, env: NodeJS.ProcessEnv): string {
+  return by ?? env.FINFLOW_ACTOR ?? env.USER ?? userInfo().username;
+}
+
+export function registerTaskCommands(
+  program: Command,
+  out: Out = (s) => console.log(s),
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const task = program
+    .command('task')
+    .description('act on a task of a running close: complete, rerun, waive, reassign, skip (recorded in its journal)');
+  for (const action of TASK_ACTIONS) {
+    const cmd = task
+      .command(`${action} <closeId> <taskId>`)
+      .description(
+        {
+          complete: 'mark a manual or journal-entry task done (its owner)',
+          rerun: 'run a failed or blocked task again',
+          waive: 'waive a task: opens an approval of the waiver; the task is waived once approved',
+          reassign: 'give the task to another person (--to)',
+          skip: 'skip a task, with a reason',
+        }[action],
+      )
+      .option('--reason <text>', 'why (required for skip and waive)')
+      .option('--by <user>', 'who acts (default $FINFLOW_ACTOR or the login name)')
+      .option('--note <text>', 'a note for the journal')
+      .option('--json', 'print the answer as JSON');
+    if (action === 'reassign') cmd.requiredOption('--to <user>', 'the new owner');
+    cmd.action(
+      async (
+        closeId: string,
+        taskId: string,
+        o: { reason?: string; by?: string; note?: string; to?: string; json?: boolean },
+      ) => {
+        if ((action === 'skip' || action === 'waive') && !o.reason?.trim())
+          throw new Error(`task ${action} needs --reason: the journal keeps why`);
+        const payload: TaskAction = {
+          action,
+          taskId,
+          by: actor(o.by, env),
+          ...(o.reason ? { reason: o.reason } : {}),
+          ...(o.to ? { to: o.to } : {}),
+          ...(o.note ? { note: o.note } : {}),
+        };
+        const conn = program.opts<{ address?: string; namespace?: string; taskQueue?: string }>();
+        const { client, close: done } = await connectClient({
+          address: conn.address,
+          namespace: conn.namespace,
+          taskQueue: conn.taskQueue,
+        });
+        try {
+          const answer = await submitTaskAction(client, closeId, payload);
+          out(o.json ? JSON.stringify(answer) : formatTaskAnswer(answer));
+          // Scripts tell a refusal from a failure to reach the close (exit 1).
+          if (!answer.accepted) process.exitCode = 2;
+        } finally {
+          await done();
+        }
+      },
+    );
+  }
 }
