@@ -1,0 +1,297 @@
+// npm run bench:close: the orchestration cost of a large close. On the Temporal dev server with an in-process
+// worker, one generated close plan of 500 tasks runs to the end:
+//   50 extract steps (activity) -> 50 reconciliations (child reconciliationWorkflow over small tables in embedded
+//   PostgreSQL, the legacy a/b TableRef input) -> 50 reviews (activity, SS_WARN) -> 349 follow-up steps in layers of
+//   50, each waiting on two steps of the layer before -> 1 close report (generateCloseReport over all 500 tasks).
+// The activity steps do a fixed amount of "work" (a sleep of --work-ms), timed inside the activity; the
+// reconciliations' work is their reconcileTables activity, timed the same way.
+//
+// Definitions printed:
+//   critical-path work  the longest chain of the dependency graph, weighing each task by its measured work;
+//                       no scheduler could finish the close sooner with this work and these dependencies.
+//   orchestration overhead = wall time (start request -> result) - critical-path work: what the workflow, the
+//                       server, the child starts, the worker's polling and the history writes added.
+//   per step            overhead / tasks on the critical path: the cost of one dependency hop.
+// While the close runs, one client sends the `status` query in a loop (next query as soon as the answer arrives);
+// p50/p99 of those round trips are printed. Target: status p99 < 100 ms.
+//
+//   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100]
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import { createActivities } from '../activities';
+import { systemsFromEnv } from '../activities/systems';
+import { connectClient } from '../client/connect';
+import { createDatabase, freePort } from '../scripts/lib/pg-admin';
+import { startDevServer } from '../scripts/lib/dev-server';
+import { startEmbeddedPostgres } from '../scripts/lib/postgres';
+import { installWorkerRuntime } from '../workers/main';
+import { statusQuery } from '../workflows/definitions';
+import type { CloseStatus, CloseWorkflowInput } from '../workflows/types';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i > 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number`);
+  return v;
+}
+const TASKS = arg('tasks', 500);
+const RECONS = arg('recons', 50);
+const WORK_MS = arg('work-ms', 50);
+const ROWS = arg('rows', 200);
+const MAX_PARALLEL = arg('max-parallel', 100);
+const TARGET_P99_MS = 100;
+
+interface PlanTask {
+  id: string;
+  name: string;
+  kind: 'activity' | 'reconciliation' | 'report';
+  ownerRole: string;
+  activity?: string;
+  predecessors: (string | { task: string; type: 'FS' | 'SS_WARN' })[];
+  expectedDuration?: string;
+  config?: Record<string, unknown>;
+}
+
+/** The generated plan: layers as described at the top; every task id says where it sits. */
+export function benchPlan(company: string, tasks = TASKS, recons = RECONS): { tasks: PlanTask[]; layers: number } {
+  if (tasks < 3 * recons + 2) throw new Error(`--tasks ${tasks} is too few for ${recons} reconciliations`);
+  const work = (id: string, name: string, predecessors: PlanTask['predecessors']): PlanTask => ({
+    id,
+    name,
+    kind: 'activity',
+    activity: 'benchWork',
+    ownerRole: 'accountant',
+    predecessors,
+    expectedDuration: `${Math.max(1, Math.round(WORK_MS / 1000))}s`,
+    config: { ms: WORK_MS },
+  });
+  const out: PlanTask[] = [];
+  for (let i = 0; i < recons; i++) out.push(work(`extract_${i}`, `Extract feed ${i}`, []));
+  for (let i = 0; i < recons; i++)
+    out.push({
+      id: `recon_${i}`,
+      name: `Reconciliation ${i}`,
+      kind: 'reconciliation',
+      ownerRole: 'accountant',
+      predecessors: [`extract_${i}`],
+      config: {
+        reconId: `bench-${company}-${i}`,
+        a: { system: 'ledger', table: 'bench_gl', keyField: 'account_code', valueField: 'balance' },
+        b: { system: 'ledger', table: 'bench_erp', keyField: 'acct_num', valueField: 'amt' },
+      },
+    });
+  for (let i = 0; i < recons; i++)
+    out.push(work(`review_${i}`, `Review reconciliation ${i}`, [{ task: `recon_${i}`, type: 'SS_WARN' }]));
+  let previous = out.slice(-recons).map((t) => t.id);
+  let left = tasks - out.length - 1;
+  let layer = 0;
+  while (left > 0) {
+    const n = Math.min(recons, left);
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = `step_${layer}_${i}`;
+      out.push(
+        work(id, `Follow-up ${layer}.${i}`, [previous[i % previous.length], previous[(i + 1) % previous.length]]),
+      );
+      ids.push(id);
+    }
+    previous = ids;
+    left -= n;
+    layer++;
+  }
+  out.push({
+    id: 'close_report',
+    name: 'Close report',
+    kind: 'report',
+    ownerRole: 'controller',
+    predecessors: previous,
+  });
+  return { tasks: out, layers: layer + 4 };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Longest chain through the graph, each task weighted by its measured work (ms); FF edges do not chain starts. */
+function criticalPathWork(tasks: PlanTask[], work: Map<string, number>): { ms: number; path: string[] } {
+  const finish = new Map<string, { at: number; via?: string }>();
+  for (const t of tasks) {
+    // The plan is generated in dependency order: every predecessor comes earlier.
+    let start = 0;
+    let via: string | undefined;
+    for (const p of t.predecessors) {
+      const id = typeof p === 'string' ? p : p.task;
+      const f = finish.get(id)!.at;
+      if (f > start) [start, via] = [f, id];
+    }
+    finish.set(t.id, { at: start + (work.get(t.id) ?? 0), via });
+  }
+  let end = tasks[0].id;
+  for (const t of tasks) if (finish.get(t.id)!.at > finish.get(end)!.at) end = t.id;
+  const path: string[] = [];
+  for (let at: string | undefined = end; at; at = finish.get(at)!.via) path.unshift(at);
+  return { ms: finish.get(end)!.at, path };
+}
+
+async function main(): Promise<void> {
+  installWorkerRuntime({ level: 'warn' });
+  console.log(
+    `bench:close on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, ` +
+      `${new Date().toISOString()}, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
+  const company = `BENCH${Date.now().toString(36).toUpperCase()}`;
+  const { tasks, layers } = benchPlan(company);
+  console.log(
+    `${tasks.length}-task close (${RECONS} reconciliation children over ${ROWS}-row tables, ` +
+      `${tasks.length - RECONS - 1} activity steps of ${WORK_MS} ms work, 1 close report; ${layers} layers deep), ` +
+      `maxParallel ${MAX_PARALLEL}, dev server, one in-process worker`,
+  );
+  const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
+  const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  try {
+    const databaseUrl = await createDatabase(process.env.DATABASE_URL ?? pg!.adminUrl, 'finflow_bench_close');
+    const db = new PgClient({ connectionString: databaseUrl });
+    await db.connect();
+    await db.query(`
+      DROP TABLE IF EXISTS bench_gl; DROP TABLE IF EXISTS bench_erp;
+      CREATE TABLE bench_gl (account_code text, balance numeric(18,2));
+      CREATE TABLE bench_erp (acct_num text, amt numeric(18,2));
+      INSERT INTO bench_gl SELECT 'A' || g, g * 1.25 FROM generate_series(1, ${ROWS}) g;
+      INSERT INTO bench_erp SELECT 'A' || g, g * 1.25 FROM generate_series(1, ${ROWS}) g;`);
+    await db.end();
+
+    // Work per task, measured inside the activities: benchWork for the steps, reconcileTables for the children.
+    const work = new Map<string, number>();
+    const systems = systemsFromEnv({ DATABASE_URL: databaseUrl });
+    const reportDir = mkdtempSync(join(tmpdir(), 'finflow-bench-close-'));
+    const real = createActivities({ systems, closeReport: { dir: reportDir } });
+    const reconTask = new Map(
+      tasks.filter((t) => t.kind === 'reconciliation').map((t) => [String(t.config!.reconId), t.id]),
+    );
+    const activities = {
+      ...real,
+      async benchWork(input: { taskId: string; config?: { ms?: number } }) {
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, input.config?.ms ?? WORK_MS));
+        work.set(input.taskId, performance.now() - t0);
+        return { ok: true };
+      },
+      async reconcileTables(input: Parameters<typeof real.reconcileTables>[0]) {
+        const t0 = performance.now();
+        const out = await real.reconcileTables(input);
+        const id = reconTask.get(input.reconId) ?? input.reconId;
+        work.set(id, (work.get(id) ?? 0) + performance.now() - t0);
+        return out;
+      },
+      async generateCloseReport(input: Parameters<typeof real.generateCloseReport>[0]) {
+        const t0 = performance.now();
+        const out = await real.generateCloseReport(input);
+        work.set('close_report', performance.now() - t0);
+        return out;
+      },
+    };
+    const taskQueue = `bench-close-${company}`;
+    const connection = await NativeConnection.connect({ address: server.address });
+    worker = await Worker.create({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities,
+      maxConcurrentActivityTaskExecutions: 200,
+    });
+    running = worker.run();
+    const { client, close } = await connectClient({ address: server.address, namespace: 'default', taskQueue });
+    try {
+      const input = {
+        company,
+        period: '2026-10',
+        name: `bench close of ${tasks.length} tasks`,
+        owner: 'controller',
+        maxParallel: MAX_PARALLEL,
+        searchAttributes: true,
+        tasks,
+      } as unknown as CloseWorkflowInput;
+      const t0 = performance.now();
+      const handle = await client.workflow.start('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId: `close:${company}:2026-10`,
+        args: [input],
+      });
+      let done = false;
+      const result = handle.result().finally(() => (done = true));
+      const latencies: number[] = [];
+      let lastPercent = 0;
+      let failedQueries = 0;
+      let biggest = 0;
+      while (!done) {
+        const q0 = performance.now();
+        try {
+          const s = await handle.query(statusQuery);
+          latencies.push(performance.now() - q0);
+          lastPercent = s.percentDone;
+          biggest = Math.max(biggest, JSON.stringify(s).length);
+        } catch {
+          failedQueries++;
+        }
+      }
+      const final = (await result) as CloseStatus;
+      const wall = performance.now() - t0;
+      const unfinished = final.tasks.filter((t) => !['done', 'done_with_exceptions'].includes(t.state));
+      if (final.state !== 'completed' || unfinished.length)
+        throw new Error(
+          `the close ended ${final.state} with ${unfinished.length} tasks not done, e.g. ${JSON.stringify(unfinished[0])}`,
+        );
+      const missing = tasks.filter((t) => !work.has(t.id)).map((t) => t.id);
+      if (missing.length) throw new Error(`no measured work for ${missing.length} tasks, e.g. ${missing.slice(0, 3)}`);
+      const cp = criticalPathWork(tasks, work);
+      const sumWork = [...work.values()].reduce((a, b) => a + b, 0);
+      const overhead = wall - cp.ms;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const p99 = percentile(sorted, 99);
+      const history = await handle.fetchHistory();
+      const reportPaths = (final.tasks.find((t) => t.id === 'close_report')?.output as { paths?: string[] } | undefined)
+        ?.paths;
+      console.log('');
+      console.log(
+        `   close ${final.state}: ${final.tasks.length} tasks, ${final.percentDone}% done, ${history.events?.length ?? '?'} history events (run ${final.run ?? 1})`,
+      );
+      console.log(`   wall time (start -> result)        ${(wall / 1000).toFixed(2)} s`);
+      console.log(`   sum of all work                    ${(sumWork / 1000).toFixed(2)} s (${tasks.length} tasks)`);
+      console.log(
+        `   critical-path work                 ${(cp.ms / 1000).toFixed(2)} s over ${cp.path.length} tasks (${cp.path[0]} -> ... -> ${cp.path[cp.path.length - 1]})`,
+      );
+      console.log(
+        `   orchestration overhead             ${(overhead / 1000).toFixed(2)} s = wall - critical-path work; ${(overhead / cp.path.length).toFixed(0)} ms per critical-path step`,
+      );
+      console.log(
+        `   status query while running         n=${latencies.length}, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms, failed ${failedQueries}, largest answer ${(biggest / 1024).toFixed(0)} KiB, last seen ${lastPercent}%`,
+      );
+      console.log(`   target status p99 < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? 'met' : 'NOT met'}`);
+      if (reportPaths) console.log(`   close report: ${reportPaths.join(', ')}`);
+    } finally {
+      await close();
+    }
+  } finally {
+    worker?.shutdown();
+    await running?.catch(() => undefined);
+    await server.stop();
+    await pg?.stop();
+  }
+}
+
+if (require.main === module)
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
