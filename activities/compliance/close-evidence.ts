@@ -179,14 +179,19 @@ export async function produceCloseEvidence(
   const staging = join(deps.evidenceRoot, '.staging', packageId);
   const dir = join(deps.evidenceRoot, packageId);
 
-  const client = deps.client ?? ctx?.client;
-  if (!client) throw new Error('no Temporal client to read the close history with');
-  const codecs = deps.codecs ?? client.options.loadedDataConverter.payloadCodecs;
-  const history = await exportCloseHistory(
-    { client, codecs, mask: deps.mask },
-    { workflowId: input.closeWorkflowId, outDir: join(staging, 'history'), until: asOf },
-  );
-  heartbeat({ step: 'history', entries: history.entries });
+  // The trail is exported when the control asks for it (the seed's control does); a control that does not name
+  // workflow_history gets none, and needs no Temporal client.
+  const wantsHistory = control.evidence.includes('workflow_history');
+  if (wantsHistory) {
+    const client = deps.client ?? ctx?.client;
+    if (!client) throw new Error('no Temporal client to read the close history with');
+    const codecs = deps.codecs ?? client.options.loadedDataConverter.payloadCodecs;
+    const history = await exportCloseHistory(
+      { client, codecs, mask: deps.mask },
+      { workflowId: input.closeWorkflowId, outDir: join(staging, 'history'), until: asOf },
+    );
+    heartbeat({ step: 'history', entries: history.entries });
+  }
 
   const exceptions: EvidenceInputRaw['exceptions'] = [];
   const attachments: EvidenceInputRaw['attachments'] = [];
@@ -211,14 +216,15 @@ export async function produceCloseEvidence(
       attachments.push({ kind: f.kind, path: f.path, description: `${s.reconId} report` });
     }
   }
-  attachments.push(
-    {
-      kind: 'workflow_history',
-      path: join(staging, 'history', HISTORY_JSONL),
-      description: `history of ${input.closeWorkflowId} and its children up to ${asOf} (decoded, masked)`,
-    },
-    { kind: 'workflow_history', path: join(staging, 'history', HISTORY_HTML), description: 'the same, readable' },
-  );
+  if (wantsHistory)
+    attachments.push(
+      {
+        kind: 'workflow_history',
+        path: join(staging, 'history', HISTORY_JSONL),
+        description: `history of ${input.closeWorkflowId} and its children up to ${asOf} (decoded, masked)`,
+      },
+      { kind: 'workflow_history', path: join(staging, 'history', HISTORY_HTML), description: 'the same, readable' },
+    );
 
   const evidence = closeEvidenceInput(
     {
