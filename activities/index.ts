@@ -1,4 +1,5 @@
 import { createApprovalActivities, type ApprovalActivityConfig } from './approval';
+import { createCalendarActivities } from './calendar';
 import { createCloseReportActivities, type CloseReportConfig } from './close-report';
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
 import { createReconActivities, type ReconActivityConfig } from './recon';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     reconcileTables: (input: Parameters<typeof reconcileTablesWith>[1]) => reconcileTablesWith(deps.systems, input),
     ...createApprovalActivities({ systems: deps.systems, approval: deps.approval }),
+    ...createCalendarActivities(),
     ...createReconActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
     ...createCloseEvidenceActivities(deps.closeEvidence, {

@@ -1,137 +1,798 @@
-import { ApplicationFailure, condition, executeChild, setHandler, workflowInfo } from '@temporalio/workflow';
+// The month-end close: runs a close plan's task graph. Ready tasks start in parallel up to the plan's maxParallel,
+// in the order of their dependencies (FS, FF, SS_WARN: domain/close/task-graph.ts decides what may start); each
+// kind runs its own way (reconciliation child, approval checkpoint, a person's `complete`, an activity, the
+// evidence package, the close report). A failing task is retried per its policy, then blocked with its reason;
+// what depends on it is blocked too, while independent branches go on. Deadlines are durable timers: a task with
+// no slack left is marked at risk, a task past its deadline late, and its owner and the close owner are told.
+// People adapt the close through `taskAction` (complete, rerun, waive with an approval, reassign, skip, add,
+// pause, resume); every action, accepted or refused, goes in the journal. The history stays bounded: the close
+// continues as new, carrying its state, when the history grows large.
+import { defineSearchAttributeKey, SearchAttributeType, type Duration } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ApprovalActivities } from '../activities/approval';
+import type { createCalendarActivities } from '../activities/calendar';
+import type { BusinessCalendar } from '../domain/close/business-days';
+import { calendarWindow, resolveDeadline } from '../domain/close/deadline';
+import { durationMs } from '../domain/close/duration';
+import { DEFAULT_FISCAL_CALENDAR, parsePeriodKey } from '../domain/close/fiscal-calendar';
+import { parseClosePlan, type ClosePlan, type CloseTask } from '../domain/close/plan';
+import {
+  eligibleTasks,
+  finishBlockers,
+  graphStatus,
+  readyTasks,
+  schedule,
+  type GraphPlan,
+  type TaskStates,
+} from '../domain/close/task-graph';
 import { reconWorkflowId } from '../domain/ids';
 import { createCheckpoints } from './approval/checkpoints';
-import { statusQuery } from './definitions';
-import { reconciliationWorkflow } from './reconciliation';
+import { invalidPlan, normaliseInput } from './close/input';
+import {
+  DEFAULT_TASK_RETRY,
+  actionShapeProblem,
+  backoffMs,
+  failureMessage,
+  isFinishedState,
+  isNonRetryable,
+  isPersonTask,
+  smallOutput,
+  taskStatusOf,
+  toGraphState,
+  type RetryPolicy,
+} from './close/runtime';
+import { statusQuery, submitTaskActionUpdate, taskActionSignal } from './definitions';
+import type { reconciliationWorkflow } from './reconciliation';
 import type {
   ApprovalTaskConfig,
+  CheckpointStatus,
+  CloseBlocker,
+  CloseCarriedState,
+  CloseEvidenceInput,
+  CloseEvidenceOutput,
+  CloseJournalEntry,
+  CloseNotification,
+  CloseReportInput,
   CloseStatus,
-  CloseTaskSpec,
-  MonthEndCloseInput,
-  ReconciliationTaskConfig,
+  CloseWorkflowInput,
+  ReconciliationSummary,
+  TaskAction,
+  TaskActionAnswer,
   TaskStatus,
 } from './types';
 
-function validatePlan(tasks: CloseTaskSpec[]): void {
-  const ids = new Set<string>();
-  for (const t of tasks) {
-    if (ids.has(t.id)) throw ApplicationFailure.nonRetryable(`task id ${t.id} appears twice`, 'InvalidClosePlan');
-    ids.add(t.id);
+export const FINFLOW_COMPANY_KEY = defineSearchAttributeKey('FinflowCompany', SearchAttributeType.KEYWORD);
+export const FINFLOW_PERIOD_KEY = defineSearchAttributeKey('FinflowPeriod', SearchAttributeType.KEYWORD);
+export const FINFLOW_CLOSE_STATUS_KEY = defineSearchAttributeKey('FinflowCloseStatus', SearchAttributeType.KEYWORD);
+
+type CalendarActivities = ReturnType<typeof createCalendarActivities>;
+
+// Pure computation over bundled data: only a crash fails it, and bad holiday settings are refused non-retryably.
+const calendarActivities = proxyActivities<CalendarActivities>({
+  startToCloseTimeout: '1m',
+  retry: { maximumAttempts: 5, initialInterval: '1s' },
+});
+// The outbox insert is idempotent by its key; bounded so an outbox down for good is recorded, not waited on.
+const notifyActivities = proxyActivities<ApprovalActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+});
+
+/** A task's activities run one attempt per call: the close's own retry loop counts attempts (shown in status). */
+function taskActivities(timeout: Duration) {
+  return proxyActivities<Record<string, (input: unknown) => Promise<unknown>>>({
+    startToCloseTimeout: timeout,
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+const DEFAULT_BLOCKED_TIMEOUT = '30d';
+const DEFAULT_CONTINUE_AS_NEW_EVENTS = 10_000;
+const DEFAULT_WAIVER_TEMPLATE = 'task-waiver';
+const TASK_ACTIVITY_TIMEOUT = '1h';
+/** Refused actions beyond this are counted, not kept (a flood of bad signals must not grow the state). */
+const MAX_REFUSALS_KEPT = 500;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Waivers need an approval. The close's approval policy names a template checkpoint (default `task-waiver`); each
+ * task of the plan gets its own checkpoint `waive:<taskId>` with the template's roles, limits and escalation, so a
+ * waiver is decided, signed and audited like any other approval, by the roles the policy trusts with it.
+ */
+function policyWithWaivers(policy: unknown, template: string, taskIds: readonly string[]): unknown {
+  if (!isRecord(policy) || !Array.isArray(policy.checkpoints)) return policy;
+  const checkpoints = policy.checkpoints as Record<string, unknown>[];
+  const tpl = checkpoints.find((c) => isRecord(c) && c.id === template);
+  if (!tpl) return policy;
+  const have = new Set(checkpoints.map((c) => (isRecord(c) ? c.id : undefined)));
+  const extra = taskIds.filter((id) => !have.has(`waive:${id}`)).map((id) => ({ ...tpl, id: `waive:${id}` }));
+  return { ...policy, checkpoints: [...checkpoints, ...extra] };
+}
+
+export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<CloseStatus> {
+  const { plan: parsedPlan, options, legacy } = normaliseInput(input);
+  let plan: ClosePlan = parsedPlan;
+  const carried: CloseCarriedState | undefined = options.carried;
+  const info = workflowInfo();
+  const closeId = info.workflowId;
+  const nowIso = () => new Date().toISOString();
+  const nowMs = () => new Date().getTime();
+
+  const fiscalCalendar = plan.fiscalCalendar ?? DEFAULT_FISCAL_CALENDAR;
+  let period: { start: string; end: string };
+  try {
+    period = parsePeriodKey(plan.period, fiscalCalendar);
+  } catch (err) {
+    throw invalidPlan(`period: ${(err as Error).message}`);
   }
-  for (const t of tasks)
-    for (const p of t.predecessors ?? [])
-      if (!ids.has(p))
-        throw ApplicationFailure.nonRetryable(`task ${t.id} depends on unknown task ${p}`, 'InvalidClosePlan');
-  // Kahn's algorithm: whatever is left after peeling off tasks with no open predecessors sits on a cycle.
-  const indegree = new Map(tasks.map((t) => [t.id, (t.predecessors ?? []).length]));
-  const queue = tasks.filter((t) => indegree.get(t.id) === 0).map((t) => t.id);
-  let seen = 0;
-  while (queue.length) {
-    const id = queue.shift() as string;
-    seen++;
-    for (const t of tasks)
-      if ((t.predecessors ?? []).includes(id)) {
-        indegree.set(t.id, (indegree.get(t.id) ?? 0) - 1);
-        if (indegree.get(t.id) === 0) queue.push(t.id);
+
+  const waiverTemplate = options.waiverCheckpoint ?? DEFAULT_WAIVER_TEMPLATE;
+  const policy = policyWithWaivers(
+    options.approvalPolicy,
+    waiverTemplate,
+    plan.tasks.map((t) => t.id),
+  );
+  const waiverItemType = (() => {
+    const cps = isRecord(policy) && Array.isArray(policy.checkpoints) ? (policy.checkpoints as unknown[]) : [];
+    const tpl = cps.find((c) => isRecord(c) && c.id === waiverTemplate);
+    return isRecord(tpl) && typeof tpl.item_type === 'string' ? tpl.item_type : undefined;
+  })();
+  const checkpoints = createCheckpoints({
+    now: nowIso,
+    policy,
+    owner: legacy ? (input as { owner?: string }).owner : plan.owner,
+    allowUnsignedApprovals: options.allowUnsignedApprovals,
+  });
+  checkpoints.install();
+
+  // ------------------------------------------------------------------ state
+  const run = carried ? carried.run : 1;
+  const startedAt = carried ? carried.startedAt : nowIso();
+  const tasks: TaskStatus[] = carried ? carried.tasks : plan.tasks.map((t) => taskStatusOf(t));
+  const journal: CloseJournalEntry[] = carried ? carried.journal : [];
+  const notifications: CloseNotification[] = carried?.notifications ?? [];
+  const notified = new Set<string>(carried?.notified ?? []);
+  const earlierCheckpoints: CheckpointStatus[] = carried?.checkpoints ?? [];
+  let refusalsNotKept = carried?.refusalsNotKept ?? 0;
+  let paused = carried ? carried.paused : false;
+  let calendar: BusinessCalendar | undefined = carried?.calendar as BusinessCalendar | undefined;
+  const deadlines: Record<string, number> = {};
+  let closeDeadline: { ms: number; iso: string } | undefined;
+  let closeState: CloseStatus['state'] = 'running';
+  const ended: { at?: string } = {};
+  let version = 0;
+  let changesThisRun = 0;
+  const bump = () => {
+    version++;
+    changesThisRun++;
+  };
+  const inflight = new Map<string, Promise<void>>();
+  const waivers = new Map<string, Promise<void>>();
+  const background: Promise<void>[] = [];
+
+  const byId = (id: string): TaskStatus | undefined => tasks.find((t) => t.id === id);
+  const planTask = (id: string): CloseTask => plan.tasks.find((t) => t.id === id) as CloseTask;
+  const graphPlan = (): GraphPlan => ({ maxParallel: plan.maxParallel, tasks: plan.tasks });
+  const states = (): TaskStates => Object.fromEntries(tasks.map((t) => [t.id, toGraphState(t.state)]));
+  const startedAtMs = (): Record<string, number> =>
+    Object.fromEntries(
+      tasks.filter((t) => t.state === 'running' && t.startedAt).map((t) => [t.id, Date.parse(t.startedAt as string)]),
+    );
+  const allCheckpoints = (): CheckpointStatus[] => [...earlierCheckpoints, ...checkpoints.statuses()];
+  const usedCheckpoint = (id: string): boolean =>
+    allCheckpoints().some((c) => c.checkpointId === id && c.state !== 'pending');
+
+  // ------------------------------------------------------------------ status
+  function status(): CloseStatus {
+    const now = nowMs();
+    const g = graphStatus(graphPlan(), {
+      now,
+      states: states(),
+      startedAt: startedAtMs(),
+      deadlines,
+      closeDeadline: closeDeadline?.ms,
+    });
+    const derived = new Map(g.blocked.map((b) => [b.task, b]));
+    const blockers: CloseBlocker[] = [];
+    const view = tasks.map((t): TaskStatus => {
+      const copy: TaskStatus = { ...t };
+      const b = derived.get(t.id);
+      if (t.state === 'blocked' || t.state === 'failed') {
+        copy.blockedReason = t.reason;
+        blockers.push({ task: t.id, root: t.id, message: `${t.id}: ${t.reason ?? t.state}` });
+      } else if (b && t.state === 'pending') {
+        copy.state = 'blocked';
+        copy.reason = `dependency cannot be met: ${b.message}`;
+        copy.blockedReason = copy.reason;
+        blockers.push({ task: t.id, root: b.root, message: b.message });
+      } else if (b) {
+        copy.blockedReason = b.message;
+        blockers.push({ task: t.id, root: b.root, message: b.message });
       }
+      return copy;
+    });
+    const s: CloseStatus = {
+      closeId,
+      company: plan.company,
+      period: plan.period,
+      state: closeState,
+      tasks: view,
+      checkpoints: allCheckpoints(),
+      percentDone: g.percent.percent,
+      owner: plan.owner,
+      criticalPath: g.schedule.criticalPath,
+      projectedEnd: new Date(g.schedule.projectedEnd).toISOString(),
+      blockers,
+      paused,
+      journal,
+      notifications,
+      periodStart: period.start,
+      periodEnd: period.end,
+      startedAt,
+      run,
+    };
+    if (plan.name) s.name = plan.name;
+    if (closeDeadline) s.closeDeadline = closeDeadline.iso;
+    if (ended.at) s.finishedAt = ended.at;
+    if (refusalsNotKept) s.refusalsNotKept = refusalsNotKept;
+    return s;
   }
-  if (seen !== tasks.length) {
-    const stuck = tasks.filter((t) => (indegree.get(t.id) ?? 0) > 0).map((t) => t.id);
+  setHandler(statusQuery, status);
+
+  // ------------------------------------------------------------------ journal and actions
+  function record(a: TaskAction, accepted: boolean, refusal?: string): void {
+    if (!accepted && journal.filter((j) => j.accepted === false).length >= MAX_REFUSALS_KEPT) {
+      refusalsNotKept++;
+      return;
+    }
+    const e: CloseJournalEntry = {
+      at: nowIso(),
+      by: typeof a?.by === 'string' ? a.by : '(unknown)',
+      action: typeof a?.action === 'string' ? a.action : '(malformed)',
+      accepted,
+    };
+    if (typeof a?.taskId === 'string') e.taskId = a.taskId;
+    else if (a?.action === 'add' && isRecord(a.task) && typeof a.task.id === 'string') e.taskId = a.task.id;
+    if (typeof a?.reason === 'string') e.reason = a.reason;
+    if (typeof a?.note === 'string') e.note = a.note;
+    if (typeof a?.to === 'string') e.to = a.to;
+    if (refusal) e.refusal = refusal;
+    journal.push(e);
+  }
+
+  /** Why the close's current state does not allow the action; undefined when it does. */
+  function stateProblem(a: TaskAction): string | undefined {
+    if (a.action === 'pause') return paused ? 'the close is already paused' : undefined;
+    if (a.action === 'resume') return paused ? undefined : 'the close is not paused';
+    if (a.action === 'add') return addProblem(a).problem;
+    const t = byId(a.taskId as string) as TaskStatus;
+    const spec = planTask(t.id);
+    const finished = isFinishedState(t.state);
+    switch (a.action) {
+      case 'complete': {
+        if (!isPersonTask(spec.kind)) return `${t.id} is a ${spec.kind} task: it completes by itself`;
+        if (t.state !== 'running')
+          return t.state === 'pending'
+            ? `${t.id} has not started: its predecessors are not done`
+            : `${t.id} is ${t.state}`;
+        const ff = finishBlockers(graphPlan(), states(), t.id);
+        if (ff.length) return `${t.id} may not finish before ${ff.join(', ')} (finish-to-finish)`;
+        return undefined;
+      }
+      case 'rerun':
+        if (t.state !== 'blocked' && t.state !== 'failed' && t.state !== 'done_with_exceptions')
+          return `only a blocked, failed or done-with-exceptions task is rerun; ${t.id} is ${t.state}`;
+        if (waivers.has(t.id)) return `a waiver of ${t.id} is waiting for its approval`;
+        if (spec.kind === 'approval' && usedCheckpoint(String(spec.config.checkpointId)))
+          return `approval checkpoint ${String(spec.config.checkpointId)} opens once per close: waive or skip ${t.id} instead`;
+        return undefined;
+      case 'waive': {
+        if (finished && t.state !== 'done_with_exceptions') return `${t.id} is already ${t.state}`;
+        if (t.state === 'running' || inflight.has(t.id)) return `${t.id} is running: wait for it to finish or fail`;
+        if (waivers.has(t.id)) return `a waiver of ${t.id} is already waiting for its approval`;
+        if (!waiverItemType)
+          return `a waiver needs an approval: the close's approvalPolicy has no checkpoint "${waiverTemplate}" to approve waivers`;
+        if (t.added) return `${t.id} was added during the close and has no waiver checkpoint: skip it with a reason`;
+        if (usedCheckpoint(`waive:${t.id}`)) return `${t.id} has had its waiver decided (checkpoint waive:${t.id})`;
+        return undefined;
+      }
+      case 'reassign':
+        return finished ? `${t.id} is already ${t.state}` : undefined;
+      case 'skip':
+        if (finished) return `${t.id} is already ${t.state}`;
+        if (inflight.has(t.id)) return `${t.id} is running: wait for it to finish or fail, then skip it`;
+        if (waivers.has(t.id)) return `a waiver of ${t.id} is waiting for its approval`;
+        return undefined;
+    }
+    return undefined;
+  }
+
+  function addProblem(a: TaskAction): { problem?: string; plan?: ClosePlan; task?: CloseTask; deadline?: number } {
+    let next: ClosePlan;
+    try {
+      next = parseClosePlan({ ...plan, tasks: [...plan.tasks, a.task] }, 'with the added task');
+    } catch (err) {
+      return { problem: (err as Error).message };
+    }
+    const task = next.tasks[next.tasks.length - 1];
+    let deadline: number | undefined;
+    if (task.deadline) {
+      if (!calendar)
+        return { problem: `task ${task.id}: this close resolved no business calendar, so it takes no deadline` };
+      try {
+        deadline = resolveDeadline(task.deadline, { periodEnd: period.end, calendar, cutoff: plan.cutoff }).dueAtMs;
+      } catch (err) {
+        return { problem: `task ${task.id}: deadline ${task.deadline}: ${(err as Error).message}` };
+      }
+    }
+    return { plan: next, task, deadline };
+  }
+
+  function apply(a: TaskAction): TaskActionAnswer {
+    const shape = actionShapeProblem(
+      a,
+      tasks.map((t) => t.id),
+    );
+    const problem = shape ?? stateProblem(a);
+    const answer = (accepted: boolean, message: string): TaskActionAnswer => {
+      const r: TaskActionAnswer = { accepted, action: String(a?.action), message };
+      if (typeof a?.taskId === 'string') r.taskId = a.taskId;
+      return r;
+    };
+    if (problem) {
+      record(a, false, problem);
+      bump();
+      return answer(false, problem);
+    }
+    const now = nowIso();
+    const t = a.taskId ? byId(a.taskId) : undefined;
+    let message = `${a.action} accepted`;
+    switch (a.action) {
+      case 'pause':
+        paused = true;
+        message = 'the close is paused: running tasks go on, no new task starts';
+        break;
+      case 'resume':
+        paused = false;
+        message = 'the close is resumed';
+        break;
+      case 'complete':
+        finishTask(t as TaskStatus, 'done');
+        message = `${a.taskId} is done`;
+        break;
+      case 'rerun': {
+        const task = t as TaskStatus;
+        task.state = 'pending';
+        task.attempts = 0;
+        delete task.reason;
+        delete task.blockedReason;
+        delete task.finishedAt;
+        delete task.result;
+        delete task.output;
+        message = `${task.id} will run again`;
+        break;
+      }
+      case 'reassign':
+        (t as TaskStatus).owner = a.to as string;
+        message = `${a.taskId} is assigned to ${a.to}`;
+        break;
+      case 'skip': {
+        const task = t as TaskStatus;
+        task.state = 'skipped';
+        task.reason = `skipped by ${a.by}: ${a.reason}`;
+        task.finishedAt = now;
+        message = `${task.id} is skipped`;
+        break;
+      }
+      case 'waive':
+        openWaiver(t as TaskStatus, a);
+        message = `the waiver of ${a.taskId} waits for its approval on checkpoint waive:${a.taskId}`;
+        break;
+      case 'add': {
+        const r = addProblem(a);
+        plan = r.plan as ClosePlan;
+        const task = r.task as CloseTask;
+        tasks.push(taskStatusOf(task, true));
+        if (r.deadline !== undefined) {
+          deadlines[task.id] = r.deadline;
+          (byId(task.id) as TaskStatus).deadline = new Date(r.deadline).toISOString();
+        }
+        message = `task ${task.id} is added`;
+        break;
+      }
+    }
+    record(a, true);
+    bump();
+    return answer(true, message);
+  }
+
+  setHandler(taskActionSignal, (a) => {
+    apply(a);
+  });
+  setHandler(submitTaskActionUpdate, (a) => apply(a), {
+    validator: (a) => {
+      const problem = actionShapeProblem(
+        a,
+        tasks.map((t) => t.id),
+      );
+      if (problem) throw new Error(problem);
+    },
+  });
+
+  function openWaiver(t: TaskStatus, a: TaskAction): void {
+    const checkpointId = `waive:${t.id}`;
+    t.waiver = { checkpointId, requestedBy: a.by, state: 'open' };
+    if (a.reason) t.waiver.reason = a.reason;
+    const config: ApprovalTaskConfig = {
+      checkpointId,
+      item: {
+        type: waiverItemType,
+        preparer: a.by,
+        ref: checkpointId,
+        description: `waive task ${t.id} (${t.name}) of close ${closeId}: ${a.reason ?? ''}`,
+      },
+    };
+    const p = (async () => {
+      let outcome: { state: string; reason?: string };
+      try {
+        outcome = await checkpoints.run(config);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        outcome = { state: 'refused', reason: failureMessage(err) };
+      }
+      const waiver = t.waiver as NonNullable<TaskStatus['waiver']>;
+      const entry: CloseJournalEntry = { at: nowIso(), by: 'approval', action: 'waive', taskId: t.id, accepted: true };
+      if (outcome.state === 'approved') {
+        waiver.state = 'approved';
+        t.state = 'waived';
+        t.reason = `waived: ${a.reason ?? ''} (requested by ${a.by}, approved on ${checkpointId})`;
+        t.finishedAt = nowIso();
+        entry.note = `waiver approved on ${checkpointId}`;
+      } else {
+        waiver.state = 'refused';
+        entry.accepted = false;
+        entry.refusal = `waiver not approved (${outcome.state})${outcome.reason ? `: ${outcome.reason}` : ''}`;
+      }
+      journal.push(entry);
+    })().finally(() => {
+      waivers.delete(t.id);
+      bump();
+    });
+    waivers.set(t.id, p);
+  }
+
+  // ------------------------------------------------------------------ deadlines
+  async function resolveDeadlines(): Promise<void> {
+    const exprs = [...plan.tasks.map((t) => t.deadline), plan.deadline].filter((d): d is string => !!d);
+    if (exprs.length === 0) return;
+    if (!calendar) {
+      const window = calendarWindow(period.start, period.end, exprs);
+      try {
+        calendar = await calendarActivities.resolveBusinessCalendar({
+          holidays: plan.holidays ?? {},
+          from: window.from,
+          to: window.to,
+        });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        throw invalidPlan(`holidays: ${failureMessage(err)}`);
+      }
+    }
+    const ctx = { periodEnd: period.end, calendar, cutoff: plan.cutoff };
+    try {
+      for (const t of plan.tasks)
+        if (t.deadline) {
+          const r = resolveDeadline(t.deadline, ctx);
+          deadlines[t.id] = r.dueAtMs;
+          (byId(t.id) as TaskStatus).deadline = r.dueAt;
+        }
+      if (plan.deadline) {
+        const r = resolveDeadline(plan.deadline, ctx);
+        closeDeadline = { ms: r.dueAtMs, iso: r.dueAt };
+      }
+    } catch (err) {
+      throw invalidPlan(`deadline: ${(err as Error).message}`);
+    }
+  }
+
+  function notify(t: TaskStatus, kind: 'task_late' | 'task_at_risk'): void {
+    const key = `${kind}:${t.id}`;
+    if (notified.has(key)) return;
+    notified.add(key);
+    const recipients = [t.owner, plan.owner].filter((r, i, all): r is string => !!r && all.indexOf(r) === i);
+    const due = t.deadline ?? closeDeadline?.iso;
+    const subject =
+      kind === 'task_late'
+        ? `Late: ${t.id} (${t.name}) of ${closeId} was due ${due}`
+        : `At risk: ${t.id} (${t.name}) of ${closeId} has no slack left before ${due}`;
+    const n: CloseNotification = { at: nowIso(), taskId: t.id, kind, recipients, roles: [t.ownerRole ?? ''] };
+    notifications.push(n);
+    background.push(
+      notifyActivities
+        .enqueueApprovalNotification({
+          workflowId: closeId,
+          runId: info.firstExecutionRunId,
+          checkpointId: `task:${t.id}`,
+          round: 1,
+          kind,
+          level: 0,
+          recipients,
+          roles: t.ownerRole ? [t.ownerRole] : [],
+          subject,
+          body: { closeId, taskId: t.id, state: t.state, deadline: due ?? null },
+        })
+        .then(
+          () => {
+            n.queued = true;
+          },
+          (err: unknown) => {
+            if (isCancellation(err)) throw err;
+            n.queued = false;
+            n.error = failureMessage(err);
+          },
+        ),
+    );
+  }
+
+  /** Marks late and at-risk tasks (and tells their owners); returns when to look again, epoch ms. */
+  function checkDeadlines(): number | undefined {
+    if (Object.keys(deadlines).length === 0 && !closeDeadline) return undefined;
+    const now = nowMs();
+    const sched = schedule(graphPlan(), {
+      now,
+      states: states(),
+      startedAt: startedAtMs(),
+      deadlines,
+      closeDeadline: closeDeadline?.ms,
+    });
+    let next = Infinity;
+    for (const ts of sched.tasks) {
+      const t = byId(ts.id) as TaskStatus;
+      if (isFinishedState(t.state)) continue;
+      if (ts.late && !t.late) {
+        t.late = true;
+        t.atRisk = false;
+        notify(t, 'task_late');
+        bump();
+      } else if (!ts.late && ts.atRisk !== t.atRisk) {
+        t.atRisk = ts.atRisk;
+        if (ts.atRisk) notify(t, 'task_at_risk');
+        bump();
+      }
+      const due = Math.min(deadlines[t.id] ?? Infinity, closeDeadline?.ms ?? Infinity);
+      if (!Number.isFinite(due) || t.late) continue;
+      if (due > now) next = Math.min(next, due);
+      // With no progress, the task's projected finish moves with the clock: it runs out of slack at this instant.
+      const riskAt = now + (due - ts.earliestFinish);
+      if (!t.atRisk && riskAt > now) next = Math.min(next, riskAt);
+    }
+    return Number.isFinite(next) ? next : undefined;
+  }
+
+  // ------------------------------------------------------------------ running tasks
+  function finishTask(t: TaskStatus, state: 'done' | 'done_with_exceptions'): void {
+    t.state = state;
+    t.finishedAt = nowIso();
+    t.atRisk = false;
+  }
+
+  function blockTask(t: TaskStatus, reason: string): void {
+    t.state = 'blocked';
+    t.reason = reason;
+    t.finishedAt = nowIso();
+  }
+
+  async function execute(t: TaskStatus, spec: CloseTask): Promise<'done' | 'done_with_exceptions'> {
+    const config = spec.config;
+    switch (spec.kind) {
+      case 'reconciliation': {
+        const reconId = typeof config.reconId === 'string' ? config.reconId : spec.id;
+        const summary = await executeChild<typeof reconciliationWorkflow>('reconciliationWorkflow', {
+          workflowId: reconWorkflowId(plan.company, plan.period, reconId),
+          args: [{ company: plan.company, period: plan.period, ...config, reconId }],
+        });
+        t.result = summary;
+        return summary.status === 'balanced' ? 'done' : 'done_with_exceptions';
+      }
+      case 'documentation': {
+        const evidence: CloseEvidenceInput = {
+          closeWorkflowId: closeId,
+          company: plan.company,
+          period: plan.period,
+          taskId: spec.id,
+          config,
+          reconciliations: tasks.map((x) => x.result).filter((r): r is ReconciliationSummary => !!r),
+          approvals: allCheckpoints(),
+          journal,
+          closeState: 'running',
+          startedAt,
+        };
+        const out = (await taskActivities(TASK_ACTIVITY_TIMEOUT).produceCloseEvidence(
+          evidence,
+        )) as CloseEvidenceOutput & {
+          allControlsHeld?: boolean;
+        };
+        t.output = smallOutput(out);
+        return out.allControlsHeld === false ? 'done_with_exceptions' : 'done';
+      }
+      case 'report': {
+        const report: CloseReportInput = { closeWorkflowId: closeId, status: status() };
+        t.output = smallOutput(await taskActivities(TASK_ACTIVITY_TIMEOUT).generateCloseReport(report));
+        return 'done';
+      }
+      case 'activity': {
+        const out = await taskActivities(TASK_ACTIVITY_TIMEOUT)[spec.activity as string]({
+          company: plan.company,
+          period: plan.period,
+          taskId: spec.id,
+          config,
+        });
+        t.output = smallOutput(out);
+        const warned =
+          isRecord(out) && (out.status === 'exceptions' || (Array.isArray(out.warnings) && out.warnings.length > 0));
+        return warned ? 'done_with_exceptions' : 'done';
+      }
+    }
     throw ApplicationFailure.nonRetryable(
-      `close plan has a dependency cycle among: ${stuck.join(', ')}`,
+      `task ${spec.id}: kind ${spec.kind} is not run by an activity`,
       'InvalidClosePlan',
     );
   }
-}
 
-export async function monthEndCloseWorkflow(input: MonthEndCloseInput): Promise<CloseStatus> {
-  validatePlan(input.tasks);
-  const now = () => new Date().toISOString(); // the workflow clock: deterministic on replay
-  const tasks: TaskStatus[] = input.tasks.map((t) => ({
-    id: t.id,
-    name: t.name ?? t.id,
-    kind: t.kind,
-    state: 'pending',
-  }));
-  const checkpoints = createCheckpoints({
-    now,
-    policy: input.approvalPolicy,
-    owner: input.owner,
-    allowUnsignedApprovals: input.allowUnsignedApprovals,
-  });
-  checkpoints.install();
-  const byId = (id: string) => tasks.find((t) => t.id === id) as TaskStatus;
-
-  const status = (): CloseStatus => {
-    const finished = tasks.filter((t) => t.state === 'done' || t.state === 'done_with_exceptions').length;
-    const blocked = tasks.some((t) => t.state === 'blocked' || t.state === 'failed');
-    const allSettled = tasks.every((t) => t.state !== 'pending' && t.state !== 'running');
-    return {
-      closeId: workflowInfo().workflowId,
-      company: input.company,
-      period: input.period,
-      state: allSettled ? (blocked ? 'blocked' : 'completed') : 'running',
-      tasks,
-      checkpoints: checkpoints.statuses(),
-      percentDone: Math.round((finished / Math.max(tasks.length, 1)) * 100),
-    };
-  };
-  setHandler(statusQuery, status);
-
-  async function runReconciliation(task: TaskStatus, config: ReconciliationTaskConfig): Promise<void> {
-    const summary = await executeChild(reconciliationWorkflow, {
-      workflowId: reconWorkflowId(input.company, input.period, config.reconId),
-      args: [{ company: input.company, period: input.period, reconId: config.reconId, a: config.a, b: config.b }],
-    });
-    task.result = summary;
-    task.state = summary.status === 'balanced' ? 'done' : 'done_with_exceptions';
-  }
-
-  async function runApproval(task: TaskStatus, config: ApprovalTaskConfig): Promise<void> {
-    const outcome = await checkpoints.run(config);
-    task.state = outcome.state === 'approved' ? 'done' : 'blocked';
-    if (outcome.reason) task.reason = outcome.reason;
-  }
-
-  async function run(spec: CloseTaskSpec): Promise<void> {
-    const task = byId(spec.id);
-    task.state = 'running';
-    task.startedAt = now();
-    try {
-      if (spec.kind === 'reconciliation') await runReconciliation(task, spec.config as ReconciliationTaskConfig);
-      else await runApproval(task, spec.config as ApprovalTaskConfig);
-    } catch (err) {
-      task.state = 'failed';
-      task.reason = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+  async function runTask(t: TaskStatus, spec: CloseTask): Promise<void> {
+    if (spec.kind === 'approval') {
+      t.attempts = 1;
+      try {
+        const outcome = await checkpoints.run(spec.config as unknown as ApprovalTaskConfig);
+        if (outcome.state === 'approved') finishTask(t, 'done');
+        else blockTask(t, outcome.reason ?? `approval ${outcome.state}`);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        blockTask(t, failureMessage(err));
+      }
+      return;
     }
-    task.finishedAt = now();
-  }
-
-  const started = new Set<string>();
-  const inFlight: Promise<void>[] = [];
-  for (;;) {
-    for (const spec of input.tasks) {
-      if (started.has(spec.id)) continue;
-      const preds = (spec.predecessors ?? []).map(byId);
-      if (preds.some((p) => p.state === 'blocked' || p.state === 'failed')) {
-        started.add(spec.id);
-        const task = byId(spec.id);
-        task.state = 'blocked';
-        task.reason = `dependency cannot be met: ${preds
-          .filter((p) => p.state === 'blocked' || p.state === 'failed')
-          .map((p) => p.id)
-          .join(', ')}`;
+    const retry: RetryPolicy = spec.retry ?? DEFAULT_TASK_RETRY;
+    for (let attempt = 1; ; attempt++) {
+      t.attempts = attempt;
+      bump();
+      let outcome: 'done' | 'done_with_exceptions';
+      try {
+        outcome = await execute(t, spec);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const message = failureMessage(err);
+        if (attempt >= retry.maximumAttempts || isNonRetryable(err, retry)) {
+          blockTask(t, `failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${message}`);
+          return;
+        }
+        t.reason = `attempt ${attempt} failed: ${message}; retrying`;
+        bump();
+        await sleep(backoffMs(retry, attempt));
         continue;
       }
-      if (preds.every((p) => p.state === 'done' || p.state === 'done_with_exceptions')) {
-        started.add(spec.id);
-        inFlight.push(run(spec));
+      delete t.reason;
+      // A finish-to-finish predecessor holds the task open until it has finished cleanly itself.
+      if (finishBlockers(graphPlan(), states(), t.id).length) {
+        t.reason = `finished its work; waits for ${finishBlockers(graphPlan(), states(), t.id).join(', ')} to finish (FF)`;
+        bump();
+        await condition(() => finishBlockers(graphPlan(), states(), t.id).length === 0);
+        delete t.reason;
       }
+      finishTask(t, outcome);
+      return;
     }
-    const before = tasks.map((t) => t.state).join();
-    if (tasks.every((t) => t.state !== 'pending' && t.state !== 'running')) break;
-    await condition(() => tasks.map((t) => t.state).join() !== before);
   }
-  await Promise.all(inFlight);
+
+  function start(id: string): void {
+    const t = byId(id) as TaskStatus;
+    const spec = planTask(id);
+    t.state = 'running';
+    t.startedAt = nowIso();
+    t.attempts = 0;
+    delete t.finishedAt;
+    bump();
+    if (isPersonTask(spec.kind)) return; // waits for its owner's `complete`
+    const p = runTask(t, spec).finally(() => {
+      inflight.delete(id);
+      bump();
+    });
+    inflight.set(id, p);
+  }
+
+  // ------------------------------------------------------------------ search attributes
+  let lastUpserted: string | undefined;
+  function upsertAttributes(): void {
+    if (!options.searchAttributes) return;
+    const value = paused && closeState === 'running' ? 'paused' : closeState;
+    if (value === lastUpserted) return;
+    lastUpserted = value;
+    upsertSearchAttributes([
+      { key: FINFLOW_COMPANY_KEY, value: plan.company },
+      { key: FINFLOW_PERIOD_KEY, value: plan.period },
+      { key: FINFLOW_CLOSE_STATUS_KEY, value },
+    ]);
+  }
+
+  function continueAsNewDue(): boolean {
+    const i = workflowInfo();
+    const limit = options.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS;
+    // A run that has changed nothing yet would only hand the same state on again (and again, with a low limit).
+    return changesThisRun > 0 && (i.continueAsNewSuggested || i.historyLength >= limit);
+  }
+
+  // ------------------------------------------------------------------ the loop
+  await resolveDeadlines();
+  upsertAttributes();
+  changesThisRun = 0;
+  const blockedTimeoutMs = durationMs(options.blockedTimeout ?? DEFAULT_BLOCKED_TIMEOUT);
+  let stuckSince: number | undefined;
+  for (;;) {
+    const wakeAt = checkDeadlines();
+    if (!paused) for (const id of readyTasks(graphPlan(), states())) start(id);
+    if (tasks.every((t) => isFinishedState(t.state))) {
+      closeState = 'completed';
+      break;
+    }
+    const stuck =
+      !paused &&
+      inflight.size === 0 &&
+      waivers.size === 0 &&
+      !tasks.some((t) => t.state === 'running') &&
+      eligibleTasks(graphPlan(), states()).length === 0;
+    closeState = stuck ? 'blocked' : 'running';
+    stuckSince = stuck ? (stuckSince ?? nowMs()) : undefined;
+    upsertAttributes();
+    if (stuck && nowMs() >= (stuckSince as number) + blockedTimeoutMs) break;
+
+    if (inflight.size === 0 && waivers.size === 0 && continueAsNewDue()) {
+      await condition(allHandlersFinished);
+      await Promise.all(background);
+      const next: CloseCarriedState = {
+        run: run + 1,
+        startedAt,
+        plan,
+        tasks,
+        journal,
+        paused,
+        checkpoints: allCheckpoints().filter((c) => c.state !== 'pending'),
+        notified: [...notified],
+        notifications,
+        refusalsNotKept,
+      };
+      if (calendar) next.calendar = calendar as CloseCarriedState['calendar'];
+      await continueAsNew<typeof monthEndCloseWorkflow>({
+        ...options,
+        company: plan.company,
+        period: plan.period,
+        tasks: [],
+        carried: next,
+      });
+    }
+
+    const seen = version;
+    let until = wakeAt;
+    if (stuck) until = Math.min(until ?? Infinity, (stuckSince as number) + blockedTimeoutMs);
+    if (until === undefined) await condition(() => version !== seen);
+    else await condition(() => version !== seen, Math.max(1000, until - nowMs()));
+  }
+  ended.at = nowIso();
+  upsertAttributes();
+  await Promise.all(background);
   return status();
 }

@@ -307,10 +307,24 @@ export interface CloseJournalEntry {
   action: string;
   taskId?: string;
   reason?: string;
-  /** false: the action was refused (reason says why). */
+  /** false: the action was refused (`refusal` says why). */
   accepted?: boolean;
+  /** Why the close refused the action. */
+  refusal?: string;
   note?: string;
   to?: string;
+}
+
+/** A late / at-risk notice written to the approval outbox for a task's owner and the close owner. */
+export interface CloseNotification {
+  at: string;
+  taskId: string;
+  kind: 'task_late' | 'task_at_risk';
+  recipients: string[];
+  roles: string[];
+  /** true once the outbox has the row; false with `error` when it could not be written. */
+  queued?: boolean;
+  error?: string;
 }
 
 export interface CloseBlocker {
@@ -346,6 +360,10 @@ export interface CloseStatus {
   finishedAt?: string;
   /** Runs of this close so far (continue-as-new), 1 for the first. */
   run?: number;
+  /** Late / at-risk notices sent. */
+  notifications?: CloseNotification[];
+  /** Refused actions beyond what the journal keeps. */
+  refusalsNotKept?: number;
 }
 
 /** The `taskAction` signal / `submitTaskAction` update (COMMON.md contract 2). */
@@ -414,6 +432,8 @@ export interface CloseCarriedState {
   /** Business calendar resolved in the first run (not asked again). */
   calendar?: { weekend?: string[]; closedDays?: string[]; coverage?: { from: string; to: string } };
   notified: string[];
+  notifications?: CloseNotification[];
+  refusalsNotKept?: number;
 }
 
 export type CloseResult = CloseStatus;

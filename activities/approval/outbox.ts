@@ -24,6 +24,9 @@ export const NOTIFICATION_KINDS = [
   'approved',
   'resubmission_reminder',
   'not_resubmitted',
+  // A close task past its deadline, or with no slack left before it (workflows/month-end-close.ts).
+  'task_late',
+  'task_at_risk',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
