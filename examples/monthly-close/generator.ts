@@ -81,7 +81,23 @@ export interface PlantedTruth {
     statements: SideTotals;
     /** GL cash lines (accounts 1010 and 1020) and their sum. */
     glCash: SideTotals;
+    /** Each bank's reconciliation on its own (bankDefinitions: statement file vs its GL cash account). */
+    perBank: Record<BankName, BankTruth>;
   };
+}
+
+export type BankName = 'camt053' | 'mt940';
+
+export interface BankTruth {
+  /** The GL cash account the bank's statement reconciles against. */
+  glAccount: string;
+  categories: Record<BankCategory, number>;
+  /** References (GL document numbers, or the bank's own for fees) per planted category. */
+  keys: Record<BankCategory, string[]>;
+  /** Pairs that match exactly. */
+  matched: number;
+  statements: SideTotals;
+  glCash: SideTotals;
 }
 
 const DEFAULT_SEED = 20261031;
@@ -587,6 +603,8 @@ export async function writeSideCsv(plan: ScenarioPlan, side: 'gl' | 'erp', path:
 // ---- bank statements --------------------------------------------------------------------------------------------
 
 export interface BankEntry {
+  /** The planted bank discrepancy this entry carries, if any. */
+  planted: BankCategory | null;
   /** The GL document the payment belongs to (end-to-end id / customer reference), or a bank's own for fees. */
   reference: string;
   bank: 'camt053' | 'mt940';
@@ -598,30 +616,47 @@ export interface BankEntry {
 
 /** The bank's view of the GL cash lines, with the planted bank discrepancies. Sorted by booking date per bank. */
 export function bankEntries(plan: ScenarioPlan): BankEntry[] {
-  const out: BankEntry[] = [];
+  return bankLedger(plan).entries;
+}
+
+/** GL cash lines with the bank discrepancy planted on each (null: the bank reports it as booked). */
+function cashLines(plan: ScenarioPlan): { row: GlRow; planted: BankCategory | null }[] {
   const p = plan.bankPlanted;
+  const out: { row: GlRow; planted: BankCategory | null }[] = [];
   for (let k = 0; k < plan.bankEntries; k++) {
-    const i = rowOfSlot(plan, plan.plantedTotal + k);
-    const g = baseRow(plan, i, 'cash');
-    const bank = g.accountCode === CASH_ACCOUNTS.camt053 ? 'camt053' : 'mt940';
-    // The first bank slots carry the planted bank discrepancies, in the order of BANK_CATEGORIES.
-    let c = k;
-    if (c < p.missing_in_a) continue; // on the GL, not (yet) on the statement
-    c -= p.missing_in_a;
+    const row = baseRow(plan, rowOfSlot(plan, plan.plantedTotal + k), 'cash');
+    // The first bank slots carry the planted bank discrepancies (fees, missing_in_b, are bank-only extras).
+    let planted: BankCategory | null = null;
+    if (k < p.missing_in_a) planted = 'missing_in_a';
+    else if (k < p.missing_in_a + p.timing_difference) planted = 'timing_difference';
+    else if (k < p.missing_in_a + p.timing_difference + p.amount_mismatch) planted = 'amount_mismatch';
+    out.push({ row, planted });
+  }
+  return out;
+}
+
+function bankLedger(plan: ScenarioPlan): {
+  entries: BankEntry[];
+  cash: { row: GlRow; planted: BankCategory | null }[];
+} {
+  const cash = cashLines(plan);
+  const out: BankEntry[] = [];
+  cash.forEach(({ row: g, planted }, k) => {
+    // missing_in_a: on the GL, not (yet) on the statement.
+    if (planted === 'missing_in_a') return;
+    const bank: BankName = g.accountCode === CASH_ACCOUNTS.camt053 ? 'camt053' : 'mt940';
     let date = g.postingDate;
     let cents = g.balanceCents;
-    if (c >= p.missing_in_b) {
-      c -= p.missing_in_b;
-      if (c < p.timing_difference) date = addDays(date, 1 + (k % 3));
-      else if (c - p.timing_difference < p.amount_mismatch) cents -= 1500; // the bank kept a 15.00 fee
-    }
-    out.push({ reference: g.documentNo, bank, bookingDate: date, valueDate: date, cents });
-  }
+    if (planted === 'timing_difference') date = addDays(date, 1 + (k % 3));
+    if (planted === 'amount_mismatch') cents -= 1500; // the bank kept a 15.00 fee
+    out.push({ planted, reference: g.documentNo, bank, bookingDate: date, valueDate: date, cents });
+  });
   // missing_in_b: charges the bank booked that the GL does not have yet.
-  for (let f = 0; f < p.missing_in_b; f++) {
+  for (let f = 0; f < plan.bankPlanted.missing_in_b; f++) {
     const day = 1 + (hash32(plan.seed, f, 7) % daysInMonth(plan.period));
     const date = `${plan.period}-${String(day).padStart(2, '0')}`;
     out.push({
+      planted: 'missing_in_b',
       reference: `FEE${plan.period.replace('-', '')}${String(f + 1).padStart(4, '0')}`,
       bank: f % 2 === 0 ? 'camt053' : 'mt940',
       bookingDate: date,
@@ -629,7 +664,38 @@ export function bankEntries(plan: ScenarioPlan): BankEntry[] {
       cents: -(500 + (hash32(plan.seed, f, 8) % 5000)),
     });
   }
-  return out.sort((x, y) => (x.bookingDate < y.bookingDate ? -1 : x.bookingDate > y.bookingDate ? 1 : 0));
+  out.sort((x, y) => (x.bookingDate < y.bookingDate ? -1 : x.bookingDate > y.bookingDate ? 1 : 0));
+  return { entries: out, cash };
+}
+
+/** The planted truth of each bank's reconciliation (statement vs its GL cash account). O(bankEntries). */
+export function bankTruth(plan: ScenarioPlan): Record<BankName, BankTruth> {
+  const { entries, cash } = bankLedger(plan);
+  const make = (bank: BankName): BankTruth => {
+    const account = CASH_ACCOUNTS[bank];
+    const keys = { missing_in_a: [], missing_in_b: [], timing_difference: [], amount_mismatch: [] } as Record<
+      BankCategory,
+      string[]
+    >;
+    const st = new TotalsCounter();
+    const gl = new TotalsCounter();
+    let matched = 0;
+    for (const e of entries) {
+      if (e.bank !== bank) continue;
+      st.add(e.cents);
+      if (e.planted) keys[e.planted].push(e.reference);
+      else matched++;
+    }
+    for (const c of cash) {
+      if (c.row.accountCode !== account) continue;
+      gl.add(c.row.balanceCents);
+      if (c.planted === 'missing_in_a') keys.missing_in_a.push(c.row.documentNo);
+    }
+    const categories = {} as Record<BankCategory, number>;
+    for (const c of BANK_CATEGORIES) categories[c] = keys[c].length;
+    return { glAccount: account, categories, keys, matched, statements: st.totals(), glCash: gl.totals() };
+  };
+  return { camt053: make('camt053'), mt940: make('mt940') };
 }
 
 /** Example IBANs from the IBAN registry's documentation: valid check digits, nobody's account. */
@@ -757,7 +823,7 @@ export function truthFrom(
     },
     gl,
     erp,
-    bank: { categories: { ...plan.bankPlanted }, statements, glCash },
+    bank: { categories: { ...plan.bankPlanted }, statements, glCash, perBank: bankTruth(plan) },
   };
 }
 
@@ -873,5 +939,52 @@ export function glVsErpDefinition(sources: { gl: SourceRef; erp: SourceRef }): R
       },
     ],
     categorisation: { rounding_tolerance: '0.01', timing_window_days: 31 },
+  };
+}
+
+/** SQL of one bank's GL cash account, for bankDefinitions. */
+export function glCashSql(bank: BankName, table = GL_TABLE): string {
+  return `SELECT document_no, posting_date, currency, balance FROM ${table} WHERE account_code = '${CASH_ACCOUNTS[bank]}'`;
+}
+
+/**
+ * One reconciliation per bank account: the statement file (a, entries named by their reference = the GL document)
+ * against the GL cash account it feeds (b). Exact on amount and booking date; what differs is categorised (timing,
+ * amount, missing either side). `gl` is the GL's source ref with the SQL of glCashSql(bank) (or a table).
+ */
+export function bankDefinition(
+  bank: BankName,
+  sources: { statement: SourceRef; gl: SourceRef },
+  currency = 'USD',
+): ReconciliationDefinitionInput {
+  return {
+    id: `bank-${bank}`,
+    name: `Bank statement (${bank === 'camt053' ? 'camt.053' : 'MT940'}) vs GL cash ${CASH_ACCOUNTS[bank]}`,
+    a: {
+      name: 'BANK',
+      source: sources.statement,
+      classification: 'restricted',
+      key_fields: ['reference'],
+      value_fields: ['amount'],
+      date_field: 'booking_date',
+      currency_field: 'currency',
+      currency,
+    },
+    b: {
+      name: 'GL',
+      source: sources.gl,
+      classification: 'internal',
+      key_fields: ['reference'],
+      value_fields: ['amount'],
+      date_field: 'booking_date',
+      currency_field: 'currency',
+      mappings: [
+        { from: 'document_no', to: 'reference' },
+        { from: 'balance', to: 'amount' },
+        { from: 'posting_date', to: 'booking_date' },
+      ],
+    },
+    rules: [{ id: 'exact', type: 'exact', compare_date: true, expect_unique: true }],
+    categorisation: { timing_window_days: 10 },
   };
 }

@@ -6,12 +6,16 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import type { Pool as MysqlPool } from 'mysql2/promise';
 import { createMysqlPool } from '../../activities/connectors/mysql';
+import { statementEntryRows } from '../../activities/connectors/statement';
 import { parseStatementFile } from '../../activities/connectors/statement-file';
 import { Dec } from '../../domain/money';
 import { CATEGORIES, normaliseRecords, parseDefinition, reconcile, type RawRecord } from '../../domain/recon';
 import {
+  bankDefinition,
   bankEntries,
   BANK_ACCOUNTS,
+  BANK_CATEGORIES,
+  glCashSql,
   erpChunks,
   generateScenario,
   glChunks,
@@ -158,6 +162,42 @@ describe('scenario generator', () => {
     expect(gl.size).toBe(gen.truth.bank.glCash.records);
     expect(gen.truth.bank.categories.timing_difference).toBe(50);
     expect(bankEntries(gen.plan).filter((e) => e.bookingDate > '2026-10-31').length).toBeLessThanOrEqual(50);
+  });
+
+  it('each bank statement, reconciled by the engine against its GL cash account, gives the planted bank truth', async () => {
+    for (const bank of ['camt053', 'mt940'] as const) {
+      const truth = gen.truth.bank.perBank[bank];
+      const definition = parseDefinition(
+        bankDefinition(bank, {
+          statement: { connector: bank, path: gen.files![bank] },
+          gl: { connector: 'postgres', system: 'gl', sql: glCashSql(bank) },
+        }),
+      );
+      const file = await parseStatementFile(gen.files![bank]);
+      const statementRows: RawRecord[] = [];
+      for await (const r of statementEntryRows([file])) statementRows.push({ line: r.line, values: r.record });
+      const glRows = (
+        await pg.query<Record<string, string>>({
+          text: glCashSql(bank),
+          types: { getTypeParser: () => (v: string) => v },
+        })
+      ).rows.map((values, k) => ({ line: k + 1, values }));
+      const result = reconcile(
+        normaliseRecords(statementRows, definition, 'a'),
+        normaliseRecords(glRows, definition, 'b'),
+        definition,
+      );
+      const found: Record<string, string[]> = {};
+      for (const e of result.exceptions) (found[e.category] ??= []).push(e.key);
+      for (const c of BANK_CATEGORIES)
+        expect([bank, c, (found[c] ?? []).sort()]).toEqual([bank, c, [...truth.keys[c]].sort()]);
+      expect(Object.keys(found).sort()).toEqual(BANK_CATEGORIES.filter((c) => truth.categories[c] > 0).sort());
+      expect(result.matches).toHaveLength(truth.matched);
+      expect([statementRows.length, glRows.length]).toEqual([truth.statements.records, truth.glCash.records]);
+    }
+    const { camt053, mt940 } = gen.truth.bank.perBank;
+    for (const c of BANK_CATEGORIES)
+      expect(camt053.categories[c] + mt940.categories[c]).toBe(gen.truth.bank.categories[c]);
   });
 
   it('writes each side as CSV with a header and the same totals', async () => {
