@@ -18,7 +18,7 @@ import {
 } from '../../domain/compliance/evidence';
 import type { RetentionPolicy } from '../../domain/compliance/retention';
 import { maskByFieldName } from '../../domain/security/masking';
-import type { CheckpointStatus, ReconciliationSummary } from '../../workflows/types';
+import type { CloseEvidenceInput, ReconciliationSummary } from '../../workflows/types';
 import { securityPolicyFromEnv } from '../../workers/security-setup';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';
@@ -28,33 +28,9 @@ import { sha256File } from './files';
 import { generateEvidencePackage } from './package';
 import { signingKeyFromEnv, type SigningKey } from './signing';
 
-/** An action on the close (workflows/types.ts CloseJournalEntry). */
-export interface CloseJournalEntryInput {
-  at: string;
-  by: string;
-  action: string;
-  taskId?: string;
-  reason?: string;
-}
+export type { CloseEvidenceInput };
 
-/** Contract 1 of the close (COMMON.md): the documentation task's input. */
-export interface CloseEvidenceInput {
-  closeWorkflowId: string;
-  company: string;
-  period: string;
-  taskId: string;
-  /** regulation, controlId, description, attestation... (domain/compliance/close-evidence.ts CloseEvidenceConfigSchema). */
-  config: Record<string, unknown>;
-  reconciliations: ReconciliationSummary[];
-  approvals: CheckpointStatus[];
-  journal: CloseJournalEntryInput[];
-  /** The close's state when the evidence is taken (default `running`: the task is one of the close's steps). */
-  closeState?: string;
-  startedAt?: string;
-  /** When the evidence is taken; default the activity's first scheduling, so every retry builds the same package. */
-  asOf?: string;
-}
-
+/** workflows/types.ts CloseEvidenceOutput, and what the package's controls came to. */
 export interface CloseEvidenceResult {
   packageId: string;
   /** Where the package is now: its archive location, or its generation directory when no archive is configured. */

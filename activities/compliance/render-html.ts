@@ -100,7 +100,7 @@ export function renderEvidenceHtml(doc: EvidenceDocument): string {
   parts.push(
     `<h2>Approvals</h2>`,
     table(
-      ['Checkpoint', 'Decision', 'Approver', 'Role', 'At', 'Amount', 'Limit', 'Comments'],
+      ['Checkpoint', 'Decision', 'Approver', 'Role', 'At', 'Amount', 'Limit', 'Comments', 'Identity'],
       doc.approvals.decisions.map((a) => [
         a.checkpointId,
         a.decision,
@@ -110,6 +110,11 @@ export function renderEvidenceHtml(doc: EvidenceDocument): string {
         a.amount,
         a.limit,
         a.comments,
+        a.signed === undefined
+          ? ''
+          : a.signed
+            ? `signed token, nonce ${a.nonce ?? '?'}`
+            : 'UNSIGNED (claimed, development mode)',
       ]),
     ),
     `<h3>Refused attempts</h3>`,
@@ -119,6 +124,24 @@ export function renderEvidenceHtml(doc: EvidenceDocument): string {
           doc.approvals.refusals.map((r) => [r.checkpointId, r.approverId, r.role, r.at, r.reason]),
         )
       : '<p>None.</p>',
+    ...(doc.closeJournal
+      ? [
+          `<h2>Actions on the close</h2>`,
+          doc.closeJournal.length
+            ? table(
+                ['At', 'By', 'Action', 'Task', 'Reason', 'Outcome'],
+                doc.closeJournal.map((j) => [
+                  j.at,
+                  j.by,
+                  j.to ? `${j.action} to ${j.to}` : j.action,
+                  j.taskId,
+                  [j.reason, j.note].filter(Boolean).join('; '),
+                  j.accepted === false ? `refused: ${j.refusal ?? ''}` : 'carried out',
+                ]),
+              )
+            : '<p>None: no task was waived, skipped, rerun or reassigned.</p>',
+        ]
+      : []),
     `<h2>Attestation</h2><blockquote>${esc(doc.attestation.text)}</blockquote><p>Required from: ${esc(doc.attestation.requiredFrom.join(', '))}.</p>`,
     doc.attestation.given.length
       ? table(

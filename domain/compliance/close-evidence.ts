@@ -116,6 +116,10 @@ export interface CloseJournalEntryLike {
   action: string;
   taskId?: string;
   reason?: string;
+  accepted?: boolean;
+  refusal?: string;
+  note?: string;
+  to?: string;
 }
 
 export interface CloseEvidenceState {
@@ -367,6 +371,10 @@ export function closeEvidenceInput(
     action: j.action,
     ...(j.taskId !== undefined ? { taskId: j.taskId } : {}),
     ...(j.reason !== undefined ? { reason: j.reason } : {}),
+    ...(j.accepted !== undefined ? { accepted: j.accepted } : {}),
+    ...(j.refusal !== undefined ? { refusal: j.refusal } : {}),
+    ...(j.note !== undefined ? { note: j.note } : {}),
+    ...(j.to !== undefined ? { to: j.to } : {}),
   }));
 
   return {

@@ -99,6 +99,12 @@ export const CloseJournalEvidenceSchema = z
     action: text,
     taskId: z.string().optional(),
     reason: z.string().optional(),
+    /** false: the close refused the action (`refusal` says why); absent or true: it was carried out. */
+    accepted: z.boolean().optional(),
+    refusal: z.string().optional(),
+    note: z.string().optional(),
+    /** The new owner, for a reassignment. */
+    to: z.string().optional(),
   })
   .strict();
 export type CloseJournalEvidence = z.infer<typeof CloseJournalEvidenceSchema>;

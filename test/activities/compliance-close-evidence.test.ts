@@ -155,6 +155,14 @@ function input(over: Partial<CloseEvidenceInput> = {}): CloseEvidenceInput {
         taskId: 'bank_vs_gl',
         reason: 'bank feed down, reconciled by hand',
       },
+      {
+        at: '2026-11-03T11:05:00.000Z',
+        by: 'ann',
+        action: 'skip',
+        taskId: 'gl_vs_erp',
+        accepted: false,
+        refusal: 'ann is not the owner of gl_vs_erp',
+      },
     ],
     asOf: '2026-11-04T17:45:00.000Z',
     ...over,
@@ -203,15 +211,10 @@ describe('produceCloseEvidence over the reconciliation engine', () => {
     expect(doc.evidence.find((e) => e.kind === 'exception_report')?.satisfiedBy).toContain(
       'attachments/exception_report/gl-vs-erp_exceptions_2026-10-31.xlsx',
     );
-    expect(doc.closeJournal).toEqual([
-      {
-        at: '2026-11-03T11:00:00.000Z',
-        by: 'dora',
-        action: 'waive',
-        taskId: 'bank_vs_gl',
-        reason: 'bank feed down, reconciled by hand',
-      },
-    ]);
+    expect(doc.closeJournal).toEqual(input().journal);
+    const html = readFileSync(join(r.path, 'report.html'), 'utf8');
+    expect(html).toContain('refused: ann is not the owner of gl_vs_erp');
+    expect(html).toContain('signed token, nonce n-1');
     expect(doc.attestation.given).toEqual([CONTROL.attestations[0]]);
 
     // The same input again (an activity retry): the same package, byte for byte.
