@@ -7,6 +7,10 @@ import { resolveBusinessCalendar } from '../../activities/calendar';
 import { calendarWindow, resolveDeadline } from '../../domain/close/deadline';
 import { parsePeriodKey } from '../../domain/close/fiscal-calendar';
 import { type ClosePlan, parseClosePlan } from '../../domain/close/plan';
+import { parseApprovalPolicy } from '../../domain/approval';
+import { parseCloseEvidenceConfig } from '../../domain/compliance/close-evidence';
+import { parseDefinition, type ReconciliationDefinitionInput } from '../../domain/recon';
+import { bankDefinition, glCashSql, glVsErpDefinition, scenarioSql } from '../../examples/monthly-close/generator';
 import {
   type TaskStates,
   blockedBy,
@@ -19,8 +23,18 @@ import {
 const FILE = join(__dirname, '../../examples/monthly-close/close-plan.yaml');
 const H = 3_600_000;
 
+/** The file as the CLI reads it: a close plan with the close's run options (its approval policy) beside it. */
+function loadFile(): Record<string, unknown> {
+  return parse(readFileSync(FILE, 'utf8')) as Record<string, unknown>;
+}
+
 function loadPlan(): ClosePlan {
-  return parseClosePlan(parse(readFileSync(FILE, 'utf8')), 'examples/monthly-close/close-plan.yaml');
+  const { approvalPolicy: _policy, ...plan } = loadFile();
+  return parseClosePlan(plan, 'examples/monthly-close/close-plan.yaml');
+}
+
+function definitionOf(plan: ClosePlan, taskId: string): ReconciliationDefinitionInput {
+  return (plan.tasks.find((t) => t.id === taskId)?.config as { definition: ReconciliationDefinitionInput }).definition;
 }
 
 describe('the monthly close example plan', () => {
@@ -33,6 +47,7 @@ describe('the monthly close example plan', () => {
         'subsystem_validation',
         'gl_vs_erp',
         'bank_reconciliation',
+        'bank_reconciliation_mt940',
         'reconciliation_approval',
         'adjusting_entry',
         'adjusting_entry_approval',
@@ -48,7 +63,7 @@ describe('the monthly close example plan', () => {
     const order = topologicalOrder(loadPlan());
     const at = (id: string) => order.indexOf(id);
     expect(order.slice(0, 2)).toEqual(['preliminary_close', 'subsystem_validation']);
-    for (const recon of ['gl_vs_erp', 'bank_reconciliation']) {
+    for (const recon of ['gl_vs_erp', 'bank_reconciliation', 'bank_reconciliation_mt940']) {
       expect(at(recon)).toBeGreaterThan(at('subsystem_validation'));
       expect(at(recon)).toBeLessThan(at('reconciliation_approval'));
     }
@@ -56,14 +71,23 @@ describe('the monthly close example plan', () => {
     expect(order.slice(-3)).toEqual(['sox_documentation', 'financial_reporting', 'management_review']);
   });
 
-  it('runs the two reconciliations in parallel and lets their exceptions go to approval', () => {
+  it('runs the three reconciliations in parallel and lets their exceptions go to approval', () => {
     const plan = loadPlan();
     expect(readyTasks(plan, {})).toEqual(['preliminary_close']);
     const validated: TaskStates = { preliminary_close: 'done', subsystem_validation: 'done' };
-    expect(readyTasks(plan, validated).sort()).toEqual(['bank_reconciliation', 'gl_vs_erp']);
-    const reconciled: TaskStates = { ...validated, gl_vs_erp: 'done_with_warnings', bank_reconciliation: 'done' };
+    expect(readyTasks(plan, validated).sort()).toEqual([
+      'bank_reconciliation',
+      'bank_reconciliation_mt940',
+      'gl_vs_erp',
+    ]);
+    const reconciled: TaskStates = {
+      ...validated,
+      gl_vs_erp: 'done_with_warnings',
+      bank_reconciliation: 'done',
+      bank_reconciliation_mt940: 'done_with_warnings',
+    };
     expect(readyTasks(plan, reconciled)).toEqual(['reconciliation_approval']);
-    expect(percentDone(plan, reconciled).percent).toBe(40);
+    expect(percentDone(plan, reconciled).percent).toBe(45);
   });
 
   it('blocks only what depends on a failed bank reconciliation', () => {
@@ -73,6 +97,7 @@ describe('the monthly close example plan', () => {
       subsystem_validation: 'done',
       gl_vs_erp: 'running',
       bank_reconciliation: 'failed',
+      bank_reconciliation_mt940: 'done',
     };
     const blocked = blockedBy(plan, states);
     expect(blocked.map((b) => b.task)).toEqual([
@@ -124,5 +149,42 @@ describe('the monthly close example plan', () => {
     ]);
     expect(s.projectedEnd - now).toBe(24 * H);
     expect(s.tasks.find((t) => t.id === 'bank_reconciliation')?.slack).toBe(1 * H);
+  });
+
+  it("holds the seed's roles and limits, and checkpoints that need three levels for the 75,000 entry", () => {
+    const policy = parseApprovalPolicy(loadFile().approvalPolicy, 'examples/monthly-close/close-plan.yaml');
+    const limit = (role: string) =>
+      policy.roles.find((r) => r.name === role)?.approval_limits?.journal_entry?.toString();
+    expect([limit('supervisor'), limit('manager'), limit('director')]).toEqual(['10000', '50000', '1000000']);
+    expect(policy.checkpoints.find((c) => c.id === 'reconciliation-approval')?.escalation).toMatchObject({
+      timeout: '4h',
+      escalation_path: ['manager', 'director'],
+    });
+    const je = loadPlan().tasks.find((t) => t.id === 'adjusting_entry_approval')?.config as {
+      item: { amount: string };
+    };
+    expect(je.item.amount).toBe('75000.00');
+  });
+
+  it('reconciles with the same definitions the data generator plants its discrepancies for', () => {
+    const plan = loadPlan();
+    const gl = definitionOf(plan, 'gl_vs_erp');
+    expect(parseDefinition(gl)).toEqual(parseDefinition(glVsErpDefinition({ gl: gl.a.source, erp: gl.b.source })));
+    expect([gl.a.source.sql, gl.b.source.sql]).toEqual([scenarioSql().gl, scenarioSql().erp]);
+    for (const [taskId, bank] of [
+      ['bank_reconciliation', 'camt053'],
+      ['bank_reconciliation_mt940', 'mt940'],
+    ] as const) {
+      const d = definitionOf(plan, taskId);
+      expect(parseDefinition(d)).toEqual(
+        parseDefinition(bankDefinition(bank, { statement: d.a.source, gl: d.b.source })),
+      );
+      expect(d.b.source.sql).toBe(glCashSql(bank));
+    }
+  });
+
+  it('documents control F-R3-GL-15 with a config the evidence activity accepts', () => {
+    const doc = loadPlan().tasks.find((t) => t.kind === 'documentation');
+    expect(parseCloseEvidenceConfig(doc?.config)).toMatchObject({ regulation: 'SOX', controlId: 'F-R3-GL-15' });
   });
 });
