@@ -356,7 +356,12 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
         if (rows.length === 0) return out(`no close matches ${query}`);
         const cols = ['closeId', 'company', 'period', 'closeStatus', 'workflow', 'started'];
         const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
-        out(cols.map((c, i) => c.padEnd(w[i])).join('  '));
+        out(
+          cols
+            .map((c, i) => c.padEnd(w[i]))
+            .join('  ')
+            .trimEnd(),
+        );
         for (const r of rows)
           out(
             cols
