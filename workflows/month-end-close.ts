@@ -285,7 +285,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     const finished = isFinishedState(t.state);
     switch (a.action) {
       case 'complete': {
-        if (!isPersonTask(spec.kind)) return `${t.id} is a ${spec.kind} task: it completes by itself`;
+        if (!isPersonTask(spec.kind)) return `${t.id} is a task of kind ${spec.kind}: it completes by itself`;
         if (t.state !== 'running')
           return t.state === 'pending'
             ? `${t.id} has not started: its predecessors are not done`

@@ -1,0 +1,479 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { JSONWebKeySet } from 'jose';
+import { Client } from 'pg';
+import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
+import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import { approvalSignal, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
+import type { CloseEvidenceInput } from '../../workflows/types';
+import { freshDatabase } from '../helpers/postgres';
+import { timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { seedPolicyInput } from '../unit/approval-fixtures';
+import {
+  closeWorker,
+  companyId,
+  signedApproval,
+  startClose,
+  task,
+  terminateLeftovers,
+  waitFor,
+  type CloseStart,
+  type Harness,
+} from './close-harness';
+
+let env: TestWorkflowEnvironment;
+let systems: SystemRegistry;
+let signer: ApprovalKeyPair;
+let keys: JSONWebKeySet;
+const h: Harness = { env: () => env, started: [] };
+
+beforeAll(async () => {
+  const url = await freshDatabase('close_run');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  await db.query(`
+    CREATE TABLE gl (account_code text, balance numeric(18,2));
+    CREATE TABLE erp (acct_num text, amt numeric(18,2));
+    INSERT INTO gl VALUES ('1001','100.00'),('1002','250.10'),('1003','75.00');
+    INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09'),('1004','12.34');`);
+  await db.end();
+  systems = systemsFromEnv({ DATABASE_URL: url });
+  signer = await generateApprovalKeyPair();
+  keys = approvalKeySet([signer]);
+  env = await timeSkippingEnv();
+  await workflowBundle();
+}, 120_000);
+
+afterEach(() => terminateLeftovers(h));
+
+afterAll(async () => {
+  await env?.teardown();
+  await systems?.close();
+});
+
+/** The seed's close (examples/monthly-close/close-plan.yaml) in small: parallel reconciliations, then a chain. */
+function seedPlan(company: string): CloseStart {
+  return {
+    company,
+    period: '2026-10',
+    name: 'seed close',
+    owner: 'dora',
+    maxParallel: 4,
+    approvalPolicy: seedPolicyInput(),
+    tasks: [
+      { id: 'preliminary_close', name: 'Preliminary close', kind: 'journal_entry', ownerRole: 'accountant' },
+      {
+        id: 'subsystem_validation',
+        name: 'Validate sub-system feeds',
+        kind: 'activity',
+        activity: 'checkFeeds',
+        ownerRole: 'accountant',
+        predecessors: ['preliminary_close'],
+      },
+      {
+        id: 'gl_vs_erp',
+        name: 'GL vs ERP',
+        kind: 'reconciliation',
+        ownerRole: 'accountant',
+        predecessors: ['subsystem_validation'],
+        config: {
+          reconId: 'gl-vs-erp',
+          a: { system: 'ledger', table: 'gl', keyField: 'account_code', valueField: 'balance' },
+          b: { system: 'ledger', table: 'erp', keyField: 'acct_num', valueField: 'amt' },
+        },
+      },
+      {
+        id: 'bank_reconciliation',
+        name: 'Bank vs GL cash',
+        kind: 'activity',
+        activity: 'bankRecon',
+        ownerRole: 'accountant',
+        predecessors: ['subsystem_validation'],
+      },
+      {
+        id: 'reconciliation_approval',
+        name: 'Supervisor approval',
+        kind: 'approval',
+        ownerRole: 'supervisor',
+        predecessors: [
+          { task: 'gl_vs_erp', type: 'SS_WARN' },
+          { task: 'bank_reconciliation', type: 'SS_WARN' },
+        ],
+        config: { checkpointId: 'je-single', item: { preparer: 'ann', amount: '5000.00', currency: 'USD' } },
+      },
+      {
+        id: 'sox_documentation',
+        name: 'SOX documentation',
+        kind: 'documentation',
+        ownerRole: 'controller',
+        predecessors: ['reconciliation_approval'],
+        config: { regulation: 'SOX', controlId: 'F-R3-GL-15' },
+      },
+      {
+        id: 'financial_reporting',
+        name: 'Close report',
+        kind: 'report',
+        ownerRole: 'controller',
+        predecessors: ['sox_documentation'],
+      },
+      {
+        id: 'management_review',
+        name: 'Management review',
+        kind: 'manual',
+        ownerRole: 'director',
+        predecessors: ['financial_reporting'],
+      },
+    ],
+  };
+}
+
+describe('monthEndCloseWorkflow running a close plan', () => {
+  it('runs the seed close: sequential steps in dependency order, the two reconciliations in parallel, and completes with a correct final status', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    const reportDir = mkdtempSync(join(tmpdir(), 'close-report-'));
+    const evidence: CloseEvidenceInput[] = [];
+    let releaseBank: () => void = () => undefined;
+    const bankGate = new Promise<void>((r) => (releaseBank = r));
+    const worker = await closeWorker(
+      env,
+      taskQueue,
+      { systems, keys, reportDir },
+      {
+        checkFeeds: async () => ({ feeds: 2 }),
+        // Held open by the test, so the status shows it running while the reconciliation child finishes.
+        bankRecon: async () => {
+          await bankGate;
+          return { status: 'exceptions', warnings: ['2 unmatched statement lines'] };
+        },
+        produceCloseEvidence: async (input: CloseEvidenceInput) => {
+          evidence.push(input);
+          return { packageId: `pkg-${input.taskId}`, path: '/evidence/pkg', manifestSha256: 'ab'.repeat(32), files: 7 };
+        },
+      },
+    );
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, seedPlan(company));
+      h.started.push(`recon:${company}:2026-10:gl-vs-erp`);
+      const first = await waitFor(handle, (s) => task(s, 'preliminary_close').state === 'running');
+      expect(first.tasks.filter((t) => t.state === 'running').map((t) => t.id)).toEqual(['preliminary_close']);
+      expect(task(first, 'subsystem_validation').state).toBe('pending');
+      expect(first.criticalPath?.[0]).toBe('preliminary_close');
+
+      const answer = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'complete', taskId: 'preliminary_close', by: 'ann', note: 'sub-ledgers posted' }],
+      });
+      expect(answer).toMatchObject({ accepted: true, taskId: 'preliminary_close' });
+
+      const parallel = await waitFor(
+        handle,
+        (s) =>
+          task(s, 'gl_vs_erp').state === 'done_with_exceptions' && task(s, 'bank_reconciliation').state === 'running',
+        'the reconciliation done while the bank reconciliation runs',
+      );
+      const gl = task(parallel, 'gl_vs_erp');
+      const bank = task(parallel, 'bank_reconciliation');
+      const feeds = task(parallel, 'subsystem_validation');
+      // Both started the moment the validation finished, in the same workflow task.
+      expect(gl.startedAt).toBe(bank.startedAt);
+      expect(Date.parse(gl.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(feeds.finishedAt as string));
+      expect(gl.result).toMatchObject({ status: 'exceptions', keys: { matched: 1, amountMismatch: 1 } });
+      expect(task(parallel, 'reconciliation_approval').state).toBe('pending');
+      releaseBank();
+
+      await waitFor(handle, (s) => s.checkpoints.some((c) => c.checkpointId === 'je-single' && c.state === 'open'));
+      await handle.signal(
+        approvalSignal,
+        await signedApproval(env, signer, handle.workflowId, 'je-single', { decision: 'approved', approverId: 'sam' }),
+      );
+      const review = await waitFor(handle, (s) => task(s, 'management_review').state === 'running');
+      expect(task(review, 'sox_documentation').output).toMatchObject({ packageId: 'pkg-sox_documentation', files: 7 });
+      await handle.signal(taskActionSignal, { action: 'complete', taskId: 'management_review', by: 'dora' });
+
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(result.percentDone).toBe(100);
+      expect(result.blockers).toEqual([]);
+      expect(result.criticalPath).toEqual([]);
+      expect(result.tasks.map((t) => [t.id, t.state])).toEqual([
+        ['preliminary_close', 'done'],
+        ['subsystem_validation', 'done'],
+        ['gl_vs_erp', 'done_with_exceptions'],
+        ['bank_reconciliation', 'done_with_exceptions'],
+        ['reconciliation_approval', 'done'],
+        ['sox_documentation', 'done'],
+        ['financial_reporting', 'done'],
+        ['management_review', 'done'],
+      ]);
+      // Every task started no earlier than each of its predecessors finished.
+      for (const t of result.tasks)
+        for (const p of t.predecessors ?? [])
+          expect(Date.parse(t.startedAt as string)).toBeGreaterThanOrEqual(
+            Date.parse(task(result, p.task).finishedAt as string),
+          );
+      expect(result.journal?.map((j) => [j.action, j.taskId, j.by, j.accepted])).toEqual([
+        ['complete', 'preliminary_close', 'ann', true],
+        ['complete', 'management_review', 'dora', true],
+      ]);
+      expect(result.finishedAt).toBeDefined();
+
+      // The evidence activity got the close's state as the contract says.
+      expect(evidence).toHaveLength(1);
+      expect(evidence[0]).toMatchObject({
+        closeWorkflowId: handle.workflowId,
+        company,
+        period: '2026-10',
+        taskId: 'sox_documentation',
+        config: { regulation: 'SOX', controlId: 'F-R3-GL-15' },
+        reconciliations: [expect.objectContaining({ reconId: 'gl-vs-erp', difference: gl.result?.difference })],
+        approvals: [expect.objectContaining({ checkpointId: 'je-single', state: 'approved' })],
+      });
+      // The real close report was written from the status.
+      const paths = task(result, 'financial_reporting').output?.paths as string[];
+      expect(paths.length).toBeGreaterThan(0);
+      for (const p of paths) expect(existsSync(p)).toBe(true);
+      const md = paths.find((p) => p.endsWith('.md')) as string;
+      expect(readFileSync(md, 'utf8')).toContain('gl_vs_erp');
+    });
+  });
+
+  it('retries a failing task per its policy, then blocks it and only its dependants while the independent branch completes; a rerun frees them', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    let healthy = false;
+    let calls = 0;
+    const worker = await closeWorker(
+      env,
+      taskQueue,
+      { systems },
+      {
+        postAccruals: async () => {
+          calls++;
+          if (!healthy) throw new Error('ERP refused the connection');
+          return { posted: 12 };
+        },
+        ok: async () => ({ ok: true }),
+      },
+    );
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      tasks: [
+        {
+          id: 'accruals',
+          name: 'Accruals',
+          kind: 'activity',
+          activity: 'postAccruals',
+          ownerRole: 'accountant',
+          retry: { maximumAttempts: 2, initialInterval: '1s' },
+        },
+        {
+          id: 'accrual_review',
+          name: 'Review',
+          kind: 'activity',
+          activity: 'ok',
+          ownerRole: 'supervisor',
+          predecessors: ['accruals'],
+        },
+        {
+          id: 'after_review',
+          name: 'After',
+          kind: 'activity',
+          activity: 'ok',
+          ownerRole: 'supervisor',
+          predecessors: ['accrual_review'],
+        },
+        { id: 'fixed_assets', name: 'Fixed assets', kind: 'activity', activity: 'ok', ownerRole: 'accountant' },
+        {
+          id: 'fa_review',
+          name: 'FA review',
+          kind: 'activity',
+          activity: 'ok',
+          ownerRole: 'supervisor',
+          predecessors: ['fixed_assets'],
+        },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      const stuck = await waitFor(handle, (s) => s.state === 'blocked', 'a blocked close');
+      expect(calls).toBe(2);
+      expect(task(stuck, 'accruals')).toMatchObject({
+        state: 'blocked',
+        attempts: 2,
+        reason: 'failed after 2 attempts: ERP refused the connection',
+      });
+      expect(task(stuck, 'accrual_review')).toMatchObject({
+        state: 'blocked',
+        reason: expect.stringContaining('dependency cannot be met'),
+      });
+      expect(task(stuck, 'after_review').blockedReason).toContain('"accruals"');
+      expect(task(stuck, 'fixed_assets').state).toBe('done');
+      expect(task(stuck, 'fa_review').state).toBe('done');
+      expect(stuck.percentDone).toBe(40);
+      expect(stuck.blockers?.map((b) => [b.task, b.root])).toEqual([
+        ['accruals', 'accruals'],
+        ['accrual_review', 'accruals'],
+        ['after_review', 'accruals'],
+      ]);
+
+      // A refused action is answered and journaled: this task is run by an activity, not completed by hand.
+      const refused = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'complete', taskId: 'accruals', by: 'ann' }],
+      });
+      expect(refused).toMatchObject({
+        accepted: false,
+        message: 'accruals is a task of kind activity: it completes by itself',
+      });
+
+      healthy = true;
+      const rerun = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'rerun', taskId: 'accruals', by: 'ann', reason: 'ERP back up' }],
+      });
+      expect(rerun.accepted).toBe(true);
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(calls).toBe(3);
+      expect(task(result, 'accruals')).toMatchObject({ state: 'done', attempts: 1, output: { posted: 12 } });
+      expect(result.tasks.every((t) => t.state === 'done')).toBe(true);
+      expect(result.journal?.map((j) => [j.action, j.accepted, j.refusal])).toEqual([
+        ['complete', false, 'accruals is a task of kind activity: it completes by itself'],
+        ['rerun', true, undefined],
+      ]);
+    });
+  });
+
+  it('pauses and resumes, reassigns, adds and skips tasks, journals every action and refuses malformed ones', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    const worker = await closeWorker(env, taskQueue, { systems });
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      tasks: [
+        { id: 'm1', name: 'First', kind: 'manual', ownerRole: 'accountant' },
+        { id: 'm2', name: 'Second', kind: 'manual', ownerRole: 'accountant', predecessors: ['m1'] },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      await waitFor(handle, (s) => task(s, 'm1').state === 'running');
+      await handle.executeUpdate(submitTaskActionUpdate, { args: [{ action: 'pause', by: 'dora', reason: 'audit' }] });
+      await handle.executeUpdate(submitTaskActionUpdate, { args: [{ action: 'complete', taskId: 'm1', by: 'ann' }] });
+      const paused = await waitFor(handle, (s) => task(s, 'm1').state === 'done');
+      expect(paused.paused).toBe(true);
+      expect(task(paused, 'm2').state).toBe('pending');
+      expect(paused.state).toBe('running');
+
+      await expect(
+        handle.executeUpdate(submitTaskActionUpdate, { args: [{ action: 'skip', taskId: 'm2', by: 'ann' }] }),
+      ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(
+        handle.executeUpdate(submitTaskActionUpdate, { args: [{ action: 'complete', taskId: 'nope', by: 'ann' }] }),
+      ).rejects.toMatchObject({ cause: { message: 'unknown task "nope"' } });
+
+      await handle.executeUpdate(submitTaskActionUpdate, { args: [{ action: 'resume', by: 'dora' }] });
+      const resumed = await waitFor(handle, (s) => task(s, 'm2').state === 'running');
+      expect(resumed.paused).toBe(false);
+
+      const reassigned = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'reassign', taskId: 'm2', by: 'dora', to: 'zoe' }],
+      });
+      expect(reassigned.accepted).toBe(true);
+      const added = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [
+          {
+            action: 'add',
+            by: 'dora',
+            reason: 'auditor asked for a tie-out',
+            task: { id: 'm3', name: 'Tie-out', kind: 'manual', ownerRole: 'accountant', predecessors: ['m2'] },
+          },
+        ],
+      });
+      expect(added).toMatchObject({ accepted: true, message: 'task m3 is added' });
+      const badAdd = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [
+          {
+            action: 'add',
+            by: 'dora',
+            task: { id: 'm4', name: 'Loop', kind: 'manual', ownerRole: 'accountant', predecessors: ['m5'] },
+          },
+        ],
+      });
+      expect(badAdd.accepted).toBe(false);
+      expect(badAdd.message).toContain('m5');
+      await handle.signal(taskActionSignal, {
+        action: 'skip',
+        taskId: 'm3',
+        by: 'dora',
+        reason: 'tie-out done offline',
+      });
+      // A signal naming no known task is kept in the journal as refused.
+      await handle.signal(taskActionSignal, { action: 'complete', taskId: 'ghost', by: 'eve' });
+      const mid = await waitFor(handle, (s) => task(s, 'm3').state === 'skipped');
+      expect(task(mid, 'm2').owner).toBe('zoe');
+      expect(task(mid, 'm3')).toMatchObject({ added: true, reason: 'skipped by dora: tie-out done offline' });
+
+      await handle.signal(taskActionSignal, { action: 'complete', taskId: 'm2', by: 'zoe' });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(result.tasks.map((t) => [t.id, t.state])).toEqual([
+        ['m1', 'done'],
+        ['m2', 'done'],
+        ['m3', 'skipped'],
+      ]);
+      expect(result.journal?.map((j) => [j.action, j.taskId ?? '', j.by, j.accepted])).toEqual([
+        ['pause', '', 'dora', true],
+        ['complete', 'm1', 'ann', true],
+        ['resume', '', 'dora', true],
+        ['reassign', 'm2', 'dora', true],
+        ['add', 'm3', 'dora', true],
+        ['add', 'm4', 'dora', false],
+        ['skip', 'm3', 'dora', true],
+        ['complete', 'ghost', 'eve', false],
+        ['complete', 'm2', 'zoe', true],
+      ]);
+      expect(result.journal?.find((j) => j.taskId === 'ghost')?.refusal).toBe('unknown task "ghost"');
+
+      // The history of this run replays on the current workflow code: the orchestrator is deterministic.
+      const history = await handle.fetchHistory();
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId),
+      ).resolves.toBeUndefined();
+    });
+  });
+
+  it('refuses a plan with a cycle and an unknown predecessor at start, listing both problems', async () => {
+    const taskQueue = uniqueId('tq');
+    const worker = await closeWorker(env, taskQueue, { systems });
+    const plan: CloseStart = {
+      company: companyId(),
+      period: '2026-10',
+      owner: 'dora',
+      tasks: [
+        { id: 'a', name: 'A', kind: 'manual', ownerRole: 'x', predecessors: ['c'] },
+        { id: 'b', name: 'B', kind: 'manual', ownerRole: 'x', predecessors: ['a'] },
+        { id: 'c', name: 'C', kind: 'manual', ownerRole: 'x', predecessors: ['b'] },
+        { id: 'd', name: 'D', kind: 'manual', ownerRole: 'x', predecessors: ['missing'] },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      const failure = await handle.result().catch((e: unknown) => e);
+      expect(failure).toMatchObject({
+        cause: {
+          type: 'InvalidClosePlan',
+          nonRetryable: true,
+          message: expect.stringContaining('dependency cycle: a -> b -> c -> a'),
+        },
+      });
+      expect((failure as { cause: Error }).cause.message).toContain('task "d" depends on unknown task "missing"');
+    });
+  });
+});
