@@ -1,0 +1,273 @@
+// The reconciliation activities called directly, on real PostgreSQL and MariaDB: the system registry, source
+// parameters, files of every connector family, spill files and the close's validateSubsystems step.
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import { Client } from 'pg';
+import { createMysqlPool } from '../../activities/connectors/mysql';
+import { createReconActivities } from '../../activities/recon';
+import { runDirName } from '../../activities/recon/spill';
+import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import type { ReconciliationDefinitionInput } from '../../domain/recon';
+import { freshMariaDatabase } from '../helpers/mariadb';
+import { freshDatabase } from '../helpers/postgres';
+
+let pgUrl: string;
+let mariaUrl: string;
+let systems: SystemRegistry;
+let dir: string;
+
+beforeAll(async () => {
+  pgUrl = await freshDatabase('recon_acts');
+  mariaUrl = await freshMariaDatabase('recon_acts');
+  const db = new Client({ connectionString: pgUrl });
+  await db.connect();
+  await db.query(`CREATE TABLE gl (account_code text, amount numeric(18,2), posted_on date);
+    INSERT INTO gl VALUES ('1001', '10.00', '2026-10-01'), ('1002', '20.00', '2026-10-31'), ('1003', '30.00', '2026-11-01')`);
+  await db.end();
+  const m = createMysqlPool(mariaUrl);
+  await m.query('CREATE TABLE erp (acct_num VARCHAR(10), amt DECIMAL(18,2), posted DATE)');
+  await m.query(`INSERT INTO erp VALUES ('1001', '10.00', '2026-10-01'), ('1002', '20.00', '2026-10-02')`);
+  await m.end();
+  systems = systemsFromEnv({
+    DATABASE_URL: pgUrl,
+    FINFLOW_SYSTEMS: JSON.stringify({ ledger: { url: pgUrl }, erp: { engine: 'mysql', url: mariaUrl } }),
+  });
+  dir = await mkdtemp(join(tmpdir(), 'finflow-recon-acts-'));
+}, 120_000);
+
+afterAll(async () => {
+  await systems?.close();
+});
+
+function definition(a: unknown, b: unknown = { connector: 'mysql', system: 'erp', table: 'erp' }) {
+  return {
+    id: 'acts',
+    a: {
+      source: a,
+      classification: 'internal',
+      key_fields: ['account_code'],
+      value_fields: ['amount'],
+      currency: 'EUR',
+    },
+    b: {
+      source: b,
+      classification: 'internal',
+      key_fields: ['account_code'],
+      value_fields: ['amount'],
+      currency: 'EUR',
+      mappings: [
+        { from: 'acct_num', to: 'account_code' },
+        { from: 'amt', to: 'amount' },
+      ],
+    },
+    rules: [{ id: 'exact', type: 'exact' }],
+  } as ReconciliationDefinitionInput;
+}
+
+function activities() {
+  return createReconActivities({ systems, recon: { workDir: join(dir, 'work'), reportsDir: join(dir, 'reports') } });
+}
+
+describe('the system registry', () => {
+  it('tells PostgreSQL and MariaDB systems apart and falls back to DATABASE_URL for unnamed ones', () => {
+    expect(systems.engine('ledger')).toBe('postgres');
+    expect(systems.engine('erp')).toBe('mysql');
+    expect(systems.engine('anything-else')).toBe('postgres');
+    expect(systems.names()).toEqual(['erp', 'ledger']);
+    expect(() => systems.postgres('erp')).toThrow(/erp is a mysql system/);
+  });
+
+  it('refuses a FINFLOW_SYSTEMS entry without a url and names a missing connection', () => {
+    expect(() => systemsFromEnv({ FINFLOW_SYSTEMS: '{"x":{}}' })).toThrow(/FINFLOW_SYSTEMS.x needs a url/);
+    expect(() => systemsFromEnv({ FINFLOW_SYSTEMS: 'nope' })).toThrow(/not JSON/);
+    expect(() => systemsFromEnv({}).engine('ledger')).toThrow(/FINFLOW_SYSTEM_LEDGER_URL/);
+  });
+});
+
+describe('extractReconSide', () => {
+  it('binds :as_of_date from asOf and returns counts and exact totals, never records', async () => {
+    const acts = activities();
+    const source = {
+      connector: 'postgres',
+      system: 'ledger',
+      sql: 'SELECT account_code, amount FROM gl WHERE posted_on <= :as_of_date',
+    };
+    const out = await acts.extractReconSide({
+      runId: 'recon:T:2026-10:acts/r1',
+      reconId: 'acts',
+      side: 'a',
+      definition: definition(source),
+      partitions: 4,
+      asOf: '2026-10-31',
+    });
+    expect(out.records).toBe(2);
+    expect(out.amounts).toEqual([{ currency: 'EUR', amount: '30.00' }]);
+    expect(out.bucketCounts.reduce((s, n) => s + n, 0)).toBe(2);
+    expect(out.source).toBe('postgres:ledger');
+    const files = await readdir(join(dir, 'work', runDirName('recon:T:2026-10:acts/r1'), 'a'));
+    expect(files.filter((f) => f.endsWith('.ndjson')).length).toBe(out.bucketCounts.filter((n) => n > 0).length);
+  });
+
+  it('reads XLSX and camt.053 files through their connectors', async () => {
+    const acts = activities();
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('GL');
+    ws.addRow(['account_code', 'amount']);
+    ws.addRow(['1001', '10.00']);
+    ws.addRow(['1002', '20.50']);
+    const xlsx = join(dir, 'gl.xlsx');
+    await writeFile(xlsx, Buffer.from(await wb.xlsx.writeBuffer()));
+    const fromXlsx = await acts.extractReconSide({
+      runId: 'recon:T:2026-10:xlsx/r1',
+      reconId: 'acts',
+      side: 'a',
+      definition: definition({ connector: 'xlsx', path: xlsx }),
+      partitions: 2,
+      asOf: '2026-10-31',
+    });
+    expect(fromXlsx).toMatchObject({ records: 2, amounts: [{ currency: 'EUR', amount: '30.50' }], source: 'gl.xlsx' });
+
+    const camt = {
+      ...definition({ connector: 'camt053', path: '/work/shared/samples/camt053/camt053.v2.multi.statement.xml' }),
+    };
+    camt.a = { ...camt.a, key_fields: ['reference'], currency: undefined, currency_field: 'currency' };
+    camt.b = { ...camt.b, key_fields: ['reference'] };
+    const fromCamt = await acts.extractReconSide({
+      runId: 'recon:T:2026-10:camt/r1',
+      reconId: 'acts',
+      side: 'a',
+      definition: camt,
+      partitions: 2,
+      asOf: '2026-10-31',
+    });
+    expect(fromCamt).toMatchObject({ records: 2, amounts: [{ currency: 'EUR', amount: '1.85' }] });
+  });
+
+  it('refuses a source on a system of the other engine, and an unknown connector, without retry', async () => {
+    const acts = activities();
+    const base = {
+      runId: 'recon:T:2026-10:bad/r1',
+      reconId: 'acts',
+      side: 'a' as const,
+      partitions: 1,
+      asOf: '2026-10-31',
+    };
+    await expect(
+      acts.extractReconSide({
+        ...base,
+        definition: definition({ connector: 'postgres', system: 'erp', table: 'erp' }),
+      }),
+    ).rejects.toMatchObject({
+      type: 'InvalidSource',
+      nonRetryable: true,
+      message: expect.stringMatching(/mysql system/),
+    });
+    await expect(
+      acts.extractReconSide({ ...base, definition: definition({ connector: 'ftp', path: 'x' }) }),
+    ).rejects.toMatchObject({ type: 'InvalidSource', nonRetryable: true });
+  });
+
+  it('names the row and field of a bad amount in a MariaDB source', async () => {
+    const m = createMysqlPool(mariaUrl);
+    await m.query('CREATE TABLE erp_text (acct_num VARCHAR(10), amt VARCHAR(20))');
+    await m.query("INSERT INTO erp_text VALUES ('1', '1.00'), ('2', 'abc')");
+    await m.end();
+    const acts = activities();
+    const def = definition(
+      { connector: 'postgres', system: 'ledger', table: 'gl' },
+      {
+        connector: 'mariadb',
+        system: 'erp',
+        table: 'erp_text',
+      },
+    );
+    await expect(
+      acts.extractReconSide({
+        runId: 'recon:T:2026-10:badrow/r1',
+        reconId: 'acts',
+        side: 'b',
+        definition: def,
+        partitions: 1,
+        asOf: '2026-10-31',
+      }),
+    ).rejects.toMatchObject({
+      type: 'SourceDataError',
+      nonRetryable: true,
+      message: expect.stringMatching(/mysql:erp line 2.*field "amount".*abc/),
+    });
+  });
+});
+
+describe('reconcilePartition', () => {
+  it('refuses to run when a side was never extracted on this worker', async () => {
+    const acts = activities();
+    await expect(
+      acts.reconcilePartition({
+        runId: 'recon:T:2026-10:none/r1',
+        reconId: 'acts',
+        partition: 0,
+        spillPartitions: 1,
+        definition: definition({ connector: 'postgres', system: 'ledger', table: 'gl' }),
+      }),
+    ).rejects.toMatchObject({ type: 'SpillMissing' });
+  });
+});
+
+describe('validateSubsystems', () => {
+  it('answers with the row count of every configured table, per system', async () => {
+    const out = await activities().validateSubsystems({
+      company: 'ACME',
+      period: '2026-10',
+      taskId: 'subsystem_validation',
+      config: {
+        checks: [
+          { system: 'ledger', table: 'gl' },
+          { system: 'erp', table: 'erp' },
+          { system: 'erp', sql: "SELECT * FROM erp WHERE acct_num = '1001'" },
+        ],
+      },
+    });
+    expect(out.systems).toEqual([
+      { system: 'ledger', engine: 'postgres', counts: [{ what: 'gl', rows: 3 }], rows: 3 },
+      {
+        system: 'erp',
+        engine: 'mysql',
+        counts: [
+          { what: 'erp', rows: 2 },
+          { what: 'query', rows: 1 },
+        ],
+        rows: 3,
+      },
+    ]);
+  });
+
+  it('pings every configured system when the plan gives no config', async () => {
+    const out = await activities().validateSubsystems({ company: 'ACME', period: '2026-10', taskId: 't' });
+    expect(out.systems.map((s) => [s.system, s.engine])).toEqual([
+      ['erp', 'mysql'],
+      ['ledger', 'postgres'],
+    ]);
+  });
+
+  it('refuses clearly, naming the system, when one does not answer', async () => {
+    const dead = systemsFromEnv({
+      FINFLOW_SYSTEMS: JSON.stringify({
+        ledger: { url: pgUrl },
+        warehouse: { engine: 'mysql', url: 'mysql://nobody@127.0.0.1:1/none' },
+      }),
+    });
+    try {
+      const acts = createReconActivities({ systems: dead, recon: { workDir: join(dir, 'work') } });
+      await expect(
+        acts.validateSubsystems({ company: 'ACME', period: '2026-10', taskId: 't', config: { timeoutMs: 5000 } }),
+      ).rejects.toMatchObject({
+        type: 'SubsystemUnavailable',
+        message: expect.stringMatching(/1 system\(s\) did not answer: warehouse: /),
+      });
+    } finally {
+      await dead.close();
+    }
+  });
+});
