@@ -321,6 +321,9 @@ async function exportOne(
     if (event === 'WORKFLOW_EXECUTION_STARTED') {
       workflowType = (raw.workflowType as { name?: string } | undefined)?.name ?? workflowType;
       runId ||= String(raw.originalExecutionRunId ?? '');
+      // A close that continued as new has earlier runs: their histories belong to the trail too.
+      const previous = raw.continuedExecutionRunId;
+      if (typeof previous === 'string' && previous) children.push({ workflowId: wf.workflowId, runId: previous });
     }
     if (event === 'ACTIVITY_TASK_SCHEDULED')
       activities.set(String(plain.eventId), (raw.activityType as { name?: string } | undefined)?.name ?? 'activity');

@@ -46,7 +46,8 @@ import { SecurityPolicySchema } from '../../domain/security/policy';
 import { createDataConverter } from '../../workers/data-converter';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
-import type { CloseStatus, MonthEndCloseInput, ReconciliationSummary } from '../../workflows/types';
+import type { ClosePlanInput } from '../../domain/close/plan';
+import type { CloseRunOptions, CloseStatus, MonthEndCloseInput, ReconciliationSummary } from '../../workflows/types';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
@@ -149,12 +150,15 @@ async function waitFor(
   handle: { query: (q: typeof statusQuery) => Promise<CloseStatus> },
   ok: (s: CloseStatus) => boolean,
 ) {
+  let last: CloseStatus | undefined;
   for (let i = 0; i < 300; i++) {
-    const s = await handle.query(statusQuery);
-    if (ok(s)) return s;
+    last = await handle.query(statusQuery);
+    if (ok(last)) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('status never reached the expected state');
+  throw new Error(
+    `status never reached the expected state; last: run ${last?.run} ${JSON.stringify(last?.tasks.map((t) => [t.id, t.state, t.reason]))}`,
+  );
 }
 
 function readTrail(path: string): TrailEntry[] {
@@ -499,5 +503,143 @@ describe('the close evidence package of control F-R3-GL-15', () => {
     expect(readFileSync(join(copy, SIGNATURE_FILE))).toEqual(readFileSync(join(produced.path, SIGNATURE_FILE)));
     expect(resumed.manifestSha256).toBe(reference.manifestSha256);
     expect((await verifyEvidencePackage(copy, manifestKey.publicKey)).ok).toBe(true);
+  }, 180_000);
+  it('is produced by the close itself when its documentation task runs, and completed by evidence export afterwards', async () => {
+    const company = uniqueId('SOXP').replace(/[^A-Za-z0-9-]/g, '');
+    const closeId = `close:${company}:2026-10`;
+    started.push(closeId, `recon:${company}:2026-10:gl-vs-erp`);
+    const client = new Client({ connection: env.connection, dataConverter });
+    const archiveRoot = join(work, `archive-${company}`);
+    const store = new FileSystemArchiveStore(archiveRoot);
+    const taskQueue = uniqueId('tq');
+    const worker = await Worker.create(
+      await testWorkerOptions({
+        connection: env.nativeConnection,
+        taskQueue,
+        dataConverter,
+        activities: createActivities({
+          systems,
+          approval: { keys },
+          // No client: the activity reads the history through the worker's own (Context.client, same codec).
+          closeEvidence: {
+            signingKey: manifestKey,
+            evidenceRoot: join(work, `ev-${company}`),
+            archive: { store },
+            ledger,
+            mask,
+          },
+        }),
+      }),
+    );
+    const plan: ClosePlanInput & CloseRunOptions = {
+      company,
+      period: '2026-10',
+      name: 'SOX close',
+      owner: 'dora',
+      approvalPolicy: seedPolicyInput(),
+      tasks: [
+        {
+          id: 'gl_vs_erp',
+          name: 'GL vs ERP',
+          kind: 'reconciliation',
+          ownerRole: 'accountant',
+          config: {
+            reconId: 'gl-vs-erp',
+            a: { system: 'ledger', table: 'gl', keyField: 'account_code', valueField: 'balance' },
+            b: { system: 'ledger', table: 'erp', keyField: 'acct_num', valueField: 'amt' },
+          },
+        },
+        {
+          id: 'recon_review',
+          name: 'Supervisor review',
+          kind: 'approval',
+          ownerRole: 'supervisor',
+          predecessors: ['gl_vs_erp'],
+          config: {
+            checkpointId: 'recon-review',
+            item: { preparer: 'ann', evidence: [{ kind: 'bank_statement', ref: 'store://recon/gl-vs-erp/statement' }] },
+          },
+        },
+        {
+          id: 'sox_documentation',
+          name: 'SOX documentation for control F-R3-GL-15',
+          kind: 'documentation',
+          ownerRole: 'controller',
+          predecessors: ['recon_review'],
+          config: { regulation: 'SOX', controlId: 'F-R3-GL-15' },
+        },
+      ],
+    };
+    const result = await worker.runUntil(async () => {
+      const handle = await client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId: closeId,
+        args: [plan],
+      });
+      await waitFor(handle, (s) => s.checkpoints.some((c) => c.checkpointId === 'recon-review' && c.state === 'open'));
+      for (let i = 0; i < 3; i++)
+        await handle.signal(
+          approvalSignal,
+          (await signed(closeId, { decision: 'approved', approverId: 'ann', resolution: `mine, try ${i}` })).signal,
+        );
+      await waitFor(
+        handle,
+        (s) => (s.checkpoints.find((c) => c.checkpointId === 'recon-review')?.refusals.length ?? 0) === 3,
+      );
+      const sam = await signed(closeId, {
+        decision: 'approved',
+        approverId: 'sam',
+        comments: `checked; the refund went to ${IBAN}`,
+        resolution: 'no differences; 1003 is one ledger line against two ERP postings',
+      });
+      await handle.signal(approvalSignal, sam.signal);
+      return handle.result();
+    });
+    expect(result.state).toBe('completed');
+    const doc = result.tasks.find((t) => t.id === 'sox_documentation');
+    const packageId = `SOX_F-R3-GL-15_${company}_2026-10`;
+    expect(doc?.state).toBe('done');
+    expect(doc?.output).toMatchObject({ packageId, path: store.location(packageId), files: 7 });
+    const dir = store.location(packageId);
+    expect((await verifyEvidencePackage(dir, manifestKey.publicKey)).ok).toBe(true);
+    const evidence = parseEvidenceDocument(JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8')));
+    expect(evidence.close).toMatchObject({ closeId, state: 'running' });
+    expect(evidence.approvals.refusals).toHaveLength(3);
+    expect(evidence.allControlsHeld).toBe(true);
+    const early = readTrail(join(dir, 'attachments/workflow_history/history.jsonl'));
+    // The documentation task's own scheduling is the last thing its trail can hold.
+    expect(early.filter((e) => e.workflowId === closeId).pop()?.summary).toMatch(
+      /^activity produceCloseEvidence scheduled/,
+    );
+    expect(early.some((e) => e.summary.startsWith('signal approval: sam approved recon-review'))).toBe(true);
+
+    const keyFile = join(work, `sign-${company}.pem`);
+    writeFileSync(keyFile, exportSigningKey(manifestKey).privateKeyPem);
+    const policyFile = join(work, `policy-${company}.json`);
+    writeFileSync(policyFile, JSON.stringify(policyInput));
+    const exported = await finflow(
+      {
+        TEMPORAL_ADDRESS: env.address,
+        FINFLOW_KEYS: `k1:${master.key.toString('base64')}`,
+        FINFLOW_SIGNING_KEY_FILE: keyFile,
+        FINFLOW_SECURITY_POLICY: policyFile,
+        FINFLOW_ARCHIVE_DIR: archiveRoot,
+      },
+      'evidence',
+      'export',
+      closeId,
+    );
+    expect(exported.error).toBeUndefined();
+    const full = readTrail(join(dir, 'attachments/workflow_history/history.jsonl'));
+    const runs = new Set(full.filter((e) => e.workflowId === closeId).map((e) => e.runId));
+    const lastRun = (await client.workflow.getHandle(closeId).describe()).runId;
+    expect(runs.has(lastRun)).toBe(true);
+    expect(full.some((e) => e.workflowId === closeId && e.event === 'WORKFLOW_EXECUTION_COMPLETED')).toBe(true);
+    expect(full.some((e) => e.summary.startsWith('activity produceCloseEvidence completed'))).toBe(true);
+    expect(full.filter((e) => e.event === 'WORKFLOW_EXECUTION_STARTED' && e.workflowId === closeId)).toHaveLength(
+      runs.size,
+    );
+    for (const f of await listFiles(dir)) expect(readFileSync(join(dir, f)).includes(IBAN)).toBe(false);
+    expect((await verifyEvidencePackage(dir, manifestKey.publicKey)).ok).toBe(true);
   }, 180_000);
 });
