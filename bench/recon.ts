@@ -69,25 +69,34 @@ const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const int = (n: number) => n.toLocaleString('en-US');
 
+interface Sample {
+  at: number;
+  rss: number;
+  heap: number;
+}
+
 /** Peak RSS and heap of this process while `run` runs, sampled every 50 ms. */
 async function sampled<T>(
   run: () => Promise<T>,
-): Promise<{ value: T; ms: number; rss0: number; peakRss: number; peakHeap: number }> {
+): Promise<{ value: T; ms: number; rss0: number; peakRss: number; peakHeap: number; samples: Sample[] }> {
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
   let peakRss = rss0;
   let peakHeap = 0;
+  const samples: Sample[] = [];
   const sample = () => {
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
+    // Epoch milliseconds, to line samples up with the workflow history's event times.
+    samples.push({ at: performance.timeOrigin + performance.now(), rss: m.rss, heap: m.heapUsed });
   };
   const timer = setInterval(sample, 50);
   const t0 = performance.now();
   try {
     const value = await run();
     sample();
-    return { value, ms: performance.now() - t0, rss0, peakRss, peakHeap };
+    return { value, ms: performance.now() - t0, rss0, peakRss, peakHeap, samples };
   } finally {
     clearInterval(timer);
   }
@@ -136,7 +145,7 @@ async function runDatacompy(python: string, gl: string, erp: string): Promise<{ 
 }
 
 /** Where the workflow's time went, from its history: each activity from scheduled to completed. */
-function phases(history: temporal.api.history.v1.IHistory): string {
+function phases(history: temporal.api.history.v1.IHistory, samples: Sample[]): string {
   const at = (t: temporal.api.history.v1.IHistoryEvent['eventTime']) =>
     Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   const events = history.events ?? [];
@@ -158,11 +167,16 @@ function phases(history: temporal.api.history.v1.IHistory): string {
   }
   const start = events.length ? at(events[0].eventTime) : 0;
   const end = events.length ? at(events[events.length - 1].eventTime) : 0;
-  const parts = [...spans.entries()].map(
-    ([type, s]) =>
+  const parts = [...spans.entries()].map(([type, s]) => {
+    const during = samples.filter((m) => m.at >= s.first && m.at <= s.last);
+    const peak = during.reduce((p, m) => Math.max(p, m.rss), 0);
+    const heap = during.reduce((p, m) => Math.max(p, m.heap), 0);
+    return (
       `${type} x${s.each.length} ${secs(s.last - s.first)}` +
-      (s.each.length > 1 ? ` (each ${s.each.map((ms) => (ms / 1000).toFixed(1)).join('/')} s)` : ''),
-  );
+      (during.length ? ` [peak RSS ${mb(peak)}, heap ${mb(heap)}]` : '') +
+      (s.each.length > 1 ? ` (each ${s.each.map((ms) => (ms / 1000).toFixed(1)).join('/')} s)` : '')
+    );
+  });
   return `phases (history): ${parts.join('; ')}; workflow start to end ${secs(end - start)}`;
 }
 
@@ -339,7 +353,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
       `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
       `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}`,
   );
-  if (handleForHistory) console.log(`  ${phases(await handleForHistory.fetchHistory())}`);
+  if (handleForHistory) console.log(`  ${phases(await handleForHistory.fetchHistory(), run.samples)}`);
   console.log(
     `  control totals: GL ${int(summary.a.records)} rows ${summary.a.amount} (planted ${truth.gl.amount}), ` +
       `ERP ${int(summary.b.records)} rows ${summary.b.amount} (planted ${truth.erp.amount})`,

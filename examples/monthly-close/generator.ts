@@ -231,9 +231,15 @@ const DEPARTMENTS = ['D010', 'D020', 'D030', 'D040', 'D050', 'D060', 'D070', 'D0
 /** GL cash accounts: 1010 is reported by the camt.053 bank, 1020 by the MT940 bank. */
 export const CASH_ACCOUNTS = { camt053: '1010', mt940: '1020' } as const;
 
+const monthDays = new Map<string, number>();
 function daysInMonth(period: string): number {
-  const [y, m] = period.split('-').map(Number);
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+  let d = monthDays.get(period);
+  if (d === undefined) {
+    const [y, m] = period.split('-').map(Number);
+    d = new Date(Date.UTC(y, m, 0)).getUTCDate();
+    monthDays.set(period, d);
+  }
+  return d;
 }
 
 function addDays(iso: string, days: number): string {
