@@ -257,14 +257,22 @@ export function checkSegregationOfDuties(cps: CloseCheckpoint[]): Check {
   };
 }
 
-/** Approvals within limits: every checkpoint approved, and each signed level's limit covers the item's amount. */
+/**
+ * Approvals within limits: no checkpoint left open or deadlocked, and every approved one signed by someone whose
+ * limit covers the item's amount. A rejection approves nothing, so it cannot exceed a limit.
+ */
 export function checkApprovalsWithinLimits(cps: CloseCheckpoint[]): Check {
   if (!cps.length) return { held: false, detail: 'no approval checkpoint ran in this close' };
   const bad: string[] = [];
   const ok: string[] = [];
   for (const cp of cps) {
+    if (cp.state === 'pending') continue; // named by an attempt, never opened: nothing was decided
+    if (cp.state === 'rejected') {
+      ok.push(`${cp.checkpointId}: rejected (nothing approved)`);
+      continue;
+    }
     if (cp.state !== 'approved') {
-      bad.push(`${cp.checkpointId} is ${cp.state}${cp.blockedReason ? ` (${cp.blockedReason})` : ''}, not approved`);
+      bad.push(`${cp.checkpointId} is ${cp.state}${cp.blockedReason ? ` (${cp.blockedReason})` : ''}, not decided`);
       continue;
     }
     const round = cp.rounds?.[cp.rounds.length - 1];
@@ -275,17 +283,17 @@ export function checkApprovalsWithinLimits(cps: CloseCheckpoint[]): Check {
     }
     const amt = parseDecimal(amount, `${cp.checkpointId} amount`);
     const signed = (round?.levels ?? []).filter((l) => l.signedBy);
-    const over = signed.filter((l) => l.limit !== null && parseDecimal(l.limit, `${cp.checkpointId} limit`).lt(amt));
-    if (over.length)
-      bad.push(
-        `${cp.checkpointId}: ${amount} exceeds ${over.map((l) => `${l.signedBy} (${l.role}, limit ${l.limit})`).join(', ')}`,
-      );
-    else
-      ok.push(
-        `${cp.checkpointId}: ${amount} within ${signed.map((l) => `${l.role} limit ${l.limit ?? 'none'}`).join(', ') || 'the approver limit'}`,
-      );
+    // In a chain the lower levels sign too; the approval's authority is its strongest signer's (null: no limit
+    // applies to the role for this item type).
+    const covering = signed.find((l) => l.limit === null || parseDecimal(l.limit, `${cp.checkpointId} limit`).gte(amt));
+    const who = (l: (typeof signed)[number]) => `${l.signedBy} (${l.role}, limit ${l.limit ?? 'none'})`;
+    if (!signed.length) bad.push(`${cp.checkpointId}: approved with no signed level recorded`);
+    else if (!covering)
+      bad.push(`${cp.checkpointId}: ${amount} exceeds the limit of every signer: ${signed.map(who).join(', ')}`);
+    else ok.push(`${cp.checkpointId}: ${amount} within the authority of ${who(covering)}`);
   }
   if (bad.length) return { held: false, detail: bad.join('; ') };
+  if (!ok.length) return { held: false, detail: 'no approval checkpoint was decided in this close' };
   return { held: true, detail: ok.join('; ') };
 }
 
