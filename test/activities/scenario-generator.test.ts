@@ -20,6 +20,7 @@ import {
   generateScenario,
   glChunks,
   glVsErpDefinition,
+  loadErp,
   planScenario,
   plantedKeys,
   plantedTruth,
@@ -91,6 +92,29 @@ describe('scenario generator', () => {
       "SELECT COUNT(*) n FROM erp_postings WHERE (dc = 'D') <> (total >= 0) OR ABS(ABS(total) - amt) >= 0.005",
     );
     expect(Number((bad as { n: number }[])[0].n)).toBe(0);
+  });
+
+  it('loads the ERP in several LOAD DATA blocks with the same rows and totals as in one', async () => {
+    const totals = await loadErp(my, gen.plan, 'erp_postings_blocks', 3000);
+    expect(totals).toEqual(gen.truth.erp);
+    // Same rows: a checksum over every column of every row, order-independent.
+    const digest = async (table: string) => {
+      const [rows] = await my.query(
+        `SELECT CAST(COUNT(*) AS CHAR) n, CAST(SUM(CRC32(CONCAT_WS('|', ${[
+          'doc_ref',
+          'acct_num',
+          'dept_id',
+          'post_date',
+          'curr',
+          'dc',
+          'amt',
+          'total',
+          'memo',
+        ].join(', ')}))) AS CHAR) h FROM ${table}`,
+      );
+      return (rows as { n: string; h: string }[])[0];
+    };
+    expect(await digest('erp_postings_blocks')).toEqual(await digest('erp_postings'));
   });
 
   it('journal lines read like a ledger: debit or credit per line, balance = debit - credit, dates in the period', async () => {
