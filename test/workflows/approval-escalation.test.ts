@@ -8,6 +8,7 @@ import type { monthEndCloseWorkflow } from '../../workflows';
 import {
   approvalSignal,
   resubmitSignal,
+  statusQuery,
   submitResubmissionUpdate,
   type ResubmitSignal,
 } from '../../workflows/definitions';
@@ -25,6 +26,7 @@ import {
   startApproval,
   uniqueId,
   waitFor,
+  type Handle,
 } from './approval-harness';
 
 const h = approvalSuite('approval_escalation');
@@ -140,7 +142,7 @@ describe('approval timers, rounds and configuration on the time-skipping server'
     const workflowId = `close:${company}:2026-10`;
     h.started.push(workflowId);
     await worker.runUntil(async () => {
-      const result = await h.env.client.workflow.execute<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
+      const close = await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId,
         args: [
@@ -160,14 +162,17 @@ describe('approval timers, rounds and configuration on the time-skipping server'
           },
         ],
       });
+      const handle = close as unknown as Handle;
+      await opened(handle, 'recon-review');
+      // 4h to the manager, 4h more to the director, 4h more for the director: then nobody is left.
+      await h.env.sleep('12h');
+      const cp = await waitFor(
+        () => checkpoint(handle, 'recon-review'),
+        (c) => c.state === 'deadlocked',
+        'deadlock',
+      );
       const reason =
         'no decision on recon-review round 1 after escalating through manager -> director: deadlocked, the close owner must act';
-      expect(result.state).toBe('blocked');
-      expect(result.tasks.map((t) => [t.id, t.state, t.reason])).toEqual([
-        ['recon_review', 'blocked', reason],
-        ['report', 'blocked', 'dependency cannot be met: recon_review'],
-      ]);
-      const cp = result.checkpoints[0];
       expect(cp).toMatchObject({ state: 'deadlocked', waitingFor: 'nobody', blockedReason: reason });
       expect(cp.rounds?.[0].reminders.map((r) => r.escalationLevel)).toEqual([0, 1, 2]);
       expect(cp.audit?.map((e) => e.event)).toEqual([
@@ -179,7 +184,20 @@ describe('approval timers, rounds and configuration on the time-skipping server'
         'reminder',
         'deadlocked',
       ]);
-      const rows = await h.outbox.forWorkflow(workflowId);
+      // The close shows the task blocked with the checkpoint's reason, and what waits on it blocked too.
+      const status = await waitFor(
+        () => close.query(statusQuery),
+        (st) => st.tasks.find((t) => t.id === 'report')?.state === 'blocked',
+        'close blocked',
+      );
+      expect(status.state).toBe('blocked');
+      expect(status.tasks.map((t) => [t.id, t.state])).toEqual([
+        ['recon_review', 'blocked'],
+        ['report', 'blocked'],
+      ]);
+      expect(status.tasks[0].reason).toBe(reason);
+      expect(status.tasks[1].reason).toContain('recon_review');
+      const rows = await notifications(h, workflowId, 7);
       const deadlock = rows.find((r) => r.kind === 'deadlocked');
       expect(deadlock).toMatchObject({ recipients: ['dora'], roles: ['close_owner'], level: 2 });
       expect(deadlock?.body.message).toBe(reason);
@@ -347,7 +365,16 @@ describe('approval timers, rounds and configuration on the time-skipping server'
       return { company: `${company}${suffix}`, period: '2026-10', tasks: [], ...extra };
     };
     await worker.runUntil(async () => {
-      const strict = await h.env.client.workflow.execute<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
+      const settled = async (workflowId: string, sleep: '5h' | '1m') => {
+        // The close may wait for its owner once tasks are blocked: its status, not its end, is what counts here.
+        await h.env.sleep(sleep);
+        return waitFor(
+          () => h.env.client.workflow.getHandle(workflowId).query(statusQuery),
+          (st) => st.tasks.length > 0 && st.tasks.every((t) => t.state !== 'pending' && t.state !== 'running'),
+          `${workflowId} settled`,
+        );
+      };
+      await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId: `close:${company}:2026-10`,
         args: [
@@ -360,43 +387,50 @@ describe('approval timers, rounds and configuration on the time-skipping server'
               approval('no_amount', { checkpointId: 'je-approval', item: { preparer: 'ann' } }),
               approval('bad_preparer', { checkpointId: 'recon-any', item: { preparer: 'zed' } }),
               approval('no_item', { checkpointId: 'recon-two-eyes' }),
+              approval('no_id', { item: { preparer: 'ann' } }),
               approval('first', { checkpointId: 'je-single', item: { preparer: 'ann', amount: 100 } }),
               approval('second', { checkpointId: 'je-single', item: { preparer: 'ann', amount: '100' } }),
             ],
           }),
         ],
       });
+      // A task that cannot run ends failed or blocked (the close's choice); its reason is what this suite checks.
+      const refused = expect.stringMatching(/^(failed|blocked)$/);
+      const strict = await settled(`close:${company}:2026-10`, '5h');
       expect(Object.fromEntries(strict.tasks.map((t) => [t.id, [t.state, t.reason]]))).toEqual({
         legacy: [
-          'failed',
+          refused,
           expect.stringContaining('uses the slice shape {role, escalation}, whose approvers claim their role'),
         ],
         unknown: [
-          'failed',
+          refused,
           'checkpoint nope is not in the approval policy (it has recon-review, je-approval, je-single, recon-two-eyes, recon-any)',
         ],
         mistyped: [
-          'failed',
+          refused,
           'approval task je-single: the item is a reconciliation, but checkpoint je-single approves journal_entry',
         ],
-        no_amount: ['failed', expect.stringMatching(/^approval task je-approval: .*amount/)],
-        bad_preparer: ['failed', 'approval task recon-any: zed (no roles) may not prepare reconciliation'],
-        no_item: ['failed', expect.stringContaining('"item" is required')],
+        no_amount: [refused, expect.stringMatching(/^approval task je-approval: .*amount/)],
+        bad_preparer: [refused, 'approval task recon-any: zed (no roles) may not prepare reconciliation'],
+        no_item: [refused, expect.stringContaining('"item" is required')],
+        no_id: [refused, 'an approval task needs a checkpointId'],
         // A whole-number amount from JSON is exact, so it is taken; the deadlock after 2h + 2h is the outcome.
         first: [
           'blocked',
           expect.stringContaining('no decision on je-single round 1 after escalating through director'),
         ],
-        second: ['failed', expect.stringContaining('checkpoint je-single is already used by another approval task')],
+        second: [refused, expect.stringContaining('checkpoint je-single is already used by another approval task')],
       });
 
-      const noPolicy = await h.env.client.workflow.execute<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
+      await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId: `close:${company}NP:2026-10`,
         args: [
           input('NP', { tasks: [approval('review', { checkpointId: 'recon-review', item: { preparer: 'ann' } })] }),
         ],
       });
+      const noPolicy = await settled(`close:${company}NP:2026-10`, '1m');
+      expect(noPolicy.tasks[0].state).toEqual(refused);
       expect(noPolicy.tasks[0].reason).toBe(
         'approval task recon-review names checkpoint recon-review, but the workflow input has no approvalPolicy',
       );
@@ -405,7 +439,12 @@ describe('approval timers, rounds and configuration on the time-skipping server'
         h.env.client.workflow.execute<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
           taskQueue,
           workflowId: `close:${company}BP:2026-10`,
-          args: [input('BP', { approvalPolicy: { roles: [], users: [] } })],
+          args: [
+            input('BP', {
+              approvalPolicy: { roles: [], users: [] },
+              tasks: [approval('review', { checkpointId: 'recon-review', item: { preparer: 'ann' } })],
+            }),
+          ],
         }),
       ).rejects.toMatchObject({ cause: { type: 'InvalidApprovalPolicy', message: expect.stringContaining('roles') } });
 

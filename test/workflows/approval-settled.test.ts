@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import {
   approvalSignal,
+  approvalsQuery,
   resubmitSignal,
   submitApprovalUpdate,
   submitResubmissionUpdate,
@@ -101,6 +102,18 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
       await expect(resubmitUpdate({ round: 2 } as unknown as ResubmitSignal)).rejects.toMatchObject({
         cause: { details: [{ reason: 'malformed' }] },
       });
+      await close.signal(resubmitSignal, { ...late, checkpointId: 'no-such' });
+      const unrouted = await waitFor(
+        () => handle.query(approvalsQuery),
+        (q) => q.unrouted.length === 1,
+        'unrouted resubmission',
+      );
+      expect(unrouted.unrouted[0]).toMatchObject({
+        checkpointId: 'no-such',
+        approverId: 'ann',
+        reason: 'checkpoint_not_open',
+        message: 'checkpoint no-such is not open in this workflow',
+      });
 
       await close.signal(
         approvalSignal,
@@ -164,6 +177,67 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
       // The refused approval never reached the settled checkpoint: the validator turned it away.
       expect(je.decisions.map((d) => d.approverId)).toEqual(['sue']);
       expect(je.refusals).toEqual([]);
+    });
+  });
+
+  it('keeps at most 200 refused attempts per checkpoint, before and after it opens, and counts the ones it drops', async () => {
+    const taskQueue = uniqueId('tq');
+    const worker = await newWorker(h, taskQueue);
+    const company = uniqueId('FL').replace(/[^A-Za-z0-9-]/g, '');
+    const workflowId = `close:${company}:2026-10`;
+    h.started.push(workflowId);
+    await worker.runUntil(async () => {
+      const close = await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [
+          {
+            company,
+            period: '2026-10',
+            approvalPolicy: policy(),
+            tasks: [
+              {
+                id: 'je',
+                kind: 'approval',
+                config: { checkpointId: 'je-single', item: { type: 'journal_entry', amount: '500', preparer: 'ann' } },
+              },
+              {
+                id: 'recon',
+                kind: 'approval',
+                predecessors: ['je'],
+                config: { checkpointId: 'recon-any', item: { preparer: 'ann' } },
+              },
+            ],
+          },
+        ],
+      });
+      const handle = close as unknown as Handle;
+      await opened(handle, 'je-single');
+      // Unsigned attempts (a script flooding `temporal workflow signal`): refused without a signature check.
+      const flood = (checkpointId: string) =>
+        Promise.all(
+          Array.from({ length: 203 }, (_, i) =>
+            close.signal(approvalSignal, { checkpointId, decision: 'approved', approverId: `bot${i}` }),
+          ),
+        );
+      await flood('je-single');
+      await flood('recon-any');
+      const s = await waitFor(
+        () => handle.query(approvalsQuery),
+        (q) => q.checkpoints.every((c) => c.refusals.length + (c.refusalsNotKept ?? 0) === 203),
+        'every attempt accounted for',
+      );
+      const [je, recon] = ['je-single', 'recon-any'].map((id) => s.checkpoints.find((c) => c.checkpointId === id)!);
+      expect([je.state, je.refusals.length, je.refusalsNotKept]).toEqual(['open', 200, 3]);
+      expect([recon.state, recon.refusals.length, recon.refusalsNotKept]).toEqual(['pending', 200, 3]);
+      expect(new Set(je.refusals.map((r) => r.reason))).toEqual(new Set(['unsigned']));
+      expect(new Set(recon.refusals.map((r) => r.reason))).toEqual(new Set(['unsigned']));
+      expect(recon.refusals[0].message).toContain('checkpoint recon-any has not opened yet in this workflow');
+      // The flood does not stop the real approver.
+      await close.signal(approvalSignal, await signed(h, close, { checkpointId: 'je-single', approverId: 'sue' }));
+      const next = await opened(handle, 'recon-any');
+      expect(next.audit?.slice(0, 200).every((e) => e.round === 0 && e.outcome === 'refused')).toBe(true);
+      expect(next.audit?.[200]).toMatchObject({ event: 'submitted', round: 1 });
     });
   });
 
