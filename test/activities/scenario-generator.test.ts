@@ -1,6 +1,8 @@
 // The scenario generator against real PostgreSQL and MariaDB: what it says it planted is what the tables hold, and
 // what the reconciliation engine (domain/recon, the same code the activities run) finds in the loaded rows.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
@@ -32,6 +34,7 @@ import { freshMariaDatabase } from '../helpers/mariadb';
 import { freshDatabase } from '../helpers/postgres';
 
 const RECORDS = 20_000;
+const run = promisify(execFile);
 
 describe('scenario generator', () => {
   let pg: Pool;
@@ -223,6 +226,37 @@ describe('scenario generator', () => {
     for (const c of BANK_CATEGORIES)
       expect(camt053.categories[c] + mt940.categories[c]).toBe(gen.truth.bank.categories[c]);
   });
+
+  it('has a command line that loads given servers and prints the same truth as the library', async () => {
+    const pgUrl = await freshDatabase('scenario_cli');
+    const myUrl = await freshMariaDatabase('scenario_cli');
+    const truthPath = join(dir, 'truth.json');
+    const cli = join(__dirname, '../../examples/monthly-close/generator-cli.ts');
+    const { stdout } = await run(process.execPath, [
+      '-r',
+      '@swc-node/register',
+      cli,
+      '--records',
+      '2000',
+      '--seed',
+      '5',
+      '--pg',
+      pgUrl,
+      '--mariadb',
+      myUrl,
+      '--bank-dir',
+      join(dir, 'cli-bank'),
+      '--truth',
+      truthPath,
+    ]);
+    const printed = JSON.parse(stdout) as { records: number; truth: unknown; files: { camt053: string } };
+    expect(printed.truth).toEqual(plantedTruth(planScenario({ records: 2000, seed: 5 })));
+    expect(JSON.parse(readFileSync(truthPath, 'utf8'))).toEqual(printed);
+    expect((await parseStatementFile(printed.files.camt053)).format).toBe('camt053');
+    await expect(run(process.execPath, ['-r', '@swc-node/register', cli, '--records', '10'])).rejects.toThrow(
+      /give --pg and --mariadb|do not fit in 10 records/,
+    );
+  }, 60_000);
 
   it('writes each side as CSV with a header and the same totals', async () => {
     const path = join(dir, 'erp.csv');
