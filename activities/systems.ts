@@ -14,6 +14,11 @@ export interface SystemRegistry {
   engine(name: string): SystemEngine;
   /** Systems configured by name (FINFLOW_SYSTEMS and FINFLOW_SYSTEM_<NAME>_URL), without the DATABASE_URL default. */
   names(): string[];
+  /**
+   * A system's engine and URL, for a worker thread of this process that opens its own connection (never for a
+   * payload or a log line).
+   */
+  connection?(name: string): { engine: SystemEngine; url: string };
   close(): Promise<void>;
 }
 
@@ -96,6 +101,9 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
     },
     engine(name) {
       return resolve(name).engine;
+    },
+    connection(name) {
+      return { ...resolve(name) };
     },
     names() {
       const out = new Set(configured.keys());

@@ -6,30 +6,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  ControlTotalsError,
-  DefinitionError,
-  NormalisationError,
-  PartitionInputError,
-  createNormaliser,
-  currencyScale,
-  parseDefinition,
-  partitionOf,
-  reconcile,
-  type ReconSummary,
-  type ReconciliationDefinition,
-  type Side,
-} from '../../domain/recon';
-import { MinorSum, formatMinor } from '../../domain/recon/minor';
-import { toSourceFailure } from '../connectors/source-error';
+import { reconcile, type ReconSummary, type Side } from '../../domain/recon';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
 import { createResultStore, exceptionFromRecon, matchFromRecon, type ResultStore } from '../result-store';
 import type { SystemRegistry } from '../systems';
-import { openSource, parseReconSource } from './sources';
-import { SpillWriter, readBuckets, removeRunDir, sideDir, sideInfo } from './spill';
+import { checkPartitions, definitionOf, refusal, type ExtractReconSideInput, type ExtractedSide } from './extract';
+import { runExtraction } from './extract-runner';
+import { readBuckets, removeRunDir, sideDir, sideInfo } from './spill';
 import { validateSubsystemsWith, type ValidateSubsystemsInput, type ValidateSubsystemsResult } from './validate';
 
 export type { ValidateSubsystemsInput, ValidateSubsystemsResult } from './validate';
+export type { ExtractReconSideInput, ExtractedSide } from './extract';
 
 export interface ReconActivityConfig {
   /** Spill files of running reconciliations (default FINFLOW_WORK_DIR or <tmp>/finflow-recon). Workers that share a
@@ -43,36 +30,16 @@ export interface ReconActivityConfig {
   resultStore?: ResultStore;
   /** Rows per matches/exceptions write. */
   storeBatchSize?: number;
+  /**
+   * Extract each side in a worker thread (default true), so the two sides of a reconciliation use two cores in
+   * one worker process. false: in the activity's own thread.
+   */
+  extractInThread?: boolean;
 }
 
 export interface ReconActivityDeps {
   systems: SystemRegistry;
   recon?: ReconActivityConfig;
-}
-
-/** Control totals of one side as extracted: per currency, exact decimal strings. */
-export interface ExtractedSide {
-  side: Side;
-  source: string;
-  records: number;
-  amounts: { currency: string; amount: string }[];
-  /** Records per spill bucket (hash of the key mod `partitions`). */
-  bucketCounts: number[];
-}
-
-export interface ExtractReconSideInput {
-  runId: string;
-  reconId: string;
-  side: Side;
-  /** The side's source; default the definition's (`definition[side].source`). */
-  source?: unknown;
-  /** The reconciliation definition as written (validated again here). */
-  definition: unknown;
-  /** Spill buckets: hash of the normalised key mod this. */
-  partitions: number;
-  /** yyyy-mm-dd, bound to :as_of_date. */
-  asOf: string;
-  period?: string;
 }
 
 export interface ReconcilePartitionInput {
@@ -117,42 +84,6 @@ function heartbeat(details?: unknown): void {
   }
 }
 
-function definitionOf(input: unknown, reconId: string): ReconciliationDefinition {
-  try {
-    return parseDefinition(input);
-  } catch (err) {
-    if (err instanceof DefinitionError)
-      throw ApplicationFailure.nonRetryable(`reconciliation ${reconId}: ${err.message}`, 'InvalidDefinition');
-    throw err;
-  }
-}
-
-/** Bad data is a business refusal: the same bytes fail the same way on retry. */
-function refusal(err: unknown): unknown {
-  if (err instanceof NormalisationError)
-    return ApplicationFailure.nonRetryable(err.message, 'SourceDataError', {
-      source: err.source,
-      line: err.line,
-      field: err.field,
-      reason: err.problem,
-    });
-  if (err instanceof PartitionInputError || err instanceof ControlTotalsError)
-    return ApplicationFailure.nonRetryable(err.message, err.name);
-  return toSourceFailure(err);
-}
-
-/** Fields the matching step reads from records besides key, amount, currency and date (subset-sum groups). */
-function fieldsNeeded(def: ReconciliationDefinition): string[] {
-  const out = new Set<string>();
-  for (const r of def.rules) if (r.type === 'subset_sum' && r.group_by !== 'key') out.add(r.group_by.field);
-  return [...out];
-}
-
-function checkPartitions(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 1 || n > 65_536)
-    throw ApplicationFailure.nonRetryable(`${what} must be an integer from 1 to 65536, got ${n}`, 'InvalidInput');
-}
-
 function definitionHash(definition: unknown): string {
   return createHash('sha256').update(JSON.stringify(definition)).digest('hex');
 }
@@ -194,61 +125,11 @@ export function createReconActivities(deps: ReconActivityDeps) {
      * bad data is refused without retry. Returns the side's control totals only.
      */
     async extractReconSide(input: ExtractReconSideInput): Promise<ExtractedSide> {
-      const def = definitionOf(input.definition, input.reconId);
-      checkPartitions(input.partitions, 'partitions');
-      const source = parseReconSource(input.source ?? def[input.side].source, input.side);
-      const opened = openSource(source, {
-        systems: deps.systems,
-        filesDir,
-        asOf: input.asOf,
-        period: input.period,
-      });
-      const normalise = createNormaliser(def, input.side, { source: opened.name });
-      const writer = await SpillWriter.open(
-        sideDir(workDir, input.runId, input.side),
-        input.partitions,
-        fieldsNeeded(def),
+      return runExtraction(
+        input,
+        { systems: deps.systems, filesDir, workDir, threads: cfg.extractInThread },
+        heartbeat,
       );
-      const counts = new Array<number>(input.partitions).fill(0);
-      const sums = new Map<string, MinorSum>();
-      let records = 0;
-      let committed = false;
-      try {
-        for await (const batch of opened.batches) {
-          for (let i = 0; i < batch.length; i++) {
-            const r = normalise(batch[i]);
-            const bucket = partitionOf(r.key, input.partitions);
-            counts[bucket]++;
-            let s = sums.get(r.currency);
-            if (s === undefined) {
-              s = new MinorSum();
-              sums.set(r.currency, s);
-            }
-            s.add(r.amountMinor);
-            writer.add(bucket, r);
-          }
-          records += batch.length;
-          await writer.drain();
-          heartbeat({ records });
-        }
-        const result: ExtractedSide = {
-          side: input.side,
-          source: opened.name,
-          records,
-          amounts: [...sums.keys()].sort().map((currency) => ({
-            currency,
-            amount: formatMinor((sums.get(currency) as MinorSum).value(), currencyScale(def, currency)),
-          })),
-          bucketCounts: counts,
-        };
-        await writer.commit(result);
-        committed = true;
-        return result;
-      } catch (err) {
-        throw refusal(err);
-      } finally {
-        if (!committed) await writer.abort();
-      }
     },
 
     /**

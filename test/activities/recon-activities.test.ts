@@ -110,6 +110,23 @@ describe('extractReconSide', () => {
     expect(files.filter((f) => f.endsWith('.ndjson')).length).toBe(out.bucketCounts.filter((n) => n > 0).length);
   });
 
+  it('extracts the same totals in the activity thread as in a worker thread', async () => {
+    const source = { connector: 'mariadb', system: 'erp', table: 'erp' };
+    const input = (runId: string) => ({
+      runId,
+      reconId: 'acts',
+      side: 'b' as const,
+      definition: definition({ connector: 'postgres', system: 'ledger', table: 'gl' }, source),
+      partitions: 8,
+      asOf: '2026-10-31',
+    });
+    const inline = createReconActivities({ systems, recon: { workDir: join(dir, 'work'), extractInThread: false } });
+    const a = await inline.extractReconSide(input('recon:T:2026-10:inline/r1'));
+    const b = await activities().extractReconSide(input('recon:T:2026-10:thread/r1'));
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ records: 2, amounts: [{ currency: 'EUR', amount: '30.00' }], source: 'mysql:erp' });
+  });
+
   it('reads XLSX and camt.053 files through their connectors', async () => {
     const acts = activities();
     const wb = new ExcelJS.Workbook();

@@ -1,0 +1,112 @@
+// Runs an extraction in a worker thread when it can, so the two sides of a reconciliation (two activities in one
+// worker process) use two cores; otherwise in the activity's own thread. The thread gets only the one connection
+// its side reads; results and refusals come back as plain messages.
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ApplicationFailure } from '@temporalio/common';
+import { extractSide, type ExtractEnv, type ExtractReconSideInput, type ExtractedSide } from './extract';
+import type { ExtractJob, ExtractMessage, SerialisedError } from './extract-thread';
+import { parseReconSource } from './sources';
+
+function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefined {
+  const systems: ExtractJob['systems'] = {};
+  let source: unknown = input.source;
+  if (source === undefined) {
+    const def = input.definition as { [side: string]: { source?: unknown } } | null;
+    source = def?.[input.side]?.source;
+  }
+  // Anything the thread cannot be handed (an odd source, a registry without connections) runs inline, where the
+  // usual validation reports it.
+  let parsed;
+  try {
+    parsed = parseReconSource(source, input.side);
+  } catch {
+    return undefined;
+  }
+  if ('system' in parsed) {
+    if (!env.systems.connection) return undefined;
+    try {
+      systems[parsed.system] = env.systems.connection(parsed.system);
+    } catch {
+      return undefined;
+    }
+  }
+  return { input, filesDir: env.filesDir, workDir: env.workDir, systems };
+}
+
+function rebuild(e: SerialisedError): Error {
+  if (e.type !== undefined)
+    return ApplicationFailure.create({
+      message: e.message,
+      type: e.type ?? undefined,
+      nonRetryable: e.nonRetryable,
+      details: e.details,
+    });
+  const err = new Error(e.message);
+  if (e.name) err.name = e.name;
+  return err;
+}
+
+/**
+ * Threads are started once and kept (unreferenced, so they never hold a process open): starting one costs about
+ * a second when it compiles the TypeScript sources, too much to pay per extraction.
+ */
+const idle: Worker[] = [];
+const MAX_IDLE = 2;
+let nextJobId = 0;
+
+function startThread(): Worker {
+  const ext = extname(__filename);
+  // Running from TypeScript sources (tests, `npm run worker`): the thread compiles them the same way.
+  const worker = new Worker(join(__dirname, `extract-thread${ext}`), {
+    execArgv: ext === '.ts' ? ['-r', '@swc-node/register'] : [],
+  });
+  worker.unref();
+  return worker;
+}
+
+export async function runExtraction(
+  input: ExtractReconSideInput,
+  env: ExtractEnv & { threads?: boolean },
+  heartbeat: (details: unknown) => void,
+): Promise<ExtractedSide> {
+  const j = env.threads === false ? undefined : job(input, env);
+  if (!j) return extractSide(input, env, heartbeat);
+  const worker = idle.pop() ?? startThread();
+  const id = ++nextJobId;
+  return new Promise<ExtractedSide>((resolve, reject) => {
+    let heard = false;
+    let settled = false;
+    const done = (keep: boolean, f: () => void) => {
+      if (settled) return;
+      settled = true;
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (keep && idle.length < MAX_IDLE) idle.push(worker);
+      else if (keep) void worker.terminate();
+      f();
+    };
+    const onMessage = (m: ExtractMessage & { id: number }) => {
+      if (m.id !== id) return;
+      heard = true;
+      if ('progress' in m) heartbeat(m.progress);
+      else if ('result' in m) done(true, () => resolve(m.result));
+      else done(true, () => reject(rebuild(m.error)));
+    };
+    const onError = (err: Error) => {
+      // A thread that could not even start (no compiler for the sources, a missing file): extract inline.
+      if (!heard)
+        done(false, () => {
+          extractSide(input, env, heartbeat).then(resolve, reject);
+        });
+      else done(false, () => reject(err));
+    };
+    const onExit = (code: number) =>
+      done(false, () => reject(new Error(`extraction thread stopped (exit code ${code})`)));
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ id, job: j });
+  });
+}

@@ -1,0 +1,151 @@
+// Extraction of one side: stream the source through its connector, normalise each record, append it to its hash
+// bucket's spill file, and keep the control totals. Runs in the activity's thread or in a worker thread
+// (extract-thread.ts); both call extractSide.
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  ControlTotalsError,
+  DefinitionError,
+  NormalisationError,
+  PartitionInputError,
+  createNormaliser,
+  currencyScale,
+  parseDefinition,
+  partitionOf,
+  type ReconciliationDefinition,
+  type Side,
+} from '../../domain/recon';
+import { MinorSum, formatMinor } from '../../domain/recon/minor';
+import { toSourceFailure } from '../connectors/source-error';
+import type { SystemRegistry } from '../systems';
+import { openSource, parseReconSource } from './sources';
+import { SpillWriter, sideDir } from './spill';
+
+/** Control totals of one side as extracted: per currency, exact decimal strings. */
+export interface ExtractedSide {
+  side: Side;
+  source: string;
+  records: number;
+  amounts: { currency: string; amount: string }[];
+  /** Records per spill bucket (hash of the key mod `partitions`). */
+  bucketCounts: number[];
+}
+
+export interface ExtractReconSideInput {
+  runId: string;
+  reconId: string;
+  side: Side;
+  /** The side's source; default the definition's (`definition[side].source`). */
+  source?: unknown;
+  /** The reconciliation definition as written (validated again here). */
+  definition: unknown;
+  /** Spill buckets: hash of the normalised key mod this. */
+  partitions: number;
+  /** yyyy-mm-dd, bound to :as_of_date. */
+  asOf: string;
+  period?: string;
+}
+
+export function definitionOf(input: unknown, reconId: string): ReconciliationDefinition {
+  try {
+    return parseDefinition(input);
+  } catch (err) {
+    if (err instanceof DefinitionError)
+      throw ApplicationFailure.nonRetryable(`reconciliation ${reconId}: ${err.message}`, 'InvalidDefinition');
+    throw err;
+  }
+}
+
+/** Bad data is a business refusal: the same bytes fail the same way on retry. */
+export function refusal(err: unknown): unknown {
+  if (err instanceof NormalisationError)
+    return ApplicationFailure.nonRetryable(err.message, 'SourceDataError', {
+      source: err.source,
+      line: err.line,
+      field: err.field,
+      reason: err.problem,
+    });
+  if (err instanceof PartitionInputError || err instanceof ControlTotalsError)
+    return ApplicationFailure.nonRetryable(err.message, err.name);
+  return toSourceFailure(err);
+}
+
+/** Fields the matching step reads from records besides key, amount, currency and date (subset-sum groups). */
+export function fieldsNeeded(def: ReconciliationDefinition): string[] {
+  const out = new Set<string>();
+  for (const r of def.rules) if (r.type === 'subset_sum' && r.group_by !== 'key') out.add(r.group_by.field);
+  return [...out];
+}
+
+export function checkPartitions(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 1 || n > 65_536)
+    throw ApplicationFailure.nonRetryable(`${what} must be an integer from 1 to 65536, got ${n}`, 'InvalidInput');
+}
+
+export interface ExtractEnv {
+  systems: SystemRegistry;
+  filesDir?: string;
+  workDir: string;
+}
+
+/** Extracts one side; throws refusals (non-retryable ApplicationFailure) for bad definitions and bad data. */
+export async function extractSide(
+  input: ExtractReconSideInput,
+  env: ExtractEnv,
+  progress: (details: { records: number }) => void,
+): Promise<ExtractedSide> {
+  const def = definitionOf(input.definition, input.reconId);
+  checkPartitions(input.partitions, 'partitions');
+  const source = parseReconSource(input.source ?? def[input.side].source, input.side);
+  const opened = openSource(source, {
+    systems: env.systems,
+    filesDir: env.filesDir,
+    asOf: input.asOf,
+    period: input.period,
+  });
+  const normalise = createNormaliser(def, input.side, { source: opened.name });
+  const writer = await SpillWriter.open(
+    sideDir(env.workDir, input.runId, input.side),
+    input.partitions,
+    fieldsNeeded(def),
+  );
+  const counts = new Array<number>(input.partitions).fill(0);
+  const sums = new Map<string, MinorSum>();
+  let records = 0;
+  let committed = false;
+  try {
+    for await (const batch of opened.batches) {
+      for (let i = 0; i < batch.length; i++) {
+        const r = normalise(batch[i]);
+        const bucket = partitionOf(r.key, input.partitions);
+        counts[bucket]++;
+        let s = sums.get(r.currency);
+        if (s === undefined) {
+          s = new MinorSum();
+          sums.set(r.currency, s);
+        }
+        s.add(r.amountMinor);
+        writer.add(bucket, r);
+      }
+      records += batch.length;
+      await writer.drain();
+      progress({ records });
+    }
+    const result: ExtractedSide = {
+      side: input.side,
+      source: opened.name,
+      records,
+      amounts: [...sums.keys()].sort().map((currency) => ({
+        currency,
+        amount: formatMinor((sums.get(currency) as MinorSum).value(), currencyScale(def, currency)),
+      })),
+      bucketCounts: counts,
+    };
+    await writer.commit(result);
+    committed = true;
+    return result;
+  } catch (err) {
+    throw refusal(err);
+  } finally {
+    if (!committed) await writer.abort();
+  }
+}
