@@ -205,6 +205,18 @@ interface Named {
   runId: string;
 }
 
+/** "sam approved recon-review round 1 (signed token, key K, nonce N)" for a payload carrying an expanded token. */
+function signedTokenSummary(v: unknown): string | undefined {
+  const jws = (v as { token?: { jws?: { protectedHeader?: { kid?: unknown }; claims?: Record<string, unknown> } } })
+    ?.token?.jws;
+  const c = jws?.claims;
+  if (!c) return undefined;
+  return (
+    `${String(c.sub ?? '?')} ${String(c.decision ?? 'resubmitted')} ${String(c.checkpointId ?? '?')} ` +
+    `round ${String(c.round ?? '?')} (signed token, key ${String(jws?.protectedHeader?.kid ?? '?')}, nonce ${String(c.jti ?? '?')})`
+  );
+}
+
 function summarise(event: string, d: Record<string, unknown>, activities: Map<string, string>): string {
   const first = (x: unknown) => (Array.isArray(x) ? (x.length === 1 ? x[0] : x) : x);
   const failureMsg = (f: unknown) => {
@@ -230,23 +242,12 @@ function summarise(event: string, d: Record<string, unknown>, activities: Map<st
     case 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW':
       return `workflow continued as new run ${String(d.newExecutionRunId ?? '?')}`;
     case 'WORKFLOW_EXECUTION_SIGNALED': {
-      const jws = (
-        first(d.input) as {
-          token?: { jws?: { protectedHeader?: { kid?: unknown }; claims?: Record<string, unknown> } };
-        }
-      )?.token?.jws;
-      const c = jws?.claims;
-      if (c)
-        return (
-          `signal ${String(d.signalName)}: ${String(c.sub ?? '?')} ${String(c.decision ?? 'resubmitted')} ` +
-          `${String(c.checkpointId ?? '?')} round ${String(c.round ?? '?')} (signed token, key ${String(jws?.protectedHeader?.kid ?? '?')}, ` +
-          `nonce ${String(c.jti ?? '?')})`
-        );
-      return `signal ${String(d.signalName)}: ${brief(first(d.input))}`;
+      const signedBy = signedTokenSummary(first(d.input));
+      return `signal ${String(d.signalName)}: ${signedBy ?? brief(first(d.input))}`;
     }
     case 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED': {
       const req = (d.acceptedRequest as { input?: { name?: string; args?: unknown } } | undefined)?.input;
-      return `update ${req?.name ?? '?'} accepted: ${brief(first(req?.args))}`;
+      return `update ${req?.name ?? '?'} accepted: ${signedTokenSummary(first(req?.args)) ?? brief(first(req?.args))}`;
     }
     case 'WORKFLOW_EXECUTION_UPDATE_COMPLETED': {
       const o = d.outcome as { success?: unknown; failure?: unknown } | undefined;

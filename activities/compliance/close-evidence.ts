@@ -282,7 +282,14 @@ export async function closeEvidenceDepsFromEnv(
   const signingKey = signingKeyFromEnv(env);
   if (!signingKey) return undefined;
   const url = env.FINFLOW_AUDIT_DATABASE_URL ?? env.DATABASE_URL;
-  const ledger = url ? await AuditLedger.open({ pool: new Pool({ connectionString: url, max: 2 }) }) : undefined;
+  let ledger: AuditLedger | undefined;
+  if (url) {
+    const pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
+    // An idle connection the server drops (a restart, a failover) is reported here; the next append reconnects.
+    // Unhandled, the event would crash the worker.
+    pool.on('error', () => undefined);
+    ledger = await AuditLedger.open({ pool });
+  }
   const policy = securityPolicyFromEnv(env);
   const role = env.FINFLOW_EVIDENCE_ROLE ?? 'auditor';
   return {

@@ -243,33 +243,38 @@ export function registerComplianceCommands(
     );
 
   const archive = program.command('archive').description('archived evidence: retention, legal hold, purge');
+  const archiveDir = (given: string | undefined): string => {
+    const dir = given ?? env.FINFLOW_ARCHIVE_DIR;
+    if (!dir) throw new Error('name the archive: --archive <dir> or FINFLOW_ARCHIVE_DIR');
+    return dir;
+  };
   const deps = async (
-    o: { archive: string; databaseUrl?: string },
+    o: { archive?: string; databaseUrl?: string },
     fn: (d: ArchiveDeps) => Promise<void>,
   ): Promise<void> => {
-    const store = new FileSystemArchiveStore(o.archive);
+    const store = new FileSystemArchiveStore(archiveDir(o.archive));
     const url = ledgerUrl(o.databaseUrl, env, false);
     if (!url) return fn({ store });
     await withLedger(url, (ledger) => fn({ store, ledger }));
   };
   archive
     .command('list')
-    .requiredOption('--archive <dir>')
-    .action(async (o: { archive: string }) => {
-      const records = await new FileSystemArchiveStore(o.archive).list();
+    .option('--archive <dir>', 'the evidence archive (default $FINFLOW_ARCHIVE_DIR)')
+    .action(async (o: { archive?: string }) => {
+      const records = await new FileSystemArchiveStore(archiveDir(o.archive)).list();
       for (const r of records) out(`${r.packageId}  retain until ${r.retainUntil}${r.legalHold ? '  LEGAL HOLD' : ''}`);
       if (!records.length) out('the archive is empty');
     });
   archive
     .command('hold <packageId>')
     .description('place (or with --off lift) a legal hold; a held package is never purged')
-    .requiredOption('--archive <dir>')
+    .option('--archive <dir>', 'the evidence archive (default $FINFLOW_ARCHIVE_DIR)')
     .requiredOption('--reason <text>')
     .option('--by <who>', 'who orders it (default $FINFLOW_ACTOR or the OS user)')
     .option('--off', 'lift the hold')
     .option('--database-url <url>', 'audit ledger to log to (default $FINFLOW_AUDIT_DATABASE_URL)')
     .action(
-      async (id: string, o: { archive: string; reason: string; by?: string; off?: boolean; databaseUrl?: string }) =>
+      async (id: string, o: { archive?: string; reason: string; by?: string; off?: boolean; databaseUrl?: string }) =>
         deps(o, async (d) => {
           const r = await setLegalHold(d, {
             packageId: id,
@@ -283,13 +288,13 @@ export function registerComplianceCommands(
   archive
     .command('purge')
     .description('remove archived packages past their retain-until date; held and unexpired ones are refused')
-    .requiredOption('--archive <dir>')
+    .option('--archive <dir>', 'the evidence archive (default $FINFLOW_ARCHIVE_DIR)')
     .option('--package <id...>', 'only these packages (default: every archived package)')
     .option('--dry-run', 'say what would be purged, remove nothing')
     .option('--actor <who>', 'who purges (default $FINFLOW_ACTOR or the OS user)')
     .option('--database-url <url>', 'audit ledger to log purges to (default $FINFLOW_AUDIT_DATABASE_URL)')
     .action(
-      async (o: { archive: string; package?: string[]; dryRun?: boolean; actor?: string; databaseUrl?: string }) =>
+      async (o: { archive?: string; package?: string[]; dryRun?: boolean; actor?: string; databaseUrl?: string }) =>
         deps(o, async (d) => {
           const r = await purgeArchive(d, {
             actor: o.actor ?? defaultActor(env),
