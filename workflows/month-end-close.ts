@@ -591,8 +591,9 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     t.atRisk = false;
   }
 
-  function blockTask(t: TaskStatus, reason: string): void {
-    t.state = 'blocked';
+  function blockTask(t: TaskStatus, reason: string, failed = false): void {
+    // The legacy shape reported a task whose work failed as 'failed' (and its callers read that state).
+    t.state = failed && legacy ? 'failed' : 'blocked';
     t.reason = reason;
     t.finishedAt = nowIso();
   }
@@ -667,7 +668,8 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
       }
       return;
     }
-    const retry: RetryPolicy = spec.retry ?? DEFAULT_TASK_RETRY;
+    // The legacy shape ran each task once; a plan task without a policy gets DEFAULT_TASK_RETRY.
+    const retry: RetryPolicy = spec.retry ?? (legacy ? { maximumAttempts: 1 } : DEFAULT_TASK_RETRY);
     for (let attempt = 1; ; attempt++) {
       t.attempts = attempt;
       bump();
@@ -678,7 +680,11 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         if (isCancellation(err)) throw err;
         const message = failureMessage(err);
         if (attempt >= retry.maximumAttempts || isNonRetryable(err, retry)) {
-          blockTask(t, `failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${message}`);
+          blockTask(
+            t,
+            legacy ? message : `failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${message}`,
+            true,
+          );
           return;
         }
         t.reason = `attempt ${attempt} failed: ${message}; retrying`;
@@ -740,7 +746,13 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   await resolveDeadlines();
   upsertAttributes();
   changesThisRun = 0;
-  const blockedTimeoutMs = durationMs(options.blockedTimeout ?? DEFAULT_BLOCKED_TIMEOUT);
+  // The legacy shape ended as soon as nothing more could run; a plan waits for a person to rerun, waive or skip.
+  let blockedTimeoutMs: number;
+  try {
+    blockedTimeoutMs = durationMs(options.blockedTimeout ?? (legacy ? '0s' : DEFAULT_BLOCKED_TIMEOUT));
+  } catch (err) {
+    throw invalidPlan(`blockedTimeout: ${(err as Error).message}`);
+  }
   let stuckSince: number | undefined;
   for (;;) {
     const wakeAt = checkDeadlines();
