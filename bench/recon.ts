@@ -10,7 +10,7 @@
 // and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
 //
 //   npm run bench:recon -- [--records 1000000[,5000000]] [--seed 20261031] [--partitions N] [--parallel 4]
-//                          [--skip-datacompy] [--keep]
+//                          [--skip-datacompy] [--keep] [--skip-match-store (diagnostic)]
 // DATABASE_URL / MARIADB_URL, when set, are used instead of the embedded PostgreSQL and a private MariaDB.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +23,7 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createMysqlPool } from '../activities/connectors/mysql';
-import { createResultStore } from '../activities/result-store';
+import { createResultStore, type ResultStore } from '../activities/result-store';
 import { systemsFromEnv } from '../activities/systems';
 import { CATEGORIES, type Category } from '../domain/recon';
 import {
@@ -63,11 +63,26 @@ const PARTITIONS = argInt('partitions');
 const PARALLEL = argInt('parallel', 4)!;
 const SKIP_DATACOMPY = process.argv.includes('--skip-datacompy');
 const KEEP = process.argv.includes('--keep');
+// Diagnostic only: matched pairs are counted but not written to the result store, to show what storing every
+// match costs. Exceptions are still stored (the key-by-key check reads them). Printed in the figures when on.
+const SKIP_MATCH_STORE = process.argv.includes('--skip-match-store');
 const ROOT = resolve(__dirname, '..');
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const int = (n: number) => n.toLocaleString('en-US');
+
+/** The result store with match writes counted and dropped (--skip-match-store). */
+function withoutMatches(store: ResultStore): ResultStore {
+  return {
+    ...store,
+    async writeMatches(_runId, rows) {
+      let n = 0;
+      for await (const _ of rows) n++;
+      return { rows: n, changed: 0 };
+    },
+  };
+}
 
 interface Sample {
   at: number;
@@ -316,7 +331,11 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     workflowBundle: ctx.bundle,
     activities: createActivities({
       systems: ctx.systems,
-      recon: { workDir: join(ctx.work, 'spill'), reportsDir, resultStore: ctx.store },
+      recon: {
+        workDir: join(ctx.work, 'spill'),
+        reportsDir,
+        resultStore: SKIP_MATCH_STORE ? withoutMatches(ctx.store) : ctx.store,
+      },
     }),
   });
   const running = worker.run();
@@ -349,7 +368,8 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
   const total = truth.gl.records + truth.erp.records;
   const rowsPerSec = total / (run.ms / 1000);
   console.log(
-    `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL} in parallel: ` +
+    `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL} in parallel` +
+      `${SKIP_MATCH_STORE ? ' (DIAGNOSTIC: matched pairs NOT written to the result store)' : ''}: ` +
       `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
       `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}`,
   );
