@@ -482,6 +482,24 @@ describe('approval timers, rounds and configuration on the time-skipping server'
         refusals: [{ approverId: 'max', reason: 'wrong_role' }],
         decisions: [{ approverId: 'max', role: 'supervisor', signed: false, comments: 'ok' }],
       });
+
+      // Even in development mode the old shape must make a valid checkpoint.
+      await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId: `close:${company}DEV2:2026-10`,
+        args: [
+          input('DEV2', {
+            allowUnsignedApprovals: true,
+            tasks: [approval('review', { ...legacy, escalation: { timeout: 'soon', path: [] } })],
+          }),
+        ],
+      });
+      const badLegacy = await settled(`close:${company}DEV2:2026-10`, '1m');
+      expect(badLegacy.tasks[0].state).toEqual(refused);
+      expect(badLegacy.tasks[0].reason).toBe(
+        'approval task legacy-review (slice shape {role, escalation}) is not a valid approval policy:\n' +
+          '  - checkpoints[0].escalation.timeout: expected a duration such as "4h", "30m", "1d", "90s" or "1h30m", got "soon"',
+      );
     });
   });
 

@@ -3,6 +3,7 @@
 // refuses its notifications: each shown in the status, nothing lost.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Pool } from 'pg';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import {
   approvalSignal,
@@ -16,6 +17,7 @@ import {
 import {
   approvalSuite,
   checkpoint,
+  JE_75K,
   newWorker,
   opened,
   policy,
@@ -319,6 +321,72 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
       });
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('reports a webhook that stays down in the status once its retries run out, while the checkpoint waits', async () => {
+    let calls = 0;
+    const server: Server = createServer((req, res) => {
+      calls += 1;
+      req.resume();
+      req.on('end', () => res.writeHead(503).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const taskQueue = uniqueId('tq');
+      const worker = await newWorker(h, taskQueue, { webhook: { url } });
+      await worker.runUntil(async () => {
+        const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K });
+        await opened(handle);
+        // The retries back off from 5s to 10m: 12 attempts take under an hour; the reminder is due at 3h.
+        await h.env.sleep('2h');
+        const cp = await waitFor(
+          () => checkpoint(handle),
+          (c) => c.notifications?.failed === 1,
+          'webhook given up',
+        );
+        const rows = await h.outbox.forWorkflow(handle.workflowId);
+        expect(cp.notifications).toEqual({
+          queued: 1,
+          failed: 1,
+          lastError: `webhook for notification ${rows[0].id}: webhook answered HTTP 503`,
+        });
+        expect(cp.state).toBe('open');
+        // One try inside the outbox write, then twelve by the delivery activity.
+        expect(calls).toBe(13);
+        expect(rows[0]).toMatchObject({ webhookAttempts: 13, webhookDeliveredAt: null });
+      });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('records notifications it cannot write to the outbox as failed, and approvers still decide', async () => {
+    const taskQueue = uniqueId('tq');
+    // Nothing listens on port 1: every outbox write fails, and is retried until the policy gives up.
+    const down = new Pool({ connectionString: 'postgres://finflow:x@127.0.0.1:1/none', max: 1 });
+    down.on('error', () => undefined);
+    try {
+      const worker = await newWorker(h, taskQueue, { outbox: down });
+      await worker.runUntil(async () => {
+        const handle = await startApproval(h, taskQueue, {
+          checkpointId: 'je-single',
+          item: { type: 'journal_entry', amount: '500', preparer: 'ann' },
+        });
+        await opened(handle);
+        await handle.signal(approvalSignal, await signed(h, handle, { checkpointId: 'je-single', approverId: 'sue' }));
+        const result = await handle.result();
+        expect(result.state).toBe('approved');
+        expect(result.notifications).toEqual({
+          queued: 0,
+          failed: 2,
+          lastError: expect.stringMatching(/^approved: .*ECONNREFUSED/),
+        });
+        expect(await h.outbox.forWorkflow(handle.workflowId)).toEqual([]);
+      });
+    } finally {
+      await down.end();
     }
   });
 });
