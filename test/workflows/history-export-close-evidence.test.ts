@@ -481,10 +481,36 @@ describe('the close evidence package of control F-R3-GL-15', () => {
       journal: [],
       asOf: sam?.at,
     });
-    const copy = `${produced.path}-copy`;
+    const copy = join(work, `copy-${company}`, produced.packageId);
     cpSync(produced.path, copy, { recursive: true });
     const trailDeps = { client, codecs: dataConverter.payloadCodecs, mask, signingKey: manifestKey };
-    const reference = await refreshEvidenceTrail(trailDeps, { dir: produced.path, closeWorkflowId: closeId });
+
+    // The reference: `finflow evidence export --out <evidence directory>` on a package that was not archived.
+    const keyFile = join(work, `sign-${company}.pem`);
+    writeFileSync(keyFile, exportSigningKey(manifestKey).privateKeyPem);
+    const policyFile = join(work, `policy-${company}.json`);
+    writeFileSync(policyFile, JSON.stringify(policyInput));
+    const cli = await finflow(
+      {
+        TEMPORAL_ADDRESS: env.address,
+        FINFLOW_KEYS: `k1:${master.key.toString('base64')}`,
+        FINFLOW_SIGNING_KEY_FILE: keyFile,
+        FINFLOW_SECURITY_POLICY: policyFile,
+      },
+      'evidence',
+      'export',
+      closeId,
+      '--out',
+      deps.evidenceRoot,
+      '--json',
+    );
+    expect(cli.error).toBeUndefined();
+    const [reference] = JSON.parse(cli.lines.join('\n')) as {
+      manifestSha256: string;
+      archived: boolean;
+      dir: string;
+    }[];
+    expect(reference).toMatchObject({ archived: false, dir: produced.path });
 
     // Killed after evidence.json: the history and evidence.json are new, the reports and manifest still old.
     await expect(
