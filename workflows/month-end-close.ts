@@ -786,6 +786,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         notified: [...notified],
         notifications,
         refusalsNotKept,
+        legacy,
       };
       if (calendar) next.calendar = calendar as CloseCarriedState['calendar'];
       await continueAsNew<typeof monthEndCloseWorkflow>({

@@ -432,6 +432,8 @@ export interface CloseCarriedState {
   /** Business calendar resolved in the first run (not asked again). */
   calendar?: { weekend?: string[]; closedDays?: string[]; coverage?: { from: string; to: string } };
   notified: string[];
+  /** The close was started with the legacy shape (its rules carry over). */
+  legacy?: boolean;
   notifications?: CloseNotification[];
   refusalsNotKept?: number;
 }

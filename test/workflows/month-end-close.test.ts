@@ -249,10 +249,7 @@ describe('monthEndCloseWorkflow on the time-skipping server', () => {
           args: [input],
         }),
       ).rejects.toMatchObject({
-        cause: {
-          type: 'InvalidClosePlan',
-          message: expect.stringContaining('dependency cycle: gl_vs_erp -> recon_review -> gl_vs_erp'),
-        },
+        cause: { type: 'InvalidClosePlan', message: expect.stringContaining('cycle among: gl_vs_erp, recon_review') },
       });
     });
   });

@@ -60,6 +60,39 @@ export function legacyToPlan(input: Record<string, unknown>): ClosePlanInput {
   } as ClosePlanInput;
 }
 
+/**
+ * The checks the slice made, with its messages (callers and tests match on them), before the plan's own: a
+ * duplicate id, an unknown predecessor, a cycle.
+ */
+function legacyGraphProblem(tasks: unknown[]): string | undefined {
+  const list = tasks.filter(isRecord).map((t) => ({
+    id: String(t.id),
+    preds: Array.isArray(t.predecessors) ? t.predecessors.map((p) => (isRecord(p) ? String(p.task) : String(p))) : [],
+  }));
+  const ids = new Set<string>();
+  for (const t of list) {
+    if (ids.has(t.id)) return `task id ${t.id} appears twice`;
+    ids.add(t.id);
+  }
+  for (const t of list) for (const p of t.preds) if (!ids.has(p)) return `task ${t.id} depends on unknown task ${p}`;
+  // Kahn's algorithm: whatever is left after peeling off tasks with no open predecessors sits on a cycle.
+  const indegree = new Map(list.map((t) => [t.id, t.preds.length]));
+  const queue = list.filter((t) => indegree.get(t.id) === 0).map((t) => t.id);
+  let seen = 0;
+  while (queue.length) {
+    const id = queue.shift() as string;
+    seen++;
+    for (const t of list)
+      if (t.preds.includes(id)) {
+        indegree.set(t.id, (indegree.get(t.id) ?? 0) - 1);
+        if (indegree.get(t.id) === 0) queue.push(t.id);
+      }
+  }
+  if (seen === list.length) return undefined;
+  const stuck = list.filter((t) => (indegree.get(t.id) ?? 0) > 0).map((t) => t.id);
+  return `close plan has a dependency cycle among: ${stuck.join(', ')}`;
+}
+
 export function invalidPlan(message: string, issues?: unknown): ApplicationFailure {
   return ApplicationFailure.create({
     message,
@@ -77,7 +110,11 @@ export function normaliseInput(input: CloseWorkflowInput): NormalisedInput {
     if ((RUN_OPTIONS as readonly string[]).includes(k)) (options as Record<string, unknown>)[k] = v;
     else rest[k] = v;
   }
-  const legacy = options.carried ? false : isLegacyInput(rest);
+  const legacy = options.carried ? options.carried.legacy === true : isLegacyInput(rest);
+  if (legacy && !options.carried) {
+    const problem = legacyGraphProblem(rest.tasks as unknown[]);
+    if (problem) throw invalidPlan(problem);
+  }
   const raw: unknown = options.carried ? options.carried.plan : legacy ? legacyToPlan(rest) : rest;
   try {
     return { plan: parseClosePlan(raw), options, legacy };
