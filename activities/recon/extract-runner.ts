@@ -4,8 +4,16 @@
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
-import { extractSide, type ExtractEnv, type ExtractReconSideInput, type ExtractedSide } from './extract';
-import type { ExtractJob, ExtractMessage, SerialisedError } from './extract-thread';
+import {
+  extractSide,
+  matchPartition,
+  type ExtractEnv,
+  type ExtractReconSideInput,
+  type ExtractedSide,
+  type MatchJob,
+  type MatchOutcome,
+} from './extract';
+import type { ExtractJob, ExtractMessage, SerialisedError, ThreadJob } from './extract-thread';
 import { parseReconSource } from './sources';
 
 function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefined {
@@ -31,7 +39,7 @@ function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefi
       return undefined;
     }
   }
-  return { input, filesDir: env.filesDir, workDir: env.workDir, systems };
+  return { kind: 'extract', input, filesDir: env.filesDir, workDir: env.workDir, systems };
 }
 
 function rebuild(e: SerialisedError): Error {
@@ -65,16 +73,11 @@ function startThread(): Worker {
   return worker;
 }
 
-export async function runExtraction(
-  input: ExtractReconSideInput,
-  env: ExtractEnv & { threads?: boolean },
-  heartbeat: (details: unknown) => void,
-): Promise<ExtractedSide> {
-  const j = env.threads === false ? undefined : job(input, env);
-  if (!j) return extractSide(input, env, heartbeat);
+/** Runs a job on a pooled thread; `inline` runs it here instead if the thread cannot start. */
+function onThread<T>(j: ThreadJob, heartbeat: (details: unknown) => void, inline: () => Promise<T>): Promise<T> {
   const worker = idle.pop() ?? startThread();
   const id = ++nextJobId;
-  return new Promise<ExtractedSide>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     let heard = false;
     let settled = false;
     const done = (keep: boolean, f: () => void) => {
@@ -91,22 +94,41 @@ export async function runExtraction(
       if (m.id !== id) return;
       heard = true;
       if ('progress' in m) heartbeat(m.progress);
-      else if ('result' in m) done(true, () => resolve(m.result));
+      else if ('result' in m) done(true, () => resolve(m.result as T));
       else done(true, () => reject(rebuild(m.error)));
     };
     const onError = (err: Error) => {
-      // A thread that could not even start (no compiler for the sources, a missing file): extract inline.
+      // A thread that could not even start (no compiler for the sources, a missing file): run inline.
       if (!heard)
         done(false, () => {
-          extractSide(input, env, heartbeat).then(resolve, reject);
+          inline().then(resolve, reject);
         });
       else done(false, () => reject(err));
     };
-    const onExit = (code: number) =>
-      done(false, () => reject(new Error(`extraction thread stopped (exit code ${code})`)));
+    const onExit = (code: number) => done(false, () => reject(new Error(`worker thread stopped (exit code ${code})`)));
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
     worker.postMessage({ id, job: j });
   });
+}
+
+export async function runExtraction(
+  input: ExtractReconSideInput,
+  env: ExtractEnv & { threads?: boolean },
+  heartbeat: (details: unknown) => void,
+): Promise<ExtractedSide> {
+  const j = env.threads === false ? undefined : job(input, env);
+  if (!j) return extractSide(input, env, heartbeat);
+  return onThread<ExtractedSide>(j, heartbeat, () => extractSide(input, env, heartbeat));
+}
+
+/** Reads and matches a partition on a pooled thread (the activity's thread stays free to write results). */
+export async function runMatch(j: MatchJob, threads: boolean | undefined): Promise<MatchOutcome> {
+  if (threads === false) return matchPartition(j);
+  return onThread<MatchOutcome>(
+    { kind: 'match', ...j },
+    () => undefined,
+    () => matchPartition(j),
+  );
 }

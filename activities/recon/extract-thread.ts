@@ -1,10 +1,12 @@
-// Worker-thread entry of extractions (see extract-runner.ts): one side at a time, its own connection, its own core.
+// Worker-thread entry (see extract-runner.ts): extractions (one side, its own connection) and partition matching,
+// one job at a time, on a core of its own.
 import { parentPort } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
 import { systemsFromEnv } from '../systems';
-import { extractSide, type ExtractReconSideInput } from './extract';
+import { extractSide, matchPartition, type ExtractReconSideInput, type MatchJob, type MatchOutcome } from './extract';
 
 export interface ExtractJob {
+  kind: 'extract';
   input: ExtractReconSideInput;
   filesDir?: string;
   workDir: string;
@@ -21,8 +23,12 @@ export interface SerialisedError {
   details?: unknown[];
 }
 
+export type ThreadJob = ExtractJob | (MatchJob & { kind: 'match' });
+
 export type ExtractMessage =
-  { progress: { records: number } } | { result: Awaited<ReturnType<typeof extractSide>> } | { error: SerialisedError };
+  | { progress: { records: number } }
+  | { result: Awaited<ReturnType<typeof extractSide>> | MatchOutcome }
+  | { error: SerialisedError };
 
 function serialise(err: unknown): SerialisedError {
   if (err instanceof ApplicationFailure)
@@ -37,9 +43,17 @@ function serialise(err: unknown): SerialisedError {
   return { message: String(err) };
 }
 
-async function run(id: number, job: ExtractJob): Promise<void> {
+async function run(id: number, job: ThreadJob): Promise<void> {
   const port = parentPort!;
   const post = (m: ExtractMessage) => port.postMessage({ id, ...m });
+  if (job.kind === 'match') {
+    try {
+      post({ result: await matchPartition(job) });
+    } catch (err) {
+      post({ error: serialise(err) });
+    }
+    return;
+  }
   const systems = systemsFromEnv({ FINFLOW_SYSTEMS: JSON.stringify(job.systems) });
   try {
     const result = await extractSide(job.input, { systems, filesDir: job.filesDir, workDir: job.workDir }, (p) =>
@@ -54,6 +68,6 @@ async function run(id: number, job: ExtractJob): Promise<void> {
 }
 
 // A pooled thread takes one job at a time (the pool never sends a second before the first is answered).
-parentPort?.on('message', (m: { id: number; job: ExtractJob }) => {
+parentPort?.on('message', (m: { id: number; job: ThreadJob }) => {
   void run(m.id, m.job);
 });

@@ -11,6 +11,8 @@ import {
   currencyScale,
   parseDefinition,
   partitionOf,
+  reconcile,
+  type ReconResult,
   type ReconciliationDefinition,
   type Side,
 } from '../../domain/recon';
@@ -18,7 +20,7 @@ import { MinorSum, formatMinor } from '../../domain/recon/minor';
 import { toSourceFailure } from '../connectors/source-error';
 import type { SystemRegistry } from '../systems';
 import { openSource, parseReconSource } from './sources';
-import { SpillWriter, sideDir } from './spill';
+import { SpillWriter, readBuckets, sideDir } from './spill';
 
 /** Control totals of one side as extracted: per currency, exact decimal strings. */
 export interface ExtractedSide {
@@ -147,5 +149,29 @@ export async function extractSide(
     throw refusal(err);
   } finally {
     if (!committed) await writer.abort();
+  }
+}
+
+export interface MatchJob {
+  definition: unknown;
+  reconId: string;
+  /** Spill directories of the two sides and the buckets of the partition. */
+  dirs: Record<Side, string>;
+  buckets: number[];
+}
+
+/** Matches, exceptions and summary of one partition (the records stay in the thread that read them). */
+export type MatchOutcome = Pick<ReconResult, 'matches' | 'exceptions' | 'summary'>;
+
+/** Reads a partition's buckets of both sides and runs the engine; throws refusals like extractSide. */
+export async function matchPartition(job: MatchJob): Promise<MatchOutcome> {
+  const def = definitionOf(job.definition, job.reconId);
+  try {
+    const a = await readBuckets(job.dirs.a, 'a', job.buckets);
+    const b = await readBuckets(job.dirs.b, 'b', job.buckets);
+    const { matches, exceptions, summary } = reconcile(a, b, def);
+    return { matches, exceptions, summary };
+  } catch (err) {
+    throw refusal(err);
   }
 }

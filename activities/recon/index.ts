@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { reconcile, type ReconSummary, type Side } from '../../domain/recon';
+import type { ReconSummary, Side } from '../../domain/recon';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
 import { createResultStore, exceptionFromRecon, matchFromRecon, type ResultStore } from '../result-store';
 import type { SystemRegistry } from '../systems';
-import { checkPartitions, definitionOf, refusal, type ExtractReconSideInput, type ExtractedSide } from './extract';
-import { runExtraction } from './extract-runner';
-import { readBuckets, removeRunDir, sideDir, sideInfo } from './spill';
+import { checkPartitions, definitionOf, type ExtractReconSideInput, type ExtractedSide } from './extract';
+import { runExtraction, runMatch } from './extract-runner';
+import { removeRunDir, sideDir, sideInfo } from './spill';
 import { validateSubsystemsWith, type ValidateSubsystemsInput, type ValidateSubsystemsResult } from './validate';
 
 export type { ValidateSubsystemsInput, ValidateSubsystemsResult } from './validate';
@@ -31,8 +31,9 @@ export interface ReconActivityConfig {
   /** Rows per matches/exceptions write. */
   storeBatchSize?: number;
   /**
-   * Extract each side in a worker thread (default true), so the two sides of a reconciliation use two cores in
-   * one worker process. false: in the activity's own thread.
+   * Extract each side and match each partition in pooled worker threads (default true), so one worker process
+   * uses several cores (two sides at once; one partition matched while another's results are written). false: in
+   * the activity's own thread.
    */
   extractInThread?: boolean;
 }
@@ -138,7 +139,8 @@ export function createReconActivities(deps: ReconActivityDeps) {
      * computed again from the same files, so it is the same too.
      */
     async reconcilePartition(input: ReconcilePartitionInput): Promise<ReconSummary> {
-      const def = definitionOf(input.definition, input.reconId);
+      // Validated here too, so a bad definition is refused before any file is read.
+      definitionOf(input.definition, input.reconId);
       const partitions = input.partitions ?? input.spillPartitions;
       checkPartitions(partitions, 'partitions');
       checkPartitions(input.spillPartitions, 'spillPartitions');
@@ -180,16 +182,11 @@ export function createReconActivities(deps: ReconActivityDeps) {
         reconId: input.reconId,
         definitionHash: definitionHash(input.definition),
       });
-      heartbeat({ stage: 'read' });
-      let result;
-      try {
-        const a = await readBuckets(sides.a, 'a', buckets);
-        const b = await readBuckets(sides.b, 'b', buckets);
-        heartbeat({ stage: 'match', a: a.length, b: b.length });
-        result = reconcile(a, b, def);
-      } catch (err) {
-        throw refusal(err);
-      }
+      heartbeat({ stage: 'match' });
+      const result = await runMatch(
+        { definition: input.definition, reconId: input.reconId, dirs: sides, buckets },
+        cfg.extractInThread,
+      );
       heartbeat({ stage: 'store', matches: result.matches.length, exceptions: result.exceptions.length });
       const p = input.partition;
       const batch = cfg.storeBatchSize ?? 50_000;
