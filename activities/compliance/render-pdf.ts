@@ -248,7 +248,7 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
 
   heading('Approvals');
   tableOf(
-    ['Checkpoint', 'Decision', 'Approver', 'Role', 'At', 'Amount', 'Limit'].map((title, i) => ({
+    ['Checkpoint', 'Decision', 'Approver', 'Role', 'At', 'Amount', 'Limit', 'Identity'].map((title, i) => ({
       title,
       width: i === 4 ? 1.8 : 1,
     })),
@@ -260,6 +260,7 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
       a.at,
       a.amount ?? '',
       a.limit ?? '',
+      a.signed === undefined ? '' : a.signed ? 'signed token' : 'UNSIGNED',
     ]),
   );
   if (doc.approvals.refusals.length) {
@@ -267,6 +268,21 @@ export async function renderEvidencePdf(doc: EvidenceDocument): Promise<Buffer> 
     tableOf(
       ['Checkpoint', 'Who', 'Role', 'At', 'Reason'].map((title, i) => ({ title, width: i === 4 ? 3 : 1 })),
       doc.approvals.refusals.map((r) => [r.checkpointId, r.approverId, r.role, r.at, r.reason]),
+    );
+  }
+
+  if (doc.closeJournal?.length) {
+    heading('Actions on the close');
+    tableOf(
+      ['At', 'By', 'Action', 'Task', 'Reason', 'Outcome'].map((title, i) => ({ title, width: i === 4 ? 2.5 : 1 })),
+      doc.closeJournal.map((j) => [
+        j.at,
+        j.by,
+        j.to ? `${j.action} to ${j.to}` : j.action,
+        j.taskId ?? '',
+        [j.reason, j.note].filter(Boolean).join('; '),
+        j.accepted === false ? `refused: ${j.refusal ?? ''}` : 'carried out',
+      ]),
     );
   }
 
