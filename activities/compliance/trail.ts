@@ -66,7 +66,14 @@ export async function refreshEvidenceTrail(
     throw new Error(
       `${closeWorkflowId} is still running: its history is complete only once it ends; export it afterwards`,
     );
-  const closeState = described.status.name.toLowerCase();
+  // A close that ended normally says itself how it ended (completed, or blocked after its blocked timeout); a
+  // failed, terminated or cancelled one has only Temporal's word.
+  let closeState = described.status.name.toLowerCase();
+  if (described.status.name === 'COMPLETED') {
+    const result: unknown = await deps.client.workflow.getHandle(closeWorkflowId, described.runId).result();
+    const state = (result as { state?: unknown } | null)?.state;
+    if (typeof state === 'string' && state) closeState = state;
+  }
   const completedAt = described.closeTime.toISOString();
   const previous = await sha256File(join(dir, MANIFEST_FILE)).catch(() => undefined);
   const listed = previous
