@@ -189,6 +189,11 @@ export function registerComplianceCommands(
         try {
           const ledger = pool ? await AuditLedger.open({ pool }) : undefined;
           const codecs = dataConverter?.payloadCodecs;
+          const described = await client.workflow.getHandle(closeWorkflowId).describe();
+          if (described.status.name === 'RUNNING')
+            throw new Error(
+              `${closeWorkflowId} is still running: its history is complete only once it ends; export it afterwards`,
+            );
           const store = archiveDir ? new FileSystemArchiveStore(archiveDir) : undefined;
           const found = await findPackages(closeWorkflowId, outDir, store);
           if (!found.length) {

@@ -537,6 +537,8 @@ describe('the close evidence package of control F-R3-GL-15', () => {
     const client = new Client({ connection: env.connection, dataConverter });
     const archiveRoot = join(work, `archive-${company}`);
     const store = new FileSystemArchiveStore(archiveRoot);
+    const keyFile = join(work, `sign-${company}.pem`);
+    writeFileSync(keyFile, exportSigningKey(manifestKey).privateKeyPem);
     const taskQueue = uniqueId('tq');
     const worker = await Worker.create(
       await testWorkerOptions({
@@ -603,6 +605,21 @@ describe('the close evidence package of control F-R3-GL-15', () => {
         args: [plan],
       });
       await waitFor(handle, (s) => s.checkpoints.some((c) => c.checkpointId === 'recon-review' && c.state === 'open'));
+      const early = await finflow(
+        {
+          TEMPORAL_ADDRESS: env.address,
+          FINFLOW_KEYS: `k1:${master.key.toString('base64')}`,
+          FINFLOW_SIGNING_KEY_FILE: keyFile,
+        },
+        'evidence',
+        'export',
+        closeId,
+        '--archive',
+        archiveRoot,
+      );
+      expect(early.error).toBe(
+        `${closeId} is still running: its history is complete only once it ends; export it afterwards`,
+      );
       for (let i = 0; i < 3; i++)
         await handle.signal(
           approvalSignal,
@@ -639,8 +656,6 @@ describe('the close evidence package of control F-R3-GL-15', () => {
     );
     expect(early.some((e) => e.summary.startsWith('signal approval: sam approved recon-review'))).toBe(true);
 
-    const keyFile = join(work, `sign-${company}.pem`);
-    writeFileSync(keyFile, exportSigningKey(manifestKey).privateKeyPem);
     const policyFile = join(work, `policy-${company}.json`);
     writeFileSync(policyFile, JSON.stringify(policyInput));
     const exported = await finflow(
