@@ -449,6 +449,78 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     });
   });
 
+  it('runs no more tasks at once than maxParallel, and holds a finish-to-finish task open until its predecessor finished', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    let running = 0;
+    let peak = 0;
+    const gates: (() => void)[] = [];
+    const worker = await closeWorker(
+      env,
+      taskQueue,
+      { systems },
+      {
+        gated: async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise<void>((r) => gates.push(r));
+          running--;
+          return { ok: true };
+        },
+        quick: async () => ({ ok: true }),
+      },
+    );
+    const gated = (id: string) => ({ id, name: id, kind: 'activity' as const, activity: 'gated', ownerRole: 'ap' });
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      maxParallel: 2,
+      tasks: [
+        gated('g1'),
+        gated('g2'),
+        gated('g3'),
+        { id: 'sign_off', name: 'Sign-off', kind: 'manual', ownerRole: 'controller', predecessors: ['g3'] },
+        {
+          id: 'disclosures',
+          name: 'Disclosures',
+          kind: 'activity',
+          activity: 'quick',
+          ownerRole: 'controller',
+          predecessors: [{ task: 'sign_off', type: 'FF' }],
+        },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      const two = await waitFor(handle, () => gates.length === 2, 'two gated tasks running');
+      expect(two.tasks.filter((t) => t.state === 'running').map((t) => t.id)).toEqual(['g1', 'g2']);
+      expect(task(two, 'g3').state).toBe('pending');
+      for (let released = 0; released < 3; released++) {
+        await waitFor(handle, () => gates.length > 0, 'a gated task running');
+        (gates.shift() as () => void)();
+      }
+      const held = await waitFor(
+        handle,
+        (s) => task(s, 'sign_off').state === 'running' && task(s, 'disclosures').reason !== undefined,
+        'disclosures held by sign_off',
+      );
+      expect(peak).toBe(2);
+      // FF: disclosures started at once and did its work, but may not finish before sign_off.
+      expect(task(held, 'disclosures')).toMatchObject({
+        state: 'running',
+        reason: 'finished its work; waits for sign_off to finish (FF)',
+      });
+      expect(task(held, 'disclosures').blockedReason).toBeUndefined();
+      await handle.signal(taskActionSignal, { action: 'complete', taskId: 'sign_off', by: 'dora' });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(Date.parse(task(result, 'disclosures').finishedAt as string)).toBeGreaterThanOrEqual(
+        Date.parse(task(result, 'sign_off').finishedAt as string),
+      );
+    });
+  });
+
   it('refuses a plan with a cycle and an unknown predecessor at start, listing both problems', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await closeWorker(env, taskQueue, { systems });
