@@ -457,6 +457,10 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
       }
       const waiver = t.waiver as NonNullable<TaskStatus['waiver']>;
       const entry: CloseJournalEntry = { at: nowIso(), by: 'approval', action: 'waive', taskId: t.id, accepted: true };
+      const deciders = (checkpoints.statuses().find((c) => c.checkpointId === checkpointId)?.decisions ?? []).map(
+        (d) => d.approverId,
+      );
+      if (deciders.length) entry.by = deciders.filter((d, i) => deciders.indexOf(d) === i).join(', ');
       if (outcome.state === 'approved') {
         waiver.state = 'approved';
         t.state = 'waived';

@@ -255,7 +255,7 @@ describe('close deadlines on business-day calendars', () => {
       expect(result.journal?.map((j) => [j.action, j.by, j.accepted])).toEqual([
         ['waive', 'ann', false],
         ['waive', 'ann', true],
-        ['waive', 'approval', true],
+        ['waive', 'maya', true],
       ]);
       expect(result.journal?.[0].refusal).toContain('needs a "reason"');
     });
