@@ -331,6 +331,15 @@ describe('monthEndCloseWorkflow running a close plan', () => {
         message: 'accruals is a task of kind activity: it completes by itself',
       });
 
+      // A waiver needs an approval: this close's input has no approval policy to approve one with.
+      const waive = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'waive', taskId: 'accruals', by: 'ann', reason: 'immaterial' }],
+      });
+      expect(waive).toMatchObject({
+        accepted: false,
+        message: expect.stringContaining('a waiver needs an approval'),
+      });
+
       healthy = true;
       const rerun = await handle.executeUpdate(submitTaskActionUpdate, {
         args: [{ action: 'rerun', taskId: 'accruals', by: 'ann', reason: 'ERP back up' }],
@@ -343,6 +352,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
       expect(result.tasks.every((t) => t.state === 'done')).toBe(true);
       expect(result.journal?.map((j) => [j.action, j.accepted, j.refusal])).toEqual([
         ['complete', false, 'accruals is a task of kind activity: it completes by itself'],
+        ['waive', false, waive.message],
         ['rerun', true, undefined],
       ]);
     });
