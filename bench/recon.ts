@@ -14,7 +14,7 @@
 // DATABASE_URL / MARIADB_URL, when set, are used instead of the embedded PostgreSQL and a private MariaDB.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
@@ -68,6 +68,11 @@ const KEEP = process.argv.includes('--keep');
 const SKIP_MATCH_STORE = process.argv.includes('--skip-match-store');
 const ROOT = resolve(__dirname, '..');
 
+// The machine may be shared: the load average says how much else was running.
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const int = (n: number) => n.toLocaleString('en-US');
@@ -211,7 +216,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   console.log(
     `bench:recon on ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}; ` +
-      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}`,
+      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}; ${load()}`,
   );
   let python: string | undefined;
   if (!SKIP_DATACOMPY) {
@@ -381,7 +386,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL} in parallel` +
       `${SKIP_MATCH_STORE ? ' (DIAGNOSTIC: matched pairs NOT written to the result store)' : ''}: ` +
       `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
-      `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}`,
+      `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}; ${load()}`,
   );
   if (handleForHistory) console.log(`  ${phases(await handleForHistory.fetchHistory(), run.samples)}`);
   console.log(
@@ -440,7 +445,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     console.log(
       `datacompy ${r.datacompy} (pandas ${r.pandas}), join on document_no, abs_tol ${(TOLERANCE_CENTS / 100).toFixed(2)}: ` +
         `wall ${secs(dc.ms)} (read CSV ${r.load_s.toFixed(2)} s, compare ${r.compare_s.toFixed(2)} s, ` +
-        `mismatched rows ${r.extract_s.toFixed(2)} s), peak RSS ${r.max_rss_mb.toFixed(0)} MB; ` +
+        `mismatched rows ${r.extract_s.toFixed(2)} s), peak RSS ${r.max_rss_mb.toFixed(0)} MB; ${load()}; ` +
         `only in GL ${int(r.only_in_gl)}, only in ERP ${int(r.only_in_erp)}, mismatched rows ${int(r.mismatched_rows)} (no categories)`,
     );
     console.log(
