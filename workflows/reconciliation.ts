@@ -162,7 +162,7 @@ async function runDefinition(input: ReconciliationInput): Promise<Reconciliation
       );
     }
   };
-  await Promise.all(Array.from({ length: Math.min(input.maxParallel ?? 4, partitions) }, lane));
+  await Promise.all(Array.from({ length: Math.min(input.maxParallel ?? 2, partitions) }, lane));
 
   let merged: ReconSummary;
   try {

@@ -145,7 +145,7 @@ export interface ReconciliationInput {
   partitions?: number;
   /** yyyy-mm-dd bound to :as_of_date in source queries and used in report names; default the period's last day. */
   asOf?: string;
-  /** Partitions reconciled at once (default 4): bounds a worker's memory. */
+  /** Partitions reconciled at once (default 2, one per core of a 2-core worker): bounds a worker's memory. */
   maxParallel?: number;
 }
 

@@ -60,7 +60,8 @@ function rebuild(e: SerialisedError): Error {
  * a second when it compiles the TypeScript sources, too much to pay per extraction.
  */
 const idle: Worker[] = [];
-const MAX_IDLE = 2;
+const MAX_IDLE = 4;
+const THREAD_HEAP_MB = Number(process.env.FINFLOW_RECON_THREAD_HEAP_MB ?? 768);
 let nextJobId = 0;
 
 function startThread(): Worker {
@@ -68,6 +69,9 @@ function startThread(): Worker {
   // Running from TypeScript sources (tests, `npm run worker`): the thread compiles them the same way.
   const worker = new Worker(join(__dirname, `extract-thread${ext}`), {
     execArgv: ext === '.ts' ? ['-r', '@swc-node/register'] : [],
+    // V8 grows an unbounded heap lazily under a high allocation rate (hundreds of MB of garbage per thread); a
+    // limit makes it collect instead. A partition of ~100k records per side needs well under half of it.
+    resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
   });
   worker.unref();
   return worker;

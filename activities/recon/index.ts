@@ -162,9 +162,10 @@ export function createReconActivities(deps: ReconActivityDeps) {
       };
       for (const side of ['a', 'b'] as const) {
         const info = (await sideInfo(sides[side])) as { bucketCounts?: number[] } | undefined;
-        // Not retryable here: the files are on another worker's disk or were cleaned up; the workflow decides.
+        // Retryable: with several workers on one queue but separate disks, another attempt may land on the worker
+        // that holds the files (give such workers a shared FINFLOW_WORK_DIR to make this moot).
         if (!info)
-          throw ApplicationFailure.nonRetryable(
+          throw ApplicationFailure.retryable(
             `side ${side} of run ${input.runId} has no spill files in ${workDir} (extracted on another worker, or cleaned up)`,
             'SpillMissing',
           );
