@@ -392,4 +392,51 @@ describe('reconciliationWorkflow with a definition (GL in PostgreSQL vs ERP in M
     expect(summary.controlTotals).toBe('balanced');
     expect(summary.reports!.map((r) => basename(r.path))).toContain('bank-vs-gl_exceptions_2010-07-31.xlsx');
   });
+
+  it('refuses a definition that does not validate, naming the problem, before any activity runs', async () => {
+    let activitiesRun = 0;
+    const bad = { ...definition(), rules: [] } as unknown as ReconciliationDefinitionInput;
+    const failure = await run({ definition: bad }, (real) => ({
+      async extractReconSide(input) {
+        activitiesRun++;
+        return real.extractReconSide(input);
+      },
+    })).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause as Error & { type?: string };
+    expect(cause.type).toBe('InvalidDefinition');
+    expect(cause.message).toMatch(/rules/);
+    expect(activitiesRun).toBe(0);
+  });
+
+  it('refuses an input with neither a definition nor the legacy tables', async () => {
+    const failure = await run({}).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(((failure as WorkflowFailedError).cause as Error & { type?: string }).type).toBe('InvalidInput');
+  });
+
+  it('keeps the totals of each currency apart when the sources hold several (CSV files on both sides)', async () => {
+    const a = join(workDir, 'multi-a.csv');
+    const b = join(workDir, 'multi-b.csv');
+    await writeFile(a, 'account_code,amount,ccy\n1,100.00,EUR\n2,50.00,USD\n3,7.00,USD\n');
+    await writeFile(b, 'account_code,amount,ccy\n1,100.00,EUR\n2,50.00,USD\n');
+    const side = (path: string) => ({
+      source: { connector: 'csv', path },
+      classification: 'internal',
+      key_fields: ['account_code'],
+      value_fields: ['amount'],
+      currency_field: 'ccy',
+    });
+    const { summary } = await run({
+      reconId: 'multi',
+      definition: { id: 'multi', a: side(a), b: side(b), rules: [{ id: 'exact', type: 'exact' }] },
+    });
+    expect(summary.a).toEqual({ records: 3, amount: 'multi-currency' });
+    expect(summary.difference).toBe('multi-currency');
+    expect(summary.totals!.differences).toEqual([
+      { currency: 'EUR', a_minus_b: '0.00', exceptions_total: '0.00' },
+      { currency: 'USD', a_minus_b: '7.00', exceptions_total: '7.00' },
+    ]);
+    expect(summary.keys).toEqual({ matched: 2, amountMismatch: 0, missingInA: 0, missingInB: 1 });
+  });
 });

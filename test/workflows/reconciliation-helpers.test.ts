@@ -1,0 +1,29 @@
+// The reconciliation workflow's pure helpers: the as-of date of a period and the partition count from the size.
+import { partitionsFor, periodEnd } from '../../workflows/reconciliation';
+
+describe('periodEnd', () => {
+  it('gives the last day of a yyyy-mm period, leap years included', () => {
+    expect(periodEnd('2026-10')).toBe('2026-10-31');
+    expect(periodEnd('2026-11')).toBe('2026-11-30');
+    expect(periodEnd('2028-02')).toBe('2028-02-29');
+    expect(periodEnd('2100-02')).toBe('2100-02-28');
+    expect(periodEnd('2000-02')).toBe('2000-02-29');
+  });
+
+  it('has no answer for other period spellings', () => {
+    expect(periodEnd('2026-13')).toBeUndefined();
+    expect(periodEnd('2026-Q4')).toBeUndefined();
+    expect(periodEnd('FY2026-P10')).toBeUndefined();
+  });
+});
+
+describe('partitionsFor', () => {
+  it('keeps about 100k records of the larger side per partition, in powers of two up to 256', () => {
+    expect(partitionsFor(0)).toBe(1);
+    expect(partitionsFor(100_000)).toBe(1);
+    expect(partitionsFor(100_001)).toBe(2);
+    expect(partitionsFor(1_000_000)).toBe(16);
+    expect(partitionsFor(5_000_000)).toBe(64);
+    expect(partitionsFor(1_000_000_000)).toBe(256);
+  });
+});
