@@ -29,7 +29,7 @@ import { createDatabase, freePort } from '../scripts/lib/pg-admin';
 import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
 import { installWorkerRuntime } from '../workers/main';
-import { statusQuery } from '../workflows/definitions';
+import { statusQuery, submitTaskActionUpdate } from '../workflows/definitions';
 import type { CloseStatus, CloseWorkflowInput } from '../workflows/types';
 
 function arg(name: string, fallback: number): number {
@@ -44,11 +44,13 @@ const WORK_MS = arg('work-ms', 50);
 const ROWS = arg('rows', 200);
 const MAX_PARALLEL = arg('max-parallel', 100);
 const TARGET_P99_MS = 100;
+const SIGN_OFF = 'sign_off';
+const IDLE_QUERIES = arg('idle-queries', 200);
 
 interface PlanTask {
   id: string;
   name: string;
-  kind: 'activity' | 'reconciliation' | 'report';
+  kind: 'activity' | 'reconciliation' | 'report' | 'manual';
   ownerRole: string;
   activity?: string;
   predecessors: (string | { task: string; type: 'FS' | 'SS_WARN' })[];
@@ -58,7 +60,7 @@ interface PlanTask {
 
 /** The generated plan: layers as described at the top; every task id says where it sits. */
 export function benchPlan(company: string, tasks = TASKS, recons = RECONS): { tasks: PlanTask[]; layers: number } {
-  if (tasks < 3 * recons + 2) throw new Error(`--tasks ${tasks} is too few for ${recons} reconciliations`);
+  if (tasks < 3 * recons + 3) throw new Error(`--tasks ${tasks} is too few for ${recons} reconciliations`);
   const work = (id: string, name: string, predecessors: PlanTask['predecessors']): PlanTask => ({
     id,
     name,
@@ -87,7 +89,7 @@ export function benchPlan(company: string, tasks = TASKS, recons = RECONS): { ta
   for (let i = 0; i < recons; i++)
     out.push(work(`review_${i}`, `Review reconciliation ${i}`, [{ task: `recon_${i}`, type: 'SS_WARN' }]));
   let previous = out.slice(-recons).map((t) => t.id);
-  let left = tasks - out.length - 1;
+  let left = tasks - out.length - 2;
   let layer = 0;
   while (left > 0) {
     const n = Math.min(recons, left);
@@ -110,7 +112,16 @@ export function benchPlan(company: string, tasks = TASKS, recons = RECONS): { ta
     ownerRole: 'controller',
     predecessors: previous,
   });
-  return { tasks: out, layers: layer + 4 };
+  // A person's sign-off holds the close open once the work is done, so the status query can also be timed on an
+  // idle close of this size; the bench then completes it through the submitTaskAction update.
+  out.push({
+    id: SIGN_OFF,
+    name: 'Controller sign-off',
+    kind: 'manual',
+    ownerRole: 'controller',
+    predecessors: ['close_report'],
+  });
+  return { tasks: out, layers: layer + 5 };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -151,12 +162,14 @@ async function main(): Promise<void> {
   const { tasks, layers } = benchPlan(company);
   console.log(
     `${tasks.length}-task close (${RECONS} reconciliation children over ${ROWS}-row tables, ` +
-      `${tasks.length - RECONS - 1} activity steps of ${WORK_MS} ms work, 1 close report; ${layers} layers deep), ` +
+      `${tasks.length - RECONS - 2} activity steps of ${WORK_MS} ms work, 1 close report, 1 manual sign-off; ` +
+      `${layers} layers deep), ` +
       `maxParallel ${MAX_PARALLEL}, dev server, one in-process worker`,
   );
   const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
   let worker: Worker | undefined;
+  let systems: ReturnType<typeof systemsFromEnv> | undefined;
   let running: Promise<void> | undefined;
   try {
     const databaseUrl = await createDatabase(process.env.DATABASE_URL ?? pg!.adminUrl, 'finflow_bench_close');
@@ -172,7 +185,7 @@ async function main(): Promise<void> {
 
     // Work per task, measured inside the activities: benchWork for the steps, reconcileTables for the children.
     const work = new Map<string, number>();
-    const systems = systemsFromEnv({ DATABASE_URL: databaseUrl });
+    systems = systemsFromEnv({ DATABASE_URL: databaseUrl });
     const reportDir = mkdtempSync(join(tmpdir(), 'finflow-bench-close-'));
     const real = createActivities({ systems, closeReport: { dir: reportDir } });
     const reconTask = new Map(
@@ -222,42 +235,62 @@ async function main(): Promise<void> {
         searchAttributes: true,
         tasks,
       } as unknown as CloseWorkflowInput;
-      const t0 = performance.now();
+      const startedAtMs = Date.now();
       const handle = await client.workflow.start('monthEndCloseWorkflow', {
         taskQueue,
         workflowId: `close:${company}:2026-10`,
         args: [input],
       });
-      let done = false;
-      const result = handle.result().finally(() => (done = true));
+      let ended = false;
+      const result = handle.result().finally(() => (ended = true));
       const latencies: number[] = [];
-      let lastPercent = 0;
       let failedQueries = 0;
       let biggest = 0;
-      while (!done) {
+      let workDone: CloseStatus | undefined;
+      // While the close works: one query after the other until the sign-off is all that is left.
+      while (!ended && !workDone) {
         const q0 = performance.now();
         try {
           const s = await handle.query(statusQuery);
           latencies.push(performance.now() - q0);
-          lastPercent = s.percentDone;
           biggest = Math.max(biggest, JSON.stringify(s).length);
+          if (s.tasks.find((t) => t.id === SIGN_OFF)?.state === 'running') workDone = s;
         } catch {
           failedQueries++;
         }
       }
+      if (!workDone) throw new Error(`the close ended before its sign-off: ${JSON.stringify(await result)}`);
+      // Wall time of the work: from the start request to the workflow's own timestamp of the sign-off's start.
+      const wall = Date.parse(workDone.tasks.find((t) => t.id === SIGN_OFF)!.startedAt!) - startedAtMs;
+      const idle: number[] = [];
+      for (let i = 0; i < IDLE_QUERIES; i++) {
+        const q0 = performance.now();
+        await handle.query(statusQuery);
+        idle.push(performance.now() - q0);
+      }
+      const u0 = performance.now();
+      const answer = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'complete', taskId: SIGN_OFF, by: 'controller', note: 'bench sign-off' }],
+      });
+      const updateMs = performance.now() - u0;
+      if (!answer.accepted) throw new Error(`sign-off refused: ${answer.message}`);
       const final = (await result) as CloseStatus;
-      const wall = performance.now() - t0;
       const unfinished = final.tasks.filter((t) => !['done', 'done_with_exceptions'].includes(t.state));
       if (final.state !== 'completed' || unfinished.length)
         throw new Error(
           `the close ended ${final.state} with ${unfinished.length} tasks not done, e.g. ${JSON.stringify(unfinished[0])}`,
         );
-      const missing = tasks.filter((t) => !work.has(t.id)).map((t) => t.id);
+      const worked = tasks.filter((t) => t.id !== SIGN_OFF);
+      const missing = worked.filter((t) => !work.has(t.id)).map((t) => t.id);
       if (missing.length) throw new Error(`no measured work for ${missing.length} tasks, e.g. ${missing.slice(0, 3)}`);
-      const cp = criticalPathWork(tasks, work);
+      const cp = criticalPathWork(worked, work);
       const sumWork = [...work.values()].reduce((a, b) => a + b, 0);
       const overhead = wall - cp.ms;
+      // The first query waits for the close's first workflow task (a new workflow, nothing cached): shown on its
+      // own; the percentiles are over the queries of a close that is running.
+      const first = latencies.shift();
       const sorted = [...latencies].sort((a, b) => a - b);
+      const idleSorted = [...idle].sort((a, b) => a - b);
       const p99 = percentile(sorted, 99);
       const history = await handle.fetchHistory();
       const reportPaths = (final.tasks.find((t) => t.id === 'close_report')?.output as { paths?: string[] } | undefined)
@@ -266,8 +299,10 @@ async function main(): Promise<void> {
       console.log(
         `   close ${final.state}: ${final.tasks.length} tasks, ${final.percentDone}% done, ${history.events?.length ?? '?'} history events (run ${final.run ?? 1})`,
       );
-      console.log(`   wall time (start -> result)        ${(wall / 1000).toFixed(2)} s`);
-      console.log(`   sum of all work                    ${(sumWork / 1000).toFixed(2)} s (${tasks.length} tasks)`);
+      console.log(
+        `   wall time of the work               ${(wall / 1000).toFixed(2)} s (start request -> all ${worked.length} automated tasks done)`,
+      );
+      console.log(`   sum of all work                    ${(sumWork / 1000).toFixed(2)} s (${worked.length} tasks)`);
       console.log(
         `   critical-path work                 ${(cp.ms / 1000).toFixed(2)} s over ${cp.path.length} tasks (${cp.path[0]} -> ... -> ${cp.path[cp.path.length - 1]})`,
       );
@@ -275,9 +310,16 @@ async function main(): Promise<void> {
         `   orchestration overhead             ${(overhead / 1000).toFixed(2)} s = wall - critical-path work; ${(overhead / cp.path.length).toFixed(0)} ms per critical-path step`,
       );
       console.log(
-        `   status query while running         n=${latencies.length}, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms, failed ${failedQueries}, largest answer ${(biggest / 1024).toFixed(0)} KiB, last seen ${lastPercent}%`,
+        `   status query while it works        n=${sorted.length}, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted[sorted.length - 1]?.toFixed(1)} ms, failed ${failedQueries}, largest answer ${(biggest / 1024).toFixed(0)} KiB`,
       );
-      console.log(`   target status p99 < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? 'met' : 'NOT met'}`);
+      console.log(`   first status query (waits for the close's first workflow task) ${first?.toFixed(1)} ms`);
+      console.log(
+        `   status query, idle close of ${tasks.length} tasks  n=${idleSorted.length}, p50 ${percentile(idleSorted, 50).toFixed(1)} ms, p99 ${percentile(idleSorted, 99).toFixed(1)} ms`,
+      );
+      console.log(`   submitTaskAction update (sign-off) ${updateMs.toFixed(1)} ms round trip`);
+      console.log(
+        `   target status p99 < ${TARGET_P99_MS} ms: while it works ${p99 < TARGET_P99_MS ? 'met' : 'NOT met'}; idle ${percentile(idleSorted, 99) < TARGET_P99_MS ? 'met' : 'NOT met'}`,
+      );
       if (reportPaths) console.log(`   close report: ${reportPaths.join(', ')}`);
     } finally {
       await close();
@@ -285,6 +327,7 @@ async function main(): Promise<void> {
   } finally {
     worker?.shutdown();
     await running?.catch(() => undefined);
+    await systems?.close();
     await server.stop();
     await pg?.stop();
   }
