@@ -78,6 +78,12 @@ export interface CloseReconciliation {
   difference: string;
   /** 'balanced' when the engine checked records and amounts in = matched + unmatched on both sides. */
   controlTotals?: string;
+  /**
+   * The engine's exception count (every category: timing, duplicates, rounding... not only the three that `keys`
+   * names) and how many of them are open. Absent for the legacy table comparison, where `keys` says it all.
+   */
+  exceptions?: number;
+  openExceptions?: number;
 }
 
 /** workflows/types.ts CheckpointStatus, as far as evidence needs it. */
@@ -208,8 +214,12 @@ export function checkControlTotals(recons: CloseReconciliation[]): Check {
     const keysB = r.keys.matched + r.keys.amountMismatch + r.keys.missingInA;
     if (keysA > r.a.records || keysB > r.b.records)
       bad.push(`${r.reconId}: ${keysA}/${keysB} keys out of ${r.a.records}/${r.b.records} records in`);
-    const expected = r.keys.amountMismatch + r.keys.missingInA + r.keys.missingInB === 0 ? 'balanced' : 'exceptions';
-    if (r.status !== expected) bad.push(`${r.reconId}: status ${r.status} but its keys say ${expected}`);
+    const open = r.openExceptions ?? r.keys.amountMismatch + r.keys.missingInA + r.keys.missingInB;
+    const expected = open === 0 ? 'balanced' : 'exceptions';
+    if (r.status !== expected)
+      bad.push(
+        `${r.reconId}: status ${r.status} but its ${r.openExceptions === undefined ? 'keys say' : 'open exceptions say'} ${expected}`,
+      );
   }
   if (bad.length) return { held: false, detail: bad.join('; ') };
   return {
@@ -410,6 +420,8 @@ export function closeEvidenceInput(
         missingInB: r.keys.missingInB,
       },
       difference: r.difference,
+      ...(r.exceptions !== undefined ? { exceptions: r.exceptions } : {}),
+      ...(r.openExceptions !== undefined ? { openExceptions: r.openExceptions } : {}),
     })),
     exceptions: opts.exceptions ?? [],
     approvals,

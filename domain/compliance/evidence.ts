@@ -32,6 +32,9 @@ export const ReconciliationEvidenceSchema = z
     b: z.object({ records: count, amount: sideAmount }).strict(),
     keys: z.object({ matched: count, amountMismatch: count, missingInA: count, missingInB: count }).strict(),
     difference: sideAmount,
+    /** The engine's exceptions of every category, and the open ones (absent for the legacy table comparison). */
+    exceptions: count.optional(),
+    openExceptions: count.optional(),
   })
   .strict();
 export type ReconciliationEvidence = z.infer<typeof ReconciliationEvidenceSchema>;
@@ -320,7 +323,7 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
     totals.recordsA += r.a.records;
     totals.recordsB += r.b.records;
     totals.matchedKeys += r.keys.matched;
-    const keys = r.keys.amountMismatch + r.keys.missingInA + r.keys.missingInB;
+    const keys = r.exceptions ?? r.keys.amountMismatch + r.keys.missingInA + r.keys.missingInB;
     totals.exceptionKeys += keys;
     if (r.status === 'balanced') totals.balanced++;
     const listed = recons.get(r.reconId) ?? 0;

@@ -105,6 +105,21 @@ describe('the control totals check', () => {
     expect(checkControlTotals([])).toEqual({ held: false, detail: 'no reconciliation ran in this close' });
   });
 
+  it("judges the status by the engine's open exceptions, whatever their category, when the engine gives them", () => {
+    // Timing differences and duplicates are exceptions the three legacy key counts do not name.
+    const engine = recon({
+      keys: { matched: 2, amountMismatch: 0, missingInA: 0, missingInB: 0 },
+      exceptions: 2,
+      openExceptions: 1,
+    });
+    expect(checkControlTotals([engine]).held).toBe(true);
+    expect(checkControlTotals([{ ...engine, status: 'balanced' }])).toEqual({
+      held: false,
+      detail: 'gl-vs-erp: status balanced but its open exceptions say exceptions',
+    });
+    expect(checkControlTotals([{ ...engine, openExceptions: 0, status: 'balanced' }]).held).toBe(true);
+  });
+
   it("takes the engine's per-currency check for a multi-currency side, and fails without it", () => {
     const multi = recon({ a: { records: 4, amount: 'multi-currency' }, difference: 'multi-currency' });
     expect(checkControlTotals([{ ...multi, controlTotals: 'balanced' }]).held).toBe(true);

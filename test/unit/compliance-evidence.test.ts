@@ -65,6 +65,19 @@ describe('the evidence document', () => {
     expect(doc.allControlsHeld).toBe(false);
   });
 
+  it("counts the engine's exceptions of every category, not only the three legacy key counts", () => {
+    const base = soxScenarioInput({ exceptions: 6 });
+    const listed = base.exceptions.filter((e) => e.reconId === 'gl-vs-erp').length;
+    base.reconciliations[0] = { ...base.reconciliations[0], exceptions: listed + 1, openExceptions: 1 };
+    const short = buildEvidenceDocument(parseEvidenceInput(base), []);
+    expect(short.controlsValidated.exceptionsAccountedFor.detail).toContain(
+      `gl-vs-erp: ${listed + 1} exception keys, ${listed} exceptions listed`,
+    );
+    base.reconciliations[0].exceptions = listed;
+    const whole = buildEvidenceDocument(parseEvidenceInput(base), []);
+    expect(whole.controlsValidated.exceptionsAccountedFor.held).toBe(true);
+  });
+
   it('lists the roles whose attestation is still missing', () => {
     const doc = buildEvidenceDocument(input({ attestations: [] }), []);
     expect(doc.attestation.missingFrom).toEqual(['controller']);
