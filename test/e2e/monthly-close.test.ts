@@ -1,0 +1,125 @@
+// Issue 8's scenario end to end on the Temporal CLI dev server, run the way `npm run demo` runs it: generated
+// systems (GL in PostgreSQL, ERP in MariaDB, camt.053 and MT940 files), the plan file, signed approvals through the
+// gateway, the evidence package and the history export. Every printed figure is checked against the generator's
+// planted truth, never against what the engine happened to say.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { buildProgram } from '../../client/cli';
+import { runMonthlyCloseScenario, type ScenarioOutcome } from '../../examples/monthly-close/scenario';
+import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
+import { FAILURE_CONVERTER_PATH } from '../../workers/data-converter';
+import { freshMariaDatabase } from '../helpers/mariadb';
+import { freshDatabase } from '../helpers/postgres';
+import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+
+const RECORDS = 3000;
+let env: TestWorkflowEnvironment;
+let outcome: ScenarioOutcome;
+let dir: string;
+const group = (n: number) => n.toLocaleString('en-US');
+
+beforeAll(async () => {
+  env = await devServerEnv({ searchAttributes: finflowSearchAttributeKeys() });
+  outcome = await runMonthlyCloseScenario(
+    {
+      temporal: { address: env.address },
+      databaseUrl: await freshDatabase('scenario_finflow'),
+      glUrl: await freshDatabase('scenario_gl'),
+      erpUrl: await freshMariaDatabase('scenario_erp'),
+      dir: (dir = mkdtempSync(join(tmpdir(), 'finflow-scenario-'))),
+      taskQueue: uniqueId('scenario'),
+      workflowBundle: await workflowBundle({ failureConverterPath: FAILURE_CONVERTER_PATH }),
+    },
+    { records: RECORDS },
+  );
+}, 240_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+describe('the seed scenario, end to end on the dev server', () => {
+  it('completes the close with every task finished and nothing blocked', () => {
+    expect(outcome.status.state).toBe('completed');
+    expect(outcome.status.percentDone).toBe(100);
+    for (const t of outcome.status.tasks) expect(['done', 'done_with_exceptions']).toContain(t.state);
+    expect(outcome.status.tasks.map((t) => t.id)).toContain('sox_documentation');
+  });
+
+  it('reconciles GL against ERP with exactly the planted discrepancies, per category, and balanced control totals', () => {
+    const { truth } = outcome;
+    const s = outcome.recons['gl-vs-erp'];
+    expect(s.controlTotals).toBe('balanced');
+    expect(s.a).toEqual({ records: truth.gl.records, amount: truth.gl.amount });
+    expect(s.b).toEqual({ records: truth.erp.records, amount: truth.erp.amount });
+    expect(s.perCategory).toEqual(truth.categories);
+    expect(s.matches).toBe(truth.matched.exact + truth.matched.accepted);
+    const planted = Object.values(truth.categories).reduce((x, y) => x + y, 0);
+    expect(s.exceptions).toBe(planted);
+    expect(planted).toBeGreaterThan(0);
+  });
+
+  it('reconciles each bank statement against its GL cash account with the planted bank discrepancies', () => {
+    const banks = outcome.truth.bank.perBank;
+    for (const [reconId, bank] of [
+      ['bank-camt053', 'camt053'],
+      ['bank-mt940', 'mt940'],
+    ] as const) {
+      const s = outcome.recons[reconId];
+      const t = banks[bank];
+      expect(s.controlTotals).toBe('balanced');
+      expect(s.a).toEqual(t.statements);
+      expect(s.b).toEqual(t.glCash);
+      expect(s.matches).toBe(t.matched);
+      const found = Object.fromEntries(Object.entries(s.perCategory ?? {}).filter(([, n]) => n > 0));
+      const planted = Object.fromEntries(Object.entries(t.categories).filter(([, n]) => n > 0));
+      expect(found).toEqual(planted);
+    }
+  });
+
+  it('prints the seed figures (items processed, matched, exceptions) that the planted truth says', () => {
+    const text = outcome.lines.join('\n');
+    const { truth } = outcome;
+    expect(text).toContain('Status: COMPLETED');
+    expect(text).toContain(`items processed  ${group(truth.gl.records)} (side a, total ${truth.gl.amount})`);
+    expect(text).toContain(`+ ${group(truth.erp.records)} (side b, total ${truth.erp.amount})`);
+    expect(text).toContain(`matched          ${group(truth.matched.exact + truth.matched.accepted)}`);
+    for (const [category, n] of Object.entries(truth.categories)) expect(text).toContain(`${category} ${group(n)}`);
+    expect(text).toMatch(/report {11}\S+gl-vs-erp_exceptions_2026-10-31\.xlsx/);
+    expect(text).toMatch(/report {11}\S+gl-vs-erp_summary_2026-10-31\.xlsx/);
+    expect(text).toMatch(/Documentation file: \S+SOX_F-R3-GL-15_ACME_2026-10\/report\.pdf/);
+    expect(text).toMatch(/management_review\s+done/);
+  });
+
+  it("approves the 75,000 entry at every level its amount needs, each signed by that level's own approver", () => {
+    const cp = outcome.status.checkpoints.find((c) => c.checkpointId === 'adjusting-entry-75k');
+    expect(cp?.state).toBe('approved');
+    expect(cp?.decisions.map((d) => [d.level, d.role, d.approverId, d.signed])).toEqual([
+      [1, 'supervisor', 'sam.supervisor', true],
+      [2, 'manager', 'maya.manager', true],
+      [3, 'director', 'dan.director', true],
+    ]);
+    expect(cp?.refusals).toEqual([]);
+  });
+
+  it('leaves a signed evidence package that verifies after the complete history was exported into it', async () => {
+    expect(outcome.evidence?.packageId).toBe('SOX_F-R3-GL-15_ACME_2026-10');
+    expect(outcome.exportLines.join('\n')).toMatch(
+      /trail of close:ACME:2026-10 \(completed .*\): \d+ events of 4 workflow/,
+    );
+    const out: string[] = [];
+    const program = buildProgram((s) => out.push(s));
+    program.exitOverride();
+    const saved = process.env.FINFLOW_SIGNING_KEY_FILE;
+    process.env.FINFLOW_SIGNING_KEY_FILE = join(dir, 'keys', 'evidence-signing.pem');
+    try {
+      await program.parseAsync(['evidence', 'verify', outcome.evidence!.path], { from: 'user' });
+    } finally {
+      if (saved === undefined) delete process.env.FINFLOW_SIGNING_KEY_FILE;
+      else process.env.FINFLOW_SIGNING_KEY_FILE = saved;
+    }
+    expect(out.join('\n')).toMatch(/package SOX_F-R3-GL-15_ACME_2026-10 verified: \d+ files match the signed manifest/);
+  });
+});
