@@ -9,7 +9,7 @@
 // Targets (issue 3): 1M vs 1M under 20 s end to end, >= 3x faster than datacompy, every planted discrepancy found
 // and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
 //
-//   npm run bench:recon -- [--records 1000000[,5000000]] [--seed 20261031] [--partitions N] [--parallel 4]
+//   npm run bench:recon -- [--records 1000000[,5000000]] [--seed 20261031] [--partitions N] [--parallel N]
 //                          [--skip-datacompy] [--keep] [--skip-match-store (diagnostic)]
 // DATABASE_URL / MARIADB_URL, when set, are used instead of the embedded PostgreSQL and a private MariaDB.
 import { execFileSync, spawn } from 'node:child_process';
@@ -60,7 +60,8 @@ const SIZES = (argText('records') ?? '1000000').split(',').map((s) => {
 });
 const SEED = argInt('seed', 20261031)!;
 const PARTITIONS = argInt('partitions');
-const PARALLEL = argInt('parallel', 4)!;
+// Partitions reconciled at once; default: the workflow's own.
+const PARALLEL = argInt('parallel');
 const SKIP_DATACOMPY = process.argv.includes('--skip-datacompy');
 const KEEP = process.argv.includes('--keep');
 // Diagnostic only: matched pairs are counted but not written to the result store, to show what storing every
@@ -359,7 +360,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     period: gen.plan.period,
     reconId: 'gl-vs-erp',
     definition,
-    maxParallel: PARALLEL,
+    ...(PARALLEL ? { maxParallel: PARALLEL } : {}),
     ...(PARTITIONS ? { partitions: PARTITIONS } : {}),
   };
   const workflowId = `recon:BENCH:${gen.plan.period}:gl-vs-erp:${records}:${process.pid}`;
@@ -383,7 +384,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
   const total = truth.gl.records + truth.erp.records;
   const rowsPerSec = total / (run.ms / 1000);
   console.log(
-    `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL} in parallel` +
+    `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL ?? "the workflow's default"} at a time` +
       `${SKIP_MATCH_STORE ? ' (DIAGNOSTIC: matched pairs NOT written to the result store)' : ''}: ` +
       `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
       `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}; ${load()}`,
