@@ -1,4 +1,10 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { ExtractedSide } from '../activities/recon';
 import { Dec } from '../domain/money';
@@ -37,6 +43,12 @@ const { writeReconReports } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+const { abandonReconRun } = proxyActivities<Activities>({
+  // Bookkeeping after a failure: quick, and best effort (the run's failure is what the caller must see).
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
 /** Spill buckets when the partition count is chosen from the size: powers of two up to it divide it. */
@@ -124,6 +136,23 @@ async function runDefinition(input: ReconciliationInput): Promise<Reconciliation
     fail(`reconciliation ${input.reconId}: partitions must be an integer from 1 to 4096`, 'InvalidInput');
   const info = workflowInfo();
   const runId = `${info.workflowId}/${info.runId}`;
+  try {
+    return await reconcileRun(input, definition, asOf, runId);
+  } catch (err) {
+    if (!isCancellation(err)) {
+      const reason = err instanceof Error ? err.message : String(err);
+      await abandonReconRun({ runId, reason }).catch(() => undefined);
+    }
+    throw err;
+  }
+}
+
+async function reconcileRun(
+  input: ReconciliationInput,
+  definition: ReconciliationDefinition,
+  asOf: string,
+  runId: string,
+): Promise<ReconciliationSummary> {
   const spill = input.partitions ?? SPILL_BUCKETS;
   // The definition travels as written: activities validate it again (defaults are theirs to fill in).
   const written = input.definition;

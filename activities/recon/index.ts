@@ -235,6 +235,18 @@ export function createReconActivities(deps: ReconActivityDeps) {
       return out;
     },
 
+    /**
+     * After a failed run: records it as failed in the result store (when a partition had started it) and removes
+     * its spill files. Idempotent; the reason is the workflow's failure message (no records).
+     */
+    async abandonReconRun(input: { runId: string; reason: string }): Promise<{ recorded: boolean }> {
+      const st = await resultStore();
+      const run = await st.getRun(input.runId);
+      if (run) await st.finishRun(input.runId, { status: 'failed', summary: { reason: input.reason } });
+      await removeRunDir(workDir, input.runId);
+      return { recorded: run !== undefined };
+    },
+
     /** Asks each configured system for its row counts (see validate.ts). */
     async validateSubsystems(input: ValidateSubsystemsInput): Promise<ValidateSubsystemsResult> {
       return validateSubsystemsWith(deps.systems, input);

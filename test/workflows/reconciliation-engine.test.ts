@@ -6,11 +6,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Client } from 'pg';
 import { createActivities } from '../../activities';
 import { createMysqlPool } from '../../activities/connectors/mysql';
+import { runDirName } from '../../activities/recon/spill';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { Dec } from '../../domain/money';
 import type { CATEGORIES, ReconciliationDefinitionInput } from '../../domain/recon';
@@ -438,5 +440,30 @@ describe('reconciliationWorkflow with a definition (GL in PostgreSQL vs ERP in M
       { currency: 'USD', a_minus_b: '7.00', exceptions_total: '7.00' },
     ]);
     expect(summary.keys).toEqual({ matched: 2, amountMismatch: 0, missingInA: 0, missingInB: 1 });
+  });
+
+  it('records the run as failed in the result store and removes its spill files when a partition is refused', async () => {
+    let runId = '';
+    const failure = await run({ definition: definition(), partitions: 2 }, (real) => ({
+      async reconcilePartition(input) {
+        runId = input.runId;
+        await real.reconcilePartition(input);
+        throw ApplicationFailure.nonRetryable('refused for the test', 'TestRefusal');
+      },
+    })).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(((failure as WorkflowFailedError).cause as Error).message).toMatch(/refused for the test/);
+    const db = new Client({ connectionString: pgUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ status: string; reason: string }>(
+        "SELECT status, summary->>'reason' AS reason FROM recon_runs WHERE run_id = $1",
+        [runId],
+      );
+      expect(rows).toEqual([{ status: 'failed', reason: expect.stringMatching(/refused for the test/) }]);
+    } finally {
+      await db.end();
+    }
+    expect(existsSync(join(workDir, runDirName(runId)))).toBe(false);
   });
 });
