@@ -214,6 +214,19 @@ export function createReconActivities(deps: ReconActivityDeps) {
      */
     async writeReconReports(input: WriteReconReportsInput): Promise<WrittenReport[]> {
       const st = await resultStore();
+      // The store's own count per category must be the reconciliation's: two records sharing an id on different
+      // keys would otherwise overwrite each other's item silently (items are keyed by run and record id).
+      const counted = (input.summary as { perCategory?: Record<string, number> } | undefined)?.perCategory;
+      if (counted) {
+        const stored: Record<string, number> = {};
+        for (const t of await st.exceptionTotals(input.runId)) stored[t.category] = (stored[t.category] ?? 0) + t.count;
+        for (const category of new Set([...Object.keys(counted), ...Object.keys(stored)]))
+          if ((counted[category] ?? 0) !== (stored[category] ?? 0))
+            throw ApplicationFailure.nonRetryable(
+              `control totals do not balance in ${input.reconId}: the result store holds ${stored[category] ?? 0} ${category} exceptions, the reconciliation counted ${counted[category] ?? 0} (records sharing an id?)`,
+              'ControlTotalsError',
+            );
+      }
       if (input.status !== undefined)
         await st.finishRun(input.runId, { status: input.status, summary: input.summary ?? null });
       const base: ReportInput = {

@@ -15,7 +15,7 @@ import { createMysqlPool } from '../../activities/connectors/mysql';
 import { runDirName } from '../../activities/recon/spill';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { Dec } from '../../domain/money';
-import type { CATEGORIES, ReconciliationDefinitionInput } from '../../domain/recon';
+import { partitionOf, type CATEGORIES, type ReconciliationDefinitionInput } from '../../domain/recon';
 import type { reconciliationWorkflow } from '../../workflows';
 import type { ReconciliationInput, ReconciliationSummary } from '../../workflows/types';
 import { freshMariaDatabase } from '../helpers/mariadb';
@@ -465,5 +465,33 @@ describe('reconciliationWorkflow with a definition (GL in PostgreSQL vs ERP in M
       await db.end();
     }
     expect(existsSync(join(workDir, runDirName(runId)))).toBe(false);
+  });
+
+  it('fails on control totals when two records on different keys share an id, instead of losing one in the store', async () => {
+    // Two keys in different partitions, so no single partition sees both records.
+    const keys = ['K1', 'K2', 'K3', 'K4', 'K5', 'K6'];
+    const k1 = keys[0];
+    const k2 = keys.find((k) => partitionOf(k, 2) !== partitionOf(k1, 2)) as string;
+    const a = join(workDir, 'dup-id-a.csv');
+    const b = join(workDir, 'dup-id-b.csv');
+    await writeFile(a, `txn,account_code,amount\nT1,${k1},10.00\nT1,${k2},20.00\n`);
+    await writeFile(b, 'txn,account_code,amount\nT9,K0,5.00\n');
+    const side = (path: string) => ({
+      source: { connector: 'csv', path },
+      classification: 'internal',
+      key_fields: ['account_code'],
+      value_fields: ['amount'],
+      currency: 'EUR',
+      id_field: 'txn',
+    });
+    const failure = await run({
+      reconId: 'dup-id',
+      partitions: 2,
+      definition: { id: 'dup-id', a: side(a), b: { ...side(b), name: 'B' }, rules: [{ id: 'exact', type: 'exact' }] },
+    }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause as Error & { type?: string };
+    expect(cause.type).toBe('ControlTotalsError');
+    expect(cause.message).toMatch(/result store holds 1 missing_in_b exceptions, the reconciliation counted 2/);
   });
 });
