@@ -163,10 +163,21 @@ async function show(workflowId: string, ...codecArgs: string[]): Promise<string>
 }
 
 /** Every payload in `temporal workflow show --output json`, its metadata and data decoded from base64. */
-function payloadsIn(showOutput: string): { encoding: string; text: string }[] {
+/**
+ * Payloads of a history, but for search attributes: the server indexes those, so they never pass through a codec
+ * (finflow's are the close's company, period and status: no restricted data, checked below).
+ */
+function payloadsIn(
+  showOutput: string,
+  searchAttributes?: { encoding: string; text: string }[],
+): { encoding: string; text: string }[] {
   const found: { encoding: string; text: string }[] = [];
-  const walk = (node: unknown): void => {
+  const walk = (node: unknown, key = ''): void => {
     if (node === null || typeof node !== 'object') return;
+    if (key === 'searchAttributes') {
+      if (searchAttributes) searchAttributes.push(...payloadsIn(JSON.stringify(node)));
+      return;
+    }
     const p = node as { metadata?: { encoding?: unknown }; data?: unknown };
     if (typeof p.metadata?.encoding === 'string') {
       found.push({
@@ -175,7 +186,7 @@ function payloadsIn(showOutput: string): { encoding: string; text: string }[] {
       });
       return;
     }
-    Object.values(node).forEach(walk);
+    for (const [k, v] of Object.entries(node)) walk(v, k);
   };
   walk(JSON.parse(showOutput));
   return found;
@@ -247,9 +258,14 @@ describe('the codec server with the temporal CLI on the dev server', () => {
     expect(result.checkpoints[0].decisions[0].comments).toBe(`refund sent to ${IBAN}`);
 
     // Without a codec the CLI shows ciphertext only.
-    const raw = payloadsIn(await show(workflowId));
+    const indexed: { encoding: string; text: string }[] = [];
+    const raw = payloadsIn(await show(workflowId), indexed);
     expect(raw.length).toBeGreaterThanOrEqual(4);
     expect(new Set(raw.map((p) => p.encoding))).toEqual(new Set(['binary/encrypted']));
+    // The close's search attributes (company, period, status) are the only clear payloads, and hold nothing else.
+    expect(indexed.length).toBeGreaterThan(0);
+    for (const p of indexed) expect(p.text).toMatch(/^"[A-Za-z0-9_-]*"$|^\["[A-Za-z0-9_-]*"\]$/);
+    expect(indexed.map((p) => p.text).join('\n')).not.toContain(IBAN);
     expect(raw.map((p) => p.text).join('\n')).not.toContain(IBAN);
 
     // A director may see restricted data: the history decodes in full.
