@@ -18,6 +18,7 @@ import {
   type ReconciliationDefinition,
   type SideTotals,
 } from '../domain/recon';
+import { SPILL_BUCKETS, partitionsFor, periodEnd } from '../domain/recon/run-plan';
 import type { ReconciliationInput, ReconciliationSummary } from './types';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -51,32 +52,8 @@ const { abandonReconRun } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
-/** Spill buckets when the partition count is chosen from the size: powers of two up to it divide it. */
-const SPILL_BUCKETS = 256;
-/** Records of the larger side per partition when the count is chosen from the size. */
-const RECORDS_PER_PARTITION = 100_000;
-
 function fail(message: string, type: string, cause?: unknown): never {
   throw ApplicationFailure.create({ message, type, nonRetryable: true, cause: cause as Error | undefined });
-}
-
-/** The last day of a `yyyy-mm` period. */
-export function periodEnd(period: string): string | undefined {
-  const m = /^(\d{4})-(\d{2})$/.exec(period);
-  if (!m) return undefined;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  if (mo < 1 || mo > 12) return undefined;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
-  return `${m[1]}-${m[2]}-${String(days).padStart(2, '0')}`;
-}
-
-/** Smallest power of two holding `records` at RECORDS_PER_PARTITION each, from 1 to SPILL_BUCKETS. */
-export function partitionsFor(records: number): number {
-  let p = 1;
-  while (p < SPILL_BUCKETS && p * RECORDS_PER_PARTITION < records) p *= 2;
-  return p;
 }
 
 /** An activity's refusal as the workflow's own failure, naming the step; anything else is rethrown as it is. */

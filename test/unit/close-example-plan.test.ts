@@ -187,4 +187,9 @@ describe('the monthly close example plan', () => {
     const doc = loadPlan().tasks.find((t) => t.kind === 'documentation');
     expect(parseCloseEvidenceConfig(doc?.config)).toMatchObject({ regulation: 'SOX', controlId: 'F-R3-GL-15' });
   });
+
+  it('has a JSON twin, for `temporal workflow start --input-file`, that says exactly what the YAML says', () => {
+    const json = JSON.parse(readFileSync(FILE.replace(/\.yaml$/, '.json'), 'utf8')) as unknown;
+    expect(json).toEqual(loadFile());
+  });
 });

@@ -1,5 +1,5 @@
 // The reconciliation workflow's pure helpers: the as-of date of a period and the partition count from the size.
-import { partitionsFor, periodEnd } from '../../workflows/reconciliation';
+import { partitionsFor, periodEnd } from '../../domain/recon/run-plan';
 
 describe('periodEnd', () => {
   it('gives the last day of a yyyy-mm period, leap years included', () => {
