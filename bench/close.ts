@@ -1,21 +1,26 @@
 // npm run bench:close: the orchestration cost of a large close. On the Temporal dev server with an in-process
 // worker, one generated close plan of 500 tasks runs to the end:
 //   50 extract steps (activity) -> 50 reconciliations (child reconciliationWorkflow over small tables in embedded
-//   PostgreSQL, the legacy a/b TableRef input) -> 50 reviews (activity, SS_WARN) -> 349 follow-up steps in layers of
-//   50, each waiting on two steps of the layer before -> 1 close report (generateCloseReport over all 500 tasks).
+//   PostgreSQL, the legacy a/b TableRef input) -> 50 reviews (activity, SS_WARN) -> 348 follow-up steps in layers of
+//   50, each waiting on two steps of the layer before -> 1 close report (generateCloseReport over all 500 tasks)
+//   -> 1 manual sign-off.
 // The activity steps do a fixed amount of "work" (a sleep of --work-ms), timed inside the activity; the
 // reconciliations' work is their reconcileTables activity, timed the same way.
 //
 // Definitions printed:
 //   critical-path work  the longest chain of the dependency graph, weighing each task by its measured work;
 //                       no scheduler could finish the close sooner with this work and these dependencies.
-//   orchestration overhead = wall time (start request -> result) - critical-path work: what the workflow, the
+//   orchestration overhead = wall time (start request -> the workflow's start of the sign-off, i.e. every
+//                       automated task done) - critical-path work: what the workflow, the
 //                       server, the child starts, the worker's polling and the history writes added.
 //   per step            overhead / tasks on the critical path: the cost of one dependency hop.
-// While the close runs, one client sends the `status` query in a loop (next query as soon as the answer arrives);
-// p50/p99 of those round trips are printed. Target: status p99 < 100 ms.
+// While the close works, one client sends the `status` query in a loop (next query as soon as the answer arrives);
+// a manual sign-off then holds the close open, idle, and the query is timed again (--idle-queries times); the
+// sign-off is completed through the submitTaskAction update. p50/p99 of both are printed, and the durations of
+// the close's workflow tasks (from its history): a query is answered between workflow tasks, so they bound its
+// wait while the close works. Target: status p99 < 100 ms.
 //
-//   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100]
+//   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200]
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
