@@ -221,6 +221,45 @@ describe('closes run with the finflow CLI on the dev server', () => {
     );
   });
 
+  it('on a terminal, finflow close watch redraws one frame in place with a progress bar until the close ends', async () => {
+    const company = uniqueId('TTY').replace(/[^A-Za-z0-9-]/g, '');
+    const id = `close:${company}:2026-10`;
+    await finflow('close', 'start', writePlan(company));
+    started.push(id);
+    await until(
+      () => status(id),
+      (s) => stateOf(s, 'accruals') === 'running',
+      'accruals running',
+    );
+    // `script` gives the CLI a pseudo-terminal, as a person's shell would.
+    const command = [join(root, 'bin/finflow'), ...cliArgs(['close', 'watch', id, '--interval', '100'])].join(' ');
+    const watch = spawn('script', ['-qfec', command, '/dev/null'], { cwd: root, env: ENV });
+    let screen = '';
+    watch.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exited = new Promise<number | null>((r) => watch.once('exit', (code) => r(code)));
+    await until(
+      async () => screen,
+      (w) => w.includes(`${id}  RUNNING  [`),
+      'the first frame',
+    );
+    await finflow('task', 'complete', id, 'accruals', '--by', 'ann');
+    await until(
+      async () => screen,
+      (w) => /accruals_review +manual +\(controller\) +running/.test(w),
+      'a frame with the review running',
+    );
+    await finflow('task', 'complete', id, 'accruals_review', '--by', 'carl');
+    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))])).toBe(0);
+    // The cursor is hidden while drawing and shown again; every frame after the first moves up over the last one.
+    expect(screen.startsWith('\x1b[?25l')).toBe(true);
+    expect(screen).toContain('\x1b[?25h');
+    expect(screen).toMatch(new RegExp(`${String.fromCharCode(27)}\\[\\d+A\\r${String.fromCharCode(27)}\\[J`));
+    expect(screen).toMatch(new RegExp(`${id} {2}RUNNING {2}\\[#{15}\\.{15}\\] {2}50% {2}1/2 tasks`));
+    expect(screen).toMatch(new RegExp(`${id} {2}COMPLETED {2}\\[#{30}\\] 100% {2}2/2 tasks`));
+    expect(screen).toMatch(/task +kind +owner +state +deadline +late\/at-risk +blockers +critical/);
+    expect(screen).toContain('close ended: completed (100% done)');
+  });
+
   it('creates a monthly schedule that names the period each next run closes, and a run starts that close', async () => {
     const company = uniqueId('SCHED').replace(/[^A-Za-z0-9-]/g, '');
     const scheduleId = `close-schedule:${company}`;
