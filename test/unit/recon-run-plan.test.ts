@@ -1,5 +1,5 @@
 // The reconciliation workflow's pure helpers: the as-of date of a period and the partition count from the size.
-import { partitionsFor, periodEnd } from '../../domain/recon/run-plan';
+import { RECORDS_PER_PARTITION, SPILL_BUCKETS, partitionsFor, periodEnd } from '../../domain/recon/run-plan';
 
 describe('periodEnd', () => {
   it('gives the last day of a yyyy-mm period, leap years included', () => {
@@ -25,5 +25,10 @@ describe('partitionsFor', () => {
     expect(partitionsFor(1_000_000)).toBe(16);
     expect(partitionsFor(5_000_000)).toBe(64);
     expect(partitionsFor(1_000_000_000)).toBe(256);
+  });
+
+  it('never plans more partitions than there are spill buckets, and divides them evenly', () => {
+    expect(partitionsFor(SPILL_BUCKETS * RECORDS_PER_PARTITION * 4)).toBe(SPILL_BUCKETS);
+    for (const n of [1, 10, 1e5 + 1, 3e6, 7e7]) expect(SPILL_BUCKETS % partitionsFor(n)).toBe(0);
   });
 });
