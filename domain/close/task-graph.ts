@@ -272,7 +272,35 @@ interface Indexed {
   durations: number[];
 }
 
+/**
+ * What a task list's graph depends on: ids, predecessors and durations. A close workflow asks the graph several
+ * questions per step (ready, eligible, schedule, status) of the same list; re-validating and re-sorting 500 tasks
+ * for each took milliseconds apiece, and a query is only answered between workflow tasks.
+ */
+function signature(tasks: readonly GraphTask[]): string {
+  return tasks
+    .map(
+      (t) =>
+        `${t.id}\u0000${t.expectedDuration ?? ''}\u0000${(t.predecessors ?? [])
+          .map((p) => (typeof p === 'string' ? p : `${p.task}\u0001${p.type ?? 'FS'}`))
+          .join('\u0002')}`,
+    )
+    .join('\u0003');
+}
+
+const indexed = new WeakMap<readonly GraphTask[], { signature: string; graph: Indexed }>();
+
+/** The index of a task list, kept while the list (same array, same content) is asked again. */
 function indexPlan(plan: GraphPlan): Indexed {
+  const sig = signature(plan.tasks);
+  const hit = indexed.get(plan.tasks);
+  if (hit?.signature === sig) return hit.graph;
+  const graph = buildIndex(plan);
+  indexed.set(plan.tasks, { signature: sig, graph });
+  return graph;
+}
+
+function buildIndex(plan: GraphPlan): Indexed {
   const nodes = toNodes(plan.tasks);
   const issues = graphIssues(nodes);
   if (issues.length) throw new TaskGraphError(issues);

@@ -192,6 +192,22 @@ describe('ready tasks', () => {
     { id: 'approve', predecessors: ['recon_a', 'recon_b'] },
   ]);
 
+  it('answers from the current task list even when the same array was changed in place since the last question', () => {
+    const tasks: GraphTask[] = [{ id: 'a' }, { id: 'b', predecessors: ['a'] }];
+    const p = plan(tasks);
+    expect(readyTasks(p, {})).toEqual(['a']);
+    tasks.push({ id: 'c' });
+    expect(readyTasks(p, {})).toEqual(['a', 'c']);
+    tasks[1] = { id: 'b' };
+    expect(readyTasks(p, {}).sort()).toEqual(['a', 'b', 'c']);
+    tasks[0] = { id: 'a', predecessors: ['b'], expectedDuration: '2h' };
+    expect(readyTasks(p, {}).sort()).toEqual(['b', 'c']);
+    tasks[1] = { id: 'b', predecessors: [{ task: 'c', type: 'SS_WARN' }] };
+    expect(readyTasks(p, { c: 'done_with_warnings' })).toEqual(['b']);
+    // A new plan object over the same list is the same graph.
+    expect(readyTasks(plan(tasks), { c: 'done_with_warnings' })).toEqual(['b']);
+  });
+
   it('starts with the tasks that wait for nothing', () => {
     expect(readyTasks(diamond, {})).toEqual(['validate']);
     expect(readyTasks(diamond, { validate: 'running' })).toEqual([]);
