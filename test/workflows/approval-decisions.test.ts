@@ -9,6 +9,7 @@ import {
   checkpoint,
   JE_75K,
   newWorker,
+  running,
   notifications,
   opened,
   policy,
@@ -34,7 +35,7 @@ describe('approval decisions on the time-skipping server', () => {
   it('approves a journal entry within the supervisor limit with one signature and tells the preparer', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, {
         checkpointId: 'je-approval',
         item: { ...JE_75K, amount: '8000.00', ref: 'JE-8K' },
@@ -72,7 +73,7 @@ describe('approval decisions on the time-skipping server', () => {
   it('needs supervisor, then manager, then director for a 75,000 journal entry, notifying each level in turn', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K });
       const open = await opened(handle);
       expect(open.rounds?.[0].levels.map((l) => [l.role, l.limit])).toEqual([
@@ -124,7 +125,7 @@ describe('approval decisions on the time-skipping server', () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
     const stranger = await generateApprovalKeyPair();
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       // Prepared by sam (a supervisor may prepare journal entries), so sam may not approve it.
       const handle = await startApproval(h, taskQueue, {
         checkpointId: 'je-approval',
@@ -171,7 +172,7 @@ describe('approval decisions on the time-skipping server', () => {
   it('refuses an amount over the approver’s limit, and an approval without the evidence or resolution required', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const single = await startApproval(h, taskQueue, {
         checkpointId: 'je-single',
         item: { type: 'journal_entry', amount: '30000', preparer: 'ann' },
@@ -217,7 +218,7 @@ describe('approval decisions on the time-skipping server', () => {
   it('answers the submitApproval update at once: accepted, refused by the rules, or turned away by its validator', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K });
       await opened(handle);
       const update = async (s: ApprovalSignal) => handle.executeUpdate(submitApprovalUpdate, { args: [s] });
@@ -272,7 +273,7 @@ describe('approval decisions on the time-skipping server', () => {
   it('records a decision for a checkpoint that has not opened, or that this workflow does not have', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K });
       await opened(handle);
       await handle.signal(approvalSignal, await signed(h, handle, { checkpointId: 'recon-review', approverId: 'sue' }));
@@ -310,7 +311,7 @@ describe('approval decisions on the time-skipping server', () => {
         { from: 'dora', to: 'sue', from_date: day(-40), to_date: day(-10) },
       ];
     });
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K, approvalPolicy });
       await opened(handle);
       await handle.signal(approvalSignal, await signed(h, handle, { approverId: 'sam' }));
@@ -334,7 +335,7 @@ describe('approval decisions on the time-skipping server', () => {
   it('counts unsigned decisions only in development mode, and says so in the status and the decision', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, {
         checkpointId: 'je-single',
         item: { type: 'journal_entry', amount: '500', preparer: 'ann' },

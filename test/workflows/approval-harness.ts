@@ -50,20 +50,38 @@ export function approvalSuite(prefix: string): Harness {
     h.env = await timeSkippingEnv();
     await workflowBundle();
   }, 120_000);
-  // The time-skipping server will not skip time while a worker-less workflow has a task outstanding.
-  afterEach(async () => {
-    for (const id of h.started.splice(0))
-      await h.env.client.workflow
-        .getHandle(id)
-        .terminate('test cleanup')
-        .catch(() => undefined);
-  });
+  // The time-skipping server will not skip time while a worker-less workflow has a task outstanding (a test that
+  // failed before its own cleanup); running tests clean up inside their worker's run, see `running`.
+  afterEach(() => terminateStarted(h));
   afterAll(async () => {
     await h.env?.teardown();
     await h.systems?.close();
     await h.pool?.end();
   });
   return h;
+}
+
+async function terminateStarted(h: Harness): Promise<void> {
+  for (const id of h.started.splice(0))
+    await h.env.client.workflow
+      .getHandle(id)
+      .terminate('test cleanup')
+      .catch(() => undefined);
+}
+
+/**
+ * Runs a test body on a worker and terminates the workflows it started while that worker still runs. Terminated
+ * after their worker has stopped, a workflow with a task just scheduled (an activity's result arriving) can keep
+ * the time-skipping server from skipping time for the rest of the suite: a later `env.sleep` then never returns.
+ */
+export async function running(h: Harness, worker: Worker, body: () => Promise<void>): Promise<void> {
+  await worker.runUntil(async () => {
+    try {
+      await body();
+    } finally {
+      await terminateStarted(h);
+    }
+  });
 }
 
 export async function newWorker(h: Harness, taskQueue: string, approval: ApprovalActivityConfig = {}): Promise<Worker> {

@@ -19,6 +19,7 @@ import {
   checkpoint,
   JE_75K,
   newWorker,
+  running,
   opened,
   policy,
   signed,
@@ -38,7 +39,7 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
     const company = uniqueId('ST').replace(/[^A-Za-z0-9-]/g, '');
     const workflowId = `close:${company}:2026-10`;
     h.started.push(workflowId);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const close = await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId,
@@ -188,7 +189,7 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
     const company = uniqueId('FL').replace(/[^A-Za-z0-9-]/g, '');
     const workflowId = `close:${company}:2026-10`;
     h.started.push(workflowId);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const close = await h.env.client.workflow.start<typeof monthEndCloseWorkflow>('monthEndCloseWorkflow', {
         taskQueue,
         workflowId,
@@ -246,7 +247,7 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
   it('opens a new round on an unsigned resubmission only in development mode, and says it was unsigned', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await newWorker(h, taskQueue);
-    await worker.runUntil(async () => {
+    await running(h, worker, async () => {
       const handle = await startApproval(h, taskQueue, {
         checkpointId: 'je-single',
         item: { type: 'journal_entry', amount: '500', preparer: 'ann' },
@@ -298,7 +299,7 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
     try {
       const taskQueue = uniqueId('tq');
       const worker = await newWorker(h, taskQueue, { webhook: { url, secret: 'hook-secret' } });
-      await worker.runUntil(async () => {
+      await running(h, worker, async () => {
         const handle = await startApproval(h, taskQueue, {
           checkpointId: 'je-single',
           item: { type: 'journal_entry', amount: '500', preparer: 'ann' },
@@ -336,7 +337,7 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
     try {
       const taskQueue = uniqueId('tq');
       const worker = await newWorker(h, taskQueue, { webhook: { url } });
-      await worker.runUntil(async () => {
+      await running(h, worker, async () => {
         const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K });
         await opened(handle);
         // The retries back off from 5s to 10m: 12 attempts take under an hour; the reminder is due at 3h.
@@ -369,7 +370,7 @@ describe('settled and waiting approval checkpoints on the time-skipping server',
     down.on('error', () => undefined);
     try {
       const worker = await newWorker(h, taskQueue, { outbox: down });
-      await worker.runUntil(async () => {
+      await running(h, worker, async () => {
         const handle = await startApproval(h, taskQueue, {
           checkpointId: 'je-single',
           item: { type: 'journal_entry', amount: '500', preparer: 'ann' },
