@@ -5,6 +5,7 @@
 // its evidence package and prints the result.
 //   npm run demo -- --records 100000   more data (default 20,000 journal lines)
 //   npm run demo -- --keep             leave the servers up for the Web UI (Ctrl-C stops)
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { runMonthlyCloseScenario } from '../examples/monthly-close/scenario';
@@ -40,7 +41,10 @@ async function main(): Promise<void> {
   const server = await startDevServer();
   say(`  Temporal       ${server.address} (dev server)`);
   say(`  Web UI         ${server.uiUrl}`);
+  // A fresh working directory each run: its archive keeps packages immutable, so an earlier run's package for the
+  // same close would (rightly) refuse to be replaced. Keys stay in the cache.
   const dir = '/tmp/finflow-demo';
+  rmSync(dir, { recursive: true, force: true });
   say(`  files          ${dir} (statements, reports, evidence, archive); keys in ${join(cacheDir(), 'demo-keys')}`);
   try {
     const outcome = await runMonthlyCloseScenario(

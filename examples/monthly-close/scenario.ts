@@ -222,8 +222,9 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
         .map((t) => t.id)
         .join(', ')}`;
       if (line !== last) say((last = line));
-      if (status.state !== 'running') break;
+      if (status.state === 'completed') break;
       // Nobody in the demo waives or reruns: a blocked task would wait for a person until the close times out.
+      // (The close itself stays open, state 'blocked', waiting for someone to rerun or waive.)
       const blocked = status.tasks.filter((t) => t.state === 'blocked' || t.state === 'failed');
       if (blocked.length)
         throw new Error(
