@@ -6,6 +6,7 @@
 // figure against the generator's planted truth.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Pool } from 'pg';
@@ -58,6 +59,11 @@ export interface ScenarioOptions {
   say?: (line: string) => void;
   /** Called once the close is started, with its workflow id (e.g. to print the Web UI link). */
   onStarted?: (workflowId: string) => void;
+  /**
+   * Called after the close (and its evidence export) while the worker still runs, e.g. to drive a second close
+   * from outside with the plain `temporal` CLI.
+   */
+  afterClose?: (ctx: { client: Client; taskQueue: string; address: string; keysDir: string }) => Promise<void>;
 }
 
 export interface ScenarioOutcome {
@@ -282,6 +288,8 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
         { from: 'user' },
       );
     }
+
+    await opts.afterClose?.({ client, taskQueue, address: temporal.address, keysDir });
 
     const recons: Record<string, ReconciliationSummary> = {};
     for (const t of status.tasks) if (t.result) recons[t.result.reconId] = t.result;

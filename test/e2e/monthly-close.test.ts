@@ -2,12 +2,18 @@
 // systems (GL in PostgreSQL, ERP in MariaDB, camt.053 and MT940 files), the plan file, signed approvals through the
 // gateway, the evidence package and the history export. Every printed figure is checked against the generator's
 // planted truth, never against what the engine happened to say.
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildProgram } from '../../client/cli';
-import { runMonthlyCloseScenario, type ScenarioOutcome } from '../../examples/monthly-close/scenario';
+import { PEOPLE, runMonthlyCloseScenario, type ScenarioOutcome } from '../../examples/monthly-close/scenario';
+import { temporalCliPath } from '../../scripts/lib/servers';
+import { statusQuery } from '../../workflows/definitions';
+import type { CloseStatus } from '../../workflows/types';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { FAILURE_CONVERTER_PATH } from '../../workers/data-converter';
 import { freshMariaDatabase } from '../helpers/mariadb';
@@ -15,6 +21,94 @@ import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 
 const RECORDS = 3000;
+const root = resolve(__dirname, '../..');
+const run = promisify(execFile);
+/** The same plan, started and driven with the plain temporal CLI (see README), as another company. */
+const PLAIN_ID = 'close:ACMECLI:2026-10';
+let plain: CloseStatus | undefined;
+const plainCommands: string[] = [];
+
+/**
+ * README's plain-CLI route: `temporal workflow start --input <close-plan.json>`, `taskAction` signals for the
+ * owners' tasks, `approval` signals carrying tokens from `finflow approval sign`. Status is read through the
+ * SDK client, whose codec decrypts it (the temporal CLI would need --codec-endpoint).
+ */
+async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: string; keysDir: string }) {
+  const temporal = async (...args: string[]) => {
+    plainCommands.push(`temporal ${args[0]} ${args[1]}`);
+    return (await run(temporalCliPath(), [...args, '--address', ctx.address, '--namespace', 'default'])).stdout;
+  };
+  const finflow = async (...args: string[]) =>
+    (await run(join(root, 'bin/finflow'), ['--address', ctx.address, ...args], { cwd: root })).stdout;
+  const input = JSON.parse(readFileSync(join(root, 'examples/monthly-close/close-plan.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  input.company = 'ACMECLI';
+  await temporal(
+    'workflow',
+    'start',
+    '--type',
+    'monthEndCloseWorkflow',
+    '--task-queue',
+    ctx.taskQueue,
+    '--workflow-id',
+    PLAIN_ID,
+    '--input',
+    JSON.stringify(input),
+  );
+  const handle = ctx.client.workflow.getHandle(PLAIN_ID);
+  const acted = new Set<string>();
+  for (let i = 0; i < 900; i++) {
+    const s = await handle.query(statusQuery);
+    if (s.state === 'completed') {
+      plain = s;
+      return;
+    }
+    const stuck = s.tasks.filter((t) => t.state === 'blocked' || t.state === 'failed');
+    if (stuck.length)
+      throw new Error(`plain-CLI close stuck: ${stuck.map((t) => `${t.id}: ${t.blockedReason}`).join('; ')}`);
+    for (const t of s.tasks)
+      if (t.state === 'running' && (t.kind === 'journal_entry' || t.kind === 'manual') && !acted.has(t.id)) {
+        acted.add(t.id);
+        await temporal(
+          'workflow',
+          'signal',
+          '--workflow-id',
+          PLAIN_ID,
+          '--name',
+          'taskAction',
+          '--input',
+          JSON.stringify({ action: 'complete', taskId: t.id, by: PEOPLE.accountant }),
+        );
+      }
+    for (const c of s.checkpoints) {
+      if (c.state !== 'open' || !c.openLevel) continue;
+      const key = `${c.checkpointId}/${c.round ?? 1}/${c.openLevel.level}`;
+      if (acted.has(key)) continue;
+      acted.add(key);
+      const token = await finflow(
+        'approval',
+        'sign',
+        PLAIN_ID,
+        '--checkpoint',
+        c.checkpointId,
+        '--by',
+        PEOPLE[c.openLevel.role as keyof typeof PEOPLE],
+        '--round',
+        String(c.round ?? 1),
+        '--level',
+        String(c.openLevel.level),
+        '--signing-key',
+        join(ctx.keysDir, 'approval', 'gateway.private.jwk.json'),
+        ...(c.itemType === 'reconciliation' ? ['--resolution', 'every exception reviewed'] : []),
+      );
+      await temporal('workflow', 'signal', '--workflow-id', PLAIN_ID, '--name', 'approval', '--input', token.trim());
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('plain-CLI close did not finish');
+}
 let env: TestWorkflowEnvironment;
 let outcome: ScenarioOutcome;
 let dir: string;
@@ -32,9 +126,9 @@ beforeAll(async () => {
       taskQueue: uniqueId('scenario'),
       workflowBundle: await workflowBundle({ failureConverterPath: FAILURE_CONVERTER_PATH }),
     },
-    { records: RECORDS },
+    { records: RECORDS, afterClose: drivePlainCli },
   );
-}, 240_000);
+}, 360_000);
 
 afterAll(async () => {
   await env?.teardown();
@@ -121,5 +215,22 @@ describe('the seed scenario, end to end on the dev server', () => {
       else process.env.FINFLOW_SIGNING_KEY_FILE = saved;
     }
     expect(out.join('\n')).toMatch(/package SOX_F-R3-GL-15_ACME_2026-10 verified: \d+ files match the signed manifest/);
+  });
+
+  it('runs the same plan to completion when started and driven only with the plain temporal CLI', () => {
+    expect(plainCommands).toEqual(expect.arrayContaining(['temporal workflow start', 'temporal workflow signal']));
+    expect(plain?.state).toBe('completed');
+    const gl = plain?.tasks.find((t) => t.id === 'gl_vs_erp')?.result;
+    expect(gl?.perCategory).toEqual(outcome.truth.categories);
+    const je = plain?.checkpoints.find((c) => c.checkpointId === 'adjusting-entry-75k');
+    expect(je?.decisions.map((d) => [d.approverId, d.signed])).toEqual([
+      ['sam.supervisor', true],
+      ['maya.manager', true],
+      ['dan.director', true],
+    ]);
+    expect(plain?.journal?.filter((j) => j.action === 'complete').map((j) => [j.taskId, j.by])).toEqual([
+      ['preliminary_close', 'ann.accountant'],
+      ['adjusting_entry', 'ann.accountant'],
+    ]);
   });
 });
