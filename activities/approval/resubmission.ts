@@ -2,14 +2,12 @@
 // evidence); like a decision, a resubmission changes what approvers are asked to sign, so it is proven, not
 // claimed: the gateway authenticates the preparer and signs it with the same keys as decisions, under its own
 // JWS type so a resubmission can never be replayed as a decision or the other way round.
-import { randomUUID } from 'node:crypto';
 import {
   createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors,
   jwtVerify,
-  SignJWT,
   type JSONWebKeySet,
   type JWTPayload,
 } from 'jose';
@@ -20,7 +18,9 @@ import {
   APPROVAL_ALGORITHMS,
   ApprovalTokenError,
   assertApprovalKeySet,
-  DEFAULT_APPROVAL_TTL_SECONDS,
+  isoSeconds,
+  issuesText,
+  signTokenClaims,
   type ApprovalSigningKey,
   type SignApprovalOptions,
   type SignedApproval,
@@ -72,12 +72,6 @@ export type ResubmissionVerification =
   | { ok: true; claims: ResubmissionClaims }
   | { ok: false; reason: TokenFailureReason; message: string; preparerId?: string };
 
-const isoSeconds = (s: number): string => new Date(s * 1000).toISOString();
-
-function issuesText(issues: { path: PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(whole resubmission)'}: ${i.message}`).join('; ');
-}
-
 /** Signs a preparer's resubmission; the gateway calls it only for the user it authenticated as preparerId. */
 export async function signResubmission(
   resubmission: ResubmissionInput,
@@ -85,23 +79,10 @@ export async function signResubmission(
   options: SignApprovalOptions,
 ): Promise<SignedApproval> {
   const parsed = ResubmissionSchema.safeParse(resubmission);
-  if (!parsed.success) throw new ApprovalTokenError(`resubmission not signed: ${issuesText(parsed.error.issues)}`);
-  const ttl = options.ttlSeconds ?? DEFAULT_APPROVAL_TTL_SECONDS;
-  if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > 86_400)
-    throw new ApprovalTokenError(`ttlSeconds must be a whole number from 1 to 86400, got ${ttl}`);
-  const nonce = options.nonce ?? randomUUID();
-  const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  if (!parsed.success)
+    throw new ApprovalTokenError(`resubmission not signed: ${issuesText(parsed.error.issues, 'resubmission')}`);
   const { preparerId, ...rest } = parsed.data;
-  const token = await new SignJWT({ ...rest } as JWTPayload)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: RESUBMISSION_TOKEN_TYPE })
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setSubject(preparerId)
-    .setJti(nonce)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ttl)
-    .sign(key.privateKey);
-  return { token, nonce, issuedAt: isoSeconds(iat), expiresAt: isoSeconds(iat + ttl) };
+  return signTokenClaims(key, options, RESUBMISSION_TOKEN_TYPE, preparerId, rest);
 }
 
 function failure(err: unknown): { reason: TokenFailureReason; message: string } {
@@ -180,7 +161,8 @@ export async function verifyResubmissionToken(
   }
   const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = payload;
   const parsed = ResubmissionSchema.safeParse({ ...custom, preparerId: sub });
-  if (!parsed.success) return fail({ reason: 'invalid_claims', message: issuesText(parsed.error.issues) });
+  if (!parsed.success)
+    return fail({ reason: 'invalid_claims', message: issuesText(parsed.error.issues, 'resubmission') });
   if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
     return fail({ reason: 'invalid_claims', message: 'jti (nonce) must be 8 to 128 characters' });
   if (options.expectedWorkflowId !== undefined && parsed.data.workflowId !== options.expectedWorkflowId)

@@ -172,17 +172,31 @@ export async function signApprovalDecision(
 ): Promise<SignedApproval> {
   const parsed = ApprovalDecisionSchema.safeParse(decision);
   if (!parsed.success) throw new ApprovalTokenError(`decision not signed: ${issuesText(parsed.error.issues)}`);
+  const { approverId, ...rest } = parsed.data;
+  return signTokenClaims(key, options, APPROVAL_TOKEN_TYPE, approverId, rest);
+}
+
+/**
+ * Signs `claims` about `subject` as a compact JWS of type `typ`: a fresh nonce (jti) unless one is given, issued
+ * now, valid for the options' lifetime (1 s to 24 h). Approval decisions and resubmissions are both signed here.
+ */
+export async function signTokenClaims(
+  key: ApprovalSigningKey,
+  options: SignApprovalOptions,
+  typ: string,
+  subject: string,
+  claims: Record<string, unknown>,
+): Promise<SignedApproval> {
   const ttl = options.ttlSeconds ?? DEFAULT_APPROVAL_TTL_SECONDS;
   if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_APPROVAL_TTL_SECONDS)
     throw new ApprovalTokenError(`ttlSeconds must be a whole number from 1 to ${MAX_APPROVAL_TTL_SECONDS}, got ${ttl}`);
   const nonce = options.nonce ?? randomUUID();
   const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  const { approverId, ...rest } = parsed.data;
-  const token = await new SignJWT({ ...rest } as JWTPayload)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: APPROVAL_TOKEN_TYPE })
+  const token = await new SignJWT({ ...claims } as JWTPayload)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
     .setIssuer(options.issuer)
     .setAudience(options.audience)
-    .setSubject(approverId)
+    .setSubject(subject)
     .setJti(nonce)
     .setIssuedAt(iat)
     .setExpirationTime(iat + ttl)
@@ -190,10 +204,11 @@ export async function signApprovalDecision(
   return { token, nonce, issuedAt: isoSeconds(iat), expiresAt: isoSeconds(iat + ttl) };
 }
 
-const isoSeconds = (s: number): string => new Date(s * 1000).toISOString();
+export const isoSeconds = (s: number): string => new Date(s * 1000).toISOString();
 
-function issuesText(issues: { path: PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.map(String).join('.') || '(whole decision)'}: ${i.message}`).join('; ');
+/** zod issues as one line; `whole` names what an issue without a path is about. */
+export function issuesText(issues: { path: PropertyKey[]; message: string }[], whole = 'decision'): string {
+  return issues.map((i) => `${i.path.map(String).join('.') || `(whole ${whole})`}: ${i.message}`).join('; ');
 }
 
 export interface VerifyApprovalOptions {
