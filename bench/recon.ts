@@ -19,6 +19,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from '../workers/data-converter';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -67,6 +69,11 @@ const KEEP = process.argv.includes('--keep');
 // Diagnostic only: matched pairs are counted but not written to the result store, to show what storing every
 // match costs. Exceptions are still stored (the key-by-key check reads them). Printed in the figures when on.
 const SKIP_MATCH_STORE = process.argv.includes('--skip-match-store');
+/** Payload encryption on, as in production (a generated key): worker and client share the codec. */
+const ENCRYPTED = process.argv.includes('--encrypted');
+const dataConverter = ENCRYPTED
+  ? createDataConverter(new KeyRing([generateMasterKey('bench-recon-1')], 'bench-recon-1'))
+  : undefined;
 const ROOT = resolve(__dirname, '..');
 
 // The machine may be shared: the load average says how much else was running.
@@ -217,7 +224,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   console.log(
     `bench:recon on ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}; ` +
-      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}; ${load()}`,
+      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}; payload encryption ${ENCRYPTED ? 'ON' : 'off'}; ${load()}`,
   );
   let python: string | undefined;
   if (!SKIP_DATACOMPY) {
@@ -236,7 +243,11 @@ async function main(): Promise<void> {
     process.env.DATABASE_URL ? undefined : startEmbeddedPostgres(),
     process.env.MARIADB_URL ? undefined : startMariaDb({ bufferPoolMb: 1024 }),
     startDevServer({ port: await freePort(), uiPort: await freePort() }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      logger: new DefaultLogger('WARN'),
+      ...(ENCRYPTED ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+    }),
   ]);
   console.log(
     `servers up (PostgreSQL, MariaDB, Temporal dev server) and workflows bundled in ${secs(performance.now() - t)}`,
@@ -264,7 +275,7 @@ async function main(): Promise<void> {
     });
     const connection = await Connection.connect({ address: server.address });
     const workerConnection = await NativeConnection.connect({ address: server.address });
-    const client = new Client({ connection });
+    const client = new Client({ connection, ...(dataConverter ? { dataConverter } : {}) });
     try {
       for (const records of SIZES) {
         results.push(
@@ -345,6 +356,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     namespace: 'default',
     taskQueue,
     workflowBundle: ctx.bundle,
+    ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities({
       systems: ctx.systems,
       recon: {
