@@ -193,20 +193,21 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     Object.fromEntries(
       tasks.filter((t) => t.state === 'running' && t.startedAt).map((t) => [t.id, Date.parse(t.startedAt as string)]),
     );
+  /** What the graph needs to schedule the close as it stands at `now` (status and deadline checks alike). */
+  const scheduleOptions = (now: number) => ({
+    now,
+    states: states(),
+    startedAt: startedAtMs(),
+    deadlines,
+    closeDeadline: closeDeadline?.ms,
+  });
   const allCheckpoints = (): CheckpointStatus[] => [...earlierCheckpoints, ...checkpoints.statuses()];
   const usedCheckpoint = (id: string): boolean =>
     allCheckpoints().some((c) => c.checkpointId === id && c.state !== 'pending');
 
   // ------------------------------------------------------------------ status
   function status(): CloseStatus {
-    const now = nowMs();
-    const g = graphStatus(graphPlan(), {
-      now,
-      states: states(),
-      startedAt: startedAtMs(),
-      deadlines,
-      closeDeadline: closeDeadline?.ms,
-    });
+    const g = graphStatus(graphPlan(), scheduleOptions(nowMs()));
     const derived = new Map(g.blocked.map((b) => [b.task, b]));
     const blockers: CloseBlocker[] = [];
     const view = tasks.map((t): TaskStatus => {
@@ -557,13 +558,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   function checkDeadlines(): number | undefined {
     if (Object.keys(deadlines).length === 0 && !closeDeadline) return undefined;
     const now = nowMs();
-    const sched = schedule(graphPlan(), {
-      now,
-      states: states(),
-      startedAt: startedAtMs(),
-      deadlines,
-      closeDeadline: closeDeadline?.ms,
-    });
+    const sched = schedule(graphPlan(), scheduleOptions(now));
     let next = Infinity;
     for (const ts of sched.tasks) {
       const t = byId(ts.id) as TaskStatus;

@@ -2,15 +2,7 @@
 // evidence); like a decision, a resubmission changes what approvers are asked to sign, so it is proven, not
 // claimed: the gateway authenticates the preparer and signs it with the same keys as decisions, under its own
 // JWS type so a resubmission can never be replayed as a decision or the other way round.
-import {
-  createLocalJWKSet,
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-} from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { EvidenceRefSchema, type TokenFailureReason } from '../../domain/approval/decision';
 import { parseDecimal } from '../../domain/money';
@@ -20,6 +12,7 @@ import {
   assertApprovalKeySet,
   isoSeconds,
   issuesText,
+  resolverFor,
   signTokenClaims,
   type ApprovalSigningKey,
   type SignApprovalOptions,
@@ -107,8 +100,6 @@ function failure(err: unknown): { reason: TokenFailureReason; message: string } 
   throw err;
 }
 
-const resolvers = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>();
-
 /** Verifies a resubmission token: signature, type, issuer, audience, expiry, shape and workflow. Never throws for a bad token. */
 export async function verifyResubmissionToken(
   token: string,
@@ -143,11 +134,9 @@ export async function verifyResubmissionToken(
     return fail({ reason: 'malformed', message: `unreadable header: ${(err as Error).message}` });
   }
   if (typeof kid !== 'string') return fail({ reason: 'unknown_key', message: 'the token names no key (no "kid")' });
-  let resolver = resolvers.get(keys);
-  if (!resolver) resolvers.set(keys, (resolver = createLocalJWKSet(keys)));
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, resolver, {
+    ({ payload } = await jwtVerify(token, resolverFor(keys), {
       algorithms: [...APPROVAL_ALGORITHMS],
       typ: RESUBMISSION_TOKEN_TYPE,
       issuer: options.issuer,

@@ -137,7 +137,8 @@ export function assertApprovalKeySet(jwks: JSONWebKeySet): void {
 }
 
 const resolvers = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
-function resolverFor(jwks: JSONWebKeySet): JWTVerifyGetKey {
+/** The key resolver of a key set, built once per set (decisions and resubmissions share it). */
+export function resolverFor(jwks: JSONWebKeySet): JWTVerifyGetKey {
   let r = resolvers.get(jwks);
   if (!r) {
     r = createLocalJWKSet(jwks);
