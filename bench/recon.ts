@@ -362,7 +362,9 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
       recon: {
         workDir: join(ctx.work, 'spill'),
         reportsDir,
-        resultStore: SKIP_MATCH_STORE ? withoutMatches(ctx.store) : ctx.store,
+        // The default store on the `results` system, so partition threads write their own results (as a worker
+        // configured by FINFLOW_SYSTEMS does); the diagnostic wraps it and so writes from the activity's thread.
+        ...(SKIP_MATCH_STORE ? { resultStore: withoutMatches(ctx.store) } : {}),
       },
     }),
   });

@@ -2,8 +2,19 @@
 // one job at a time, on a core of its own.
 import { parentPort } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
+import { Pool } from 'pg';
+import { createResultStore, type ResultStore } from '../result-store';
 import { systemsFromEnv } from '../systems';
-import { extractSide, matchPartition, type ExtractReconSideInput, type MatchJob, type MatchOutcome } from './extract';
+import {
+  extractSide,
+  matchAndWritePartition,
+  matchPartition,
+  type ExtractReconSideInput,
+  type MatchJob,
+  type MatchOutcome,
+  type PartitionWrite,
+  type WrittenPartition,
+} from './extract';
 
 export interface ExtractJob {
   kind: 'extract';
@@ -23,11 +34,20 @@ export interface SerialisedError {
   details?: unknown[];
 }
 
-export type ThreadJob = ExtractJob | (MatchJob & { kind: 'match' });
+/** Match a partition and write its results from this thread: only the summary crosses back. */
+export interface MatchWriteJob {
+  kind: 'match-write';
+  job: MatchJob;
+  write: PartitionWrite;
+  /** The result store's PostgreSQL URL (the `results` system); the thread keeps one connection to it. */
+  storeUrl: string;
+}
+
+export type ThreadJob = ExtractJob | (MatchJob & { kind: 'match' }) | MatchWriteJob;
 
 export type ExtractMessage =
-  | { progress: { records: number } }
-  | { result: Awaited<ReturnType<typeof extractSide>> | MatchOutcome }
+  | { progress: unknown }
+  | { result: Awaited<ReturnType<typeof extractSide>> | MatchOutcome | WrittenPartition }
   | { error: SerialisedError };
 
 function serialise(err: unknown): SerialisedError {
@@ -43,9 +63,33 @@ function serialise(err: unknown): SerialisedError {
   return { message: String(err) };
 }
 
+/** One store (one connection, unreferenced) per result-store URL, kept for the thread's later jobs. */
+const stores = new Map<string, ResultStore>();
+function storeAt(url: string): ResultStore {
+  let s = stores.get(url);
+  if (s === undefined) {
+    const pool = new Pool({ connectionString: url, max: 1, allowExitOnIdle: true });
+    // An idle connection the server drops is replaced on next use; nothing to do here.
+    pool.on('error', () => undefined);
+    s = createResultStore({ pool });
+    stores.set(url, s);
+  }
+  return s;
+}
+
 async function run(id: number, job: ThreadJob): Promise<void> {
   const port = parentPort!;
   const post = (m: ExtractMessage) => port.postMessage({ id, ...m });
+  if (job.kind === 'match-write') {
+    try {
+      post({
+        result: await matchAndWritePartition(job.job, storeAt(job.storeUrl), job.write, (p) => post({ progress: p })),
+      });
+    } catch (err) {
+      post({ error: serialise(err) });
+    }
+    return;
+  }
   if (job.kind === 'match') {
     try {
       post({ result: await matchPartition(job) });

@@ -13,11 +13,13 @@ import {
   partitionOf,
   reconcile,
   type ReconResult,
+  type ReconSummary,
   type ReconciliationDefinition,
   type Side,
 } from '../../domain/recon';
 import { MinorSum, formatMinor } from '../../domain/recon/minor';
 import { toSourceFailure } from '../connectors/source-error';
+import { exceptionFromRecon, matchFromRecon, type ResultStore } from '../result-store';
 import type { SystemRegistry } from '../systems';
 import { openSource, parseReconSource } from './sources';
 import { SpillWriter, readBuckets, sideDir } from './spill';
@@ -174,4 +176,57 @@ export async function matchPartition(job: MatchJob): Promise<MatchOutcome> {
   } catch (err) {
     throw refusal(err);
   }
+}
+
+/** Where a partition's results go: the run and partition they belong to, written in batches of `batchSize`. */
+export interface PartitionWrite {
+  runId: string;
+  partition: number;
+  batchSize: number;
+}
+
+/**
+ * Writes a partition's exceptions, then its matches, to the result store in batches (each batch one transaction,
+ * keyed by run and item, so a retry rewrites the same rows).
+ */
+export async function writePartition(
+  store: ResultStore,
+  out: MatchOutcome,
+  w: PartitionWrite,
+  progress: (details: unknown) => void,
+): Promise<void> {
+  const { runId, partition: p, batchSize: batch } = w;
+  for (let i = 0; i < out.exceptions.length; i += batch) {
+    await store.writeExceptions(
+      runId,
+      out.exceptions.slice(i, i + batch).map((x) => exceptionFromRecon(x, p)),
+    );
+    progress({ stage: 'store', exceptions: i });
+  }
+  for (let i = 0; i < out.matches.length; i += batch) {
+    await store.writeMatches(
+      runId,
+      out.matches.slice(i, i + batch).map((m) => matchFromRecon(m, p)),
+    );
+    progress({ stage: 'store', matches: i });
+  }
+}
+
+/** The summary of a partition matched and written where it was read (a worker thread): nothing else comes back. */
+export interface WrittenPartition {
+  summary: ReconSummary;
+  matches: number;
+  exceptions: number;
+}
+
+/** Matches a partition and writes its results to `store` in the same thread. */
+export async function matchAndWritePartition(
+  job: MatchJob,
+  store: ResultStore,
+  w: PartitionWrite,
+  progress: (details: unknown) => void,
+): Promise<WrittenPartition> {
+  const out = await matchPartition(job);
+  await writePartition(store, out, w, progress);
+  return { summary: out.summary, matches: out.matches.length, exceptions: out.exceptions.length };
 }

@@ -8,10 +8,17 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReconSummary, Side } from '../../domain/recon';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
-import { createResultStore, exceptionFromRecon, matchFromRecon, type ResultStore } from '../result-store';
+import { createResultStore, type ResultStore } from '../result-store';
 import type { SystemRegistry } from '../systems';
-import { checkPartitions, definitionOf, type ExtractReconSideInput, type ExtractedSide } from './extract';
-import { runExtraction, runMatch } from './extract-runner';
+import {
+  checkPartitions,
+  definitionOf,
+  matchAndWritePartition,
+  writePartition,
+  type ExtractReconSideInput,
+  type ExtractedSide,
+} from './extract';
+import { runExtraction, runMatch, runMatchAndWrite } from './extract-runner';
 import { removeRunDir, sideDir, sideInfo } from './spill';
 import { validateSubsystemsWith, type ValidateSubsystemsInput, type ValidateSubsystemsResult } from './validate';
 
@@ -119,6 +126,20 @@ export function createReconActivities(deps: ReconActivityDeps) {
     return store;
   };
 
+  /**
+   * Where partition threads write results themselves: the `results` system's URL, when the store is the default
+   * one on it (an injected store, or one the thread could not open alike, is written from this thread).
+   */
+  const threadStoreUrl = (): string | undefined => {
+    if (cfg.resultStore !== undefined || cfg.extractInThread === false || !deps.systems.connection) return undefined;
+    try {
+      const c = deps.systems.connection('results');
+      return c.engine === 'postgres' ? c.url : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
   return {
     /**
      * Streams one side's source through its connector, normalises each record and appends it to its hash bucket's
@@ -184,27 +205,16 @@ export function createReconActivities(deps: ReconActivityDeps) {
         definitionHash: definitionHash(input.definition),
       });
       heartbeat({ stage: 'match' });
-      const result = await runMatch(
-        { definition: input.definition, reconId: input.reconId, dirs: sides, buckets },
-        cfg.extractInThread,
-      );
+      const write = { runId: input.runId, partition: input.partition, batchSize: cfg.storeBatchSize ?? 50_000 };
+      const job = { definition: input.definition, reconId: input.reconId, dirs: sides, buckets };
+      const url = threadStoreUrl();
+      if (url !== undefined)
+        return (
+          await runMatchAndWrite(job, write, url, heartbeat, () => matchAndWritePartition(job, st, write, heartbeat))
+        ).summary;
+      const result = await runMatch(job, cfg.extractInThread);
       heartbeat({ stage: 'store', matches: result.matches.length, exceptions: result.exceptions.length });
-      const p = input.partition;
-      const batch = cfg.storeBatchSize ?? 50_000;
-      for (let i = 0; i < result.exceptions.length; i += batch) {
-        await st.writeExceptions(
-          input.runId,
-          result.exceptions.slice(i, i + batch).map((x) => exceptionFromRecon(x, p)),
-        );
-        heartbeat({ stage: 'store', exceptions: i });
-      }
-      for (let i = 0; i < result.matches.length; i += batch) {
-        await st.writeMatches(
-          input.runId,
-          result.matches.slice(i, i + batch).map((m) => matchFromRecon(m, p)),
-        );
-        heartbeat({ stage: 'store', matches: i });
-      }
+      await writePartition(st, result, write, heartbeat);
       return result.summary;
     },
 

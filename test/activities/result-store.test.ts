@@ -381,6 +381,53 @@ describe('the reconciliation result store', () => {
     );
   });
 
+  it('refuses a matches batch that names one pair twice, and stores none of it', async () => {
+    const runId = await run();
+    const pair = (i: number): MatchInput => ({
+      itemId: `exact:GL:${i}|ERP:${i}`,
+      rule: 'exact',
+      key: `ACC-${i}`,
+      currency: 'EUR',
+      aItems: [`GL:${i}`],
+      bItems: [`ERP:${i}`],
+      amountA: '1.00',
+      amountB: '1.00',
+      difference: '0.00',
+    });
+    const f = await failureOf(store.writeMatches(runId, [pair(1), pair(2), pair(3), pair(2)]));
+    expect(f.type).toBe('DuplicateItem');
+    expect(f.message).toMatch(/item exact:GL:2\|ERP:2 appears more than once in one write to recon_matches/);
+    const { rows } = await pool.query('SELECT count(*)::int n FROM recon_matches WHERE run_id = $1', [runId]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('rewrites a matches batch that is partly stored already: the stored pairs are kept, the new ones added', async () => {
+    const runId = await run();
+    const pair = (i: number, amount = '2.00'): MatchInput => ({
+      itemId: `exact:GL:${i}|ERP:${i}`,
+      rule: 'exact',
+      key: `ACC-${i}`,
+      currency: 'EUR',
+      aItems: [`GL:${i}`],
+      bItems: [`ERP:${i}`],
+      amountA: amount,
+      amountB: amount,
+      difference: '0.00',
+    });
+    expect(await store.writeMatches(runId, [pair(1), pair(2)])).toEqual({ rows: 2, changed: 2 });
+    // A retried partition that now sees a corrected amount for pair 2 and one more pair.
+    expect(await store.writeMatches(runId, [pair(1), pair(2, '2.50'), pair(3)])).toEqual({ rows: 3, changed: 2 });
+    const { rows } = await pool.query<{ item_id: string; amount_a: string }>(
+      'SELECT item_id, amount_a::text FROM recon_matches WHERE run_id = $1 ORDER BY item_id',
+      [runId],
+    );
+    expect(rows).toEqual([
+      { item_id: 'exact:GL:1|ERP:1', amount_a: '2.00' },
+      { item_id: 'exact:GL:2|ERP:2', amount_a: '2.50' },
+      { item_id: 'exact:GL:3|ERP:3', amount_a: '2.00' },
+    ]);
+  });
+
   it('finishes a run with its summary and keeps the first finish time on a retry', async () => {
     const runId = await run();
     await store.finishRun(runId, { status: 'exceptions', summary: { matched: 10, exceptions: 2, amount: '12.30' } });
