@@ -4,6 +4,7 @@
 import type Decimal from 'decimal.js';
 import { Dec, currencyDecimals, type RoundingMode } from '../money';
 import type { ReconciliationDefinition, Side, SideDefinition, Transformation } from './definition';
+import { roundDecimalText } from './round-text';
 
 /** What a connector hands over. Decimals arrive as strings; a JS number is accepted only when it is a safe integer. */
 export type RawValue = string | number | bigint | boolean | null | undefined;
@@ -253,7 +254,8 @@ function compileStep(t: Transformation): Step {
         if (!isPlainDecimal(v)) return [field, `not a decimal amount: ${JSON.stringify(raw)}`];
         const dot = v.indexOf('.');
         // No more decimals than `places`: rounding cannot change the value, so skip the Decimal round trip.
-        if (dot >= 0 && v.length - dot - 1 > places) f[field] = new Dec(v).toDecimalPlaces(places, rounding).toFixed();
+        if (dot >= 0 && v.length - dot - 1 > places)
+          f[field] = roundDecimalText(v, places, mode) ?? new Dec(v).toDecimalPlaces(places, rounding).toFixed();
         return undefined;
       };
     }
