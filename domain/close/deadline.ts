@@ -91,12 +91,17 @@ export function resolveDeadlineDate(
 const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const OFFSET = /^(?:Z|([+-])(0\d|1[0-4]):([0-5]\d))$/;
 
-export const cutoffSchema = z.strictObject({
-  /** Wall-clock time of day the deadline falls due, HH:MM (24-hour). */
-  time: z.string().regex(TIME, 'time is HH:MM on a 24-hour clock, e.g. "17:00"'),
-  /** The fixed UTC offset of that wall clock: "Z", "+01:00", "-05:00". */
-  utcOffset: z.string().regex(OFFSET, 'utcOffset is "Z" or ±HH:MM, e.g. "-05:00"'),
-});
+let builtCutoff: ReturnType<typeof buildCutoffSchema> | undefined;
+function buildCutoffSchema() {
+  return z.strictObject({
+    /** Wall-clock time of day the deadline falls due, HH:MM (24-hour). */
+    time: z.string().regex(TIME, 'time is HH:MM on a 24-hour clock, e.g. "17:00"'),
+    /** The fixed UTC offset of that wall clock: "Z", "+01:00", "-05:00". */
+    utcOffset: z.string().regex(OFFSET, 'utcOffset is "Z" or ±HH:MM, e.g. "-05:00"'),
+  });
+}
+/** Built on first use (see fiscal-calendar.ts for why). */
+export const cutoffSchema = z.lazy(() => (builtCutoff ??= buildCutoffSchema()));
 export type Cutoff = z.output<typeof cutoffSchema>;
 
 /** End of the business day in UTC unless the plan says otherwise. */

@@ -21,20 +21,6 @@ import {
   civilFromDay,
 } from './civil-date';
 
-export const weekdaySchema = z.enum(WEEKDAYS, {
-  error: `a weekday is one of ${WEEKDAYS.join(', ')} (lower case)`,
-});
-
-const monthSchema = z
-  .number({ error: 'a month is a number 1-12' })
-  .int('a month is a whole number 1-12')
-  .min(1, 'a month is 1-12')
-  .max(12, 'a month is 1-12');
-
-const yearLabelSchema = z.enum(['end', 'start'], {
-  error: "yearLabel is 'end' (named after the calendar year it ends in) or 'start'",
-});
-
 export const WEEK_PATTERNS = {
   '4-4-5': [4, 4, 5, 4, 4, 5, 4, 4, 5, 4, 4, 5],
   '4-5-4': [4, 5, 4, 4, 5, 4, 4, 5, 4, 4, 5, 4],
@@ -43,45 +29,73 @@ export const WEEK_PATTERNS = {
 } as const;
 export type WeekPattern = keyof typeof WEEK_PATTERNS;
 
-export const yearEndRuleSchema = z.strictObject({
-  /** last: the last <weekday> of <month>; nearest: the <weekday> nearest the last day of <month> (may fall in the next month). */
-  rule: z.enum(['last', 'nearest'], { error: "yearEnd.rule is 'last' or 'nearest'" }),
-  weekday: weekdaySchema,
-  month: monthSchema,
-});
-export type YearEndRule = z.output<typeof yearEndRuleSchema>;
-
-export const calendarMonthsSchema = z.strictObject({
-  type: z.literal('calendar_months'),
-  /** First month of the fiscal year, 1-12; default 1 (January). */
-  startMonth: monthSchema.optional(),
-  yearLabel: yearLabelSchema.optional(),
-});
-
-export const weeks5253Schema = z
-  .strictObject({
-    type: z.literal('weeks_52_53'),
-    pattern: z.enum(Object.keys(WEEK_PATTERNS) as [WeekPattern, ...WeekPattern[]], {
-      error: `pattern is one of ${Object.keys(WEEK_PATTERNS).join(', ')}`,
-    }),
-    yearEnd: yearEndRuleSchema,
-    /** Period that gets the 53rd week; default the last period. */
-    week53Period: z.number().int('week53Period is a whole number').min(1, 'week53Period is at least 1').optional(),
-    yearLabel: yearLabelSchema.optional(),
-  })
-  .superRefine((cal, ctx) => {
-    const periods = WEEK_PATTERNS[cal.pattern].length;
-    if (cal.week53Period !== undefined && cal.week53Period > periods)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['week53Period'],
-        message: `week53Period ${cal.week53Period} is past the last period of a ${cal.pattern} year (${periods})`,
-      });
+// Every workflow the worker creates evaluates the whole bundle's modules afresh (Temporal's reusable V8 context
+// keeps no module between workflows), and building zod schemas is the costly part of that. They are built on first
+// use instead: a reconciliation child, which never parses a calendar, no longer pays for them.
+function buildSchemas() {
+  const weekdaySchema = z.enum(WEEKDAYS, {
+    error: `a weekday is one of ${WEEKDAYS.join(', ')} (lower case)`,
   });
 
-export const fiscalCalendarSchema = z.discriminatedUnion('type', [calendarMonthsSchema, weeks5253Schema], {
-  error: "fiscal calendar type is 'calendar_months' or 'weeks_52_53'",
-});
+  const monthSchema = z
+    .number({ error: 'a month is a number 1-12' })
+    .int('a month is a whole number 1-12')
+    .min(1, 'a month is 1-12')
+    .max(12, 'a month is 1-12');
+
+  const yearLabelSchema = z.enum(['end', 'start'], {
+    error: "yearLabel is 'end' (named after the calendar year it ends in) or 'start'",
+  });
+
+  const yearEndRuleSchema = z.strictObject({
+    /** last: the last <weekday> of <month>; nearest: the <weekday> nearest the last day of <month> (may fall in the next month). */
+    rule: z.enum(['last', 'nearest'], { error: "yearEnd.rule is 'last' or 'nearest'" }),
+    weekday: weekdaySchema,
+    month: monthSchema,
+  });
+
+  const calendarMonthsSchema = z.strictObject({
+    type: z.literal('calendar_months'),
+    /** First month of the fiscal year, 1-12; default 1 (January). */
+    startMonth: monthSchema.optional(),
+    yearLabel: yearLabelSchema.optional(),
+  });
+
+  const weeks5253Schema = z
+    .strictObject({
+      type: z.literal('weeks_52_53'),
+      pattern: z.enum(Object.keys(WEEK_PATTERNS) as [WeekPattern, ...WeekPattern[]], {
+        error: `pattern is one of ${Object.keys(WEEK_PATTERNS).join(', ')}`,
+      }),
+      yearEnd: yearEndRuleSchema,
+      /** Period that gets the 53rd week; default the last period. */
+      week53Period: z.number().int('week53Period is a whole number').min(1, 'week53Period is at least 1').optional(),
+      yearLabel: yearLabelSchema.optional(),
+    })
+    .superRefine((cal, ctx) => {
+      const periods = WEEK_PATTERNS[cal.pattern].length;
+      if (cal.week53Period !== undefined && cal.week53Period > periods)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['week53Period'],
+          message: `week53Period ${cal.week53Period} is past the last period of a ${cal.pattern} year (${periods})`,
+        });
+    });
+
+  const fiscalCalendarSchema = z.discriminatedUnion('type', [calendarMonthsSchema, weeks5253Schema], {
+    error: "fiscal calendar type is 'calendar_months' or 'weeks_52_53'",
+  });
+  return { weekdaySchema, yearEndRuleSchema, calendarMonthsSchema, weeks5253Schema, fiscalCalendarSchema };
+}
+let built: ReturnType<typeof buildSchemas> | undefined;
+const schemas = () => (built ??= buildSchemas());
+
+export const weekdaySchema = z.lazy(() => schemas().weekdaySchema);
+export const yearEndRuleSchema = z.lazy(() => schemas().yearEndRuleSchema);
+export type YearEndRule = z.output<typeof yearEndRuleSchema>;
+export const calendarMonthsSchema = z.lazy(() => schemas().calendarMonthsSchema);
+export const weeks5253Schema = z.lazy(() => schemas().weeks5253Schema);
+export const fiscalCalendarSchema = z.lazy(() => schemas().fiscalCalendarSchema);
 export type FiscalCalendar = z.output<typeof fiscalCalendarSchema>;
 
 export const DEFAULT_FISCAL_CALENDAR: FiscalCalendar = { type: 'calendar_months' };

@@ -11,14 +11,6 @@ import { DEPENDENCY_TYPES, type GraphNode, graphIssues } from './task-graph';
 
 /** The alphabet of workflow ids (domain/ids.ts): task ids become part of child workflow ids. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const idSchema = z
-  .string({ error: 'an id is a string' })
-  .regex(ID, 'an id holds only letters, digits, ".", "_" and "-", and starts with a letter or digit');
-const text = (what: string) =>
-  z
-    .string({ error: `${what} is a string` })
-    .trim()
-    .min(1, `${what} may not be empty`);
 
 export const TASK_KINDS = [
   'manual',
@@ -31,113 +23,142 @@ export const TASK_KINDS = [
 ] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
-const isoDateSchema = z.string().refine(isIsoDate, 'expected an ISO date yyyy-mm-dd');
-
-const deadlineSchema = z.string({ error: 'a deadline is a string such as "BD+3"' }).superRefine((v, ctx) => {
-  try {
-    parseDeadline(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
-
-const predecessorObject = z.strictObject(
-  {
-    task: idSchema,
-    /** FS (default): start after a clean finish; SS_WARN: after a finish with or without warnings; FF: finish after. */
-    type: z
-      .enum(DEPENDENCY_TYPES, { error: `a dependency type is one of ${DEPENDENCY_TYPES.join(', ')}` })
-      .default('FS'),
-  },
-  { error: (iss) => (iss.code === 'invalid_type' ? 'a predecessor is a task id or { task, type }' : undefined) },
-);
-/** "a" is shorthand for { task: "a", type: "FS" }; the parsed plan always has the long form. */
-const predecessorSchema = z.preprocess((v) => (typeof v === 'string' ? { task: v } : v), predecessorObject);
-
-/** Temporal's RetryPolicy, with durations written as "30s", "5m". */
-export const retryPolicySchema = z.strictObject({
-  maximumAttempts: z.number().int('maximumAttempts is a whole number').min(1, 'maximumAttempts is at least 1'),
-  initialInterval: positiveDurationSchema.optional(),
-  backoffCoefficient: z.number().min(1, 'backoffCoefficient is at least 1').optional(),
-  maximumInterval: positiveDurationSchema.optional(),
-  nonRetryableErrorTypes: z.array(text('an error type')).optional(),
-});
-
 export const HOLIDAY_TYPES = ['public', 'bank', 'optional', 'school', 'observance'] as const;
 export type HolidayType = (typeof HOLIDAY_TYPES)[number];
 
-/** Where business days come from: public holidays of a place (resolved by activities/calendar.ts) plus company days. */
-export const holidayConfigSchema = z.strictObject({
-  /** ISO 3166-1 alpha-2, e.g. "US", "DE", "GB"; absent for weekends and company closed days only. */
-  country: z
-    .string()
-    .regex(/^[A-Za-z]{2}$/, 'country is a two-letter ISO 3166-1 code such as "US"')
-    .optional(),
-  /** e.g. "BY" for Bavaria, "ENG" for England, "NY". */
-  state: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,6}$/, 'state is a short code such as "BY" or "NY"')
-    .optional(),
-  region: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,10}$/, 'region is a short code')
-    .optional(),
-  /** Which holiday types close the office; default ["public"]. */
-  types: z
-    .array(z.enum(HOLIDAY_TYPES, { error: `a holiday type is one of ${HOLIDAY_TYPES.join(', ')}` }))
-    .min(1, 'types lists at least one holiday type')
-    .optional(),
-  /** Holidays of part of a day (Christmas Eve from 14:00): business days ('open', the default) or closed. */
-  partialDays: z.enum(['open', 'closed'], { error: "partialDays is 'open' or 'closed'" }).optional(),
-  /** Company-specific closed days. */
-  closedDays: z.array(isoDateSchema).optional(),
-  /** Default saturday and sunday. */
-  weekend: z
-    .array(weekdaySchema)
-    .refine((w) => new Set(w).size < 7, 'a week needs at least one business day')
-    .optional(),
-});
+// Built on first use, not when the module loads: see fiscal-calendar.ts for why (every workflow the worker creates
+// loads this module; only the close parses a plan).
+function buildSchemas() {
+  const idSchema = z
+    .string({ error: 'an id is a string' })
+    .regex(ID, 'an id holds only letters, digits, ".", "_" and "-", and starts with a letter or digit');
+  const text = (what: string) =>
+    z
+      .string({ error: `${what} is a string` })
+      .trim()
+      .min(1, `${what} may not be empty`);
+
+  const isoDateSchema = z.string().refine(isIsoDate, 'expected an ISO date yyyy-mm-dd');
+
+  const deadlineSchema = z.string({ error: 'a deadline is a string such as "BD+3"' }).superRefine((v, ctx) => {
+    try {
+      parseDeadline(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
+
+  const predecessorObject = z.strictObject(
+    {
+      task: idSchema,
+      /** FS (default): start after a clean finish; SS_WARN: after a finish with or without warnings; FF: finish after. */
+      type: z
+        .enum(DEPENDENCY_TYPES, { error: `a dependency type is one of ${DEPENDENCY_TYPES.join(', ')}` })
+        .default('FS'),
+    },
+    { error: (iss) => (iss.code === 'invalid_type' ? 'a predecessor is a task id or { task, type }' : undefined) },
+  );
+  /** "a" is shorthand for { task: "a", type: "FS" }; the parsed plan always has the long form. */
+  const predecessorSchema = z.preprocess((v) => (typeof v === 'string' ? { task: v } : v), predecessorObject);
+
+  /** Temporal's RetryPolicy, with durations written as "30s", "5m". */
+  const retryPolicySchema = z.strictObject({
+    maximumAttempts: z.number().int('maximumAttempts is a whole number').min(1, 'maximumAttempts is at least 1'),
+    initialInterval: positiveDurationSchema.optional(),
+    backoffCoefficient: z.number().min(1, 'backoffCoefficient is at least 1').optional(),
+    maximumInterval: positiveDurationSchema.optional(),
+    nonRetryableErrorTypes: z.array(text('an error type')).optional(),
+  });
+
+  /** Where business days come from: public holidays of a place (resolved by activities/calendar.ts) plus company days. */
+  const holidayConfigSchema = z.strictObject({
+    /** ISO 3166-1 alpha-2, e.g. "US", "DE", "GB"; absent for weekends and company closed days only. */
+    country: z
+      .string()
+      .regex(/^[A-Za-z]{2}$/, 'country is a two-letter ISO 3166-1 code such as "US"')
+      .optional(),
+    /** e.g. "BY" for Bavaria, "ENG" for England, "NY". */
+    state: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,6}$/, 'state is a short code such as "BY" or "NY"')
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,10}$/, 'region is a short code')
+      .optional(),
+    /** Which holiday types close the office; default ["public"]. */
+    types: z
+      .array(z.enum(HOLIDAY_TYPES, { error: `a holiday type is one of ${HOLIDAY_TYPES.join(', ')}` }))
+      .min(1, 'types lists at least one holiday type')
+      .optional(),
+    /** Holidays of part of a day (Christmas Eve from 14:00): business days ('open', the default) or closed. */
+    partialDays: z.enum(['open', 'closed'], { error: "partialDays is 'open' or 'closed'" }).optional(),
+    /** Company-specific closed days. */
+    closedDays: z.array(isoDateSchema).optional(),
+    /** Default saturday and sunday. */
+    weekend: z
+      .array(weekdaySchema)
+      .refine((w) => new Set(w).size < 7, 'a week needs at least one business day')
+      .optional(),
+  });
+
+  const closeTaskSchema = z.strictObject({
+    id: idSchema,
+    name: text('name'),
+    description: text('description').optional(),
+    kind: z.enum(TASK_KINDS, { error: `kind is one of ${TASK_KINDS.join(', ')}` }),
+    /** For kind 'activity': the name of the registered activity to run. */
+    activity: z
+      .string()
+      .regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'activity is the name of a registered activity')
+      .optional(),
+    ownerRole: text('ownerRole'),
+    predecessors: z.array(predecessorSchema).default([]),
+    deadline: deadlineSchema.optional(),
+    /** Elapsed time the task is expected to take ("2h", "1d"): feeds the critical path. */
+    expectedDuration: durationSchema.optional(),
+    /** What counts as done, in words shown to the owner and in the close report. */
+    doneWhen: text('doneWhen').optional(),
+    retry: retryPolicySchema.optional(),
+    /** Kind-specific settings (reconciliation spec, approval policy, ...), checked by their own schemas. */
+    config: z.record(z.string(), z.unknown()).default({}),
+  });
+
+  const planObject = z.strictObject({
+    company: idSchema,
+    /** "2026-10" (calendar-month calendars) or "FY2026-P10". */
+    period: z.string({ error: 'period is a string such as "2026-10" or "FY2026-P10"' }),
+    name: text('name').optional(),
+    /** Whoever answers for the close as a whole (a role or a person); told when a task is late. */
+    owner: text('owner'),
+    fiscalCalendar: fiscalCalendarSchema.optional(),
+    holidays: holidayConfigSchema.optional(),
+    /** The deadline of the close as a whole. */
+    deadline: deadlineSchema.optional(),
+    /** Time of day deadlines fall due; default 23:59 UTC (see deadline.ts for why an offset, not a zone). */
+    cutoff: cutoffSchema.optional(),
+    maxParallel: z.number().int('maxParallel is a whole number').min(1, 'maxParallel is at least 1').optional(),
+    tasks: z.array(closeTaskSchema).min(1, 'a close plan has at least one task'),
+  });
+
+  const closePlanSchema = planObject.superRefine(
+    (plan, ctx) => {
+      for (const issue of crossIssues(plan)) ctx.addIssue({ code: 'custom', ...issue });
+    },
+    // Run the cross checks even when a field failed, on whatever parsed, so the author sees every problem at once.
+    { when: () => true },
+  );
+  return { retryPolicySchema, holidayConfigSchema, closeTaskSchema, closePlanSchema };
+}
+let built: ReturnType<typeof buildSchemas> | undefined;
+const schemas = () => (built ??= buildSchemas());
+
+/** Temporal's RetryPolicy, with durations written as "30s", "5m". */
+export const retryPolicySchema = z.lazy(() => schemas().retryPolicySchema);
+export const holidayConfigSchema = z.lazy(() => schemas().holidayConfigSchema);
 export type HolidayConfig = z.output<typeof holidayConfigSchema>;
-
-export const closeTaskSchema = z.strictObject({
-  id: idSchema,
-  name: text('name'),
-  description: text('description').optional(),
-  kind: z.enum(TASK_KINDS, { error: `kind is one of ${TASK_KINDS.join(', ')}` }),
-  /** For kind 'activity': the name of the registered activity to run. */
-  activity: z
-    .string()
-    .regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'activity is the name of a registered activity')
-    .optional(),
-  ownerRole: text('ownerRole'),
-  predecessors: z.array(predecessorSchema).default([]),
-  deadline: deadlineSchema.optional(),
-  /** Elapsed time the task is expected to take ("2h", "1d"): feeds the critical path. */
-  expectedDuration: durationSchema.optional(),
-  /** What counts as done, in words shown to the owner and in the close report. */
-  doneWhen: text('doneWhen').optional(),
-  retry: retryPolicySchema.optional(),
-  /** Kind-specific settings (reconciliation spec, approval policy, ...), checked by their own schemas. */
-  config: z.record(z.string(), z.unknown()).default({}),
-});
+export const closeTaskSchema = z.lazy(() => schemas().closeTaskSchema);
 export type CloseTask = z.output<typeof closeTaskSchema>;
-
-const planObject = z.strictObject({
-  company: idSchema,
-  /** "2026-10" (calendar-month calendars) or "FY2026-P10". */
-  period: z.string({ error: 'period is a string such as "2026-10" or "FY2026-P10"' }),
-  name: text('name').optional(),
-  /** Whoever answers for the close as a whole (a role or a person); told when a task is late. */
-  owner: text('owner'),
-  fiscalCalendar: fiscalCalendarSchema.optional(),
-  holidays: holidayConfigSchema.optional(),
-  /** The deadline of the close as a whole. */
-  deadline: deadlineSchema.optional(),
-  /** Time of day deadlines fall due; default 23:59 UTC (see deadline.ts for why an offset, not a zone). */
-  cutoff: cutoffSchema.optional(),
-  maxParallel: z.number().int('maxParallel is a whole number').min(1, 'maxParallel is at least 1').optional(),
-  tasks: z.array(closeTaskSchema).min(1, 'a close plan has at least one task'),
-});
 
 type Issue = { path: (string | number)[]; message: string };
 
@@ -188,13 +209,7 @@ function crossIssues(plan: unknown): Issue[] {
   return issues;
 }
 
-export const closePlanSchema = planObject.superRefine(
-  (plan, ctx) => {
-    for (const issue of crossIssues(plan)) ctx.addIssue({ code: 'custom', ...issue });
-  },
-  // Run the cross checks even when a field failed, on whatever parsed, so the author sees every problem at once.
-  { when: () => true },
-);
+export const closePlanSchema = z.lazy(() => schemas().closePlanSchema);
 export type ClosePlan = z.output<typeof closePlanSchema>;
 export type ClosePlanInput = z.input<typeof closePlanSchema>;
 
@@ -227,7 +242,7 @@ function formatPath(path: readonly PropertyKey[]): string {
  * task it is in); `source` (e.g. a file name) heads the message.
  */
 export function parseClosePlan(input: unknown, source?: string): ClosePlan {
-  const r = closePlanSchema.safeParse(input);
+  const r = schemas().closePlanSchema.safeParse(input);
   if (r.success) return r.data;
   const tasks = isRecord(input) && Array.isArray(input.tasks) ? (input.tasks as unknown[]) : [];
   const issues = r.error.issues.flatMap((iss): PlanIssue[] => {
