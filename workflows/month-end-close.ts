@@ -614,6 +614,8 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         const summary = await executeChild<typeof reconciliationWorkflow>('reconciliationWorkflow', {
           workflowId: reconWorkflowId(plan.company, plan.period, reconId),
           args: [{ company: plan.company, period: plan.period, ...config, reconId }],
+          // Without the option the child runs on the close's own task queue, as it always has (same command).
+          ...(options.reconciliationTaskQueue ? { taskQueue: options.reconciliationTaskQueue } : {}),
         });
         t.result = summary;
         return summary.status === 'balanced' ? 'done' : 'done_with_exceptions';

@@ -94,6 +94,12 @@ export interface CloseRunOptions {
   blockedTimeout?: string;
   /** Continue-as-new after this many history events (default: when the server suggests it, or 10,000). */
   continueAsNewAfterEvents?: number;
+  /**
+   * Task queue of the reconciliation children (default: the close's own). A worker on that queue (workers/main.ts
+   * with FINFLOW_TASK_QUEUE set to it) then creates and runs them, so a burst of children does not queue behind,
+   * or in front of, the close's own workflow tasks on one workflow thread.
+   */
+  reconciliationTaskQueue?: string;
   /** State carried over by continue-as-new; never set by a caller. */
   carried?: CloseCarriedState;
 }

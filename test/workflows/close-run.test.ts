@@ -531,6 +531,49 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     });
   });
 
+  it('starts reconciliation children on the task queue the close names, where a worker of their own runs them', async () => {
+    const taskQueue = uniqueId('tq');
+    const reconQueue = uniqueId('tq-recon');
+    const company = companyId();
+    const closeSide = await closeWorker(env, taskQueue, { systems });
+    const reconSide = await closeWorker(env, reconQueue, { systems });
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      reconciliationTaskQueue: reconQueue,
+      tasks: [
+        {
+          id: 'gl_vs_erp',
+          name: 'GL vs ERP',
+          kind: 'reconciliation',
+          ownerRole: 'accountant',
+          config: {
+            reconId: 'gl-vs-erp',
+            a: { system: 'ledger', table: 'gl', keyField: 'account_code', valueField: 'balance' },
+            b: { system: 'ledger', table: 'erp', keyField: 'acct_num', valueField: 'amt' },
+          },
+        },
+      ],
+    };
+    const childId = `recon:${company}:2026-10:gl-vs-erp`;
+    h.started.push(childId);
+    await closeSide.runUntil(
+      reconSide.runUntil(async () => {
+        const handle = await startClose(h, taskQueue, plan);
+        const result = await handle.result();
+        expect(result.state).toBe('completed');
+        expect(task(result, 'gl_vs_erp')).toMatchObject({
+          state: 'done_with_exceptions',
+          result: { status: 'exceptions', keys: { matched: 1, amountMismatch: 1 } },
+        });
+        const child = await env.client.workflow.getHandle(childId).describe();
+        expect(child.taskQueue).toBe(reconQueue);
+        expect(child.parentExecution?.workflowId).toBe(handle.workflowId);
+      }),
+    );
+  });
+
   it('refuses a plan with a cycle and an unknown predecessor at start, listing both problems', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await closeWorker(env, taskQueue, { systems });

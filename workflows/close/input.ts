@@ -13,6 +13,7 @@ const RUN_OPTIONS = [
   'waiverCheckpoint',
   'blockedTimeout',
   'continueAsNewAfterEvents',
+  'reconciliationTaskQueue',
   'carried',
 ] as const satisfies readonly (keyof CloseRunOptions)[];
 
