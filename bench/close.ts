@@ -20,7 +20,13 @@
 // the close's workflow tasks (from its history): a query is answered between workflow tasks, so they bound its
 // wait while the close works. Target: status p99 < 100 ms.
 //
-//   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200]
+// With --recon-worker 1 the reconciliation children run on their own task queue (the close's
+// reconciliationTaskQueue option) and a second worker in this process polls it: each worker has its own workflow
+// thread, so the children's creation does not hold up the close's workflow tasks. It stands for deploying
+// workers/main.ts twice, the second with FINFLOW_TASK_QUEUE set to the reconciliation queue.
+//
+//   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200
+//                          --recon-worker 0]
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,6 +58,7 @@ const MAX_PARALLEL = arg('max-parallel', 100);
 const TARGET_P99_MS = 100;
 const SIGN_OFF = 'sign_off';
 const IDLE_QUERIES = arg('idle-queries', 200);
+const RECON_WORKER = arg('recon-worker', 0) === 1;
 
 interface PlanTask {
   id: string;
@@ -170,11 +177,17 @@ async function main(): Promise<void> {
     `${tasks.length}-task close (${RECONS} reconciliation children over ${ROWS}-row tables, ` +
       `${tasks.length - RECONS - 2} activity steps of ${WORK_MS} ms work, 1 close report, 1 manual sign-off; ` +
       `${layers} layers deep), ` +
-      `maxParallel ${MAX_PARALLEL}, dev server, one in-process worker`,
+      `maxParallel ${MAX_PARALLEL}, dev server, ` +
+      (RECON_WORKER
+        ? 'two in-process workers: the close on its task queue, the reconciliation children on theirs ' +
+          '(as workers/main.ts deployed twice, the second with FINFLOW_TASK_QUEUE=<close queue>-recon)'
+        : 'one in-process worker'),
   );
   const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
   let worker: Worker | undefined;
+  let reconWorker: Worker | undefined;
+  let connection: NativeConnection | undefined;
   let systems: ReturnType<typeof systemsFromEnv> | undefined;
   let running: Promise<void> | undefined;
   try {
@@ -220,7 +233,7 @@ async function main(): Promise<void> {
       },
     };
     const taskQueue = `bench-close-${company}`;
-    const connection = await NativeConnection.connect({ address: server.address });
+    connection = await NativeConnection.connect({ address: server.address });
     worker = await Worker.create({
       connection,
       namespace: 'default',
@@ -229,7 +242,17 @@ async function main(): Promise<void> {
       activities,
       maxConcurrentActivityTaskExecutions: 200,
     });
-    running = worker.run();
+    const reconQueue = RECON_WORKER ? `${taskQueue}-recon` : undefined;
+    if (reconQueue)
+      reconWorker = await Worker.create({
+        connection,
+        namespace: 'default',
+        taskQueue: reconQueue,
+        workflowsPath: require.resolve('../workflows'),
+        activities,
+        maxConcurrentActivityTaskExecutions: 200,
+      });
+    running = Promise.all([worker.run(), reconWorker?.run()]).then(() => undefined);
     const { client, close } = await connectClient({ address: server.address, namespace: 'default', taskQueue });
     try {
       const input = {
@@ -239,6 +262,7 @@ async function main(): Promise<void> {
         owner: 'controller',
         maxParallel: MAX_PARALLEL,
         searchAttributes: true,
+        ...(reconQueue ? { reconciliationTaskQueue: reconQueue } : {}),
         tasks,
       } as unknown as CloseWorkflowInput;
       const startedAtMs = Date.now();
@@ -347,7 +371,10 @@ async function main(): Promise<void> {
     }
   } finally {
     worker?.shutdown();
+    reconWorker?.shutdown();
     await running?.catch(() => undefined);
+    // An open native connection keeps the process alive after the figures are printed.
+    await connection?.close();
     await systems?.close();
     await server.stop();
     await pg?.stop();
