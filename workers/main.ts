@@ -12,12 +12,15 @@ import {
 import type { DestinationStream } from 'pino';
 import { createActivities } from '../activities';
 import { approvalConfigFromEnv, type ApprovalActivityConfig } from '../activities/approval';
+import { PgAccessLog } from '../activities/security/access-log';
+import { EnvelopeEncryption, PgDataKeyStore } from '../activities/security/envelope';
 import type { KeyProvider } from '../activities/security/key-ring';
 import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
 import type { SecurityPolicy } from '../domain/security/policy';
 import { temporalConfig, type TemporalConfig } from './config';
-import { resolveDataConverter, securityPolicyFromEnv, temporalLoggerFromPino } from './security-setup';
+import { createDataConverter } from './data-converter';
+import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv, temporalLoggerFromPino } from './security-setup';
 
 export interface RunningWorker {
   worker: Worker;
@@ -26,6 +29,30 @@ export interface RunningWorker {
   /** Whether payloads are encrypted (a key provider was given or configured). */
   encrypted: boolean;
   stop(): Promise<void>;
+}
+
+/**
+ * Data keys of the worker's datasets (reconciliation extracts at rest) in the `results` database, beside the access
+ * log, where `finflow data shred` finds them (DATABASE_URL by default). Opened on first use and retried after a
+ * failure, so a worker starts without its database; a reconciliation then fails (retryably) rather than writing
+ * extracts in clear.
+ */
+function envelopeOn(systems: SystemRegistry, keys: KeyProvider): () => Promise<EnvelopeEncryption> {
+  let ready: Promise<EnvelopeEncryption> | undefined;
+  return () => {
+    ready ??= (async () => {
+      const pool = systems.postgres('results');
+      const store = new PgDataKeyStore(pool);
+      const accessLog = new PgAccessLog(pool);
+      await store.ensureSchema();
+      await accessLog.ensureSchema();
+      return new EnvelopeEncryption({ keys, store, accessLog });
+    })();
+    ready.catch(() => {
+      ready = undefined;
+    });
+    return ready;
+  };
 }
 
 export async function startWorker(
@@ -48,7 +75,9 @@ export async function startWorker(
   const env = opts.env ?? process.env;
   const config = opts.config ?? temporalConfig(env);
   // Keys first: a bad key file must stop the worker before it connects and takes tasks.
-  const dataConverter: DataConverter | undefined = await resolveDataConverter(opts.keyProvider, env);
+  const keys =
+    opts.keyProvider === null ? undefined : (opts.keyProvider ?? (await keyProviderFromEnvIfConfigured(env)));
+  const dataConverter: DataConverter | undefined = keys ? createDataConverter(keys) : undefined;
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.address }));
   const approval = opts.approval ?? approvalConfigFromEnv(env);
   const systems = opts.systems ?? systemsFromEnv(env);
@@ -59,7 +88,11 @@ export async function startWorker(
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ systems, approval }),
+    activities: createActivities({
+      systems,
+      approval,
+      ...(keys ? { recon: { envelope: envelopeOn(systems, keys) } } : {}),
+    }),
     ...(dataConverter ? { dataConverter } : {}),
   });
   const done = worker.run().finally(async () => {

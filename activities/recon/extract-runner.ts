@@ -41,7 +41,7 @@ function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefi
       return undefined;
     }
   }
-  return { kind: 'extract', input, filesDir: env.filesDir, workDir: env.workDir, systems };
+  return { kind: 'extract', input, filesDir: env.filesDir, workDir: env.workDir, systems, dataKey: env.dataKey };
 }
 
 function rebuild(e: SerialisedError): Error {

@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createResultStore, type ResultStore } from '../result-store';
+import type { ThreadDataKey } from '../security/envelope';
 import { systemsFromEnv } from '../systems';
 import {
   extractSide,
@@ -23,6 +24,8 @@ export interface ExtractJob {
   workDir: string;
   /** Only the system the side reads, if any: FINFLOW_SYSTEMS form. */
   systems: Record<string, { engine: 'postgres' | 'mysql'; url: string }>;
+  /** The run's dataset key when spill files are encrypted. */
+  dataKey?: ThreadDataKey;
 }
 
 export interface SerialisedError {
@@ -100,9 +103,8 @@ async function run(id: number, job: ThreadJob): Promise<void> {
   }
   const systems = systemsFromEnv({ FINFLOW_SYSTEMS: JSON.stringify(job.systems) });
   try {
-    const result = await extractSide(job.input, { systems, filesDir: job.filesDir, workDir: job.workDir }, (p) =>
-      post({ progress: p }),
-    );
+    const env = { systems, filesDir: job.filesDir, workDir: job.workDir, dataKey: job.dataKey };
+    const result = await extractSide(job.input, env, (p) => post({ progress: p }));
     post({ result });
   } catch (err) {
     post({ error: serialise(err) });

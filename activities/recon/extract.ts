@@ -22,7 +22,8 @@ import { toSourceFailure } from '../connectors/source-error';
 import { exceptionFromRecon, matchFromRecon, type ResultStore } from '../result-store';
 import type { SystemRegistry } from '../systems';
 import { openSource, parseReconSource } from './sources';
-import { SpillWriter, readBuckets, sideDir } from './spill';
+import { DataDecryptionError, cipherFromThreadKey, toActivityFailure, type ThreadDataKey } from '../security/envelope';
+import { SpillWriter, readBuckets, sideDir, type SpillCipher } from './spill';
 
 /** Control totals of one side as extracted: per currency, exact decimal strings. */
 export interface ExtractedSide {
@@ -70,6 +71,7 @@ export function refusal(err: unknown): unknown {
     });
   if (err instanceof PartitionInputError || err instanceof ControlTotalsError)
     return ApplicationFailure.nonRetryable(err.message, err.name);
+  if (err instanceof DataDecryptionError) return toActivityFailure(err);
   return toSourceFailure(err);
 }
 
@@ -89,6 +91,13 @@ export interface ExtractEnv {
   systems: SystemRegistry;
   filesDir?: string;
   workDir: string;
+  /** The run's dataset key when spill files are encrypted at rest (the worker has keys). */
+  dataKey?: ThreadDataKey;
+}
+
+/** The spill cipher of one side of a run, or undefined when spill files are written in clear. */
+function spillCipher(dataKey: ThreadDataKey | undefined, runId: string, side: Side): SpillCipher | undefined {
+  return dataKey ? { cipher: cipherFromThreadKey(dataKey), context: `${runId}/${side}` } : undefined;
 }
 
 /** Extracts one side; throws refusals (non-retryable ApplicationFailure) for bad definitions and bad data. */
@@ -107,10 +116,12 @@ export async function extractSide(
     period: input.period,
   });
   const normalise = createNormaliser(def, input.side, { source: opened.name });
+  const cipher = spillCipher(env.dataKey, input.runId, input.side);
   const writer = await SpillWriter.open(
     sideDir(env.workDir, input.runId, input.side),
     input.partitions,
     fieldsNeeded(def),
+    cipher,
   );
   const counts = new Array<number>(input.partitions).fill(0);
   const sums = new Map<string, MinorSum>();
@@ -150,6 +161,8 @@ export async function extractSide(
   } catch (err) {
     throw refusal(err);
   } finally {
+    cipher?.cipher.dispose();
+    env.dataKey?.key.fill(0);
     if (!committed) await writer.abort();
   }
 }
@@ -160,6 +173,8 @@ export interface MatchJob {
   /** Spill directories of the two sides and the buckets of the partition. */
   dirs: Record<Side, string>;
   buckets: number[];
+  /** When the run's spill files are encrypted: its dataset key and run id (the chunks' context). */
+  sealed?: { dataKey: ThreadDataKey; runId: string };
 }
 
 /** Matches, exceptions and summary of one partition (the records stay in the thread that read them). */
@@ -168,13 +183,19 @@ export type MatchOutcome = Pick<ReconResult, 'matches' | 'exceptions' | 'summary
 /** Reads a partition's buckets of both sides and runs the engine; throws refusals like extractSide. */
 export async function matchPartition(job: MatchJob): Promise<MatchOutcome> {
   const def = definitionOf(job.definition, job.reconId);
+  const ca = spillCipher(job.sealed?.dataKey, job.sealed?.runId ?? '', 'a');
+  const cb = spillCipher(job.sealed?.dataKey, job.sealed?.runId ?? '', 'b');
   try {
-    const a = await readBuckets(job.dirs.a, 'a', job.buckets);
-    const b = await readBuckets(job.dirs.b, 'b', job.buckets);
+    const a = await readBuckets(job.dirs.a, 'a', job.buckets, ca);
+    const b = await readBuckets(job.dirs.b, 'b', job.buckets, cb);
     const { matches, exceptions, summary } = reconcile(a, b, def);
     return { matches, exceptions, summary };
   } catch (err) {
     throw refusal(err);
+  } finally {
+    ca?.cipher.dispose();
+    cb?.cipher.dispose();
+    job.sealed?.dataKey.key.fill(0);
   }
 }
 

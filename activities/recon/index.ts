@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ReconSummary, Side } from '../../domain/recon';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
 import { createResultStore, type ResultStore } from '../result-store';
+import { toActivityFailure, type EnvelopeEncryption, type ThreadDataKey } from '../security/envelope';
 import type { SystemRegistry } from '../systems';
 import {
   checkPartitions,
@@ -35,6 +36,11 @@ export interface ReconActivityConfig {
   filesDir?: string;
   /** The result store; default one on the registry's `results` system (DATABASE_URL unless configured). */
   resultStore?: ResultStore;
+  /**
+   * Encrypts spill files (the extracts) at rest with the dataset key of each reconciliation (dataset = its
+   * workflow id), so shredding that dataset makes them unreadable. The worker sets it when it has keys.
+   */
+  envelope?: EnvelopeEncryption | (() => Promise<EnvelopeEncryption>);
   /** Rows per matches/exceptions write. */
   storeBatchSize?: number;
   /**
@@ -140,6 +146,23 @@ export function createReconActivities(deps: ReconActivityDeps) {
     }
   };
 
+  /** The run's dataset key for a thread (create: on extraction), or undefined when spill files are in clear. */
+  const dataKeyOf = async (runId: string, create: boolean): Promise<ThreadDataKey | undefined> => {
+    if (!cfg.envelope) return undefined;
+    const dataset = splitRunId(runId).workflowId;
+    try {
+      const envelope = typeof cfg.envelope === 'function' ? await cfg.envelope() : cfg.envelope;
+      const cipher = await envelope.open(dataset, { create });
+      try {
+        return { dataset, key: cipher.keyForThread() };
+      } finally {
+        cipher.dispose();
+      }
+    } catch (err) {
+      throw toActivityFailure(err);
+    }
+  };
+
   return {
     /**
      * Streams one side's source through its connector, normalises each record and appends it to its hash bucket's
@@ -147,11 +170,16 @@ export function createReconActivities(deps: ReconActivityDeps) {
      * bad data is refused without retry. Returns the side's control totals only.
      */
     async extractReconSide(input: ExtractReconSideInput): Promise<ExtractedSide> {
-      return runExtraction(
-        input,
-        { systems: deps.systems, filesDir, workDir, threads: cfg.extractInThread },
-        heartbeat,
-      );
+      const dataKey = await dataKeyOf(input.runId, true);
+      try {
+        return await runExtraction(
+          input,
+          { systems: deps.systems, filesDir, workDir, threads: cfg.extractInThread, dataKey },
+          heartbeat,
+        );
+      } finally {
+        dataKey?.key.fill(0);
+      }
     },
 
     /**
@@ -206,16 +234,27 @@ export function createReconActivities(deps: ReconActivityDeps) {
       });
       heartbeat({ stage: 'match' });
       const write = { runId: input.runId, partition: input.partition, batchSize: cfg.storeBatchSize ?? 50_000 };
-      const job = { definition: input.definition, reconId: input.reconId, dirs: sides, buckets };
-      const url = threadStoreUrl();
-      if (url !== undefined)
-        return (
-          await runMatchAndWrite(job, write, url, heartbeat, () => matchAndWritePartition(job, st, write, heartbeat))
-        ).summary;
-      const result = await runMatch(job, cfg.extractInThread);
-      heartbeat({ stage: 'store', matches: result.matches.length, exceptions: result.exceptions.length });
-      await writePartition(st, result, write, heartbeat);
-      return result.summary;
+      const dataKey = await dataKeyOf(input.runId, false);
+      const job = {
+        definition: input.definition,
+        reconId: input.reconId,
+        dirs: sides,
+        buckets,
+        ...(dataKey ? { sealed: { dataKey, runId: input.runId } } : {}),
+      };
+      try {
+        const url = threadStoreUrl();
+        if (url !== undefined)
+          return (
+            await runMatchAndWrite(job, write, url, heartbeat, () => matchAndWritePartition(job, st, write, heartbeat))
+          ).summary;
+        const result = await runMatch(job, cfg.extractInThread);
+        heartbeat({ stage: 'store', matches: result.matches.length, exceptions: result.exceptions.length });
+        await writePartition(st, result, write, heartbeat);
+        return result.summary;
+      } finally {
+        dataKey?.key.fill(0);
+      }
     },
 
     /**

@@ -5,12 +5,32 @@
 // Layout: <workDir>/<run dir>/<side>/b<bucket>.ndjson. A side is written into a fresh temporary directory and
 // renamed into place when complete, so a retried extraction replaces the earlier attempt whole and a reader never
 // sees half a side.
+//
+// Encrypted at rest when the worker has keys: each flushed chunk (~128 KB) is sealed with the dataset's data key
+// (AES-256-GCM, the file, bucket and chunk number bound as context, so chunks cannot be swapped, reordered or moved
+// between runs) and written as a 4-byte length and the sealed bytes after a magic line. Shredding the dataset's
+// key makes the files unreadable; a reader that expects encryption refuses a clear file and the other way round.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NormalisedRecord, Side } from '../../domain/recon';
+import type { DatasetCipher } from '../security/envelope';
+
+/** First bytes of an encrypted spill file. */
+const SEALED_MAGIC = Buffer.from('finflow-spill-sealed/v1\n');
+
+/** The dataset cipher and the run/side context its chunks are bound to. */
+export interface SpillCipher {
+  cipher: DatasetCipher;
+  /** e.g. `<runId>/a`: with the bucket and chunk number, the context of each sealed chunk. */
+  context: string;
+}
+
+function chunkContext(c: SpillCipher, bucket: number, seq: number): string {
+  return `spill:${c.context}/b${bucket}/${seq}`;
+}
 
 /** A directory name for a run id (`recon:ACME:2026-10:gl-vs-erp/<uuid>`): readable prefix plus a hash. */
 export function runDirName(runId: string): string {
@@ -35,6 +55,7 @@ const FLUSH_AT = 128 * 1024;
 export class SpillWriter {
   private readonly buffers: string[];
   private readonly streams: (WriteStream | undefined)[];
+  private readonly sealed: number[];
   private readonly tmpDir: string;
   private pending: Promise<unknown>[] = [];
   private failure: Error | undefined;
@@ -43,15 +64,22 @@ export class SpillWriter {
     private readonly finalDir: string,
     buckets: number,
     private readonly fields: readonly string[],
+    private readonly cipher?: SpillCipher,
   ) {
     this.buffers = new Array<string>(buckets).fill('');
+    this.sealed = new Array<number>(buckets).fill(0);
     this.streams = new Array<WriteStream | undefined>(buckets);
     this.tmpDir = `${finalDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
   /** `fields`: the canonical fields the matching step needs (subset-sum group fields); the rest is not kept. */
-  static async open(finalDir: string, buckets: number, fields: readonly string[]): Promise<SpillWriter> {
-    const w = new SpillWriter(finalDir, buckets, fields);
+  static async open(
+    finalDir: string,
+    buckets: number,
+    fields: readonly string[],
+    cipher?: SpillCipher,
+  ): Promise<SpillWriter> {
+    const w = new SpillWriter(finalDir, buckets, fields, cipher);
     await mkdir(w.tmpDir, { recursive: true });
     return w;
   }
@@ -81,8 +109,16 @@ export class SpillWriter {
         this.failure ??= err;
       });
       this.streams[bucket] = s;
+      if (this.cipher) s.write(SEALED_MAGIC);
     }
-    if (!s.write(text)) this.pending.push(once(s, 'drain'));
+    let data: string | Buffer = text;
+    if (this.cipher) {
+      const blob = this.cipher.cipher.encrypt(text, chunkContext(this.cipher, bucket, this.sealed[bucket]++));
+      const len = Buffer.allocUnsafe(4);
+      len.writeUInt32BE(blob.length);
+      data = Buffer.concat([len, blob]);
+    }
+    if (!s.write(data)) this.pending.push(once(s, 'drain'));
   }
 
   /** Waits while any file's buffer is full: call between batches, so a fast source cannot outrun the disk. */
@@ -124,17 +160,23 @@ export class SpillWriter {
 }
 
 /** The records of the given buckets of one side, in bucket then file order (the order extraction wrote them). */
-export async function readBuckets(dir: string, side: Side, buckets: readonly number[]): Promise<NormalisedRecord[]> {
+export async function readBuckets(
+  dir: string,
+  side: Side,
+  buckets: readonly number[],
+  cipher?: SpillCipher,
+): Promise<NormalisedRecord[]> {
   const out: NormalisedRecord[] = [];
   for (const bucket of buckets) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(bucketFile(dir, bucket), 'utf8');
+      bytes = await readFile(bucketFile(dir, bucket));
     } catch (err) {
       // Buckets that received no record have no file.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw err;
     }
+    const text = spillText(bytes, bucketFile(dir, bucket), bucket, cipher);
     let start = 0;
     for (;;) {
       const nl = text.indexOf('\n', start);
@@ -153,6 +195,26 @@ export async function readBuckets(dir: string, side: Side, buckets: readonly num
     }
   }
   return out;
+}
+
+/** A bucket file's text: as written, or its sealed chunks opened in order. */
+function spillText(bytes: Buffer, file: string, bucket: number, c: SpillCipher | undefined): string {
+  const sealed = bytes.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC);
+  if (!c) {
+    if (sealed) throw new Error(`spill file ${file} is encrypted and this worker has no keys to read it`);
+    return bytes.toString('utf8');
+  }
+  if (!sealed) throw new Error(`spill file ${file} is not encrypted, but this run's spill files must be`);
+  const parts: Buffer[] = [];
+  let at = SEALED_MAGIC.length;
+  for (let seq = 0; at < bytes.length; seq++) {
+    if (at + 4 > bytes.length) throw new Error(`spill file ${file} is truncated after chunk ${seq}`);
+    const len = bytes.readUInt32BE(at);
+    if (at + 4 + len > bytes.length) throw new Error(`spill file ${file} is truncated in chunk ${seq}`);
+    parts.push(c.cipher.decrypt(bytes.subarray(at + 4, at + 4 + len), chunkContext(c, bucket, seq)));
+    at += 4 + len;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** What extraction recorded for a complete side, or undefined when the side was never (fully) extracted. */

@@ -339,10 +339,29 @@ export class DatasetCipher {
     return this.decrypt(Buffer.from(base64, 'base64'), context).toString('utf8');
   }
 
+  /**
+   * A copy of the data key, for a worker thread of this process that encrypts or decrypts the same dataset (it
+   * rebuilds a DatasetCipher from it and disposes of it when its job is done). Never for anything that leaves
+   * the process.
+   */
+  keyForThread(): Uint8Array {
+    return new Uint8Array(this.live());
+  }
+
   dispose(): void {
     this.key?.fill(0);
     this.key = undefined;
   }
+}
+
+/** A dataset's key as handed to a worker thread (see DatasetCipher.keyForThread). */
+export interface ThreadDataKey {
+  dataset: string;
+  key: Uint8Array;
+}
+
+export function cipherFromThreadKey(k: ThreadDataKey): DatasetCipher {
+  return new DatasetCipher(k.dataset, Buffer.from(k.key));
 }
 
 export interface AuditContext {

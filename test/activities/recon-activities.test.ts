@@ -1,13 +1,16 @@
 // The reconciliation activities called directly, on real PostgreSQL and MariaDB: the system registry, source
 // parameters, files of every connector family, spill files and the close's validateSubsystems step.
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { Client } from 'pg';
 import { createMysqlPool } from '../../activities/connectors/mysql';
 import { createReconActivities } from '../../activities/recon';
-import { runDirName } from '../../activities/recon/spill';
+import { runDirName, sideDir } from '../../activities/recon/spill';
+import { InMemoryAccessLog } from '../../activities/security/access-log';
+import { EnvelopeEncryption, InMemoryDataKeyStore } from '../../activities/security/envelope';
+import { generateMasterKey, KeyRing } from '../../activities/security/key-ring';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { ReconciliationDefinitionInput } from '../../domain/recon';
 import { freshMariaDatabase } from '../helpers/mariadb';
@@ -229,6 +232,106 @@ describe('reconcilePartition', () => {
         definition: definition({ connector: 'postgres', system: 'ledger', table: 'gl' }),
       }),
     ).rejects.toMatchObject({ type: 'SpillMissing' });
+  });
+});
+
+describe('spill files encrypted at rest', () => {
+  const master = generateMasterKey('k1');
+  function sealedActivities(threads = true) {
+    const keyStore = new InMemoryDataKeyStore();
+    const accessLog = new InMemoryAccessLog();
+    const envelope = new EnvelopeEncryption({ keys: new KeyRing([master], 'k1'), store: keyStore, accessLog });
+    const work = join(dir, 'sealed-work');
+    const acts = createReconActivities({
+      systems,
+      recon: {
+        workDir: work,
+        reportsDir: join(dir, 'reports'),
+        envelope: async () => envelope,
+        extractInThread: threads,
+      },
+    });
+    return { acts, envelope, accessLog, work };
+  }
+  const def = definition({ connector: 'postgres', system: 'ledger', table: 'gl' });
+  async function extractBoth(acts: ReturnType<typeof activities>, runId: string) {
+    for (const side of ['a', 'b'] as const)
+      await acts.extractReconSide({ runId, reconId: 'acts', side, definition: def, partitions: 2, asOf: '2026-10-31' });
+  }
+  const partition = (runId: string, p: number) => ({
+    runId,
+    reconId: 'acts',
+    partition: p,
+    spillPartitions: 2,
+    definition: def,
+  });
+
+  it.each([true, false])(
+    'writes no record text to disk and reconciles the same as in clear (worker threads: %s)',
+    async (threads) => {
+      const { acts, work } = sealedActivities(threads);
+      const runId = `recon:T:2026-10:sealed-${threads}/r1`;
+      await extractBoth(acts, runId);
+      for (const side of ['a', 'b'] as const) {
+        const files = (await readdir(sideDir(work, runId, side))).filter((f) => f.endsWith('.ndjson'));
+        expect(files.length).toBeGreaterThan(0);
+        for (const f of files) {
+          const bytes = await readFile(join(sideDir(work, runId, side), f));
+          expect(bytes.subarray(0, 24).toString()).toBe('finflow-spill-sealed/v1\n');
+          expect(bytes.includes('1001')).toBe(false);
+          expect(bytes.includes('1002')).toBe(false);
+        }
+      }
+      const plain = activities();
+      const clearRun = `recon:T:2026-10:clear-${threads}/r1`;
+      await extractBoth(plain, clearRun);
+      for (const p of [0, 1]) {
+        const sealed = await acts.reconcilePartition(partition(runId, p));
+        const clear = await plain.reconcilePartition(partition(clearRun, p));
+        expect({ ...sealed, runId: undefined }).toEqual({ ...clear, runId: undefined });
+      }
+    },
+  );
+
+  it("cannot read a shredded dataset's extracts: the partition fails without retry and says so", async () => {
+    const { acts, envelope, accessLog } = sealedActivities();
+    const runId = 'recon:T:2026-10:shred/r1';
+    await extractBoth(acts, runId);
+    await envelope.shred('recon:T:2026-10:shred', { actor: 'dpo@acme', purpose: 'retention ended' });
+    await expect(acts.reconcilePartition(partition(runId, 0))).rejects.toMatchObject({
+      type: 'DataShreddedError',
+      nonRetryable: true,
+      message: expect.stringMatching(/recon:T:2026-10:shred.*crypto-shredded/),
+    });
+    expect(accessLog.entries.map((e) => [e.action, e.resource, e.actor])).toContainEqual([
+      'shred',
+      'recon:T:2026-10:shred',
+      'dpo@acme',
+    ]);
+  });
+
+  it('fails closed on a tampered chunk, and refuses a sealed file without keys or a clear file with them', async () => {
+    const { acts, work } = sealedActivities();
+    const runId = 'recon:T:2026-10:tamper/r1';
+    await extractBoth(acts, runId);
+    const side = sideDir(work, runId, 'a');
+    const file = join(side, (await readdir(side)).filter((f) => f.endsWith('.ndjson'))[0]);
+    const original = await readFile(file);
+    const bucket = Number(/b(\d+)\.ndjson$/.exec(file)![1]);
+    const tampered = Buffer.from(original);
+    tampered[tampered.length - 20] ^= 1;
+    await writeFile(file, tampered);
+    await expect(acts.reconcilePartition(partition(runId, bucket))).rejects.toMatchObject({
+      type: 'DataDecryptionError',
+      nonRetryable: true,
+    });
+    await writeFile(file, original);
+    const keyless = createReconActivities({ systems, recon: { workDir: work, reportsDir: join(dir, 'reports') } });
+    await expect(keyless.reconcilePartition(partition(runId, bucket))).rejects.toThrow(
+      /is encrypted and this worker has no keys/,
+    );
+    await writeFile(file, '["LEDGER:1",2,"1001",1000,"EUR","2026-10-01",0]\n');
+    await expect(acts.reconcilePartition(partition(runId, bucket))).rejects.toThrow(/is not encrypted, but/);
   });
 });
 

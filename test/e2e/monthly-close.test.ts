@@ -2,6 +2,7 @@
 // systems (GL in PostgreSQL, ERP in MariaDB, camt.053 and MT940 files), the plan file, signed approvals through the
 // gateway, the evidence package and the history export. Every printed figure is checked against the generator's
 // planted truth, never against what the engine happened to say.
+import { Client as PgClient } from 'pg';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
 let env: TestWorkflowEnvironment;
 let outcome: ScenarioOutcome;
 let dir: string;
+let databaseUrl: string;
 const group = (n: number) => n.toLocaleString('en-US');
 
 beforeAll(async () => {
@@ -119,7 +121,7 @@ beforeAll(async () => {
   outcome = await runMonthlyCloseScenario(
     {
       temporal: { address: env.address },
-      databaseUrl: await freshDatabase('scenario_finflow'),
+      databaseUrl: (databaseUrl = await freshDatabase('scenario_finflow')),
       glUrl: await freshDatabase('scenario_gl'),
       erpUrl: await freshMariaDatabase('scenario_erp'),
       dir: (dir = mkdtempSync(join(tmpdir(), 'finflow-scenario-'))),
@@ -170,6 +172,20 @@ describe('the seed scenario, end to end on the dev server', () => {
       const found = Object.fromEntries(Object.entries(s.perCategory ?? {}).filter(([, n]) => n > 0));
       const planted = Object.fromEntries(Object.entries(t.categories).filter(([, n]) => n > 0));
       expect(found).toEqual(planted);
+    }
+  });
+
+  it("keeps every reconciliation's extracts under a data key of its own, wrapped by the worker's master key", async () => {
+    const db = new PgClient({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ dataset: string; kid: string | null }>(
+        'SELECT dataset, kid FROM data_keys ORDER BY dataset',
+      );
+      for (const reconId of ['gl-vs-erp', 'bank-camt053', 'bank-mt940'])
+        expect(rows.filter((r) => r.dataset.includes(reconId) && r.kid !== null).length).toBeGreaterThan(0);
+    } finally {
+      await db.end();
     }
   });
 
