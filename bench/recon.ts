@@ -10,15 +10,17 @@
 // and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
 //
 //   npm run bench:recon -- [--records 1000000[,5000000]] [--seed 20261031] [--partitions N] [--parallel N]
-//                          [--skip-datacompy] [--keep] [--skip-match-store (diagnostic)]
+//                          [--skip-datacompy] [--keep] [--encrypted] [--json <file>] [--skip-match-store (diagnostic)]
 // DATABASE_URL / MARIADB_URL, when set, are used instead of the embedded PostgreSQL and a private MariaDB.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import { PgAccessLog } from '../activities/security/access-log';
+import { EnvelopeEncryption, PgDataKeyStore } from '../activities/security/envelope';
 import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../workers/data-converter';
 import type { temporal } from '@temporalio/proto';
@@ -69,11 +71,15 @@ const KEEP = process.argv.includes('--keep');
 // Diagnostic only: matched pairs are counted but not written to the result store, to show what storing every
 // match costs. Exceptions are still stored (the key-by-key check reads them). Printed in the figures when on.
 const SKIP_MATCH_STORE = process.argv.includes('--skip-match-store');
-/** Payload encryption on, as in production (a generated key): worker and client share the codec. */
+/**
+ * Encryption on, as a worker with keys runs it (a generated master key): payloads through the codec on worker and
+ * client, and the extracts (spill files) sealed with the run's data key, kept in the results database.
+ */
 const ENCRYPTED = process.argv.includes('--encrypted');
-const dataConverter = ENCRYPTED
-  ? createDataConverter(new KeyRing([generateMasterKey('bench-recon-1')], 'bench-recon-1'))
-  : undefined;
+const KEYS = ENCRYPTED ? new KeyRing([generateMasterKey('bench-recon-1')], 'bench-recon-1') : undefined;
+const dataConverter = KEYS ? createDataConverter(KEYS) : undefined;
+/** --json <file>: the figures of each size, for bench:security's on/off comparison. */
+const JSON_OUT = argText('json');
 const ROOT = resolve(__dirname, '..');
 
 // The machine may be shared: the load average says how much else was running.
@@ -224,7 +230,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   console.log(
     `bench:recon on ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}; ` +
-      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}; payload encryption ${ENCRYPTED ? 'ON' : 'off'}; ${load()}`,
+      `sizes ${SIZES.map(int).join(', ')} records per side; seed ${SEED}; encryption (payloads + extracts at rest) ${ENCRYPTED ? 'ON' : 'off'}; ${load()}`,
   );
   let python: string | undefined;
   if (!SKIP_DATACOMPY) {
@@ -266,6 +272,14 @@ async function main(): Promise<void> {
     const resultsPool = new Pool({ connectionString: resultsUrl, max: 4 });
     const store = createResultStore({ pool: resultsPool });
     await store.migrate();
+    let envelope: EnvelopeEncryption | undefined;
+    if (KEYS) {
+      const keyStore = new PgDataKeyStore(resultsPool);
+      const accessLog = new PgAccessLog(resultsPool);
+      await keyStore.ensureSchema();
+      await accessLog.ensureSchema();
+      envelope = new EnvelopeEncryption({ keys: KEYS, store: keyStore, accessLog });
+    }
     const systems = systemsFromEnv({
       FINFLOW_SYSTEMS: JSON.stringify({
         gl: { engine: 'postgres', url: glUrl },
@@ -290,6 +304,7 @@ async function main(): Promise<void> {
             bundle,
             work,
             python,
+            envelope,
           }),
         );
       }
@@ -317,6 +332,7 @@ async function main(): Promise<void> {
           (r.datacompyRss !== undefined ? `  datacompy peak RSS ${r.datacompyRss.toFixed(0)} MB` : ''),
       );
   }
+  if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ encrypted: ENCRYPTED, results }, null, 2));
   if (results.some((r) => !r.allFound)) process.exitCode = 1;
 }
 
@@ -331,6 +347,7 @@ interface Ctx {
   bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
   work: string;
   python?: string;
+  envelope?: EnvelopeEncryption;
 }
 
 async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
@@ -365,6 +382,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
         // The default store on the `results` system, so partition threads write their own results (as a worker
         // configured by FINFLOW_SYSTEMS does); the diagnostic wraps it and so writes from the activity's thread.
         ...(SKIP_MATCH_STORE ? { resultStore: withoutMatches(ctx.store) } : {}),
+        ...(ctx.envelope ? { envelope: ctx.envelope } : {}),
       },
     }),
   });

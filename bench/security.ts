@@ -1,4 +1,5 @@
 // npm run bench:security: what encryption costs.
+//  0. The 1M reconciliation (bench/recon.ts) with encryption off and on, alternating rounds, in one run.
 //  1. Workflow throughput on the Temporal dev server with and without the payload codec: N closes (each one
 //     approval checkpoint: start, status queries until it opens, the approval signal, the result), rounds
 //     alternating off/on so drift on a shared machine hits both alike.
@@ -7,9 +8,11 @@
 //  3. The result store: N exceptions written with the sensitive columns (key, evidence) encrypted or not.
 // Target overhead < 5% (the seed asks < 10%).
 //
-//   npm run bench:security [-- --closes 200 --records 1000000 --store-rows 100000 --rounds 2 --skip-store]
+//   npm run bench:security [-- --recon-records 1000000 --recon-rounds 2 --closes 200 --records 1000000
+//                              --store-rows 100000 --rounds 2 --skip-store]
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
@@ -41,6 +44,9 @@ const STORE_ROWS = arg('store-rows', 100_000);
 const ROUNDS = arg('rounds', 2);
 const CONCURRENCY = arg('concurrency', 25);
 const SKIP_STORE = process.argv.includes('--skip-store');
+/** Records per side of the reconciliation run with encryption off and on (0 skips it). */
+const RECON_RECORDS = arg('recon-records', 1_000_000);
+const RECON_ROUNDS = Math.max(1, arg('recon-rounds', 2));
 const CHUNK = 10_000;
 
 const ring = new KeyRing([generateMasterKey('bench-1')], 'bench-1');
@@ -74,6 +80,8 @@ function approvalOnlyClose(company: string): MonthEndCloseInput {
   };
 }
 
+let databaseUrl: string | undefined;
+
 async function closesPerSecond(
   address: string,
   encrypted: boolean,
@@ -82,7 +90,12 @@ async function closesPerSecond(
 ): Promise<number> {
   const config = { address, namespace: 'default', taskQueue: `bench-${label}` };
   const keyProvider = encrypted ? ring : null;
-  const worker = await startWorker({ config, systems: systemsFromEnv({}), workflowBundle: bundle, keyProvider });
+  const worker = await startWorker({
+    config,
+    systems: systemsFromEnv({ DATABASE_URL: databaseUrl }),
+    workflowBundle: bundle,
+    keyProvider,
+  });
   const { client, close } = await connectClient(config, { keyProvider });
   try {
     const companies = Array.from({ length: CLOSES }, (_, i) => `B${label}${i}`);
@@ -125,7 +138,10 @@ async function benchWorkflows(): Promise<void> {
     bundleWorkflowCode({ ...options, failureConverterPath: FAILURE_CONVERTER_PATH }),
   ]);
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  // The closes' approval checkpoints queue their notifications in the outbox: the worker needs its database.
+  const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   try {
+    databaseUrl = await createDatabase(process.env.DATABASE_URL ?? pg!.adminUrl, 'finflow_bench_security_closes');
     const stamp = Date.now().toString(36);
     await closesPerSecond(server.address, true, encryptedBundle, `warm${stamp}`);
     const off: number[] = [];
@@ -143,6 +159,7 @@ async function benchWorkflows(): Promise<void> {
     );
   } finally {
     await server.stop();
+    await pg?.stop();
   }
 }
 
@@ -333,13 +350,52 @@ async function main(): Promise<void> {
   console.log(
     `bench:security on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, ${new Date().toISOString()}`,
   );
+  if (RECON_RECORDS > 0) await benchReconciliation();
   await benchWorkflows();
   await benchExtract();
   if (!SKIP_STORE) await benchStore();
+}
+
+// 0. The reconciliation end to end -------------------------------------------------------------------------------
+
+/**
+ * bench:recon's reconciliation (N GL lines in PostgreSQL vs N ERP postings in MariaDB, through Temporal) run with
+ * encryption off and on in alternating rounds, each in a fresh process (bench/recon.ts --json): on means payloads
+ * through the codec and the extracts sealed with the run's data key, as a worker with keys runs it.
+ */
+async function benchReconciliation(): Promise<void> {
   console.log(
-    '\nThe 1M reconciliation with encryption on and off waits for the reconciliation integration (not yet wired into ' +
-      'the workers); section 2 measures the encryption of an extract of the same size.',
+    `\n0. Reconciliation ${RECON_RECORDS.toLocaleString('en-US')} vs ${RECON_RECORDS.toLocaleString('en-US')} ` +
+      `(bench/recon.ts), encryption off/on alternating, ${RECON_ROUNDS} round(s); wall time of the reconciliation workflow`,
   );
+  const dir = mkdtempSync(join(tmpdir(), 'finflow-bench-sec-recon-'));
+  const walls: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  try {
+    for (let round = 1; round <= RECON_ROUNDS; round++)
+      for (const mode of ['off', 'on'] as const) {
+        const out = join(dir, `${mode}-${round}.json`);
+        const args = ['--expose-gc', '-r', '@swc-node/register', join(__dirname, 'recon.ts')];
+        args.push('--records', String(RECON_RECORDS), '--skip-datacompy', '--json', out);
+        if (mode === 'on') args.push('--encrypted');
+        const r = spawnSync(process.execPath, args, { cwd: join(__dirname, '..'), encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`bench/recon.ts (${mode}) failed:\n${r.stdout}\n${r.stderr}`);
+        const res = (JSON.parse(readFileSync(out, 'utf8')) as { results: { wallMs: number; allFound: boolean }[] })
+          .results[0];
+        if (!res.allFound) throw new Error(`bench/recon.ts (${mode}) did not find every planted discrepancy`);
+        walls[mode].push(res.wallMs);
+        console.log(
+          `   round ${round} ${mode.padEnd(3)} ${sec(res.wallMs)} (every planted discrepancy found); load average ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join(' ')}`,
+        );
+      }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const off = mean(walls.off);
+  const on = mean(walls.on);
+  console.log(`   mean: off ${sec(off)}, on ${sec(on)}; overhead ${pct(on, off)} (target < 5%, the seed's < 10%)`);
 }
 
 main().catch((err) => {
