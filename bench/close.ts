@@ -25,8 +25,13 @@
 // thread, so the children's creation does not hold up the close's workflow tasks. It stands for deploying
 // workers/main.ts twice, the second with FINFLOW_TASK_QUEUE set to the reconciliation queue.
 //
+// With --wft-slots N the worker(s) take at most N workflow tasks at a time (maxConcurrentWorkflowTaskExecutions;
+// 0, the default, keeps the SDK's 40). The workflow thread runs one activation at a time, so with 40 slots a burst
+// of reconciliation children's first workflow tasks is queued in front of the close's next one; with a few slots
+// they interleave. workers/main.ts does not set this yet: it is a worker setting to deploy, printed as such.
+//
 //   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200
-//                          --recon-worker 0]
+//                          --recon-worker 0 --wft-slots 0]
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +64,7 @@ const TARGET_P99_MS = 100;
 const SIGN_OFF = 'sign_off';
 const IDLE_QUERIES = arg('idle-queries', 200);
 const RECON_WORKER = arg('recon-worker', 0) === 1;
+const WFT_SLOTS = arg('wft-slots', 0);
 
 interface PlanTask {
   id: string;
@@ -181,7 +187,10 @@ async function main(): Promise<void> {
       (RECON_WORKER
         ? 'two in-process workers: the close on its task queue, the reconciliation children on theirs ' +
           '(as workers/main.ts deployed twice, the second with FINFLOW_TASK_QUEUE=<close queue>-recon)'
-        : 'one in-process worker'),
+        : 'one in-process worker') +
+      (WFT_SLOTS
+        ? `, maxConcurrentWorkflowTaskExecutions ${WFT_SLOTS} (a worker setting workers/main.ts does not set yet)`
+        : ''),
   );
   const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
@@ -241,6 +250,7 @@ async function main(): Promise<void> {
       workflowsPath: require.resolve('../workflows'),
       activities,
       maxConcurrentActivityTaskExecutions: 200,
+      ...(WFT_SLOTS ? { maxConcurrentWorkflowTaskExecutions: WFT_SLOTS } : {}),
     });
     const reconQueue = RECON_WORKER ? `${taskQueue}-recon` : undefined;
     if (reconQueue)
@@ -251,6 +261,7 @@ async function main(): Promise<void> {
         workflowsPath: require.resolve('../workflows'),
         activities,
         maxConcurrentActivityTaskExecutions: 200,
+        ...(WFT_SLOTS ? { maxConcurrentWorkflowTaskExecutions: WFT_SLOTS } : {}),
       });
     running = Promise.all([worker.run(), reconWorker?.run()]).then(() => undefined);
     const { client, close } = await connectClient({ address: server.address, namespace: 'default', taskQueue });
