@@ -2,9 +2,8 @@ import { createApprovalActivities, type ApprovalActivityConfig } from './approva
 import { createCalendarActivities } from './calendar';
 import { createCloseReportActivities, type CloseReportConfig } from './close-report';
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
-import { createReconActivities, type ReconActivityConfig } from './recon';
+import { createReconActivities, defaultResultStore, type ReconActivityConfig } from './recon';
 import { reconcileTablesWith } from './reconcile-tables';
-import { createResultStore } from './result-store';
 import type { SystemRegistry } from './systems';
 
 export interface ActivityDeps {
@@ -28,7 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
     ...createCloseEvidenceActivities(deps.closeEvidence, {
-      resultStore: () => deps.recon?.resultStore ?? createResultStore({ pool: deps.systems.postgres('results') }),
+      resultStore: () => deps.recon?.resultStore ?? defaultResultStore(deps),
     }),
   };
 }

@@ -27,6 +27,7 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createMysqlPool } from '../activities/connectors/mysql';
+import { envelopeSealer } from '../activities/recon';
 import { createResultStore, type ResultStore } from '../activities/result-store';
 import { systemsFromEnv } from '../activities/systems';
 import { CATEGORIES, type Category } from '../domain/recon';
@@ -270,8 +271,6 @@ async function main(): Promise<void> {
     const glPool = new Pool({ connectionString: glUrl, max: 2 });
     const erpPool = createMysqlPool(erpUrl);
     const resultsPool = new Pool({ connectionString: resultsUrl, max: 4 });
-    const store = createResultStore({ pool: resultsPool });
-    await store.migrate();
     let envelope: EnvelopeEncryption | undefined;
     if (KEYS) {
       const keyStore = new PgDataKeyStore(resultsPool);
@@ -280,6 +279,12 @@ async function main(): Promise<void> {
       await accessLog.ensureSchema();
       envelope = new EnvelopeEncryption({ keys: KEYS, store: keyStore, accessLog });
     }
+    // Reads the found-vs-planted check with the worker's keys: with --encrypted the keys are sealed in the store.
+    const store = createResultStore({
+      pool: resultsPool,
+      ...(envelope ? { sealerFor: envelopeSealer(envelope) } : {}),
+    });
+    await store.migrate();
     const systems = systemsFromEnv({
       FINFLOW_SYSTEMS: JSON.stringify({
         gl: { engine: 'postgres', url: glUrl },

@@ -5,7 +5,7 @@
 //     alternating off/on so drift on a shared machine hits both alike.
 //  2. A large extract (1M records, CSV) written to disk and read back with control totals, in clear and encrypted
 //     with the dataset's data key (EnvelopeEncryption, AES-256-GCM per 10,000-record chunk).
-//  3. The result store: N exceptions written with the sensitive columns (key, evidence) encrypted or not.
+//  3. The result store: N exceptions written with the sensitive columns (key, evidence, explanation) sealed per value or not.
 // Target overhead < 5% (the seed asks < 10%).
 //
 //   npm run bench:security [-- --recon-records 1000000 --recon-rounds 2 --closes 200 --records 1000000
@@ -19,6 +19,7 @@ import { Pool } from 'pg';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { InMemoryAccessLog } from '../activities/security/access-log';
 import { EnvelopeEncryption, InMemoryDataKeyStore, type DatasetCipher } from '../activities/security/envelope';
+import { ColumnSealer } from '../activities/security/column-seal';
 import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
 import { createResultStore, type ExceptionInput } from '../activities/result-store';
 import { systemsFromEnv } from '../activities/systems';
@@ -294,7 +295,7 @@ function* exceptions(n: number): Generator<ExceptionInput> {
 
 async function benchStore(): Promise<void> {
   console.log(
-    `\n3. result store: ${STORE_ROWS.toLocaleString('en-US')} exceptions, sensitive columns (key, evidence) in clear vs encrypted`,
+    `\n3. result store: ${STORE_ROWS.toLocaleString('en-US')} exceptions, sensitive columns (key, evidence, explanation) in clear vs sealed`,
   );
   const server = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   try {
@@ -309,11 +310,8 @@ async function benchStore(): Promise<void> {
     });
     const cipher = await envelope.open('recon:BENCH:2026-10/results', { create: true });
     const plain = createResultStore({ pool: db });
-    const encrypted = createResultStore({
-      pool: db,
-      encryptField: (v, column) => cipher.encryptText(v, `recon_exceptions.${column}`),
-      decryptField: (v, column) => cipher.decryptText(v, `recon_exceptions.${column}`),
-    });
+    // As the worker's store: a fresh sealer of the run's dataset for each write and each read.
+    const encrypted = createResultStore({ pool: db, sealerFor: async () => ColumnSealer.of(cipher) });
     await plain.migrate();
     let off = Infinity;
     let on = Infinity;

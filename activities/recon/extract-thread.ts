@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
 import { Pool } from 'pg';
 import { createResultStore, type ResultStore } from '../result-store';
+import { ColumnSealer } from '../security/column-seal';
 import type { ThreadDataKey } from '../security/envelope';
 import { systemsFromEnv } from '../systems';
 import {
@@ -66,6 +67,12 @@ function serialise(err: unknown): SerialisedError {
   return { message: String(err) };
 }
 
+/**
+ * The dataset keys of the runs whose partitions this thread is writing: the store seals their sensitive columns
+ * with them, as the activity's own store would with the worker's keys.
+ */
+const runKeys = new Map<string, ThreadDataKey>();
+
 /** One store (one connection, unreferenced) per result-store URL, kept for the thread's later jobs. */
 const stores = new Map<string, ResultStore>();
 function storeAt(url: string): ResultStore {
@@ -74,7 +81,13 @@ function storeAt(url: string): ResultStore {
     const pool = new Pool({ connectionString: url, max: 1, allowExitOnIdle: true });
     // An idle connection the server drops is replaced on next use; nothing to do here.
     pool.on('error', () => undefined);
-    s = createResultStore({ pool });
+    s = createResultStore({
+      pool,
+      sealerFor: async (runId) => {
+        const k = runKeys.get(runId);
+        return k && new ColumnSealer(k.dataset, k.key);
+      },
+    });
     stores.set(url, s);
   }
   return s;
@@ -84,12 +97,21 @@ async function run(id: number, job: ThreadJob): Promise<void> {
   const port = parentPort!;
   const post = (m: ExtractMessage) => port.postMessage({ id, ...m });
   if (job.kind === 'match-write') {
+    // A copy: matching wipes the job's key once the spill files are read, and the results are written after.
+    const sealed = job.job.sealed;
+    const key = sealed && { dataset: sealed.dataKey.dataset, key: new Uint8Array(sealed.dataKey.key) };
+    if (key) runKeys.set(job.write.runId, key);
     try {
       post({
         result: await matchAndWritePartition(job.job, storeAt(job.storeUrl), job.write, (p) => post({ progress: p })),
       });
     } catch (err) {
       post({ error: serialise(err) });
+    } finally {
+      if (key) {
+        runKeys.delete(job.write.runId);
+        key.key.fill(0);
+      }
     }
     return;
   }

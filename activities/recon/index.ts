@@ -8,8 +8,14 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReconSummary, Side } from '../../domain/recon';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
-import { createResultStore, type ResultStore } from '../result-store';
-import { toActivityFailure, type EnvelopeEncryption, type ThreadDataKey } from '../security/envelope';
+import { createResultStore, type ResultStore, type RunSealer } from '../result-store';
+import { ColumnSealer } from '../security/column-seal';
+import {
+  DataKeyMissingError,
+  toActivityFailure,
+  type EnvelopeEncryption,
+  type ThreadDataKey,
+} from '../security/envelope';
 import type { SystemRegistry } from '../systems';
 import {
   checkPartitions,
@@ -37,8 +43,9 @@ export interface ReconActivityConfig {
   /** The result store; default one on the registry's `results` system (DATABASE_URL unless configured). */
   resultStore?: ResultStore;
   /**
-   * Encrypts spill files (the extracts) at rest with the dataset key of each reconciliation (dataset = its
-   * workflow id), so shredding that dataset makes them unreadable. The worker sets it when it has keys.
+   * Encrypts spill files (the extracts) and the result store's sensitive columns (keys, evidence, explanations)
+   * at rest with the dataset key of each reconciliation (dataset = its workflow id), so shredding that dataset
+   * makes them unreadable. The worker sets it when it has keys.
    */
   envelope?: EnvelopeEncryption | (() => Promise<EnvelopeEncryption>);
   /** Rows per matches/exceptions write. */
@@ -113,6 +120,37 @@ function splitRunId(runId: string): { workflowId: string; workflowRunId: string 
   return { workflowId: runId.slice(0, i), workflowRunId: runId.slice(i + 1) };
 }
 
+/**
+ * The result store's sealer on the worker's keys: a run's sensitive columns are sealed with the data key of its
+ * reconciliation (the workflow id, as its extracts). A run whose dataset never had a key is kept in clear (it was
+ * extracted by a worker without keys); a shredded one can no longer be read or written (non-retryable).
+ */
+export function envelopeSealer(envelope: EnvelopeEncryption | (() => Promise<EnvelopeEncryption>)): RunSealer {
+  return async (runId) => {
+    try {
+      const env = typeof envelope === 'function' ? await envelope() : envelope;
+      const cipher = await env.open(splitRunId(runId).workflowId, { create: false });
+      try {
+        return ColumnSealer.of(cipher);
+      } finally {
+        cipher.dispose();
+      }
+    } catch (err) {
+      if (err instanceof DataKeyMissingError) return undefined;
+      throw toActivityFailure(err);
+    }
+  };
+}
+
+/** The result store on the `results` system (DATABASE_URL unless configured), sealing with the worker's keys. */
+export function defaultResultStore(deps: ReconActivityDeps): ResultStore {
+  const envelope = deps.recon?.envelope;
+  return createResultStore({
+    pool: deps.systems.postgres('results'),
+    ...(envelope ? { sealerFor: envelopeSealer(envelope) } : {}),
+  });
+}
+
 export function createReconActivities(deps: ReconActivityDeps) {
   const cfg = deps.recon ?? {};
   const workDir = resolve(cfg.workDir ?? process.env.FINFLOW_WORK_DIR ?? join(tmpdir(), 'finflow-recon'));
@@ -122,7 +160,7 @@ export function createReconActivities(deps: ReconActivityDeps) {
   let store: Promise<ResultStore> | undefined;
   const resultStore = (): Promise<ResultStore> => {
     store ??= (async () => {
-      const s = cfg.resultStore ?? createResultStore({ pool: deps.systems.postgres('results') });
+      const s = cfg.resultStore ?? defaultResultStore(deps);
       await s.migrate();
       return s;
     })();

@@ -9,6 +9,7 @@ import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type DbQuery, type DbRecord, postgresBatches } from '../connectors/postgres';
 import type { ReconException, ReconMatch } from '../../domain/recon';
+import { type ColumnSealer, isSealed } from '../security/column-seal';
 import { copyChunks } from './copy-text';
 import {
   EXCEPTIONS_TABLE,
@@ -21,19 +22,22 @@ import {
   migrateResultStore,
 } from './schema';
 
-/** Columns that may hold account numbers or other sensitive text and can be encrypted at rest. */
+/** Columns that may hold account numbers or other sensitive text and are sealed at rest when the run has a key. */
 export type SensitiveColumn = 'key' | 'evidence' | 'explanation';
 
-/** Encrypts (or decrypts) one value of `column`; e.g. a DatasetCipher's encryptText bound to the run's dataset. */
-export type FieldCipher = (value: string, column: SensitiveColumn) => string;
+/**
+ * The sealer of a run's dataset (its data key), fresh for one operation, which disposes of it; undefined when the
+ * run's results are kept in clear (a worker without keys, or a run whose dataset never had a key). Throws when
+ * the dataset was shredded: its sensitive columns can then be neither read nor written, while counts and totals
+ * (clear numeric columns) still can.
+ */
+export type RunSealer = (runId: string) => Promise<ColumnSealer | undefined>;
 
 export interface ResultStoreDeps {
   pool: Pool;
-  /** Applied to the sensitive columns before they are written. Without it they are stored as given. */
-  encryptField?: FieldCipher;
-  /** The inverse, applied when reading. Without it encrypted values are returned as stored (ciphertext). */
-  decryptField?: FieldCipher;
-  /** Which columns go through the cipher; default `key` and `evidence`. */
+  /** Seals the sensitive columns of each run under its dataset key. Without it they are stored as given. */
+  sealerFor?: RunSealer;
+  /** Which columns are sealed; default all three (`key`, `evidence`, the people's `explanation`). */
   sensitiveColumns?: SensitiveColumn[];
 }
 
@@ -67,7 +71,6 @@ export interface ExceptionInput {
 
 export interface ExceptionRow extends Required<Omit<ExceptionInput, 'evidence'>> {
   runId: string;
-  /** The evidence object; a string if it is encrypted and no decryptField was given. */
   evidence: unknown;
   status: ExceptionStatus;
   explanation: string | null;
@@ -247,13 +250,59 @@ const EXCEPTION_SELECT = `item_id, side, key, category, currency, amount, differ
 
 export function createResultStore(deps: ResultStoreDeps): ResultStore {
   const { pool } = deps;
-  const sensitive = new Set<SensitiveColumn>(deps.sensitiveColumns ?? ['key', 'evidence']);
-  const enc = (column: SensitiveColumn, v: string): string =>
-    deps.encryptField && sensitive.has(column) ? deps.encryptField(v, column) : v;
-  const dec = (column: SensitiveColumn, v: string): string =>
-    deps.decryptField && sensitive.has(column) ? deps.decryptField(v, column) : v;
+  const sensitive = new Set<SensitiveColumn>(deps.sensitiveColumns ?? ['key', 'evidence', 'explanation']);
 
-  function encodeEvidence(evidence: Record<string, unknown> | undefined, what: string): string {
+  /** Seals and opens one run's sensitive values, each bound to its table, column, run and item. */
+  interface RunCodec {
+    sealed: boolean;
+    enc(table: string, column: SensitiveColumn, itemId: string, v: string): string;
+    dec(table: string, column: SensitiveColumn, itemId: string, v: string): string;
+    dispose(): void;
+  }
+  async function codecOf(runId: string): Promise<RunCodec> {
+    const sealer = deps.sealerFor ? await deps.sealerFor(runId) : undefined;
+    const context = (table: string, column: string, itemId: string) => `${table}.${column}|${runId}|${itemId}`;
+    if (!sealer)
+      return {
+        sealed: false,
+        enc: (_t, _c, _i, v) => v,
+        dec(table, column, itemId, v) {
+          if (sensitive.has(column) && isSealed(v))
+            throw refuse(
+              `${table}.${column} of item ${itemId} in run ${runId} is encrypted and this worker has no key for it`,
+              'DataKeyMissingError',
+            );
+          return v;
+        },
+        dispose: () => undefined,
+      };
+    return {
+      sealed: true,
+      enc: (table, column, itemId, v) => (sensitive.has(column) ? sealer.seal(v, context(table, column, itemId)) : v),
+      dec(table, column, itemId, v) {
+        if (!sensitive.has(column)) return v;
+        // Fail closed: in a run that has a key, a clear value is one somebody put there.
+        if (!isSealed(v))
+          throw refuse(
+            `${table}.${column} of item ${itemId} in run ${runId} is not encrypted, but this run's results must be`,
+            'DataDecryptionError',
+          );
+        try {
+          return sealer.open(v, context(table, column, itemId));
+        } catch (err) {
+          throw refuse((err as Error).message, 'DataDecryptionError');
+        }
+      },
+      dispose: () => sealer.dispose(),
+    };
+  }
+
+  function encodeEvidence(
+    codec: RunCodec,
+    itemId: string,
+    evidence: Record<string, unknown> | undefined,
+    what: string,
+  ): string {
     let json: string;
     try {
       json = JSON.stringify(evidence ?? {});
@@ -262,28 +311,35 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     }
     if (evidence !== undefined && (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence)))
       throw refuse(`${what}: evidence must be an object`);
-    // Encrypted evidence is kept as a JSON string inside the jsonb column.
-    return deps.encryptField && sensitive.has('evidence') ? JSON.stringify(enc('evidence', json)) : json;
+    // Sealed evidence is kept as a JSON string inside the jsonb column.
+    return codec.sealed && sensitive.has('evidence')
+      ? JSON.stringify(codec.enc(EXCEPTIONS_TABLE, 'evidence', itemId, json))
+      : json;
   }
 
-  function decodeEvidence(text: string | null): unknown {
+  function decodeEvidence(codec: RunCodec, itemId: string, text: string | null): unknown {
     const value: unknown = text === null ? {} : JSON.parse(text);
-    if (typeof value === 'string' && deps.decryptField && sensitive.has('evidence'))
-      return JSON.parse(dec('evidence', value));
+    if (typeof value === 'string') return JSON.parse(codec.dec(EXCEPTIONS_TABLE, 'evidence', itemId, value));
+    if (codec.sealed && sensitive.has('evidence'))
+      throw refuse(
+        `${EXCEPTIONS_TABLE}.evidence of item ${itemId} is not encrypted, but this run's results must be`,
+        'DataDecryptionError',
+      );
     return value;
   }
 
-  function exceptionRow(runId: string, r: DbRecord): ExceptionRow {
+  function exceptionRow(runId: string, codec: RunCodec, r: DbRecord): ExceptionRow {
+    const itemId = r.item_id!;
     return {
       runId,
-      itemId: r.item_id!,
+      itemId,
       side: r.side as ExceptionSide,
-      key: dec('key', r.key!),
+      key: codec.dec(EXCEPTIONS_TABLE, 'key', itemId, r.key!),
       category: r.category!,
       currency: r.currency,
       amount: r.amount,
       difference: r.difference,
-      evidence: decodeEvidence(r.evidence),
+      evidence: decodeEvidence(codec, itemId, r.evidence),
       partition: r.part === null ? null : Number(r.part),
       rule: r.rule,
       aItems: JSON.parse(r.a_items!) as string[],
@@ -292,7 +348,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       amountB: r.amount_b,
       accepted: r.accepted === 'true',
       status: r.status as ExceptionStatus,
-      explanation: r.explanation === null ? null : dec('explanation', r.explanation),
+      explanation: r.explanation === null ? null : codec.dec(EXCEPTIONS_TABLE, 'explanation', itemId, r.explanation),
       explainedBy: r.explained_by,
       explainedAt: r.explained_at,
       resolvedBy: r.resolved_by,
@@ -311,11 +367,18 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     columns: readonly string[],
     update: readonly string[],
     rows: Iterable<T> | AsyncIterable<T>,
-    encode: (row: T, index: number) => (string | null)[],
+    encode: (row: T, index: number, codec: RunCodec) => (string | null)[],
     insertOnly: { stage: string[]; columns: string[]; exprs: string[] } = { stage: [], columns: [], exprs: [] },
   ): Promise<WriteResult> {
     const staged = [...columns, ...insertOnly.stage];
-    const client: PoolClient = await pool.connect();
+    const codec = await codecOf(runId);
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      codec.dispose();
+      throw err;
+    }
     let ok = false;
     const counter = { rows: 0 };
     try {
@@ -327,7 +390,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       // Encoded whole first (callers write in batches): a refused row fails the write before anything is sent, and
       // the same text can be sent twice.
       const chunks: string[] = [];
-      for await (const c of copyChunks(rows, encode, counter)) chunks.push(c);
+      for await (const c of copyChunks(rows, (row: T, i: number) => encode(row, i, codec), counter)) chunks.push(c);
       if (insertOnly.columns.length === 0) {
         // The first write of a batch (the usual case) goes straight into the table; a row already there (a retried
         // activity) or twice in the batch violates the primary key, and the batch then takes the staging path.
@@ -367,6 +430,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       ok = true;
       return { rows: counter.rows, changed: changed.rowCount ?? 0 };
     } finally {
+      codec.dispose();
       if (!ok) await client.query('ROLLBACK').catch(() => undefined);
       // A COPY that failed half-way leaves the connection's protocol state unknown: drop it.
       client.release(ok ? undefined : true);
@@ -386,19 +450,35 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       statuses: { type: 'text', value: statuses.join(',') },
     };
     if (filter.itemId !== undefined) params.item_id = { type: 'text', value: filter.itemId };
-    const batches = postgresBatches(
-      pool,
-      {
-        source: 'result store',
-        sql: `SELECT ${EXCEPTION_SELECT} FROM ${EXCEPTIONS_TABLE}
-              WHERE run_id = :run_id AND status = ANY (string_to_array(:statuses, ','))
-              ${filter.itemId !== undefined ? 'AND item_id = :item_id' : ''}
-              ORDER BY category, key, item_id`,
-        params,
-      },
-      { batchSize: filter.batchSize },
-    );
-    for await (const batch of batches) yield batch.map((r) => exceptionRow(runId, r));
+    const codec = await codecOf(runId);
+    try {
+      const batches = postgresBatches(
+        pool,
+        {
+          source: 'result store',
+          // Sealed keys have no useful order (random nonces): such a run is listed by item within a category.
+          sql: `SELECT ${EXCEPTION_SELECT} FROM ${EXCEPTIONS_TABLE}
+                WHERE run_id = :run_id AND status = ANY (string_to_array(:statuses, ','))
+                ${filter.itemId !== undefined ? 'AND item_id = :item_id' : ''}
+                ORDER BY category, ${codec.sealed && sensitive.has('key') ? '' : 'key, '}item_id`,
+          params,
+        },
+        { batchSize: filter.batchSize },
+      );
+      for await (const batch of batches) yield batch.map((r) => exceptionRow(runId, codec, r));
+    } finally {
+      codec.dispose();
+    }
+  }
+
+  /** Seals one explanation for the run's item (a person's words may hold an account number). */
+  async function sealExplanation(runId: string, itemId: string, text: string): Promise<string> {
+    const codec = await codecOf(runId);
+    try {
+      return codec.enc(EXCEPTIONS_TABLE, 'explanation', itemId, text);
+    } finally {
+      codec.dispose();
+    }
   }
 
   async function getException(runId: string, itemId: string): Promise<ExceptionRow | undefined> {
@@ -475,7 +555,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         EXCEPTION_COLUMNS,
         EXCEPTION_COLUMNS.slice(2),
         rows,
-        (x, i) => {
+        (x, i, codec) => {
           const what = `exception ${i + 1}${typeof x?.itemId === 'string' ? ` (${x.itemId})` : ''}`;
           if (typeof x?.itemId !== 'string' || !x.itemId) throw refuse(`${what}: itemId is missing`);
           if (!['a', 'b', 'both'].includes(x.side)) throw refuse(`${what}: side must be a, b or both`);
@@ -486,7 +566,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             runId,
             x.itemId,
             x.side,
-            enc('key', x.key),
+            codec.enc(EXCEPTIONS_TABLE, 'key', x.itemId, x.key),
             x.category,
             x.currency ?? null,
             decimalOrNull(x.amount, `${what}: amount`),
@@ -497,9 +577,16 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             decimalOrNull(x.amountA, `${what}: amountA`),
             decimalOrNull(x.amountB, `${what}: amountB`),
             accepted ? 't' : 'f',
-            encodeEvidence(x.evidence, what),
+            encodeEvidence(codec, x.itemId, x.evidence, what),
             partOrNull(x.partition, `${what}: partition`),
-            accepted ? enc('explanation', `accepted by rule ${x.rule ?? 'unknown'} (${x.category})`) : null,
+            accepted
+              ? codec.enc(
+                  EXCEPTIONS_TABLE,
+                  'explanation',
+                  x.itemId,
+                  `accepted by rule ${x.rule ?? 'unknown'} (${x.category})`,
+                )
+              : null,
           ];
         },
         EXCEPTION_INSERT_ONLY,
@@ -507,7 +594,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     writeMatches(runId, rows) {
-      return bulkWrite(runId, MATCHES_TABLE, MATCH_COLUMNS, MATCH_COLUMNS.slice(2), rows, (m, i) => {
+      return bulkWrite(runId, MATCHES_TABLE, MATCH_COLUMNS, MATCH_COLUMNS.slice(2), rows, (m, i, codec) => {
         const what = `match ${i + 1}${typeof m?.itemId === 'string' ? ` (${m.itemId})` : ''}`;
         if (typeof m?.itemId !== 'string' || !m.itemId) throw refuse(`${what}: itemId is missing`);
         if (typeof m.rule !== 'string' || !m.rule) throw refuse(`${what}: rule is missing`);
@@ -516,7 +603,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
           runId,
           m.itemId,
           m.rule,
-          enc('key', m.key),
+          codec.enc(MATCHES_TABLE, 'key', m.itemId, m.key),
           m.currency ?? null,
           idList(m.aItems, `${what}: aItems`),
           idList(m.bItems, `${what}: bItems`),
@@ -533,30 +620,36 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     async *streamMatches(runId, opts = {}) {
-      const batches = postgresBatches(
-        pool,
-        {
-          source: 'result store',
-          sql: `SELECT item_id, rule, key, currency, a_items, b_items, amount_a, amount_b, difference, part
-                FROM ${MATCHES_TABLE} WHERE run_id = :run_id ORDER BY rule, key, item_id`,
-          params: { run_id: { type: 'text', value: runId } },
-        },
-        { batchSize: opts.batchSize },
-      );
-      for await (const batch of batches)
-        yield batch.map((r) => ({
-          runId,
-          itemId: r.item_id!,
-          rule: r.rule!,
-          key: dec('key', r.key!),
-          currency: r.currency,
-          aItems: JSON.parse(r.a_items!) as string[],
-          bItems: JSON.parse(r.b_items!) as string[],
-          amountA: r.amount_a!,
-          amountB: r.amount_b!,
-          difference: r.difference!,
-          partition: r.part === null ? null : Number(r.part),
-        }));
+      const codec = await codecOf(runId);
+      try {
+        const batches = postgresBatches(
+          pool,
+          {
+            source: 'result store',
+            sql: `SELECT item_id, rule, key, currency, a_items, b_items, amount_a, amount_b, difference, part
+                  FROM ${MATCHES_TABLE} WHERE run_id = :run_id
+                  ORDER BY rule, ${codec.sealed && sensitive.has('key') ? '' : 'key, '}item_id`,
+            params: { run_id: { type: 'text', value: runId } },
+          },
+          { batchSize: opts.batchSize },
+        );
+        for await (const batch of batches)
+          yield batch.map((r) => ({
+            runId,
+            itemId: r.item_id!,
+            rule: r.rule!,
+            key: codec.dec(MATCHES_TABLE, 'key', r.item_id!, r.key!),
+            currency: r.currency,
+            aItems: JSON.parse(r.a_items!) as string[],
+            bItems: JSON.parse(r.b_items!) as string[],
+            amountA: r.amount_a!,
+            amountB: r.amount_b!,
+            difference: r.difference!,
+            partition: r.part === null ? null : Number(r.part),
+          }));
+      } finally {
+        codec.dispose();
+      }
     },
 
     async exceptionTotals(runId) {
@@ -590,7 +683,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         `UPDATE ${EXCEPTIONS_TABLE} SET status = 'explained', explanation = $3, explained_by = $4,
                 explained_at = coalesce($5::timestamptz, now())
           WHERE run_id = $1 AND item_id = $2 AND status <> 'resolved'`,
-        [runId, itemId, enc('explanation', note.explanation), note.by, note.at ?? null],
+        [runId, itemId, await sealExplanation(runId, itemId, note.explanation), note.by, note.at ?? null],
       );
       const row = await getException(runId, itemId);
       if (!row) throw refuse(`no exception ${itemId} in run ${runId}`, 'ExceptionNotFound');
@@ -612,7 +705,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         [
           runId,
           itemId,
-          note.explanation === undefined ? null : enc('explanation', note.explanation),
+          note.explanation === undefined ? null : await sealExplanation(runId, itemId, note.explanation),
           note.by,
           note.at ?? null,
         ],

@@ -290,6 +290,32 @@ describe('spill files encrypted at rest', () => {
         const clear = await plain.reconcilePartition(partition(clearRun, p));
         expect({ ...sealed, runId: undefined }).toEqual({ ...clear, runId: undefined });
       }
+      // The result store holds the run's keys and evidence sealed; the reports show them to this worker in clear.
+      const db = new Client({ connectionString: pgUrl });
+      await db.connect();
+      try {
+        const raw = await db.query(
+          `SELECT key, evidence::text AS evidence FROM recon_exceptions WHERE run_id = $1
+           UNION ALL SELECT key, NULL FROM recon_matches WHERE run_id = $1`,
+          [runId],
+        );
+        expect(raw.rows.length).toBe(3);
+        for (const r of raw.rows) expect(r.key).toMatch(/^ff1:/);
+        expect(JSON.stringify(raw.rows)).not.toMatch(/100[123]/);
+      } finally {
+        await db.end();
+      }
+      const reports = await acts.writeReconReports({
+        runId,
+        reconId: `acts-sealed-${threads}`,
+        company: 'T',
+        period: '2026-10',
+        asOfDate: '2026-10-31',
+        cleanUp: false,
+      });
+      const csv = await readFile(reports.find((r) => r.kind === 'exceptions' && r.format === 'csv')!.path, 'utf8');
+      expect(csv).toContain('1003');
+      expect(csv).not.toContain('ff1:');
     },
   );
 
@@ -297,8 +323,13 @@ describe('spill files encrypted at rest', () => {
     const { acts, envelope, accessLog } = sealedActivities();
     const runId = 'recon:T:2026-10:shred/r1';
     await extractBoth(acts, runId);
+    await acts.reconcilePartition(partition(runId, 0));
     await envelope.shred('recon:T:2026-10:shred', { actor: 'dpo@acme', purpose: 'retention ended' });
-    await expect(acts.reconcilePartition(partition(runId, 0))).rejects.toMatchObject({
+    // Its results too: the reports cannot be written from the sealed columns any more.
+    await expect(
+      acts.writeReconReports({ runId, reconId: 'acts-shred', company: 'T', period: '2026-10', asOfDate: '2026-10-31' }),
+    ).rejects.toMatchObject({ type: 'DataShreddedError', nonRetryable: true });
+    await expect(acts.reconcilePartition(partition(runId, 1))).rejects.toMatchObject({
       type: 'DataShreddedError',
       nonRetryable: true,
       message: expect.stringMatching(/recon:T:2026-10:shred.*crypto-shredded/),

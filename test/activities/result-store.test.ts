@@ -5,13 +5,14 @@ import {
   type ExceptionInput,
   type ExceptionRow,
   type MatchInput,
+  type MatchRow,
   type ResultStore,
   createResultStore,
   exceptionFromRecon,
   matchFromRecon,
   runIdOf,
 } from '../../activities/result-store';
-import { DatasetCipher } from '../../activities/security/envelope';
+import { ColumnSealer } from '../../activities/security/column-seal';
 import { minorToString } from '../../domain/money';
 import type { ReconException, ReconMatch } from '../../domain/recon';
 import { freshDatabase } from '../helpers/postgres';
@@ -448,40 +449,128 @@ describe('the reconciliation result store', () => {
     );
   });
 
-  it('encrypts the sensitive columns through the encryptField hook and reads them back with decryptField', async () => {
-    const cipher = new DatasetCipher('recon:ACME:2026-10', randomBytes(32));
-    const secure = createResultStore({
-      pool,
-      encryptField: (v, column) => cipher.encryptText(v, `recon_exceptions.${column}`),
-      decryptField: (v, column) => cipher.decryptText(v, `recon_exceptions.${column}`),
-      sensitiveColumns: ['key', 'evidence', 'explanation'],
-    });
-    const runId = await run();
+  describe('with a key for the run', () => {
+    const IBAN = 'DE89370400440532013000';
     const item: ExceptionInput = {
       itemId: 'BANK:7',
       side: 'a',
-      key: 'DE89370400440532013000',
+      key: IBAN,
       category: 'missing_in_b',
       amount: '-99.99',
-      evidence: { iban: 'DE89370400440532013000' },
+      evidence: { iban: IBAN },
     };
-    await secure.writeExceptions(runId, [item]);
-    await secure.explainException(runId, 'BANK:7', { explanation: 'account DE89370400440532013000 closed', by: 'ap' });
-    const raw = await pool.query('SELECT key, evidence::text, explanation FROM recon_exceptions WHERE run_id = $1', [
-      runId,
-    ]);
-    expect(JSON.stringify(raw.rows)).not.toContain('DE89370400440532013000');
-    expect(JSON.stringify(raw.rows)).not.toContain('0532');
-    const [row] = (await all(secure.streamExceptions(runId))).rows;
-    expect(row).toMatchObject({
-      key: 'DE89370400440532013000',
-      evidence: { iban: 'DE89370400440532013000' },
-      explanation: 'account DE89370400440532013000 closed',
-      amount: '-99.99',
+    const match: MatchInput = {
+      itemId: 'exact:BANK:8|GL:8',
+      rule: 'exact',
+      key: 'DE44500105175407324931',
+      aItems: ['BANK:8'],
+      bItems: ['GL:8'],
+      amountA: '10.00',
+      amountB: '10.00',
+      difference: '0.00',
+    };
+    /** A store sealing under one dataset key, as a worker with keys does; `shredded` stands for a shredded key. */
+    const keyed = (key = randomBytes(32), state: { shredded?: boolean } = {}) =>
+      createResultStore({
+        pool,
+        sealerFor: async () => {
+          if (state.shredded) throw new Error('dataset "recon:ACME:2026-10:gl-vs-erp" was crypto-shredded');
+          return new ColumnSealer('recon:ACME:2026-10:gl-vs-erp', key);
+        },
+      });
+    const rawOf = async (runId: string) =>
+      JSON.stringify(
+        (
+          await pool.query(
+            `SELECT key, evidence::text AS evidence, explanation FROM recon_exceptions WHERE run_id = $1
+             UNION ALL SELECT key, NULL, NULL FROM recon_matches WHERE run_id = $1`,
+            [runId],
+          )
+        ).rows,
+      );
+
+    it('stores keys, evidence and explanations sealed and gives them back in clear', async () => {
+      const secure = keyed();
+      const runId = await run();
+      await secure.writeExceptions(runId, [item]);
+      await secure.writeMatches(runId, [match]);
+      await secure.explainException(runId, 'BANK:7', { explanation: `account ${IBAN} closed`, by: 'ap' });
+      const raw = await rawOf(runId);
+      expect(raw).not.toContain(IBAN);
+      expect(raw).not.toContain('0532');
+      expect(raw).not.toContain('DE44500105175407324931');
+      expect(raw.match(/ff1:/g)).toHaveLength(4);
+      const [row] = (await all(secure.streamExceptions(runId))).rows;
+      expect(row).toMatchObject({
+        key: IBAN,
+        evidence: { iban: IBAN },
+        explanation: `account ${IBAN} closed`,
+        amount: '-99.99',
+      });
+      const matches: MatchRow[] = [];
+      for await (const b of secure.streamMatches(runId)) matches.push(...b);
+      expect(matches).toMatchObject([{ key: 'DE44500105175407324931', amountA: '10.00' }]);
     });
-    // Without the key, a reader sees ciphertext, not account numbers.
-    const [blind] = (await all(store.streamExceptions(runId))).rows;
-    expect(blind.key).not.toContain('DE89');
-    expect(typeof blind.evidence).toBe('string');
+
+    it('refuses to read a sealed run without its key, naming the column and item, and keeps totals readable', async () => {
+      const runId = await run();
+      await keyed().writeExceptions(runId, [item]);
+      const f = await failureOf(all(store.streamExceptions(runId)));
+      expect(f.type).toBe('DataKeyMissingError');
+      expect(f.message).toMatch(/recon_exceptions\.key of item BANK:7 .* encrypted/);
+      expect(await store.exceptionTotals(runId)).toMatchObject([
+        { category: 'missing_in_b', count: 1, amount: '-99.99' },
+      ]);
+    });
+
+    it('fails closed on a tampered value, a value moved to another item, and a clear value put into a sealed run', async () => {
+      const key = randomBytes(32);
+      const secure = keyed(key);
+      const runId = await run();
+      await secure.writeExceptions(runId, [item, { ...item, itemId: 'BANK:9', key: 'DE02120300000000202051' }]);
+      const keyOf = async (id: string) =>
+        (await pool.query('SELECT key FROM recon_exceptions WHERE run_id = $1 AND item_id = $2', [runId, id])).rows[0]
+          .key as string;
+      const original = await keyOf('BANK:7');
+      const flipped = original.slice(0, -4) + (original.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA');
+      const setKey = (id: string, v: string) =>
+        pool.query('UPDATE recon_exceptions SET key = $3 WHERE run_id = $1 AND item_id = $2', [runId, id, v]);
+
+      await setKey('BANK:7', flipped);
+      let f = await failureOf(all(secure.streamExceptions(runId)));
+      expect(f.type).toBe('DataDecryptionError');
+      expect(f.message).toMatch(/BANK:7.*does not authenticate/);
+
+      await setKey('BANK:7', await keyOf('BANK:9'));
+      f = await failureOf(all(secure.streamExceptions(runId)));
+      expect(f.message).toMatch(/BANK:7.*does not authenticate/);
+
+      await setKey('BANK:7', IBAN);
+      f = await failureOf(all(secure.streamExceptions(runId)));
+      expect(f.message).toMatch(/recon_exceptions\.key of item BANK:7 .* not encrypted/);
+
+      await setKey('BANK:7', original);
+      expect((await all(secure.streamExceptions(runId))).rows.map((r) => r.key).sort()).toEqual([
+        'DE02120300000000202051',
+        IBAN,
+      ]);
+      // Another dataset key opens nothing.
+      f = await failureOf(all(keyed(randomBytes(32)).streamExceptions(runId)));
+      expect(f.type).toBe('DataDecryptionError');
+    });
+
+    it('can neither read nor write the sealed columns once the dataset is shredded', async () => {
+      const state = { shredded: false };
+      const secure = keyed(randomBytes(32), state);
+      const runId = await run();
+      await secure.writeExceptions(runId, [item]);
+      state.shredded = true;
+      await expect(all(secure.streamExceptions(runId))).rejects.toThrow(/crypto-shredded/);
+      await expect(secure.writeExceptions(runId, [{ ...item, itemId: 'BANK:10' }])).rejects.toThrow(/crypto-shredded/);
+      await expect(secure.explainException(runId, 'BANK:7', { explanation: 'x', by: 'ap' })).rejects.toThrow(
+        /crypto-shredded/,
+      );
+      expect((await store.exceptionTotals(runId))[0]).toMatchObject({ count: 1, amount: '-99.99' });
+    });
   });
 });
