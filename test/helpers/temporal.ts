@@ -39,6 +39,28 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: serverExecutable('test') } });
 }
 
+/**
+ * A fresh time-skipping server for each test of the suite (starting one takes about 0.1 s): `set` receives it
+ * before the test, and it is torn down after the suite's own afterEach hooks registered before this call.
+ *
+ * Why not one server per suite: terminating a workflow while one of its activities or workflow tasks is in flight
+ * leaks the server's time-skipping lock (test server 1.40.0, reproduced by hand), and from then on every
+ * `env.sleep` and every time-skipping `result()` on that server waits in real time: a later test hangs until
+ * jest's timeout, depending on how loaded the machine was when an earlier test cleaned up.
+ */
+export function freshTimeSkippingServerPerTest(set: (env: TestWorkflowEnvironment) => void): void {
+  let current: TestWorkflowEnvironment | undefined;
+  beforeEach(async () => {
+    current = await timeSkippingEnv();
+    set(current);
+  }, 60_000);
+  afterEach(async () => {
+    const env = current;
+    current = undefined;
+    await env?.teardown();
+  });
+}
+
 export async function devServerEnv(
   opts: {
     searchAttributes?: Parameters<typeof TestWorkflowEnvironment.createLocal>[0] extends infer O

@@ -24,7 +24,7 @@ import { approvalsQuery, type ApprovalSignal, type ResubmitSignal } from '../../
 import type { ApprovalItem, CheckpointStatus } from '../../workflows/types';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
-import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 export interface Harness {
   env: TestWorkflowEnvironment;
@@ -47,14 +47,13 @@ export function approvalSuite(prefix: string): Harness {
     h.outbox = new ApprovalOutbox(h.pool);
     h.signer = await generateApprovalKeyPair();
     h.keys = approvalKeySet([h.signer]);
-    h.env = await timeSkippingEnv();
     await workflowBundle();
   }, 120_000);
-  // The time-skipping server will not skip time while a worker-less workflow has a task outstanding (a test that
-  // failed before its own cleanup); running tests clean up inside their worker's run, see `running`.
+  // Workflows a test leaves are terminated before its server goes (each test has its own, see
+  // freshTimeSkippingServerPerTest); running tests clean up inside their worker's run, see `running`.
   afterEach(() => terminateStarted(h));
+  freshTimeSkippingServerPerTest((env) => (h.env = env));
   afterAll(async () => {
-    await h.env?.teardown();
     await h.systems?.close();
     await h.pool?.end();
   });
@@ -70,9 +69,8 @@ async function terminateStarted(h: Harness): Promise<void> {
 }
 
 /**
- * Runs a test body on a worker and terminates the workflows it started while that worker still runs. Terminated
- * after their worker has stopped, a workflow with a task just scheduled (an activity's result arriving) can keep
- * the time-skipping server from skipping time for the rest of the suite: a later `env.sleep` then never returns.
+ * Runs a test body on a worker and terminates the workflows it started while that worker still runs, so that the
+ * worker's shutdown does not wait on their in-flight activities.
  */
 export async function running(h: Harness, worker: Worker, body: () => Promise<void>): Promise<void> {
   await worker.runUntil(async () => {

@@ -7,7 +7,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { approvalSignal, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { freshDatabase } from '../helpers/postgres';
-import { timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import {
   closeWorker,
@@ -33,14 +33,14 @@ beforeAll(async () => {
   systems = systemsFromEnv({ DATABASE_URL: dbUrl });
   signer = await generateApprovalKeyPair();
   keys = approvalKeySet([signer]);
-  env = await timeSkippingEnv();
   await workflowBundle();
 }, 120_000);
 
 afterEach(() => terminateLeftovers(h));
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
 });
 

@@ -50,7 +50,7 @@ import type { ClosePlanInput } from '../../domain/close/plan';
 import type { CloseRunOptions, CloseStatus, MonthEndCloseInput, ReconciliationSummary } from '../../workflows/types';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
-import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 const IBAN = 'DE89370400440532013000';
 const master = generateMasterKey('k1');
@@ -86,7 +86,6 @@ beforeAll(async () => {
   signer = await generateApprovalKeyPair();
   keys = approvalKeySet([signer]);
   work = mkdtempSync(join(tmpdir(), 'finflow-close-evidence-'));
-  env = await timeSkippingEnv();
   await workflowBundle({ failureConverterPath: dataConverter.failureConverterPath });
 }, 180_000);
 
@@ -98,8 +97,9 @@ afterEach(async () => {
       .catch(() => undefined);
 });
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
   await pool?.end();
 });

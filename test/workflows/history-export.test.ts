@@ -18,7 +18,7 @@ import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../workers/data-
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { MonthEndCloseInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
-import { timeSkippingEnv, uniqueId } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, uniqueId } from '../helpers/temporal';
 
 const IBAN = 'DE89370400440532013000';
 let env: TestWorkflowEnvironment;
@@ -37,7 +37,6 @@ beforeAll(async () => {
     INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09'),('1004','12.34');`);
   await db.end();
   systems = systemsFromEnv({ DATABASE_URL: url });
-  env = await timeSkippingEnv();
   // Failures are encrypted only when the workflow bundle carries the failure converter too.
   bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
@@ -46,8 +45,9 @@ beforeAll(async () => {
   });
 }, 180_000);
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
 });
 

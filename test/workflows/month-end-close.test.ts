@@ -17,7 +17,7 @@ import type { monthEndCloseWorkflow } from '../../workflows';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
-import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
@@ -39,7 +39,6 @@ beforeAll(async () => {
   systems = systemsFromEnv({ DATABASE_URL: url });
   signer = await generateApprovalKeyPair();
   keys = approvalKeySet([signer]);
-  env = await timeSkippingEnv();
   await workflowBundle();
 }, 120_000);
 
@@ -55,8 +54,9 @@ afterEach(async () => {
   }
 });
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
 });
 

@@ -20,7 +20,7 @@ import type { reconciliationWorkflow } from '../../workflows';
 import type { ReconciliationInput, ReconciliationSummary } from '../../workflows/types';
 import { freshMariaDatabase } from '../helpers/mariadb';
 import { freshDatabase } from '../helpers/postgres';
-import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 type Category = (typeof CATEGORIES)[number];
 
@@ -179,7 +179,6 @@ beforeAll(async () => {
   });
   workDir = await mkdtemp(join(tmpdir(), 'finflow-recon-work-'));
   reportsDir = await mkdtemp(join(tmpdir(), 'finflow-recon-reports-'));
-  env = await timeSkippingEnv();
   await workflowBundle();
 }, 180_000);
 
@@ -195,8 +194,9 @@ afterEach(async () => {
       .catch(() => undefined);
 });
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
 });
 

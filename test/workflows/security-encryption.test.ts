@@ -27,7 +27,7 @@ import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
-import { testWorkerOptions, timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 // Two valid IBANs: one in the close's input (and so in a failing activity's message), one in the approval signal.
 const IBAN = 'DE89370400440532013000';
@@ -50,7 +50,6 @@ beforeAll(async () => {
     INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09'),('1004','12.34');`);
   await db.end();
   systems = systemsFromEnv({ DATABASE_URL: url });
-  env = await timeSkippingEnv();
   await workflowBundle({ failureConverterPath: converter1.failureConverterPath });
 }, 180_000);
 
@@ -63,8 +62,9 @@ afterEach(async () => {
       .catch(() => undefined);
 });
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
 });
 

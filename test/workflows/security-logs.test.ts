@@ -14,7 +14,7 @@ import { createDataConverter } from '../../workers/data-converter';
 import { installWorkerRuntime } from '../../workers/main';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { freshDatabase } from '../helpers/postgres';
-import { installRuntimeLogger, testWorkerOptions, timeSkippingEnv, uniqueId } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, installRuntimeLogger, testWorkerOptions, uniqueId } from '../helpers/temporal';
 import { seedPolicy } from '../unit/security-fixture';
 
 const IBAN = 'DE89370400440532013000';
@@ -44,11 +44,11 @@ beforeAll(async () => {
     INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09');`);
   await db.end();
   systems = systemsFromEnv({ DATABASE_URL: url });
-  env = await timeSkippingEnv();
 }, 180_000);
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
   await systems?.close();
 });
 

@@ -20,7 +20,7 @@ import {
 } from '../../workers/security-setup';
 import type { CloseStatus } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
-import { timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal';
+import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import pino from 'pino';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -38,12 +38,12 @@ beforeAll(async () => {
     INSERT INTO gl VALUES ('1001','100.00'),('1002','250.10');
     INSERT INTO erp VALUES ('1001','100.00'),('1002','250.10');`);
   await db.end();
-  env = await timeSkippingEnv();
   dir = mkdtempSync(join(tmpdir(), 'finflow-setup-'));
 }, 180_000);
 
+freshTimeSkippingServerPerTest((e) => (env = e));
+
 afterAll(async () => {
-  await env?.teardown();
 });
 
 describe('keys from the environment', () => {
