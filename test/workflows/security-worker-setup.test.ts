@@ -43,8 +43,7 @@ beforeAll(async () => {
 
 freshTimeSkippingServerPerTest((e) => (env = e));
 
-afterAll(async () => {
-});
+afterAll(async () => {});
 
 describe('keys from the environment', () => {
   it('make startWorker and connectClient encrypt: the close runs and the server holds only ciphertext', async () => {
