@@ -6,6 +6,7 @@
 //  2. A large extract (1M records, CSV) written to disk and read back with control totals, in clear and encrypted
 //     with the dataset's data key (EnvelopeEncryption, AES-256-GCM per 10,000-record chunk).
 //  3. The result store: N exceptions written with the sensitive columns (key, evidence, explanation) sealed per value or not.
+//  4. The reports of those N exceptions (xlsx, csv, json) written in clear or sealed with the run's data key.
 // Target overhead < 5% (the seed asks < 10%).
 //
 //   npm run bench:security [-- --recon-records 1000000 --recon-rounds 2 --closes 200 --records 1000000
@@ -22,6 +23,7 @@ import { EnvelopeEncryption, InMemoryDataKeyStore, type DatasetCipher } from '..
 import { ColumnSealer } from '../activities/security/column-seal';
 import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
 import { createResultStore, type ExceptionInput } from '../activities/result-store';
+import { type ReportInput, writeExceptionsReport, writeSummaryReport } from '../activities/reports';
 import { systemsFromEnv } from '../activities/systems';
 import { connectClient } from '../client/connect';
 import { minorToString } from '../domain/money';
@@ -315,6 +317,7 @@ async function benchStore(): Promise<void> {
     await plain.migrate();
     let off = Infinity;
     let on = Infinity;
+    let clearRun: string | undefined;
     for (let r = 0; r < Math.max(ROUNDS, 1); r++)
       for (const [store, enc] of [
         [plain, false],
@@ -334,9 +337,54 @@ async function benchStore(): Promise<void> {
         if (n !== STORE_ROWS) throw new Error(`streamed ${n} of ${STORE_ROWS}`);
         if (enc) on = Math.min(on, ms);
         else off = Math.min(off, ms);
+        if (!enc) clearRun = runId;
       }
-    cipher.dispose();
     console.log(`   write + stream back: clear ${sec(off)}, encrypted ${sec(on)}; overhead ${pct(on, off)}`);
+
+    // 4. The six reports of that run (exceptions and summary as xlsx, csv, json) written in clear or sealed with the
+    // run's data key; the same rows from the same store, so only the sealing differs.
+    console.log(
+      `\n4. reports of ${STORE_ROWS.toLocaleString('en-US')} exceptions (xlsx, csv, json; exceptions and summary), clear vs sealed`,
+    );
+    const reportsDir = mkdtempSync(join(tmpdir(), 'finflow-bench-sec-reports-'));
+    let reportsOff = Infinity;
+    let reportsOn = Infinity;
+    let sealedBytes = 0;
+    let clearBytes = 0;
+    try {
+      for (let r = 0; r < Math.max(ROUNDS, 1); r++)
+        for (const enc of [false, true]) {
+          const input: ReportInput = {
+            store: plain,
+            runId: clearRun!,
+            reconId: 'bench',
+            date: '2026-10-31',
+            dir: reportsDir,
+            ...(enc ? { seal: cipher } : {}),
+          };
+          const t = performance.now();
+          let bytes = 0;
+          for (const format of ['xlsx', 'csv', 'json'] as const) {
+            bytes += (await writeExceptionsReport(format, input)).bytes;
+            bytes += (await writeSummaryReport(format, input)).bytes;
+          }
+          const ms = performance.now() - t;
+          if (enc) {
+            reportsOn = Math.min(reportsOn, ms);
+            sealedBytes = bytes;
+          } else {
+            reportsOff = Math.min(reportsOff, ms);
+            clearBytes = bytes;
+          }
+        }
+    } finally {
+      rmSync(reportsDir, { recursive: true, force: true });
+    }
+    console.log(
+      `   six reports: clear ${sec(reportsOff)} (${clearBytes.toLocaleString('en-US')} bytes), sealed ${sec(reportsOn)} ` +
+        `(${sealedBytes.toLocaleString('en-US')} bytes); overhead ${pct(reportsOn, reportsOff)}`,
+    );
+    cipher.dispose();
     await db.end();
   } finally {
     await server?.stop();

@@ -162,6 +162,8 @@ export interface ReconReportRef {
   path: string;
   sha256: string;
   rows: number;
+  /** Sealed at rest with the reconciliation's data key (`finflow report open` gives the clear file). */
+  sealed?: boolean;
 }
 
 /** Control totals and counts only: records stay in the systems and the result store. */

@@ -66,8 +66,8 @@ export async function generateCloseReportWith(
   ];
   const files: CloseReportResult['files'] = [];
   for (const [path, text] of outputs) {
-    const f = await writeAtomically(path, (tmp) =>
-      withTextFile(tmp, async (write) => {
+    const f = await writeAtomically(path, (sink) =>
+      withTextFile(sink.open(), async (write) => {
         await write(text);
         return status.tasks.length;
       }),

@@ -13,6 +13,7 @@ import { ColumnSealer } from '../security/column-seal';
 import {
   DataKeyMissingError,
   toActivityFailure,
+  type DatasetCipher,
   type EnvelopeEncryption,
   type ThreadDataKey,
 } from '../security/envelope';
@@ -95,6 +96,24 @@ export interface WrittenReport {
   path: string;
   sha256: string;
   rows: number;
+  /** Sealed at rest with the run's data key (`finflow report open` gives the clear file). */
+  sealed?: boolean;
+}
+
+/**
+ * A business key as one folder name: letters, digits, '.', '_' and '-' kept, any other character as %XX of its
+ * UTF-8 bytes (so two keys never share a folder), never '.' or '..'.
+ */
+export function folderName(key: string, what: string): string {
+  if (!key)
+    throw ApplicationFailure.nonRetryable(`the ${what} is empty: no folder can be named after it`, 'InvalidInput');
+  const name = Array.from(Buffer.from(key, 'utf8'))
+    .map((b) => {
+      const c = String.fromCharCode(b);
+      return /[A-Za-z0-9._-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    })
+    .join('');
+  return name === '.' || name === '..' ? name.replace(/\./g, '%2E') : name;
 }
 
 function heartbeat(details?: unknown): void {
@@ -197,6 +216,18 @@ export function createReconActivities(deps: ReconActivityDeps) {
         cipher.dispose();
       }
     } catch (err) {
+      throw toActivityFailure(err);
+    }
+  };
+
+  /** The run's dataset cipher for sealing its reports, or undefined without keys or when the run has no data key. */
+  const datasetCipherOf = async (runId: string): Promise<DatasetCipher | undefined> => {
+    if (!cfg.envelope) return undefined;
+    try {
+      const envelope = typeof cfg.envelope === 'function' ? await cfg.envelope() : cfg.envelope;
+      return await envelope.open(splitRunId(runId).workflowId, { create: false });
+    } catch (err) {
+      if (err instanceof DataKeyMissingError) return undefined;
       throw toActivityFailure(err);
     }
   };
@@ -316,23 +347,34 @@ export function createReconActivities(deps: ReconActivityDeps) {
       }
       if (input.status !== undefined)
         await st.finishRun(input.runId, { status: input.status, summary: input.summary ?? null });
-      const base: ReportInput = {
-        store: st,
-        runId: input.runId,
-        reconId: input.reconId,
-        date: input.asOfDate,
-        dir: reportsDir,
-      };
-      const out: WrittenReport[] = [];
-      for (const kind of ['exceptions', 'summary'] as const)
-        for (const format of ['xlsx', 'csv', 'json'] as const) {
-          const f: ReportFile =
-            kind === 'exceptions' ? await writeExceptionsReport(format, base) : await writeSummaryReport(format, base);
-          out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows });
-          heartbeat({ kind, format });
-        }
-      if (input.cleanUp !== false) await removeRunDir(workDir, input.runId);
-      return out;
+      // Sealed at rest under the run's data key when its extracts were (a worker with keys); a run extracted in
+      // clear keeps clear reports, and a shredded one cannot be reported on any more (non-retryable).
+      const seal = await datasetCipherOf(input.runId);
+      try {
+        const base: ReportInput = {
+          store: st,
+          runId: input.runId,
+          reconId: input.reconId,
+          date: input.asOfDate,
+          // A folder per close (company, period): the seed's file names repeat across companies and closes.
+          dir: join(reportsDir, folderName(input.company, 'company'), folderName(input.period, 'period')),
+          ...(seal ? { seal } : {}),
+        };
+        const out: WrittenReport[] = [];
+        for (const kind of ['exceptions', 'summary'] as const)
+          for (const format of ['xlsx', 'csv', 'json'] as const) {
+            const f: ReportFile =
+              kind === 'exceptions'
+                ? await writeExceptionsReport(format, base)
+                : await writeSummaryReport(format, base);
+            out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows, ...(seal ? { sealed: true } : {}) });
+            heartbeat({ kind, format });
+          }
+        if (input.cleanUp !== false) await removeRunDir(workDir, input.runId);
+        return out;
+      } finally {
+        seal?.dispose();
+      }
     },
 
     /**

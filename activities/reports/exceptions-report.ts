@@ -7,6 +7,7 @@ import type { ExceptionRow, ResultStore } from '../result-store';
 import { amountCell, csvField, csvLine } from './cells';
 import { type ReportFile, type ReportFormat, reportFileName, withTextFile, writeAtomically } from './files';
 import { join } from 'node:path';
+import type { DatasetCipher } from '../security/envelope';
 
 export interface ReportInput {
   store: ResultStore;
@@ -17,6 +18,8 @@ export interface ReportInput {
   dir: string;
   /** Rows per read from the store. */
   batchSize?: number;
+  /** The run's dataset cipher: the report is sealed with it at rest (`.sealed` added to its name). */
+  seal?: DatasetCipher;
 }
 
 type Kind = 'text' | 'amount' | 'int';
@@ -137,97 +140,111 @@ function setCell(cell: ExcelJS.Cell, kind: Kind, v: string | number | null): voi
 }
 
 export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFile> {
-  const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'xlsx'));
-  return writeAtomically(path, async (tmp) => {
-    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: tmp, useStyles: true, useSharedStrings: false });
-    wb.creator = 'finflow';
-    const ws = wb.addWorksheet('Exceptions', { views: [{ state: 'frozen', ySplit: 1 }] });
-    ws.columns = EXCEPTION_REPORT_COLUMNS.map((c) => ({ header: c.header, key: c.json, width: c.width }));
-    ws.getRow(1).font = { bold: true };
-    ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: EXCEPTION_REPORT_COLUMNS.length } };
-    ws.getRow(1).commit();
-    const totals = new CurrencyTotals();
-    let rows = 0;
-    for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
-      for (const r of batch) {
-        const row = ws.getRow(rows + 2);
-        EXCEPTION_REPORT_COLUMNS.forEach((c, i) => setCell(row.getCell(i + 1), c.kind, c.get(r)));
-        row.commit();
-        totals.add(r);
-        rows++;
+  const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'xlsx', !!input.seal));
+  return writeAtomically(
+    path,
+    async (sink) => {
+      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+        stream: sink.open(),
+        useStyles: true,
+        useSharedStrings: false,
+      });
+      wb.creator = 'finflow';
+      const ws = wb.addWorksheet('Exceptions', { views: [{ state: 'frozen', ySplit: 1 }] });
+      ws.columns = EXCEPTION_REPORT_COLUMNS.map((c) => ({ header: c.header, key: c.json, width: c.width }));
+      ws.getRow(1).font = { bold: true };
+      ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: EXCEPTION_REPORT_COLUMNS.length } };
+      ws.getRow(1).commit();
+      const totals = new CurrencyTotals();
+      let rows = 0;
+      for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
+        for (const r of batch) {
+          const row = ws.getRow(rows + 2);
+          EXCEPTION_REPORT_COLUMNS.forEach((c, i) => setCell(row.getCell(i + 1), c.kind, c.get(r)));
+          row.commit();
+          totals.add(r);
+          rows++;
+        }
+        await catchUp(ws);
       }
-      await catchUp(ws);
-    }
-    ws.commit();
-    const ts = wb.addWorksheet('Totals');
-    ts.columns = [
-      { header: 'Currency', key: 'currency', width: 10 },
-      { header: 'Exceptions', key: 'count', width: 12 },
-      { header: 'Amount', key: 'amount', width: 20 },
-      { header: 'Difference', key: 'difference', width: 20 },
-    ];
-    ts.getRow(1).font = { bold: true };
-    ts.getRow(1).commit();
-    totals.rows().forEach((t, i) => {
-      const row = ts.getRow(i + 2);
-      row.getCell(1).value = t.currency;
-      row.getCell(2).value = t.count;
-      setCell(row.getCell(3), 'amount', t.amount);
-      setCell(row.getCell(4), 'amount', t.difference);
-      row.commit();
-    });
-    ts.commit();
-    await wb.commit();
-    return rows;
-  });
+      ws.commit();
+      const ts = wb.addWorksheet('Totals');
+      ts.columns = [
+        { header: 'Currency', key: 'currency', width: 10 },
+        { header: 'Exceptions', key: 'count', width: 12 },
+        { header: 'Amount', key: 'amount', width: 20 },
+        { header: 'Difference', key: 'difference', width: 20 },
+      ];
+      ts.getRow(1).font = { bold: true };
+      ts.getRow(1).commit();
+      totals.rows().forEach((t, i) => {
+        const row = ts.getRow(i + 2);
+        row.getCell(1).value = t.currency;
+        row.getCell(2).value = t.count;
+        setCell(row.getCell(3), 'amount', t.amount);
+        setCell(row.getCell(4), 'amount', t.difference);
+        row.commit();
+      });
+      ts.commit();
+      await wb.commit();
+      return rows;
+    },
+    input.seal,
+  );
 }
 
 export async function writeExceptionsCsv(input: ReportInput): Promise<ReportFile> {
-  const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'csv'));
-  return writeAtomically(path, (tmp) =>
-    withTextFile(tmp, async (write) => {
-      // A BOM, so spreadsheet programs read the file as UTF-8 (names and memos are not ASCII everywhere).
-      await write(`\ufeff${csvLine(EXCEPTION_REPORT_COLUMNS.map((c) => csvField(c.json)))}`);
-      let rows = 0;
-      for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
-        let chunk = '';
-        for (const r of batch) {
-          chunk += csvLine(
-            EXCEPTION_REPORT_COLUMNS.map((c) => csvField(c.get(r), c.kind === 'amount' ? 'amount' : 'text')),
-          );
-          rows++;
+  const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'csv', !!input.seal));
+  return writeAtomically(
+    path,
+    (sink) =>
+      withTextFile(sink.open(), async (write) => {
+        // A BOM, so spreadsheet programs read the file as UTF-8 (names and memos are not ASCII everywhere).
+        await write(`\ufeff${csvLine(EXCEPTION_REPORT_COLUMNS.map((c) => csvField(c.json)))}`);
+        let rows = 0;
+        for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
+          let chunk = '';
+          for (const r of batch) {
+            chunk += csvLine(
+              EXCEPTION_REPORT_COLUMNS.map((c) => csvField(c.get(r), c.kind === 'amount' ? 'amount' : 'text')),
+            );
+            rows++;
+          }
+          await write(chunk);
         }
-        await write(chunk);
-      }
-      return rows;
-    }),
+        return rows;
+      }),
+    input.seal,
   );
 }
 
 export async function writeExceptionsJson(input: ReportInput): Promise<ReportFile> {
-  const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'json'));
-  return writeAtomically(path, (tmp) =>
-    withTextFile(tmp, async (write) => {
-      const head = { report: 'exceptions', recon_id: input.reconId, date: input.date, run_id: input.runId };
-      await write(`${JSON.stringify(head).slice(0, -1)},"exceptions":[`);
-      const totals = new CurrencyTotals();
-      let rows = 0;
-      for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
-        let chunk = '';
-        for (const r of batch) {
-          const o: Record<string, unknown> = {};
-          for (const c of EXCEPTION_REPORT_COLUMNS) o[c.json] = c.get(r);
-          // JSON keeps the native shapes the columns flatten for sheets.
-          Object.assign(o, { accepted: r.accepted, a_items: r.aItems, b_items: r.bItems, evidence: r.evidence });
-          chunk += `${rows ? ',' : ''}\n${JSON.stringify(o)}`;
-          totals.add(r);
-          rows++;
+  const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'json', !!input.seal));
+  return writeAtomically(
+    path,
+    (sink) =>
+      withTextFile(sink.open(), async (write) => {
+        const head = { report: 'exceptions', recon_id: input.reconId, date: input.date, run_id: input.runId };
+        await write(`${JSON.stringify(head).slice(0, -1)},"exceptions":[`);
+        const totals = new CurrencyTotals();
+        let rows = 0;
+        for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
+          let chunk = '';
+          for (const r of batch) {
+            const o: Record<string, unknown> = {};
+            for (const c of EXCEPTION_REPORT_COLUMNS) o[c.json] = c.get(r);
+            // JSON keeps the native shapes the columns flatten for sheets.
+            Object.assign(o, { accepted: r.accepted, a_items: r.aItems, b_items: r.bItems, evidence: r.evidence });
+            chunk += `${rows ? ',' : ''}\n${JSON.stringify(o)}`;
+            totals.add(r);
+            rows++;
+          }
+          await write(chunk);
         }
-        await write(chunk);
-      }
-      await write(`\n],"count":${rows},"totals":${JSON.stringify(totals.rows())}}\n`);
-      return rows;
-    }),
+        await write(`\n],"count":${rows},"totals":${JSON.stringify(totals.rows())}}\n`);
+        return rows;
+      }),
+    input.seal,
   );
 }
 

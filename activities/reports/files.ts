@@ -7,7 +7,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
+import type { DatasetCipher } from '../security/envelope';
+import { SEALED_FILE_SUFFIX, sealingStream } from '../security/file-seal';
 
 export type ReportKind = 'exceptions' | 'summary';
 export type ReportFormat = 'xlsx' | 'csv' | 'json';
@@ -24,8 +27,17 @@ export interface ReportFile {
 const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** `<recon>_<kind>_<yyyy-mm-dd>.<ext>`, e.g. `gl-vs-erp_exceptions_2026-10-31.xlsx`. */
-export function reportFileName(reconId: string, kind: ReportKind, date: string, format: ReportFormat): string {
+/**
+ * `<recon>_<kind>_<yyyy-mm-dd>.<ext>`, e.g. `gl-vs-erp_exceptions_2026-10-31.xlsx`; a sealed report adds
+ * `.sealed` (open it with `finflow report open`).
+ */
+export function reportFileName(
+  reconId: string,
+  kind: ReportKind,
+  date: string,
+  format: ReportFormat,
+  sealed = false,
+): string {
   if (!NAME_PART.test(reconId))
     throw ApplicationFailure.nonRetryable(
       `reconciliation id ${JSON.stringify(reconId)} cannot name a file (letters, digits, '.', '_', '-')`,
@@ -33,7 +45,7 @@ export function reportFileName(reconId: string, kind: ReportKind, date: string, 
     );
   if (!ISO_DATE.test(date))
     throw ApplicationFailure.nonRetryable(`report date ${JSON.stringify(date)} is not yyyy-mm-dd`, 'InvalidReport');
-  return `${reconId}_${kind}_${date}.${format}`;
+  return `${reconId}_${kind}_${date}.${format}${sealed ? SEALED_FILE_SUFFIX : ''}`;
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -42,16 +54,47 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Where a report's bytes go: `open()` gives the stream of its temporary file (through the sealing stream when the
+ * report is sealed); open it once. */
+export interface ReportSink {
+  open(): Writable;
+}
+
 /**
- * Runs `write(tmpPath)` (which returns the row count), makes the bytes durable, then renames the file into
- * place; a failure leaves no file behind, and an earlier complete file of the same name is replaced whole.
+ * Runs `write(sink)` (which returns the row count), makes the bytes durable, then renames the file into place; a
+ * failure leaves no file behind, and an earlier complete file of the same name is replaced whole. With `seal`, the
+ * bytes are sealed with that data key on their way to the disk (activities/security/file-seal.ts): no clear byte
+ * of the report is written, not even to the temporary file; the hash and size are the sealed file's.
  */
-export async function writeAtomically(path: string, write: (tmpPath: string) => Promise<number>): Promise<ReportFile> {
+export async function writeAtomically(
+  path: string,
+  write: (sink: ReportSink) => Promise<number>,
+  seal?: DatasetCipher,
+): Promise<ReportFile> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const written: Promise<void>[] = [];
+  const opened: Writable[] = [];
+  const sink: ReportSink = {
+    open() {
+      if (written.length) throw new Error(`report ${path} was opened twice`);
+      const file = createWriteStream(tmp, { mode: 0o640 });
+      opened.push(file);
+      if (!seal) {
+        written.push(finished(file));
+        return file;
+      }
+      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX));
+      opened.push(sealing);
+      written.push(pipeline(sealing, file));
+      return sealing;
+    },
+  };
   try {
-    const rows = await write(tmp);
+    const rows = await write(sink);
+    if (!written.length) throw new Error(`report ${path} was never written`);
+    await Promise.all(written);
     const fh = await open(tmp, 'r+');
     try {
       await fh.sync();
@@ -74,6 +117,9 @@ export async function writeAtomically(path: string, write: (tmpPath: string) => 
     }
     return { path, sha256, rows, bytes: size };
   } catch (err) {
+    // A writer that failed half-way leaves its stream open: close it before the half-written file goes.
+    for (const stream of opened) stream.destroy();
+    await Promise.allSettled(written);
     await rm(tmp, { force: true });
     throw err;
   }
@@ -81,10 +127,9 @@ export async function writeAtomically(path: string, write: (tmpPath: string) => 
 
 /** A text file written with backpressure: write() waits whenever the stream's buffer is full. */
 export async function withTextFile(
-  path: string,
+  out: Writable,
   body: (write: (s: string) => Promise<void>) => Promise<number>,
 ): Promise<number> {
-  const out: Writable = createWriteStream(path, { encoding: 'utf8' });
   const failed = once(out, 'error').then(([err]) => {
     throw err;
   });

@@ -76,58 +76,76 @@ function valueCell(cell: ExcelJS.Cell, v: string | number | boolean | null): voi
 }
 
 export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> {
-  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'xlsx'));
+  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'xlsx', !!input.seal));
   const data = await load(input);
-  return writeAtomically(path, async (tmp) => {
-    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: tmp, useStyles: true, useSharedStrings: false });
-    wb.creator = 'finflow';
-    const ws = wb.addWorksheet('Summary');
-    ws.columns = [
-      { header: 'Item', key: 'item', width: 28 },
-      { header: 'Value', key: 'value', width: 60 },
-    ];
-    ws.getRow(1).font = { bold: true };
-    ws.getRow(1).commit();
-    let r = 2;
-    for (const [k, v] of runLines(input, data.run)) {
-      const row = ws.getRow(r++);
-      row.getCell(1).value = k;
-      if (v !== null) row.getCell(2).value = v;
-      row.commit();
-    }
-    for (const [k, v] of flattenSummary(data.run.summary ?? {})) {
-      const row = ws.getRow(r++);
-      row.getCell(1).value = `summary.${k}`;
-      valueCell(row.getCell(2), v);
-      row.commit();
-    }
-    ws.commit();
+  return writeAtomically(
+    path,
+    async (sink) => {
+      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+        stream: sink.open(),
+        useStyles: true,
+        useSharedStrings: false,
+      });
+      wb.creator = 'finflow';
+      const ws = wb.addWorksheet('Summary');
+      ws.columns = [
+        { header: 'Item', key: 'item', width: 28 },
+        { header: 'Value', key: 'value', width: 60 },
+      ];
+      ws.getRow(1).font = { bold: true };
+      ws.getRow(1).commit();
+      let r = 2;
+      for (const [k, v] of runLines(input, data.run)) {
+        const row = ws.getRow(r++);
+        row.getCell(1).value = k;
+        if (v !== null) row.getCell(2).value = v;
+        row.commit();
+      }
+      for (const [k, v] of flattenSummary(data.run.summary ?? {})) {
+        const row = ws.getRow(r++);
+        row.getCell(1).value = `summary.${k}`;
+        valueCell(row.getCell(2), v);
+        row.commit();
+      }
+      ws.commit();
 
-    const cs = wb.addWorksheet('By category', { views: [{ state: 'frozen', ySplit: 1 }] });
-    const headers = ['Category', 'Side', 'Currency', 'Count', 'Open', 'Explained', 'Resolved', 'Amount', 'Difference'];
-    cs.columns = headers.map((h) => ({ header: h, key: h.toLowerCase(), width: h === 'Category' ? 20 : 14 }));
-    cs.getRow(1).font = { bold: true };
-    cs.getRow(1).commit();
-    let i = 2;
-    for (const c of data.categories) {
-      const row = cs.getRow(i++);
-      row.values = [c.category, c.side, c.currency ?? '', c.count, c.open, c.explained, c.resolved];
-      valueCell(row.getCell(8), c.amount);
-      valueCell(row.getCell(9), c.difference);
-      row.commit();
-    }
-    for (const t of data.totals) {
-      const row = cs.getRow(i++);
-      row.values = ['TOTAL', t.side, t.currency ?? '', t.count];
-      valueCell(row.getCell(8), t.amount);
-      valueCell(row.getCell(9), t.difference);
-      row.font = { bold: true };
-      row.commit();
-    }
-    cs.commit();
-    await wb.commit();
-    return data.categories.length;
-  });
+      const cs = wb.addWorksheet('By category', { views: [{ state: 'frozen', ySplit: 1 }] });
+      const headers = [
+        'Category',
+        'Side',
+        'Currency',
+        'Count',
+        'Open',
+        'Explained',
+        'Resolved',
+        'Amount',
+        'Difference',
+      ];
+      cs.columns = headers.map((h) => ({ header: h, key: h.toLowerCase(), width: h === 'Category' ? 20 : 14 }));
+      cs.getRow(1).font = { bold: true };
+      cs.getRow(1).commit();
+      let i = 2;
+      for (const c of data.categories) {
+        const row = cs.getRow(i++);
+        row.values = [c.category, c.side, c.currency ?? '', c.count, c.open, c.explained, c.resolved];
+        valueCell(row.getCell(8), c.amount);
+        valueCell(row.getCell(9), c.difference);
+        row.commit();
+      }
+      for (const t of data.totals) {
+        const row = cs.getRow(i++);
+        row.values = ['TOTAL', t.side, t.currency ?? '', t.count];
+        valueCell(row.getCell(8), t.amount);
+        valueCell(row.getCell(9), t.difference);
+        row.font = { bold: true };
+        row.commit();
+      }
+      cs.commit();
+      await wb.commit();
+      return data.categories.length;
+    },
+    input.seal,
+  );
 }
 
 const SUMMARY_CSV_HEADER = [
@@ -146,66 +164,72 @@ const SUMMARY_CSV_HEADER = [
 ];
 
 export async function writeSummaryCsv(input: ReportInput): Promise<ReportFile> {
-  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'csv'));
+  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'csv', !!input.seal));
   const data = await load(input);
-  return writeAtomically(path, (tmp) =>
-    withTextFile(tmp, async (write) => {
-      await write(`\ufeff${csvLine(SUMMARY_CSV_HEADER)}`);
-      const head = [input.reconId, input.date, data.run.runId].map((v) => csvField(v));
-      for (const c of data.categories)
-        await write(
-          csvLine([
-            ...head,
-            ...[c.category, c.side, c.currency].map((v) => csvField(v)),
-            ...[c.count, c.open, c.explained, c.resolved].map((v) => String(v)),
-            csvField(c.amount, 'amount'),
-            csvField(c.difference, 'amount'),
-          ]),
-        );
-      // Total lines carry the count only: open/explained/resolved stay per category.
-      for (const t of data.totals)
-        await write(
-          csvLine([
-            ...head,
-            'TOTAL',
-            csvField(t.side),
-            csvField(t.currency),
-            String(t.count),
-            '',
-            '',
-            '',
-            csvField(t.amount, 'amount'),
-            csvField(t.difference, 'amount'),
-          ]),
-        );
-      return data.categories.length;
-    }),
+  return writeAtomically(
+    path,
+    (sink) =>
+      withTextFile(sink.open(), async (write) => {
+        await write(`\ufeff${csvLine(SUMMARY_CSV_HEADER)}`);
+        const head = [input.reconId, input.date, data.run.runId].map((v) => csvField(v));
+        for (const c of data.categories)
+          await write(
+            csvLine([
+              ...head,
+              ...[c.category, c.side, c.currency].map((v) => csvField(v)),
+              ...[c.count, c.open, c.explained, c.resolved].map((v) => String(v)),
+              csvField(c.amount, 'amount'),
+              csvField(c.difference, 'amount'),
+            ]),
+          );
+        // Total lines carry the count only: open/explained/resolved stay per category.
+        for (const t of data.totals)
+          await write(
+            csvLine([
+              ...head,
+              'TOTAL',
+              csvField(t.side),
+              csvField(t.currency),
+              String(t.count),
+              '',
+              '',
+              '',
+              csvField(t.amount, 'amount'),
+              csvField(t.difference, 'amount'),
+            ]),
+          );
+        return data.categories.length;
+      }),
+    input.seal,
   );
 }
 
 export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> {
-  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'json'));
+  const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'json', !!input.seal));
   const data = await load(input);
-  return writeAtomically(path, (tmp) =>
-    withTextFile(tmp, async (write) => {
-      const { summary, ...run } = data.run;
-      await write(
-        `${JSON.stringify(
-          {
-            report: 'summary',
-            recon_id: input.reconId,
-            date: input.date,
-            run,
-            summary,
-            categories: data.categories,
-            totals: data.totals,
-          },
-          null,
-          2,
-        )}\n`,
-      );
-      return data.categories.length;
-    }),
+  return writeAtomically(
+    path,
+    (sink) =>
+      withTextFile(sink.open(), async (write) => {
+        const { summary, ...run } = data.run;
+        await write(
+          `${JSON.stringify(
+            {
+              report: 'summary',
+              recon_id: input.reconId,
+              date: input.date,
+              run,
+              summary,
+              categories: data.categories,
+              totals: data.totals,
+            },
+            null,
+            2,
+          )}\n`,
+        );
+        return data.categories.length;
+      }),
+    input.seal,
   );
 }
 

@@ -1,12 +1,16 @@
-// `finflow data shred`, `finflow keys` and `finflow codec-server`: the operator's side of data security.
+// `finflow data shred`, `finflow report open`, `finflow keys` and `finflow codec-server`: the operator's side of
+// data security.
 // Shredding and re-wrapping work on the data-key store and access log in PostgreSQL; key commands on the key file
 // (FINFLOW_KEY_FILE), whose material they never print.
 import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
+import { readSealedHeader, SEALED_FILE_SUFFIX, unsealFile } from '../../activities/security/file-seal';
 import {
   generateMasterKey,
   KeyConfigError,
@@ -49,7 +53,7 @@ const NO_KEYS: KeyProvider = {
 async function withEnvelope<T>(
   url: string,
   keys: KeyProvider,
-  fn: (envelope: EnvelopeEncryption, store: PgDataKeyStore) => Promise<T>,
+  fn: (envelope: EnvelopeEncryption, store: PgDataKeyStore, accessLog: PgAccessLog) => Promise<T>,
 ): Promise<T> {
   const pool = new Pool({ connectionString: url, max: 2 });
   try {
@@ -57,7 +61,7 @@ async function withEnvelope<T>(
     const accessLog = new PgAccessLog(pool);
     await store.ensureSchema();
     await accessLog.ensureSchema();
-    return await fn(new EnvelopeEncryption({ keys, store, accessLog }), store);
+    return await fn(new EnvelopeEncryption({ keys, store, accessLog }), store, accessLog);
   } finally {
     await pool.end();
   }
@@ -117,6 +121,63 @@ export function registerSecurityCommands(
                 'dead row versions until autovacuum; they are useless without the master key that wrapped them',
         );
       out(`access log: shred of ${dataset} by ${actor}, purpose "${reason}"`);
+    });
+
+  const report = program.command('report').description('reconciliation reports sealed at rest');
+  report
+    .command('open <file>')
+    .description(
+      "write the clear form of a sealed report (<name>.sealed) with the worker's keys; the read is access-logged",
+    )
+    .requiredOption('--purpose <text>', 'why it is read (written to the access log)')
+    .option('--out <path>', 'where to write the clear file (default: beside it, without .sealed)')
+    .option('--database-url <url>', 'database of the data keys and access log (default $DATABASE_URL)')
+    .option('--actor <who>', 'who reads (default $FINFLOW_ACTOR or the login name)')
+    .action(async (file: string, o: { purpose: string; out?: string; databaseUrl?: string; actor?: string }) => {
+      const purpose = o.purpose.trim();
+      if (!purpose) throw new Error('--purpose must say why the report is read');
+      const header = await readSealedHeader(file);
+      if (!header) throw new Error(`${file} is not a sealed report (it can be read as it is)`);
+      const target = o.out ?? (file.endsWith(SEALED_FILE_SUFFIX) ? file.slice(0, -SEALED_FILE_SUFFIX.length) : '');
+      if (!target) throw new Error(`name where the clear report goes: --out (${file} does not end in .sealed)`);
+      if (resolve(target) === resolve(file)) throw new Error('--out must not be the sealed file itself');
+      const actor = o.actor ?? defaultActor(env);
+      const keys = await keyProviderFromEnvIfConfigured(env);
+      const { bytes } = await withEnvelope(
+        databaseUrl(o.databaseUrl, env),
+        keys ?? NO_KEYS,
+        async (envelope, _s, log) => {
+          const event = {
+            actor,
+            action: 'read' as const,
+            resource: header.dataset,
+            fields: [`report:${header.name}`],
+            purpose,
+          };
+          let cipher;
+          try {
+            cipher = await envelope.open(header.dataset, { create: false });
+          } catch (err) {
+            await log.record({ ...event, outcome: 'denied' });
+            throw new Error(`${file}: ${(err as Error).message}`);
+          }
+          const tmp = `${target}.${process.pid}.tmp`;
+          try {
+            const r = await unsealFile(file, tmp, cipher);
+            await rename(tmp, target);
+            await log.record({ ...event, outcome: 'allowed' });
+            return r;
+          } catch (err) {
+            await rm(tmp, { force: true });
+            await log.record({ ...event, outcome: 'failed' });
+            throw new Error(`${file}: ${(err as Error).message}`);
+          } finally {
+            cipher.dispose();
+          }
+        },
+      );
+      out(`opened ${header.name} (dataset ${header.dataset}): ${bytes} bytes written to ${target}`);
+      out(`access log: read of ${header.dataset} report ${header.name} by ${actor}, purpose "${purpose}"`);
     });
 
   const keys = program.command('keys').description('the master key file (FINFLOW_KEY_FILE); material is never printed');

@@ -101,6 +101,11 @@ export function reconLines(s: ReconciliationSummary): string[] {
     `    matched          ${group(s.matches ?? s.keys.matched)}`,
     `    exceptions       ${group(s.exceptions ?? 0)}: ${categoryLine(s.perCategory)}`,
     ...(s.reports ?? []).map((r) => `    report           ${(r as { path?: string }).path ?? JSON.stringify(r)}`),
+    ...((s.reports ?? []).some((r) => r.sealed)
+      ? [
+          '    (sealed at rest with its data key: npx finflow report open <file> --purpose "<why>" writes the clear file)',
+        ]
+      : []),
   ];
 }
 

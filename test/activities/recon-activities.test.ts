@@ -1,15 +1,17 @@
 // The reconciliation activities called directly, on real PostgreSQL and MariaDB: the system registry, source
 // parameters, files of every connector family, spill files and the close's validateSubsystems step.
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { Client } from 'pg';
 import { createMysqlPool } from '../../activities/connectors/mysql';
-import { createReconActivities } from '../../activities/recon';
+import { createReconActivities, folderName } from '../../activities/recon';
 import { runDirName, sideDir } from '../../activities/recon/spill';
 import { InMemoryAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, InMemoryDataKeyStore } from '../../activities/security/envelope';
+import { openSealedFile } from '../../activities/security/file-seal';
 import { generateMasterKey, KeyRing } from '../../activities/security/key-ring';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { ReconciliationDefinitionInput } from '../../domain/recon';
@@ -269,7 +271,7 @@ describe('spill files encrypted at rest', () => {
   it.each([true, false])(
     'writes no record text to disk and reconciles the same as in clear (worker threads: %s)',
     async (threads) => {
-      const { acts, work } = sealedActivities(threads);
+      const { acts, work, envelope } = sealedActivities(threads);
       const runId = `recon:T:2026-10:sealed-${threads}/r1`;
       await extractBoth(acts, runId);
       for (const side of ['a', 'b'] as const) {
@@ -313,9 +315,43 @@ describe('spill files encrypted at rest', () => {
         asOfDate: '2026-10-31',
         cleanUp: false,
       });
-      const csv = await readFile(reports.find((r) => r.kind === 'exceptions' && r.format === 'csv')!.path, 'utf8');
+      // Every report is sealed at rest under the run's data key too; opened with it, the keys read in clear.
+      expect(reports).toHaveLength(6);
+      for (const r of reports) {
+        expect(r.sealed).toBe(true);
+        expect(r.path).toMatch(new RegExp(`acts-sealed-${threads}_${r.kind}_2026-10-31\\.${r.format}\\.sealed$`));
+        const bytes = await readFile(r.path);
+        expect(bytes.subarray(0, 23).toString()).toBe('finflow-sealed-file/v1\n');
+        expect(bytes.includes('1003')).toBe(false);
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.sha256);
+      }
+      const cipher = await envelope.open(`recon:T:2026-10:sealed-${threads}`, { create: false });
+      const parts: Buffer[] = [];
+      try {
+        for await (const p of openSealedFile(
+          reports.find((r) => r.kind === 'exceptions' && r.format === 'csv')!.path,
+          cipher,
+        ))
+          parts.push(p);
+      } finally {
+        cipher.dispose();
+      }
+      const csv = Buffer.concat(parts).toString('utf8');
       expect(csv).toContain('1003');
       expect(csv).not.toContain('ff1:');
+      // A run extracted without keys keeps clear reports under the seed's names.
+      const clearReports = await plain.writeReconReports({
+        runId: clearRun,
+        reconId: `acts-clear-${threads}`,
+        company: 'T',
+        period: '2026-10',
+        asOfDate: '2026-10-31',
+        cleanUp: false,
+      });
+      const clearCsv = clearReports.find((r) => r.kind === 'exceptions' && r.format === 'csv')!;
+      expect(clearCsv.sealed).toBeUndefined();
+      expect(clearCsv.path).toMatch(new RegExp(`acts-clear-${threads}_exceptions_2026-10-31\\.csv$`));
+      expect(await readFile(clearCsv.path, 'utf8')).toBe(csv);
     },
   );
 
@@ -363,6 +399,18 @@ describe('spill files encrypted at rest', () => {
     );
     await writeFile(file, '["LEDGER:1",2,"1001",1000,"EUR","2026-10-01",0]\n');
     await expect(acts.reconcilePartition(partition(runId, bucket))).rejects.toThrow(/is not encrypted, but/);
+  });
+});
+
+describe('report folders', () => {
+  it('names one folder per company and period, escaping what a file name cannot hold so no two keys share one', () => {
+    expect(folderName('ACME', 'company')).toBe('ACME');
+    expect(folderName('2026-10', 'period')).toBe('2026-10');
+    expect(folderName('Acme Inc/EU', 'company')).toBe('Acme%20Inc%2FEU');
+    expect(folderName('Acme%20Inc%2FEU', 'company')).toBe('Acme%2520Inc%252FEU');
+    expect(folderName('Müller', 'company')).toBe('M%C3%BCller');
+    expect(folderName('..', 'company')).toBe('%2E%2E');
+    expect(() => folderName('', 'company')).toThrow(/the company is empty/);
   });
 });
 

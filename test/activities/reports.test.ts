@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
@@ -18,6 +18,8 @@ import {
   writeSummaryXlsx,
 } from '../../activities/reports';
 import { type ExceptionInput, type ResultStore, createResultStore } from '../../activities/result-store';
+import { DatasetCipher } from '../../activities/security/envelope';
+import { openSealedFile, unsealFile } from '../../activities/security/file-seal';
 import { minorToString } from '../../domain/money';
 import { freshDatabase } from '../helpers/postgres';
 
@@ -278,6 +280,51 @@ describe('reconciliation reports', () => {
     await expect(writeExceptionsCsv({ ...input, store: failing })).rejects.toThrow('connection lost');
     expect(sha(before.path)).toBe(before.sha256);
     noTempFiles();
+  });
+
+  it('seals every report with the data key on its way to disk: no clear byte, same bytes once opened, nothing left on failure', async () => {
+    const sealedDir = mkdtempSync(join(tmpdir(), 'finflow-reports-sealed-'));
+    const seal = new DatasetCipher('recon:ACME:2026-10:gl-vs-erp', randomBytes(32));
+    try {
+      for (const write of [writeExceptionsCsv, writeExceptionsJson, writeSummaryCsv, writeSummaryJson]) {
+        const clear = await write(input);
+        const sealed = await write({ ...input, dir: sealedDir, seal });
+        expect(sealed.path).toBe(join(sealedDir, `${basename(clear.path)}.sealed`));
+        expect(sealed.rows).toBe(clear.rows);
+        expect(sealed.sha256).toBe(sha(sealed.path));
+        const bytes = readFileSync(sealed.path);
+        expect(bytes.includes('ACC-')).toBe(false);
+        expect(bytes.includes('gl-vs-erp,')).toBe(false);
+        const parts: Buffer[] = [];
+        for await (const p of openSealedFile(sealed.path, seal)) parts.push(p);
+        expect(Buffer.concat(parts).equals(readFileSync(clear.path))).toBe(true);
+      }
+      const xlsx = await writeExceptionsXlsx({ ...input, dir: sealedDir, seal });
+      const opened = join(sealedDir, 'opened.xlsx');
+      await unsealFile(xlsx.path, opened, seal);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.readFile(opened);
+      expect(wb.getWorksheet('Exceptions')!.rowCount).toBe(xlsx.rows + 1);
+
+      const failing: ResultStore = {
+        ...store,
+        async *streamExceptions(id, opts) {
+          for await (const batch of store.streamExceptions(id, opts)) {
+            yield batch;
+            throw new Error('connection lost');
+          }
+        },
+      };
+      for (const write of [writeExceptionsCsv, writeExceptionsXlsx, writeExceptionsJson]) {
+        const otherDir = mkdtempSync(join(tmpdir(), 'finflow-reports-sealed-fail-'));
+        await expect(write({ ...input, store: failing, dir: otherDir, seal })).rejects.toThrow('connection lost');
+        expect(readdirSync(otherDir)).toEqual([]);
+        rmSync(otherDir, { recursive: true });
+      }
+    } finally {
+      seal.dispose();
+      rmSync(sealedDir, { recursive: true, force: true });
+    }
   });
 
   it('writes the summary workbook: the run, its control totals and exact sums per category', async () => {

@@ -2,9 +2,10 @@
 // systems (GL in PostgreSQL, ERP in MariaDB, camt.053 and MT940 files), the plan file, signed approvals through the
 // gateway, the evidence package and the history export. Every printed figure is checked against the generator's
 // planted truth, never against what the engine happened to say.
+import { parse } from 'csv-parse/sync';
 import { Client as PgClient } from 'pg';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -187,6 +188,47 @@ describe('the seed scenario, end to end on the dev server', () => {
     } finally {
       await db.end();
     }
+  });
+
+  it("seals each reconciliation's reports at rest, and finflow report open gives the exceptions of the planted categories", async () => {
+    for (const reconId of ['gl-vs-erp', 'bank-camt053', 'bank-mt940']) {
+      const reports = outcome.recons[reconId].reports ?? [];
+      expect(reports).toHaveLength(6);
+      for (const r of reports) {
+        expect(r.sealed).toBe(true);
+        expect(r.path.endsWith(`.${r.format}.sealed`)).toBe(true);
+      }
+    }
+    const sealed = outcome.recons['gl-vs-erp'].reports!.find((r) => r.kind === 'exceptions' && r.format === 'csv')!;
+    const out = join(dir, 'opened', 'gl-vs-erp_exceptions.csv');
+    mkdirSync(join(dir, 'opened'), { recursive: true });
+    const lines: string[] = [];
+    const program = buildProgram((s) => lines.push(s));
+    program.exitOverride();
+    const saved = { key: process.env.FINFLOW_KEY_FILE, db: process.env.DATABASE_URL };
+    process.env.FINFLOW_KEY_FILE = join(dir, 'keys', 'payload-keys.json');
+    process.env.DATABASE_URL = databaseUrl;
+    try {
+      await program.parseAsync(['report', 'open', sealed.path, '--out', out, '--purpose', 'e2e: planted truth'], {
+        from: 'user',
+      });
+    } finally {
+      for (const [k, v] of [
+        ['FINFLOW_KEY_FILE', saved.key],
+        ['DATABASE_URL', saved.db],
+      ] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    expect(lines[1]).toMatch(
+      /^access log: read of recon:ACME:2026-10:gl-vs-erp report gl-vs-erp_exceptions_2026-10-31\.csv/,
+    );
+    const rows = parse(readFileSync(out), { bom: true, columns: true }) as { category: string }[];
+    const found: Record<string, number> = {};
+    for (const r of rows) found[r.category] = (found[r.category] ?? 0) + 1;
+    const planted = Object.fromEntries(Object.entries(outcome.truth.categories).filter(([, n]) => n > 0));
+    expect(found).toEqual(planted);
+    expect(rows).toHaveLength(sealed.rows);
   });
 
   it('prints the seed figures (items processed, matched, exceptions) that the planted truth says', () => {

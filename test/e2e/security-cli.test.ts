@@ -1,12 +1,15 @@
-// `finflow data shred` and `finflow keys` through the real command line program, on a real PostgreSQL and real
+// `finflow data shred`, `finflow report open` and `finflow keys` through the real command line program, on a real PostgreSQL and real
 // key files.
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command } from 'commander';
+import ExcelJS from 'exceljs';
 import { Pool } from 'pg';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { DataShreddedError, EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
+import { sealingStream } from '../../activities/security/file-seal';
 import { generateMasterKey, KeyFileProvider, KeyRing, type KeyProvider } from '../../activities/security/key-ring';
 import { buildProgram } from '../../client/cli';
 import { registerSecurityCommands } from '../../client/commands/security';
@@ -120,7 +123,90 @@ describe('finflow data shred', () => {
 
   it('is wired into the finflow program', () => {
     const program = buildProgram(() => undefined);
-    expect(program.commands.map((c) => c.name())).toEqual(expect.arrayContaining(['data', 'keys', 'codec-server']));
+    expect(program.commands.map((c) => c.name())).toEqual(
+      expect.arrayContaining(['data', 'report', 'keys', 'codec-server']),
+    );
+  });
+});
+
+describe('finflow report open', () => {
+  /** A report sealed as the reconciliation activity seals it: an xlsx through exceljs into the sealing stream. */
+  async function sealedReport(keyFile: string, dataset: string): Promise<string> {
+    const { env } = await envelope(new KeyFileProvider(keyFile, 0));
+    const cipher = await env.open(dataset, { create: true });
+    const path = join(work, `${dataset.replace(/[^A-Za-z0-9-]/g, '_')}_exceptions_2026-10-31.xlsx.sealed`);
+    try {
+      const sealing = sealingStream(cipher, basename(path, '.sealed'));
+      const written = pipeline(sealing, createWriteStream(path));
+      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sealing });
+      const ws = wb.addWorksheet('Exceptions');
+      ws.addRow(['Item', 'Key', 'Category']).commit();
+      ws.addRow(['item-1', IBAN, 'missing_in_b']).commit();
+      ws.commit();
+      await wb.commit();
+      await written;
+    } finally {
+      cipher.dispose();
+    }
+    return path;
+  }
+
+  it('writes the clear workbook beside the sealed one with the worker keys, and logs who read it and why', async () => {
+    const keyFile = join(work, 'keys-report.json');
+    await finflow(['keys', 'init', keyFile, '--key-id', 'k1']);
+    const dataset = 'recon:ACME:2026-10:gl-vs-erp';
+    const path = await sealedReport(keyFile, dataset);
+    expect(readFileSync(path).includes(IBAN)).toBe(false);
+    const r = await finflow(['report', 'open', path, '--purpose', 'Q4 audit sample 12'], {
+      FINFLOW_KEY_FILE: keyFile,
+      DATABASE_URL: url,
+      FINFLOW_ACTOR: 'ext.auditor',
+    });
+    expect(r.error).toBeUndefined();
+    const clearPath = path.slice(0, -'.sealed'.length);
+    expect(r.lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^opened ${basename(clearPath)} \\(dataset ${dataset}\\): \\d+ bytes written to ${clearPath}$`),
+      ),
+      `access log: read of ${dataset} report ${basename(clearPath)} by ext.auditor, purpose "Q4 audit sample 12"`,
+    ]);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(clearPath);
+    expect(wb.getWorksheet('Exceptions')!.getRow(2).values).toEqual([undefined, 'item-1', IBAN, 'missing_in_b']);
+    const { log } = await envelope(new KeyFileProvider(keyFile, 0));
+    expect(await log.list({ resource: dataset, action: 'read' })).toEqual([
+      expect.objectContaining({
+        actor: 'ext.auditor',
+        purpose: 'Q4 audit sample 12',
+        outcome: 'allowed',
+        fields: [`report:${basename(clearPath)}`],
+      }),
+    ]);
+  });
+
+  it('refuses without keys, after the dataset was shredded, and without a purpose, writing no clear file', async () => {
+    const keyFile = join(work, 'keys-report-refused.json');
+    await finflow(['keys', 'init', keyFile, '--key-id', 'k1']);
+    const dataset = 'recon:ACME:2026-10:bank-camt053';
+    const path = await sealedReport(keyFile, dataset);
+    const out = join(work, 'refused.xlsx');
+    const open = (env: NodeJS.ProcessEnv, purpose = 'review') =>
+      finflow(['report', 'open', path, '--out', out, '--purpose', purpose], { DATABASE_URL: url, ...env });
+
+    expect((await open({ FINFLOW_KEY_FILE: keyFile }, '  ')).error).toMatch(/--purpose must say why/);
+    expect((await open({})).error).toMatch(/no master keys configured/);
+    const shred = await finflow(['data', 'shred', dataset, '--reason', 'retention ended', '--database-url', url]);
+    expect(shred.error).toBeUndefined();
+    expect((await open({ FINFLOW_KEY_FILE: keyFile })).error).toMatch(/crypto-shredded/);
+    expect(existsSync(out)).toBe(false);
+    const { log } = await envelope(new KeyFileProvider(keyFile, 0));
+    expect((await log.list({ resource: dataset, action: 'read' })).map((e) => e.outcome)).toEqual(['denied', 'denied']);
+
+    const clear = join(work, 'clear.xlsx');
+    writeFileSync(clear, 'not sealed');
+    expect((await finflow(['report', 'open', clear, '--purpose', 'x'], { DATABASE_URL: url })).error).toMatch(
+      /is not a sealed report/,
+    );
   });
 });
 

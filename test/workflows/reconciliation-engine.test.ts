@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -296,8 +296,14 @@ describe('reconciliationWorkflow with a definition (GL in PostgreSQL vs ERP in M
         .flatMap((ext) => [`gl-vs-erp_exceptions_2026-10-31.${ext}`, `gl-vs-erp_summary_2026-10-31.${ext}`])
         .sort(),
     );
-    for (const r of summary.reports!) expect(existsSync(r.path)).toBe(true);
-    const json = JSON.parse(await readFile(join(reportsDir, 'gl-vs-erp_exceptions_2026-10-31.json'), 'utf8')) as {
+    // Each close's reports in a folder of its own (company/period), so two companies' files never overwrite.
+    for (const r of summary.reports!) {
+      expect(existsSync(r.path)).toBe(true);
+      expect(dirname(r.path)).toBe(join(reportsDir, 'ACME', '2026-10'));
+    }
+    const json = JSON.parse(
+      await readFile(join(reportsDir, 'ACME', '2026-10', 'gl-vs-erp_exceptions_2026-10-31.json'), 'utf8'),
+    ) as {
       exceptions: { category: Category; key: string }[];
     };
     const byCategory = Object.fromEntries(Object.keys(planted).map((c) => [c, 0])) as Record<Category, number>;
