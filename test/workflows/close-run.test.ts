@@ -8,7 +8,7 @@ import type { JSONWebKeySet } from 'jose';
 import { Client } from 'pg';
 import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
-import { approvalSignal, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
+import { approvalSignal, statusQuery, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { CloseEvidenceInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
@@ -354,6 +354,74 @@ describe('monthEndCloseWorkflow running a close plan', () => {
         ['complete', false, 'accruals is a task of kind activity: it completes by itself'],
         ['waive', false, waive.message],
         ['rerun', true, undefined],
+      ]);
+    });
+  });
+
+  it('waits 30 days for a person on a close left with only blocked tasks, then ends blocked, naming the blockers', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    const worker = await closeWorker(
+      env,
+      taskQueue,
+      { systems },
+      {
+        postAccruals: async () => {
+          throw new Error('ERP refused the connection');
+        },
+        ok: async () => ({ ok: true }),
+      },
+    );
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      tasks: [
+        {
+          id: 'accruals',
+          name: 'Accruals',
+          kind: 'activity',
+          activity: 'postAccruals',
+          ownerRole: 'accountant',
+          retry: { maximumAttempts: 1 },
+        },
+        {
+          id: 'accrual_review',
+          name: 'Review',
+          kind: 'activity',
+          activity: 'ok',
+          ownerRole: 'supervisor',
+          predecessors: ['accruals'],
+        },
+        { id: 'fixed_assets', name: 'Fixed assets', kind: 'activity', activity: 'ok', ownerRole: 'accountant' },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      await waitFor(handle, (s) => s.state === 'blocked', 'a blocked close');
+      const blockedAt = await env.currentTimeMs();
+      // A day short of the wait, the close is still there for a rerun, waiver or skip.
+      await env.sleep('29d');
+      const waiting = await handle.query(statusQuery);
+      expect(waiting.state).toBe('blocked');
+      expect(waiting.finishedAt).toBeUndefined();
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+
+      const result = await handle.result();
+      const endedAt = await env.currentTimeMs();
+      expect(result.state).toBe('blocked');
+      // blockedAt was read just after the close saw itself blocked: a few (real) seconds of slack.
+      expect(Date.parse(result.finishedAt!) - blockedAt).toBeGreaterThanOrEqual(30 * 86_400_000 - 5_000);
+      expect(Date.parse(result.finishedAt!) - blockedAt).toBeLessThan(30 * 86_400_000 + 60_000);
+      expect(endedAt - blockedAt).toBeGreaterThanOrEqual(30 * 86_400_000 - 5_000);
+      expect(task(result, 'fixed_assets').state).toBe('done');
+      expect(task(result, 'accruals')).toMatchObject({
+        state: 'blocked',
+        reason: 'failed after 1 attempt: ERP refused the connection',
+      });
+      expect(result.blockers?.map((b) => [b.task, b.root])).toEqual([
+        ['accruals', 'accruals'],
+        ['accrual_review', 'accruals'],
       ]);
     });
   });
