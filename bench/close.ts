@@ -29,9 +29,14 @@
 // 0, the default, keeps the SDK's 40). The workflow thread runs one activation at a time, so with 40 slots a burst
 // of reconciliation children's first workflow tasks is queued in front of the close's next one; with a few slots
 // they interleave. workers/main.ts does not set this yet: it is a worker setting to deploy, printed as such.
+// --wf-threads N sets workflowThreadPoolSize (the SDK's default is 1 with its reusable V8 context).
+//
+// The five slowest workflow tasks of the close are printed with what they handled and commanded (from the history):
+// the slowest are those queued behind the reconciliation children's first workflow tasks on the worker's workflow
+// thread (each new workflow evaluates the bundle's modules).
 //
 //   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200
-//                          --recon-worker 0 --wft-slots 0]
+//                          --recon-worker 0 --wft-slots 0 --wf-threads 0]
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +70,8 @@ const SIGN_OFF = 'sign_off';
 const IDLE_QUERIES = arg('idle-queries', 200);
 const RECON_WORKER = arg('recon-worker', 0) === 1;
 const WFT_SLOTS = arg('wft-slots', 0);
+/** Workflow threads per worker (workflowThreadPoolSize); 0 keeps the SDK's default (1 with its reusable V8 context). */
+const WF_THREADS = arg('wf-threads', 0);
 
 interface PlanTask {
   id: string;
@@ -190,7 +197,8 @@ async function main(): Promise<void> {
         : 'one in-process worker') +
       (WFT_SLOTS
         ? `, maxConcurrentWorkflowTaskExecutions ${WFT_SLOTS} (a worker setting workers/main.ts does not set yet)`
-        : ''),
+        : '') +
+      (WF_THREADS ? `, workflowThreadPoolSize ${WF_THREADS}` : ''),
   );
   const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
@@ -251,6 +259,7 @@ async function main(): Promise<void> {
       activities,
       maxConcurrentActivityTaskExecutions: 200,
       ...(WFT_SLOTS ? { maxConcurrentWorkflowTaskExecutions: WFT_SLOTS } : {}),
+      ...(WF_THREADS ? { workflowThreadPoolSize: WF_THREADS } : {}),
     });
     const reconQueue = RECON_WORKER ? `${taskQueue}-recon` : undefined;
     if (reconQueue)
@@ -262,6 +271,7 @@ async function main(): Promise<void> {
         activities,
         maxConcurrentActivityTaskExecutions: 200,
         ...(WFT_SLOTS ? { maxConcurrentWorkflowTaskExecutions: WFT_SLOTS } : {}),
+        ...(WF_THREADS ? { workflowThreadPoolSize: WF_THREADS } : {}),
       });
     running = Promise.all([worker.run(), reconWorker?.run()]).then(() => undefined);
     const { client, close } = await connectClient({ address: server.address, namespace: 'default', taskQueue });
@@ -336,14 +346,29 @@ async function main(): Promise<void> {
       const history = await handle.fetchHistory();
       // A query is answered between workflow tasks: how long the close's workflow tasks took bounds its wait.
       const wft: number[] = [];
+      // Per workflow task: what it handled (events since the previous task's completion) and what it commanded.
+      const wftDetail: { ms: number; n: number; handled: Map<string, number>; commanded: Map<string, number> }[] = [];
       let wftStart: number | undefined;
+      let handled = new Map<string, number>();
+      let commanded: Map<string, number> | undefined;
+      const kind = (e: object) =>
+        (Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k]) ?? '?').replace(
+          /EventAttributes$/,
+          '',
+        );
       for (const e of history.events ?? []) {
         const at = tsToMs(e.eventTime);
+        const k = kind(e);
         if (e.workflowTaskStartedEventAttributes) wftStart = at;
         else if (e.workflowTaskCompletedEventAttributes && wftStart !== undefined) {
           wft.push(at - wftStart);
+          commanded = new Map();
+          wftDetail.push({ ms: at - wftStart, n: wftDetail.length + 1, handled, commanded });
+          handled = new Map();
           wftStart = undefined;
-        }
+        } else if (e.workflowTaskScheduledEventAttributes) commanded = undefined;
+        else if (commanded && !k.startsWith('workflowTask')) commanded.set(k, (commanded.get(k) ?? 0) + 1);
+        else if (!k.startsWith('workflowTask')) handled.set(k, (handled.get(k) ?? 0) + 1);
       }
       const wftSorted = [...wft].sort((a, b) => a - b);
       const reportPaths = (final.tasks.find((t) => t.id === 'close_report')?.output as { paths?: string[] } | undefined)
@@ -372,6 +397,12 @@ async function main(): Promise<void> {
       console.log(
         `   workflow tasks of the close        n=${wft.length}, p50 ${percentile(wftSorted, 50)} ms, p99 ${percentile(wftSorted, 99)} ms, max ${wftSorted[wftSorted.length - 1]} ms, total ${(wft.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s (started -> completed, from history)`,
       );
+      const counts = (m: Map<string, number>) =>
+        [...m].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing (a query, timer or signal)';
+      for (const d of [...wftDetail].sort((a, b) => b.ms - a.ms).slice(0, 5))
+        console.log(
+          `     slow workflow task #${d.n}: ${d.ms} ms; handled ${counts(d.handled)}; commanded ${counts(d.commanded)}`,
+        );
       console.log(`   submitTaskAction update (sign-off) ${updateMs.toFixed(1)} ms round trip`);
       console.log(
         `   target status p99 < ${TARGET_P99_MS} ms: while it works ${p99 < TARGET_P99_MS ? 'met' : 'NOT met'}; idle ${percentile(idleSorted, 99) < TARGET_P99_MS ? 'met' : 'NOT met'}`,
