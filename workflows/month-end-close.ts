@@ -16,6 +16,7 @@ import {
   executeChild,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -88,6 +89,13 @@ const calendarActivities = proxyActivities<CalendarActivities>({
 const notifyActivities = proxyActivities<ApprovalActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
+});
+
+// Verification reads only the worker's key set (a local activity, answered within the workflow task that handles
+// the action). Three attempts ride out a worker hiccup; past them the action is refused with that said.
+const verifyActivities = proxyLocalActivities<ApprovalActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
 
 /** A task's activities run one attempt per call: the close's own retry loop counts attempts (shown in status). */
@@ -262,7 +270,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   setHandler(statusQuery, status);
 
   // ------------------------------------------------------------------ journal and actions
-  function record(a: TaskAction, accepted: boolean, refusal?: string): void {
+  function record(a: TaskAction, accepted: boolean, refusal?: string, signed?: CloseJournalEntry['signed']): void {
     if (!accepted && journal.filter((j) => j.accepted === false).length >= MAX_REFUSALS_KEPT) {
       refusalsNotKept++;
       return;
@@ -279,6 +287,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     if (typeof a?.note === 'string') e.note = a.note;
     if (typeof a?.to === 'string') e.to = a.to;
     if (refusal) e.refusal = refusal;
+    if (signed) e.signed = signed;
     journal.push(e);
   }
 
@@ -350,7 +359,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     return { plan: next, task, deadline };
   }
 
-  function apply(a: TaskAction): TaskActionAnswer {
+  function apply(a: TaskAction, signed?: CloseJournalEntry['signed']): TaskActionAnswer {
     const shape = actionShapeProblem(
       a,
       tasks.map((t) => t.id),
@@ -362,7 +371,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
       return r;
     };
     if (problem) {
-      record(a, false, problem);
+      record(a, false, problem, signed);
       bump();
       return answer(false, problem);
     }
@@ -426,16 +435,59 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         break;
       }
     }
-    record(a, true);
+    record(a, true, undefined, signed);
     bump();
     return answer(true, message);
   }
 
-  setHandler(taskActionSignal, (a) => {
-    apply(a);
+  /** Refuses an action before it is applied, and journals the refusal. */
+  function refuse(a: TaskAction, message: string): TaskActionAnswer {
+    record(a, false, message);
+    bump();
+    const r: TaskActionAnswer = { accepted: false, action: String(a?.action), message };
+    if (typeof a?.taskId === 'string') r.taskId = a.taskId;
+    return r;
+  }
+
+  /**
+   * An action with a token is taken from the token's verified claims (who, what, which task); plain fields that
+   * say otherwise, a token used before, or one that does not verify are refused. Without a token the action is
+   * applied at once, as claimed, unless the close requires signed actions. The unsigned path has no await, so it
+   * runs within the handler's own call exactly as before tokens existed.
+   */
+  async function act(a: TaskAction): Promise<TaskActionAnswer> {
+    if (!isRecord(a) || a.token === undefined) {
+      if (options.requireSignedTaskActions && isRecord(a))
+        return refuse(
+          a,
+          'unsigned: this close takes signed task actions only (the approval gateway, or finflow task ... --signing-key)',
+        );
+      return apply(a);
+    }
+    let v: Awaited<ReturnType<ApprovalActivities['verifyTaskActionSignal']>>;
+    try {
+      v = await verifyActivities.verifyTaskActionSignal({ token: a.token, workflowId: closeId, at: nowIso() });
+    } catch (err) {
+      return refuse(a, `the signature could not be checked: ${failureMessage(err)}`);
+    }
+    if (!v.ok) return refuse({ ...a, by: v.claimedBy ?? a.by }, `signature refused (${v.reason}): ${v.message}`);
+    const { proof, ...claimed } = v.action;
+    const signedAction = claimed as TaskAction;
+    for (const k of ['action', 'taskId', 'by', 'reason', 'to', 'note'] as const)
+      if (a[k] !== undefined && a[k] !== signedAction[k])
+        return refuse(signedAction, `the action's "${k}" differs from what was signed`);
+    if (journal.some((j) => j.signed?.nonce === proof.nonce))
+      return refuse(signedAction, `this signed action (nonce ${proof.nonce}) was already used`);
+    return apply(signedAction, { kid: proof.kid, nonce: proof.nonce, issuer: proof.issuer });
+  }
+
+  setHandler(taskActionSignal, async (a) => {
+    await act(a);
   });
-  setHandler(submitTaskActionUpdate, (a) => apply(a), {
+  setHandler(submitTaskActionUpdate, (a) => act(a), {
     validator: (a) => {
+      // A signed action's fields are in its token: the handler checks them once the token is verified.
+      if (isRecord(a) && typeof a.token === 'string') return;
       const problem = actionShapeProblem(
         a,
         tasks.map((t) => t.id),

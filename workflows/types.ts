@@ -92,6 +92,11 @@ export interface CloseRunOptions {
   waiverCheckpoint?: string;
   /** How long a close with nothing left but blocked tasks waits for a person before it ends blocked; default 30d. */
   blockedTimeout?: string;
+  /**
+   * Refuse task actions (complete, rerun, waive, ...) that carry no signed token: who completed a task is then
+   * proven, as an approver is. Without it, unsigned actions are accepted and journaled as claimed.
+   */
+  requireSignedTaskActions?: boolean;
   /** Continue-as-new after this many history events (default: when the server suggests it, or 10,000). */
   continueAsNewAfterEvents?: number;
   /**
@@ -321,6 +326,8 @@ export interface CloseJournalEntry {
   refusal?: string;
   note?: string;
   to?: string;
+  /** The action came as a verified token: the key and nonce that prove who acted. Absent: `by` is as claimed. */
+  signed?: { kid: string; nonce: string; issuer: string };
 }
 
 /** A late / at-risk notice written to the approval outbox for a task's owner and the close owner. */
@@ -385,6 +392,11 @@ export interface TaskAction {
   /** add: the task to add (a close plan task: id, name, kind, ownerRole, predecessors, ...). */
   task?: CloseTaskInput;
   note?: string;
+  /**
+   * A task-action token signed by the approval gateway or `finflow task ... --signing-key`: the action is then
+   * taken from its verified claims (who, what, which task), and the journal records it as signed.
+   */
+  token?: string;
 }
 
 /** A close plan task as written (domain/close/plan.ts closeTaskSchema input). */

@@ -18,6 +18,7 @@ import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER, parseApprovalKeySet } fr
 import { ApprovalOutbox, deliverWebhook, type OutboxNotification, type WebhookConfig } from './outbox';
 import { verifyResubmissionToken, type ResubmissionVerification } from './resubmission';
 import { verifyApprovalToken } from './signing';
+import { verifyTaskActionToken, type TaskActionVerification } from './task-action-token';
 
 export { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from './keys';
 export type { NotificationKind, OutboxNotification, OutboxRow } from './outbox';
@@ -154,6 +155,28 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
         };
       if (!cfg.keys) return { ok: false, reason: 'unknown_key', message: noKeys };
       return verifyResubmissionToken(input.token, cfg.keys, {
+        issuer: issuers,
+        audience,
+        expectedWorkflowId: input.workflowId,
+        clockToleranceSeconds: tolerance,
+        now: instantOr(input.at),
+      });
+    },
+
+    /** Local activity, as verifyApprovalSignal: a person's signed task action on a close. */
+    async verifyTaskActionSignal(input: {
+      token: string;
+      workflowId: string;
+      at?: string;
+    }): Promise<TaskActionVerification> {
+      if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
+        return {
+          ok: false,
+          reason: 'malformed',
+          message: `not a task-action token (over ${MAX_TOKEN_CHARS} characters)`,
+        };
+      if (!cfg.keys) return { ok: false, reason: 'unknown_key', message: noKeys };
+      return verifyTaskActionToken(input.token, cfg.keys, {
         issuer: issuers,
         audience,
         expectedWorkflowId: input.workflowId,

@@ -272,6 +272,48 @@ function untrustedClaims(token: string): Extract<ApprovalVerification, { ok: fal
   }
 }
 
+export type SignedTokenCheck =
+  | { ok: true; payload: JWTPayload; kid: string }
+  | { ok: false; reason: TokenFailureReason; message: string };
+
+/**
+ * What every finflow token of type `typ` must pass: a compact JWS naming a key of the set, signed with EdDSA or
+ * ES256, of that type, issuer, audience, within its lifetime, with exp, iat, jti and sub. Never throws for a bad
+ * token: the answer says why. The claims' own shape is the caller's to check.
+ */
+export async function checkSignedToken(
+  token: unknown,
+  keys: JSONWebKeySet,
+  typ: string,
+  options: VerifyApprovalOptions,
+): Promise<SignedTokenCheck> {
+  assertApprovalKeySet(keys);
+  if (typeof token !== 'string' || token.split('.').length !== 3)
+    return { ok: false, reason: 'malformed', message: 'not a compact JWS (three dot-separated parts)' };
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch (err) {
+    return { ok: false, reason: 'malformed', message: `unreadable header: ${(err as Error).message}` };
+  }
+  if (typeof kid !== 'string') return { ok: false, reason: 'unknown_key', message: 'the token names no key (no "kid")' };
+  try {
+    const { payload } = await jwtVerify(token, resolverFor(keys), {
+      algorithms: [...APPROVAL_ALGORITHMS],
+      typ,
+      issuer: options.issuer,
+      audience: options.audience,
+      currentDate: options.now,
+      clockTolerance: options.clockToleranceSeconds ?? 0,
+      maxTokenAge: options.maxAgeSeconds,
+      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+    });
+    return { ok: true, payload, kid };
+  } catch (err) {
+    return { ok: false, ...failureOf(err) };
+  }
+}
+
 /**
  * Verifies a signed decision: signature (by kid, EdDSA or ES256 only), type, issuer, audience, expiry, the
  * claims' shape and, when given, the workflow it is for. Never throws for a bad token: the answer says why.
@@ -281,36 +323,13 @@ export async function verifyApprovalToken(
   keys: JSONWebKeySet,
   options: VerifyApprovalOptions,
 ): Promise<ApprovalVerification> {
-  assertApprovalKeySet(keys);
   const fail = (f: Failure): ApprovalVerification => {
     const untrusted = typeof token === 'string' ? untrustedClaims(token) : undefined;
     return { ok: false, ...f, ...(untrusted ? { untrusted } : {}) };
   };
-  if (typeof token !== 'string' || token.split('.').length !== 3)
-    return fail({ reason: 'malformed', message: 'not a compact JWS (three dot-separated parts)' });
-  let kid: unknown;
-  try {
-    kid = decodeProtectedHeader(token).kid;
-  } catch (err) {
-    return fail({ reason: 'malformed', message: `unreadable header: ${(err as Error).message}` });
-  }
-  if (typeof kid !== 'string') return fail({ reason: 'unknown_key', message: 'the token names no key (no "kid")' });
-
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, resolverFor(keys), {
-      algorithms: [...APPROVAL_ALGORITHMS],
-      typ: APPROVAL_TOKEN_TYPE,
-      issuer: options.issuer,
-      audience: options.audience,
-      currentDate: options.now,
-      clockTolerance: options.clockToleranceSeconds ?? 0,
-      maxTokenAge: options.maxAgeSeconds,
-      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-    }));
-  } catch (err) {
-    return fail(failureOf(err));
-  }
+  const checked = await checkSignedToken(token, keys, APPROVAL_TOKEN_TYPE, options);
+  if (!checked.ok) return fail({ reason: checked.reason, message: checked.message });
+  const { payload, kid } = checked;
 
   const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = payload;
   const parsed = ApprovalDecisionSchema.safeParse({ ...custom, approverId: sub });

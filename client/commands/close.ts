@@ -20,6 +20,8 @@ import {
 } from '../../workflows/close-schedule';
 import { statusQuery, submitTaskActionUpdate } from '../../workflows/definitions';
 import type { CloseStatus, TaskAction, TaskActionAnswer } from '../../workflows/types';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
+import { signTaskAction } from '../../activities/approval/task-action-token';
 import { readClosePlan } from '../close-plan-file';
 import { connectClient } from '../connect';
 
@@ -500,17 +502,30 @@ export function registerTaskCommands(
       .option('--reason <text>', 'why (required for skip and waive)')
       .option('--by <user>', 'who acts (default $FINFLOW_ACTOR or the login name)')
       .option('--note <text>', 'a note for the journal')
+      .option(
+        '--signing-key <file>',
+        'private JWK that signs the action, so the journal shows who acted as proven (default $FINFLOW_APPROVAL_SIGNING_KEY_FILE)',
+      )
+      .option('--print-signal', 'print the (signed) action as the taskAction signal input instead of sending it')
       .option('--json', 'print the answer as JSON');
     if (action === 'reassign') cmd.requiredOption('--to <user>', 'the new owner');
     cmd.action(
       async (
         closeId: string,
         taskId: string,
-        o: { reason?: string; by?: string; note?: string; to?: string; json?: boolean },
+        o: {
+          reason?: string;
+          by?: string;
+          note?: string;
+          to?: string;
+          json?: boolean;
+          signingKey?: string;
+          printSignal?: boolean;
+        },
       ) => {
         if ((action === 'skip' || action === 'waive') && !o.reason?.trim())
           throw new Error(`task ${action} needs --reason: the journal keeps why`);
-        const payload: TaskAction = {
+        const plain: TaskAction = {
           action,
           taskId,
           by: actor(o.by, env),
@@ -518,6 +533,23 @@ export function registerTaskCommands(
           ...(o.to ? { to: o.to } : {}),
           ...(o.note ? { note: o.note } : {}),
         };
+        const keyFile = o.signingKey ?? env.FINFLOW_APPROVAL_SIGNING_KEY_FILE?.trim();
+        const payload: TaskAction = keyFile
+          ? {
+              ...plain,
+              token: (
+                await signTaskAction(
+                  { ...(plain as Omit<TaskAction, 'token'>), workflowId: closeId },
+                  await readSigningKeyFile(keyFile),
+                  { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE },
+                )
+              ).token,
+            }
+          : plain;
+        if (o.printSignal) {
+          out(JSON.stringify(payload));
+          return;
+        }
         const conn = program.opts<{ address?: string; namespace?: string; taskQueue?: string }>();
         const { client, close: done } = await connectClient({
           address: conn.address,

@@ -2,14 +2,22 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { JSONWebKeySet } from 'jose';
 import { Client } from 'pg';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
+import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
+import {
+  approvalKeySet,
+  generateApprovalKeyPair,
+  type ApprovalKeyPair,
+  type ApprovalSigningKey,
+} from '../../activities/approval/signing';
+import { signTaskAction } from '../../activities/approval/task-action-token';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { approvalSignal, statusQuery, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
-import type { CloseEvidenceInput } from '../../workflows/types';
+import type { CloseEvidenceInput, TaskAction } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/approval-fixtures';
@@ -424,6 +432,94 @@ describe('monthEndCloseWorkflow running a close plan', () => {
         ['accrual_review', 'accruals'],
       ]);
     });
+  });
+
+  it('takes only signed task actions when the close requires them: unsigned, forged, misdirected, altered and replayed ones are refused and journaled', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    const worker = await closeWorker(env, taskQueue, { systems, keys });
+    const stranger = await generateApprovalKeyPair();
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      requireSignedTaskActions: true,
+      tasks: [
+        { id: 'prelim', name: 'Preliminary close', kind: 'manual', ownerRole: 'accountant' },
+        { id: 'review', name: 'Review', kind: 'manual', ownerRole: 'supervisor', predecessors: ['prelim'] },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      await waitFor(handle, (s) => task(s, 'prelim').state === 'running', 'prelim running');
+      const sign = async (workflowId: string, by: string, key: ApprovalSigningKey = signer, taskId = 'prelim') =>
+        (
+          await signTaskAction({ workflowId, action: 'complete', taskId, by }, key, {
+            issuer: CLI_ISSUER,
+            audience: APPROVAL_AUDIENCE,
+            now: new Date(await env.currentTimeMs()),
+          })
+        ).token;
+      const act = (a: TaskAction) => handle.executeUpdate(submitTaskActionUpdate, { args: [a] });
+
+      expect(await act({ action: 'complete', taskId: 'prelim', by: 'ann' })).toMatchObject({
+        accepted: false,
+        message: expect.stringMatching(/^unsigned: this close takes signed task actions only/),
+      });
+      expect(
+        await act({ action: 'complete', by: 'ann', token: await sign(handle.workflowId, 'ann', stranger) }),
+      ).toMatchObject({
+        accepted: false,
+        message: expect.stringMatching(/^signature refused \(unknown_key\)/),
+      });
+      expect(
+        await act({ action: 'complete', by: 'ann', token: await sign(`close:OTHER:2026-10`, 'ann') }),
+      ).toMatchObject({
+        accepted: false,
+        message: expect.stringMatching(/^signature refused \(wrong_workflow\)/),
+      });
+      const good = await sign(handle.workflowId, 'ann');
+      expect(await act({ action: 'complete', taskId: 'prelim', by: 'mallory', token: good })).toMatchObject({
+        accepted: false,
+        message: `the action's "by" differs from what was signed`,
+      });
+      expect(await act({ action: 'complete', taskId: 'prelim', by: 'ann', token: good })).toMatchObject({
+        accepted: true,
+        message: 'prelim is done',
+      });
+      // The same token again, by signal (as the plain temporal CLI would send it): refused as used.
+      await handle.signal(taskActionSignal, { action: 'complete', by: 'ann', token: good });
+      await waitFor(handle, (s) => (s.journal?.length ?? 0) === 6, 'the replay journaled');
+      expect(
+        await act({ action: 'complete', by: 'sam', token: await sign(handle.workflowId, 'sam', signer, 'review') }),
+      ).toMatchObject({ accepted: true, message: 'review is done' });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      const nonce = JSON.parse(Buffer.from(good.split('.')[1], 'base64url').toString()).jti as string;
+      expect(result.journal?.map((j) => [j.by, j.accepted, j.refusal?.slice(0, 40), j.signed?.kid])).toEqual([
+        ['ann', false, 'unsigned: this close takes signed task actions only'.slice(0, 40), undefined],
+        ['ann', false, 'signature refused (unknown_key): no key in the key set'.slice(0, 40), undefined],
+        ['ann', false, 'signature refused (wrong_workflow): the action is for'.slice(0, 40), undefined],
+        ['ann', false, `the action's "by" differs from what was signed`.slice(0, 40), undefined],
+        ['ann', true, undefined, signer.kid],
+        ['ann', false, `this signed action (nonce ${nonce}) was already used`.slice(0, 40), undefined],
+        ['sam', true, undefined, signer.kid],
+      ]);
+      expect(result.journal?.[4].signed).toEqual({ kid: signer.kid, nonce, issuer: CLI_ISSUER });
+    });
+  });
+
+  it('replays a close driven by unsigned task actions recorded on the code before signed actions existed', async () => {
+    // Recorded at 58e7e0d (complete refused then accepted, pause, resume, reassign, skip, by signal and update): the
+    // signed-action path must leave the commands of unsigned actions unchanged for closes already running.
+    const raw = JSON.parse(
+      readFileSync(join(__dirname, '../fixtures/histories/close-task-actions-58e7e0d.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    const history = temporal.api.history.v1.History.fromObject(raw);
+    expect(history.events?.length).toBeGreaterThan(20);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'close:REPLAY:2026-10'),
+    ).resolves.toBeUndefined();
   });
 
   it('pauses and resumes, reassigns, adds and skips tasks, journals every action and refuses malformed ones', async () => {

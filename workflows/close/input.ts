@@ -14,6 +14,7 @@ const RUN_OPTIONS = [
   'blockedTimeout',
   'continueAsNewAfterEvents',
   'reconciliationTaskQueue',
+  'requireSignedTaskActions',
   'carried',
 ] as const satisfies readonly (keyof CloseRunOptions)[];
 

@@ -1,0 +1,107 @@
+// Signed task actions: a person's `complete`, `rerun`, `waive`, `reassign`, `skip`, ... of a close task, signed by
+// the approval gateway (or `finflow task ... --signing-key`) like an approval decision, so the close's journal can
+// show who acted as proven, not as claimed. The token carries the whole action; the close takes the action from
+// the verified claims and refuses a signal whose plain fields say something else.
+import { decodeJwt } from 'jose';
+import type { JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import type { TokenFailureReason } from '../../domain/approval/decision';
+import {
+  checkSignedToken,
+  isoSeconds,
+  issuesText,
+  signTokenClaims,
+  type ApprovalSigningKey,
+  type SignApprovalOptions,
+  type SignedApproval,
+  type VerifyApprovalOptions,
+} from './signing';
+
+export const TASK_ACTION_TOKEN_TYPE = 'finflow-task-action+jwt';
+
+const ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip', 'add', 'pause', 'resume'] as const;
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+/** What a task-action token says (its subject, `by`, is who acts). */
+export const TaskActionClaimsSchema = z
+  .object({
+    workflowId: text(512),
+    action: z.enum(ACTIONS),
+    by: text(256),
+    taskId: text(256).optional(),
+    reason: text(4000).optional(),
+    to: text(256).optional(),
+    note: text(4000).optional(),
+    task: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type TaskActionClaimsInput = z.input<typeof TaskActionClaimsSchema>;
+
+/** The verified action, with the proof the close's journal keeps. */
+export interface SignedTaskAction {
+  action: (typeof ACTIONS)[number];
+  by: string;
+  taskId?: string;
+  reason?: string;
+  to?: string;
+  note?: string;
+  task?: Record<string, unknown>;
+  proof: { kid: string; nonce: string; issuer: string; issuedAt: string; expiresAt: string };
+}
+
+export type TaskActionVerification =
+  | { ok: true; action: SignedTaskAction }
+  | { ok: false; reason: TokenFailureReason; message: string; claimedBy?: string };
+
+/** Signs one person's task action for one close. */
+export async function signTaskAction(
+  action: TaskActionClaimsInput,
+  key: ApprovalSigningKey,
+  options: SignApprovalOptions,
+): Promise<SignedApproval> {
+  const parsed = TaskActionClaimsSchema.safeParse(action);
+  if (!parsed.success) throw new Error(`task action not signed: ${issuesText(parsed.error.issues, 'action')}`);
+  const { by, ...claims } = parsed.data;
+  return signTokenClaims(key, options, TASK_ACTION_TOKEN_TYPE, by, claims);
+}
+
+/** Verifies a task-action token: signature, type, issuer, audience, lifetime, claims, and the close it is for. */
+export async function verifyTaskActionToken(
+  token: string,
+  keys: JSONWebKeySet,
+  options: VerifyApprovalOptions,
+): Promise<TaskActionVerification> {
+  let claimedBy: string | undefined;
+  try {
+    const sub = typeof token === 'string' ? decodeJwt(token).sub : undefined;
+    if (typeof sub === 'string') claimedBy = sub.slice(0, 256);
+  } catch {
+    // an unreadable token names nobody
+  }
+  const fail = (reason: TokenFailureReason, message: string): TaskActionVerification => ({
+    ok: false,
+    reason,
+    message,
+    ...(claimedBy ? { claimedBy } : {}),
+  });
+  const checked = await checkSignedToken(token, keys, TASK_ACTION_TOKEN_TYPE, options);
+  if (!checked.ok) return fail(checked.reason, checked.message);
+  const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = checked.payload;
+  const parsed = TaskActionClaimsSchema.safeParse({ ...custom, by: sub });
+  if (!parsed.success) return fail('invalid_claims', issuesText(parsed.error.issues, 'action'));
+  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
+    return fail('invalid_claims', 'jti (nonce) must be 8 to 128 characters');
+  if (options.expectedWorkflowId !== undefined && parsed.data.workflowId !== options.expectedWorkflowId)
+    return fail(
+      'wrong_workflow',
+      `the action is for workflow ${parsed.data.workflowId}, not ${options.expectedWorkflowId}`,
+    );
+  const { workflowId: _w, ...action } = parsed.data;
+  return {
+    ok: true,
+    action: {
+      ...action,
+      proof: { kid: checked.kid, nonce: jti, issuer: iss!, issuedAt: isoSeconds(iat!), expiresAt: isoSeconds(exp!) },
+    },
+  };
+}
