@@ -9,6 +9,8 @@
 //                        200 accepted, 409 refused (reason + message), 202 sent as a signal, 401, 400, 404
 //   POST /resubmissions  { workflowId, checkpointId, round?, amount?, currency?, itemRef?, description?, evidence?,
 //                          resolution? }   the caller is the preparer
+//   POST /task-actions   { workflowId, action, taskId?, reason?, to?, note? }   the caller is who acts; the action
+//                        goes to the close signed (submitTaskAction update): 200 accepted, 409 refused
 //   GET  /notifications  ?afterId=&limit=&workflowId=   the caller's notifications from the outbox, oldest first
 //   GET  /healthz
 //
@@ -24,6 +26,7 @@ import { z } from 'zod';
 import { APPROVAL_AUDIENCE, GATEWAY_ISSUER, readSigningKeyFile } from '../activities/approval/keys';
 import { ApprovalOutbox } from '../activities/approval/outbox';
 import { signResubmission } from '../activities/approval/resubmission';
+import { signTaskAction } from '../activities/approval/task-action-token';
 import {
   signApprovalDecision,
   verifyIdentityJwt,
@@ -36,10 +39,12 @@ import {
   approvalsQuery,
   submitApprovalUpdate,
   submitResubmissionUpdate,
+  submitTaskActionUpdate,
   type ApprovalAnswer,
   type ApprovalSignal,
   type ResubmitSignal,
 } from '../workflows/definitions';
+import type { TaskAction, TaskActionAnswer } from '../workflows/types';
 import { connectClient } from './connect';
 
 export interface ApprovalGatewayDeps {
@@ -86,6 +91,16 @@ const ResubmissionRequest = z.strictObject({
   description: Text.optional(),
   evidence: z.array(EvidenceRefSchema).max(50).default([]),
   resolution: Text.optional(),
+});
+
+/** A task action by the caller (who is `by`: never taken from the body). */
+const TaskActionRequest = z.strictObject({
+  workflowId: Id,
+  action: z.enum(['complete', 'rerun', 'waive', 'reassign', 'skip', 'pause', 'resume']),
+  taskId: z.string().min(1).max(256).optional(),
+  reason: Text.optional(),
+  to: Id.optional(),
+  note: Text.optional(),
 });
 
 const NotificationsQuery = z.strictObject({
@@ -244,6 +259,38 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
         answer = refusedAnswer(err, payload);
       }
       return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce: signed.nonce });
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  // A person's task action (an owner's `complete`, a controller's `skip`...), signed as the caller: the close takes
+  // the action from the token, so its journal shows who acted as proven.
+  app.post('/task-actions', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      const parsed = TaskActionRequest.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
+      const { workflowId, ...action } = parsed.data;
+      const signed = await signTaskAction({ workflowId, ...action, by: caller.userId }, deps.signingKey, {
+        issuer,
+        audience,
+        now: now(),
+        ttlSeconds: deps.ttlSeconds,
+      });
+      const payload: TaskAction = { ...action, by: caller.userId, token: signed.token };
+      let answer: TaskActionAnswer;
+      try {
+        answer = await deps.client.workflow
+          .getHandle(workflowId)
+          .executeUpdate(submitTaskActionUpdate, { args: [payload] });
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        const cause = err.cause as { message?: string } | undefined;
+        answer = { accepted: false, action: action.action, message: cause?.message ?? err.message };
+        if (action.taskId) answer.taskId = action.taskId;
+      }
+      return reply.code(answer.accepted ? 200 : 409).send({ ...answer, by: caller.userId, nonce: signed.nonce });
     } catch (err) {
       return fail(reply, err);
     }

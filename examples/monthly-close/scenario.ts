@@ -23,7 +23,7 @@ import { parseApprovalPolicy } from '../../domain/approval';
 import { closeWorkflowId } from '../../domain/ids';
 import { ensureKeyFile } from '../../workers/security-setup';
 import { startWorker } from '../../workers/main';
-import { statusQuery, submitTaskActionUpdate } from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, ReconciliationSummary } from '../../workflows/types';
 import { generateScenario, type PlantedTruth } from './generator';
 
@@ -244,11 +244,20 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
       for (const t of status.tasks) {
         if (t.state !== 'running' || !MANUAL_KINDS.has(t.kind) || acted.has(`task:${t.id}`)) continue;
         acted.add(`task:${t.id}`);
-        const answer = await handle.executeUpdate(submitTaskActionUpdate, {
-          args: [{ action: 'complete', taskId: t.id, by: PEOPLE.accountant, note: t.doneWhen }],
+        // Through the gateway, as the owner's app would: the completion reaches the close signed as its owner.
+        const res = await fetch(`${gatewayUrl}/task-actions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await login(PEOPLE.accountant)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            workflowId: closeId,
+            action: 'complete',
+            taskId: t.id,
+            ...(t.doneWhen ? { note: t.doneWhen } : {}),
+          }),
         });
+        const answer = (await res.json()) as { accepted?: boolean; message?: string };
         say(
-          `  task           ${t.id} completed by ${PEOPLE.accountant}: ${answer.accepted ? 'accepted' : `REFUSED: ${answer.message}`}`,
+          `  task           ${t.id} completed by ${PEOPLE.accountant} (signed): ${answer.accepted ? 'accepted' : `REFUSED: ${answer.message}`}`,
         );
       }
       for (const c of status.checkpoints) {

@@ -73,6 +73,18 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
     for (const t of s.tasks)
       if (t.state === 'running' && (t.kind === 'journal_entry' || t.kind === 'manual') && !acted.has(t.id)) {
         acted.add(t.id);
+        // The plan takes signed task actions only: the owner's completion is signed, printed, and sent as-is.
+        const signed = await finflow(
+          'task',
+          'complete',
+          PLAIN_ID,
+          t.id,
+          '--by',
+          PEOPLE.accountant,
+          '--signing-key',
+          join(ctx.keysDir, 'approval', 'gateway.private.jwk.json'),
+          '--print-signal',
+        );
         await temporal(
           'workflow',
           'signal',
@@ -81,7 +93,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
           '--name',
           'taskAction',
           '--input',
-          JSON.stringify({ action: 'complete', taskId: t.id, by: PEOPLE.accountant }),
+          signed.trim(),
         );
       }
     for (const c of s.checkpoints) {
@@ -243,6 +255,18 @@ describe('the seed scenario, end to end on the dev server', () => {
     expect(text).toMatch(/report {11}\S+gl-vs-erp_summary_2026-10-31\.xlsx/);
     expect(text).toMatch(/Documentation file: \S+SOX_F-R3-GL-15_ACME_2026-10\/report\.pdf/);
     expect(text).toMatch(/management_review\s+done/);
+  });
+
+  it("journals every owner's completion as signed (gateway for the demo's close, finflow task --print-signal for the plain-CLI one)", () => {
+    for (const journal of [outcome.status.journal ?? [], plain?.journal ?? []]) {
+      const completions = journal.filter((j) => j.action === 'complete' && j.accepted);
+      expect(completions.length).toBeGreaterThan(0);
+      for (const j of completions) {
+        expect(j.by).toBe(PEOPLE.accountant);
+        expect(j.signed).toEqual({ kid: expect.any(String), nonce: expect.any(String), issuer: expect.any(String) });
+      }
+    }
+    expect(outcome.lines.join('\n')).toMatch(/task\s+preliminary_close completed by \S+ \(signed\): accepted/);
   });
 
   it("approves the 75,000 entry at every level its amount needs, each signed by that level's own approver", () => {

@@ -29,7 +29,7 @@ function loadFile(): Record<string, unknown> {
 }
 
 function loadPlan(): ClosePlan {
-  const { approvalPolicy: _policy, ...plan } = loadFile();
+  const { approvalPolicy: _policy, requireSignedTaskActions: _signed, ...plan } = loadFile();
   return parseClosePlan(plan, 'examples/monthly-close/close-plan.yaml');
 }
 
