@@ -70,6 +70,19 @@ const cents = (s: string) => {
   return s.startsWith('-') ? -v : v;
 };
 
+/** The store, losing its connection after the first batch of exceptions it streams. */
+function failingAfterFirstBatch(store: ResultStore): ResultStore {
+  return {
+    ...store,
+    async *streamExceptions(id, opts) {
+      for await (const batch of store.streamExceptions(id, opts)) {
+        yield batch;
+        throw new Error('connection lost');
+      }
+    },
+  };
+}
+
 describe('reconciliation reports', () => {
   let pool: Pool;
   let store: ResultStore;
@@ -262,15 +275,7 @@ describe('reconciliation reports', () => {
 
   it('leaves no file, complete or partial, when writing fails half-way, and keeps an earlier complete one', async () => {
     const before = await writeExceptionsCsv(input);
-    const failing: ResultStore = {
-      ...store,
-      async *streamExceptions(id, opts) {
-        for await (const batch of store.streamExceptions(id, opts)) {
-          yield batch;
-          throw new Error('connection lost');
-        }
-      },
-    };
+    const failing = failingAfterFirstBatch(store);
     for (const write of [writeExceptionsCsv, writeExceptionsXlsx, writeExceptionsJson]) {
       const otherDir = mkdtempSync(join(tmpdir(), 'finflow-reports-fail-'));
       await expect(write({ ...input, store: failing, dir: otherDir })).rejects.toThrow('connection lost');
@@ -306,15 +311,7 @@ describe('reconciliation reports', () => {
       await wb.xlsx.readFile(opened);
       expect(wb.getWorksheet('Exceptions')!.rowCount).toBe(xlsx.rows + 1);
 
-      const failing: ResultStore = {
-        ...store,
-        async *streamExceptions(id, opts) {
-          for await (const batch of store.streamExceptions(id, opts)) {
-            yield batch;
-            throw new Error('connection lost');
-          }
-        },
-      };
+      const failing = failingAfterFirstBatch(store);
       for (const write of [writeExceptionsCsv, writeExceptionsXlsx, writeExceptionsJson]) {
         const otherDir = mkdtempSync(join(tmpdir(), 'finflow-reports-sealed-fail-'));
         await expect(write({ ...input, store: failing, dir: otherDir, seal })).rejects.toThrow('connection lost');
