@@ -5,9 +5,9 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { JSONWebKeySet } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose';
 import { Client } from 'pg';
-import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../../activities/approval/keys';
 import {
   approvalKeySet,
   generateApprovalKeyPair,
@@ -16,6 +16,8 @@ import {
 } from '../../activities/approval/signing';
 import { signTaskAction } from '../../activities/approval/task-action-token';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import { buildApprovalGateway } from '../../client/approval-gateway';
+import { parseApprovalPolicy } from '../../domain/approval';
 import { approvalSignal, statusQuery, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { CloseEvidenceInput, TaskAction } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
@@ -507,6 +509,87 @@ describe('monthEndCloseWorkflow running a close plan', () => {
       ]);
       expect(result.journal?.[4].signed).toEqual({ kid: signer.kid, nonce, issuer: CLI_ISSUER });
     });
+  });
+
+  it('signs task actions at the approval gateway as the authenticated caller, and refuses callers without a proven identity', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    const worker = await closeWorker(env, taskQueue, { systems, keys });
+    const idp = await generateKeyPair('EdDSA');
+    const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'test-idp', alg: 'EdDSA' };
+    const serverNow = async () => new Date(await env.currentTimeMs());
+    let clock = new Date();
+    const gateway = await buildApprovalGateway({
+      client: env.client,
+      directory: parseApprovalPolicy(seedPolicyInput(), 'test policy'),
+      identity: { keys: { keys: [idpJwk] }, issuer: 'test-idp', audience: 'finflow-approval-gateway' },
+      signingKey: signer,
+      clock: () => clock,
+    });
+    const login = (userId: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'test-idp' })
+        .setIssuer('test-idp')
+        .setAudience('finflow-approval-gateway')
+        .setSubject(userId)
+        .setIssuedAt(Math.floor(clock.getTime() / 1000))
+        .setExpirationTime(Math.floor(clock.getTime() / 1000) + 600)
+        .sign(idp.privateKey);
+    const post = async (body: unknown, userId?: string) => {
+      clock = await serverNow();
+      const res = await gateway.inject({
+        method: 'POST',
+        url: '/task-actions',
+        headers: userId ? { authorization: `Bearer ${await login(userId)}` } : {},
+        payload: body as Record<string, unknown>,
+      });
+      return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+    };
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      requireSignedTaskActions: true,
+      tasks: [{ id: 'prelim', name: 'Preliminary close', kind: 'manual', ownerRole: 'accountant' }],
+    };
+    try {
+      await worker.runUntil(async () => {
+        const handle = await startClose(h, taskQueue, plan);
+        await waitFor(handle, (s) => task(s, 'prelim').state === 'running', 'prelim running');
+        const workflowId = handle.workflowId;
+        expect(await post({ workflowId, action: 'complete', taskId: 'prelim' })).toMatchObject({
+          status: 401,
+          body: { error: 'unauthenticated' },
+        });
+        expect(await post({ workflowId, action: 'complete', taskId: 'prelim' }, 'nobody')).toMatchObject({
+          status: 401,
+        });
+        // Who acts comes from the identity, never from the body.
+        expect(await post({ workflowId, action: 'complete', taskId: 'prelim', by: 'dan' }, 'ann')).toMatchObject({
+          status: 400,
+          body: { error: 'invalid_request' },
+        });
+        expect(await post({ workflowId, action: 'complete', taskId: 'ghost' }, 'ann')).toMatchObject({
+          status: 409,
+          body: { accepted: false, message: 'unknown task "ghost"', by: 'ann' },
+        });
+        expect(await post({ workflowId, action: 'complete', taskId: 'prelim', note: 'tied out' }, 'ann')).toMatchObject(
+          {
+            status: 200,
+            body: { accepted: true, message: 'prelim is done', by: 'ann' },
+          },
+        );
+        const result = await handle.result();
+        expect(result.state).toBe('completed');
+        expect(result.journal?.map((j) => [j.by, j.accepted, j.signed?.kid, j.signed?.issuer])).toEqual([
+          ['ann', false, signer.kid, GATEWAY_ISSUER],
+          ['ann', true, signer.kid, GATEWAY_ISSUER],
+        ]);
+        expect(result.journal?.[1].note).toBe('tied out');
+      });
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('replays a close driven by unsigned task actions recorded on the code before signed actions existed', async () => {
