@@ -15,6 +15,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -109,6 +110,8 @@ function taskActivities(timeout: Duration) {
 const DEFAULT_BLOCKED_TIMEOUT = '30d';
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 10_000;
 const DEFAULT_WAIVER_TEMPLATE = 'task-waiver';
+/** patched() id: a task added during the close can be waived (with its own waiver checkpoint). */
+const WAIVE_ADDED_TASKS = 'waive-added-tasks';
 const TASK_ACTIVITY_TIMEOUT = '1h';
 /** Refused actions beyond this are counted, not kept (a flood of bad signals must not grow the state). */
 const MAX_REFUSALS_KEPT = 500;
@@ -323,7 +326,9 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         if (waivers.has(t.id)) return `a waiver of ${t.id} is already waiting for its approval`;
         if (!waiverItemType)
           return `a waiver needs an approval: the close's approvalPolicy has no checkpoint "${waiverTemplate}" to approve waivers`;
-        if (t.added) return `${t.id} was added during the close and has no waiver checkpoint: skip it with a reason`;
+        // Closes started before waivers of added tasks existed refused them here; their histories replay that way.
+        if (t.added && !patched(WAIVE_ADDED_TASKS))
+          return `${t.id} was added during the close and has no waiver checkpoint: skip it with a reason`;
         if (usedCheckpoint(`waive:${t.id}`)) return `${t.id} has had its waiver decided (checkpoint waive:${t.id})`;
         return undefined;
       }
@@ -498,6 +503,9 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
 
   function openWaiver(t: TaskStatus, a: TaskAction): void {
     const checkpointId = `waive:${t.id}`;
+    // A task added during the close gets its waiver checkpoint now, from the same template as the plan's tasks (a
+    // later run of the close gets it at its start, from the carried plan).
+    if (t.added) checkpoints.addFromTemplate(checkpointId, waiverTemplate);
     t.waiver = { checkpointId, requestedBy: a.by, state: 'open' };
     if (a.reason) t.waiver.reason = a.reason;
     const config: ApprovalTaskConfig = {

@@ -261,6 +261,91 @@ describe('close deadlines on business-day calendars', () => {
     });
   });
 
+  it('waives a task added during the close once the waiver checkpoint made for it from the template is approved', async () => {
+    const taskQueue = uniqueId('tq');
+    const company = companyId();
+    const worker = await closeWorker(
+      env,
+      taskQueue,
+      { systems, keys },
+      {
+        broken: async () => {
+          throw new Error('the intercompany feed is gone for the month');
+        },
+      },
+    );
+    const policy = seedPolicyInput();
+    policy.checkpoints = [
+      ...(policy.checkpoints ?? []),
+      { id: 'task-waiver', item_type: 'reconciliation', required_roles: ['manager'], escalation: { timeout: '1d' } },
+    ];
+    const plan: CloseStart = {
+      company,
+      period: '2026-10',
+      owner: 'dora',
+      approvalPolicy: policy,
+      tasks: [{ id: 'sign_off', name: 'Sign-off', kind: 'manual', ownerRole: 'controller' }],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      await waitFor(handle, (s) => task(s, 'sign_off').state === 'running');
+      const added = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [
+          {
+            action: 'add',
+            by: 'dora',
+            task: {
+              id: 'ic_matching',
+              name: 'Intercompany matching',
+              kind: 'activity',
+              activity: 'broken',
+              ownerRole: 'accountant',
+              retry: { maximumAttempts: 1 },
+            },
+          },
+        ],
+      });
+      expect(added).toMatchObject({ accepted: true });
+      await waitFor(handle, (s) => task(s, 'ic_matching').state === 'blocked', 'the added task blocked');
+      const asked = await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'waive', taskId: 'ic_matching', by: 'ann', reason: 'no intercompany balances this month' }],
+      });
+      expect(asked).toMatchObject({ accepted: true });
+      const open = await waitFor(handle, (s) =>
+        s.checkpoints.some((c) => c.checkpointId === 'waive:ic_matching' && c.state === 'open'),
+      );
+      // The template's roles and limits: a manager approves.
+      expect(open.checkpoints.find((c) => c.checkpointId === 'waive:ic_matching')?.allowedRoles).toEqual(['manager']);
+      await handle.signal(
+        approvalSignal,
+        await signedApproval(env, signer, handle.workflowId, 'waive:ic_matching', {
+          decision: 'approved',
+          approverId: 'maya',
+        }),
+      );
+      await waitFor(handle, (s) => task(s, 'ic_matching').state === 'waived', 'the added task waived');
+      await handle.executeUpdate(submitTaskActionUpdate, {
+        args: [{ action: 'complete', taskId: 'sign_off', by: 'carla' }],
+      });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(task(result, 'ic_matching')).toMatchObject({
+        state: 'waived',
+        added: true,
+        waiver: { checkpointId: 'waive:ic_matching', state: 'approved' },
+      });
+      expect(result.journal?.map((j) => [j.action, j.by, j.accepted])).toEqual([
+        ['add', 'dora', true],
+        ['waive', 'ann', true],
+        ['waive', 'maya', true],
+        ['complete', 'carla', true],
+      ]);
+      // New closes take the patched branch (a marker in history); closes started before it replay the refusal.
+      const history = await handle.fetchHistory();
+      expect(history.events?.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
+    });
+  });
+
   it('continues as new when the history passes the limit, carrying tasks, journal and deadlines', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await closeWorker(env, taskQueue, { systems });

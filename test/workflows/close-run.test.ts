@@ -592,9 +592,10 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     }
   });
 
-  it('replays a close driven by unsigned task actions recorded on the code before signed actions existed', async () => {
-    // Recorded at 58e7e0d (complete refused then accepted, pause, resume, reassign, skip, by signal and update): the
-    // signed-action path must leave the commands of unsigned actions unchanged for closes already running.
+  it('replays a close driven by unsigned task actions recorded on the code before signed actions and waivers of added tasks existed', async () => {
+    // Recorded at 58e7e0d (complete refused then accepted, pause, resume, reassign, skip, add, a waiver of the added
+    // task refused, by signal and update): the signed-action path must leave the commands of unsigned actions
+    // unchanged, and the waiver of an added task must replay as refused (patched) for closes already running.
     const raw = JSON.parse(
       readFileSync(join(__dirname, '../fixtures/histories/close-task-actions-58e7e0d.json'), 'utf8'),
     ) as Record<string, unknown>;

@@ -80,6 +80,11 @@ export interface Checkpoints {
   /** Opens a checkpoint for an item and waits for its outcome, escalating on timeouts. */
   run(config: ApprovalTaskConfig): Promise<CheckpointOutcome>;
   statuses(): CheckpointStatus[];
+  /**
+   * Adds checkpoint `id` to the policy as a copy of checkpoint `templateId` (the waiver of a task added during the
+   * close); true when `id` exists afterwards.
+   */
+  addFromTemplate(id: string, templateId: string): boolean;
 }
 
 export interface CheckpointsOptions {
@@ -981,6 +986,14 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       }));
     },
     statuses,
+    addFromTemplate(id, templateId) {
+      if (!policy) return false;
+      if (findCheckpoint(policy, id)) return true;
+      const template = findCheckpoint(policy, templateId);
+      if (!template) return false;
+      policy = { ...policy, checkpoints: [...policy.checkpoints, { ...template, id }] };
+      return true;
+    },
     async run(config) {
       const inst = open(config);
       if (inst.legacy) log.warn(`approval checkpoint ${inst.checkpointId} uses the slice shape: ${UNSIGNED_WARNING}`);
