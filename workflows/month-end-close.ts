@@ -446,8 +446,8 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   }
 
   /** Refuses an action before it is applied, and journals the refusal. */
-  function refuse(a: TaskAction, message: string): TaskActionAnswer {
-    record(a, false, message);
+  function refuse(a: TaskAction, message: string, signed?: CloseJournalEntry['signed']): TaskActionAnswer {
+    record(a, false, message, signed);
     bump();
     const r: TaskActionAnswer = { accepted: false, action: String(a?.action), message };
     if (typeof a?.taskId === 'string') r.taskId = a.taskId;
@@ -483,7 +483,18 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         return refuse(signedAction, `the action's "${k}" differs from what was signed`);
     if (journal.some((j) => j.signed?.nonce === proof.nonce))
       return refuse(signedAction, `this signed action (nonce ${proof.nonce}) was already used`);
-    return apply(signedAction, { kid: proof.kid, nonce: proof.nonce, issuer: proof.issuer });
+    const signed = { kid: proof.kid, nonce: proof.nonce, issuer: proof.issuer };
+    // A proven completion must come from the task's owner: the person it was reassigned to, or, per the approval
+    // policy's directory, someone holding its owner role. Without a directory there is nothing to check against.
+    const t = signedAction.action === 'complete' && signedAction.taskId ? byId(signedAction.taskId) : undefined;
+    const roles = t ? checkpoints.rolesOf(signedAction.by) : undefined;
+    if (t?.ownerRole && roles !== undefined && t.owner !== signedAction.by && !roles.includes(t.ownerRole))
+      return refuse(
+        signedAction,
+        `${signedAction.by} may not complete ${t.id}: it belongs to role ${t.ownerRole}${t.owner ? ` (assigned to ${t.owner})` : ''}, and the directory gives ${signedAction.by} ${roles.length ? roles.join(', ') : 'no role'}`,
+        signed,
+      );
+    return apply(signedAction, signed);
   }
 
   setHandler(taskActionSignal, async (a) => {

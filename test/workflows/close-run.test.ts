@@ -511,6 +511,66 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     });
   });
 
+  it("takes a signed completion only from the task's owner: a holder of its role in the directory, or the person it was reassigned to", async () => {
+    const taskQueue = uniqueId('tq');
+    const worker = await closeWorker(env, taskQueue, { systems, keys });
+    const plan: CloseStart = {
+      company: companyId(),
+      period: '2026-10',
+      owner: 'dora',
+      approvalPolicy: seedPolicyInput(),
+      requireSignedTaskActions: true,
+      tasks: [
+        { id: 'prelim', name: 'Preliminary close', kind: 'manual', ownerRole: 'accountant' },
+        { id: 'review', name: 'Review', kind: 'manual', ownerRole: 'supervisor', predecessors: ['prelim'] },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      await waitFor(handle, (s) => task(s, 'prelim').state === 'running', 'prelim running');
+      const act = async (a: Omit<TaskAction, 'token'>) =>
+        handle.executeUpdate(submitTaskActionUpdate, {
+          args: [
+            {
+              ...a,
+              token: (
+                await signTaskAction(
+                  { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
+                  signer,
+                  {
+                    issuer: CLI_ISSUER,
+                    audience: APPROVAL_AUDIENCE,
+                    now: new Date(await env.currentTimeMs()),
+                  },
+                )
+              ).token,
+            },
+          ],
+        });
+      // sam is a supervisor: the accountant's task is not his to complete, however well signed.
+      expect(await act({ action: 'complete', taskId: 'prelim', by: 'sam' })).toMatchObject({
+        accepted: false,
+        message: 'sam may not complete prelim: it belongs to role accountant, and the directory gives sam supervisor',
+      });
+      expect(await act({ action: 'complete', taskId: 'prelim', by: 'ann' })).toMatchObject({ accepted: true });
+      await waitFor(handle, (s) => task(s, 'review').state === 'running', 'review running');
+      expect(await act({ action: 'complete', taskId: 'review', by: 'ann' })).toMatchObject({ accepted: false });
+      expect(await act({ action: 'reassign', taskId: 'review', by: 'dora', to: 'ann' })).toMatchObject({
+        accepted: true,
+      });
+      expect(await act({ action: 'complete', taskId: 'review', by: 'ann' })).toMatchObject({ accepted: true });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(result.journal?.map((j) => [j.action, j.taskId, j.by, j.accepted, j.signed?.kid])).toEqual([
+        ['complete', 'prelim', 'sam', false, signer.kid],
+        ['complete', 'prelim', 'ann', true, signer.kid],
+        ['complete', 'review', 'ann', false, signer.kid],
+        ['reassign', 'review', 'dora', true, signer.kid],
+        ['complete', 'review', 'ann', true, signer.kid],
+      ]);
+    });
+  });
+
   it('signs task actions at the approval gateway as the authenticated caller, and refuses callers without a proven identity', async () => {
     const taskQueue = uniqueId('tq');
     const company = companyId();

@@ -85,6 +85,8 @@ export interface Checkpoints {
    * close); true when `id` exists afterwards.
    */
   addFromTemplate(id: string, templateId: string): boolean;
+  /** The user's roles in the policy's directory; undefined when the workflow has no approval policy. */
+  rolesOf(userId: string): readonly string[] | undefined;
 }
 
 export interface CheckpointsOptions {
@@ -986,6 +988,9 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       }));
     },
     statuses,
+    rolesOf(userId) {
+      return policy ? (findUser(policy, userId)?.roles ?? []) : undefined;
+    },
     addFromTemplate(id, templateId) {
       if (!policy) return false;
       if (findCheckpoint(policy, id)) return true;
