@@ -39,12 +39,12 @@ import {
   approvalsQuery,
   submitApprovalUpdate,
   submitResubmissionUpdate,
-  submitTaskActionUpdate,
   type ApprovalAnswer,
   type ApprovalSignal,
   type ResubmitSignal,
 } from '../workflows/definitions';
-import type { TaskAction, TaskActionAnswer } from '../workflows/types';
+import type { TaskAction } from '../workflows/types';
+import { submitTaskAction } from './commands/close';
 import { connectClient } from './connect';
 
 export interface ApprovalGatewayDeps {
@@ -279,17 +279,7 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
         ttlSeconds: deps.ttlSeconds,
       });
       const payload: TaskAction = { ...action, by: caller.userId, token: signed.token };
-      let answer: TaskActionAnswer;
-      try {
-        answer = await deps.client.workflow
-          .getHandle(workflowId)
-          .executeUpdate(submitTaskActionUpdate, { args: [payload] });
-      } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        const cause = err.cause as { message?: string } | undefined;
-        answer = { accepted: false, action: action.action, message: cause?.message ?? err.message };
-        if (action.taskId) answer.taskId = action.taskId;
-      }
+      const answer = await submitTaskAction(deps.client, workflowId, payload);
       return reply.code(answer.accepted ? 200 : 409).send({ ...answer, by: caller.userId, nonce: signed.nonce });
     } catch (err) {
       return fail(reply, err);

@@ -370,16 +370,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
       tasks.map((t) => t.id),
     );
     const problem = shape ?? stateProblem(a);
-    const answer = (accepted: boolean, message: string): TaskActionAnswer => {
-      const r: TaskActionAnswer = { accepted, action: String(a?.action), message };
-      if (typeof a?.taskId === 'string') r.taskId = a.taskId;
-      return r;
-    };
-    if (problem) {
-      record(a, false, problem, signed);
-      bump();
-      return answer(false, problem);
-    }
+    if (problem) return refuse(a, problem, signed);
     const now = nowIso();
     const t = a.taskId ? byId(a.taskId) : undefined;
     let message = `${a.action} accepted`;
@@ -442,14 +433,18 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     }
     record(a, true, undefined, signed);
     bump();
-    return answer(true, message);
+    return answerOf(a, true, message);
   }
 
-  /** Refuses an action before it is applied, and journals the refusal. */
+  /** Refuses an action, and journals the refusal. */
   function refuse(a: TaskAction, message: string, signed?: CloseJournalEntry['signed']): TaskActionAnswer {
     record(a, false, message, signed);
     bump();
-    const r: TaskActionAnswer = { accepted: false, action: String(a?.action), message };
+    return answerOf(a, false, message);
+  }
+
+  function answerOf(a: TaskAction, accepted: boolean, message: string): TaskActionAnswer {
+    const r: TaskActionAnswer = { accepted, action: String(a?.action), message };
     if (typeof a?.taskId === 'string') r.taskId = a.taskId;
     return r;
   }
