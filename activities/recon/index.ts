@@ -203,15 +203,20 @@ export function createReconActivities(deps: ReconActivityDeps) {
     }
   };
 
+  /** The run's dataset cipher (its reconciliation's data key, made on extraction), or undefined without keys. */
+  const runCipher = async (runId: string, create: boolean): Promise<DatasetCipher | undefined> => {
+    if (!cfg.envelope) return undefined;
+    const envelope = typeof cfg.envelope === 'function' ? await cfg.envelope() : cfg.envelope;
+    return envelope.open(splitRunId(runId).workflowId, { create });
+  };
+
   /** The run's dataset key for a thread (create: on extraction), or undefined when spill files are in clear. */
   const dataKeyOf = async (runId: string, create: boolean): Promise<ThreadDataKey | undefined> => {
-    if (!cfg.envelope) return undefined;
-    const dataset = splitRunId(runId).workflowId;
     try {
-      const envelope = typeof cfg.envelope === 'function' ? await cfg.envelope() : cfg.envelope;
-      const cipher = await envelope.open(dataset, { create });
+      const cipher = await runCipher(runId, create);
+      if (!cipher) return undefined;
       try {
-        return { dataset, key: cipher.keyForThread() };
+        return { dataset: cipher.dataset, key: cipher.keyForThread() };
       } finally {
         cipher.dispose();
       }
@@ -221,11 +226,9 @@ export function createReconActivities(deps: ReconActivityDeps) {
   };
 
   /** The run's dataset cipher for sealing its reports, or undefined without keys or when the run has no data key. */
-  const datasetCipherOf = async (runId: string): Promise<DatasetCipher | undefined> => {
-    if (!cfg.envelope) return undefined;
+  const reportCipherOf = async (runId: string): Promise<DatasetCipher | undefined> => {
     try {
-      const envelope = typeof cfg.envelope === 'function' ? await cfg.envelope() : cfg.envelope;
-      return await envelope.open(splitRunId(runId).workflowId, { create: false });
+      return await runCipher(runId, false);
     } catch (err) {
       if (err instanceof DataKeyMissingError) return undefined;
       throw toActivityFailure(err);
@@ -349,7 +352,7 @@ export function createReconActivities(deps: ReconActivityDeps) {
         await st.finishRun(input.runId, { status: input.status, summary: input.summary ?? null });
       // Sealed at rest under the run's data key when its extracts were (a worker with keys); a run extracted in
       // clear keeps clear reports, and a shredded one cannot be reported on any more (non-retryable).
-      const seal = await datasetCipherOf(input.runId);
+      const seal = await reportCipherOf(input.runId);
       try {
         const base: ReportInput = {
           store: st,

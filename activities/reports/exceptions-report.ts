@@ -1,11 +1,18 @@
 // The exceptions report of a reconciliation run, as xlsx (exceljs's streaming writer), csv or json. Rows come
 // from the result store batch by batch and are written as they come: a run with 100k exceptions never holds
 // 100k objects at once.
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import type { ExceptionRow, ResultStore } from '../result-store';
 import { amountCell, csvField, csvLine } from './cells';
-import { type ReportFile, type ReportFormat, reportFileName, withTextFile, writeAtomically } from './files';
+import {
+  type ReportFile,
+  type ReportFormat,
+  reportFileName,
+  reportWorkbook,
+  withTextFile,
+  writeAtomically,
+} from './files';
 import { join } from 'node:path';
 import type { DatasetCipher } from '../security/envelope';
 
@@ -144,12 +151,7 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
   return writeAtomically(
     path,
     async (sink) => {
-      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-        stream: sink.open(),
-        useStyles: true,
-        useSharedStrings: false,
-      });
-      wb.creator = 'finflow';
+      const wb = reportWorkbook(sink);
       const ws = wb.addWorksheet('Exceptions', { views: [{ state: 'frozen', ySplit: 1 }] });
       ws.columns = EXCEPTION_REPORT_COLUMNS.map((c) => ({ header: c.header, key: c.json, width: c.width }));
       ws.getRow(1).font = { bold: true };

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
+import ExcelJS from 'exceljs';
 import type { DatasetCipher } from '../security/envelope';
 import { SEALED_FILE_SUFFIX, sealingStream } from '../security/file-seal';
 
@@ -123,6 +124,13 @@ export async function writeAtomically(
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** exceljs's streaming workbook writer, writing into the report's sink (styles kept, no shared strings). */
+export function reportWorkbook(sink: ReportSink): ExcelJS.stream.xlsx.WorkbookWriter {
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink.open(), useStyles: true, useSharedStrings: false });
+  wb.creator = 'finflow';
+  return wb;
 }
 
 /** A text file written with backpressure: write() waits whenever the stream's buffer is full. */

@@ -2,12 +2,19 @@
 // workflow recorded it), and the exceptions by category, side and currency with exact sums from the database.
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import type { ExceptionTotal, RunRow } from '../result-store';
 import { amountCell, csvField, csvLine } from './cells';
 import type { ReportInput } from './exceptions-report';
-import { type ReportFile, type ReportFormat, reportFileName, withTextFile, writeAtomically } from './files';
+import {
+  type ReportFile,
+  type ReportFormat,
+  reportFileName,
+  reportWorkbook,
+  withTextFile,
+  writeAtomically,
+} from './files';
 
 const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
@@ -81,12 +88,7 @@ export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> 
   return writeAtomically(
     path,
     async (sink) => {
-      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-        stream: sink.open(),
-        useStyles: true,
-        useSharedStrings: false,
-      });
-      wb.creator = 'finflow';
+      const wb = reportWorkbook(sink);
       const ws = wb.addWorksheet('Summary');
       ws.columns = [
         { header: 'Item', key: 'item', width: 28 },

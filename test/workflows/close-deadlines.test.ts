@@ -44,6 +44,16 @@ afterAll(async () => {
   await systems?.close();
 });
 
+/** The seed's policy with the template waivers use: a manager approves, escalating after a day. */
+function policyWithWaiverTemplate() {
+  const policy = seedPolicyInput();
+  policy.checkpoints = [
+    ...(policy.checkpoints ?? []),
+    { id: 'task-waiver', item_type: 'reconciliation', required_roles: ['manager'], escalation: { timeout: '1d' } },
+  ];
+  return policy;
+}
+
 const HOUR = 3_600_000;
 
 function onePersonTask(company: string, period: string, extra: Partial<CloseStart> = {}): CloseStart {
@@ -191,11 +201,7 @@ describe('close deadlines on business-day calendars', () => {
         ok: async () => ({ ok: true }),
       },
     );
-    const policy = seedPolicyInput();
-    policy.checkpoints = [
-      ...(policy.checkpoints ?? []),
-      { id: 'task-waiver', item_type: 'reconciliation', required_roles: ['manager'], escalation: { timeout: '1d' } },
-    ];
+    const policy = policyWithWaiverTemplate();
     const plan: CloseStart = {
       company,
       period: '2026-10',
@@ -274,11 +280,7 @@ describe('close deadlines on business-day calendars', () => {
         },
       },
     );
-    const policy = seedPolicyInput();
-    policy.checkpoints = [
-      ...(policy.checkpoints ?? []),
-      { id: 'task-waiver', item_type: 'reconciliation', required_roles: ['manager'], escalation: { timeout: '1d' } },
-    ];
+    const policy = policyWithWaiverTemplate();
     const plan: CloseStart = {
       company,
       period: '2026-10',
