@@ -14,7 +14,18 @@
 // send unencrypted json/plain inputs, and histories written before encryption was switched on hold them. A
 // deployment that wants none of that sets `rejectUnencrypted`. (Search attributes never pass through codecs at
 // all: keep sensitive values out of them.)
+//
+// Large payloads are compressed before they are encrypted (format 2): a serialised payload of COMPRESS_MIN_BYTES
+// or more is deflated when that makes it smaller. A close's `status` answer of 500 tasks is about 190 KB of JSON and
+// about a tenth of that deflated; moving the 190 KB through the worker, the server and the client cost a 500-task
+// close's status query about 80 ms at p99 on an idle 2-core machine, deflated about 20 ms (bench:close). The format
+// byte is bound into the additional authenticated data, so a compressed payload cannot be passed off as an
+// uncompressed one or the other way round, and only authenticated plaintext is ever inflated (at most
+// MAX_INFLATED_BYTES). Compressing before encrypting lets the length of a ciphertext say something about how
+// repetitive its plaintext is; a deployment for which that matters sets `compress: false`
+// (FINFLOW_PAYLOAD_COMPRESSION=off), and every codec still decodes both formats.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { deriveKey, UnknownKeyError, type KeyProvider } from '../activities/security/key-ring';
@@ -23,7 +34,13 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING_KEY = 'encoding';
 export const METADATA_KEY_ID_KEY = 'encryption-key-id';
 const PAYLOAD_PURPOSE = 'finflow/payload-codec/v1';
-const FORMAT_VERSION = 1;
+/** Format 1: the serialised payload, encrypted. Format 2: the serialised payload deflated (raw), then encrypted. */
+const FORMAT_PLAIN = 1;
+const FORMAT_DEFLATED = 2;
+/** Serialised payloads from this size up are deflated (when that makes them smaller). */
+export const COMPRESS_MIN_BYTES = 4096;
+/** Inflating stops here: Temporal refuses payloads of more than a few MB anyway. */
+const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -37,6 +54,8 @@ export class PayloadDecryptionError extends Error {
 export interface EncryptionCodecOptions {
   /** Refuse to decode payloads that are not ours (default false: see the module comment). */
   rejectUnencrypted?: boolean;
+  /** Deflate large payloads before encrypting them (default true: see the module comment). */
+  compress?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -52,8 +71,9 @@ function metaText(payload: Payload, key: string): string | undefined {
   }
 }
 
-function aad(encoding: string, keyId: string): Buffer {
-  return Buffer.from(`finflow-payload/v${FORMAT_VERSION}\0${encoding}\0${keyId}`, 'utf8');
+/** The additional authenticated data: the format, the outer encoding and the key id. */
+function aad(format: number, encoding: string, keyId: string): Buffer {
+  return Buffer.from(`finflow-payload/v${format}\0${encoding}\0${keyId}`, 'utf8');
 }
 
 export class EncryptionCodec implements PayloadCodec {
@@ -67,19 +87,27 @@ export class EncryptionCodec implements PayloadCodec {
     // One key for the whole batch: a rotation mid-batch must not split it.
     const master = await this.keys.getCurrentKey();
     const key = deriveKey(master, PAYLOAD_PURPOSE);
-    const additional = aad(ENCRYPTED_ENCODING, master.id);
+    const compress = this.options.compress ?? true;
     return payloads.map((payload) => {
-      const plaintext = temporal.api.common.v1.Payload.encode(payload).finish();
+      let plaintext: Uint8Array = temporal.api.common.v1.Payload.encode(payload).finish();
+      let format = FORMAT_PLAIN;
+      if (compress && plaintext.length >= COMPRESS_MIN_BYTES) {
+        const deflated = deflateRawSync(plaintext, { level: 1 });
+        if (deflated.length < plaintext.length) {
+          plaintext = deflated;
+          format = FORMAT_DEFLATED;
+        }
+      }
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);
-      cipher.setAAD(additional);
+      cipher.setAAD(aad(format, ENCRYPTED_ENCODING, master.id));
       const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
       return {
         metadata: {
           [METADATA_ENCODING_KEY]: utf8.encode(ENCRYPTED_ENCODING),
           [METADATA_KEY_ID_KEY]: utf8.encode(master.id),
         },
-        data: Buffer.concat([Buffer.from([FORMAT_VERSION]), nonce, body, cipher.getAuthTag()]),
+        data: Buffer.concat([Buffer.from([format]), nonce, body, cipher.getAuthTag()]),
       };
     });
   }
@@ -121,13 +149,15 @@ export class EncryptionCodec implements PayloadCodec {
     }
     const data = payload.data ?? new Uint8Array();
     if (data.length < 1 + NONCE_BYTES + TAG_BYTES) throw new PayloadDecryptionError('ciphertext too short');
-    if (data[0] !== FORMAT_VERSION) throw new PayloadDecryptionError(`unknown format version ${data[0]}`);
+    const format = data[0];
+    if (format !== FORMAT_PLAIN && format !== FORMAT_DEFLATED)
+      throw new PayloadDecryptionError(`unknown format version ${format}`);
     const decipher = createDecipheriv(
       'aes-256-gcm',
       deriveKey(master, PAYLOAD_PURPOSE),
       data.subarray(1, 1 + NONCE_BYTES),
     );
-    decipher.setAAD(aad(encoding, keyId));
+    decipher.setAAD(aad(format, encoding, keyId));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     let plaintext: Buffer;
     try {
@@ -139,6 +169,13 @@ export class EncryptionCodec implements PayloadCodec {
       throw new PayloadDecryptionError(
         `authentication failed under key ${JSON.stringify(keyId)} (wrong key or tampered payload)`,
       );
+    }
+    if (format === FORMAT_DEFLATED) {
+      try {
+        plaintext = inflateRawSync(plaintext, { maxOutputLength: MAX_INFLATED_BYTES });
+      } catch (err) {
+        throw new PayloadDecryptionError(`compressed payload does not inflate: ${(err as Error).message}`);
+      }
     }
     const inner = temporal.api.common.v1.Payload.decode(plaintext);
     return { metadata: inner.metadata, data: inner.data };

@@ -24,6 +24,7 @@ import {
   type KeyProvider,
 } from '../activities/security/key-ring';
 import { parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
+import type { EncryptionCodecOptions } from './codec';
 import { createDataConverter } from './data-converter';
 
 /** Whether keys are configured (FINFLOW_KEY_FILE or FINFLOW_KEYS). */
@@ -60,7 +61,15 @@ export async function resolveDataConverter(
 ): Promise<DataConverter | undefined> {
   if (keyProvider === null) return undefined;
   const provider = keyProvider ?? (await keyProviderFromEnvIfConfigured(env));
-  return provider ? createDataConverter(provider) : undefined;
+  return provider ? createDataConverter(provider, codecOptionsFromEnv(env)) : undefined;
+}
+
+/** FINFLOW_PAYLOAD_COMPRESSION=off: encrypt large payloads without deflating them first (workers/codec.ts). */
+export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionCodecOptions {
+  const v = env.FINFLOW_PAYLOAD_COMPRESSION?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'on') return {};
+  if (v === 'off') return { compress: false };
+  throw new KeyConfigError(`FINFLOW_PAYLOAD_COMPRESSION must be "on" or "off", not ${JSON.stringify(v)}`);
 }
 
 /** FINFLOW_SECURITY_POLICY (JSON or YAML), or the default policy (no field rules: logs are pattern-scrubbed only). */

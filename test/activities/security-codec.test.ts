@@ -7,6 +7,7 @@ import {
 import { temporal } from '@temporalio/proto';
 import { KeyRing, generateMasterKey } from '../../activities/security/key-ring';
 import {
+  COMPRESS_MIN_BYTES,
   ENCRYPTED_ENCODING,
   EncryptionCodec,
   METADATA_ENCODING_KEY,
@@ -14,6 +15,7 @@ import {
   PayloadDecryptionError,
 } from '../../workers/codec';
 import { FAILURE_CONVERTER_PATH, createDataConverter } from '../../workers/data-converter';
+import { codecOptionsFromEnv } from '../../workers/security-setup';
 
 const IBAN = 'DE89370400440532013000';
 const k1 = generateMasterKey('k1');
@@ -84,6 +86,64 @@ describe('the payload encryption codec', () => {
     }
     await expect(codec.decode([{ metadata: p.metadata, data: data.subarray(0, 20) }])).rejects.toThrow(/too short/);
     await expect(codec.decode([p])).resolves.toHaveLength(1);
+  });
+
+  // A 500-task status answer repeats the same keys and names; so does this.
+  const large = {
+    tasks: Array.from({ length: 400 }, (_, i) => ({
+      id: `task_${i}`,
+      state: 'done',
+      ownerRole: 'accountant',
+      iban: IBAN,
+    })),
+  };
+  const formatOf = (p: Payload) => Buffer.from(p.data!)[0];
+
+  it('deflates a large payload before encrypting it, and decodes it back to the same value', async () => {
+    const codec = new EncryptionCodec(ring);
+    const plain = defaultPayloadConverter.toPayload(large);
+    const [p] = await codec.encode([plain]);
+    expect(formatOf(p)).toBe(2);
+    expect(p.data!.length).toBeLessThan(plain.data!.length / 5);
+    expect(bytesContain(p, IBAN)).toBe(false);
+    const [back] = await codec.decode([p]);
+    expect(defaultPayloadConverter.fromPayload(back)).toEqual(large);
+  });
+
+  it('leaves small payloads uncompressed, and compresses nothing when told not to', async () => {
+    expect(formatOf(await encrypted(ring))).toBe(1);
+    expect(Buffer.from(defaultPayloadConverter.toPayload(value).data!).length).toBeLessThan(COMPRESS_MIN_BYTES);
+    const [p] = await new EncryptionCodec(ring, { compress: false }).encode([defaultPayloadConverter.toPayload(large)]);
+    expect(formatOf(p)).toBe(1);
+    // Either codec reads both formats.
+    const [back] = await new EncryptionCodec(ring).decode([p]);
+    expect(defaultPayloadConverter.fromPayload(back)).toEqual(large);
+    const [deflated] = await new EncryptionCodec(ring).encode([defaultPayloadConverter.toPayload(large)]);
+    const [again] = await new EncryptionCodec(ring, { compress: false }).decode([deflated]);
+    expect(defaultPayloadConverter.fromPayload(again)).toEqual(large);
+  });
+
+  it('reads FINFLOW_PAYLOAD_COMPRESSION: on by default, off when told, and refuses any other value', () => {
+    expect(codecOptionsFromEnv({})).toEqual({});
+    expect(codecOptionsFromEnv({ FINFLOW_PAYLOAD_COMPRESSION: 'on' })).toEqual({});
+    expect(codecOptionsFromEnv({ FINFLOW_PAYLOAD_COMPRESSION: 'OFF' })).toEqual({ compress: false });
+    expect(() => codecOptionsFromEnv({ FINFLOW_PAYLOAD_COMPRESSION: 'gzip' })).toThrow(
+      /FINFLOW_PAYLOAD_COMPRESSION must be "on" or "off", not "gzip"/,
+    );
+  });
+
+  it('fails closed when the format byte is switched between compressed and uncompressed', async () => {
+    const codec = new EncryptionCodec(ring);
+    const [big] = await codec.encode([defaultPayloadConverter.toPayload(large)]);
+    const small = await encrypted(ring);
+    for (const [p, to] of [
+      [big, 1],
+      [small, 2],
+    ] as const) {
+      const data = Buffer.from(p.data!);
+      data[0] = to;
+      await expect(codec.decode([{ metadata: p.metadata, data }])).rejects.toThrow(/authentication failed/);
+    }
   });
 
   it('fails closed when the key id in the metadata is changed to another key of the ring', async () => {
