@@ -95,6 +95,8 @@ const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn',
  */
 export function temporalLoggerFromPino(pino: PinoLogger): Logger {
   const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    // The SDK logs every activity and workflow task at debug: below the level, do not even copy the fields.
+    if (!pino.isLevelEnabled(PINO_LEVEL[level])) return;
     const fields: Record<string, unknown> = { ...(meta ?? {}) };
     if (fields.error instanceof Error && fields.err === undefined) {
       fields.err = fields.error;
