@@ -1,4 +1,5 @@
-// The finflow worker: runs the close and reconciliation workflows and their activities on one task queue.
+// The finflow worker: runs the close workflows on the finflow task queue and the reconciliation children on their own
+// queue (two Workers in one process, each with its own workflow thread), with the activities of both.
 // `npm run worker` with TEMPORAL_ADDRESS / DATABASE_URL (or FINFLOW_SYSTEM_<NAME>_URL) in the environment, and
 // keys in FINFLOW_KEY_FILE or FINFLOW_KEYS to encrypt every payload (see workers/security-setup.ts).
 import type { DataConverter } from '@temporalio/common';
@@ -18,12 +19,23 @@ import type { KeyProvider } from '../activities/security/key-ring';
 import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
 import type { SecurityPolicy } from '../domain/security/policy';
-import { temporalConfig, type TemporalConfig } from './config';
+import { reconciliationTaskQueueOf, temporalConfig, type TemporalConfig } from './config';
 import { createDataConverter } from './data-converter';
-import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv, temporalLoggerFromPino } from './security-setup';
+import {
+  codecOptionsFromEnv,
+  keyProviderFromEnvIfConfigured,
+  securityPolicyFromEnv,
+  temporalLoggerFromPino,
+} from './security-setup';
 
 export interface RunningWorker {
+  /** The Worker on the close task queue: closes, approvals, schedules and their activities. */
   worker: Worker;
+  /**
+   * The Worker on the reconciliation task queue (reconciliationTaskQueueOf), with its own workflow thread; absent
+   * when that queue is the close task queue.
+   */
+  reconciliationWorker?: Worker;
   /** Resolves when the worker has stopped; rejects if it crashed. */
   done: Promise<void>;
   /** Whether payloads are encrypted (a key provider was given or configured). */
@@ -77,34 +89,51 @@ export async function startWorker(
   // Keys first: a bad key file must stop the worker before it connects and takes tasks.
   const keys =
     opts.keyProvider === null ? undefined : (opts.keyProvider ?? (await keyProviderFromEnvIfConfigured(env)));
-  const dataConverter: DataConverter | undefined = keys ? createDataConverter(keys) : undefined;
+  const dataConverter: DataConverter | undefined = keys
+    ? createDataConverter(keys, codecOptionsFromEnv(env))
+    : undefined;
   const connection = opts.connection ?? (await NativeConnection.connect({ address: config.address }));
   const approval = opts.approval ?? approvalConfigFromEnv(env);
   const systems = opts.systems ?? systemsFromEnv(env);
-  const worker = await Worker.create({
-    connection,
-    namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({
-      systems,
-      approval,
-      ...(keys ? { recon: { envelope: envelopeOn(systems, keys) } } : {}),
-    }),
-    ...(dataConverter ? { dataConverter } : {}),
+  const activities = createActivities({
+    systems,
+    approval,
+    ...(keys ? { recon: { envelope: envelopeOn(systems, keys) } } : {}),
   });
-  const done = worker.run().finally(async () => {
+  // Both Workers bundle the same workflows (a prebuilt bundle is shared) and run the same activities; the second
+  // one only takes the reconciliation children, on a workflow thread of its own.
+  const reconQueue = reconciliationTaskQueueOf(config);
+  const workerOn = (taskQueue: string) =>
+    Worker.create({
+      connection,
+      namespace: config.namespace,
+      taskQueue,
+      ...(opts.workflowBundle
+        ? { workflowBundle: opts.workflowBundle }
+        : { workflowsPath: require.resolve('../workflows') }),
+      activities,
+      ...(dataConverter ? { dataConverter } : {}),
+    });
+  const worker = await workerOn(config.taskQueue);
+  const reconciliationWorker = reconQueue === config.taskQueue ? undefined : await workerOn(reconQueue);
+  const workers = reconciliationWorker ? [worker, reconciliationWorker] : [worker];
+  const stopAll = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  // One Worker that stops (or crashes) stops the other: half a worker would leave closes waiting on children.
+  const done = Promise.allSettled(workers.map((w) => w.run().finally(stopAll))).then(async (ends) => {
     await systems.close();
     if (!opts.connection) await connection.close();
+    const crash = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (crash) throw crash.reason;
   });
   return {
     worker,
+    ...(reconciliationWorker ? { reconciliationWorker } : {}),
     done,
     encrypted: dataConverter !== undefined,
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      stopAll();
       await done;
     },
   };
@@ -135,8 +164,10 @@ async function main(): Promise<void> {
   installWorkerRuntime();
   const config = temporalConfig();
   const running = await startWorker({ config });
+  const recon = reconciliationTaskQueueOf(config);
   console.log(
-    `finflow worker polling ${config.taskQueue} on ${config.address} (namespace ${config.namespace}); ` +
+    `finflow worker polling ${config.taskQueue}${recon === config.taskQueue ? '' : ` and ${recon} (reconciliations)`} ` +
+      `on ${config.address} (namespace ${config.namespace}); ` +
       `payload encryption ${running.encrypted ? 'on' : 'OFF (set FINFLOW_KEY_FILE or FINFLOW_KEYS)'}`,
   );
   await running.done;

@@ -100,9 +100,10 @@ export interface CloseRunOptions {
   /** Continue-as-new after this many history events (default: when the server suggests it, or 10,000). */
   continueAsNewAfterEvents?: number;
   /**
-   * Task queue of the reconciliation children (default: the close's own). A worker on that queue (workers/main.ts
-   * with FINFLOW_TASK_QUEUE set to it) then creates and runs them, so a burst of children does not queue behind,
-   * or in front of, the close's own workflow tasks on one workflow thread.
+   * Task queue of the reconciliation children (default: the close's own). The worker (workers/main.ts) polls
+   * `<task queue>-reconciliation` (or FINFLOW_RECON_TASK_QUEUE) with a second Worker of its own, and `finflow close
+   * start|schedule` set this to it unless the plan does: a burst of children then does not queue behind, or in
+   * front of, the close's own workflow tasks on one workflow thread.
    */
   reconciliationTaskQueue?: string;
   /** State carried over by continue-as-new; never set by a caller. */

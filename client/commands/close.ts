@@ -24,6 +24,7 @@ import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activit
 import { signTaskAction } from '../../activities/approval/task-action-token';
 import { readClosePlan } from '../close-plan-file';
 import { connectClient } from '../connect';
+import { reconciliationTaskQueueOf } from '../../workers/config';
 
 type Out = (s: string) => void;
 
@@ -248,7 +249,13 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
             await client.workflow.start('monthEndCloseWorkflow', {
               taskQueue: config.taskQueue,
               workflowId,
-              args: [o.searchAttributes ? { ...plan, searchAttributes: true } : plan],
+              args: [
+                {
+                  reconciliationTaskQueue: reconciliationTaskQueueOf(config),
+                  ...plan,
+                  ...(o.searchAttributes ? { searchAttributes: true } : {}),
+                },
+              ],
               ...(o.searchAttributes
                 ? {
                     // Set at start so the close is findable before its first workflow task runs.
@@ -405,11 +412,11 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
         const { period: _placeholder, ...rest } = plan;
         const spec = scheduleSpecOf(o);
         const scheduleId = o.scheduleId ?? closeScheduleId(plan.company);
+        const { client, config, close: done } = await conn();
         const input: ScheduledCloseInput = {
-          plan: rest as ScheduledCloseInput['plan'],
+          plan: { reconciliationTaskQueue: reconciliationTaskQueueOf(config), ...rest } as ScheduledCloseInput['plan'],
           ...(o.searchAttributes ? { searchAttributes: true } : {}),
         };
-        const { client, config, close: done } = await conn();
         try {
           try {
             await client.schedule.create({

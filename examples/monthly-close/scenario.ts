@@ -22,6 +22,7 @@ import { connectClient } from '../../client/connect';
 import { parseApprovalPolicy } from '../../domain/approval';
 import { closeWorkflowId } from '../../domain/ids';
 import { ensureKeyFile } from '../../workers/security-setup';
+import { reconciliationTaskQueueOf } from '../../workers/config';
 import { startWorker } from '../../workers/main';
 import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, ReconciliationSummary } from '../../workflows/types';
@@ -217,7 +218,8 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     const handle = await client.workflow.start('monthEndCloseWorkflow', {
       taskQueue,
       workflowId: closeId,
-      args: [{ ...plan, searchAttributes: true }],
+      // As `finflow close start` does: the reconciliation children on the worker's second queue.
+      args: [{ reconciliationTaskQueue: reconciliationTaskQueueOf(temporal), ...plan, searchAttributes: true }],
     });
     opts.onStarted?.(closeId);
     say(`  close started  ${closeId} from ${PLAN_FILE}`);

@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
 import { readApprovalKeySet } from '../../activities/approval/keys';
 import { systemsFromEnv } from '../../activities/systems';
+import { reconWorkflowId } from '../../domain/ids';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { startWorker, type RunningWorker } from '../../workers/main';
@@ -143,6 +144,10 @@ describe('a close driven from the outside on the dev server', () => {
     expect(await finflow('close', 'status', `close:${company}:2026-10`)).toMatch(
       /checkpoint recon-review: open; may approve: supervisor/,
     );
+    // The CLI sends the reconciliation children to the worker's second queue (its own Worker and workflow thread).
+    expect(worker.reconciliationWorker).toBeDefined();
+    const child = await env.client.workflow.getHandle(reconWorkflowId(company, '2026-10', 'gl-vs-erp')).describe();
+    expect(child.taskQueue).toBe(`${taskQueue}-reconciliation`);
 
     const id = `close:${company}:2026-10`;
     // Without a signing key the decision goes unsigned: refused, and the attempt is in the trail.
