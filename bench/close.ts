@@ -20,10 +20,13 @@
 // the close's workflow tasks (from its history): a query is answered between workflow tasks, so they bound its
 // wait while the close works. Target: status p99 < 100 ms.
 //
-// With --recon-worker 1 the reconciliation children run on their own task queue (the close's
-// reconciliationTaskQueue option) and a second worker in this process polls it: each worker has its own workflow
-// thread, so the children's creation does not hold up the close's workflow tasks. It stands for deploying
-// workers/main.ts twice, the second with FINFLOW_TASK_QUEUE set to the reconciliation queue.
+// By default the bench runs the close as workers/main.ts deploys it: the reconciliation children on their own task
+// queue (`<close queue>-reconciliation`, the close's reconciliationTaskQueue option, as `finflow close start` sets
+// it) polled by a second Worker in the same process, so each has its own workflow thread and the children's
+// creation does not hold up the close's workflow tasks; and payloads encrypted by the codec of
+// workers/data-converter.ts (a fresh key), which deflates large payloads (the 190 KB status answer) before it
+// encrypts them. --recon-worker 0 puts the children on the close's queue and worker; --codec 0 sends plain JSON
+// (as a worker without keys does).
 //
 // With --wft-slots N the worker(s) take at most N workflow tasks at a time (maxConcurrentWorkflowTaskExecutions;
 // 0, the default, keeps the SDK's 40). The workflow thread runs one activation at a time, so with 40 slots a burst
@@ -32,11 +35,15 @@
 // --wf-threads N sets workflowThreadPoolSize (the SDK's default is 1 with its reusable V8 context).
 //
 // The five slowest workflow tasks of the close are printed with what they handled and commanded (from the history):
-// the slowest are those queued behind the reconciliation children's first workflow tasks on the worker's workflow
-// thread (each new workflow evaluates the bundle's modules).
+// a query that arrives while the close's workflow task runs is answered after it (and, when new events came in
+// meanwhile, after the next one), so these bound the query's wait while the close works.
+//
+// The status queries come from a process of their own (bench/lib/status-prober.ts), as `finflow close watch` or the
+// Web UI would send them, so the client's own decoding does not share an event loop with the worker.
 //
 //   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200
-//                          --recon-worker 0 --wft-slots 0 --wf-threads 0]
+//                          --recon-worker 1 --codec 1 --wft-slots 0 --wf-threads 0]
+import { fork } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,8 +57,12 @@ import { connectClient } from '../client/connect';
 import { createDatabase, freePort } from '../scripts/lib/pg-admin';
 import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
+import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
+import { reconciliationTaskQueueOf } from '../workers/config';
+import { createDataConverter } from '../workers/data-converter';
 import { installWorkerRuntime } from '../workers/main';
-import { statusQuery, submitTaskActionUpdate } from '../workflows/definitions';
+import type { ProberOrder, WorkingAnswer } from './lib/status-prober';
+import { submitTaskActionUpdate } from '../workflows/definitions';
 import type { CloseStatus, CloseWorkflowInput } from '../workflows/types';
 
 function arg(name: string, fallback: number): number {
@@ -68,7 +79,9 @@ const MAX_PARALLEL = arg('max-parallel', 100);
 const TARGET_P99_MS = 100;
 const SIGN_OFF = 'sign_off';
 const IDLE_QUERIES = arg('idle-queries', 200);
-const RECON_WORKER = arg('recon-worker', 0) === 1;
+const RECON_WORKER = arg('recon-worker', 1) === 1;
+/** Payloads through the deployment's codec (encrypted; large ones deflated first); 0 sends plain JSON. */
+const CODEC = arg('codec', 1) === 1;
 const WFT_SLOTS = arg('wft-slots', 0);
 /** Workflow threads per worker (workflowThreadPoolSize); 0 keeps the SDK's default (1 with its reusable V8 context). */
 const WF_THREADS = arg('wf-threads', 0);
@@ -176,6 +189,44 @@ function criticalPathWork(tasks: PlanTask[], work: Map<string, number>): { ms: n
   return { ms: finish.get(end)!.at, path };
 }
 
+/** The status client in its own process (bench/lib/status-prober.ts), as a CLI or the Web UI would be. */
+interface Prober {
+  ready: Promise<void>;
+  ask<T>(order: ProberOrder): Promise<T>;
+  stop(): void;
+}
+
+function startProber(env: Record<string, string>): Prober {
+  const child = fork(join(__dirname, 'lib', 'status-prober.ts'), [], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = () =>
+    new Promise<unknown>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the status prober exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m);
+      });
+    });
+  return {
+    ready: next().then(() => undefined),
+    async ask<T>(order: ProberOrder): Promise<T> {
+      const answer = next();
+      child.send(order);
+      const m = (await answer) as T & { error?: string };
+      if (m.error && !('latencies' in m)) throw new Error(`status prober: ${m.error}`);
+      return m;
+    },
+    stop() {
+      if (child.connected) child.send({ probe: 'stop' });
+      setTimeout(() => child.kill(), 2000).unref();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   installWorkerRuntime({ level: 'warn' });
   console.log(
@@ -192,9 +243,10 @@ async function main(): Promise<void> {
       `${layers} layers deep), ` +
       `maxParallel ${MAX_PARALLEL}, dev server, ` +
       (RECON_WORKER
-        ? 'two in-process workers: the close on its task queue, the reconciliation children on theirs ' +
-          '(as workers/main.ts deployed twice, the second with FINFLOW_TASK_QUEUE=<close queue>-recon)'
-        : 'one in-process worker') +
+        ? 'two in-process Workers as workers/main.ts runs them: the close on its task queue, the reconciliation ' +
+          'children on <queue>-reconciliation'
+        : 'one in-process Worker, the children on the close queue') +
+      (CODEC ? ', payloads encrypted (large ones deflated first)' : ', payloads in clear (no codec)') +
       (WFT_SLOTS
         ? `, maxConcurrentWorkflowTaskExecutions ${WFT_SLOTS} (a worker setting workers/main.ts does not set yet)`
         : '') +
@@ -207,6 +259,7 @@ async function main(): Promise<void> {
   let connection: NativeConnection | undefined;
   let systems: ReturnType<typeof systemsFromEnv> | undefined;
   let running: Promise<void> | undefined;
+  let prober: Prober | undefined;
   try {
     const databaseUrl = await createDatabase(process.env.DATABASE_URL ?? pg!.adminUrl, 'finflow_bench_close');
     const db = new PgClient({ connectionString: databaseUrl });
@@ -250,6 +303,8 @@ async function main(): Promise<void> {
       },
     };
     const taskQueue = `bench-close-${company}`;
+    const keys = CODEC ? new KeyRing([generateMasterKey('bench')], 'bench') : null;
+    const dataConverter = keys ? createDataConverter(keys) : undefined;
     connection = await NativeConnection.connect({ address: server.address });
     worker = await Worker.create({
       connection,
@@ -260,8 +315,9 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: 200,
       ...(WFT_SLOTS ? { maxConcurrentWorkflowTaskExecutions: WFT_SLOTS } : {}),
       ...(WF_THREADS ? { workflowThreadPoolSize: WF_THREADS } : {}),
+      ...(dataConverter ? { dataConverter } : {}),
     });
-    const reconQueue = RECON_WORKER ? `${taskQueue}-recon` : undefined;
+    const reconQueue = RECON_WORKER ? reconciliationTaskQueueOf({ taskQueue }) : undefined;
     if (reconQueue)
       reconWorker = await Worker.create({
         connection,
@@ -272,9 +328,20 @@ async function main(): Promise<void> {
         maxConcurrentActivityTaskExecutions: 200,
         ...(WFT_SLOTS ? { maxConcurrentWorkflowTaskExecutions: WFT_SLOTS } : {}),
         ...(WF_THREADS ? { workflowThreadPoolSize: WF_THREADS } : {}),
+        ...(dataConverter ? { dataConverter } : {}),
       });
     running = Promise.all([worker.run(), reconWorker?.run()]).then(() => undefined);
-    const { client, close } = await connectClient({ address: server.address, namespace: 'default', taskQueue });
+    const { client, close } = await connectClient(
+      { address: server.address, namespace: 'default', taskQueue },
+      { keyProvider: keys },
+    );
+    prober = startProber({
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: 'default',
+      FINFLOW_TASK_QUEUE: taskQueue,
+      ...(keys ? { FINFLOW_KEYS: `bench:${(await keys.getCurrentKey()).key.toString('base64')}` } : {}),
+    });
+    await prober.ready;
     try {
       const input = {
         company,
@@ -292,33 +359,26 @@ async function main(): Promise<void> {
         workflowId: `close:${company}:2026-10`,
         args: [input],
       });
-      let ended = false;
-      const result = handle.result().finally(() => (ended = true));
-      const latencies: number[] = [];
-      let failedQueries = 0;
-      let biggest = 0;
-      let workDone: CloseStatus | undefined;
-      // While the close works: one query after the other until the sign-off is all that is left.
-      while (!ended && !workDone) {
-        const q0 = performance.now();
-        try {
-          const s = await handle.query(statusQuery);
-          latencies.push(performance.now() - q0);
-          biggest = Math.max(biggest, JSON.stringify(s).length);
-          if (s.tasks.find((t) => t.id === SIGN_OFF)?.state === 'running') workDone = s;
-        } catch {
-          failedQueries++;
-        }
-      }
-      if (!workDone) throw new Error(`the close ended before its sign-off: ${JSON.stringify(await result)}`);
+      const result = handle.result();
+      // While the close works: one query after the other (from the prober's own process) until the sign-off is all
+      // that is left.
+      const working = await prober.ask<WorkingAnswer>({
+        probe: 'working',
+        workflowId: handle.workflowId,
+        signOff: SIGN_OFF,
+      });
+      if (working.error || !working.signOffStartedAt)
+        throw new Error(`the close ended before its sign-off (${working.error}): ${JSON.stringify(await result)}`);
+      const latencies = working.latencies.map(([, ms]) => ms);
+      const failedQueries = working.failed;
+      const biggest = working.biggest;
       // Wall time of the work: from the start request to the workflow's own timestamp of the sign-off's start.
-      const wall = Date.parse(workDone.tasks.find((t) => t.id === SIGN_OFF)!.startedAt!) - startedAtMs;
-      const idle: number[] = [];
-      for (let i = 0; i < IDLE_QUERIES; i++) {
-        const q0 = performance.now();
-        await handle.query(statusQuery);
-        idle.push(performance.now() - q0);
-      }
+      const wall = Date.parse(working.signOffStartedAt) - startedAtMs;
+      const { latencies: idle } = await prober.ask<{ latencies: number[] }>({
+        probe: 'idle',
+        workflowId: handle.workflowId,
+        times: IDLE_QUERIES,
+      });
       const u0 = performance.now();
       const answer = await handle.executeUpdate(submitTaskActionUpdate, {
         args: [{ action: 'complete', taskId: SIGN_OFF, by: 'controller', note: 'bench sign-off' }],
@@ -412,6 +472,7 @@ async function main(): Promise<void> {
       await close();
     }
   } finally {
+    prober?.stop();
     worker?.shutdown();
     reconWorker?.shutdown();
     await running?.catch(() => undefined);
