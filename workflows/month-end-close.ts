@@ -110,6 +110,8 @@ function taskActivities(timeout: Duration) {
 const DEFAULT_BLOCKED_TIMEOUT = '30d';
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 10_000;
 const DEFAULT_WAIVER_TEMPLATE = 'task-waiver';
+/** patched() id: signed actions other than `complete` are checked against the close managers' roles. */
+const SIGNED_ACTION_AUTHORITY = 'signed-action-authority';
 /** patched() id: a task added during the close can be waived (with its own waiver checkpoint). */
 const WAIVE_ADDED_TASKS = 'waive-added-tasks';
 const TASK_ACTIVITY_TIMEOUT = '1h';
@@ -479,17 +481,43 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     if (journal.some((j) => j.signed?.nonce === proof.nonce))
       return refuse(signedAction, `this signed action (nonce ${proof.nonce}) was already used`);
     const signed = { kid: proof.kid, nonce: proof.nonce, issuer: proof.issuer };
-    // A proven completion must come from the task's owner: the person it was reassigned to, or, per the approval
-    // policy's directory, someone holding its owner role. Without a directory there is nothing to check against.
-    const t = signedAction.action === 'complete' && signedAction.taskId ? byId(signedAction.taskId) : undefined;
-    const roles = t ? checkpoints.rolesOf(signedAction.by) : undefined;
-    if (t?.ownerRole && roles !== undefined && t.owner !== signedAction.by && !roles.includes(t.ownerRole))
-      return refuse(
-        signedAction,
-        `${signedAction.by} may not complete ${t.id}: it belongs to role ${t.ownerRole}${t.owner ? ` (assigned to ${t.owner})` : ''}, and the directory gives ${signedAction.by} ${roles.length ? roles.join(', ') : 'no role'}`,
-        signed,
-      );
+    const denied = authorityProblem(signedAction);
+    if (denied) return refuse(signedAction, denied, signed);
     return apply(signedAction, signed);
+  }
+
+  /**
+   * Whether the proven signer may take the action, per the approval policy's directory (no directory: nothing to
+   * check against). A completion must come from the task's owner: the person it was reassigned to, or a holder of
+   * its owner role. Rerunning a task or asking to waive it is for its owner or a close manager; reassigning,
+   * skipping, adding, pausing and resuming are for close managers (closeManagerRoles). Closes that took signed
+   * actions before the managers' check existed replay without it.
+   */
+  function authorityProblem(a: TaskAction): string | undefined {
+    const roles = checkpoints.rolesOf(a.by);
+    if (roles === undefined) return undefined;
+    const t = a.taskId ? byId(a.taskId) : undefined;
+    const has = (role: string | undefined) => role !== undefined && roles.includes(role);
+    const rolesText = `the directory gives ${a.by} ${roles.length ? roles.join(', ') : 'no role'}`;
+    const isOwner = (task: TaskStatus) => task.owner === a.by || has(task.ownerRole);
+    if (a.action === 'complete') {
+      if (t?.ownerRole && t.owner !== a.by && !has(t.ownerRole))
+        return `${a.by} may not complete ${t.id}: it belongs to role ${t.ownerRole}${t.owner ? ` (assigned to ${t.owner})` : ''}, and ${rolesText}`;
+      return undefined;
+    }
+    if (!patched(SIGNED_ACTION_AUTHORITY)) return undefined;
+    const managerRoles = options.closeManagerRoles ?? [...(plan.owner ? (checkpoints.rolesOf(plan.owner) ?? []) : [])];
+    if (a.by === plan.owner || managerRoles.some(has)) return undefined;
+    if ((a.action === 'rerun' || a.action === 'waive') && t && isOwner(t)) return undefined;
+    const managers = [
+      ...(plan.owner ? [`the close owner ${plan.owner}`] : []),
+      ...managerRoles.map((r) => `role ${r}`),
+    ];
+    const who =
+      a.action === 'rerun' || a.action === 'waive'
+        ? `the task's owner${t?.owner ? ` (${t.owner})` : t?.ownerRole ? ` (role ${t.ownerRole})` : ''} or a close manager`
+        : 'a close manager';
+    return `${a.by} may not ${a.action}${t ? ` ${t.id}` : ' the close'}: that is for ${who} (${managers.join(', ') || 'none named'}), and ${rolesText}`;
   }
 
   setHandler(taskActionSignal, async (a) => {

@@ -97,6 +97,13 @@ export interface CloseRunOptions {
    * proven, as an approver is. Without it, unsigned actions are accepted and journaled as claimed.
    */
   requireSignedTaskActions?: boolean;
+  /**
+   * Roles (in the approval policy's directory) whose holders manage the close: they may reassign, skip, add,
+   * pause and resume, and rerun or ask to waive any task. The plan's owner always may, and so does whoever holds
+   * one of the owner's own roles (the default when this is not given). Checked for signed actions only (an
+   * unsigned action's `by` is not proven), and only when the policy has a directory.
+   */
+  closeManagerRoles?: string[];
   /** Continue-as-new after this many history events (default: when the server suggests it, or 10,000). */
   continueAsNewAfterEvents?: number;
   /**

@@ -571,6 +571,107 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     });
   });
 
+  it('takes other signed actions only from those who may: a close manager pauses, reassigns, skips and adds; the task owner or a close manager reruns', async () => {
+    const taskQueue = uniqueId('tq');
+    let healthy = false;
+    const worker = await closeWorker(
+      env,
+      taskQueue,
+      { systems, keys },
+      {
+        postAccruals: async () => {
+          if (!healthy) throw new Error('ERP refused the connection');
+          return { posted: 12 };
+        },
+      },
+    );
+    // dora owns the close; the seed directory makes her (and dan) directors: close managers by default.
+    const plan: CloseStart = {
+      company: companyId(),
+      period: '2026-10',
+      owner: 'dora',
+      approvalPolicy: seedPolicyInput(),
+      requireSignedTaskActions: true,
+      tasks: [
+        {
+          id: 'accruals',
+          name: 'Accruals',
+          kind: 'activity',
+          activity: 'postAccruals',
+          ownerRole: 'accountant',
+          retry: { maximumAttempts: 1 },
+        },
+        { id: 'prelim', name: 'Preliminary close', kind: 'manual', ownerRole: 'accountant' },
+        { id: 'memo', name: 'Memo', kind: 'manual', ownerRole: 'supervisor' },
+      ],
+    };
+    await worker.runUntil(async () => {
+      const handle = await startClose(h, taskQueue, plan);
+      await waitFor(handle, (s) => task(s, 'accruals').state === 'blocked', 'accruals blocked');
+      const act = async (a: Omit<TaskAction, 'token'>) =>
+        handle.executeUpdate(submitTaskActionUpdate, {
+          args: [
+            {
+              ...a,
+              token: (
+                await signTaskAction(
+                  { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
+                  signer,
+                  { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
+                )
+              ).token,
+            },
+          ],
+        });
+      const managers = '(the close owner dora, role director)';
+      expect(await act({ action: 'pause', by: 'ann' })).toMatchObject({
+        accepted: false,
+        message: `ann may not pause the close: that is for a close manager ${managers}, and the directory gives ann accountant`,
+      });
+      expect(await act({ action: 'pause', by: 'dan' })).toMatchObject({ accepted: true });
+      expect(await act({ action: 'resume', by: 'dora' })).toMatchObject({ accepted: true });
+      expect(await act({ action: 'reassign', taskId: 'memo', by: 'sam', to: 'sue' })).toMatchObject({
+        accepted: false,
+        message: `sam may not reassign memo: that is for a close manager ${managers}, and the directory gives sam supervisor`,
+      });
+      expect(await act({ action: 'skip', taskId: 'memo', by: 'sam', reason: 'not needed' })).toMatchObject({
+        accepted: false,
+      });
+      const extra = { id: 'extra', name: 'Extra check', kind: 'manual' as const, ownerRole: 'accountant' };
+      expect(await act({ action: 'add', by: 'ann', task: extra } as Omit<TaskAction, 'token'>)).toMatchObject({
+        accepted: false,
+      });
+      // A supervisor is neither the accountant's task owner nor a close manager; the accountant is its owner.
+      expect(await act({ action: 'rerun', taskId: 'accruals', by: 'sam' })).toMatchObject({
+        accepted: false,
+        message: `sam may not rerun accruals: that is for the task's owner (role accountant) or a close manager ${managers}, and the directory gives sam supervisor`,
+      });
+      healthy = true;
+      expect(await act({ action: 'rerun', taskId: 'accruals', by: 'ann' })).toMatchObject({ accepted: true });
+      expect(await act({ action: 'skip', taskId: 'memo', by: 'dora', reason: 'no memo this month' })).toMatchObject({
+        accepted: true,
+      });
+      expect(await act({ action: 'complete', taskId: 'prelim', by: 'ann' })).toMatchObject({ accepted: true });
+      const result = await handle.result();
+      expect(result.state).toBe('completed');
+      expect(task(result, 'accruals').state).toBe('done');
+      expect(task(result, 'memo')).toMatchObject({ state: 'skipped', reason: 'skipped by dora: no memo this month' });
+      expect(result.journal?.map((j) => [j.action, j.by, j.accepted])).toEqual([
+        ['pause', 'ann', false],
+        ['pause', 'dan', true],
+        ['resume', 'dora', true],
+        ['reassign', 'sam', false],
+        ['skip', 'sam', false],
+        ['add', 'ann', false],
+        ['rerun', 'sam', false],
+        ['rerun', 'ann', true],
+        ['skip', 'dora', true],
+        ['complete', 'ann', true],
+      ]);
+      expect(result.journal?.every((j) => j.signed?.kid === signer.kid)).toBe(true);
+    });
+  });
+
   it('signs task actions at the approval gateway as the authenticated caller, and refuses callers without a proven identity', async () => {
     const taskQueue = uniqueId('tq');
     const company = companyId();
@@ -658,6 +759,19 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     // unchanged, and the waiver of an added task must replay as refused (patched) for closes already running.
     const raw = JSON.parse(
       readFileSync(join(__dirname, '../fixtures/histories/close-task-actions-58e7e0d.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    const history = temporal.api.history.v1.History.fromObject(raw);
+    expect(history.events?.length).toBeGreaterThan(20);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'close:REPLAY:2026-10'),
+    ).resolves.toBeUndefined();
+  });
+
+  it('replays a close whose signed actions were taken before the close managers were checked (recorded at a618b9f)', async () => {
+    // ann (an accountant) paused and resumed, sam (a supervisor) reassigned a supervisor's task and reran an
+    // accountant's, ann skipped a task: all accepted then, refused now. A close that ran them must replay as it ran.
+    const raw = JSON.parse(
+      readFileSync(join(__dirname, '../fixtures/histories/close-signed-actions-a618b9f.json'), 'utf8'),
     ) as Record<string, unknown>;
     const history = temporal.api.history.v1.History.fromObject(raw);
     expect(history.events?.length).toBeGreaterThan(20);

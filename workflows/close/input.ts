@@ -15,6 +15,7 @@ const RUN_OPTIONS = [
   'continueAsNewAfterEvents',
   'reconciliationTaskQueue',
   'requireSignedTaskActions',
+  'closeManagerRoles',
   'carried',
 ] as const satisfies readonly (keyof CloseRunOptions)[];
 
