@@ -5,6 +5,8 @@ import type { Pool } from 'pg';
 export const RUNS_TABLE = 'recon_runs';
 export const MATCHES_TABLE = 'recon_matches';
 export const EXCEPTIONS_TABLE = 'recon_exceptions';
+/** The match keys of runs with a data key, sealed a block at a time (sealed-blocks.ts). */
+export const BLOCKS_TABLE = 'recon_sealed_blocks';
 const MIGRATIONS_TABLE = 'recon_schema_migrations';
 
 /** Arbitrary but fixed: serialises schema changes across every process sharing the database. */
@@ -82,6 +84,18 @@ CREATE TABLE ${EXCEPTIONS_TABLE} (
   CHECK (status <> 'resolved' OR (explanation IS NOT NULL AND resolved_by IS NOT NULL AND resolved_at IS NOT NULL))
 );
 CREATE INDEX recon_exceptions_open_idx ON ${EXCEPTIONS_TABLE} (run_id, status) WHERE status <> 'resolved';
+`,
+  },
+  {
+    version: 2,
+    description: 'match keys sealed in blocks',
+    sql: `
+CREATE TABLE ${BLOCKS_TABLE} (
+  run_id text NOT NULL,
+  block_id text NOT NULL,
+  body text NOT NULL,
+  PRIMARY KEY (run_id, block_id)
+);
 `,
   },
 ];

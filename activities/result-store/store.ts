@@ -11,6 +11,7 @@ import { type DbQuery, type DbRecord, postgresBatches } from '../connectors/post
 import type { ReconException, ReconMatch } from '../../domain/recon';
 import { type ColumnSealer, isSealed } from '../security/column-seal';
 import { copyChunks } from './copy-text';
+import { BlockReader, BlockWriter, isBlockRef } from './sealed-blocks';
 import {
   EXCEPTIONS_TABLE,
   EXCEPTION_STATUSES,
@@ -255,6 +256,8 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
   /** Seals and opens one run's sensitive values, each bound to its table, column, run and item. */
   interface RunCodec {
     sealed: boolean;
+    /** The run's column sealer (sealed runs only), for values sealed a block at a time. */
+    sealer?: ColumnSealer;
     enc(table: string, column: SensitiveColumn, itemId: string, v: string): string;
     dec(table: string, column: SensitiveColumn, itemId: string, v: string): string;
     dispose(): void;
@@ -267,7 +270,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         sealed: false,
         enc: (_t, _c, _i, v) => v,
         dec(table, column, itemId, v) {
-          if (sensitive.has(column) && isSealed(v))
+          if (sensitive.has(column) && (isSealed(v) || isBlockRef(v)))
             throw refuse(
               `${table}.${column} of item ${itemId} in run ${runId} is encrypted and this worker has no key for it`,
               'DataKeyMissingError',
@@ -278,6 +281,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       };
     return {
       sealed: true,
+      sealer,
       enc: (table, column, itemId, v) => (sensitive.has(column) ? sealer.seal(v, context(table, column, itemId)) : v),
       dec(table, column, itemId, v) {
         if (!sensitive.has(column)) return v;
@@ -369,6 +373,8 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     rows: Iterable<T> | AsyncIterable<T>,
     encode: (row: T, index: number, codec: RunCodec) => (string | null)[],
     insertOnly: { stage: string[]; columns: string[]; exprs: string[] } = { stage: [], columns: [], exprs: [] },
+    /** Runs in the write's transaction just before its COMMIT (sealed blocks of the rows' keys). */
+    beforeCommit?: (client: PoolClient, codec: RunCodec) => Promise<void>,
   ): Promise<WriteResult> {
     const staged = [...columns, ...insertOnly.stage];
     const codec = await codecOf(runId);
@@ -400,6 +406,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             Readable.from(chunks),
             client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)),
           );
+          await beforeCommit?.(client, codec);
           await client.query('COMMIT');
           ok = true;
           return { rows: counter.rows, changed: counter.rows };
@@ -426,6 +433,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
          ON CONFLICT (run_id, item_id) DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
          WHERE (${update.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${update.map((c) => `EXCLUDED.${c}`).join(', ')})`,
       );
+      await beforeCommit?.(client, codec);
       await client.query('COMMIT');
       ok = true;
       return { rows: counter.rows, changed: changed.rowCount ?? 0 };
@@ -594,25 +602,40 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     writeMatches(runId, rows) {
-      return bulkWrite(runId, MATCHES_TABLE, MATCH_COLUMNS, MATCH_COLUMNS.slice(2), rows, (m, i, codec) => {
-        const what = `match ${i + 1}${typeof m?.itemId === 'string' ? ` (${m.itemId})` : ''}`;
-        if (typeof m?.itemId !== 'string' || !m.itemId) throw refuse(`${what}: itemId is missing`);
-        if (typeof m.rule !== 'string' || !m.rule) throw refuse(`${what}: rule is missing`);
-        if (typeof m.key !== 'string') throw refuse(`${what}: key must be a string`);
-        return [
-          runId,
-          m.itemId,
-          m.rule,
-          codec.enc(MATCHES_TABLE, 'key', m.itemId, m.key),
-          m.currency ?? null,
-          idList(m.aItems, `${what}: aItems`),
-          idList(m.bItems, `${what}: bItems`),
-          decimalOrNull(m.amountA, `${what}: amountA`) ?? refuseNull(`${what}: amountA`),
-          decimalOrNull(m.amountB, `${what}: amountB`) ?? refuseNull(`${what}: amountB`),
-          decimalOrNull(m.difference, `${what}: difference`) ?? refuseNull(`${what}: difference`),
-          partOrNull(m.partition, `${what}: partition`),
-        ];
-      });
+      // With a data key, the match keys are sealed a block at a time (sealed-blocks.ts), not one by one.
+      const blocks = sensitive.has('key') ? new BlockWriter(runId, MATCHES_TABLE, 'key') : undefined;
+      const keyOf = (m: MatchInput, codec: RunCodec) =>
+        codec.sealer && blocks ? blocks.add(m.itemId, m.key) : codec.enc(MATCHES_TABLE, 'key', m.itemId, m.key);
+      return bulkWrite(
+        runId,
+        MATCHES_TABLE,
+        MATCH_COLUMNS,
+        MATCH_COLUMNS.slice(2),
+        rows,
+        (m, i, codec) => {
+          const what = `match ${i + 1}${typeof m?.itemId === 'string' ? ` (${m.itemId})` : ''}`;
+          if (typeof m?.itemId !== 'string' || !m.itemId) throw refuse(`${what}: itemId is missing`);
+          if (typeof m.rule !== 'string' || !m.rule) throw refuse(`${what}: rule is missing`);
+          if (typeof m.key !== 'string') throw refuse(`${what}: key must be a string`);
+          return [
+            runId,
+            m.itemId,
+            m.rule,
+            keyOf(m, codec),
+            m.currency ?? null,
+            idList(m.aItems, `${what}: aItems`),
+            idList(m.bItems, `${what}: bItems`),
+            decimalOrNull(m.amountA, `${what}: amountA`) ?? refuseNull(`${what}: amountA`),
+            decimalOrNull(m.amountB, `${what}: amountB`) ?? refuseNull(`${what}: amountB`),
+            decimalOrNull(m.difference, `${what}: difference`) ?? refuseNull(`${what}: difference`),
+            partOrNull(m.partition, `${what}: partition`),
+          ];
+        },
+        undefined,
+        async (client, codec) => {
+          if (codec.sealer && blocks) await blocks.write(client, codec.sealer);
+        },
+      );
     },
 
     streamExceptions(runId, opts = {}) {
@@ -626,19 +649,27 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
           pool,
           {
             source: 'result store',
+            // Sealed keys are block references (or per-value ciphertext, with no useful order): a sealed run is
+            // listed in block order, so each block is opened once.
             sql: `SELECT item_id, rule, key, currency, a_items, b_items, amount_a, amount_b, difference, part
                   FROM ${MATCHES_TABLE} WHERE run_id = :run_id
-                  ORDER BY rule, ${codec.sealed && sensitive.has('key') ? '' : 'key, '}item_id`,
+                  ORDER BY rule, key, item_id`,
             params: { run_id: { type: 'text', value: runId } },
           },
           { batchSize: opts.batchSize },
         );
-        for await (const batch of batches)
+        const blocks = codec.sealer
+          ? new BlockReader(pool, runId, MATCHES_TABLE, 'key', codec.sealer, (m) => refuse(m, 'DataDecryptionError'))
+          : undefined;
+        const keyOf = (itemId: string, v: string) =>
+          blocks && isBlockRef(v) ? blocks.value(itemId, v) : codec.dec(MATCHES_TABLE, 'key', itemId, v);
+        for await (const batch of batches) {
+          await blocks?.load(batch.map((r) => r.key!));
           yield batch.map((r) => ({
             runId,
             itemId: r.item_id!,
             rule: r.rule!,
-            key: codec.dec(MATCHES_TABLE, 'key', r.item_id!, r.key!),
+            key: keyOf(r.item_id!, r.key!),
             currency: r.currency,
             aItems: JSON.parse(r.a_items!) as string[],
             bItems: JSON.parse(r.b_items!) as string[],
@@ -647,6 +678,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             difference: r.difference!,
             partition: r.part === null ? null : Number(r.part),
           }));
+        }
       } finally {
         codec.dispose();
       }

@@ -93,7 +93,7 @@ describe('the reconciliation result store', () => {
   it('applies its migrations once, however often it is asked', async () => {
     expect(await store.migrate()).toEqual([]);
     const { rows } = await pool.query('SELECT version FROM recon_schema_migrations');
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows.map((r) => r.version).sort()).toEqual([1, 2]);
   });
 
   it('starts a run once per workflow execution and refuses the same run with another definition', async () => {
@@ -499,7 +499,13 @@ describe('the reconciliation result store', () => {
       expect(raw).not.toContain(IBAN);
       expect(raw).not.toContain('0532');
       expect(raw).not.toContain('DE44500105175407324931');
-      expect(raw.match(/ff1:/g)).toHaveLength(4);
+      // The exception's key, evidence and explanation sealed one by one; the match's key as a block reference.
+      expect(raw.match(/ff1:/g)).toHaveLength(3);
+      expect(raw.match(/ff2:/g)).toHaveLength(1);
+      const blocks = await pool.query('SELECT body FROM recon_sealed_blocks WHERE run_id = $1', [runId]);
+      expect(blocks.rows).toHaveLength(1);
+      expect(blocks.rows[0].body).toMatch(/^ff1:/);
+      expect(JSON.stringify(blocks.rows)).not.toContain('DE44500105175407324931');
       const [row] = (await all(secure.streamExceptions(runId))).rows;
       expect(row).toMatchObject({
         key: IBAN,
@@ -557,6 +563,89 @@ describe('the reconciliation result store', () => {
       // Another dataset key opens nothing.
       f = await failureOf(all(keyed(randomBytes(32)).streamExceptions(runId)));
       expect(f.type).toBe('DataDecryptionError');
+    });
+
+    const matches = (n: number, from = 0): MatchInput[] =>
+      Array.from({ length: n }, (_, i) => ({
+        ...match,
+        itemId: `exact:BANK:${from + i}|GL:${from + i}`,
+        key: `DE${String(from + i).padStart(20, '0')}`,
+      }));
+    const matchKeyOf = async (runId: string, itemId: string) =>
+      (await pool.query('SELECT key FROM recon_matches WHERE run_id = $1 AND item_id = $2', [runId, itemId])).rows[0]
+        .key as string;
+
+    it('seals the keys of many matches a block at a time and reads every one back, also after a rewrite', async () => {
+      const secure = keyed();
+      const runId = await run();
+      await secure.writeMatches(runId, matches(10_000));
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM recon_sealed_blocks WHERE run_id = $1',
+        [runId],
+      );
+      expect(rows[0].n).toBe(3); // 4096 + 4096 + 1808
+      expect(await matchKeyOf(runId, 'exact:BANK:4096|GL:4096')).toMatch(/^ff2:[A-Za-z0-9_-]+:0000$/);
+      const read = async () => {
+        const out: MatchRow[] = [];
+        for await (const b of secure.streamMatches(runId, { batchSize: 1000 })) out.push(...b);
+        return new Map(out.map((m) => [m.itemId, m.key]));
+      };
+      let back = await read();
+      expect(back.size).toBe(10_000);
+      for (const m of matches(10_000)) expect(back.get(m.itemId)).toBe(m.key);
+      // A retried write of some of them (the staging path) gives them a new block; the others keep theirs.
+      await secure.writeMatches(runId, [...matches(5, 100), ...matches(1, 20_000)]);
+      back = await read();
+      expect(back.size).toBe(10_001);
+      for (const m of [...matches(10_000), ...matches(1, 20_000)]) expect(back.get(m.itemId)).toBe(m.key);
+    });
+
+    it('fails closed on a block reference moved to another row, a tampered, missing or moved block, and no key', async () => {
+      const secure = keyed();
+      const runId = await run();
+      const otherRun = await run();
+      await secure.writeMatches(runId, matches(3));
+      const first = 'exact:BANK:0|GL:0';
+      const ref = await matchKeyOf(runId, first);
+      const blockId = ref.split(':')[1];
+      const setKey = (id: string, v: string) =>
+        pool.query('UPDATE recon_matches SET key = $3 WHERE run_id = $1 AND item_id = $2', [runId, id, v]);
+      const failure = () => failureOf(all(secure.streamMatches(runId)));
+
+      await setKey(first, await matchKeyOf(runId, 'exact:BANK:1|GL:1'));
+      let f = await failure();
+      expect(f.type).toBe('DataDecryptionError');
+      expect(f.message).toMatch(/recon_matches\.key of item exact:BANK:0\|GL:0 .* belongs to another item/);
+      await setKey(first, ref);
+
+      const { rows } = await pool.query('SELECT body FROM recon_sealed_blocks WHERE run_id = $1', [runId]);
+      const body = rows[0].body as string;
+      const setBody = (v: string) =>
+        pool.query('UPDATE recon_sealed_blocks SET body = $2 WHERE run_id = $1', [runId, v]);
+      await setBody(body.slice(0, -6) + (body.slice(-6, -2) === 'AAAA' ? 'BBBB' : 'AAAA') + body.slice(-2));
+      f = await failure();
+      expect(f.message).toMatch(new RegExp(`sealed block ${blockId} of run .* does not authenticate`));
+
+      // The same block under another run does not open there.
+      await pool.query('INSERT INTO recon_sealed_blocks (run_id, block_id, body) VALUES ($1, $2, $3)', [
+        otherRun,
+        blockId,
+        body,
+      ]);
+      await pool.query(
+        `INSERT INTO recon_matches (run_id, item_id, rule, key, a_items, b_items, amount_a, amount_b, difference)
+         VALUES ($1, $2, 'exact', $3, '[]', '[]', 1, 1, 0)`,
+        [otherRun, first, ref],
+      );
+      const moved = await failureOf(all(secure.streamMatches(otherRun)));
+      expect(moved.message).toMatch(/does not authenticate/);
+
+      await pool.query('DELETE FROM recon_sealed_blocks WHERE run_id = $1', [runId]);
+      f = await failure();
+      expect(f.message).toMatch(new RegExp(`recon_matches\\.key of item .* its sealed block ${blockId} is missing`));
+
+      f = await failureOf(all(store.streamMatches(runId)));
+      expect(f.type).toBe('DataKeyMissingError');
     });
 
     it('can neither read nor write the sealed columns once the dataset is shredded', async () => {
