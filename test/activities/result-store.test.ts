@@ -60,8 +60,8 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   throw new Error('expected a failure');
 }
 
-async function all(it: AsyncIterable<ExceptionRow[]>): Promise<{ rows: ExceptionRow[]; largest: number }> {
-  const rows: ExceptionRow[] = [];
+async function all<T = ExceptionRow>(it: AsyncIterable<T[]>): Promise<{ rows: T[]; largest: number }> {
+  const rows: T[] = [];
   let largest = 0;
   for await (const b of it) {
     largest = Math.max(largest, b.length);
