@@ -3,14 +3,15 @@
 // Shredding and re-wrapping work on the data-key store and access log in PostgreSQL; key commands on the key file
 // (FINFLOW_KEY_FILE), whose material they never print.
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
-import { readSealedHeader, SEALED_FILE_SUFFIX, unsealFile } from '../../activities/security/file-seal';
+import { roleView, viewFormatOf, type RoleView } from '../../activities/reports/role-view';
+import { openSealedFile, readSealedHeader, SEALED_FILE_SUFFIX, unsealFile } from '../../activities/security/file-seal';
 import {
   generateMasterKey,
   KeyConfigError,
@@ -23,7 +24,7 @@ import {
   type KeyProvider,
 } from '../../activities/security/key-ring';
 import { EncryptionCodec } from '../../workers/codec';
-import { keyProviderFromEnvIfConfigured } from '../../workers/security-setup';
+import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../workers/security-setup';
 import { buildCodecServer, codecServerConfigFromEnv, createJwtVerifier } from '../codec-server';
 
 type Out = (line: string) => void;
@@ -127,31 +128,45 @@ export function registerSecurityCommands(
   report
     .command('open <file>')
     .description(
-      "write the clear form of a sealed report (<name>.sealed) with the worker's keys; the read is access-logged",
+      "write the clear form of a sealed report (<name>.sealed) with the worker's keys, or with --role the view " +
+        'those roles may see (masked per the security policy); the read is access-logged',
     )
     .requiredOption('--purpose <text>', 'why it is read (written to the access log)')
-    .option('--out <path>', 'where to write the clear file (default: beside it, without .sealed)')
+    .option(
+      '--role <roles>',
+      'write the view for these roles (comma-separated) instead of the clear report: what the policy withholds from ' +
+        'them is masked, as the codec server masks payloads; the clear report never reaches the disk',
+    )
+    .option('--out <path>', 'where to write it (default: beside it, without .sealed; a view adds .view-<roles>)')
     .option('--database-url <url>', 'database of the data keys and access log (default $DATABASE_URL)')
     .option('--actor <who>', 'who reads (default $FINFLOW_ACTOR or the login name)')
-    .action(async (file: string, o: { purpose: string; out?: string; databaseUrl?: string; actor?: string }) => {
-      const purpose = o.purpose.trim();
-      if (!purpose) throw new Error('--purpose must say why the report is read');
-      const header = await readSealedHeader(file);
-      if (!header) throw new Error(`${file} is not a sealed report (it can be read as it is)`);
-      const target = o.out ?? (file.endsWith(SEALED_FILE_SUFFIX) ? file.slice(0, -SEALED_FILE_SUFFIX.length) : '');
-      if (!target) throw new Error(`name where the clear report goes: --out (${file} does not end in .sealed)`);
-      if (resolve(target) === resolve(file)) throw new Error('--out must not be the sealed file itself');
-      const actor = o.actor ?? defaultActor(env);
-      const keys = await keyProviderFromEnvIfConfigured(env);
-      const { bytes } = await withEnvelope(
-        databaseUrl(o.databaseUrl, env),
-        keys ?? NO_KEYS,
-        async (envelope, _s, log) => {
+    .action(
+      async (
+        file: string,
+        o: { purpose: string; role?: string; out?: string; databaseUrl?: string; actor?: string },
+      ) => {
+        const purpose = o.purpose.trim();
+        if (!purpose) throw new Error('--purpose must say why the report is read');
+        const roles = o.role === undefined ? undefined : o.role.split(',').map((r) => r.trim());
+        if (roles && (roles.length === 0 || roles.some((r) => !/^[A-Za-z0-9_.-]+$/.test(r))))
+          throw new Error(`--role must name roles (letters, digits, '.', '_', '-'), comma-separated: ${o.role}`);
+        const header = await readSealedHeader(file);
+        if (!header) throw new Error(`${file} is not a sealed report (it can be read as it is)`);
+        const clearName = file.endsWith(SEALED_FILE_SUFFIX) ? file.slice(0, -SEALED_FILE_SUFFIX.length) : '';
+        const target =
+          o.out ?? (clearName && roles ? clearName.replace(/(\.[a-z]+)$/, `.view-${roles.join('+')}$1`) : clearName);
+        if (!target) throw new Error(`name where the clear report goes: --out (${file} does not end in .sealed)`);
+        if (resolve(target) === resolve(file)) throw new Error('--out must not be the sealed file itself');
+        const format = roles ? viewFormatOf(header.name) : undefined;
+        const policy = roles ? securityPolicyFromEnv(env) : undefined;
+        const actor = o.actor ?? defaultActor(env);
+        const keys = await keyProviderFromEnvIfConfigured(env);
+        const done = await withEnvelope(databaseUrl(o.databaseUrl, env), keys ?? NO_KEYS, async (envelope, _s, log) => {
           const event = {
             actor,
             action: 'read' as const,
             resource: header.dataset,
-            fields: [`report:${header.name}`],
+            fields: [`report:${header.name}`, ...(roles ? [`view:${roles.join('+')}`] : [])],
             purpose,
           };
           let cipher;
@@ -163,7 +178,14 @@ export function registerSecurityCommands(
           }
           const tmp = `${target}.${process.pid}.tmp`;
           try {
-            const r = await unsealFile(file, tmp, cipher);
+            let r: { bytes: number; view?: RoleView };
+            if (roles && format && policy) {
+              const parts: Buffer[] = [];
+              for await (const chunk of openSealedFile(file, cipher)) parts.push(chunk);
+              const view = await roleView(format, Buffer.concat(parts), policy, roles);
+              await writeFile(tmp, view.bytes, { mode: 0o600 });
+              r = { bytes: view.bytes.length, view };
+            } else r = await unsealFile(file, tmp, cipher);
             await rename(tmp, target);
             await log.record({ ...event, outcome: 'allowed' });
             return r;
@@ -174,11 +196,21 @@ export function registerSecurityCommands(
           } finally {
             cipher.dispose();
           }
-        },
-      );
-      out(`opened ${header.name} (dataset ${header.dataset}): ${bytes} bytes written to ${target}`);
-      out(`access log: read of ${header.dataset} report ${header.name} by ${actor}, purpose "${purpose}"`);
-    });
+        });
+        if (done.view) {
+          const v = done.view;
+          out(
+            `view of ${header.name} for ${roles!.join(', ')} (dataset ${header.dataset}): ${v.rows} row${v.rows === 1 ? '' : 's'}, ${done.bytes} bytes written to ${target}`,
+          );
+          out(
+            `  masked: ${v.masked.join(', ') || 'none'}; withheld: ${v.withheld.join(', ') || 'none'}; classified but shown: ${v.revealed.join(', ') || 'none'}`,
+          );
+        } else out(`opened ${header.name} (dataset ${header.dataset}): ${done.bytes} bytes written to ${target}`);
+        out(
+          `access log: read of ${header.dataset} report ${header.name}${roles ? ` (view for ${roles.join(', ')})` : ''} by ${actor}, purpose "${purpose}"`,
+        );
+      },
+    );
 
   const keys = program.command('keys').description('the master key file (FINFLOW_KEY_FILE); material is never printed');
   const fileOption = ['--key-file <path>', 'the key file (default $FINFLOW_KEY_FILE)'] as const;

@@ -14,6 +14,7 @@ import { generateMasterKey, KeyFileProvider, KeyRing, type KeyProvider } from '.
 import { buildProgram } from '../../client/cli';
 import { registerSecurityCommands } from '../../client/commands/security';
 import { freshDatabase } from '../helpers/postgres';
+import { seedPolicyInput } from '../unit/security-fixture';
 
 const IBAN = 'DE89370400440532013000';
 let url: string;
@@ -182,6 +183,54 @@ describe('finflow report open', () => {
         fields: [`report:${basename(clearPath)}`],
       }),
     ]);
+  });
+
+  it('writes the view a role may see with --role: account numbers masked per the policy, the clear workbook never on disk', async () => {
+    const keyFile = join(work, 'keys-report-view.json');
+    await finflow(['keys', 'init', keyFile, '--key-id', 'k1']);
+    const dataset = 'recon:ACME:2026-10:bank-mt940';
+    const path = await sealedReport(keyFile, dataset);
+    const policyFile = join(work, 'policy-view.json');
+    writeFileSync(policyFile, JSON.stringify(seedPolicyInput));
+    const clearPath = path.slice(0, -'.sealed'.length);
+    const viewPath = clearPath.replace(/\.xlsx$/, '.view-auditor.xlsx');
+    const r = await finflow(['report', 'open', path, '--role', 'auditor', '--purpose', 'PBC list item 4'], {
+      FINFLOW_KEY_FILE: keyFile,
+      DATABASE_URL: url,
+      FINFLOW_ACTOR: 'carla.controller',
+      FINFLOW_SECURITY_POLICY: policyFile,
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.lines[0]).toMatch(
+      new RegExp(`^view of ${basename(clearPath)} for auditor .*: 1 row, \\d+ bytes written to ${viewPath}$`),
+    );
+    expect(existsSync(clearPath)).toBe(false);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(viewPath);
+    const row = wb.getWorksheet('Exceptions')!.getRow(2).values as unknown[];
+    expect(row[1]).toBe('item-1');
+    expect(String(row[2])).not.toContain(IBAN);
+    expect(String(row[2])).toMatch(new RegExp(`${IBAN.slice(-4)}$`));
+    const { log } = await envelope(new KeyFileProvider(keyFile, 0));
+    expect(await log.list({ resource: dataset, action: 'read' })).toEqual([
+      expect.objectContaining({
+        actor: 'carla.controller',
+        purpose: 'PBC list item 4',
+        outcome: 'allowed',
+        fields: [`report:${basename(clearPath)}`, 'view:auditor'],
+      }),
+    ]);
+    // A director (cleared for restricted data) gets the account number in clear.
+    const director = await finflow(
+      ['report', 'open', path, '--role', 'director', '--out', join(work, 'director.xlsx'), '--purpose', 'review'],
+      { FINFLOW_KEY_FILE: keyFile, DATABASE_URL: url, FINFLOW_SECURITY_POLICY: policyFile },
+    );
+    expect(director.error).toBeUndefined();
+    await wb.xlsx.readFile(join(work, 'director.xlsx'));
+    expect(wb.getWorksheet('Exceptions')!.getRow(2).values).toEqual([undefined, 'item-1', IBAN, 'missing_in_b']);
+    expect((await finflow(['report', 'open', path, '--role', 'a b', '--purpose', 'x'], {})).error).toMatch(
+      /--role must name roles/,
+    );
   });
 
   it('refuses without keys, after the dataset was shredded, and without a purpose, writing no clear file', async () => {
