@@ -141,6 +141,29 @@ function seedPlan(company: string): CloseStart {
   };
 }
 
+/** Task actions through the submitTaskAction update, each signed (CLI issuer) by the suite's signer at server time. */
+function signedActions(handle: Awaited<ReturnType<typeof startClose>>) {
+  return async (a: Omit<TaskAction, 'token'>) =>
+    handle.executeUpdate(submitTaskActionUpdate, {
+      args: [
+        {
+          ...a,
+          token: (
+            await signTaskAction(
+              { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
+              signer,
+              {
+                issuer: CLI_ISSUER,
+                audience: APPROVAL_AUDIENCE,
+                now: new Date(await env.currentTimeMs()),
+              },
+            )
+          ).token,
+        },
+      ],
+    });
+}
+
 describe('monthEndCloseWorkflow running a close plan', () => {
   it('runs the seed close: sequential steps in dependency order, the two reconciliations in parallel, and completes with a correct final status', async () => {
     const taskQueue = uniqueId('tq');
@@ -528,25 +551,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     await worker.runUntil(async () => {
       const handle = await startClose(h, taskQueue, plan);
       await waitFor(handle, (s) => task(s, 'prelim').state === 'running', 'prelim running');
-      const act = async (a: Omit<TaskAction, 'token'>) =>
-        handle.executeUpdate(submitTaskActionUpdate, {
-          args: [
-            {
-              ...a,
-              token: (
-                await signTaskAction(
-                  { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
-                  signer,
-                  {
-                    issuer: CLI_ISSUER,
-                    audience: APPROVAL_AUDIENCE,
-                    now: new Date(await env.currentTimeMs()),
-                  },
-                )
-              ).token,
-            },
-          ],
-        });
+      const act = signedActions(handle);
       // sam is a supervisor: the accountant's task is not his to complete, however well signed.
       expect(await act({ action: 'complete', taskId: 'prelim', by: 'sam' })).toMatchObject({
         accepted: false,
@@ -608,21 +613,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     await worker.runUntil(async () => {
       const handle = await startClose(h, taskQueue, plan);
       await waitFor(handle, (s) => task(s, 'accruals').state === 'blocked', 'accruals blocked');
-      const act = async (a: Omit<TaskAction, 'token'>) =>
-        handle.executeUpdate(submitTaskActionUpdate, {
-          args: [
-            {
-              ...a,
-              token: (
-                await signTaskAction(
-                  { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
-                  signer,
-                  { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
-                )
-              ).token,
-            },
-          ],
-        });
+      const act = signedActions(handle);
       const managers = '(the close owner dora, role director)';
       expect(await act({ action: 'pause', by: 'ann' })).toMatchObject({
         accepted: false,
