@@ -93,7 +93,7 @@ CREATE INDEX recon_exceptions_open_idx ON ${EXCEPTIONS_TABLE} (run_id, status) W
 CREATE TABLE ${BLOCKS_TABLE} (
   run_id text NOT NULL,
   block_id text NOT NULL,
-  body text NOT NULL,
+  body bytea NOT NULL,
   PRIMARY KEY (run_id, block_id)
 );
 `,

@@ -3,16 +3,18 @@
 // A reconciliation of a million records writes about a million matches, and sealing each match's key on its own
 // (column-seal.ts: a nonce, a tag and base64 per value) cost about 1.7 us of CPU per key and made every row 64
 // characters longer for PostgreSQL to take in: +2 s on an 18 s run (bench:security, 2026-12-06). So a run with a
-// data key seals its match keys in blocks of up to BLOCK_ENTRIES: each block is the JSON list of [item id, key]
-// pairs, sealed once under the run's column key (ColumnSealer) with its own context
-// `recon_matches.key|<run>|block:<id>`, and stored in recon_sealed_blocks; the row keeps only a reference,
-// `ff2:<block id>:<index>`.
+// data key seals its match keys in blocks of up to BLOCK_ENTRIES: each block is the JSON of its item ids and keys
+// in order ({"i": [...], "k": [...]}), deflated (item ids and keys repeat their prefixes; the sizes of sealed
+// blocks of 4,096 keys say nothing useful), sealed once under the run's column key (ColumnSealer) with its own
+// context `recon_matches.key|<run>|block:<id>`, and stored as bytes in recon_sealed_blocks; the row keeps only a
+// reference, `ff2:<block id>:<index>`.
 //
 // Reading fails closed as per-value sealing does: a block that is missing, tampered, moved to another run or sealed
 // under another key does not open; a reference moved to another row names an entry of another item and is refused;
 // crypto-shredding the dataset makes every block unreadable. Block ids are random, so a rewrite of some matches
 // (a retried activity) gives them new blocks and never changes a block other rows still point into.
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Pool, PoolClient } from 'pg';
 import type { ColumnSealer } from '../security/column-seal';
 import { BLOCKS_TABLE } from './schema';
@@ -22,6 +24,21 @@ export const BLOCK_PREFIX = 'ff2:';
 export const BLOCK_ENTRIES = 4096;
 /** Blocks kept open while a run's matches are read (they are read in block order). */
 const OPEN_BLOCKS = 8;
+/** A block inflates to at most this (4,096 entries of keys and item ids far below it). */
+const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+
+interface Block {
+  id: string;
+  /** `ff2:<id>:`, the start of every reference into the block. */
+  prefix: string;
+  items: string[];
+  keys: string[];
+}
+
+/** The index part of a reference: four digits at least, so references sort in block order. */
+function indexText(i: number): string {
+  return i < 10 ? `000${i}` : i < 100 ? `00${i}` : i < 1000 ? `0${i}` : String(i);
+}
 
 export function isBlockRef(value: string): boolean {
   return value.startsWith(BLOCK_PREFIX);
@@ -38,7 +55,8 @@ function contextOf(table: string, column: string, runId: string, blockId: string
 
 /** Collects one write's values into blocks and hands out their references. */
 export class BlockWriter {
-  private readonly blocks: { id: string; entries: [string, string][] }[] = [];
+  private readonly blocks: Block[] = [];
+  private current: Block | undefined;
 
   constructor(
     private readonly runId: string,
@@ -48,14 +66,15 @@ export class BlockWriter {
 
   /** The reference the row stores in place of `value`. */
   add(itemId: string, value: string): string {
-    let block = this.blocks[this.blocks.length - 1];
-    if (!block || block.entries.length >= BLOCK_ENTRIES) {
-      block = { id: randomBytes(12).toString('base64url'), entries: [] };
+    let block = this.current;
+    if (!block || block.keys.length >= BLOCK_ENTRIES) {
+      const id = randomBytes(12).toString('base64url');
+      block = { id, prefix: `${BLOCK_PREFIX}${id}:`, items: [], keys: [] };
       this.blocks.push(block);
+      this.current = block;
     }
-    const index = block.entries.length;
-    block.entries.push([itemId, value]);
-    return `${BLOCK_PREFIX}${block.id}:${String(index).padStart(4, '0')}`;
+    block.items.push(itemId);
+    return block.prefix + indexText(block.keys.push(value) - 1);
   }
 
   /** Seals the blocks and inserts them, in the write's own transaction (before its COMMIT). */
@@ -63,10 +82,13 @@ export class BlockWriter {
     if (this.blocks.length === 0) return;
     const ids = this.blocks.map((b) => b.id);
     const bodies = this.blocks.map((b) =>
-      sealer.seal(JSON.stringify(b.entries), contextOf(this.table, this.column, this.runId, b.id)),
+      sealer.sealBytes(
+        deflateRawSync(JSON.stringify({ i: b.items, k: b.keys }), { level: 1 }),
+        contextOf(this.table, this.column, this.runId, b.id),
+      ),
     );
     await client.query(
-      `INSERT INTO ${BLOCKS_TABLE} (run_id, block_id, body) SELECT $1, unnest($2::text[]), unnest($3::text[])`,
+      `INSERT INTO ${BLOCKS_TABLE} (run_id, block_id, body) SELECT $1, unnest($2::text[]), unnest($3::bytea[])`,
       [this.runId, ids, bodies],
     );
   }
@@ -74,7 +96,7 @@ export class BlockWriter {
 
 /** Opens the blocks a run's rows point into, a few at a time. */
 export class BlockReader {
-  private readonly open = new Map<string, [string, string][]>();
+  private readonly open = new Map<string, { items: string[]; keys: string[] }>();
 
   constructor(
     private readonly pool: Pool,
@@ -93,21 +115,24 @@ export class BlockReader {
       if (ref && !this.open.has(ref.blockId)) wanted.add(ref.blockId);
     }
     if (wanted.size === 0) return;
-    const { rows } = await this.pool.query<{ block_id: string; body: string }>(
+    const { rows } = await this.pool.query<{ block_id: string; body: Buffer }>(
       `SELECT block_id, body FROM ${BLOCKS_TABLE} WHERE run_id = $1 AND block_id = ANY ($2::text[])`,
       [this.runId, [...wanted]],
     );
     for (const r of rows) {
-      let entries: unknown;
+      let block: { i?: unknown; k?: unknown };
       try {
-        entries = JSON.parse(
-          this.sealer.open(r.body, contextOf(this.table, this.column, this.runId, r.block_id)),
-        ) as unknown;
+        const deflated = this.sealer.openBytes(r.body, contextOf(this.table, this.column, this.runId, r.block_id));
+        block = JSON.parse(inflateRawSync(deflated, { maxOutputLength: MAX_BLOCK_BYTES }).toString('utf8')) as {
+          i?: unknown;
+          k?: unknown;
+        };
       } catch (err) {
         throw this.refuse(`sealed block ${r.block_id} of run ${this.runId}: ${(err as Error).message}`);
       }
-      if (!Array.isArray(entries)) throw this.refuse(`sealed block ${r.block_id} of run ${this.runId} is not a list`);
-      this.open.set(r.block_id, entries as [string, string][]);
+      if (!Array.isArray(block.i) || !Array.isArray(block.k) || block.i.length !== block.k.length)
+        throw this.refuse(`sealed block ${r.block_id} of run ${this.runId} is not a list of items and keys`);
+      this.open.set(r.block_id, { items: block.i as string[], keys: block.k as string[] });
     }
     // Keep the newest few: rows come in block order, so older blocks are done with.
     while (this.open.size > Math.max(OPEN_BLOCKS, wanted.size))
@@ -121,9 +146,8 @@ export class BlockReader {
     if (!ref) throw this.refuse(`${what} is not a valid sealed-block reference`);
     const block = this.open.get(ref.blockId);
     if (!block) throw this.refuse(`${what}: its sealed block ${ref.blockId} is missing`);
-    const entry = block[ref.index];
-    if (!Array.isArray(entry) || entry[0] !== itemId)
+    if (block.items[ref.index] !== itemId)
       throw this.refuse(`${what}: the block entry it points to belongs to another item (moved from another row)`);
-    return entry[1];
+    return block.keys[ref.index];
   }
 }

@@ -57,6 +57,17 @@ export class ColumnSealer {
   }
 
   seal(text: string, context: string): string {
+    return SEALED_PREFIX + this.sealBytes(Buffer.from(text, 'utf8'), context).toString('base64');
+  }
+
+  /** The value sealed under `context`; a tampered value, another context or another key fails closed. */
+  open(value: string, context: string): string {
+    if (!isSealed(value)) throw new DataDecryptionError(this.dataset, `${context} is not a sealed value`);
+    return this.openBytes(Buffer.from(value.slice(SEALED_PREFIX.length), 'base64'), context).toString('utf8');
+  }
+
+  /** Bytes sealed under `context` (nonce | ciphertext | tag), for a bytea column. */
+  sealBytes(message: Buffer, context: string): Buffer {
     const key = this.live();
     if (this.next + NONCE_BYTES > this.nonces.length) {
       this.nonces = Buffer.allocUnsafe(NONCE_BYTES * NONCES_PER_DRAW);
@@ -65,7 +76,6 @@ export class ColumnSealer {
     }
     const nonce = this.nonces.subarray(this.next, this.next + NONCE_BYTES);
     this.next += NONCE_BYTES;
-    const message = Buffer.from(text, 'utf8');
     const out = Buffer.allocUnsafe(NONCE_BYTES + message.length + TAG_BYTES);
     nonce.copy(out, 0);
     sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -76,14 +86,12 @@ export class ColumnSealer {
       nonce,
       key,
     );
-    return SEALED_PREFIX + out.toString('base64');
+    return out;
   }
 
-  /** The value sealed under `context`; a tampered value, another context or another key fails closed. */
-  open(value: string, context: string): string {
+  /** What sealBytes sealed under `context`; fails closed like open(). */
+  openBytes(blob: Buffer, context: string): Buffer {
     const key = this.live();
-    if (!isSealed(value)) throw new DataDecryptionError(this.dataset, `${context} is not a sealed value`);
-    const blob = Buffer.from(value.slice(SEALED_PREFIX.length), 'base64');
     if (blob.length < NONCE_BYTES + TAG_BYTES)
       throw new DataDecryptionError(this.dataset, `${context}: sealed value is truncated`);
     const message = Buffer.allocUnsafe(blob.length - NONCE_BYTES - TAG_BYTES);
@@ -102,7 +110,7 @@ export class ColumnSealer {
         `${context}: the value does not authenticate (tampered, moved from another row, or another key)`,
       );
     }
-    return message.toString('utf8');
+    return message;
   }
 
   dispose(): void {
