@@ -111,9 +111,15 @@ interface Sample {
 }
 
 /** Peak RSS and heap of this process while `run` runs, sampled every 50 ms. */
-async function sampled<T>(
-  run: () => Promise<T>,
-): Promise<{ value: T; ms: number; rss0: number; peakRss: number; peakHeap: number; samples: Sample[] }> {
+async function sampled<T>(run: () => Promise<T>): Promise<{
+  value: T;
+  ms: number;
+  cpuMs: number;
+  rss0: number;
+  peakRss: number;
+  peakHeap: number;
+  samples: Sample[];
+}> {
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
   let peakRss = rss0;
@@ -128,10 +134,15 @@ async function sampled<T>(
   };
   const timer = setInterval(sample, 50);
   const t0 = performance.now();
+  // CPU of this whole process (worker, its extraction and matching threads, client): steadier than wall time on
+  // a shared machine, though the databases and the Temporal server are other processes.
+  const c0 = process.cpuUsage();
   try {
     const value = await run();
     sample();
-    return { value, ms: performance.now() - t0, rss0, peakRss, peakHeap, samples };
+    const cpu = process.cpuUsage(c0);
+    const ms = performance.now() - t0;
+    return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000, rss0, peakRss, peakHeap, samples };
   } finally {
     clearInterval(timer);
   }
@@ -218,6 +229,8 @@ function phases(history: temporal.api.history.v1.IHistory, samples: Sample[]): s
 interface SizeResult {
   records: number;
   wallMs: number;
+  /** CPU (user + system) of the bench process, all threads, during the workflow. */
+  cpuMs: number;
   rowsPerSec: number;
   rssGrowth: number;
   peakRss: number;
@@ -424,6 +437,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     `finflow: reconciliationWorkflow on Temporal, ${summary.partitions ?? '?'} partitions, ${PARALLEL ?? "the workflow's default"} at a time` +
       `${SKIP_MATCH_STORE ? ' (DIAGNOSTIC: matched pairs NOT written to the result store)' : ''}: ` +
       `wall ${secs(run.ms)}, ${int(Math.round(rowsPerSec))} rows/s (both sides), ` +
+      `CPU of this process ${secs(run.cpuMs)} (all threads), ` +
       `peak RSS ${mb(run.peakRss)} (+${mb(run.peakRss - run.rss0)} over ${mb(run.rss0)} before), peak heap ${mb(run.peakHeap)}; ${load()}`,
   );
   if (handleForHistory) console.log(`  ${phases(await handleForHistory.fetchHistory(), run.samples)}`);
@@ -466,6 +480,7 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
   const out: SizeResult = {
     records,
     wallMs: run.ms,
+    cpuMs: run.cpuMs,
     rowsPerSec,
     rssGrowth: run.peakRss - run.rss0,
     peakRss: run.peakRss,
