@@ -214,6 +214,8 @@ async function reconcileRun(
       asOfDate: asOf,
       status,
       summary,
+      // Recorded (the stricter) in each sealed report's header, for the views of it that roles may see.
+      classifications: [definition.a.classification, definition.b.classification],
     }),
   );
   return { ...summary, reports };

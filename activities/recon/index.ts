@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReconSummary, Side } from '../../domain/recon';
+import { strictestClassification } from '../../domain/security/policy';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
 import { createResultStore, type ResultStore, type RunSealer } from '../result-store';
 import { ColumnSealer } from '../security/column-seal';
@@ -88,6 +89,8 @@ export interface WriteReconReportsInput {
   status?: 'balanced' | 'exceptions';
   /** Remove the run's spill files once the reports are written (default true). */
   cleanUp?: boolean;
+  /** The definition's classifications of its two sources: the stricter is recorded in sealed reports' headers. */
+  classifications?: string[];
 }
 
 export interface WrittenReport {
@@ -362,6 +365,7 @@ export function createReconActivities(deps: ReconActivityDeps) {
           // A folder per close (company, period): the seed's file names repeat across companies and closes.
           dir: join(reportsDir, folderName(input.company, 'company'), folderName(input.period, 'period')),
           ...(seal ? { seal } : {}),
+          ...(input.classifications?.length ? { classification: strictestClassification(input.classifications) } : {}),
         };
         const out: WrittenReport[] = [];
         for (const kind of ['exceptions', 'summary'] as const)

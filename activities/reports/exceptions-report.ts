@@ -14,6 +14,7 @@ import {
   writeAtomically,
 } from './files';
 import { join } from 'node:path';
+import type { ClassificationLevel } from '../../domain/security/policy';
 import type { DatasetCipher } from '../security/envelope';
 
 export interface ReportInput {
@@ -27,6 +28,8 @@ export interface ReportInput {
   batchSize?: number;
   /** The run's dataset cipher: the report is sealed with it at rest (`.sealed` added to its name). */
   seal?: DatasetCipher;
+  /** How the reconciled data is classified (the stricter source's): recorded in a sealed report's header. */
+  classification?: ClassificationLevel;
 }
 
 type Kind = 'text' | 'amount' | 'int';
@@ -192,6 +195,7 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
       return rows;
     },
     input.seal,
+    input.classification,
   );
 }
 
@@ -217,6 +221,7 @@ export async function writeExceptionsCsv(input: ReportInput): Promise<ReportFile
         return rows;
       }),
     input.seal,
+    input.classification,
   );
 }
 
@@ -247,6 +252,7 @@ export async function writeExceptionsJson(input: ReportInput): Promise<ReportFil
         return rows;
       }),
     input.seal,
+    input.classification,
   );
 }
 

@@ -10,6 +10,7 @@ import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import ExcelJS from 'exceljs';
+import type { ClassificationLevel } from '../../domain/security/policy';
 import type { DatasetCipher } from '../security/envelope';
 import { SEALED_FILE_SUFFIX, sealingStream } from '../security/file-seal';
 
@@ -71,6 +72,8 @@ export async function writeAtomically(
   path: string,
   write: (sink: ReportSink) => Promise<number>,
   seal?: DatasetCipher,
+  /** Recorded in a sealed file's header (and bound into it): how the report's data is classified. */
+  classification?: ClassificationLevel,
 ): Promise<ReportFile> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
@@ -86,7 +89,7 @@ export async function writeAtomically(
         written.push(finished(file));
         return file;
       }
-      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX));
+      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX), classification ? { classification } : {});
       opened.push(sealing);
       written.push(pipeline(sealing, file));
       return sealing;

@@ -4,12 +4,23 @@
 // compared loosely); IBANs and card numbers inside any other text (a key, a memo, an explanation) are partially
 // masked unless the roles are cleared for restricted data; a withheld value becomes `[withheld]`.
 //
+// A report that records its data's classification (the sealed header of a reconciliation report: the stricter of
+// its two sources') also has its data columns (keys, amounts, records, evidence, explanations) treated at that
+// level: a role outside its access list sees them masked, or withheld, as the policy's rule for the level says.
+//
 // The view is built in memory from the report's clear bytes (the caller decrypts them) and written as a new file:
 // the clear report itself never reaches the disk.
 import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { maskByFieldName, type MaskReport } from '../../domain/security/masking';
-import { hasAccess, type SecurityPolicy } from '../../domain/security/policy';
+import { maskValue, treatmentFor } from '../../domain/security/masking';
+import {
+  hasAccess,
+  normalizeFieldName,
+  type ClassificationLevel,
+  type MaskingMode,
+  type SecurityPolicy,
+} from '../../domain/security/policy';
 import { csvField, csvLine } from './cells';
 
 export const WITHHELD = '[withheld]';
@@ -33,20 +44,70 @@ export function viewFormatOf(name: string): ViewFormat {
   return m[1] as ViewFormat;
 }
 
+/** The columns of a reconciliation report that carry its sources' data (sheet headers and JSON names alike). */
+const DATA_COLUMNS = new Set(
+  [
+    'key',
+    'amount',
+    'amount_a',
+    'amount_b',
+    'difference',
+    'a_items',
+    'b_items',
+    'Records A',
+    'Records B',
+    'evidence',
+    'explanation',
+  ].map(normalizeFieldName),
+);
+
 class Masker {
   readonly report: MaskReport = { revealed: [], masked: [], withheld: [] };
   private readonly freeText: boolean;
+  /** How the report's data columns are treated for these roles (clear when the report records no level). */
+  private readonly data: {
+    treatment: 'clear' | 'masked' | 'withheld';
+    masking?: MaskingMode;
+    level?: ClassificationLevel;
+  };
 
   constructor(
     private readonly policy: SecurityPolicy,
     private readonly roles: readonly string[],
+    level?: ClassificationLevel,
   ) {
     // Free text can quote an account number: only roles cleared for restricted data see those in clear.
     this.freeText = !hasAccess(policy.classifications.restricted, roles);
+    const rule = level ? policy.classifications[level] : undefined;
+    this.data = rule ? { treatment: treatmentFor(rule, roles), masking: rule.masking, level } : { treatment: 'clear' };
+  }
+
+  private note(list: keyof MaskReport, field: string): void {
+    if (!this.report[list].includes(field)) this.report[list].push(field);
+  }
+
+  /** The report's data columns at the report's level, at any depth; other fields as they are. */
+  private bySource(v: unknown, depth = 0): unknown {
+    if (this.data.treatment === 'clear' || depth > 50) return v;
+    if (Array.isArray(v)) return v.map((x) => this.bySource(x, depth + 1));
+    if (v === null || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (!DATA_COLUMNS.has(normalizeFieldName(k)) || x === null || x === undefined || x === '') {
+        out[k] = this.bySource(x, depth + 1);
+      } else if (this.data.treatment === 'masked') {
+        out[k] = maskValue(x, this.data.masking as Exclude<MaskingMode, 'none'>);
+        this.note('masked', k);
+      } else {
+        out[k] = WITHHELD;
+        this.note('withheld', k);
+      }
+    }
+    return out;
   }
 
   value(v: unknown): unknown {
-    const r = maskByFieldName(v, this.policy, this.roles, { maskFreeText: this.freeText });
+    const r = maskByFieldName(this.bySource(v), this.policy, this.roles, { maskFreeText: this.freeText });
     for (const k of ['revealed', 'masked', 'withheld'] as const)
       for (const f of r.report[k]) if (!this.report[k].includes(f)) this.report[k].push(f);
     return r.value;
@@ -132,8 +193,10 @@ export async function roleView(
   clear: Buffer,
   policy: SecurityPolicy,
   roles: readonly string[],
+  /** The report's data classification (its sealed header's), which its data columns take. */
+  level?: ClassificationLevel,
 ): Promise<RoleView> {
-  const m = new Masker(policy, roles);
+  const m = new Masker(policy, roles, level);
   let bytes: Buffer;
   let rows: number;
   switch (format) {

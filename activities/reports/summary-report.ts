@@ -147,6 +147,7 @@ export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> 
       return data.categories.length;
     },
     input.seal,
+    input.classification,
   );
 }
 
@@ -203,6 +204,7 @@ export async function writeSummaryCsv(input: ReportInput): Promise<ReportFile> {
         return data.categories.length;
       }),
     input.seal,
+    input.classification,
   );
 }
 
@@ -232,6 +234,7 @@ export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> 
         return data.categories.length;
       }),
     input.seal,
+    input.classification,
   );
 }
 

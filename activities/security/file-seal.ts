@@ -6,11 +6,14 @@
 // The context binds the header's name, the chunk's number and, for the last chunk (possibly empty), a final mark:
 // a chunk swapped, reordered or taken from another file does not open, and neither does a file cut short at a chunk
 // boundary (its last chunk lacks the mark). The dataset is bound by the cipher itself. The file's own name on disk
-// is free to change (an archive copy); the header's name is the one authenticated.
+// is free to change (an archive copy); the header's name is the one authenticated. A header may also carry the
+// data's classification (a reconciliation report: the stricter of its two sources'), which role views of the file
+// go by; it is bound into every chunk's context too, so it cannot be lowered without the file failing to open.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { CLASSIFICATION_LEVELS, type ClassificationLevel } from '../../domain/security/policy';
 import type { DatasetCipher } from './envelope';
 
 export const SEALED_FILE_MAGIC = 'finflow-sealed-file/v1\n';
@@ -25,6 +28,8 @@ export interface SealedFileHeader {
   dataset: string;
   /** The name the file was sealed under (the report's file name without the suffix). */
   name: string;
+  /** How the data in the file is classified (absent in files sealed before it was recorded). */
+  classification?: ClassificationLevel;
 }
 
 export class SealedFileError extends Error {
@@ -37,28 +42,40 @@ export class SealedFileError extends Error {
   }
 }
 
-function chunkContext(name: string, seq: number, last: boolean): string {
-  return `file:${name}#${seq}${last ? '#last' : ''}`;
+function chunkContext(header: Pick<SealedFileHeader, 'name' | 'classification'>, seq: number, last: boolean): string {
+  const bound = header.classification ? `${header.name}|${header.classification}` : header.name;
+  return `file:${bound}#${seq}${last ? '#last' : ''}`;
 }
 
 /**
  * A stream that takes a file's clear bytes and gives its sealed form (magic, header, chunks); pipe it into the
  * file. The cipher stays the caller's to dispose, after the stream has finished.
  */
-export function sealingStream(cipher: DatasetCipher, name: string): Transform {
+export function sealingStream(
+  cipher: DatasetCipher,
+  name: string,
+  meta: { classification?: ClassificationLevel } = {},
+): Transform {
   if (!name || /[\n/\\]/.test(name)) throw new Error(`cannot seal a file under the name ${JSON.stringify(name)}`);
+  if (meta.classification !== undefined && !CLASSIFICATION_LEVELS.includes(meta.classification))
+    throw new Error(`cannot seal a file as classified ${JSON.stringify(meta.classification)}`);
+  const header: SealedFileHeader = {
+    dataset: cipher.dataset,
+    name,
+    ...(meta.classification ? { classification: meta.classification } : {}),
+  };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let seq = 0;
   const frame = (clear: Buffer, last: boolean): Buffer => {
-    const sealed = cipher.encrypt(clear, chunkContext(name, seq++, last));
+    const sealed = cipher.encrypt(clear, chunkContext(header, seq++, last));
     const len = Buffer.alloc(4);
     len.writeUInt32BE(sealed.length);
     return Buffer.concat([len, sealed]);
   };
   return new Transform({
     construct(callback) {
-      this.push(`${SEALED_FILE_MAGIC}${JSON.stringify({ dataset: cipher.dataset, name })}\n`);
+      this.push(`${SEALED_FILE_MAGIC}${JSON.stringify(header)}\n`);
       callback();
     },
     transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback) {
@@ -117,7 +134,12 @@ function parseHeader(bytes: Buffer, file: string): { header: SealedFileHeader; e
   const h = header as Partial<SealedFileHeader>;
   if (typeof h?.dataset !== 'string' || typeof h.name !== 'string' || !h.dataset || !h.name)
     throw new SealedFileError(file, 'its header lacks the dataset or the name');
-  return { header: { dataset: h.dataset, name: h.name }, end: nl + 1 };
+  if (h.classification !== undefined && !CLASSIFICATION_LEVELS.includes(h.classification))
+    throw new SealedFileError(file, `its header names an unknown classification ${JSON.stringify(h.classification)}`);
+  return {
+    header: { dataset: h.dataset, name: h.name, ...(h.classification ? { classification: h.classification } : {}) },
+    end: nl + 1,
+  };
 }
 
 /**
@@ -153,9 +175,9 @@ export async function* openSealedFile(path: string, cipher: DatasetCipher): Asyn
       // Which chunk is the final one is sealed into its context: a chunk that opens only as final must end the file.
       let clear: Buffer;
       try {
-        clear = cipher.decrypt(body, chunkContext(header.name, seq, false));
+        clear = cipher.decrypt(body, chunkContext(header, seq, false));
       } catch {
-        clear = cipher.decrypt(body, chunkContext(header.name, seq, true));
+        clear = cipher.decrypt(body, chunkContext(header, seq, true));
         sawLast = true;
       }
       seq++;

@@ -182,7 +182,7 @@ export function registerSecurityCommands(
             if (roles && format && policy) {
               const parts: Buffer[] = [];
               for await (const chunk of openSealedFile(file, cipher)) parts.push(chunk);
-              const view = await roleView(format, Buffer.concat(parts), policy, roles);
+              const view = await roleView(format, Buffer.concat(parts), policy, roles, header.classification);
               await writeFile(tmp, view.bytes, { mode: 0o600 });
               r = { bytes: view.bytes.length, view };
             } else r = await unsealFile(file, tmp, cipher);
@@ -203,7 +203,7 @@ export function registerSecurityCommands(
             `view of ${header.name} for ${roles!.join(', ')} (dataset ${header.dataset}): ${v.rows} row${v.rows === 1 ? '' : 's'}, ${done.bytes} bytes written to ${target}`,
           );
           out(
-            `  masked: ${v.masked.join(', ') || 'none'}; withheld: ${v.withheld.join(', ') || 'none'}; classified but shown: ${v.revealed.join(', ') || 'none'}`,
+            `  data classified ${header.classification ?? '(not recorded: by field names and patterns only)'}; masked: ${v.masked.join(', ') || 'none'}; withheld: ${v.withheld.join(', ') || 'none'}; classified but shown: ${v.revealed.join(', ') || 'none'}`,
           );
         } else out(`opened ${header.name} (dataset ${header.dataset}): ${done.bytes} bytes written to ${target}`);
         out(

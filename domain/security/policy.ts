@@ -130,6 +130,21 @@ export function resolveClassification(policy: SecurityPolicy, source: string, fi
  * Field names compare loosely, so that a policy written for a table (`account_number`) also catches the same
  * field in TypeScript payloads and logs (`accountNumber`, `account-number`).
  */
+/**
+ * The strictest of these classifications, as a reconciliation's definition names them for its sources (free text):
+ * a name that is not a level counts as `restricted`, so an unknown or misspelt label never makes data less guarded.
+ */
+export function strictestClassification(labels: readonly string[]): ClassificationLevel | undefined {
+  let out: ClassificationLevel | undefined;
+  for (const label of labels) {
+    const level = (CLASSIFICATION_LEVELS as readonly string[]).includes(label)
+      ? (label as ClassificationLevel)
+      : 'restricted';
+    if (out === undefined || levelRank(level) > levelRank(out)) out = level;
+  }
+  return out;
+}
+
 export function normalizeFieldName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }

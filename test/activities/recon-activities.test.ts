@@ -11,7 +11,7 @@ import { createReconActivities, folderName } from '../../activities/recon';
 import { runDirName, sideDir } from '../../activities/recon/spill';
 import { InMemoryAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, InMemoryDataKeyStore } from '../../activities/security/envelope';
-import { openSealedFile } from '../../activities/security/file-seal';
+import { openSealedFile, readSealedHeader } from '../../activities/security/file-seal';
 import { generateMasterKey, KeyRing } from '../../activities/security/key-ring';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { ReconciliationDefinitionInput } from '../../domain/recon';
@@ -318,6 +318,8 @@ describe('spill files encrypted at rest', () => {
         period: '2026-10',
         asOfDate: '2026-10-31',
         cleanUp: false,
+        // As the definition names its sources: an unknown label counts as restricted.
+        classifications: ['internal', 'bank-secret'],
       });
       // Every report is sealed at rest under the run's data key too; opened with it, the keys read in clear.
       expect(reports).toHaveLength(6);
@@ -326,6 +328,7 @@ describe('spill files encrypted at rest', () => {
         expect(r.path).toMatch(new RegExp(`acts-sealed-${threads}_${r.kind}_2026-10-31\\.${r.format}\\.sealed$`));
         const bytes = await readFile(r.path);
         expect(bytes.subarray(0, 23).toString()).toBe('finflow-sealed-file/v1\n');
+        expect((await readSealedHeader(r.path))?.classification).toBe('restricted');
         expect(bytes.includes('1003')).toBe(false);
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.sha256);
       }

@@ -135,6 +135,30 @@ describe('a report viewed for roles', () => {
     expect(text).not.toContain('1234.56');
   });
 
+  it.each(['xlsx', 'csv', 'json'] as const)(
+    'treats the data columns of a %s report classified restricted at that level: keys and amounts masked for an auditor, clear for a director',
+    async (format) => {
+      const clear = readFileSync(written[format].path);
+      // By name and pattern alone a reference like REF-77 is nobody's secret; the report's source says otherwise.
+      expect(await textOf(format, (await roleView(format, clear, policy, ['auditor'])).bytes)).toContain('REF-77');
+      const auditor = await roleView(format, clear, policy, ['auditor'], 'restricted');
+      const text = await textOf(format, auditor.bytes);
+      for (const secret of ['REF-77', IBAN, OTHER_IBAN, '1234.56', 'Deutsche Bank', 'by mistake'])
+        expect(text).not.toContain(secret);
+      expect(text).toContain('missing_in_b'); // categories, sides and statuses are the report's own
+      expect(auditor.masked.map((f) => f.toLowerCase().replace(/[^a-z]/g, ''))).toEqual(
+        expect.arrayContaining(['key', 'explanation']),
+      );
+      const director = await textOf(format, (await roleView(format, clear, policy, ['director'], 'restricted')).bytes);
+      expect(director).toContain('REF-77');
+      expect(director).toContain(IBAN);
+      // Internal data is open to auditors in the seed's policy.
+      expect(await textOf(format, (await roleView(format, clear, policy, ['auditor'], 'internal')).bytes)).toContain(
+        'REF-77',
+      );
+    },
+  );
+
   it('masks the label/value lines of the summary workbook and keeps its category table', async () => {
     const view = await roleView('xlsx', readFileSync(summary.path), policy, ['auditor']);
     const text = await textOf('xlsx', view.bytes);

@@ -137,6 +137,35 @@ describe('a file sealed with a dataset key', () => {
     await expect(opened(clear)).rejects.toThrow(/clear.csv: it is not a sealed file/);
   });
 
+  it('records the data classification in the header and binds it: lowered or removed, the file no longer opens', async () => {
+    const path = join(dir, 'classified.sealed');
+    const name = 'bank_exceptions_2026-10-31.csv';
+    await pipeline(
+      Readable.from([report]),
+      sealingStream(cipher(), name, { classification: 'restricted' }),
+      createWriteStream(path),
+    );
+    expect(await readSealedHeader(path)).toEqual({
+      dataset: 'recon:ACME:2026-10:gl-vs-erp',
+      name,
+      classification: 'restricted',
+    });
+    expect((await opened(path)).equals(report)).toBe(true);
+    const bytes = await readFile(path);
+    const lowered = bytes.toString('latin1').replace('"classification":"restricted"', '"classification":"internal"');
+    await writeFile(path, Buffer.from(lowered, 'latin1'));
+    await expect(opened(path)).rejects.toBeInstanceOf(DataDecryptionError);
+    const removed = bytes.toString('latin1').replace(',"classification":"restricted"', '');
+    await writeFile(path, Buffer.from(removed, 'latin1'));
+    await expect(opened(path)).rejects.toBeInstanceOf(DataDecryptionError);
+    const unknown = bytes.toString('latin1').replace('"classification":"restricted"', '"classification":"secret"');
+    await writeFile(path, Buffer.from(unknown, 'latin1'));
+    await expect(readSealedHeader(path)).rejects.toThrow(/unknown classification "secret"/);
+    expect(() => sealingStream(cipher(), name, { classification: 'secret' as never })).toThrow(
+      /cannot seal a file as classified "secret"/,
+    );
+  });
+
   it('refuses to seal under a name that could not be a file name', () => {
     expect(() => sealingStream(cipher(), '../x')).toThrow(/cannot seal a file under the name/);
     expect(() => sealingStream(cipher(), '')).toThrow(/cannot seal a file under the name/);

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { readSealedHeader } from '../../activities/security/file-seal';
 import { buildProgram } from '../../client/cli';
 import { PEOPLE, runMonthlyCloseScenario, type ScenarioOutcome } from '../../examples/monthly-close/scenario';
 import { temporalCliPath } from '../../scripts/lib/servers';
@@ -203,12 +204,19 @@ describe('the seed scenario, end to end on the dev server', () => {
   });
 
   it("seals each reconciliation's reports at rest, and finflow report open gives the exceptions of the planted categories", async () => {
-    for (const reconId of ['gl-vs-erp', 'bank-camt053', 'bank-mt940']) {
+    // Each sealed report records the stricter of its sources' classifications (the plan's: GL and ERP internal,
+    // the bank statements restricted), which role views of it go by.
+    for (const [reconId, level] of [
+      ['gl-vs-erp', 'internal'],
+      ['bank-camt053', 'restricted'],
+      ['bank-mt940', 'restricted'],
+    ] as const) {
       const reports = outcome.recons[reconId].reports ?? [];
       expect(reports).toHaveLength(6);
       for (const r of reports) {
         expect(r.sealed).toBe(true);
         expect(r.path.endsWith(`.${r.format}.sealed`)).toBe(true);
+        expect((await readSealedHeader(r.path))?.classification).toBe(level);
       }
     }
     const sealed = outcome.recons['gl-vs-erp'].reports!.find((r) => r.kind === 'exceptions' && r.format === 'csv')!;
