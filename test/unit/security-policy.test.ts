@@ -1,4 +1,5 @@
 import {
+  strictestClassification,
   DEFAULT_CLASSIFICATIONS,
   classifyFieldName,
   fieldNamesAtLeast,
@@ -101,5 +102,12 @@ describe('the security policy', () => {
       'account_number',
       'iban',
     ]);
+  });
+
+  it("takes the strictest of a reconciliation's source labels, counting a label that is no level as restricted", () => {
+    expect(strictestClassification(['internal', 'public'])).toBe('internal');
+    expect(strictestClassification(['internal', 'confidential'])).toBe('confidential');
+    expect(strictestClassification(['public', 'Internal'])).toBe('restricted');
+    expect(strictestClassification([])).toBeUndefined();
   });
 });
