@@ -141,6 +141,19 @@ function seedPlan(company: string): CloseStart {
   };
 }
 
+/** A close history recorded on older code (test/fixtures/histories) replays on this code without nondeterminism. */
+async function expectReplays(file: string): Promise<void> {
+  const raw = JSON.parse(readFileSync(join(__dirname, '../fixtures/histories', file), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const history = temporal.api.history.v1.History.fromObject(raw);
+  expect(history.events?.length).toBeGreaterThan(20);
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'close:REPLAY:2026-10'),
+  ).resolves.toBeUndefined();
+}
+
 /** Task actions through the submitTaskAction update, each signed (CLI issuer) by the suite's signer at server time. */
 function signedActions(handle: Awaited<ReturnType<typeof startClose>>) {
   return async (a: Omit<TaskAction, 'token'>) =>
@@ -748,27 +761,13 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     // Recorded at 58e7e0d (complete refused then accepted, pause, resume, reassign, skip, add, a waiver of the added
     // task refused, by signal and update): the signed-action path must leave the commands of unsigned actions
     // unchanged, and the waiver of an added task must replay as refused (patched) for closes already running.
-    const raw = JSON.parse(
-      readFileSync(join(__dirname, '../fixtures/histories/close-task-actions-58e7e0d.json'), 'utf8'),
-    ) as Record<string, unknown>;
-    const history = temporal.api.history.v1.History.fromObject(raw);
-    expect(history.events?.length).toBeGreaterThan(20);
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'close:REPLAY:2026-10'),
-    ).resolves.toBeUndefined();
+    await expectReplays('close-task-actions-58e7e0d.json');
   });
 
   it('replays a close whose signed actions were taken before the close managers were checked (recorded at a618b9f)', async () => {
     // ann (an accountant) paused and resumed, sam (a supervisor) reassigned a supervisor's task and reran an
     // accountant's, ann skipped a task: all accepted then, refused now. A close that ran them must replay as it ran.
-    const raw = JSON.parse(
-      readFileSync(join(__dirname, '../fixtures/histories/close-signed-actions-a618b9f.json'), 'utf8'),
-    ) as Record<string, unknown>;
-    const history = temporal.api.history.v1.History.fromObject(raw);
-    expect(history.events?.length).toBeGreaterThan(20);
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'close:REPLAY:2026-10'),
-    ).resolves.toBeUndefined();
+    await expectReplays('close-signed-actions-a618b9f.json');
   });
 
   it('pauses and resumes, reassigns, adds and skips tasks, journals every action and refuses malformed ones', async () => {
