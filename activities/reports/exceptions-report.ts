@@ -194,8 +194,7 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
       await wb.commit();
       return rows;
     },
-    input.seal,
-    input.classification,
+    input,
   );
 }
 
@@ -220,8 +219,7 @@ export async function writeExceptionsCsv(input: ReportInput): Promise<ReportFile
         }
         return rows;
       }),
-    input.seal,
-    input.classification,
+    input,
   );
 }
 
@@ -251,8 +249,7 @@ export async function writeExceptionsJson(input: ReportInput): Promise<ReportFil
         await write(`\n],"count":${rows},"totals":${JSON.stringify(totals.rows())}}\n`);
         return rows;
       }),
-    input.seal,
-    input.classification,
+    input,
   );
 }
 

@@ -71,10 +71,13 @@ export interface ReportSink {
 export async function writeAtomically(
   path: string,
   write: (sink: ReportSink) => Promise<number>,
-  seal?: DatasetCipher,
-  /** Recorded in a sealed file's header (and bound into it): how the report's data is classified. */
-  classification?: ClassificationLevel,
+  /**
+   * `seal`: the data key the bytes are sealed with; `classification`: recorded in the sealed file's header (and
+   * bound into it), how the report's data is classified.
+   */
+  sealing: { seal?: DatasetCipher; classification?: ClassificationLevel } = {},
 ): Promise<ReportFile> {
+  const { seal, classification } = sealing;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

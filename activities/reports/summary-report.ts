@@ -146,8 +146,7 @@ export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> 
       await wb.commit();
       return data.categories.length;
     },
-    input.seal,
-    input.classification,
+    input,
   );
 }
 
@@ -203,8 +202,7 @@ export async function writeSummaryCsv(input: ReportInput): Promise<ReportFile> {
           );
         return data.categories.length;
       }),
-    input.seal,
-    input.classification,
+    input,
   );
 }
 
@@ -233,8 +231,7 @@ export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> 
         );
         return data.categories.length;
       }),
-    input.seal,
-    input.classification,
+    input,
   );
 }
 
