@@ -501,22 +501,22 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     const rolesText = `the directory gives ${a.by} ${roles.length ? roles.join(', ') : 'no role'}`;
     const isOwner = (task: TaskStatus) => task.owner === a.by || has(task.ownerRole);
     if (a.action === 'complete') {
-      if (t?.ownerRole && t.owner !== a.by && !has(t.ownerRole))
+      if (t?.ownerRole && !isOwner(t))
         return `${a.by} may not complete ${t.id}: it belongs to role ${t.ownerRole}${t.owner ? ` (assigned to ${t.owner})` : ''}, and ${rolesText}`;
       return undefined;
     }
     if (!patched(SIGNED_ACTION_AUTHORITY)) return undefined;
-    const managerRoles = options.closeManagerRoles ?? [...(plan.owner ? (checkpoints.rolesOf(plan.owner) ?? []) : [])];
+    const managerRoles = options.closeManagerRoles ?? (plan.owner ? (checkpoints.rolesOf(plan.owner) ?? []) : []);
     if (a.by === plan.owner || managerRoles.some(has)) return undefined;
-    if ((a.action === 'rerun' || a.action === 'waive') && t && isOwner(t)) return undefined;
+    const ownersToo = a.action === 'rerun' || a.action === 'waive';
+    if (ownersToo && t && isOwner(t)) return undefined;
     const managers = [
       ...(plan.owner ? [`the close owner ${plan.owner}`] : []),
       ...managerRoles.map((r) => `role ${r}`),
     ];
-    const who =
-      a.action === 'rerun' || a.action === 'waive'
-        ? `the task's owner${t?.owner ? ` (${t.owner})` : t?.ownerRole ? ` (role ${t.ownerRole})` : ''} or a close manager`
-        : 'a close manager';
+    const who = ownersToo
+      ? `the task's owner${t?.owner ? ` (${t.owner})` : t?.ownerRole ? ` (role ${t.ownerRole})` : ''} or a close manager`
+      : 'a close manager';
     return `${a.by} may not ${a.action}${t ? ` ${t.id}` : ' the close'}: that is for ${who} (${managers.join(', ') || 'none named'}), and ${rolesText}`;
   }
 
