@@ -65,11 +65,7 @@ class Masker {
   readonly report: MaskReport = { revealed: [], masked: [], withheld: [] };
   private readonly freeText: boolean;
   /** How the report's data columns are treated for these roles (clear when the report records no level). */
-  private readonly data: {
-    treatment: 'clear' | 'masked' | 'withheld';
-    masking?: MaskingMode;
-    level?: ClassificationLevel;
-  };
+  private readonly data: { treatment: 'clear' | 'masked' | 'withheld'; masking?: MaskingMode };
 
   constructor(
     private readonly policy: SecurityPolicy,
@@ -79,7 +75,7 @@ class Masker {
     // Free text can quote an account number: only roles cleared for restricted data see those in clear.
     this.freeText = !hasAccess(policy.classifications.restricted, roles);
     const rule = level ? policy.classifications[level] : undefined;
-    this.data = rule ? { treatment: treatmentFor(rule, roles), masking: rule.masking, level } : { treatment: 'clear' };
+    this.data = rule ? { treatment: treatmentFor(rule, roles), masking: rule.masking } : { treatment: 'clear' };
   }
 
   private note(list: keyof MaskReport, field: string): void {
@@ -108,8 +104,7 @@ class Masker {
 
   value(v: unknown): unknown {
     const r = maskByFieldName(this.bySource(v), this.policy, this.roles, { maskFreeText: this.freeText });
-    for (const k of ['revealed', 'masked', 'withheld'] as const)
-      for (const f of r.report[k]) if (!this.report[k].includes(f)) this.report[k].push(f);
+    for (const k of ['revealed', 'masked', 'withheld'] as const) for (const f of r.report[k]) this.note(k, f);
     return r.value;
   }
 
