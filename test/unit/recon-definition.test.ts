@@ -1,14 +1,8 @@
 import {
   DefinitionError,
   ROUNDING_MODES,
-  categorisationSchema,
-  mappingSchema,
+  definitionSchemas,
   parseDefinition,
-  reconciliationDefinitionSchema,
-  ruleSchema,
-  sideSchema,
-  sourceRefSchema,
-  transformationSchema,
   type ReconciliationDefinitionInput,
 } from '../../domain/recon/definition';
 
@@ -166,7 +160,17 @@ describe('reconciliation definition', () => {
     );
   });
 
-  it('exposes its parts as schemas for builders to validate pieces on their own', () => {
+  it('exposes its parts as schemas for builders to validate pieces on their own, built once', () => {
+    const {
+      categorisationSchema,
+      mappingSchema,
+      reconciliationDefinitionSchema,
+      ruleSchema,
+      sideSchema,
+      sourceRefSchema,
+      transformationSchema,
+    } = definitionSchemas();
+    expect(definitionSchemas().sideSchema).toBe(sideSchema);
     expect(ROUNDING_MODES).toContain('half_even');
     expect(sourceRefSchema.parse({ connector: 'csv', path: 'x.csv' })).toEqual({ connector: 'csv', path: 'x.csv' });
     expect(mappingSchema.safeParse({ from: '', to: 'x' }).success).toBe(false);
