@@ -1,13 +1,15 @@
-// Sealed blocks: the keys of the matches of one write, sealed together rather than one by one.
+// Sealed blocks: the values of one column of one write (the match keys; the exception keys; the exceptions'
+// evidence), sealed together rather than one by one.
 //
 // A reconciliation of a million records writes about a million matches, and sealing each match's key on its own
 // (column-seal.ts: a nonce, a tag and base64 per value) cost about 1.7 us of CPU per key and made every row 64
 // characters longer for PostgreSQL to take in: +2 s on an 18 s run (bench:security, 2026-12-06). So a run with a
-// data key seals its match keys in blocks of up to BLOCK_ENTRIES: each block is the JSON of its item ids and keys
+// data key seals such columns in blocks of up to BLOCK_ENTRIES: each block is the JSON of its item ids and values
 // in order ({"i": [...], "k": [...]}), deflated (item ids and keys repeat their prefixes; the sizes of sealed
-// blocks of 4,096 keys say nothing useful), sealed once under the run's column key (ColumnSealer) with its own
-// context `recon_matches.key|<run>|block:<id>`, and stored as bytes in recon_sealed_blocks; the row keeps only a
-// reference, `ff2:<block id>:<index>`.
+// blocks of 4,096 values say nothing useful), sealed once under the run's column key (ColumnSealer) with its own
+// context `<table>.<column>|<run>|block:<id>`, and stored as bytes in recon_sealed_blocks; the row keeps only a
+// reference, `ff2:<block id>:<index>`. Values written and changed one at a time (the people's explanations) stay
+// sealed one by one.
 //
 // Reading fails closed as per-value sealing does: a block that is missing, tampered, moved to another run or sealed
 // under another key does not open; a reference moved to another row names an entry of another item and is refused;
@@ -109,15 +111,17 @@ export class BlockReader {
 
   /** Loads the blocks these values point into (call before `value` for a batch of rows). */
   async load(values: readonly string[]): Promise<void> {
-    const wanted = new Set<string>();
+    const needed = new Set<string>();
     for (const v of values) {
       const ref = isBlockRef(v) ? parseRef(v) : undefined;
-      if (ref && !this.open.has(ref.blockId)) wanted.add(ref.blockId);
+      if (ref) needed.add(ref.blockId);
     }
-    if (wanted.size === 0) return;
+    const wanted = [...needed].filter((id) => !this.open.has(id));
+    this.evictAllBut(needed, wanted.length);
+    if (wanted.length === 0) return;
     const { rows } = await this.pool.query<{ block_id: string; body: Buffer }>(
       `SELECT block_id, body FROM ${BLOCKS_TABLE} WHERE run_id = $1 AND block_id = ANY ($2::text[])`,
-      [this.runId, [...wanted]],
+      [this.runId, wanted],
     );
     for (const r of rows) {
       let block: { i?: unknown; k?: unknown };
@@ -134,9 +138,18 @@ export class BlockReader {
         throw this.refuse(`sealed block ${r.block_id} of run ${this.runId} is not a list of items and keys`);
       this.open.set(r.block_id, { items: block.i as string[], keys: block.k as string[] });
     }
-    // Keep the newest few: rows come in block order, so older blocks are done with.
-    while (this.open.size > Math.max(OPEN_BLOCKS, wanted.size))
-      this.open.delete(this.open.keys().next().value as string);
+  }
+
+  /**
+   * Makes room for `coming` more blocks: the oldest open blocks go first, never one the current batch points into.
+   * Matches are read in block order, so older blocks are done with; exceptions are read by category, and a batch
+   * may point into every block of the run.
+   */
+  private evictAllBut(needed: ReadonlySet<string>, coming: number): void {
+    for (const id of [...this.open.keys()]) {
+      if (this.open.size + coming <= Math.max(OPEN_BLOCKS, needed.size)) break;
+      if (!needed.has(id)) this.open.delete(id);
+    }
   }
 
   /** The clear value a row's reference points to; the entry must be the row's own item. */

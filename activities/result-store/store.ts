@@ -306,6 +306,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     itemId: string,
     evidence: Record<string, unknown> | undefined,
     what: string,
+    blocks?: BlockWriter,
   ): string {
     let json: string;
     try {
@@ -315,15 +316,26 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     }
     if (evidence !== undefined && (typeof evidence !== 'object' || evidence === null || Array.isArray(evidence)))
       throw refuse(`${what}: evidence must be an object`);
-    // Sealed evidence is kept as a JSON string inside the jsonb column.
-    return codec.sealed && sensitive.has('evidence')
-      ? JSON.stringify(codec.enc(EXCEPTIONS_TABLE, 'evidence', itemId, json))
-      : json;
+    if (!codec.sealed || !sensitive.has('evidence')) return json;
+    // Sealed evidence is kept as a JSON string inside the jsonb column: a block reference, or a value sealed alone.
+    return JSON.stringify(blocks ? blocks.add(itemId, json) : codec.enc(EXCEPTIONS_TABLE, 'evidence', itemId, json));
   }
 
-  function decodeEvidence(codec: RunCodec, itemId: string, text: string | null): unknown {
+  /** What a sealed run's evidence column holds (a JSON string: a block reference or a sealed value), else ''. */
+  function evidenceRef(text: string | null): string {
+    if (text === null || !text.startsWith('"')) return '';
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'string' ? value : '';
+  }
+
+  function decodeEvidence(codec: RunCodec, itemId: string, text: string | null, blocks?: BlockReader): unknown {
     const value: unknown = text === null ? {} : JSON.parse(text);
-    if (typeof value === 'string') return JSON.parse(codec.dec(EXCEPTIONS_TABLE, 'evidence', itemId, value));
+    if (typeof value === 'string')
+      return JSON.parse(
+        blocks && isBlockRef(value)
+          ? blocks.value(itemId, value)
+          : codec.dec(EXCEPTIONS_TABLE, 'evidence', itemId, value),
+      );
     if (codec.sealed && sensitive.has('evidence'))
       throw refuse(
         `${EXCEPTIONS_TABLE}.evidence of item ${itemId} is not encrypted, but this run's results must be`,
@@ -332,18 +344,27 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     return value;
   }
 
-  function exceptionRow(runId: string, codec: RunCodec, r: DbRecord): ExceptionRow {
+  /** Readers of the blocks a sealed run's exception keys and evidence point into. */
+  interface ExceptionBlocks {
+    key: BlockReader;
+    evidence: BlockReader;
+  }
+
+  function exceptionRow(runId: string, codec: RunCodec, r: DbRecord, blocks?: ExceptionBlocks): ExceptionRow {
     const itemId = r.item_id!;
     return {
       runId,
       itemId,
       side: r.side as ExceptionSide,
-      key: codec.dec(EXCEPTIONS_TABLE, 'key', itemId, r.key!),
+      key:
+        blocks && isBlockRef(r.key!)
+          ? blocks.key.value(itemId, r.key!)
+          : codec.dec(EXCEPTIONS_TABLE, 'key', itemId, r.key!),
       category: r.category!,
       currency: r.currency,
       amount: r.amount,
       difference: r.difference,
-      evidence: decodeEvidence(codec, itemId, r.evidence),
+      evidence: decodeEvidence(codec, itemId, r.evidence, blocks?.evidence),
       partition: r.part === null ? null : Number(r.part),
       rule: r.rule,
       aItems: JSON.parse(r.a_items!) as string[],
@@ -473,7 +494,16 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         },
         { batchSize: filter.batchSize },
       );
-      for await (const batch of batches) yield batch.map((r) => exceptionRow(runId, codec, r));
+      const reader = (column: SensitiveColumn) =>
+        new BlockReader(pool, runId, EXCEPTIONS_TABLE, column, codec.sealer!, (m) => refuse(m, 'DataDecryptionError'));
+      const blocks = codec.sealer ? { key: reader('key'), evidence: reader('evidence') } : undefined;
+      for await (const batch of batches) {
+        if (blocks) {
+          await blocks.key.load(batch.map((r) => r.key!));
+          await blocks.evidence.load(batch.map((r) => evidenceRef(r.evidence)));
+        }
+        yield batch.map((r) => exceptionRow(runId, codec, r, blocks));
+      }
     } finally {
       codec.dispose();
     }
@@ -557,6 +587,12 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     },
 
     writeExceptions(runId, rows) {
+      // With a data key, the exceptions' keys and evidence are sealed a block at a time (sealed-blocks.ts), as the
+      // match keys are; the people's explanations stay sealed one by one (they are written and changed singly).
+      const keyBlocks = sensitive.has('key') ? new BlockWriter(runId, EXCEPTIONS_TABLE, 'key') : undefined;
+      const evidenceBlocks = sensitive.has('evidence')
+        ? new BlockWriter(runId, EXCEPTIONS_TABLE, 'evidence')
+        : undefined;
       return bulkWrite(
         runId,
         EXCEPTIONS_TABLE,
@@ -574,7 +610,9 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             runId,
             x.itemId,
             x.side,
-            codec.enc(EXCEPTIONS_TABLE, 'key', x.itemId, x.key),
+            codec.sealer && keyBlocks
+              ? keyBlocks.add(x.itemId, x.key)
+              : codec.enc(EXCEPTIONS_TABLE, 'key', x.itemId, x.key),
             x.category,
             x.currency ?? null,
             decimalOrNull(x.amount, `${what}: amount`),
@@ -585,7 +623,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             decimalOrNull(x.amountA, `${what}: amountA`),
             decimalOrNull(x.amountB, `${what}: amountB`),
             accepted ? 't' : 'f',
-            encodeEvidence(codec, x.itemId, x.evidence, what),
+            encodeEvidence(codec, x.itemId, x.evidence, what, codec.sealer ? evidenceBlocks : undefined),
             partOrNull(x.partition, `${what}: partition`),
             accepted
               ? codec.enc(
@@ -598,6 +636,11 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
           ];
         },
         EXCEPTION_INSERT_ONLY,
+        async (client, codec) => {
+          if (!codec.sealer) return;
+          await keyBlocks?.write(client, codec.sealer);
+          await evidenceBlocks?.write(client, codec.sealer);
+        },
       );
     },
 

@@ -499,15 +499,17 @@ describe('the reconciliation result store', () => {
       expect(raw).not.toContain(IBAN);
       expect(raw).not.toContain('0532');
       expect(raw).not.toContain('DE44500105175407324931');
-      // The exception's key, evidence and explanation sealed one by one; the match's key as a block reference.
-      expect(raw.match(/ff1:/g)).toHaveLength(3);
-      expect(raw.match(/ff2:/g)).toHaveLength(1);
+      // The explanation sealed on its own; the exception's key and evidence and the match's key as references into
+      // sealed blocks (one per column written).
+      expect(raw.match(/ff1:/g)).toHaveLength(1);
+      expect(raw.match(/ff2:/g)).toHaveLength(3);
       const blocks = await pool.query('SELECT body FROM recon_sealed_blocks WHERE run_id = $1', [runId]);
-      expect(blocks.rows).toHaveLength(1);
-      const body = blocks.rows[0].body as Buffer;
-      expect(Buffer.isBuffer(body)).toBe(true);
-      expect(body.includes(Buffer.from('DE44500105175407324931'))).toBe(false);
-      expect(body.includes(Buffer.from('exact:BANK:8'))).toBe(false);
+      expect(blocks.rows).toHaveLength(3);
+      for (const { body } of blocks.rows as { body: Buffer }[]) {
+        expect(Buffer.isBuffer(body)).toBe(true);
+        for (const clear of [IBAN, 'DE44500105175407324931', 'exact:BANK:8', 'BANK:7'])
+          expect(body.includes(Buffer.from(clear))).toBe(false);
+      }
       const [row] = (await all(secure.streamExceptions(runId))).rows;
       expect(row).toMatchObject({
         key: IBAN,
@@ -531,40 +533,112 @@ describe('the reconciliation result store', () => {
       ]);
     });
 
-    it('fails closed on a tampered value, a value moved to another item, and a clear value put into a sealed run', async () => {
+    it('fails closed on an exception key or evidence moved to another item, a tampered block, a tampered explanation and a clear value put into a sealed run', async () => {
       const key = randomBytes(32);
       const secure = keyed(key);
       const runId = await run();
       await secure.writeExceptions(runId, [item, { ...item, itemId: 'BANK:9', key: 'DE02120300000000202051' }]);
-      const keyOf = async (id: string) =>
-        (await pool.query('SELECT key FROM recon_exceptions WHERE run_id = $1 AND item_id = $2', [runId, id])).rows[0]
-          .key as string;
-      const original = await keyOf('BANK:7');
-      const flipped = original.slice(0, -4) + (original.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA');
-      const setKey = (id: string, v: string) =>
-        pool.query('UPDATE recon_exceptions SET key = $3 WHERE run_id = $1 AND item_id = $2', [runId, id, v]);
+      await secure.explainException(runId, 'BANK:7', { explanation: `account ${IBAN} closed`, by: 'ap' });
+      const columnOf = async (column: 'key' | 'evidence::text' | 'explanation', id: string) =>
+        (
+          await pool.query(`SELECT ${column} AS v FROM recon_exceptions WHERE run_id = $1 AND item_id = $2`, [
+            runId,
+            id,
+          ])
+        ).rows[0].v as string;
+      const set = (column: 'key' | 'evidence' | 'explanation', id: string, v: string) =>
+        pool.query(`UPDATE recon_exceptions SET ${column} = $3 WHERE run_id = $1 AND item_id = $2`, [runId, id, v]);
+      const failure = () => failureOf(all(secure.streamExceptions(runId)));
 
-      await setKey('BANK:7', flipped);
-      let f = await failureOf(all(secure.streamExceptions(runId)));
+      const originalKey = await columnOf('key', 'BANK:7');
+      expect(originalKey).toMatch(/^ff2:[A-Za-z0-9_-]+:0000$/);
+      await set('key', 'BANK:7', await columnOf('key', 'BANK:9'));
+      let f = await failure();
       expect(f.type).toBe('DataDecryptionError');
-      expect(f.message).toMatch(/BANK:7.*does not authenticate/);
-
-      await setKey('BANK:7', await keyOf('BANK:9'));
-      f = await failureOf(all(secure.streamExceptions(runId)));
-      expect(f.message).toMatch(/BANK:7.*does not authenticate/);
-
-      await setKey('BANK:7', IBAN);
-      f = await failureOf(all(secure.streamExceptions(runId)));
+      expect(f.message).toMatch(/recon_exceptions\.key of item BANK:7 .* belongs to another item/);
+      await set('key', 'BANK:7', IBAN);
+      f = await failure();
       expect(f.message).toMatch(/recon_exceptions\.key of item BANK:7 .* not encrypted/);
+      await set('key', 'BANK:7', originalKey);
 
-      await setKey('BANK:7', original);
-      expect((await all(secure.streamExceptions(runId))).rows.map((r) => r.key).sort()).toEqual([
-        'DE02120300000000202051',
-        IBAN,
+      const originalEvidence = await columnOf('evidence::text', 'BANK:7');
+      expect(JSON.parse(originalEvidence)).toMatch(/^ff2:/);
+      await set('evidence', 'BANK:7', await columnOf('evidence::text', 'BANK:9'));
+      f = await failure();
+      expect(f.message).toMatch(/recon_exceptions\.evidence of item BANK:7 .* belongs to another item/);
+      await set('evidence', 'BANK:7', JSON.stringify({ iban: IBAN }));
+      f = await failure();
+      expect(f.message).toMatch(/recon_exceptions\.evidence of item BANK:7 .* not encrypted/);
+      await set('evidence', 'BANK:7', originalEvidence);
+
+      // The people's explanations are sealed one by one: a flipped or moved one does not authenticate.
+      const explanation = await columnOf('explanation', 'BANK:7');
+      await set('explanation', 'BANK:9', explanation);
+      f = await failure();
+      expect(f.message).toMatch(/BANK:9.*does not authenticate/);
+      await set('explanation', 'BANK:9', null as unknown as string);
+
+      const blockId = originalKey.split(':')[1];
+      const { rows } = await pool.query('SELECT body FROM recon_sealed_blocks WHERE run_id = $1 AND block_id = $2', [
+        runId,
+        blockId,
       ]);
+      const flipped = Buffer.from(rows[0].body as Buffer);
+      flipped[flipped.length - 20] ^= 0x01;
+      await pool.query('UPDATE recon_sealed_blocks SET body = $3 WHERE run_id = $1 AND block_id = $2', [
+        runId,
+        blockId,
+        flipped,
+      ]);
+      f = await failure();
+      expect(f.message).toMatch(new RegExp(`sealed block ${blockId} of run .* does not authenticate`));
+      await pool.query('UPDATE recon_sealed_blocks SET body = $3 WHERE run_id = $1 AND block_id = $2', [
+        runId,
+        blockId,
+        rows[0].body,
+      ]);
+
+      const back = (await all(secure.streamExceptions(runId))).rows;
+      expect(back.map((r) => [r.itemId, r.key, r.evidence])).toEqual([
+        ['BANK:7', IBAN, { iban: IBAN }],
+        ['BANK:9', 'DE02120300000000202051', { iban: IBAN }],
+      ]);
+      expect(back[0].explanation).toBe(`account ${IBAN} closed`);
+      // One exception read alone opens its blocks too.
+      const alone = await secure.explainException(runId, 'BANK:9', { explanation: 'duplicate posting', by: 'ap' });
+      expect(alone).toMatchObject({ key: 'DE02120300000000202051', evidence: { iban: IBAN } });
       // Another dataset key opens nothing.
       f = await failureOf(all(keyed(randomBytes(32)).streamExceptions(runId)));
       expect(f.type).toBe('DataDecryptionError');
+    });
+
+    it('reads back the keys and evidence of exceptions spread over more sealed blocks than it keeps open, in category order', async () => {
+      const secure = keyed();
+      const runId = await run();
+      // 40,000 exceptions: 10 blocks per column, each batch of the category-ordered read points into all of them.
+      const many: ExceptionInput[] = Array.from({ length: 40_000 }, (_, i) => ({
+        ...item,
+        itemId: `BANK:${i}`,
+        key: `DE${String(i).padStart(20, '0')}`,
+        category: i % 2 ? 'missing_in_b' : 'amount_mismatch',
+        evidence: { n: i },
+      }));
+      await secure.writeExceptions(runId, many);
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM recon_sealed_blocks WHERE run_id = $1',
+        [runId],
+      );
+      expect(rows[0].n).toBe(20);
+      const back = new Map<string, [string, unknown]>();
+      let previous = '';
+      for await (const batch of secure.streamExceptions(runId, { batchSize: 3000 }))
+        for (const r of batch) {
+          expect(r.category >= previous).toBe(true);
+          previous = r.category;
+          back.set(r.itemId, [r.key, r.evidence]);
+        }
+      expect(back.size).toBe(40_000);
+      for (const x of many) expect(back.get(x.itemId)).toEqual([x.key, x.evidence]);
     });
 
     const matches = (n: number, from = 0): MatchInput[] =>
