@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReconSummary, Side } from '../../domain/recon';
-import { strictestClassification } from '../../domain/security/policy';
+import { classificationOf, strictestClassification } from '../../domain/security/policy';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
 import { createResultStore, type ResultStore, type RunSealer } from '../result-store';
 import { ColumnSealer } from '../security/column-seal';
@@ -89,7 +89,10 @@ export interface WriteReconReportsInput {
   status?: 'balanced' | 'exceptions';
   /** Remove the run's spill files once the reports are written (default true). */
   cleanUp?: boolean;
-  /** The definition's classifications of its two sources: the stricter is recorded in sealed reports' headers. */
+  /**
+   * The definition's classifications of its two sources (a, b): the stricter, and each side's, are recorded in
+   * sealed reports' headers.
+   */
   classifications?: string[];
 }
 
@@ -366,6 +369,12 @@ export function createReconActivities(deps: ReconActivityDeps) {
           dir: join(reportsDir, folderName(input.company, 'company'), folderName(input.period, 'period')),
           ...(seal ? { seal } : {}),
           ...(input.classifications?.length ? { classification: strictestClassification(input.classifications) } : {}),
+          // The definition's two sources in order (a, b): each side's own columns take its own level in role views.
+          ...(input.classifications?.length === 2
+            ? {
+                sides: { a: classificationOf(input.classifications[0]), b: classificationOf(input.classifications[1]) },
+              }
+            : {}),
         };
         const out: WrittenReport[] = [];
         for (const kind of ['exceptions', 'summary'] as const)

@@ -16,6 +16,7 @@ import {
 import { join } from 'node:path';
 import type { ClassificationLevel } from '../../domain/security/policy';
 import type { DatasetCipher } from '../security/envelope';
+import type { SideClassifications } from '../security/file-seal';
 
 export interface ReportInput {
   store: ResultStore;
@@ -30,6 +31,8 @@ export interface ReportInput {
   seal?: DatasetCipher;
   /** How the reconciled data is classified (the stricter source's): recorded in a sealed report's header. */
   classification?: ClassificationLevel;
+  /** Each source's own level (side a, side b): recorded in a sealed report's header, for per-side role views. */
+  sides?: SideClassifications;
 }
 
 type Kind = 'text' | 'amount' | 'int';

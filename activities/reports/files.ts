@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import ExcelJS from 'exceljs';
 import type { ClassificationLevel } from '../../domain/security/policy';
 import type { DatasetCipher } from '../security/envelope';
-import { SEALED_FILE_SUFFIX, sealingStream } from '../security/file-seal';
+import { SEALED_FILE_SUFFIX, sealingStream, type SideClassifications } from '../security/file-seal';
 
 export type ReportKind = 'exceptions' | 'summary';
 export type ReportFormat = 'xlsx' | 'csv' | 'json';
@@ -72,12 +72,12 @@ export async function writeAtomically(
   path: string,
   write: (sink: ReportSink) => Promise<number>,
   /**
-   * `seal`: the data key the bytes are sealed with; `classification`: recorded in the sealed file's header (and
-   * bound into it), how the report's data is classified.
+   * `seal`: the data key the bytes are sealed with; `classification` and `sides`: recorded in the sealed file's
+   * header (and bound into it), how the report's data is classified, as a whole and per source.
    */
-  sealing: { seal?: DatasetCipher; classification?: ClassificationLevel } = {},
+  sealing: { seal?: DatasetCipher; classification?: ClassificationLevel; sides?: SideClassifications } = {},
 ): Promise<ReportFile> {
-  const { seal, classification } = sealing;
+  const { seal, classification, sides } = sealing;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -92,7 +92,10 @@ export async function writeAtomically(
         written.push(finished(file));
         return file;
       }
-      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX), classification ? { classification } : {});
+      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX), {
+        ...(classification ? { classification } : {}),
+        ...(sides ? { sides } : {}),
+      });
       opened.push(sealing);
       written.push(pipeline(sealing, file));
       return sealing;

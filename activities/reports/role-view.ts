@@ -7,6 +7,9 @@
 // A report that records its data's classification (the sealed header of a reconciliation report: the stricter of
 // its two sources') also has its data columns (keys, amounts, records, evidence, explanations) treated at that
 // level: a role outside its access list sees them masked, or withheld, as the policy's rule for the level says.
+// When the header also records each source's level (`sides`), a side's own columns (Amount A, Records A; an
+// exception's Amount when its Side is that side) take that side's level; the columns both sides share (the key, the
+// difference, evidence, explanations) keep the stricter one.
 //
 // The view is built in memory from the report's clear bytes (the caller decrypts them) and written as a new file:
 // the clear report itself never reaches the disk.
@@ -17,10 +20,12 @@ import { maskValue, treatmentFor } from '../../domain/security/masking';
 import {
   hasAccess,
   normalizeFieldName,
+  strictestClassification,
   type ClassificationLevel,
   type MaskingMode,
   type SecurityPolicy,
 } from '../../domain/security/policy';
+import type { SideClassifications } from '../security/file-seal';
 import { csvField, csvLine } from './cells';
 
 export const WITHHELD = '[withheld]';
@@ -44,6 +49,14 @@ export function viewFormatOf(name: string): ViewFormat {
   return m[1] as ViewFormat;
 }
 
+/** Columns that hold one side's data only (sheet headers and JSON names alike). */
+const SIDE_COLUMNS: Record<'a' | 'b', Set<string>> = {
+  a: new Set(['amount_a', 'a_items', 'Records A'].map(normalizeFieldName)),
+  b: new Set(['amount_b', 'b_items', 'Records B'].map(normalizeFieldName)),
+};
+/** An exception's own amount is its side's (`side` a or b; `both` is the two together). */
+const ROW_SIDE_COLUMNS = new Set(['amount'].map(normalizeFieldName));
+
 /** The columns of a reconciliation report that carry its sources' data (sheet headers and JSON names alike). */
 const DATA_COLUMNS = new Set(
   [
@@ -61,21 +74,41 @@ const DATA_COLUMNS = new Set(
   ].map(normalizeFieldName),
 );
 
+interface Treatment {
+  treatment: 'clear' | 'masked' | 'withheld';
+  masking?: MaskingMode;
+}
+
 class Masker {
   readonly report: MaskReport = { revealed: [], masked: [], withheld: [] };
   private readonly freeText: boolean;
   /** How the report's data columns are treated for these roles (clear when the report records no level). */
-  private readonly data: { treatment: 'clear' | 'masked' | 'withheld'; masking?: MaskingMode };
+  private readonly data: Treatment;
+  /** How each side's own columns are treated (the report's level when it records none per side). */
+  private readonly side: Record<'a' | 'b', Treatment>;
 
   constructor(
     private readonly policy: SecurityPolicy,
     private readonly roles: readonly string[],
     level?: ClassificationLevel,
+    sides?: SideClassifications,
   ) {
     // Free text can quote an account number: only roles cleared for restricted data see those in clear.
     this.freeText = !hasAccess(policy.classifications.restricted, roles);
-    const rule = level ? policy.classifications[level] : undefined;
-    this.data = rule ? { treatment: treatmentFor(rule, roles), masking: rule.masking } : { treatment: 'clear' };
+    const at = (l: ClassificationLevel | undefined): Treatment => {
+      const rule = l ? policy.classifications[l] : undefined;
+      return rule ? { treatment: treatmentFor(rule, roles), masking: rule.masking } : { treatment: 'clear' };
+    };
+    this.data = at(level ?? (sides ? strictestClassification([sides.a, sides.b]) : undefined));
+    this.side = sides ? { a: at(sides.a), b: at(sides.b) } : { a: this.data, b: this.data };
+  }
+
+  /** The treatment of data column `name` (normalised) in a row whose side is `rowSide`. */
+  private treatmentOf(name: string, rowSide: unknown): Treatment {
+    if (SIDE_COLUMNS.a.has(name)) return this.side.a;
+    if (SIDE_COLUMNS.b.has(name)) return this.side.b;
+    if (ROW_SIDE_COLUMNS.has(name) && (rowSide === 'a' || rowSide === 'b')) return this.side[rowSide];
+    return this.data;
   }
 
   private note(list: keyof MaskReport, field: string): void {
@@ -84,15 +117,20 @@ class Masker {
 
   /** The report's data columns at the report's level, at any depth; other fields as they are. */
   private bySource(v: unknown, depth = 0): unknown {
-    if (this.data.treatment === 'clear' || depth > 50) return v;
+    const allClear = [this.data, this.side.a, this.side.b].every((t) => t.treatment === 'clear');
+    if (allClear || depth > 50) return v;
     if (Array.isArray(v)) return v.map((x) => this.bySource(x, depth + 1));
     if (v === null || typeof v !== 'object') return v;
+    const row = v as Record<string, unknown>;
+    const rowSide = row.side ?? row.Side;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (!DATA_COLUMNS.has(normalizeFieldName(k)) || x === null || x === undefined || x === '') {
+    for (const [k, x] of Object.entries(row)) {
+      const name = normalizeFieldName(k);
+      const t = DATA_COLUMNS.has(name) ? this.treatmentOf(name, rowSide) : undefined;
+      if (!t || t.treatment === 'clear' || x === null || x === undefined || x === '') {
         out[k] = this.bySource(x, depth + 1);
-      } else if (this.data.treatment === 'masked') {
-        out[k] = maskValue(x, this.data.masking as Exclude<MaskingMode, 'none'>);
+      } else if (t.treatment === 'masked') {
+        out[k] = maskValue(x, t.masking as Exclude<MaskingMode, 'none'>);
         this.note('masked', k);
       } else {
         out[k] = WITHHELD;
@@ -190,8 +228,10 @@ export async function roleView(
   roles: readonly string[],
   /** The report's data classification (its sealed header's), which its data columns take. */
   level?: ClassificationLevel,
+  /** Each source's own level (its sealed header's `sides`), which that side's own columns take. */
+  sides?: SideClassifications,
 ): Promise<RoleView> {
-  const m = new Masker(policy, roles, level);
+  const m = new Masker(policy, roles, level, sides);
   let bytes: Buffer;
   let rows: number;
   switch (format) {

@@ -7,8 +7,9 @@
 // a chunk swapped, reordered or taken from another file does not open, and neither does a file cut short at a chunk
 // boundary (its last chunk lacks the mark). The dataset is bound by the cipher itself. The file's own name on disk
 // is free to change (an archive copy); the header's name is the one authenticated. A header may also carry the
-// data's classification (a reconciliation report: the stricter of its two sources'), which role views of the file
-// go by; it is bound into every chunk's context too, so it cannot be lowered without the file failing to open.
+// data's classification (a reconciliation report: the stricter of its two sources') and each side's own (`sides`),
+// which role views of the file go by; they are bound into every chunk's context too, so neither can be lowered
+// without the file failing to open.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -30,7 +31,20 @@ export interface SealedFileHeader {
   name: string;
   /** How the data in the file is classified (absent in files sealed before it was recorded). */
   classification?: ClassificationLevel;
+  /** A reconciliation report's two sources, each at its own level (absent in files sealed before it was recorded). */
+  sides?: SideClassifications;
 }
+
+export interface SideClassifications {
+  a: ClassificationLevel;
+  b: ClassificationLevel;
+}
+
+type SealedFileMeta = Pick<SealedFileHeader, 'classification' | 'sides'>;
+
+const isLevel = (v: unknown): v is ClassificationLevel => (CLASSIFICATION_LEVELS as readonly unknown[]).includes(v);
+const validSides = (v: unknown): v is SideClassifications =>
+  typeof v === 'object' && v !== null && isLevel((v as SideClassifications).a) && isLevel((v as SideClassifications).b);
 
 export class SealedFileError extends Error {
   constructor(
@@ -42,8 +56,13 @@ export class SealedFileError extends Error {
   }
 }
 
-function chunkContext(header: Pick<SealedFileHeader, 'name' | 'classification'>, seq: number, last: boolean): string {
-  const bound = header.classification ? `${header.name}|${header.classification}` : header.name;
+function chunkContext(
+  header: Pick<SealedFileHeader, 'name' | keyof SealedFileMeta>,
+  seq: number,
+  last: boolean,
+): string {
+  let bound = header.classification ? `${header.name}|${header.classification}` : header.name;
+  if (header.sides) bound += `|a:${header.sides.a}|b:${header.sides.b}`;
   return `file:${bound}#${seq}${last ? '#last' : ''}`;
 }
 
@@ -51,18 +70,17 @@ function chunkContext(header: Pick<SealedFileHeader, 'name' | 'classification'>,
  * A stream that takes a file's clear bytes and gives its sealed form (magic, header, chunks); pipe it into the
  * file. The cipher stays the caller's to dispose, after the stream has finished.
  */
-export function sealingStream(
-  cipher: DatasetCipher,
-  name: string,
-  meta: { classification?: ClassificationLevel } = {},
-): Transform {
+export function sealingStream(cipher: DatasetCipher, name: string, meta: SealedFileMeta = {}): Transform {
   if (!name || /[\n/\\]/.test(name)) throw new Error(`cannot seal a file under the name ${JSON.stringify(name)}`);
   if (meta.classification !== undefined && !CLASSIFICATION_LEVELS.includes(meta.classification))
     throw new Error(`cannot seal a file as classified ${JSON.stringify(meta.classification)}`);
+  if (meta.sides !== undefined && !validSides(meta.sides))
+    throw new Error(`cannot seal a file with sides classified ${JSON.stringify(meta.sides)}`);
   const header: SealedFileHeader = {
     dataset: cipher.dataset,
     name,
     ...(meta.classification ? { classification: meta.classification } : {}),
+    ...(meta.sides ? { sides: { a: meta.sides.a, b: meta.sides.b } } : {}),
   };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -136,8 +154,15 @@ function parseHeader(bytes: Buffer, file: string): { header: SealedFileHeader; e
     throw new SealedFileError(file, 'its header lacks the dataset or the name');
   if (h.classification !== undefined && !CLASSIFICATION_LEVELS.includes(h.classification))
     throw new SealedFileError(file, `its header names an unknown classification ${JSON.stringify(h.classification)}`);
+  if (h.sides !== undefined && !validSides(h.sides))
+    throw new SealedFileError(file, `its header names unknown side classifications ${JSON.stringify(h.sides)}`);
   return {
-    header: { dataset: h.dataset, name: h.name, ...(h.classification ? { classification: h.classification } : {}) },
+    header: {
+      dataset: h.dataset,
+      name: h.name,
+      ...(h.classification ? { classification: h.classification } : {}),
+      ...(h.sides ? { sides: { a: h.sides.a, b: h.sides.b } } : {}),
+    },
     end: nl + 1,
   };
 }

@@ -182,7 +182,14 @@ export function registerSecurityCommands(
             if (roles && format && policy) {
               const parts: Buffer[] = [];
               for await (const chunk of openSealedFile(file, cipher)) parts.push(chunk);
-              const view = await roleView(format, Buffer.concat(parts), policy, roles, header.classification);
+              const view = await roleView(
+                format,
+                Buffer.concat(parts),
+                policy,
+                roles,
+                header.classification,
+                header.sides,
+              );
               await writeFile(tmp, view.bytes, { mode: 0o600 });
               r = { bytes: view.bytes.length, view };
             } else r = await unsealFile(file, tmp, cipher);

@@ -137,12 +137,15 @@ export function resolveClassification(policy: SecurityPolicy, source: string, fi
 export function strictestClassification(labels: readonly string[]): ClassificationLevel | undefined {
   let out: ClassificationLevel | undefined;
   for (const label of labels) {
-    const level = (CLASSIFICATION_LEVELS as readonly string[]).includes(label)
-      ? (label as ClassificationLevel)
-      : 'restricted';
+    const level = classificationOf(label);
     if (out === undefined || levelRank(level) > levelRank(out)) out = level;
   }
   return out;
+}
+
+/** The level a source's classification label names; a label that is no level counts as `restricted`. */
+export function classificationOf(label: string): ClassificationLevel {
+  return (CLASSIFICATION_LEVELS as readonly string[]).includes(label) ? (label as ClassificationLevel) : 'restricted';
 }
 
 export function normalizeFieldName(name: string): string {

@@ -328,7 +328,10 @@ describe('spill files encrypted at rest', () => {
         expect(r.path).toMatch(new RegExp(`acts-sealed-${threads}_${r.kind}_2026-10-31\\.${r.format}\\.sealed$`));
         const bytes = await readFile(r.path);
         expect(bytes.subarray(0, 23).toString()).toBe('finflow-sealed-file/v1\n');
-        expect((await readSealedHeader(r.path))?.classification).toBe('restricted');
+        expect(await readSealedHeader(r.path)).toMatchObject({
+          classification: 'restricted',
+          sides: { a: 'internal', b: 'restricted' },
+        });
         expect(bytes.includes('1003')).toBe(false);
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.sha256);
       }

@@ -17,7 +17,7 @@ import { roleView, viewFormatOf, WITHHELD } from '../../activities/reports/role-
 import { createResultStore } from '../../activities/result-store';
 import { parseSecurityPolicy } from '../../domain/security/policy';
 import { freshDatabase } from '../helpers/postgres';
-import { seedPolicyInput } from '../unit/security-fixture';
+import { seedPolicy, seedPolicyInput } from '../unit/security-fixture';
 
 const IBAN = 'DE89370400440532013000';
 const OTHER_IBAN = 'GB82WEST12345698765432';
@@ -156,6 +156,39 @@ describe('a report viewed for roles', () => {
       expect(await textOf(format, (await roleView(format, clear, policy, ['auditor'], 'internal')).bytes)).toContain(
         'REF-77',
       );
+    },
+  );
+
+  it.each(['xlsx', 'csv', 'json'] as const)(
+    "treats each side's own columns of a %s report at that side's level and the shared ones at the stricter",
+    async (format) => {
+      const clear = readFileSync(written[format].path);
+      // Side a (the bank) restricted, side b (the ledger) internal: the auditor may see internal data only. The
+      // seed's own policy (no field rule names the amount).
+      const policy = seedPolicy();
+      const sides = { a: 'restricted', b: 'internal' } as const;
+      const bankSide = await textOf(
+        format,
+        (await roleView(format, clear, policy, ['auditor'], 'restricted', sides)).bytes,
+      );
+      // Both exceptions are the bank's (side a): their amounts, keys, evidence and explanations stay masked.
+      for (const secret of ['REF-77', IBAN, OTHER_IBAN, '1234.56', 'Deutsche Bank', 'by mistake'])
+        expect(bankSide).not.toContain(secret);
+      // The same report with the sides the other way round: the exceptions' own amounts are the internal side's
+      // (in clear for the auditor), the shared key and explanation are still at the stricter level.
+      const swapped = await roleView(format, clear, policy, ['auditor'], 'restricted', {
+        a: 'internal',
+        b: 'restricted',
+      });
+      const text = await textOf(format, swapped.bytes);
+      expect(text).toContain('1234.56');
+      for (const secret of ['REF-77', IBAN, OTHER_IBAN, 'by mistake']) expect(text).not.toContain(secret);
+      // Sides alone (no overall level): the stricter side's level is the shared columns'.
+      const sidesOnly = await textOf(
+        format,
+        (await roleView(format, clear, policy, ['auditor'], undefined, sides)).bytes,
+      );
+      expect(sidesOnly).not.toContain('REF-77');
     },
   );
 

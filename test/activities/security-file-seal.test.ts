@@ -166,6 +166,37 @@ describe('a file sealed with a dataset key', () => {
     );
   });
 
+  it("records each side's classification in the header and binds it: a side lowered, the file no longer opens", async () => {
+    const path = join(dir, 'sides.sealed');
+    const name = 'bank_exceptions_2026-10-31.csv';
+    await pipeline(
+      Readable.from([report]),
+      sealingStream(cipher(), name, { classification: 'restricted', sides: { a: 'restricted', b: 'internal' } }),
+      createWriteStream(path),
+    );
+    expect(await readSealedHeader(path)).toEqual({
+      dataset: 'recon:ACME:2026-10:gl-vs-erp',
+      name,
+      classification: 'restricted',
+      sides: { a: 'restricted', b: 'internal' },
+    });
+    expect((await opened(path)).equals(report)).toBe(true);
+    const bytes = await readFile(path);
+    const lowered = bytes.toString('latin1').replace('"a":"restricted"', '"a":"internal"');
+    expect(lowered).not.toBe(bytes.toString('latin1'));
+    await writeFile(path, Buffer.from(lowered, 'latin1'));
+    await expect(opened(path)).rejects.toBeInstanceOf(DataDecryptionError);
+    const removed = bytes.toString('latin1').replace(',"sides":{"a":"restricted","b":"internal"}', '');
+    await writeFile(path, Buffer.from(removed, 'latin1'));
+    await expect(opened(path)).rejects.toBeInstanceOf(DataDecryptionError);
+    const unknown = bytes.toString('latin1').replace('"b":"internal"', '"b":"public-ish"');
+    await writeFile(path, Buffer.from(unknown, 'latin1'));
+    await expect(readSealedHeader(path)).rejects.toThrow(/unknown side classifications/);
+    expect(() => sealingStream(cipher(), name, { sides: { a: 'internal' } as never })).toThrow(
+      /cannot seal a file with sides classified/,
+    );
+  });
+
   it('refuses to seal under a name that could not be a file name', () => {
     expect(() => sealingStream(cipher(), '../x')).toThrow(/cannot seal a file under the name/);
     expect(() => sealingStream(cipher(), '')).toThrow(/cannot seal a file under the name/);
