@@ -11,6 +11,7 @@
 // between runs) and written as a 4-byte length and the sealed bytes after a magic line. Shredding the dataset's
 // key makes the files unreadable; a reader that expects encryption refuses a clear file and the other way round.
 import { createHash, randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
@@ -111,13 +112,9 @@ export class SpillWriter {
       this.streams[bucket] = s;
       if (this.cipher) s.write(SEALED_MAGIC);
     }
-    let data: string | Buffer = text;
-    if (this.cipher) {
-      const blob = this.cipher.cipher.encrypt(text, chunkContext(this.cipher, bucket, this.sealed[bucket]++));
-      const len = Buffer.allocUnsafe(4);
-      len.writeUInt32BE(blob.length);
-      data = Buffer.concat([len, blob]);
-    }
+    const data = this.cipher
+      ? this.cipher.cipher.encryptFrame(text, chunkContext(this.cipher, bucket, this.sealed[bucket]++))
+      : text;
     if (!s.write(data)) this.pending.push(once(s, 'drain'));
   }
 
@@ -205,16 +202,19 @@ function spillText(bytes: Buffer, file: string, bucket: number, c: SpillCipher |
     return bytes.toString('utf8');
   }
   if (!sealed) throw new Error(`spill file ${file} is not encrypted, but this run's spill files must be`);
-  const parts: Buffer[] = [];
+  // Each chunk decoded as it is opened (a character split between chunks is joined by the decoder), rather than
+  // the chunks copied into one buffer first: a copy of the whole file less.
+  const utf8 = new StringDecoder('utf8');
+  let text = '';
   let at = SEALED_MAGIC.length;
   for (let seq = 0; at < bytes.length; seq++) {
     if (at + 4 > bytes.length) throw new Error(`spill file ${file} is truncated after chunk ${seq}`);
     const len = bytes.readUInt32BE(at);
     if (at + 4 + len > bytes.length) throw new Error(`spill file ${file} is truncated in chunk ${seq}`);
-    parts.push(c.cipher.decrypt(bytes.subarray(at + 4, at + 4 + len), chunkContext(c, bucket, seq)));
+    text += utf8.write(c.cipher.decrypt(bytes.subarray(at + 4, at + 4 + len), chunkContext(c, bucket, seq)));
     at += 4 + len;
   }
-  return Buffer.concat(parts).toString('utf8');
+  return text + utf8.end();
 }
 
 /** What extraction recorded for a complete side, or undefined when the side was never (fully) extracted. */

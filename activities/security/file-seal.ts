@@ -85,12 +85,7 @@ export function sealingStream(cipher: DatasetCipher, name: string, meta: SealedF
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let seq = 0;
-  const frame = (clear: Buffer, last: boolean): Buffer => {
-    const sealed = cipher.encrypt(clear, chunkContext(header, seq++, last));
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(sealed.length);
-    return Buffer.concat([len, sealed]);
-  };
+  const frame = (clear: Buffer, last: boolean): Buffer => cipher.encryptFrame(clear, chunkContext(header, seq++, last));
   return new Transform({
     construct(callback) {
       this.push(`${SEALED_FILE_MAGIC}${JSON.stringify(header)}\n`);

@@ -63,6 +63,26 @@ function envelopeSuite(name: string, makeStore: () => Promise<DataKeyStore>) {
       await expect(env.decrypt('ds', blob)).resolves.toEqual(Buffer.from('secret'));
     });
 
+    it('frames a sealed chunk as its length and the same blob encrypt gives, for text and bytes alike', async () => {
+      const env = envelope(new KeyRing([k1], 'k1'));
+      const cipher = await env.open('ds', { create: true });
+      try {
+        const text = `${'é'.repeat(70_000)}\n`;
+        for (const clear of [text, Buffer.from(text, 'utf8')]) {
+          const frame = cipher.encryptFrame(clear, 'spill:b1/0');
+          const blob = frame.subarray(4);
+          expect(frame.readUInt32BE(0)).toBe(blob.length);
+          expect(blob.length).toBe(1 + 12 + Buffer.byteLength(text) + 16);
+          expect(cipher.decrypt(blob, 'spill:b1/0').toString('utf8')).toBe(text);
+          expect(() => cipher.decrypt(blob, 'spill:b1/1')).toThrow(DataDecryptionError);
+        }
+        // encrypt() and the frame's blob are one format: each opens the other's way.
+        expect(cipher.decrypt(cipher.encrypt(text, 'c'), 'c').toString('utf8')).toBe(text);
+      } finally {
+        cipher.dispose();
+      }
+    });
+
     it('refuses to read a dataset that never had a key instead of inventing one', async () => {
       const env = envelope(new KeyRing([k1], 'k1'));
       await expect(env.decrypt('never', Buffer.alloc(40))).rejects.toThrow(DataKeyMissingError);
