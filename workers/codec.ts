@@ -101,13 +101,21 @@ export class EncryptionCodec implements PayloadCodec {
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);
       cipher.setAAD(aad(format, ENCRYPTED_ENCODING, master.id));
-      const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      const body = cipher.update(plaintext);
+      const tail = cipher.final(); // GCM holds nothing back; appended should it ever
+      // [format][nonce][ciphertext][tag] in one allocation, not three copies of the ciphertext.
+      const data = Buffer.allocUnsafe(1 + NONCE_BYTES + body.length + tail.length + TAG_BYTES);
+      data[0] = format;
+      let at = 1 + nonce.copy(data, 1);
+      at += body.copy(data, at);
+      at += tail.copy(data, at);
+      cipher.getAuthTag().copy(data, at);
       return {
         metadata: {
           [METADATA_ENCODING_KEY]: utf8.encode(ENCRYPTED_ENCODING),
           [METADATA_KEY_ID_KEY]: utf8.encode(master.id),
         },
-        data: Buffer.concat([Buffer.from([format]), nonce, body, cipher.getAuthTag()]),
+        data,
       };
     });
   }
@@ -161,10 +169,9 @@ export class EncryptionCodec implements PayloadCodec {
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     let plaintext: Buffer;
     try {
-      plaintext = Buffer.concat([
-        decipher.update(data.subarray(1 + NONCE_BYTES, data.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
+      plaintext = decipher.update(data.subarray(1 + NONCE_BYTES, data.length - TAG_BYTES));
+      const tail = decipher.final();
+      if (tail.length) plaintext = Buffer.concat([plaintext, tail]);
     } catch {
       throw new PayloadDecryptionError(
         `authentication failed under key ${JSON.stringify(keyId)} (wrong key or tampered payload)`,
