@@ -426,7 +426,10 @@ async function benchReconciliation(): Promise<void> {
         args.push('--records', String(RECON_RECORDS), '--skip-datacompy', '--json', out);
         if (mode === 'on') args.push('--encrypted');
         const r = spawnSync(process.execPath, args, { cwd: join(__dirname, '..'), encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`bench/recon.ts (${mode}) failed:\n${r.stdout}\n${r.stderr}`);
+        if (r.status !== 0)
+          throw new Error(
+            `bench/recon.ts (${mode}) failed (exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`,
+          );
         const res = (
           JSON.parse(readFileSync(out, 'utf8')) as { results: { wallMs: number; cpuMs: number; allFound: boolean }[] }
         ).results[0];
@@ -438,6 +441,9 @@ async function benchReconciliation(): Promise<void> {
             .map((l) => l.toFixed(1))
             .join(' ')}`,
         );
+        // Where the run's time went (activities and attempts, from its history), to tell an outlier's cause.
+        const phases = /phases \(history\): (.*)/.exec(String(r.stdout))?.[1];
+        if (phases) console.log(`      ${phases}`);
       }
   } finally {
     rmSync(dir, { recursive: true, force: true });
