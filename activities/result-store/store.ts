@@ -301,12 +301,44 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     };
   }
 
+  /**
+   * One write's values of a column: sealed a block at a time (sealed-blocks.ts) when the run has a key and the
+   * column is sensitive, otherwise as the codec seals (or not) each value; `write` stores the blocks in the
+   * write's transaction.
+   */
+  function columnWriter(runId: string, table: string, column: SensitiveColumn) {
+    const blocks = sensitive.has(column) ? new BlockWriter(runId, table, column) : undefined;
+    return {
+      seal: (codec: RunCodec, itemId: string, value: string): string =>
+        codec.sealer && blocks ? blocks.add(itemId, value) : codec.enc(table, column, itemId, value),
+      write: async (client: PoolClient, codec: RunCodec): Promise<void> => {
+        if (codec.sealer && blocks) await blocks.write(client, codec.sealer);
+      },
+    };
+  }
+
+  /** A column of a run's rows read back: references into sealed blocks (loaded a batch at a time), or values. */
+  function columnReader(runId: string, codec: RunCodec, table: string, column: SensitiveColumn) {
+    const blocks = codec.sealer
+      ? new BlockReader(pool, runId, table, column, codec.sealer, (m) => refuse(m, 'DataDecryptionError'))
+      : undefined;
+    return {
+      load: async (values: readonly string[]): Promise<void> => {
+        await blocks?.load(values);
+      },
+      open: (itemId: string, value: string): string =>
+        blocks && isBlockRef(value) ? blocks.value(itemId, value) : codec.dec(table, column, itemId, value),
+    };
+  }
+  type ColumnWriter = ReturnType<typeof columnWriter>;
+  type ColumnReader = ReturnType<typeof columnReader>;
+
   function encodeEvidence(
     codec: RunCodec,
     itemId: string,
     evidence: Record<string, unknown> | undefined,
     what: string,
-    blocks?: BlockWriter,
+    column: ColumnWriter,
   ): string {
     let json: string;
     try {
@@ -318,24 +350,16 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       throw refuse(`${what}: evidence must be an object`);
     if (!codec.sealed || !sensitive.has('evidence')) return json;
     // Sealed evidence is kept as a JSON string inside the jsonb column: a block reference, or a value sealed alone.
-    return JSON.stringify(blocks ? blocks.add(itemId, json) : codec.enc(EXCEPTIONS_TABLE, 'evidence', itemId, json));
+    return JSON.stringify(column.seal(codec, itemId, json));
   }
 
-  /** What a sealed run's evidence column holds (a JSON string: a block reference or a sealed value), else ''. */
-  function evidenceRef(text: string | null): string {
-    if (text === null || !text.startsWith('"')) return '';
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'string' ? value : '';
+  /** The evidence column as stored (parsed once): a JSON string in a sealed run, the evidence object otherwise. */
+  function storedEvidence(text: string | null): unknown {
+    return text === null ? {} : JSON.parse(text);
   }
 
-  function decodeEvidence(codec: RunCodec, itemId: string, text: string | null, blocks?: BlockReader): unknown {
-    const value: unknown = text === null ? {} : JSON.parse(text);
-    if (typeof value === 'string')
-      return JSON.parse(
-        blocks && isBlockRef(value)
-          ? blocks.value(itemId, value)
-          : codec.dec(EXCEPTIONS_TABLE, 'evidence', itemId, value),
-      );
+  function decodeEvidence(codec: RunCodec, itemId: string, value: unknown, column: ColumnReader): unknown {
+    if (typeof value === 'string') return JSON.parse(column.open(itemId, value));
     if (codec.sealed && sensitive.has('evidence'))
       throw refuse(
         `${EXCEPTIONS_TABLE}.evidence of item ${itemId} is not encrypted, but this run's results must be`,
@@ -344,27 +368,24 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     return value;
   }
 
-  /** Readers of the blocks a sealed run's exception keys and evidence point into. */
-  interface ExceptionBlocks {
-    key: BlockReader;
-    evidence: BlockReader;
-  }
-
-  function exceptionRow(runId: string, codec: RunCodec, r: DbRecord, blocks?: ExceptionBlocks): ExceptionRow {
+  function exceptionRow(
+    runId: string,
+    codec: RunCodec,
+    r: DbRecord,
+    evidence: unknown,
+    columns: { key: ColumnReader; evidence: ColumnReader },
+  ): ExceptionRow {
     const itemId = r.item_id!;
     return {
       runId,
       itemId,
       side: r.side as ExceptionSide,
-      key:
-        blocks && isBlockRef(r.key!)
-          ? blocks.key.value(itemId, r.key!)
-          : codec.dec(EXCEPTIONS_TABLE, 'key', itemId, r.key!),
+      key: columns.key.open(itemId, r.key!),
       category: r.category!,
       currency: r.currency,
       amount: r.amount,
       difference: r.difference,
-      evidence: decodeEvidence(codec, itemId, r.evidence, blocks?.evidence),
+      evidence: decodeEvidence(codec, itemId, evidence, columns.evidence),
       partition: r.part === null ? null : Number(r.part),
       rule: r.rule,
       aItems: JSON.parse(r.a_items!) as string[],
@@ -394,7 +415,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     rows: Iterable<T> | AsyncIterable<T>,
     encode: (row: T, index: number, codec: RunCodec) => (string | null)[],
     insertOnly: { stage: string[]; columns: string[]; exprs: string[] } = { stage: [], columns: [], exprs: [] },
-    /** Runs in the write's transaction just before its COMMIT (sealed blocks of the rows' keys). */
+    /** Runs in the write's transaction just before its COMMIT (the sealed blocks of its columns). */
     beforeCommit?: (client: PoolClient, codec: RunCodec) => Promise<void>,
   ): Promise<WriteResult> {
     const staged = [...columns, ...insertOnly.stage];
@@ -494,15 +515,15 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         },
         { batchSize: filter.batchSize },
       );
-      const reader = (column: SensitiveColumn) =>
-        new BlockReader(pool, runId, EXCEPTIONS_TABLE, column, codec.sealer!, (m) => refuse(m, 'DataDecryptionError'));
-      const blocks = codec.sealer ? { key: reader('key'), evidence: reader('evidence') } : undefined;
+      const columns = {
+        key: columnReader(runId, codec, EXCEPTIONS_TABLE, 'key'),
+        evidence: columnReader(runId, codec, EXCEPTIONS_TABLE, 'evidence'),
+      };
       for await (const batch of batches) {
-        if (blocks) {
-          await blocks.key.load(batch.map((r) => r.key!));
-          await blocks.evidence.load(batch.map((r) => evidenceRef(r.evidence)));
-        }
-        yield batch.map((r) => exceptionRow(runId, codec, r, blocks));
+        const evidence = batch.map((r) => storedEvidence(r.evidence));
+        await columns.key.load(batch.map((r) => r.key!));
+        await columns.evidence.load(evidence.filter((e): e is string => typeof e === 'string'));
+        yield batch.map((r, i) => exceptionRow(runId, codec, r, evidence[i], columns));
       }
     } finally {
       codec.dispose();
@@ -589,10 +610,8 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
     writeExceptions(runId, rows) {
       // With a data key, the exceptions' keys and evidence are sealed a block at a time (sealed-blocks.ts), as the
       // match keys are; the people's explanations stay sealed one by one (they are written and changed singly).
-      const keyBlocks = sensitive.has('key') ? new BlockWriter(runId, EXCEPTIONS_TABLE, 'key') : undefined;
-      const evidenceBlocks = sensitive.has('evidence')
-        ? new BlockWriter(runId, EXCEPTIONS_TABLE, 'evidence')
-        : undefined;
+      const keys = columnWriter(runId, EXCEPTIONS_TABLE, 'key');
+      const evidence = columnWriter(runId, EXCEPTIONS_TABLE, 'evidence');
       return bulkWrite(
         runId,
         EXCEPTIONS_TABLE,
@@ -610,9 +629,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             runId,
             x.itemId,
             x.side,
-            codec.sealer && keyBlocks
-              ? keyBlocks.add(x.itemId, x.key)
-              : codec.enc(EXCEPTIONS_TABLE, 'key', x.itemId, x.key),
+            keys.seal(codec, x.itemId, x.key),
             x.category,
             x.currency ?? null,
             decimalOrNull(x.amount, `${what}: amount`),
@@ -623,7 +640,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             decimalOrNull(x.amountA, `${what}: amountA`),
             decimalOrNull(x.amountB, `${what}: amountB`),
             accepted ? 't' : 'f',
-            encodeEvidence(codec, x.itemId, x.evidence, what, codec.sealer ? evidenceBlocks : undefined),
+            encodeEvidence(codec, x.itemId, x.evidence, what, evidence),
             partOrNull(x.partition, `${what}: partition`),
             accepted
               ? codec.enc(
@@ -637,18 +654,15 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
         },
         EXCEPTION_INSERT_ONLY,
         async (client, codec) => {
-          if (!codec.sealer) return;
-          await keyBlocks?.write(client, codec.sealer);
-          await evidenceBlocks?.write(client, codec.sealer);
+          await keys.write(client, codec);
+          await evidence.write(client, codec);
         },
       );
     },
 
     writeMatches(runId, rows) {
       // With a data key, the match keys are sealed a block at a time (sealed-blocks.ts), not one by one.
-      const blocks = sensitive.has('key') ? new BlockWriter(runId, MATCHES_TABLE, 'key') : undefined;
-      const keyOf = (m: MatchInput, codec: RunCodec) =>
-        codec.sealer && blocks ? blocks.add(m.itemId, m.key) : codec.enc(MATCHES_TABLE, 'key', m.itemId, m.key);
+      const keys = columnWriter(runId, MATCHES_TABLE, 'key');
       return bulkWrite(
         runId,
         MATCHES_TABLE,
@@ -664,7 +678,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
             runId,
             m.itemId,
             m.rule,
-            keyOf(m, codec),
+            keys.seal(codec, m.itemId, m.key),
             m.currency ?? null,
             idList(m.aItems, `${what}: aItems`),
             idList(m.bItems, `${what}: bItems`),
@@ -675,9 +689,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
           ];
         },
         undefined,
-        async (client, codec) => {
-          if (codec.sealer && blocks) await blocks.write(client, codec.sealer);
-        },
+        (client, codec) => keys.write(client, codec),
       );
     },
 
@@ -701,18 +713,14 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
           },
           { batchSize: opts.batchSize },
         );
-        const blocks = codec.sealer
-          ? new BlockReader(pool, runId, MATCHES_TABLE, 'key', codec.sealer, (m) => refuse(m, 'DataDecryptionError'))
-          : undefined;
-        const keyOf = (itemId: string, v: string) =>
-          blocks && isBlockRef(v) ? blocks.value(itemId, v) : codec.dec(MATCHES_TABLE, 'key', itemId, v);
+        const keys = columnReader(runId, codec, MATCHES_TABLE, 'key');
         for await (const batch of batches) {
-          await blocks?.load(batch.map((r) => r.key!));
+          await keys.load(batch.map((r) => r.key!));
           yield batch.map((r) => ({
             runId,
             itemId: r.item_id!,
             rule: r.rule!,
-            key: keyOf(r.item_id!, r.key!),
+            key: keys.open(r.item_id!, r.key!),
             currency: r.currency,
             aItems: JSON.parse(r.a_items!) as string[],
             bItems: JSON.parse(r.b_items!) as string[],
