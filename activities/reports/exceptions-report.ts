@@ -8,17 +8,15 @@ import { amountCell, csvField, csvLine } from './cells';
 import {
   type ReportFile,
   type ReportFormat,
+  type ReportSealing,
   reportFileName,
   reportWorkbook,
   withTextFile,
   writeAtomically,
 } from './files';
 import { join } from 'node:path';
-import type { ClassificationLevel } from '../../domain/security/policy';
-import type { DatasetCipher } from '../security/envelope';
-import type { SideClassifications } from '../security/file-seal';
 
-export interface ReportInput {
+export interface ReportInput extends ReportSealing {
   store: ResultStore;
   runId: string;
   reconId: string;
@@ -27,12 +25,6 @@ export interface ReportInput {
   dir: string;
   /** Rows per read from the store. */
   batchSize?: number;
-  /** The run's dataset cipher: the report is sealed with it at rest (`.sealed` added to its name). */
-  seal?: DatasetCipher;
-  /** How the reconciled data is classified (the stricter source's): recorded in a sealed report's header. */
-  classification?: ClassificationLevel;
-  /** Each source's own level (side a, side b): recorded in a sealed report's header, for per-side role views. */
-  sides?: SideClassifications;
 }
 
 type Kind = 'text' | 'amount' | 'int';

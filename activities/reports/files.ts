@@ -62,6 +62,16 @@ export interface ReportSink {
   open(): Writable;
 }
 
+/** How a report is sealed at rest: absent `seal`, it is written in clear. */
+export interface ReportSealing {
+  /** The run's dataset cipher: the report is sealed with it at rest (`.sealed` added to its name). */
+  seal?: DatasetCipher;
+  /** How the reconciled data is classified (the stricter source's): recorded in the sealed header, and bound. */
+  classification?: ClassificationLevel;
+  /** Each source's own level (side a, side b): recorded in the sealed header, and bound, for per-side role views. */
+  sides?: SideClassifications;
+}
+
 /**
  * Runs `write(sink)` (which returns the row count), makes the bytes durable, then renames the file into place; a
  * failure leaves no file behind, and an earlier complete file of the same name is replaced whole. With `seal`, the
@@ -71,11 +81,7 @@ export interface ReportSink {
 export async function writeAtomically(
   path: string,
   write: (sink: ReportSink) => Promise<number>,
-  /**
-   * `seal`: the data key the bytes are sealed with; `classification` and `sides`: recorded in the sealed file's
-   * header (and bound into it), how the report's data is classified, as a whole and per source.
-   */
-  sealing: { seal?: DatasetCipher; classification?: ClassificationLevel; sides?: SideClassifications } = {},
+  sealing: ReportSealing = {},
 ): Promise<ReportFile> {
   const { seal, classification, sides } = sealing;
   const dir = dirname(path);
@@ -92,10 +98,7 @@ export async function writeAtomically(
         written.push(finished(file));
         return file;
       }
-      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX), {
-        ...(classification ? { classification } : {}),
-        ...(sides ? { sides } : {}),
-      });
+      const sealing = sealingStream(seal, basename(path, SEALED_FILE_SUFFIX), { classification, sides });
       opened.push(sealing);
       written.push(pipeline(sealing, file));
       return sealing;

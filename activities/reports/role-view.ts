@@ -15,8 +15,7 @@
 // the clear report itself never reaches the disk.
 import { parse as parseCsv } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
-import { maskByFieldName, type MaskReport } from '../../domain/security/masking';
-import { maskValue, treatmentFor } from '../../domain/security/masking';
+import { maskByFieldName, maskValue, treatmentFor, type MaskReport } from '../../domain/security/masking';
 import {
   hasAccess,
   normalizeFieldName,
@@ -49,30 +48,17 @@ export function viewFormatOf(name: string): ViewFormat {
   return m[1] as ViewFormat;
 }
 
-/** Columns that hold one side's data only (sheet headers and JSON names alike). */
+// The columns of a reconciliation report that carry its sources' data (sheet headers and JSON names alike):
+/** those that hold one side's data only, */
 const SIDE_COLUMNS: Record<'a' | 'b', Set<string>> = {
   a: new Set(['amount_a', 'a_items', 'Records A'].map(normalizeFieldName)),
   b: new Set(['amount_b', 'b_items', 'Records B'].map(normalizeFieldName)),
 };
-/** An exception's own amount is its side's (`side` a or b; `both` is the two together). */
+/** an exception's own amount, which is its side's (`side` a or b; `both` is the two together), */
 const ROW_SIDE_COLUMNS = new Set(['amount'].map(normalizeFieldName));
-
-/** The columns of a reconciliation report that carry its sources' data (sheet headers and JSON names alike). */
-const DATA_COLUMNS = new Set(
-  [
-    'key',
-    'amount',
-    'amount_a',
-    'amount_b',
-    'difference',
-    'a_items',
-    'b_items',
-    'Records A',
-    'Records B',
-    'evidence',
-    'explanation',
-  ].map(normalizeFieldName),
-);
+/** and those both sides share. */
+const SHARED_COLUMNS = new Set(['key', 'difference', 'evidence', 'explanation'].map(normalizeFieldName));
+const DATA_COLUMNS = new Set([...SIDE_COLUMNS.a, ...SIDE_COLUMNS.b, ...ROW_SIDE_COLUMNS, ...SHARED_COLUMNS]);
 
 interface Treatment {
   treatment: 'clear' | 'masked' | 'withheld';
@@ -86,6 +72,8 @@ class Masker {
   private readonly data: Treatment;
   /** How each side's own columns are treated (the report's level when it records none per side). */
   private readonly side: Record<'a' | 'b', Treatment>;
+  /** Every data column is shown in clear to these roles (or the report records no level): nothing to walk. */
+  private readonly allClear: boolean;
 
   constructor(
     private readonly policy: SecurityPolicy,
@@ -101,6 +89,7 @@ class Masker {
     };
     this.data = at(level ?? (sides ? strictestClassification([sides.a, sides.b]) : undefined));
     this.side = sides ? { a: at(sides.a), b: at(sides.b) } : { a: this.data, b: this.data };
+    this.allClear = [this.data, this.side.a, this.side.b].every((t) => t.treatment === 'clear');
   }
 
   /** The treatment of data column `name` (normalised) in a row whose side is `rowSide`. */
@@ -117,8 +106,7 @@ class Masker {
 
   /** The report's data columns at the report's level, at any depth; other fields as they are. */
   private bySource(v: unknown, depth = 0): unknown {
-    const allClear = [this.data, this.side.a, this.side.b].every((t) => t.treatment === 'clear');
-    if (allClear || depth > 50) return v;
+    if (this.allClear || depth > 50) return v;
     if (Array.isArray(v)) return v.map((x) => this.bySource(x, depth + 1));
     if (v === null || typeof v !== 'object') return v;
     const row = v as Record<string, unknown>;
