@@ -24,10 +24,10 @@
 // MAX_INFLATED_BYTES). Compressing before encrypting lets the length of a ciphertext say something about how
 // repetitive its plaintext is; a deployment for which that matters sets `compress: false`
 // (FINFLOW_PAYLOAD_COMPRESSION=off), and every codec still decodes both formats.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { OVERHEAD_BYTES, openAesGcm, sealAesGcm } from '../activities/security/aes-gcm';
 import { deriveKey, UnknownKeyError, type KeyProvider } from '../activities/security/key-ring';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -41,8 +41,6 @@ const FORMAT_DEFLATED = 2;
 export const COMPRESS_MIN_BYTES = 4096;
 /** Inflating stops here: Temporal refuses payloads of more than a few MB anyway. */
 const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 
 export class PayloadDecryptionError extends Error {
   constructor(reason: string) {
@@ -98,18 +96,7 @@ export class EncryptionCodec implements PayloadCodec {
           format = FORMAT_DEFLATED;
         }
       }
-      const nonce = randomBytes(NONCE_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, nonce);
-      cipher.setAAD(aad(format, ENCRYPTED_ENCODING, master.id));
-      const body = cipher.update(plaintext);
-      const tail = cipher.final(); // GCM holds nothing back; appended should it ever
-      // [format][nonce][ciphertext][tag] in one allocation, not three copies of the ciphertext.
-      const data = Buffer.allocUnsafe(1 + NONCE_BYTES + body.length + tail.length + TAG_BYTES);
-      data[0] = format;
-      let at = 1 + nonce.copy(data, 1);
-      at += body.copy(data, at);
-      at += tail.copy(data, at);
-      cipher.getAuthTag().copy(data, at);
+      const data = sealAesGcm(key, plaintext, aad(format, ENCRYPTED_ENCODING, master.id), format);
       return {
         metadata: {
           [METADATA_ENCODING_KEY]: utf8.encode(ENCRYPTED_ENCODING),
@@ -156,22 +143,13 @@ export class EncryptionCodec implements PayloadCodec {
       throw err;
     }
     const data = payload.data ?? new Uint8Array();
-    if (data.length < 1 + NONCE_BYTES + TAG_BYTES) throw new PayloadDecryptionError('ciphertext too short');
+    if (data.length < OVERHEAD_BYTES) throw new PayloadDecryptionError('ciphertext too short');
     const format = data[0];
     if (format !== FORMAT_PLAIN && format !== FORMAT_DEFLATED)
       throw new PayloadDecryptionError(`unknown format version ${format}`);
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      deriveKey(master, PAYLOAD_PURPOSE),
-      data.subarray(1, 1 + NONCE_BYTES),
-    );
-    decipher.setAAD(aad(format, encoding, keyId));
-    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     let plaintext: Buffer;
     try {
-      plaintext = decipher.update(data.subarray(1 + NONCE_BYTES, data.length - TAG_BYTES));
-      const tail = decipher.final();
-      if (tail.length) plaintext = Buffer.concat([plaintext, tail]);
+      plaintext = openAesGcm(deriveKey(master, PAYLOAD_PURPOSE), data, aad(format, encoding, keyId));
     } catch {
       throw new PayloadDecryptionError(
         `authentication failed under key ${JSON.stringify(keyId)} (wrong key or tampered payload)`,

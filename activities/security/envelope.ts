@@ -6,16 +6,15 @@
 // the dataset refuses new writes (its name stays a tombstone). What a DBMS keeps of the old row (dead tuples
 // until VACUUM, WAL, backups) still holds the wrapped key: it is useless without the master key that wrapped it,
 // so to cover backups too, rotate the master key, rewrapAll() from the old key id, and retire the old key.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AccessLog } from './access-log';
+import { OVERHEAD_BYTES, openAesGcm, sealAesGcm } from './aes-gcm';
 import type { Queryable } from './db';
 import { deriveKey, type KeyProvider } from './key-ring';
 
 const WRAP_PURPOSE = 'finflow/data-key-wrap/v1';
 const FORMAT_VERSION = 1;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 const DATA_KEY_BYTES = 32;
 
 export class DataShreddedError extends Error {
@@ -274,41 +273,15 @@ function dataAad(dataset: string, context: string): Buffer {
 }
 
 /** [version][nonce][ciphertext][tag], AES-256-GCM. */
-/**
- * The blob, built in one allocation after `prefix` free bytes (a frame's length, written by the caller): spill files
- * and sealed reports seal a few hundred MB of 64-128 KiB chunks per large run, and every extra copy of a chunk is
- * external memory the garbage collector is told about (bench:recon: 1-2 s of CPU on a 1M run went to such copies
- * and the collections they caused).
- */
 function seal(key: Buffer, plaintext: Uint8Array | string, aad: Buffer, prefix = 0): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad);
-  const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
-  // GCM is a stream mode: final() holds nothing back, but its bytes are appended should it ever return any.
-  const tail = cipher.final();
-  const out = Buffer.allocUnsafe(prefix + 1 + NONCE_BYTES + body.length + tail.length + TAG_BYTES);
-  let at = prefix;
-  out[at++] = FORMAT_VERSION;
-  at += nonce.copy(out, at);
-  at += body.copy(out, at);
-  at += tail.copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out;
+  return sealAesGcm(key, plaintext, aad, FORMAT_VERSION, prefix);
 }
 
 function open(key: Buffer, blob: Uint8Array, aad: Buffer): Buffer {
-  if (blob.length < 1 + NONCE_BYTES + TAG_BYTES) throw new Error('ciphertext too short');
+  if (blob.length < OVERHEAD_BYTES) throw new Error('ciphertext too short');
   if (blob[0] !== FORMAT_VERSION) throw new Error(`unknown ciphertext format version ${blob[0]}`);
-  const nonce = blob.subarray(1, 1 + NONCE_BYTES);
-  const tag = blob.subarray(blob.length - TAG_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-  decipher.setAAD(aad);
-  decipher.setAuthTag(tag);
   try {
-    const body = decipher.update(blob.subarray(1 + NONCE_BYTES, blob.length - TAG_BYTES));
-    const tail = decipher.final();
-    return tail.length ? Buffer.concat([body, tail]) : body;
+    return openAesGcm(key, blob, aad);
   } catch {
     throw new Error('authentication failed (wrong key, wrong dataset or context, or tampered ciphertext)');
   }
