@@ -46,6 +46,16 @@ const isLevel = (v: unknown): v is ClassificationLevel => (CLASSIFICATION_LEVELS
 const validSides = (v: unknown): v is SideClassifications =>
   typeof v === 'object' && v !== null && isLevel((v as SideClassifications).a) && isLevel((v as SideClassifications).b);
 
+/** A header of exactly these fields (what a sealed file records, and what a read of one gives back). */
+function headerOf(dataset: string, name: string, meta: SealedFileMeta): SealedFileHeader {
+  return {
+    dataset,
+    name,
+    ...(meta.classification ? { classification: meta.classification } : {}),
+    ...(meta.sides ? { sides: { a: meta.sides.a, b: meta.sides.b } } : {}),
+  };
+}
+
 export class SealedFileError extends Error {
   constructor(
     readonly file: string,
@@ -72,16 +82,11 @@ function chunkContext(
  */
 export function sealingStream(cipher: DatasetCipher, name: string, meta: SealedFileMeta = {}): Transform {
   if (!name || /[\n/\\]/.test(name)) throw new Error(`cannot seal a file under the name ${JSON.stringify(name)}`);
-  if (meta.classification !== undefined && !CLASSIFICATION_LEVELS.includes(meta.classification))
+  if (meta.classification !== undefined && !isLevel(meta.classification))
     throw new Error(`cannot seal a file as classified ${JSON.stringify(meta.classification)}`);
   if (meta.sides !== undefined && !validSides(meta.sides))
     throw new Error(`cannot seal a file with sides classified ${JSON.stringify(meta.sides)}`);
-  const header: SealedFileHeader = {
-    dataset: cipher.dataset,
-    name,
-    ...(meta.classification ? { classification: meta.classification } : {}),
-    ...(meta.sides ? { sides: { a: meta.sides.a, b: meta.sides.b } } : {}),
-  };
+  const header = headerOf(cipher.dataset, name, meta);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let seq = 0;
@@ -147,19 +152,11 @@ function parseHeader(bytes: Buffer, file: string): { header: SealedFileHeader; e
   const h = header as Partial<SealedFileHeader>;
   if (typeof h?.dataset !== 'string' || typeof h.name !== 'string' || !h.dataset || !h.name)
     throw new SealedFileError(file, 'its header lacks the dataset or the name');
-  if (h.classification !== undefined && !CLASSIFICATION_LEVELS.includes(h.classification))
+  if (h.classification !== undefined && !isLevel(h.classification))
     throw new SealedFileError(file, `its header names an unknown classification ${JSON.stringify(h.classification)}`);
   if (h.sides !== undefined && !validSides(h.sides))
     throw new SealedFileError(file, `its header names unknown side classifications ${JSON.stringify(h.sides)}`);
-  return {
-    header: {
-      dataset: h.dataset,
-      name: h.name,
-      ...(h.classification ? { classification: h.classification } : {}),
-      ...(h.sides ? { sides: { a: h.sides.a, b: h.sides.b } } : {}),
-    },
-    end: nl + 1,
-  };
+  return { header: headerOf(h.dataset, h.name, h), end: nl + 1 };
 }
 
 /**
