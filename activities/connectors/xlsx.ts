@@ -138,9 +138,17 @@ type Sheet = ExcelJS.stream.xlsx.WorksheetReader & { name?: string; iterator?: u
 // sheet to a temporary file and deletes it only when iteration moves past that sheet. A reader that stops early
 // (the consumer had enough, or a bad cell) must still walk to the end, closing each spooled sheet's stream unread,
 // or a long-running worker would leave a temp file behind per read.
+// A skipped sheet's stream is destroyed before it has opened its spool file, and exceljs deletes that file as soon
+// as iteration moves on; when the open runs after the delete (a busy thread pool), the destroyed stream still emits
+// ENOENT, on a stream nobody listens to: an unhandled 'error' that would crash the worker. Nothing is read from a
+// released sheet, so its stream's errors carry no news.
 function release(ws: Sheet): void {
-  if (ws.iterator instanceof Readable) ws.iterator.destroy();
+  if (!(ws.iterator instanceof Readable)) return;
+  ws.iterator.on('error', ignore);
+  ws.iterator.destroy();
 }
+
+function ignore(): void {}
 
 async function drain(sheets: AsyncIterator<Sheet>): Promise<void> {
   try {

@@ -1,5 +1,5 @@
 // XLSX connector on workbooks the tests build with exceljs, read back through the streaming reader.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -172,6 +172,30 @@ describe('XLSX connector clean-up', () => {
       break;
     }
     await expect(all(path, { sheet: 'Ledger', headerRow: 3, amountFields: ['amount'] })).rejects.toThrow(/row 6/);
+    expect(await settled()).toBe(0);
+  });
+
+  // A sheet skipped unread is destroyed before its spool file is opened; exceljs then deletes that file. When the
+  // open runs late (a busy thread pool), it fails with ENOENT on a stream nobody reads: once an unhandled 'error'
+  // event that failed whichever test was running (and would crash a worker). The delay makes that order certain.
+  it('skips a spooled sheet without an error when its file is deleted before the abandoned stream opens it', async () => {
+    const path = await ledger('late-open.xlsx');
+    const open = fs.open;
+    const spoolFile = new RegExp(`/tmp-${process.pid}-`);
+    const spy = jest.spyOn(fs, 'open').mockImplementation(((...args: unknown[]) => {
+      const late = typeof args[0] === 'string' && spoolFile.test(args[0]) && args[1] === 'r';
+      const call = () => (open as (...a: unknown[]) => void).apply(fs, args);
+      if (late) setTimeout(call, 50);
+      else call();
+    }) as typeof fs.open);
+    try {
+      const rows = await all(path, { sheet: 'Ledger', headerRow: 3 });
+      expect(rows).toHaveLength(4);
+      // Let the delayed opens run (and fail) while this test still owns the process.
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      spy.mockRestore();
+    }
     expect(await settled()).toBe(0);
   });
 });
