@@ -1,0 +1,234 @@
+// The one-to-one rules (exact, tolerance, date window) and the aggregated rule, each over the buckets of one
+// partition. A record matched by an earlier rule is never offered to a later one.
+import type { MatchRule } from './definition';
+import { NO_DAY, addGroup, collect, isDuplicateKey, pair, singlePair, sumOf, type MatchState } from './match-state';
+import { absMinor, limitToMinor, percentToFraction, subMinor, withinFraction } from './minor';
+import { currencyScale } from './normalise';
+
+// ---- exact ------------------------------------------------------------------------------------------------------
+
+export function runExact(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'exact' }>): void {
+  const { amountA, amountB, dayA, dayB } = s;
+  const cmpDate = rule.compare_date;
+  const ua: number[] = [];
+  const ub: number[] = [];
+  for (let k = 0; k < s.buckets.count; k++) {
+    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
+    const single = singlePair(s, k);
+    if (single !== undefined) {
+      const [i, j] = single;
+      if (amountA[i] === amountB[j] && (!cmpDate || dayA[i] === dayB[j])) pair(s, r, i, j);
+      continue;
+    }
+    collect(s, k, ua, ub);
+    // Candidates per amount (and date), consumed in input order: the first unmatched equal record pairs first.
+    const byValue = new Map<number | string, number[]>();
+    for (let q = ub.length - 1; q >= 0; q--) {
+      const j = ub[q];
+      const v = cmpDate ? `${amountB[j]}|${dayB[j]}` : amountB[j];
+      const list = byValue.get(v);
+      if (list === undefined) byValue.set(v, [j]);
+      else list.push(j);
+    }
+    for (const i of ua) {
+      const list = byValue.get(cmpDate ? `${amountA[i]}|${dayA[i]}` : amountA[i]);
+      const j = list?.pop();
+      if (j !== undefined) pair(s, r, i, j);
+    }
+  }
+}
+
+// ---- tolerance --------------------------------------------------------------------------------------------------
+
+interface Tolerance {
+  absolute: Map<string, number>;
+  fraction: { num: bigint; den: bigint } | undefined;
+  all: boolean;
+  absoluteText: string | undefined;
+}
+
+function compileTolerance(rule: Extract<MatchRule, { type: 'tolerance' }>): Tolerance {
+  return {
+    absolute: new Map(),
+    fraction: rule.percent === undefined ? undefined : percentToFraction(rule.percent),
+    all: rule.combine === 'all',
+    absoluteText: rule.absolute,
+  };
+}
+
+export function absoluteLimit(
+  s: MatchState,
+  t: { absolute: Map<string, number> },
+  text: string,
+  currency: string,
+): number {
+  let v = t.absolute.get(currency);
+  if (v === undefined) {
+    v = limitToMinor(text, currencyScale(s.definition, currency));
+    t.absolute.set(currency, v);
+  }
+  return v;
+}
+
+function within(s: MatchState, t: Tolerance, currency: string, x: number, y: number): boolean {
+  let okAbs: boolean | undefined;
+  if (t.absoluteText !== undefined) {
+    const d = x - y;
+    // An unsafe difference is at least 2^53, beyond any limit.
+    okAbs = Number.isSafeInteger(d) && Math.abs(d) <= absoluteLimit(s, t, t.absoluteText, currency);
+    if (t.fraction === undefined || okAbs !== t.all) return okAbs;
+  }
+  const f = t.fraction as { num: bigint; den: bigint };
+  return withinFraction(x, y, f.num, f.den);
+}
+
+/** Union-find root with path halving: the nearest free slot in the direction the links point. */
+function findRoot(parent: Int32Array, x: number): number {
+  while (parent[x] !== x) {
+    parent[x] = parent[parent[x]];
+    x = parent[x];
+  }
+  return x;
+}
+
+export function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'tolerance' }>): void {
+  const t = compileTolerance(rule);
+  const { amountA, amountB, dayA, dayB } = s;
+  const maxDays = rule.max_days_apart;
+  const datesOk = (i: number, j: number): boolean =>
+    maxDays === undefined || (dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= maxDays);
+  const ua: number[] = [];
+  const ub: number[] = [];
+  for (let k = 0; k < s.buckets.count; k++) {
+    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
+    const currency = s.buckets.currency[k];
+    const single = singlePair(s, k);
+    if (single !== undefined) {
+      const [i, j] = single;
+      if (within(s, t, currency, amountA[i], amountB[j]) && datesOk(i, j)) pair(s, r, i, j);
+      continue;
+    }
+    collect(s, k, ua, ub);
+    // Each a (in input order) takes the nearest free b by amount that is within the tolerance (and the date
+    // limit), searching down and up from its amount: once a candidate's amount is outside the tolerance, farther ones
+    // are too. Ties go to the smaller amount.
+    const sorted = ub.slice().sort((x, y) => amountB[x] - amountB[y] || x - y);
+    const n = sorted.length;
+    // right: slot p links to the next free slot at or above it (n = none); left: entry p + 1 stands for slot p and
+    // links downwards (entry 0 = none).
+    const right = new Int32Array(n + 1);
+    const left = new Int32Array(n + 1);
+    for (let p = 0; p <= n; p++) {
+      right[p] = p;
+      left[p] = p;
+    }
+    for (const i of ua) {
+      const x = amountA[i];
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (amountB[sorted[mid]] < x) lo = mid + 1;
+        else hi = mid;
+      }
+      let best = -1;
+      let bestDiff = 0;
+      for (let p = findRoot(left, lo) - 1; p >= 0; p = findRoot(left, p) - 1) {
+        const y = amountB[sorted[p]];
+        if (!within(s, t, currency, x, y)) break;
+        if (datesOk(i, sorted[p])) {
+          best = p;
+          bestDiff = x - y;
+          break;
+        }
+      }
+      for (let p = findRoot(right, lo); p < n; p = findRoot(right, p + 1)) {
+        const y = amountB[sorted[p]];
+        if (!within(s, t, currency, x, y)) break;
+        if (datesOk(i, sorted[p])) {
+          if (best < 0 || y - x < bestDiff) best = p;
+          break;
+        }
+      }
+      if (best < 0) continue;
+      pair(s, r, i, sorted[best]);
+      right[best] = best + 1;
+      left[best + 1] = best;
+    }
+  }
+}
+
+// ---- aggregated -------------------------------------------------------------------------------------------------
+
+export function runAggregated(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'aggregated' }>): void {
+  const t = { absolute: new Map<string, number>() };
+  const ua: number[] = [];
+  const ub: number[] = [];
+  for (let k = 0; k < s.buckets.count; k++) {
+    const na = s.leftA[k];
+    const nb = s.leftB[k];
+    if (na === 0 || nb === 0) continue;
+    // One record against one is not an aggregate (the exact rule's business; matching it here, dates ignored,
+    // would hide timing differences).
+    if (na === 1 && nb === 1) continue;
+    if (rule.cardinality === 'many_to_one' && na > 1 && nb > 1) continue;
+    collect(s, k, ua, ub);
+    const sumA = sumOf(s.amountA, ua);
+    const sumB = sumOf(s.amountB, ub);
+    const limit = absoluteLimit(s, t, rule.absolute, s.buckets.currency[k]);
+    if (absMinor(subMinor(sumA, sumB)) <= limit) addGroup(s, r, ua.slice(), ub.slice(), sumA, sumB);
+  }
+}
+
+// ---- date window ------------------------------------------------------------------------------------------------
+
+export function runDateWindow(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'date_window' }>): void {
+  const { amountA, amountB, dayA, dayB } = s;
+  const days = rule.days;
+  const ua: number[] = [];
+  const ub: number[] = [];
+  for (let k = 0; k < s.buckets.count; k++) {
+    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
+    const single = singlePair(s, k);
+    if (single !== undefined) {
+      const [i, j] = single;
+      if (amountA[i] === amountB[j] && dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= days)
+        pair(s, r, i, j);
+      continue;
+    }
+    collect(s, k, ua, ub);
+    const byAmount = new Map<number, number[]>();
+    for (const j of ub) {
+      if (dayB[j] === NO_DAY) continue;
+      const list = byAmount.get(amountB[j]);
+      if (list === undefined) byAmount.set(amountB[j], [j]);
+      else list.push(j);
+    }
+    const aByAmount = new Map<number, number[]>();
+    for (const i of ua) {
+      if (dayA[i] === NO_DAY || !byAmount.has(amountA[i])) continue;
+      const list = aByAmount.get(amountA[i]);
+      if (list === undefined) aByAmount.set(amountA[i], [i]);
+      else list.push(i);
+    }
+    // Per amount, both sides in date order; the earliest a and b pair when within the window, else the earlier one
+    // cannot pair with anything later and is passed over. This pairs as many as any assignment could.
+    for (const [amount, as] of aByAmount) {
+      const bs = byAmount.get(amount) as number[];
+      as.sort((x, y) => dayA[x] - dayA[y] || x - y);
+      bs.sort((x, y) => dayB[x] - dayB[y] || x - y);
+      let p = 0;
+      let q = 0;
+      while (p < as.length && q < bs.length) {
+        const dA = dayA[as[p]];
+        const dB = dayB[bs[q]];
+        if (Math.abs(dA - dB) <= days) pair(s, r, as[p++], bs[q++]);
+        else if (dA < dB) p++;
+        else q++;
+      }
+    }
+  }
+}
