@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import ExcelJS from 'exceljs';
 import { Client } from 'pg';
 import { createMysqlPool } from '../../activities/connectors/mysql';
@@ -152,7 +152,10 @@ describe('extractReconSide', () => {
     expect(fromXlsx).toMatchObject({ records: 2, amounts: [{ currency: 'EUR', amount: '30.50' }], source: 'gl.xlsx' });
 
     const camt = {
-      ...definition({ connector: 'camt053', path: '/work/shared/samples/camt053/camt053.v2.multi.statement.xml' }),
+      ...definition({
+        connector: 'camt053',
+        path: resolve(__dirname, '../../../shared/samples/camt053/camt053.v2.multi.statement.xml'),
+      }),
     };
     camt.a = { ...camt.a, key_fields: ['reference'], currency: undefined, currency_field: 'currency' };
     camt.b = { ...camt.b, key_fields: ['reference'] };

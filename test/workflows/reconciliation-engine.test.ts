@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -373,7 +373,7 @@ describe('reconciliationWorkflow with a definition (GL in PostgreSQL vs ERP in M
       id: 'bank-vs-gl',
       a: {
         name: 'BANK',
-        source: { connector: 'mt940', path: '/work/shared/samples/mt940/jejik-ing.sta' },
+        source: { connector: 'mt940', path: resolve(__dirname, '../../../shared/samples/mt940/jejik-ing.sta') },
         classification: 'confidential',
         key_fields: ['booking_date'],
         value_fields: ['amount'],
