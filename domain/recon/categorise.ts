@@ -19,11 +19,15 @@
 //     5. transposition      |a - b| divisible by 9 AND the digits of one are the other's with two adjacent digits
 //                           swapped (checked on the digits, not inferred from divisibility)
 //     6. rounding           |a - b| <= the rounding tolerance (default one minor unit)
-//     7. amount_mismatch    the rest, paired in input order, with the difference. A pair with equal amounts and
-//                           equal (or no) dates that no rule matched also lands here with difference 0 and
-//                           `amounts_agree: true`: the rules, not the data, left it open.
+//     7. amount_mismatch    only where the key identifies the record: the key holds exactly one record on each
+//                           side of the whole input, and neither was matched or paired above. The key is the
+//                           evidence that they belong together. A pair with equal amounts and equal (or no) dates
+//                           that no rule matched also lands here with difference 0 and `amounts_agree: true`: the
+//                           rules, not the data, left it open.
 //   Records still without a partner are missing_in_a / missing_in_b (`key_on_other_side` counts what the other side
-//   holds for the key).
+//   holds for the key). A key holding several records on a side (a bank statement keyed by currency) does not say
+//   which belongs with which, so its leftovers are never paired without evidence: an invented pair hides two real
+//   items (a bank fee, an uncleared check) behind one made-up difference.
 import type { ReconciliationDefinition } from './definition';
 import { groupItems, isDuplicateKey, type MatchState } from './match';
 import { absMinor, addMinor, formatMinor, limitToMinor, subMinor, type Minor } from './minor';
@@ -279,28 +283,23 @@ class Categoriser {
         }
       }
     }
-    // The rest pair in input order when their amounts differ; equal amounts left here were rejected by the timing
-    // window and are separate items.
-    for (let p = 0; p < la.length; p++) {
-      if (usedA[p]) continue;
-      const i = la[p];
-      for (let q = 0; q < lb.length; q++) {
-        const j = lb[q];
-        if (usedB[q] || amountA[i] === amountB[j]) continue;
-        usedA[p] = 1;
-        usedB[q] = 1;
-        const evidence: Evidence = { difference: formatMinor(subMinor(amountA[i], amountB[j]), scale) };
-        if (truncated) evidence.pairing_search_truncated = true;
-        this.emit('amount_mismatch', k, [i], [j], evidence);
-        break;
-      }
-    }
     const countA = s.buckets.aStart[k + 1] - s.buckets.aStart[k];
     const countB = s.buckets.bStart[k + 1] - s.buckets.bStart[k];
-    for (let p = 0; p < la.length; p++)
-      if (!usedA[p]) this.emit('missing_in_b', k, [la[p]], [], { key_on_other_side: countB });
-    for (let q = 0; q < lb.length; q++)
-      if (!usedB[q]) this.emit('missing_in_a', k, [], [lb[q]], { key_on_other_side: countA });
+    // The key alone pairs only a key's single record with its single counterpart; equal amounts left here were
+    // rejected by the timing window and are separate items.
+    if (countA === 1 && countB === 1 && la.length === 1 && lb.length === 1 && !usedA[0] && !usedB[0]) {
+      const i = la[0];
+      const j = lb[0];
+      if (amountA[i] !== amountB[j]) {
+        usedA[0] = 1;
+        usedB[0] = 1;
+        this.emit('amount_mismatch', k, [i], [j], { difference: formatMinor(subMinor(amountA[i], amountB[j]), scale) });
+      }
+    }
+    const missing = (other: number): Evidence =>
+      truncated ? { key_on_other_side: other, pairing_search_truncated: true } : { key_on_other_side: other };
+    for (let p = 0; p < la.length; p++) if (!usedA[p]) this.emit('missing_in_b', k, [la[p]], [], missing(countB));
+    for (let q = 0; q < lb.length; q++) if (!usedB[q]) this.emit('missing_in_a', k, [], [lb[q]], missing(countA));
   }
 }
 

@@ -306,7 +306,8 @@ describe('aggregated rule', () => {
     expect(matchList(r)).toEqual(['agg: A:1 = B:1+B:2']);
     expect(exceptionList(r)).toEqual([
       'within_tolerance: A:1 / B:1+B:2',
-      'amount_mismatch: A:2 / B:3',
+      'missing_in_b: A:2 / ',
+      'missing_in_a:  / B:3',
       'missing_in_a:  / B:4',
     ]);
   });
