@@ -1,10 +1,11 @@
 // generateCloseReport: the close's report task (kind 'report'). Writes <dir>/<close>/close-report.md and .html
-// from the close's own status: Mermaid Gantt and dependency graph, the status table, reconciliation figures and
-// the actions people took. Idempotent: the content depends only on the status handed in (no clock), and files
-// are replaced whole (written aside, then renamed), so a retry rewrites the same bytes.
+// from the close's own status: Gantt chart and dependency graph (SVG in the HTML, Mermaid in the Markdown), the
+// status table, reconciliation figures and the actions people took. Idempotent: the content depends only on the
+// status handed in (no clock), and files are replaced whole (written aside, then renamed), so a retry rewrites the
+// same bytes.
 //
 // Worker configuration: FINFLOW_CLOSE_REPORT_DIR (default .finflow/close-reports under the worker's working
-// directory), FINFLOW_MERMAID_URL (optional ES module URL of mermaid for the HTML to draw the diagrams).
+// directory). The HTML's pictures are SVG drawn here (svg.ts); the Markdown keeps the Mermaid source.
 import { join, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeAtomically, withTextFile } from '../reports/files';
@@ -12,13 +13,22 @@ import type { ReportStatus } from './model';
 import { renderHtml, renderMarkdown } from './render';
 
 export { closeDependencyGraph, closeGantt, mermaidIds } from './mermaid';
+export { ganttLayout, type GanttLayout } from './gantt-layout';
+export {
+  graphLayout,
+  longestPathLayers,
+  orderLayers,
+  countCrossings,
+  wrapText,
+  type GraphLayout,
+} from './graph-layout';
 export { bars, dependencies, type ReportStatus, type ReportTask } from './model';
+export { ganttSvg, graphSvg } from './svg';
 export { renderHtml, renderMarkdown } from './render';
 export { shortTime, statusRows, STATUS_COLUMNS, textTable, type StatusRow } from './table';
 
 export interface CloseReportConfig {
   dir?: string;
-  mermaidScriptUrl?: string;
 }
 
 export interface CloseReportInput {
@@ -35,7 +45,6 @@ export interface CloseReportResult {
 export function closeReportConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CloseReportConfig {
   return {
     dir: env.FINFLOW_CLOSE_REPORT_DIR?.trim() || undefined,
-    mermaidScriptUrl: env.FINFLOW_MERMAID_URL?.trim() || undefined,
   };
 }
 
@@ -62,7 +71,7 @@ export async function generateCloseReportWith(
   const dir = join(resolve(config.dir ?? join('.finflow', 'close-reports')), closeReportDirName(input.closeWorkflowId));
   const outputs: [string, string][] = [
     [join(dir, 'close-report.md'), renderMarkdown(status)],
-    [join(dir, 'close-report.html'), renderHtml(status, { mermaidScriptUrl: config.mermaidScriptUrl })],
+    [join(dir, 'close-report.html'), renderHtml(status)],
   ];
   const files: CloseReportResult['files'] = [];
   for (const [path, text] of outputs) {

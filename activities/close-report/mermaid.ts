@@ -1,6 +1,7 @@
 // Mermaid pictures of a close: a Gantt chart (what ran when, what is planned) and the dependency graph. Mermaid
 // is text, so the pictures live in the Markdown report (GitHub, GitLab and most wikis draw them) and are diffable.
 // Task ids and names come from a plan someone wrote: they are reduced to what Mermaid's grammar cannot misread.
+import { KIND_TITLES } from './gantt-layout';
 import { bars, dependencies, isFinishedState, type ReportStatus } from './model';
 
 /** Mermaid ids: letters, digits and underscores; distinct per task even when two task ids reduce alike. */
@@ -44,16 +45,6 @@ export function ganttTime(epochMs: number): string {
     `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
   );
 }
-
-const KIND_TITLES: Record<string, string> = {
-  manual: 'Manual',
-  reconciliation: 'Reconciliations',
-  approval: 'Approvals',
-  journal_entry: 'Journal entries',
-  documentation: 'Documentation',
-  report: 'Reports',
-  activity: 'Automated steps',
-};
 
 /**
  * The close as a Gantt chart, one section per task kind (in the order kinds first appear). Tags: done (finished),

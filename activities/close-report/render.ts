@@ -1,14 +1,10 @@
 // The close report as Markdown (Mermaid blocks drawn by GitHub, GitLab, most wikis) and as one self-contained
-// HTML file. The HTML loads no script unless a Mermaid URL is configured: a report full of a company's figures
-// should not call out to a CDN by default; without the script the diagram sources stay readable as text.
+// HTML file whose pictures are SVG drawn by finflow (svg.ts): the HTML loads no script and fetches nothing, so a
+// report full of a company's figures shows its Gantt chart and dependency graph offline, archived or printed.
 import { closeDependencyGraph, closeGantt } from './mermaid';
 import { asOf, type ReportStatus } from './model';
+import { ganttSvg, graphSvg } from './svg';
 import { shortTime, STATUS_COLUMNS, statusRows } from './table';
-
-export interface RenderOptions {
-  /** ES module URL of mermaid (e.g. a copy served next to the reports); diagrams are drawn only with it. */
-  mermaidScriptUrl?: string;
-}
 
 /** Markdown table cells: a pipe would split the cell, a newline the row. */
 const mdCell = (s: string) =>
@@ -127,7 +123,7 @@ function htmlTable(head: readonly string[], rows: readonly (readonly string[])[]
   ].join('\n');
 }
 
-export function renderHtml(status: ReportStatus, opts: RenderOptions = {}): string {
+export function renderHtml(status: ReportStatus): string {
   const title = `Close report ${status.company} ${status.period}`;
   const recon = reconRows(status);
   const parts = [
@@ -138,7 +134,8 @@ export function renderHtml(status: ReportStatus, opts: RenderOptions = {}): stri
     `<title>${html(title)}</title>`,
     '<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}' +
       'td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;font-size:.9rem}th{background:#f3f3f3}' +
-      'pre.mermaid{background:#fafafa;border:1px solid #eee;padding:1rem;overflow:auto}</style>',
+      'figure{margin:1rem 0;overflow-x:auto}details pre{background:#fafafa;border:1px solid #eee;padding:1rem;overflow:auto}' +
+      '@media print{figure{overflow:visible}}</style>',
     '</head>',
     '<body>',
     `<h1>${html(title)}</h1>`,
@@ -147,9 +144,11 @@ export function renderHtml(status: ReportStatus, opts: RenderOptions = {}): stri
       .map((l) => `<li>${html(l.replace(/\*\*/g, ''))}</li>`)
       .join('')}</ul>`,
     '<h2>Timeline</h2>',
-    `<pre class="mermaid">${html(closeGantt(status))}</pre>`,
+    `<figure>${ganttSvg(status)}</figure>`,
     '<h2>Dependencies</h2>',
-    `<pre class="mermaid">${html(closeDependencyGraph(status))}</pre>`,
+    `<figure>${graphSvg(status)}</figure>`,
+    // The Mermaid text too, for pasting into a wiki or a repository that draws it.
+    `<details><summary>Mermaid source of both pictures</summary><pre>${html(closeGantt(status))}\n\n${html(closeDependencyGraph(status))}</pre></details>`,
     '<h2>Tasks</h2>',
     htmlTable(
       STATUS_COLUMNS,
@@ -178,11 +177,6 @@ export function renderHtml(status: ReportStatus, opts: RenderOptions = {}): stri
         ['at', 'by', 'action', 'task', 'reason'],
         status.journal.map((j) => [shortTime(j.at), j.by, j.action, j.taskId ?? '', j.reason ?? '']),
       ),
-    );
-  if (opts.mermaidScriptUrl)
-    parts.push(
-      `<script type="module">import mermaid from ${JSON.stringify(opts.mermaidScriptUrl).replace(/</g, '\\u003c')};` +
-        'mermaid.initialize({startOnLoad:true,securityLevel:"strict"});</script>',
     );
   parts.push('</body>', '</html>');
   return `${parts.join('\n')}\n`;

@@ -282,13 +282,36 @@ describe('generateCloseReport', () => {
     expect(md).toContain('| 2026-11-02 12:01Z | dora | reassign | report | holiday |');
     expect(md).toContain('- Critical path: review -> report');
     const html = readFileSync(out.paths[1], 'utf8');
-    expect(html).toContain('<pre class="mermaid">gantt\n');
+    // The Mermaid text stays available (folded away) for pasting elsewhere.
+    expect(html).toContain('<summary>Mermaid source of both pictures</summary><pre>gantt\n');
     expect(html).toContain('Bank #quot;main#quot; account');
     expect(html).not.toContain('<script');
     expect(html).toContain('<td>156562.50</td>');
     // Same status, same bytes: a retried activity rewrites an identical report.
     const again = await generateCloseReport({ closeWorkflowId: 'close:ACME:2026-10', status: status() });
     expect(again.files.map((f) => f.sha256)).toEqual(out.files.map((f) => f.sha256));
+  });
+
+  it('draws the pictures in the HTML itself: one SVG bar per task in the Gantt chart and one node per task in the graph', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'close-report-'));
+    const { generateCloseReport } = createCloseReportActivities({ closeReport: { dir } });
+    const s = status();
+    const out = await generateCloseReport({ closeWorkflowId: 'close:ACME:2026-10', status: s });
+    const html = readFileSync(out.paths[1], 'utf8');
+    const gantt = /<svg [^>]*class="gantt"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? '';
+    const dag = /<svg [^>]*class="dag"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? '';
+    const attr = (svg: string, re: RegExp) => [...svg.matchAll(re)].map((m) => m[1].replace(/&quot;/g, '"'));
+    const ids = s.tasks.map((t) => t.id);
+    expect(attr(gantt, /<rect class="bar[^"]*" data-task="([^"]+)"/g)).toEqual(ids);
+    expect(attr(dag, /<g class="node[^"]*" data-task="([^"]+)"/g)).toEqual(ids);
+    // One edge per dependency; late tasks red, the critical path outlined, the "as of" line and the deadlines drawn.
+    expect(attr(dag, /<path class="edge" data-from="([^"]+)"/g)).toHaveLength(6);
+    expect(gantt).toMatch(/<rect class="bar late" data-task="ic_loans"[^>]* fill="#e53935"/);
+    expect(gantt).toMatch(/<rect class="bar critical" data-task="review"[^>]* stroke="#111111" stroke-width="2.5"/);
+    expect(gantt).toContain('<line class="now"');
+    expect(gantt.match(/<path class="deadline"/g)).toHaveLength(1);
+    expect(gantt).toContain('Bank &quot;main&quot; account (bank.rec-2)');
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });
 
   it('refuses a close id that could leave the report directory', async () => {
