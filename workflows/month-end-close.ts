@@ -27,7 +27,7 @@ import type { ApprovalActivities } from '../activities/approval';
 import type { createCalendarActivities } from '../activities/calendar';
 import type { BusinessCalendar } from '../domain/close/business-days';
 import { calendarWindow, resolveDeadline } from '../domain/close/deadline';
-import { durationMs } from '../domain/close/duration';
+import { durationMs } from '../domain/duration';
 import { DEFAULT_FISCAL_CALENDAR, parsePeriodKey } from '../domain/close/fiscal-calendar';
 import { parseClosePlan, type ClosePlan, type CloseTask } from '../domain/close/plan';
 import {

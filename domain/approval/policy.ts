@@ -4,9 +4,9 @@
 // to a role that does not exist, only shows itself hours later as a deadlocked close.
 import { z } from 'zod';
 import { Dec, parseDecimal } from '../money';
-import { type DurationError, parseDuration } from './duration';
+import { type DurationError, positiveDurationMs as parseDuration } from '../duration';
 
-export { DurationError, formatDuration, parseDuration } from './duration';
+export { DurationError, formatDuration, positiveDurationMs as parseDuration } from '../duration';
 
 /** Ids of roles, users, item types and checkpoints: no spaces, so they survive CLIs, URLs and workflow ids. */
 const Id = z

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { isIsoDate } from './civil-date';
 import { parseDeadline, cutoffSchema } from './deadline';
-import { durationSchema, positiveDurationSchema } from './duration';
+import { durationSchema, positiveDurationSchema } from '../duration';
 import { DEFAULT_FISCAL_CALENDAR, fiscalCalendarSchema, parsePeriodKey, weekdaySchema } from './fiscal-calendar';
 import { DEPENDENCY_TYPES, type GraphNode, graphIssues } from './task-graph';
 

@@ -10,7 +10,7 @@
 // dependency until a person reruns or waives it: T is then blocked, and so is everything waiting on T, while
 // branches that do not depend on P go on. Only tasks that failed themselves should be stored as 'blocked';
 // dependants stay 'pending' and blockedBy() derives them, so a rerun or waiver frees them with no bookkeeping.
-import { durationMs } from './duration';
+import { durationMs } from '../duration';
 
 export const TASK_STATES = [
   'pending',

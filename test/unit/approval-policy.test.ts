@@ -65,7 +65,7 @@ describe('durations', () => {
 
   it('refuses a non-string and a duration too long to count in milliseconds', () => {
     expect(() => parseDuration(4)).toThrow(
-      'expected a duration such as "4h", "30m", "1d", "90s" or "1h30m", got number',
+      'expected a duration such as "4h", "30m", "1d", "90s" or "1h30m", got 4 (a number, not a string)',
     );
     expect(() => parseDuration('99999999999999d')).toThrow(/too long/);
   });

@@ -1,4 +1,5 @@
-import { DurationError, durationMs } from '../../domain/close/duration';
+import { parseDuration } from '../../domain/approval/policy';
+import { DurationError, durationMs } from '../../domain/duration';
 import {
   ClosePlanError,
   type ClosePlanInput,
@@ -43,14 +44,27 @@ describe('durations', () => {
     expect(durationMs('0h')).toBe(0);
   });
 
+  it('reads plans and approval policies with one grammar: weeks and milliseconds in both', () => {
+    expect(durationMs('1w2d500ms')).toBe(9 * 86_400_000 + 500);
+    expect(parseDuration('1w')).toBe(7 * 86_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(() => parseDuration('0h', 'escalation.timeout')).toThrow(
+      'escalation.timeout: "0h" must be longer than zero',
+    );
+    expect(() => durationMs('1h', 'tasks[2].expectedDuration')).not.toThrow();
+    expect(() => durationMs('1ms1h', 'tasks[2].expectedDuration')).toThrow(
+      /^tasks\[2\]\.expectedDuration: units must go/,
+    );
+  });
+
   it('refuses anything else', () => {
     expect(() => durationMs('2 hours')).toThrow(
-      new DurationError('expected a duration such as "2h", "1d", "30m" or "1h30m", got "2 hours"'),
+      new DurationError('expected a duration such as "4h", "30m", "1d", "90s" or "1h30m", got "2 hours"'),
     );
-    expect(() => durationMs('30m1h')).toThrow(/units go from largest to smallest, each once/);
-    expect(() => durationMs('1h1h')).toThrow(/units go from largest to smallest/);
+    expect(() => durationMs('30m1h')).toThrow(/units must go from largest to smallest, once each, in "30m1h"/);
+    expect(() => durationMs('1h1h')).toThrow(/units must go from largest to smallest/);
     expect(() => durationMs('99999999999999w')).toThrow(/is too long/);
-    expect(() => durationMs(2 as unknown as string)).toThrow(/got 2/);
+    expect(() => durationMs(2 as unknown as string)).toThrow(/got 2 \(a number, not a string\)/);
   });
 });
 

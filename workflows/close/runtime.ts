@@ -1,7 +1,7 @@
 // Small pure helpers of the close orchestrator: retry arithmetic, failure messages, state mapping, human-action
 // validation. Kept apart from the loop so each rule reads on its own.
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
-import { durationMs } from '../../domain/close/duration';
+import { durationMs } from '../../domain/duration';
 import type { CloseTask } from '../../domain/close/plan';
 import type { TaskState as GraphState } from '../../domain/close/task-graph';
 import type { TaskAction, TaskState, TaskStatus } from '../types';
