@@ -54,6 +54,8 @@ export const CloseEvidenceConfigSchema = z
       .optional(),
     attestationText: z.string().min(1).optional(),
     attestationRequiredFrom: roles.optional(),
+    /** Unexplained exceptions above this amount keep the control from holding (default 0: any). */
+    materiality: z.string().optional(),
     /** Attestations already given (e.g. entered with the task's completion). */
     attestations: z
       .array(
@@ -167,6 +169,7 @@ export function resolveControl(config: CloseEvidenceConfig, where = 'documentati
       config.attestationRequiredFrom ??
       (att && 'requiredFrom' in att ? att.requiredFrom : undefined) ??
       known?.attestationRequiredFrom,
+    ...(config.materiality !== undefined ? { materiality: config.materiality } : {}),
   };
   const missing = (['description', 'attestationText', 'attestationRequiredFrom'] as const).filter(
     (k) => raw[k] === undefined,

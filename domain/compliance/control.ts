@@ -34,6 +34,14 @@ export const ControlDefinitionSchema = z
     attestationRequiredFrom: z
       .union([roleName, z.array(roleName).min(1)])
       .transform((r) => (typeof r === 'string' ? [r] : r)),
+    /**
+     * Unexplained exceptions whose absolute amount is above this keep the control from holding. Absent: 0, every
+     * unexplained non-zero exception counts (the seed's control asks that every exception be explained).
+     */
+    materiality: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, 'a materiality is an amount of 0 or more written as a string, e.g. "500.00"')
+      .optional(),
   })
   .strict();
 export type ControlDefinition = z.output<typeof ControlDefinitionSchema>;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Dec, parseDecimal } from '../money';
 import { ControlDefinitionSchema, BUILT_IN_EVIDENCE, type ControlDefinition } from './control';
+import { attestationCheck, exceptionsExplainedCheck } from './conclusion-checks';
 
 export const EVIDENCE_SCHEMA = 'finflow.evidence-package';
 /** Bump on any change a reader must know about; readers refuse versions they do not know. */
@@ -217,6 +218,9 @@ export const EvidenceDocumentSchema = z
       .strict(),
     controlsValidated: ControlsValidatedSchema.extend({
       exceptionsAccountedFor: controlCheck,
+      // Optional only so that packages made before these checks existed still read; every new package has both.
+      attestationGiven: controlCheck.optional(),
+      exceptionsExplained: controlCheck.optional(),
     }).strict(),
     allControlsHeld: z.boolean(),
     attestation: z
@@ -361,7 +365,7 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
         ` (give it as data or as an attachment of that kind)`,
     );
 
-  const controlsValidated = {
+  const controlsValidated: EvidenceDocument['controlsValidated'] = {
     ...input.controls,
     exceptionsAccountedFor: unaccounted.length
       ? { held: false, detail: `exceptions listed do not match the reconciliations' counts: ${unaccounted.join('; ')}` }
@@ -371,6 +375,9 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
         },
   };
   const given = input.attestations;
+  const missingFrom = input.control.attestationRequiredFrom.filter((r) => !given.some((g) => g.role === r));
+  controlsValidated.attestationGiven = attestationCheck(input.control.attestationRequiredFrom, given, missingFrom);
+  controlsValidated.exceptionsExplained = exceptionsExplainedCheck(input);
   const doc: EvidenceDocument = {
     schema: EVIDENCE_SCHEMA,
     schemaVersion: EVIDENCE_SCHEMA_VERSION,
@@ -407,7 +414,7 @@ export function buildEvidenceDocument(input: EvidenceInput, attachments: Attachm
       text: input.control.attestationText,
       requiredFrom: input.control.attestationRequiredFrom,
       given,
-      missingFrom: input.control.attestationRequiredFrom.filter((r) => !given.some((g) => g.role === r)),
+      missingFrom,
     },
     evidence,
     attachments,

@@ -182,9 +182,10 @@ describe('produceCloseEvidence over the reconciliation engine', () => {
   it('lists every exception from the result store with how it was handled, attaches the run report, and verifies', async () => {
     const deps: CloseEvidenceDeps = { signingKey: key, evidenceRoot: join(work, 'a'), resultStore: () => store };
     const r = await createCloseEvidenceActivities(deps).produceCloseEvidence(input());
+    // ERP:4 (12.34) is still open: nobody explained it, so the control is not held, though the attestation is given.
     expect(r).toMatchObject({
       packageId: 'SOX_F-R3-GL-15_ACME_2026-10',
-      allControlsHeld: true,
+      allControlsHeld: false,
       attestationMissingFrom: [],
     });
     expect(await listFiles(r.path)).toContain('attachments/exception_report/gl-vs-erp_exceptions_2026-10-31.xlsx');
@@ -208,6 +209,14 @@ describe('produceCloseEvidence over the reconciliation engine', () => {
     expect(byId['gl-vs-erp:ERP:4']).toMatchObject({ amountA: null, amountB: '12.34', resolution: { status: 'open' } });
     expect(doc.exceptions).toMatchObject({ count: 3, open: 1 });
     expect(doc.controlsValidated.exceptionsAccountedFor.held).toBe(true);
+    expect(doc.controlsValidated.exceptionsExplained).toEqual({
+      held: false,
+      detail: '1 unexplained exception(s) above materiality 0, totalling 12.34 (gl-vs-erp:ERP:4)',
+    });
+    expect(doc.controlsValidated.attestationGiven).toEqual({
+      held: true,
+      detail: 'attested by chris (controller) at 2026-11-04T17:00:00Z',
+    });
     expect(doc.evidence.find((e) => e.kind === 'exception_report')?.satisfiedBy).toContain(
       'attachments/exception_report/gl-vs-erp_exceptions_2026-10-31.xlsx',
     );
@@ -220,6 +229,45 @@ describe('produceCloseEvidence over the reconciliation engine', () => {
     // The same input again (an activity retry): the same package, byte for byte.
     const again = await createCloseEvidenceActivities(deps).produceCloseEvidence(input());
     expect(again.manifestSha256).toBe(r.manifestSha256);
+  });
+
+  it('holds the control when the only unexplained exception is within the materiality the documentation step sets', async () => {
+    const deps: CloseEvidenceDeps = { signingKey: key, evidenceRoot: join(work, 'm'), resultStore: store };
+    const r = await createCloseEvidenceActivities(deps).produceCloseEvidence(
+      input({ config: { ...CONTROL, materiality: '12.34' } }),
+    );
+    expect(r.allControlsHeld).toBe(true);
+    const doc = parseEvidenceDocument(JSON.parse(readFileSync(join(r.path, 'evidence.json'), 'utf8')));
+    expect(doc.control.materiality).toBe('12.34');
+    expect(doc.controlsValidated.exceptionsExplained).toEqual({
+      held: true,
+      detail: 'no unexplained exception above materiality 12.34 (1 unexplained at or below it)',
+    });
+  });
+
+  it('reports the control NOT held when the required attestation was never given, naming the role', async () => {
+    const deps: CloseEvidenceDeps = { signingKey: key, evidenceRoot: join(work, 'n'), resultStore: store };
+    const { attestations: _none, ...unattested } = CONTROL;
+    const r = await createCloseEvidenceActivities(deps).produceCloseEvidence(
+      input({ config: { ...unattested, materiality: '100' } }),
+    );
+    expect(r).toMatchObject({ allControlsHeld: false, attestationMissingFrom: ['controller'] });
+    const doc = parseEvidenceDocument(JSON.parse(readFileSync(join(r.path, 'evidence.json'), 'utf8')));
+    expect(doc.attestation.given).toEqual([]);
+    expect(doc.controlsValidated.attestationGiven).toEqual({
+      held: false,
+      detail: 'the attestation required from controller was not given',
+    });
+    expect(doc.controlsValidated.exceptionsExplained?.held).toBe(true);
+  });
+
+  it('refuses a materiality that is not an amount of 0 or more, naming the field', async () => {
+    const deps: CloseEvidenceDeps = { signingKey: key, evidenceRoot: join(work, 'o'), resultStore: store };
+    const err = await refusal(
+      createCloseEvidenceActivities(deps).produceCloseEvidence(input({ config: { ...CONTROL, materiality: '-5' } })),
+    );
+    expect(err.type).toBe('InvalidEvidenceInput');
+    expect(err.message).toContain('materiality: a materiality is an amount of 0 or more');
   });
 
   it('says in the package that a control did not hold instead of leaving it out', async () => {

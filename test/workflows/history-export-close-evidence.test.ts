@@ -254,7 +254,8 @@ describe('the close evidence package of control F-R3-GL-15', () => {
       asOf,
     });
     const packageId = `SOX_F-R3-GL-15_${company}_2026-10`;
-    expect(produced).toMatchObject({ packageId, path: store.location(packageId), allControlsHeld: true });
+    // Nobody attested: the package must not claim the control held (issue 15).
+    expect(produced).toMatchObject({ packageId, path: store.location(packageId), allControlsHeld: false });
     expect(produced.attestationMissingFrom).toEqual(['controller']);
     const dir = produced.path;
     expect(await listFiles(dir)).toEqual([
@@ -641,14 +642,20 @@ describe('the close evidence package of control F-R3-GL-15', () => {
     expect(result.state).toBe('completed');
     const doc = result.tasks.find((t) => t.id === 'sox_documentation');
     const packageId = `SOX_F-R3-GL-15_${company}_2026-10`;
-    expect(doc?.state).toBe('done');
+    // The plan's documentation step has no attestation: its control is not held, so the step is done with exceptions.
+    expect(doc?.state).toBe('done_with_exceptions');
     expect(doc?.output).toMatchObject({ packageId, path: store.location(packageId), files: 7 });
     const dir = store.location(packageId);
     expect((await verifyEvidencePackage(dir, manifestKey.publicKey)).ok).toBe(true);
     const evidence = parseEvidenceDocument(JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8')));
     expect(evidence.close).toMatchObject({ closeId, state: 'running' });
     expect(evidence.approvals.refusals).toHaveLength(3);
-    expect(evidence.allControlsHeld).toBe(true);
+    expect(evidence.allControlsHeld).toBe(false);
+    expect(evidence.controlsValidated.attestationGiven).toEqual({
+      held: false,
+      detail: 'the attestation required from controller was not given',
+    });
+    expect(evidence.controlsValidated.exceptionsExplained?.held).toBe(true);
     const early = readTrail(join(dir, 'attachments/workflow_history/history.jsonl'));
     // The documentation task's own scheduling is the last thing its trail can hold.
     expect(early.filter((e) => e.workflowId === closeId).pop()?.summary).toMatch(
