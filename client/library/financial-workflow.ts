@@ -1,0 +1,416 @@
+// The seed's FinancialWorkflow as a builder of the close plan. It holds what the caller said, in the caller's
+// vocabulary, and `build()` writes the one plain close input the YAML plans, the CLI and a bare `temporal workflow
+// start` use (domain/close/plan.ts with its run options): there is no second execution path. Everything is checked
+// when it is built, and every problem comes back at once with its path: a reconciliation naming an unknown data
+// source or mapping, an approval naming an unknown role, a dependency cycle, a definition that does not parse.
+import { ClosePlanError, parseClosePlan, type ClosePlanInput } from '../../domain/close/plan';
+import { taskConfigIssues } from '../../domain/close/task-configs';
+import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
+import type { ClosePlanStart } from '../../workflows/types';
+import { checkpointOf, POLICY_FIELD_NAMES, type ApprovalConfig, type CheckpointOptions } from './approval-config';
+import { type BuildIssue, FinflowBuildError } from './errors';
+import type { DataSource, DataSourceRegistry, MappingRegistry, SystemRegistry } from './registries';
+import { SecurityConfig, type ClassificationLevel } from './security-config';
+
+type TaskInput = ClosePlanInput['tasks'][number];
+type Predecessor = string | { task: string; type?: 'FS' | 'FF' | 'SS_WARN' };
+
+/** What every task of the close says about itself (domain/close/plan.ts): who owns it, after what, by when. */
+export interface TaskOptions {
+  /** The task id (letters, digits, ".", "_", "-"). */
+  id: string;
+  name?: string;
+  description?: string;
+  ownerRole: string;
+  predecessors?: Predecessor[];
+  /** `'BD+2'`, `'{month_end_date} + 3 business days'`. */
+  deadline?: string;
+  expectedDuration?: string;
+  doneWhen?: string;
+  retry?: TaskInput['retry'];
+}
+
+/** A matching rule as the definition has it, in camelCase or snake_case (`compareDate` or `compare_date`). */
+export type MatchingRule = { id: string; type: string } & Record<string, unknown>;
+
+export interface ReconciliationOptions extends TaskOptions {
+  /** The reconciliation's id in reports and workflow ids; default the task id. */
+  reconId?: string;
+  sourceA: string;
+  sourceB: string;
+  /** A mapping of the registry, applied to sourceB: its names become sourceA's. */
+  mapping?: string;
+  matchingRules: MatchingRule[];
+  /** `{ roundingTolerance: '0.01', timingWindowDays: 31 }`. */
+  categorisation?: Record<string, unknown>;
+  currencyDecimals?: Record<string, number>;
+  partitions?: number;
+}
+
+export interface ApprovalCheckpointOptions extends TaskOptions, Partial<CheckpointOptions> {
+  /** The checkpoint's id in the approval policy; default the task id. */
+  checkpointId?: string;
+  /** The checkpoint's own name, when it differs from the task's. */
+  checkpointName?: string;
+  /** What is approved: its preparer, amount, reference and evidence. */
+  item?: {
+    type?: string;
+    amount?: string;
+    currency?: string;
+    preparer: string;
+    ref?: string;
+    description?: string;
+    evidence?: { kind: string; ref: string; sha256?: string }[];
+    resolution?: string;
+  };
+}
+
+export interface ComplianceDocumentationOptions extends TaskOptions {
+  regulation: string;
+  controlId: string;
+  description?: string;
+  evidence?: string[];
+  attestation?: string | { text: string; requiredFrom: string | string[] };
+}
+
+/** The close this workflow is: its company, owner, calendar and deadlines, and which task the results report on. */
+export interface CloseIntegrationOptions {
+  company: string;
+  owner: string;
+  /** Default: from the execution parameters (`period`, or the yyyy-mm of `month_end_date`). */
+  period?: string;
+  fiscalCalendar?: ClosePlanInput['fiscalCalendar'];
+  holidays?: ClosePlanInput['holidays'];
+  deadline?: string;
+  cutoff?: ClosePlanInput['cutoff'];
+  maxParallel?: number;
+  requireSignedTaskActions?: boolean;
+  closeManagerRoles?: string[];
+  blockedTimeout?: string;
+  /** The task whose state `getResults().closeIntegration.taskStatus` reports; default the close's own state. */
+  closeTaskId?: string;
+  /** Predecessors of every reconciliation that names none of its own (the seed's `dependencies`). */
+  dependencies?: Predecessor[];
+}
+
+export interface DataSecurityOptions {
+  /** The least classification of this workflow's data: sources classified lower are raised to it. */
+  classification: ClassificationLevel;
+  /** Refuse to build unless every level this workflow's data has is encrypted at rest. */
+  encryptionRequired?: boolean;
+}
+
+/** What `build()` needs beside the workflow: the registries and configs, and the execution's parameters. */
+export interface BuildContext {
+  dataSources: DataSourceRegistry;
+  mappings?: MappingRegistry;
+  systems?: SystemRegistry;
+  approvals?: ApprovalConfig;
+  security?: SecurityConfig;
+  /** `{ month_end_date: '2026-10-31' }`: bound to declared query parameters and `{execution.parameters.x}`. */
+  parameters?: Record<string, string | number>;
+}
+
+type Step =
+  | { kind: 'reconciliation'; o: ReconciliationOptions }
+  | { kind: 'approval'; o: ApprovalCheckpointOptions }
+  | { kind: 'documentation'; o: ComplianceDocumentationOptions }
+  | { kind: 'task'; o: TaskInput };
+
+const defined = <T extends Record<string, unknown>>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [snake(k), snakeKeys(x)]));
+}
+
+function common(o: TaskOptions): Omit<TaskInput, 'kind' | 'config'> {
+  return defined({
+    id: o.id,
+    name: o.name ?? o.id,
+    description: o.description,
+    ownerRole: o.ownerRole,
+    predecessors: o.predecessors,
+    deadline: o.deadline,
+    expectedDuration: o.expectedDuration,
+    doneWhen: o.doneWhen,
+    retry: o.retry,
+  }) as Omit<TaskInput, 'kind' | 'config'>;
+}
+
+const TEMPLATE = /\{execution\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The seed's FinancialWorkflow: `new FinancialWorkflow('monthly_close').addReconciliation({...})...`. */
+export class FinancialWorkflow {
+  readonly #steps: Step[] = [];
+  #close: CloseIntegrationOptions | undefined;
+  #security: DataSecurityOptions | undefined;
+
+  constructor(readonly name: string) {}
+
+  /** A reconciliation of two registered data sources, with the mapping applied to the second. */
+  addReconciliation(options: ReconciliationOptions): this {
+    this.#steps.push({ kind: 'reconciliation', o: options });
+    return this;
+  }
+
+  /** An approval task and (given requiredRoles) its checkpoint; without them it uses a checkpoint of ApprovalConfig. */
+  addApprovalCheckpoint(options: ApprovalCheckpointOptions): this {
+    this.#steps.push({ kind: 'approval', o: options });
+    return this;
+  }
+
+  /** The evidence package of a control (`{ regulation: 'SOX', controlId: 'F-R3-GL-15' }`). */
+  addComplianceDocumentation(options: ComplianceDocumentationOptions): this {
+    this.#steps.push({ kind: 'documentation', o: options });
+    return this;
+  }
+
+  /** Any other task of the close plan as the plan writes it (journal_entry, activity, report, manual). */
+  addTask(task: TaskInput): this {
+    this.#steps.push({ kind: 'task', o: task });
+    return this;
+  }
+
+  setCloseIntegration(options: CloseIntegrationOptions): this {
+    this.#close = options;
+    return this;
+  }
+
+  configureDataSecurity(options: DataSecurityOptions): this {
+    this.#security = options;
+    return this;
+  }
+
+  /** The task `getResults().closeIntegration.taskStatus` reports on, if one was named. */
+  get closeTaskId(): string | undefined {
+    return this.#close?.closeTaskId;
+  }
+
+  /**
+   * The close input: a close plan with its run options (approvalPolicy, requireSignedTaskActions, ...), exactly what
+   * a YAML plan file holds. Throws FinflowBuildError listing every problem with its path.
+   */
+  build(ctx: BuildContext): ClosePlanStart {
+    const issues: BuildIssue[] = [];
+    const params = ctx.parameters ?? {};
+    const close = this.#close;
+    if (!close) issues.push({ path: 'closeIntegration', message: 'call setCloseIntegration({ company, owner, ... })' });
+    const period = close?.period ?? periodOf(params);
+    if (close && !period)
+      issues.push({
+        path: 'closeIntegration.period',
+        message: 'give the period, or a `period` or `month_end_date` execution parameter',
+      });
+    const security = ctx.security ?? new SecurityConfig();
+    const checkpoints: ReturnType<typeof checkpointOf>[] = [];
+    const tasks: TaskInput[] = this.#steps.map((step): TaskInput => {
+      switch (step.kind) {
+        case 'task':
+          return step.o;
+        case 'documentation': {
+          const { regulation, controlId, description, evidence, attestation } = step.o;
+          return {
+            ...common(step.o),
+            kind: 'documentation',
+            config: defined({ regulation, controlId, description, evidence, attestation }),
+          } as TaskInput;
+        }
+        case 'approval': {
+          const o = step.o;
+          const checkpointId = o.checkpointId ?? o.id;
+          if (o.requiredRoles !== undefined || o.itemType !== undefined || o.escalation !== undefined)
+            checkpoints.push(
+              checkpointOf(checkpointId, { ...(o as CheckpointOptions), name: o.checkpointName ?? o.name ?? o.id }),
+            );
+          return {
+            ...common(o),
+            kind: 'approval',
+            config: defined({ checkpointId, item: o.item }),
+          } as TaskInput;
+        }
+        case 'reconciliation':
+          return this.#reconciliationTask(step.o, ctx, security, issues);
+      }
+    });
+    const input = defined({
+      company: close?.company,
+      period,
+      name: this.name,
+      owner: close?.owner,
+      fiscalCalendar: close?.fiscalCalendar,
+      holidays: close?.holidays,
+      deadline: close?.deadline,
+      cutoff: close?.cutoff,
+      maxParallel: close?.maxParallel,
+      requireSignedTaskActions: close?.requireSignedTaskActions,
+      closeManagerRoles: close?.closeManagerRoles,
+      blockedTimeout: close?.blockedTimeout,
+      approvalPolicy: ctx.approvals || checkpoints.length ? ctx.approvals?.toPolicy(checkpoints) : undefined,
+      tasks,
+    }) as unknown as ClosePlanStart;
+    if (!ctx.approvals && checkpoints.length)
+      issues.push({ path: 'approvals', message: 'approval checkpoints need an ApprovalConfig with their roles' });
+    if (close?.closeTaskId && !tasks.some((t) => t.id === close.closeTaskId))
+      issues.push({ path: 'closeIntegration.closeTaskId', message: `no task ${close.closeTaskId} in this workflow` });
+    if (!issues.some((i) => i.path === 'closeIntegration')) issues.push(...planIssues(input));
+    issues.push(
+      ...taskConfigIssues(input).map((i) => ({
+        path: i.path.startsWith('approvalPolicy')
+          ? i.path.replace(/[a-z]+(_[a-z]+)+/g, (s) => POLICY_FIELD_NAMES[s] ?? s)
+          : i.path,
+        message: i.task ? `[task ${i.task}] ${i.message}` : i.message,
+      })),
+    );
+    if (issues.length) throw new FinflowBuildError(issues, `workflow ${this.name}`);
+    return input;
+  }
+
+  #reconciliationTask(
+    o: ReconciliationOptions,
+    ctx: BuildContext,
+    security: SecurityConfig,
+    issues: BuildIssue[],
+  ): TaskInput {
+    const at = `${o.id}`;
+    const source = (name: string, field: 'sourceA' | 'sourceB'): DataSource | undefined => {
+      const s = ctx.dataSources.get(name);
+      if (!s)
+        issues.push({
+          path: `${at}.${field}`,
+          message: `unknown data source ${JSON.stringify(name)} (registered: ${ctx.dataSources.names().join(', ') || 'none'})`,
+        });
+      return s;
+    };
+    const a = source(o.sourceA, 'sourceA');
+    const b = source(o.sourceB, 'sourceB');
+    const mapping = o.mapping === undefined ? undefined : ctx.mappings?.get(o.mapping);
+    if (o.mapping !== undefined && !mapping)
+      issues.push({
+        path: `${at}.mapping`,
+        message: `unknown mapping ${JSON.stringify(o.mapping)} (registered: ${ctx.mappings?.names().join(', ') || 'none'})`,
+      });
+    const side = (s: DataSource | undefined, field: 'sourceA' | 'sourceB', renames?: typeof mapping) => {
+      if (!s) return {};
+      const to = new Map((renames?.mappings ?? []).map((m) => [m.from, m.to]));
+      const canon = (f: string | undefined) => (f === undefined ? undefined : (to.get(f) ?? f));
+      let level = security.classificationOf(s.name);
+      if (this.#security) level = SecurityConfig.stricter(level, this.#security.classification);
+      if (this.#security?.encryptionRequired) {
+        const rule = security.toPolicy().classifications[level];
+        if (!rule.encryption)
+          issues.push({
+            path: `${at}.${field}`,
+            message: `data source ${s.name} is ${level}, which the security config does not encrypt, and configureDataSecurity requires encryption`,
+          });
+      }
+      return defined({
+        name: s.label,
+        source: this.#sourceRef(s, ctx, `${at}.${field}`, issues),
+        classification: level,
+        key_fields: s.keyFields.map((f) => canon(f)!),
+        value_fields: s.valueFields.map((f) => canon(f)!),
+        date_field: canon(s.dateField),
+        currency_field: canon(s.currencyField),
+        currency: s.currency,
+        id_field: canon(s.idField),
+        mappings: renames?.mappings.length ? renames.mappings : undefined,
+        transformations: renames?.transformations.length ? renames.transformations : undefined,
+      });
+    };
+    const reconId = o.reconId ?? o.id;
+    const definition = defined({
+      id: reconId,
+      name: o.name,
+      a: side(a, 'sourceA'),
+      b: side(b, 'sourceB', mapping),
+      rules: snakeKeys(o.matchingRules),
+      currency_decimals: o.currencyDecimals,
+      categorisation: o.categorisation === undefined ? undefined : snakeKeys(o.categorisation),
+    }) as unknown as ReconciliationDefinitionInput;
+    const task = {
+      ...common(o),
+      kind: 'reconciliation',
+      config: defined({ reconId, definition, partitions: o.partitions }),
+    };
+    if (o.predecessors === undefined && this.#close?.dependencies) task.predecessors = this.#close.dependencies;
+    return task as TaskInput;
+  }
+
+  #sourceRef(s: DataSource, ctx: BuildContext, at: string, issues: BuildIssue[]): Record<string, unknown> {
+    const params = ctx.parameters ?? {};
+    if (s.connector) {
+      const path = s.path!.replace(TEMPLATE, (whole, name: string) => {
+        if (params[name] === undefined) {
+          issues.push({ path: `dataSources.${s.name}.path`, message: `execution parameter ${name} is not given` });
+          return whole;
+        }
+        return String(params[name]);
+      });
+      return { ...(s.readerOptions ?? {}), connector: s.connector, path };
+    }
+    const system = ctx.systems?.get(s.system!);
+    let connector: string | undefined = 'postgres';
+    if (ctx.systems) {
+      if (!system)
+        issues.push({
+          path: `dataSources.${s.name}.system`,
+          message: `unknown system ${JSON.stringify(s.system)} (registered: ${ctx.systems.names().join(', ') || 'none'})`,
+        });
+      else {
+        connector = ctx.systems.connectorOf(s.system!);
+        if (!connector)
+          issues.push(...ctx.systems.unsupported().filter((u) => u.path === `systems.${s.system}.engine`));
+      }
+    }
+    const declared = Array.isArray(s.parameters)
+      ? Object.fromEntries(s.parameters.map((n) => [n, undefined]))
+      : (s.parameters ?? {});
+    const bound: Record<string, { type: string; value: string | number }> = {};
+    for (const [name, type] of Object.entries(declared)) {
+      const value = params[name];
+      if (value === undefined) {
+        issues.push({
+          path: `dataSources.${s.name}.parameters.${name}`,
+          message: `execution parameter ${name} is not given (used by ${at})`,
+        });
+        continue;
+      }
+      bound[name] = { type: type ?? (/^\d{4}-\d{2}-\d{2}$/.test(String(value)) ? 'date' : 'text'), value };
+    }
+    return defined({
+      connector: connector ?? s.system,
+      system: s.system,
+      sql: s.query,
+      table: s.table,
+      params: Object.keys(bound).length ? bound : undefined,
+    });
+  }
+}
+
+/** The period an execution's parameters name: `period`, or the yyyy-mm of `month_end_date`. */
+export function periodOf(params: Record<string, string | number>): string | undefined {
+  if (typeof params.period === 'string') return params.period;
+  const m = /^(\d{4}-\d{2})-\d{2}$/.exec(String(params.month_end_date ?? ''));
+  return m?.[1];
+}
+
+function planIssues(input: ClosePlanStart): BuildIssue[] {
+  const {
+    approvalPolicy: _p,
+    requireSignedTaskActions: _r,
+    closeManagerRoles: _c,
+    blockedTimeout: _b,
+    ...plan
+  } = input as ClosePlanStart & Record<string, unknown>;
+  try {
+    parseClosePlan(plan);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ClosePlanError)) throw err;
+    return err.issues.map((i) => ({ path: i.path, message: i.task ? `[task ${i.task}] ${i.message}` : i.message }));
+  }
+}

@@ -1,0 +1,34 @@
+// finflow as a library: `import * as finflow from 'finflow'`. The seed's registries, configs and workflow builder
+// produce the same plain close plan the YAML files hold; the Engine starts it on Temporal and follows it.
+export { FinflowBuildError, type BuildIssue } from './errors';
+export {
+  SystemRegistry,
+  DataSourceRegistry,
+  MappingRegistry,
+  SYSTEM_ENGINES,
+  type SecretRef,
+  type SystemOptions,
+  type DataSourceOptions,
+  type MappingOptions,
+} from './registries';
+export {
+  ApprovalConfig,
+  type RoleOptions,
+  type UserOptions,
+  type CheckpointOptions,
+  type EscalationOptions,
+  type DelegationOptions,
+} from './approval-config';
+export { SecurityConfig, type ClassificationLevel } from './security-config';
+export {
+  FinancialWorkflow,
+  periodOf,
+  type TaskOptions,
+  type ReconciliationOptions,
+  type ApprovalCheckpointOptions,
+  type ComplianceDocumentationOptions,
+  type CloseIntegrationOptions,
+  type DataSecurityOptions,
+  type BuildContext,
+  type MatchingRule,
+} from './financial-workflow';
