@@ -2,7 +2,7 @@
 // evidence); like a decision, a resubmission changes what approvers are asked to sign, so it is proven, not
 // claimed: the gateway authenticates the preparer and signs it with the same keys as decisions, under its own
 // JWS type so a resubmission can never be replayed as a decision or the other way round.
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { EvidenceRefSchema, type TokenFailureReason } from '../../domain/approval/decision';
 import { parseDecimal } from '../../domain/money';
@@ -10,6 +10,7 @@ import {
   APPROVAL_ALGORITHMS,
   ApprovalTokenError,
   assertApprovalKeySet,
+  failureOf,
   isoSeconds,
   issuesText,
   resolverFor,
@@ -78,28 +79,6 @@ export async function signResubmission(
   return signTokenClaims(key, options, RESUBMISSION_TOKEN_TYPE, preparerId, rest);
 }
 
-function failure(err: unknown): { reason: TokenFailureReason; message: string } {
-  if (err instanceof errors.JWTExpired) return { reason: 'expired', message: `token expired (${err.message})` };
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    const byClaim: Record<string, TokenFailureReason> = {
-      iss: 'wrong_issuer',
-      aud: 'wrong_audience',
-      nbf: 'not_yet_valid',
-      iat: 'not_yet_valid',
-      typ: 'wrong_type',
-    };
-    return { reason: byClaim[err.claim] ?? 'invalid_claims', message: err.message };
-  }
-  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
-    return { reason: 'unknown_key', message: "no key in the key set matches the token's kid and alg" };
-  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
-    return { reason: 'algorithm_not_allowed', message: err.message };
-  if (err instanceof errors.JWSSignatureVerificationFailed) return { reason: 'bad_signature', message: err.message };
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid)
-    return { reason: 'malformed', message: err.message };
-  throw err;
-}
-
 /** Verifies a resubmission token: signature, type, issuer, audience, expiry, shape and workflow. Never throws for a bad token. */
 export async function verifyResubmissionToken(
   token: string,
@@ -146,7 +125,7 @@ export async function verifyResubmissionToken(
       requiredClaims: ['exp', 'iat', 'jti', 'sub'],
     }));
   } catch (err) {
-    return fail(failure(err));
+    return fail(failureOf(err));
   }
   const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = payload;
   const parsed = ResubmissionSchema.safeParse({ ...custom, preparerId: sub });

@@ -225,8 +225,11 @@ export interface VerifyApprovalOptions {
 
 type Failure = { reason: TokenFailureReason; message: string };
 
-/** Maps jose's errors onto our reasons; anything else is a bug or an outage and is thrown on. */
-function failureOf(err: unknown): Failure {
+/**
+ * Maps jose's errors onto our reasons, for every signed token finflow verifies (decisions, resubmissions, task
+ * actions); anything else is a bug or an outage and is thrown on.
+ */
+export function failureOf(err: unknown): Failure {
   if (err instanceof errors.JWTExpired)
     return err.claim === 'iat'
       ? { reason: 'too_old', message: `token older than the maximum age (${err.message})` }
