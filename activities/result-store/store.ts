@@ -9,8 +9,8 @@ import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type DbQuery, type DbRecord, postgresBatches } from '../connectors/postgres';
 import type { ReconException, ReconMatch } from '../../domain/recon';
-import { type ColumnSealer, isSealed } from '../security/column-seal';
 import { copyChunks } from './copy-text';
+import { type RunCodec, type RunSealer, runCodec, type SensitiveColumn } from './run-codec';
 import { BlockReader, BlockWriter, isBlockRef } from './sealed-blocks';
 import {
   EXCEPTIONS_TABLE,
@@ -23,16 +23,7 @@ import {
   migrateResultStore,
 } from './schema';
 
-/** Columns that may hold account numbers or other sensitive text and are sealed at rest when the run has a key. */
-export type SensitiveColumn = 'key' | 'evidence' | 'explanation';
-
-/**
- * The sealer of a run's dataset (its data key), fresh for one operation, which disposes of it; undefined when the
- * run's results are kept in clear (a worker without keys, or a run whose dataset never had a key). Throws when
- * the dataset was shredded: its sensitive columns can then be neither read nor written, while counts and totals
- * (clear numeric columns) still can.
- */
-export type RunSealer = (runId: string) => Promise<ColumnSealer | undefined>;
+export type { RunSealer, SensitiveColumn } from './run-codec';
 
 export interface ResultStoreDeps {
   pool: Pool;
@@ -253,53 +244,8 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
   const { pool } = deps;
   const sensitive = new Set<SensitiveColumn>(deps.sensitiveColumns ?? ['key', 'evidence', 'explanation']);
 
-  /** Seals and opens one run's sensitive values, each bound to its table, column, run and item. */
-  interface RunCodec {
-    sealed: boolean;
-    /** The run's column sealer (sealed runs only), for values sealed a block at a time. */
-    sealer?: ColumnSealer;
-    enc(table: string, column: SensitiveColumn, itemId: string, v: string): string;
-    dec(table: string, column: SensitiveColumn, itemId: string, v: string): string;
-    dispose(): void;
-  }
-  async function codecOf(runId: string): Promise<RunCodec> {
-    const sealer = deps.sealerFor ? await deps.sealerFor(runId) : undefined;
-    const context = (table: string, column: string, itemId: string) => `${table}.${column}|${runId}|${itemId}`;
-    if (!sealer)
-      return {
-        sealed: false,
-        enc: (_t, _c, _i, v) => v,
-        dec(table, column, itemId, v) {
-          if (sensitive.has(column) && (isSealed(v) || isBlockRef(v)))
-            throw refuse(
-              `${table}.${column} of item ${itemId} in run ${runId} is encrypted and this worker has no key for it`,
-              'DataKeyMissingError',
-            );
-          return v;
-        },
-        dispose: () => undefined,
-      };
-    return {
-      sealed: true,
-      sealer,
-      enc: (table, column, itemId, v) => (sensitive.has(column) ? sealer.seal(v, context(table, column, itemId)) : v),
-      dec(table, column, itemId, v) {
-        if (!sensitive.has(column)) return v;
-        // Fail closed: in a run that has a key, a clear value is one somebody put there.
-        if (!isSealed(v))
-          throw refuse(
-            `${table}.${column} of item ${itemId} in run ${runId} is not encrypted, but this run's results must be`,
-            'DataDecryptionError',
-          );
-        try {
-          return sealer.open(v, context(table, column, itemId));
-        } catch (err) {
-          throw refuse((err as Error).message, 'DataDecryptionError');
-        }
-      },
-      dispose: () => sealer.dispose(),
-    };
-  }
+  const codecOf = (runId: string): Promise<RunCodec> =>
+    runCodec(runId, { sealerFor: deps.sealerFor, sensitive, refuse });
 
   /**
    * One write's values of a column: sealed a block at a time (sealed-blocks.ts) when the run has a key and the
