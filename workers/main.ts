@@ -4,6 +4,8 @@
 // keys in FINFLOW_KEY_FILE or FINFLOW_KEYS to encrypt every payload (see workers/security-setup.ts).
 import type { DataConverter } from '@temporalio/common';
 import {
+  bundleWorkflowCode,
+  DefaultLogger,
   makeTelemetryFilterString,
   NativeConnection,
   Runtime,
@@ -20,7 +22,7 @@ import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
 import type { SecurityPolicy } from '../domain/security/policy';
 import { reconciliationTaskQueueOf, temporalConfig, type TemporalConfig } from './config';
-import { createDataConverter } from './data-converter';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from './data-converter';
 import {
   codecOptionsFromEnv,
   keyProviderFromEnvIfConfigured,
@@ -100,17 +102,17 @@ export async function startWorker(
     approval,
     ...(keys ? { recon: { envelope: envelopeOn(systems, keys) } } : {}),
   });
-  // Both Workers bundle the same workflows (a prebuilt bundle is shared) and run the same activities; the second
-  // one only takes the reconciliation children, on a workflow thread of its own.
+  // Both Workers run one bundle of the same workflows and the same activities; the second one only takes the
+  // reconciliation children, on a workflow thread of its own. Bundled once here (webpack takes about 2 s a bundle
+  // on 2 cores), with the failure converter when payloads are encrypted, and without webpack's build report in the log.
+  const workflowBundle = opts.workflowBundle ?? (await bundleOnce(dataConverter !== undefined));
   const reconQueue = reconciliationTaskQueueOf(config);
   const workerOn = (taskQueue: string) =>
     Worker.create({
       connection,
       namespace: config.namespace,
       taskQueue,
-      ...(opts.workflowBundle
-        ? { workflowBundle: opts.workflowBundle }
-        : { workflowsPath: require.resolve('../workflows') }),
+      workflowBundle,
       activities,
       ...(dataConverter ? { dataConverter } : {}),
     });
@@ -137,6 +139,15 @@ export async function startWorker(
       await done;
     },
   };
+}
+
+async function bundleOnce(encrypted: boolean): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    ...(encrypted ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+    // webpack's report (dozens of JSON lines at info) says nothing an operator acts on; its warnings still show.
+    logger: new DefaultLogger('WARN'),
+  });
 }
 
 /**

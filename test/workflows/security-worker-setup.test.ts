@@ -100,6 +100,38 @@ describe('keys from the environment', () => {
     expect(Buffer.from(started?.data ?? []).toString('latin1')).not.toContain('account_code');
   }, 60_000);
 
+  it('bundle the workflows once for both queues, with the failure converter: a refused plan fails in ciphertext', async () => {
+    const keyEnv = { FINFLOW_KEYS: `env-k1:${KEY}`, DATABASE_URL: url };
+    const taskQueue = uniqueId('tq');
+    // No prebuilt bundle: startWorker bundles the workflows itself, as `npm run worker` and the demo do.
+    const worker = await startWorker({
+      config: { address: env.address, namespace: 'default', taskQueue },
+      connection: env.nativeConnection,
+      env: keyEnv,
+    });
+    expect(worker.reconciliationWorker).toBeDefined();
+    const connected = await connectClient({ address: env.address, taskQueue }, { env: keyEnv });
+    const workflowId = `close:${uniqueId('CYCLE').replace(/[^A-Za-z0-9-]/g, '')}:2026-10`;
+    try {
+      const manual = (id: string, after: string) => ({ id, kind: 'manual', predecessors: [after] });
+      const run = connected.client.workflow.execute('monthEndCloseWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [{ company: 'CYCLE', period: '2026-10', tasks: [manual('a', 'b'), manual('b', 'a')] }],
+      });
+      // The client holds the keys, so it reads the refusal in clear...
+      await expect(run).rejects.toMatchObject({ cause: { message: expect.stringContaining('cycle') } });
+    } finally {
+      await connected.close();
+      await worker.stop();
+    }
+    // ...while the server holds only the encoded failure: the bundle carries the failure converter.
+    const raw = await new Client({ connection: env.connection }).workflow.getHandle(workflowId).fetchHistory();
+    const failed = raw.events?.at(-1)?.workflowExecutionFailedEventAttributes?.failure;
+    expect(failed?.message).toBe('Encoded failure');
+    expect(failed?.encodedAttributes?.metadata?.['encryption-key-id']).toBeDefined();
+  }, 60_000);
+
   it('leave payloads in clear only when no keys are configured, or when encryption is turned off explicitly', async () => {
     expect(await resolveDataConverter(undefined, {})).toBeUndefined();
     expect(await resolveDataConverter(null, { FINFLOW_KEYS: `k1:${KEY}` })).toBeUndefined();
