@@ -6,6 +6,8 @@
 //   accepted, `open: false`):
 //     1. rounding          |difference| <= the rounding tolerance
 //     2. within_tolerance  anything larger the rule accepted
+//   Proposed (open): suggested_match   a rule found several equally good ways to pair these records and matched none
+//                          (see match-ambiguity.ts); evidence lists the candidates, a person decides.
 //   Unmatched (open), per key and currency:
 //     1. duplicate_key     the key occurs more than once on a side while a rule expects uniqueness. Which record
 //                          belongs with which is then a guess, so the whole key is one exception and no pairwise
@@ -29,7 +31,7 @@
 //   which belongs with which, so its leftovers are never paired without evidence: an invented pair hides two real
 //   items (a bank fee, an uncleared check) behind one made-up difference.
 import type { ReconciliationDefinition } from './definition';
-import { groupItems, isDuplicateKey, type MatchState } from './match';
+import { FREE, groupItems, isDuplicateKey, type MatchState } from './match';
 import { absMinor, addMinor, formatMinor, limitToMinor, subMinor, type Minor } from './minor';
 import { currencyScale } from './normalise';
 
@@ -43,6 +45,7 @@ export const CATEGORIES = [
   'rounding',
   'amount_mismatch',
   'within_tolerance',
+  'suggested_match',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -182,6 +185,23 @@ class Categoriser {
     }
   }
 
+  suggestions(): void {
+    const s = this.s;
+    const label = (side: 'a' | 'b', idx: number[]) => idx.map((i) => (side === 'a' ? s.a : s.b)[i].id).join('+');
+    for (const x of s.suggestions) {
+      const rule = this.def.rules[x.rule];
+      const k = x.a.length > 0 ? s.bucketOfA[x.a[0]] : s.bucketOfB[x.b[0]];
+      const evidence: Evidence = {
+        rule: rule.id,
+        rule_type: rule.type,
+        candidates: x.candidates.map(([ca, cb]) => `${label('a', ca)}=${label('b', cb)}`).join(' | '),
+        candidate_count: x.candidateCount,
+      };
+      if (x.candidates.length < x.candidateCount) evidence.candidates_listed = x.candidates.length;
+      this.emit('suggested_match', k, x.a, x.b, evidence);
+    }
+  }
+
   unmatched(): void {
     const s = this.s;
     const { aStart, aIdx, bStart, bIdx } = s.buckets;
@@ -189,8 +209,8 @@ class Categoriser {
       if (s.leftA[k] === 0 && s.leftB[k] === 0) continue;
       const la: number[] = [];
       const lb: number[] = [];
-      for (let p = aStart[k]; p < aStart[k + 1]; p++) if (s.groupOfA[aIdx[p]] < 0) la.push(aIdx[p]);
-      for (let p = bStart[k]; p < bStart[k + 1]; p++) if (s.groupOfB[bIdx[p]] < 0) lb.push(bIdx[p]);
+      for (let p = aStart[k]; p < aStart[k + 1]; p++) if (s.groupOfA[aIdx[p]] === FREE) la.push(aIdx[p]);
+      for (let p = bStart[k]; p < bStart[k + 1]; p++) if (s.groupOfB[bIdx[p]] === FREE) lb.push(bIdx[p]);
       if (this.uniqueRules.length > 0 && isDuplicateKey(s, k)) {
         this.emit('duplicate_key', k, la, lb, {
           count_a: aStart[k + 1] - aStart[k],
@@ -307,6 +327,7 @@ class Categoriser {
 export function categorise(state: MatchState): CategorisedException[] {
   const c = new Categoriser(state, state.definition);
   c.acceptedDifferences();
+  c.suggestions();
   c.unmatched();
   return c.out;
 }

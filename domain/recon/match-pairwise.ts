@@ -2,6 +2,7 @@
 // partition. A record matched by an earlier rule is never offered to a later one.
 import type { MatchRule } from './definition';
 import { NO_DAY, addGroup, collect, isDuplicateKey, pair, singlePair, sumOf, type MatchState } from './match-state';
+import { settleCluster, windowClusters } from './match-ambiguity';
 import { absMinor, limitToMinor, percentToFraction, subMinor, withinFraction } from './minor';
 import { currencyScale } from './normalise';
 
@@ -22,20 +23,19 @@ export function runExact(s: MatchState, r: number, rule: Extract<MatchRule, { ty
       continue;
     }
     collect(s, k, ua, ub);
-    // Candidates per amount (and date), consumed in input order: the first unmatched equal record pairs first.
-    const byValue = new Map<number | string, number[]>();
-    for (let q = ub.length - 1; q >= 0; q--) {
-      const j = ub[q];
-      const v = cmpDate ? `${amountB[j]}|${dayB[j]}` : amountB[j];
-      const list = byValue.get(v);
-      if (list === undefined) byValue.set(v, [j]);
-      else list.push(j);
+    // Records with one value (amount, and date when compared) are each other's candidates: a value held once on
+    // each side pairs, a value held several times pairs only when the records are alike (see match-ambiguity.ts),
+    // else it is proposed.
+    const byValue = new Map<number | string, [number[], number[]]>();
+    const valueOf = (amount: number, day: number) => (cmpDate ? `${amount}|${day}` : amount);
+    for (const j of ub) {
+      const v = valueOf(amountB[j], dayB[j]);
+      const c = byValue.get(v);
+      if (c === undefined) byValue.set(v, [[], [j]]);
+      else c[1].push(j);
     }
-    for (const i of ua) {
-      const list = byValue.get(cmpDate ? `${amountA[i]}|${dayA[i]}` : amountA[i]);
-      const j = list?.pop();
-      if (j !== undefined) pair(s, r, i, j);
-    }
+    for (const i of ua) byValue.get(valueOf(amountA[i], dayA[i]))?.[0].push(i);
+    for (const [as, bs] of byValue.values()) if (as.length > 0) settleCluster(s, r, as, bs, () => true);
   }
 }
 
@@ -214,21 +214,14 @@ export function runDateWindow(s: MatchState, r: number, rule: Extract<MatchRule,
       if (list === undefined) aByAmount.set(amountA[i], [i]);
       else list.push(i);
     }
-    // Per amount, both sides in date order; the earliest a and b pair when within the window, else the earlier one
-    // cannot pair with anything later and is passed over. This pairs as many as any assignment could.
+    // Per amount, both sides in date order, cut into clusters of records within the window of each other; a
+    // cluster pairs only when one pairing explains it (see match-ambiguity.ts), else it is proposed.
     for (const [amount, as] of aByAmount) {
       const bs = byAmount.get(amount) as number[];
       as.sort((x, y) => dayA[x] - dayA[y] || x - y);
       bs.sort((x, y) => dayB[x] - dayB[y] || x - y);
-      let p = 0;
-      let q = 0;
-      while (p < as.length && q < bs.length) {
-        const dA = dayA[as[p]];
-        const dB = dayB[bs[q]];
-        if (Math.abs(dA - dB) <= days) pair(s, r, as[p++], bs[q++]);
-        else if (dA < dB) p++;
-        else q++;
-      }
+      for (const [ca, cb] of windowClusters(as, dayA, bs, dayB, days))
+        settleCluster(s, r, ca, cb, (i, j) => Math.abs(dayA[i] - dayB[j]) <= days);
     }
   }
 }

@@ -76,6 +76,25 @@ export interface GiveUp {
   combinations: number;
 }
 
+/** groupOfA / groupOfB of a record no rule has matched or proposed yet. */
+export const FREE = -1;
+/** groupOfA / groupOfB of a record held in a suggestion: a person decides, so no later rule is offered it. */
+export const SUGGESTED = -2;
+
+/**
+ * A proposal instead of a match: the rule found several equally good ways to pair these records (equal amounts in
+ * the date window, two subsets with one sum) and the data cannot decide which is right. `candidates` lists the
+ * alternatives as record-index pairs of subsets.
+ */
+export interface Suggestion {
+  rule: number;
+  a: number[];
+  b: number[];
+  candidates: [number[], number[]][];
+  /** How many alternatives there are (candidates may list only the first of them). */
+  candidateCount: number;
+}
+
 export interface MatchState {
   definition: ReconciliationDefinition;
   a: readonly NormalisedRecord[];
@@ -87,7 +106,7 @@ export interface MatchState {
   bucketOfA: Int32Array;
   bucketOfB: Int32Array;
   buckets: Buckets;
-  /** Index of the match (see Groups), or -1 while unmatched. */
+  /** Index of the match (see Groups), FREE while unmatched, SUGGESTED while held in a suggestion. */
   groupOfA: Int32Array;
   groupOfB: Int32Array;
   /** Unmatched records left per bucket and side (lets rules skip settled keys without looking at records). */
@@ -95,6 +114,7 @@ export interface MatchState {
   leftB: Int32Array;
   groups: Groups;
   giveUps: GiveUp[];
+  suggestions: Suggestion[];
 }
 
 function buildBuckets(a: readonly NormalisedRecord[], b: readonly NormalisedRecord[]) {
@@ -179,12 +199,13 @@ export function createMatchState(
     bucketOfA,
     bucketOfB,
     buckets,
-    groupOfA: new Int32Array(a.length).fill(-1),
-    groupOfB: new Int32Array(b.length).fill(-1),
+    groupOfA: new Int32Array(a.length).fill(FREE),
+    groupOfB: new Int32Array(b.length).fill(FREE),
     leftA,
     leftB,
     groups: { rule: [], aStart: [0], bStart: [0], itemsA: [], itemsB: [], sumA: [], sumB: [] },
     giveUps: [],
+    suggestions: [],
   };
 }
 
@@ -230,8 +251,8 @@ export function collect(s: MatchState, k: number, ua: number[], ub: number[]): v
   const { aStart, aIdx, bStart, bIdx } = s.buckets;
   ua.length = 0;
   ub.length = 0;
-  for (let p = aStart[k]; p < aStart[k + 1]; p++) if (s.groupOfA[aIdx[p]] < 0) ua.push(aIdx[p]);
-  for (let p = bStart[k]; p < bStart[k + 1]; p++) if (s.groupOfB[bIdx[p]] < 0) ub.push(bIdx[p]);
+  for (let p = aStart[k]; p < aStart[k + 1]; p++) if (s.groupOfA[aIdx[p]] === FREE) ua.push(aIdx[p]);
+  for (let p = bStart[k]; p < bStart[k + 1]; p++) if (s.groupOfB[bIdx[p]] === FREE) ub.push(bIdx[p]);
 }
 
 /** Whether the key of bucket k occurs more than once on either side of the partition. */
@@ -251,4 +272,27 @@ export function sumOf(amounts: Float64Array, idx: readonly number[]): Minor {
   const acc = new MinorSum();
   for (const i of idx) acc.add(amounts[i]);
   return acc.value();
+}
+
+/**
+ * Holds records in a suggestion: they leave the pool (no later rule takes them) and end up as one open
+ * `suggested_match` exception.
+ */
+export function suggest(
+  s: MatchState,
+  rule: number,
+  a: number[],
+  b: number[],
+  candidates: [number[], number[]][],
+  candidateCount = candidates.length,
+): void {
+  for (const i of a) {
+    s.groupOfA[i] = SUGGESTED;
+    s.leftA[s.bucketOfA[i]]--;
+  }
+  for (const j of b) {
+    s.groupOfB[j] = SUGGESTED;
+    s.leftB[s.bucketOfB[j]]--;
+  }
+  s.suggestions.push({ rule, a, b, candidates, candidateCount });
 }

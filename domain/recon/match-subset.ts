@@ -1,7 +1,7 @@
 // The subset-sum rule: within a group (the key, or another field), records on one side whose amounts add up
 // exactly to records on the other. Bounded by the rule's group size and combination budget.
 import type { MatchRule } from './definition';
-import { addGroup, collect, sumOf, type GiveUpReason, type MatchState } from './match-state';
+import { FREE, addGroup, collect, suggest, sumOf, type GiveUpReason, type MatchState } from './match-state';
 import type { NormalisedRecord } from './normalise';
 
 // ---- subset sum -------------------------------------------------------------------------------------------------
@@ -21,11 +21,29 @@ interface SubsetSearch {
   tried: number;
 }
 
+/** A pair of subsets with equal sums, and a different pair with the same sum when there is one (ambiguity). */
+interface Found {
+  xs: number[];
+  ys: number[];
+  alternative?: [number[], number[]];
+}
+
+/** The first subset of xs with a sum, and a second one when two different subsets share it. */
+interface SumEntry {
+  first: number[];
+  second?: number[];
+}
+
 /**
  * One search pass: the sums of all subsets of `xs` (sizes 1..maxX) go into maps, then subsets of `ys` (sizes
  * minY..maxY, smallest first) are looked up. A single record against a single record is never a subset match (that
  * is the exact rule's business, and would hide timing differences). Returns the first pair of subsets found as
  * record indices, null when there is none, or 'budget' when the search ran out of combinations.
+ *
+ * A found pair is checked for a rival with the same sum (another subset of xs, or another subset of ys, which means
+ * searching the rest of ys too): when one exists the data cannot tell which records belong together, and the pair
+ * comes back with its `alternative` to be proposed, not matched. Running out of budget while checking is 'budget':
+ * a pair not shown to be the only one is never matched.
  */
 function findEqualSubsets(
   xs: number[],
@@ -36,9 +54,9 @@ function findEqualSubsets(
   minY: number,
   maxY: number,
   search: SubsetSearch,
-): [number[], number[]] | null | 'budget' {
-  const singles = new Map<number, number[]>();
-  const multiples = new Map<number, number[]>();
+): Found | null | 'budget' {
+  const singles = new Map<number, SumEntry>();
+  const multiples = new Map<number, SumEntry>();
   const idx = new Int32Array(Math.max(maxX, maxY));
   for (let k = 1; k <= Math.min(maxX, xs.length); k++) {
     const sums = k === 1 ? singles : multiples;
@@ -47,24 +65,39 @@ function findEqualSubsets(
       if (++search.tried > search.budget) return 'budget';
       let sum = 0;
       for (let q = 0; q < k; q++) sum += xAmounts[xs[idx[q]]];
-      if (!sums.has(sum))
-        sums.set(
-          sum,
-          Array.from(idx.subarray(0, k), (p) => xs[p]),
-        );
+      const entry = sums.get(sum);
+      if (entry === undefined) sums.set(sum, { first: Array.from(idx.subarray(0, k), (p) => xs[p]) });
+      else if (entry.second === undefined) entry.second = Array.from(idx.subarray(0, k), (p) => xs[p]);
     } while (nextCombination(idx, k, xs.length));
   }
+  let found: Found | undefined;
+  let target = 0;
   for (let k = minY; k <= Math.min(maxY, ys.length); k++) {
     for (let q = 0; q < k; q++) idx[q] = q;
     do {
       if (++search.tried > search.budget) return 'budget';
       let sum = 0;
       for (let q = 0; q < k; q++) sum += yAmounts[ys[idx[q]]];
-      const hit = (k > 1 ? singles.get(sum) : undefined) ?? multiples.get(sum);
-      if (hit !== undefined) return [hit, Array.from(idx.subarray(0, k), (p) => ys[p])];
+      if (found !== undefined && sum !== target) continue;
+      const single = k > 1 ? singles.get(sum) : undefined;
+      const multiple = multiples.get(sum);
+      const hit = single ?? multiple;
+      if (hit === undefined) continue;
+      const ysHere = Array.from(idx.subarray(0, k), (p) => ys[p]);
+      if (found !== undefined) {
+        found.alternative = [hit.first, ysHere];
+        return found;
+      }
+      found = { xs: hit.first, ys: ysHere };
+      target = sum;
+      const rivalX = hit.second ?? (single !== undefined && multiple !== undefined ? multiple.first : undefined);
+      if (rivalX !== undefined) {
+        found.alternative = [rivalX, ysHere];
+        return found;
+      }
     } while (nextCombination(idx, k, ys.length));
   }
-  return null;
+  return found ?? null;
 }
 
 function subsetGroup(
@@ -82,8 +115,8 @@ function subsetGroup(
       group: label,
       currency,
       reason,
-      a: groupA.filter((i) => s.groupOfA[i] < 0),
-      b: groupB.filter((j) => s.groupOfB[j] < 0),
+      a: groupA.filter((i) => s.groupOfA[i] === FREE),
+      b: groupB.filter((j) => s.groupOfB[j] === FREE),
       combinations,
     });
   };
@@ -106,15 +139,25 @@ function subsetGroup(
       : [[max, 1, max, false]];
   for (const [maxX, minY, maxY, flipped] of passes) {
     for (;;) {
-      const freeA = groupA.filter((i) => s.groupOfA[i] < 0);
-      const freeB = groupB.filter((j) => s.groupOfB[j] < 0);
+      const freeA = groupA.filter((i) => s.groupOfA[i] === FREE);
+      const freeB = groupB.filter((j) => s.groupOfB[j] === FREE);
       if (freeA.length === 0 || freeB.length === 0) return;
       const found = flipped
         ? findEqualSubsets(freeB, s.amountB, maxX, freeA, s.amountA, minY, maxY, search)
         : findEqualSubsets(freeA, s.amountA, maxX, freeB, s.amountB, minY, maxY, search);
       if (found === 'budget') return giveUp('budget_exhausted', search.tried - 1);
       if (found === null) break;
-      const [as, bs] = flipped ? [found[1], found[0]] : found;
+      const side = (x: number[], y: number[]): [number[], number[]] => (flipped ? [y, x] : [x, y]);
+      const [as, bs] = side(found.xs, found.ys);
+      if (found.alternative !== undefined) {
+        const [altA, altB] = side(...found.alternative);
+        const union = (p: number[], q: number[]) => [...new Set([...p, ...q])].sort((x, y) => x - y);
+        suggest(s, r, union(as, altA), union(bs, altB), [
+          [as, bs],
+          [altA, altB],
+        ]);
+        continue;
+      }
       const sum = sumOf(s.amountA, as);
       addGroup(s, r, as, bs, sum, sum);
     }
@@ -138,7 +181,7 @@ export function runSubsetSum(s: MatchState, r: number, rule: Extract<MatchRule, 
   const groups = new Map<string, { currency: string; value: string; a: number[]; b: number[] }>();
   const place = (records: readonly NormalisedRecord[], groupOf: Int32Array, side: 'a' | 'b') => {
     for (let i = 0; i < records.length; i++) {
-      if (groupOf[i] >= 0) continue;
+      if (groupOf[i] !== FREE) continue;
       const value = records[i].fields[field];
       if (value === undefined || value === '') continue;
       const id = `${records[i].currency}\u001f${value}`;

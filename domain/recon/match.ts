@@ -8,7 +8,9 @@ import { createMatchState, type MatchState } from './match-state';
 import type { NormalisedRecord } from './normalise';
 
 export {
+  FREE,
   NO_DAY,
+  SUGGESTED,
   dayNumber,
   groupItems,
   isDuplicateKey,
@@ -17,6 +19,7 @@ export {
   type GiveUpReason,
   type Groups,
   type MatchState,
+  type Suggestion,
 } from './match-state';
 
 /** Runs every rule of the definition in order over one partition. */

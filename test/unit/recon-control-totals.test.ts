@@ -74,6 +74,7 @@ describe('control totals of a partition', () => {
         rounding: 0,
         amount_mismatch: 0,
         within_tolerance: 1,
+        suggested_match: 0,
       },
       gave_up: 0,
       differences: [

@@ -25,7 +25,7 @@ describe('exact rule', () => {
     expect(r.matches).toEqual([]);
   });
 
-  it('pairs equal amounts in input order when a key holds several records', () => {
+  it('pairs alike records (same amount and date) of a key holding several, as many on each side', () => {
     const r = run(
       exact,
       [
@@ -352,7 +352,7 @@ describe('date window rule', () => {
     expect(matchList(r)).toEqual(['win: A:2 = B:3', 'win: A:1 = B:1']);
   });
 
-  it('passes over records too early to pair, on either side', () => {
+  it('passes over records too early to pair, and proposes two equally good candidates instead of picking one', () => {
     const r = run(
       rules,
       [
@@ -366,7 +366,15 @@ describe('date window rule', () => {
         ['K', '10.00', '2026-03-01'],
       ],
     );
-    expect(matchList(r)).toEqual(['win: A:2 = B:2']);
+    // A:2 and A:3 are alike (amount, date) and B:2 fits either: the data cannot say which, so it is proposed.
+    expect(matchList(r)).toEqual([]);
+    expect(exceptionList(r)[0]).toBe('suggested_match: A:2+A:3 / B:2');
+    expect(r.exceptions[0].evidence).toEqual({
+      rule: 'win',
+      rule_type: 'date_window',
+      candidates: 'A:2=B:2 | A:3=B:2',
+      candidate_count: 2,
+    });
   });
 
   it('never pairs records without a date', () => {
@@ -382,7 +390,9 @@ describe('date window rule', () => {
       ['L', '10.00'],
     ]);
     const undated = matchRecords([{ ...a[0], date: null }, a[1], { ...a[2], date: null }], b, def);
-    expect(undated.groups.rule).toHaveLength(1);
+    // The dated L on side a has two dated candidates on side b: proposed; the undated records are in no proposal.
+    expect(undated.groups.rule).toHaveLength(0);
+    expect(undated.suggestions).toMatchObject([{ a: [1], b: [1, 2] }]);
     expect(Array.from(undated.dayA)).toEqual([NO_DAY, undated.dayB[1], NO_DAY]);
     const undatedB = matchRecords(
       a,
@@ -452,7 +462,7 @@ describe('subset-sum rule', () => {
     expect(matchList(r)).toEqual(['sub: A:1+A:2 = B:1+B:2', 'sub: A:4+A:5 = B:3']);
   });
 
-  it('takes the first subset in input order when several add up to the same sum', () => {
+  it('proposes instead of matching when two different subsets add up to the same sum', () => {
     const r = run(
       [{ id: 'sub', type: 'subset_sum', cardinality: 'many_to_many' }],
       [
@@ -465,7 +475,10 @@ describe('subset-sum rule', () => {
         ['K', '15.00'],
       ],
     );
-    expect(matchList(r)).toEqual(['sub: A:1+A:2 = B:1+B:2']);
+    expect(matchList(r)).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2+A:3 / B:1+B:2']);
+    expect(r.exceptions[0].evidence).toMatchObject({ candidates: 'A:1+A:2=B:1+B:2 | A:2+A:3=B:1+B:2' });
+    expect(r.summary.exceptions_by_category.suggested_match).toBe(1);
   });
 
   it('never matches one record against one', () => {
@@ -531,7 +544,8 @@ describe('subset-sum rule', () => {
   });
 
   it('gives up when the combinations run out, keeping the matches found before', () => {
-    const rules = [{ id: 'sub', type: 'subset_sum' as const, max_combinations: 6 }];
+    // 27 combinations find 3 = 1 + 2 and show it is the only subset adding up to 3; the next search runs out.
+    const rules = [{ id: 'sub', type: 'subset_sum' as const, max_combinations: 30 }];
     const r = run(
       rules,
       [
@@ -548,7 +562,7 @@ describe('subset-sum rule', () => {
     );
     expect(matchList(r)).toEqual(['sub: A:1 = B:1+B:2']);
     expect(r.gave_up).toMatchObject([
-      { reason: 'budget_exhausted', combinations: 6, a: ['A:2'], b: ['B:3', 'B:4', 'B:5'] },
+      { reason: 'budget_exhausted', combinations: 30, a: ['A:2'], b: ['B:3', 'B:4', 'B:5'] },
     ]);
   });
 

@@ -57,6 +57,7 @@ const planted: Record<Category, number> = {
   rounding: 0,
   amount_mismatch: 0,
   within_tolerance: 0,
+  suggested_match: 0,
 };
 const EXACT = 150;
 const MID = '2026-10-15';

@@ -1,0 +1,95 @@
+import { exceptionList, matchList, run } from './recon-fixtures';
+
+describe('ambiguity is proposed, not picked', () => {
+  it('proposes an exact amount held twice on one side and once on the other, matching neither', () => {
+    const r = run(
+      [{ id: 'exact', type: 'exact' }],
+      [
+        ['K', '10.00', '2026-01-01'],
+        ['K', '10.00', '2026-01-02'],
+      ],
+      [['K', '10.00', '2026-01-01']],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2 / B:1']);
+    expect(r.exceptions[0]).toMatchObject({
+      open: true,
+      evidence: { rule: 'exact', candidates: 'A:1=B:1 | A:2=B:1', candidate_count: 2 },
+    });
+  });
+
+  it('lets an earlier same-day rule settle what a later window rule would find ambiguous', () => {
+    const r = run(
+      [
+        { id: 'same-day', type: 'exact', compare_date: true },
+        { id: 'win', type: 'date_window', days: 3 },
+      ],
+      [
+        ['EUR', '100.00', '2026-01-05'],
+        ['EUR', '100.00', '2026-01-06'],
+      ],
+      [
+        ['EUR', '100.00', '2026-01-06'],
+        ['EUR', '100.00', '2026-01-05'],
+      ],
+    );
+    expect(matchList(r).sort()).toEqual(['same-day: A:1 = B:2', 'same-day: A:2 = B:1']);
+    expect(r.exceptions).toEqual([]);
+  });
+
+  it('proposes equal amounts in the date window when more than one pairing explains them', () => {
+    const r = run(
+      [{ id: 'win', type: 'date_window', days: 3 }],
+      [
+        ['EUR', '100.00', '2026-01-05'],
+        ['EUR', '100.00', '2026-01-06'],
+      ],
+      [
+        ['EUR', '100.00', '2026-01-07'],
+        ['EUR', '100.00', '2026-01-08'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2 / B:1+B:2']);
+    expect(r.exceptions[0].evidence).toMatchObject({ candidate_count: 4 });
+    expect(r.summary.open_exceptions).toBe(1);
+    expect(r.summary.a.records_unmatched).toBe(2);
+  });
+
+  it('matches a cluster whose records admit exactly one pairing', () => {
+    // A:1 can only be B:1 (B:2 is 4 days away), which leaves A:2 with B:2.
+    const r = run(
+      [{ id: 'win', type: 'date_window', days: 2 }],
+      [
+        ['EUR', '50.00', '2026-01-01'],
+        ['EUR', '50.00', '2026-01-03'],
+      ],
+      [
+        ['EUR', '50.00', '2026-01-01'],
+        ['EUR', '50.00', '2026-01-05'],
+      ],
+    );
+    expect(matchList(r)).toEqual(['win: A:1 = B:1', 'win: A:2 = B:2']);
+  });
+
+  it('keeps proposed records from later rules and every record in exactly one place', () => {
+    const r = run(
+      [
+        { id: 'exact', type: 'exact' },
+        { id: 'sub', type: 'subset_sum' },
+      ],
+      [
+        ['K', '10.00'],
+        ['K', '10.00'],
+      ],
+      [
+        ['K', '10.00'],
+        ['K', '20.00'],
+      ],
+    );
+    // The exact rule proposes A:1+A:2 / B:1; the subset rule may not use them for 20.00 = 10.00 + 10.00.
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2 / B:1', 'missing_in_a:  / B:2']);
+    expect(r.summary.a.records_in).toBe(r.summary.a.records_matched + r.summary.a.records_unmatched);
+  });
+});
