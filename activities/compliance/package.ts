@@ -122,9 +122,12 @@ export async function generateEvidencePackage(rawInput: unknown, opts: GenerateO
   }
 
   const doc = buildEvidenceDocument(input, attachments);
-  await record(EVIDENCE_FILE, await writeIfChanged(join(dir, EVIDENCE_FILE), `${JSON.stringify(doc, null, 2)}\n`));
-  await record(REPORT_HTML, await writeIfChanged(join(dir, REPORT_HTML), renderEvidenceHtml(doc)));
-  await record(REPORT_PDF, await writeIfChanged(join(dir, REPORT_PDF), await renderEvidencePdf(doc)));
+  const evidenceFile = await writeIfChanged(join(dir, EVIDENCE_FILE), `${JSON.stringify(doc, null, 2)}\n`);
+  await record(EVIDENCE_FILE, evidenceFile);
+  // Both reports print evidence.json's hash on every page: the paper ties to the file the signed manifest lists.
+  const stamp = { evidenceSha256: evidenceFile.sha256 };
+  await record(REPORT_HTML, await writeIfChanged(join(dir, REPORT_HTML), renderEvidenceHtml(doc, stamp)));
+  await record(REPORT_PDF, await writeIfChanged(join(dir, REPORT_PDF), await renderEvidencePdf(doc, stamp)));
 
   const text = manifestText(buildManifest(packageId, steps));
   const manifestOutcome = await writeIfChanged(join(dir, MANIFEST_FILE), text);

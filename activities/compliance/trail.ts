@@ -126,9 +126,12 @@ export async function refreshEvidenceTrail(
 
   const w1 = await writeIfChanged(join(dir, EVIDENCE_FILE), `${JSON.stringify(raw, null, 2)}\n`);
   await note(EVIDENCE_FILE, w1.written);
-  const w2 = await writeIfChanged(join(dir, REPORT_HTML), renderEvidenceHtml(updated));
+  const w2 = await writeIfChanged(join(dir, REPORT_HTML), renderEvidenceHtml(updated, { evidenceSha256: w1.sha256 }));
   await note(REPORT_HTML, w2.written);
-  const w3 = await writeIfChanged(join(dir, REPORT_PDF), await renderEvidencePdf(updated));
+  const w3 = await writeIfChanged(
+    join(dir, REPORT_PDF),
+    await renderEvidencePdf(updated, { evidenceSha256: w1.sha256 }),
+  );
   await note(REPORT_PDF, w3.written);
 
   const files = [];
