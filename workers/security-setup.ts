@@ -8,12 +8,10 @@
 //   FINFLOW_SECURITY_POLICY a security policy file (JSON or YAML): which fields the logs redact
 //
 // Imported by client code too, so nothing here may pull in @temporalio/worker.
-import { readFileSync } from 'node:fs';
 import { access, link, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DataConverter, Logger, LogLevel, LogMetadata } from '@temporalio/common';
 import type { Logger as PinoLogger } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import {
   generateMasterKey,
   keyProviderFromEnv,
@@ -23,7 +21,6 @@ import {
   writeKeyFile,
   type KeyProvider,
 } from '../activities/security/key-ring';
-import { parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
 import type { EncryptionCodecOptions } from './codec';
 import { createDataConverter } from './data-converter';
 
@@ -72,19 +69,7 @@ export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Encry
   throw new KeyConfigError(`FINFLOW_PAYLOAD_COMPRESSION must be "on" or "off", not ${JSON.stringify(v)}`);
 }
 
-/** FINFLOW_SECURITY_POLICY (JSON or YAML), or the default policy (no field rules: logs are pattern-scrubbed only). */
-export function securityPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): SecurityPolicy {
-  const file = env.FINFLOW_SECURITY_POLICY?.trim();
-  if (!file) return parseSecurityPolicy({});
-  let raw: unknown;
-  try {
-    const text = readFileSync(file, 'utf8');
-    raw = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new Error(`FINFLOW_SECURITY_POLICY ${file}: ${(err as Error).message}`);
-  }
-  return parseSecurityPolicy(raw, `security policy ${file}`);
-}
+export { securityPolicyFromEnv } from '../activities/security/policy-file';
 
 const PINO_LEVEL = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
 

@@ -19,7 +19,7 @@ import {
 import type { RetentionPolicy } from '../../domain/compliance/retention';
 import { maskByFieldName } from '../../domain/security/masking';
 import type { CloseEvidenceInput, ReconciliationSummary } from '../../workflows/types';
-import { securityPolicyFromEnv } from '../../workers/security-setup';
+import { securityPolicyFromEnv } from '../security/policy-file';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';
 import type { ExceptionRow, ResultStore } from '../result-store';
