@@ -3,6 +3,7 @@
 // speak one format. Money in a definition is always a decimal string, never a JSON number (a float).
 import { z } from 'zod';
 import { Dec } from '../money';
+import { extractProblem } from './regex-extract';
 
 export const ROUNDING_MODES = ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const;
 
@@ -86,6 +87,36 @@ function buildSchemas() {
       unmapped: z.enum(['error', 'keep']),
       into: fieldName.optional(),
     }),
+    /**
+     * Finds a reference in free text and writes it, in one spelling, to `into` (see regex-extract.ts): pattern
+     * `(INV|CHK)[-/ ]?(\\d{6})` with output `$1-$2` and case `upper` turns `ref inv/123456` into `INV-123456`. No
+     * match leaves `into` empty (null: never equal to anything). The pattern and the groups the output names are
+     * checked here.
+     */
+    z
+      .object({
+        op: z.literal('regex_extract'),
+        ...onField,
+        into: fieldName,
+        pattern: z.string().min(1),
+        flags: z
+          .string()
+          .regex(/^(?!.*(.).*\1)[imsu]*$/, 'flags may be i, m, s and u, each at most once')
+          .default(''),
+        output: z.string().optional(),
+        case: z.enum(['keep', 'upper', 'lower']).default('keep'),
+        match: z.enum(['first', 'all']).default('first'),
+        separator: z.string().min(1).default(','),
+      })
+      .superRefine((t, ctx) => {
+        const problem = extractProblem(t);
+        if (problem !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [problem.startsWith('the output') ? 'output' : 'pattern'],
+            message: problem,
+          });
+      }),
   ]);
 
   const sideSchema = z.object({

@@ -4,6 +4,7 @@
 import type Decimal from 'decimal.js';
 import { Dec, type RoundingMode } from '../money';
 import type { Transformation } from './definition';
+import { compileExtract } from './regex-extract';
 import { roundDecimalText } from './round-text';
 
 export const PLAIN_DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
@@ -222,6 +223,17 @@ export function compileStep(t: Transformation): Step {
         if (iso === undefined)
           return [field, `${JSON.stringify(v)} matches none of the formats ${t.formats.join(', ')}`];
         f[field] = iso;
+        return undefined;
+      };
+    }
+    case 'regex_extract': {
+      const { field, into } = t;
+      const extract = compileExtract(t);
+      return (f) => {
+        const v = f[field];
+        const found = v === undefined ? undefined : extract(v);
+        if (found === undefined || found === '') delete f[into];
+        else f[into] = found;
         return undefined;
       };
     }
