@@ -96,7 +96,14 @@ export function exceptionEvidence(reconId: string, x: ExceptionRow): EvidenceInp
             at: x.explainedAt,
             note: `explained: ${x.explanation ?? ''}`,
           }
-        : { status: 'open' as const, note: x.explanation };
+        : x.status === 'carried_forward'
+          ? {
+              status: 'carried_forward' as const,
+              by: x.explainedBy,
+              at: x.explainedAt,
+              note: `carried forward; explained: ${x.explanation ?? ''}`,
+            }
+          : { status: 'open' as const, note: x.explanation };
   if (!RESOLUTION_STATUSES.includes(resolution.status)) throw new Error(`unknown resolution ${resolution.status}`);
   const iso = (v: string | null | undefined) => (v ? new Date(v).toISOString() : null);
   return {

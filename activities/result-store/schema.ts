@@ -7,12 +7,14 @@ export const MATCHES_TABLE = 'recon_matches';
 export const EXCEPTIONS_TABLE = 'recon_exceptions';
 /** The match keys of runs with a data key, sealed a block at a time (sealed-blocks.ts). */
 export const BLOCKS_TABLE = 'recon_sealed_blocks';
+/** Every person's action on exceptions (issue 15), accepted or refused: who, when, what, which items. */
+export const EXCEPTION_ACTIONS_TABLE = 'recon_exception_actions';
 const MIGRATIONS_TABLE = 'recon_schema_migrations';
 
 /** Arbitrary but fixed: serialises schema changes across every process sharing the database. */
 const SCHEMA_LOCK_KEY = 0x46_46_52_53; // "FFRS"
 
-export const EXCEPTION_STATUSES = ['open', 'explained', 'resolved'] as const;
+export const EXCEPTION_STATUSES = ['open', 'explained', 'resolved', 'carried_forward'] as const;
 export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
 
 export const RUN_STATUSES = ['running', 'balanced', 'exceptions', 'failed'] as const;
@@ -96,6 +98,52 @@ CREATE TABLE ${BLOCKS_TABLE} (
   body bytea NOT NULL,
   PRIMARY KEY (run_id, block_id)
 );
+`,
+  },
+  {
+    version: 3,
+    description: 'exception lifecycle: reason codes, resolutions, carry-forward, first seen, action history',
+    // The status check of version 1 is replaced (carried_forward); a resolution's text is people's words, sealed
+    // per value like explanations; numeric, never a float, for an adjusting entry's amount.
+    sql: `
+ALTER TABLE ${EXCEPTIONS_TABLE} DROP CONSTRAINT IF EXISTS recon_exceptions_status_check;
+ALTER TABLE ${EXCEPTIONS_TABLE} ADD CONSTRAINT recon_exceptions_status_check
+  CHECK (status IN ('open', 'explained', 'resolved', 'carried_forward'));
+ALTER TABLE ${EXCEPTIONS_TABLE}
+  ADD COLUMN reason_code text,
+  ADD COLUMN resolution_kind text,
+  ADD COLUMN resolution_reference text,
+  ADD COLUMN resolution_amount numeric,
+  ADD COLUMN resolution_note text,
+  ADD COLUMN first_seen date;
+UPDATE ${EXCEPTIONS_TABLE} SET first_seen = (created_at AT TIME ZONE 'UTC')::date WHERE first_seen IS NULL;
+ALTER TABLE ${EXCEPTIONS_TABLE} ALTER COLUMN first_seen SET DEFAULT (now() AT TIME ZONE 'UTC')::date;
+
+CREATE TABLE ${EXCEPTION_ACTIONS_TABLE} (
+  seq bigserial PRIMARY KEY,
+  -- The signed token's nonce, or an id of its own for a refusal that had none; binds the sealed detail.
+  action_id text NOT NULL,
+  run_id text NOT NULL,
+  recon_id text NOT NULL,
+  action text NOT NULL,
+  by text NOT NULL,
+  at timestamptz NOT NULL,
+  accepted boolean NOT NULL,
+  refusal text,
+  refusal_type text,
+  item_ids jsonb NOT NULL,
+  count integer NOT NULL,
+  totals jsonb NOT NULL,
+  filter jsonb,
+  detail text NOT NULL,
+  nonce text,
+  key_id text,
+  issuer text,
+  CHECK (accepted OR refusal IS NOT NULL)
+);
+CREATE INDEX recon_exception_actions_run_idx ON ${EXCEPTION_ACTIONS_TABLE} (run_id, seq);
+-- A signed action counts once: its nonce may be accepted only once.
+CREATE UNIQUE INDEX recon_exception_actions_nonce_idx ON ${EXCEPTION_ACTIONS_TABLE} (nonce) WHERE accepted;
 `,
   },
 ];

@@ -40,7 +40,15 @@ export const ReconciliationEvidenceSchema = z
   .strict();
 export type ReconciliationEvidence = z.infer<typeof ReconciliationEvidenceSchema>;
 
-export const RESOLUTION_STATUSES = ['open', 'resolved', 'adjusted', 'waived', 'written_off'] as const;
+// carried_forward: explained, and carried into the next period's reconciliation (issue 15).
+export const RESOLUTION_STATUSES = [
+  'open',
+  'resolved',
+  'adjusted',
+  'waived',
+  'written_off',
+  'carried_forward',
+] as const;
 
 export const ExceptionEvidenceSchema = z
   .object({
