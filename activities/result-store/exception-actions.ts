@@ -309,6 +309,40 @@ export function createExceptionActionStore(deps: ExceptionActionStoreDeps) {
     },
 
     /**
+     * Records an action refused before it could be attributed to anyone (a forged, expired or malformed token):
+     * `by` is what the token claimed, marked unverified, and the detail says why.
+     */
+    async recordUnverified(r: {
+      runId: string;
+      reconId: string;
+      claimedBy?: string;
+      at: string;
+      message: string;
+      type: string;
+    }): Promise<number> {
+      const codec = await codecOf(r.runId);
+      try {
+        const id = `refused-${randomUUID()}`;
+        const detail = codec.enc(
+          EXCEPTION_ACTIONS_TABLE,
+          'detail',
+          id,
+          JSON.stringify({ unverified: true, claimedBy: r.claimedBy ?? null }),
+          'explanation',
+        );
+        const { rows: out } = await pool.query<{ seq: string }>(
+          `INSERT INTO ${EXCEPTION_ACTIONS_TABLE} (action_id, run_id, recon_id, action, by, at, accepted, refusal,
+             refusal_type, item_ids, count, totals, detail)
+           VALUES ($1, $2, $3, 'unverified', $4, $5, false, $6, $7, '[]', 0, '[]', $8) RETURNING seq`,
+          [id, r.runId, r.reconId, `unverified:${r.claimedBy ?? '(nobody)'}`, r.at, r.message, r.type, detail],
+        );
+        return Number(out[0].seq);
+      } finally {
+        codec.dispose();
+      }
+    },
+
+    /**
      * Applies one person's action to every item it names, or to none: refused (and recorded as refused) when the
      * person does not hold the owner role, the action names another run, an item is missing or in a state the
      * action does not apply to, the items no longer add up to the count and totals signed, or the signed action

@@ -1,0 +1,133 @@
+// Signed exception actions (issue 15): a person's explain, resolve, reopen or carry-forward of a reconciliation's
+// exceptions, signed like an approval decision (the approval gateway, or `finflow exceptions ... --signing-key`)
+// through signing.ts's one JWT path. The token carries the whole action: the close and reconciliation, the run, the
+// items, the count and per-currency totals the person saw (the echo of a bulk selection), and the filter that chose
+// them, so the store applies what was signed and nothing else.
+import { decodeJwt, type JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import type { TokenFailureReason } from '../../domain/approval/decision';
+import { type ExceptionAction, parseExceptionAction } from '../../domain/exceptions/lifecycle';
+import type { ExceptionFilter } from '../../domain/exceptions/filter';
+import {
+  checkSignedToken,
+  isoSeconds,
+  issuesText,
+  signTokenClaims,
+  type ApprovalSigningKey,
+  type SignApprovalOptions,
+  type SignedApproval,
+  type VerifyApprovalOptions,
+} from './signing';
+
+export const EXCEPTION_ACTION_TOKEN_TYPE = 'finflow-exception-action+jwt';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const total = z.object({ currency: z.string().nullable(), total: z.string().regex(/^-?\d+(\.\d+)?$/) }).strict();
+
+export const ExceptionActionClaimsSchema = z
+  .object({
+    /** The close the reconciliation belongs to. */
+    workflowId: text(512),
+    reconId: text(256),
+    /** The result-store run whose exceptions are acted on. */
+    runId: text(1024),
+    by: text(256),
+    /** The action (checked against the lifecycle's rules on verification). */
+    exceptionAction: z.record(z.string(), z.unknown()),
+    itemIds: z.array(text(512)).min(1).max(100_000),
+    count: z.int().min(1),
+    totals: z.array(total),
+    filter: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((c) => c.count === c.itemIds.length, { message: 'count must be the number of itemIds' });
+export type ExceptionActionClaimsInput = z.input<typeof ExceptionActionClaimsSchema>;
+
+export interface SignedExceptionAction {
+  reconId: string;
+  runId: string;
+  by: string;
+  action: ExceptionAction;
+  itemIds: string[];
+  count: number;
+  totals: { currency: string | null; total: string }[];
+  filter?: ExceptionFilter;
+  proof: { kid: string; nonce: string; issuer: string; issuedAt: string; expiresAt: string };
+}
+
+export type ExceptionActionVerification =
+  | { ok: true; action: SignedExceptionAction }
+  | { ok: false; reason: TokenFailureReason; message: string; claimedBy?: string };
+
+/** Signs one person's action on exceptions of one reconciliation run. */
+export async function signExceptionAction(
+  claims: ExceptionActionClaimsInput,
+  key: ApprovalSigningKey,
+  options: SignApprovalOptions,
+): Promise<SignedApproval> {
+  const parsed = ExceptionActionClaimsSchema.safeParse(claims);
+  if (!parsed.success) throw new Error(`exception action not signed: ${issuesText(parsed.error.issues, 'action')}`);
+  const { by, ...rest } = parsed.data;
+  return signTokenClaims(key, options, EXCEPTION_ACTION_TOKEN_TYPE, by, rest);
+}
+
+/**
+ * Verifies an exception-action token: signature, type, issuer, audience, lifetime, claims (the action must be one
+ * the lifecycle accepts, its reason code one of `reasonCodes`), and the close it is for. Never throws for a bad
+ * token: the answer says why.
+ */
+export async function verifyExceptionActionToken(
+  token: string,
+  keys: JSONWebKeySet,
+  options: VerifyApprovalOptions & { reasonCodes?: readonly string[] },
+): Promise<ExceptionActionVerification> {
+  let claimedBy: string | undefined;
+  try {
+    const sub = typeof token === 'string' ? decodeJwt(token).sub : undefined;
+    if (typeof sub === 'string') claimedBy = sub.slice(0, 256);
+  } catch {
+    // an unreadable token names nobody
+  }
+  const fail = (reason: TokenFailureReason, message: string): ExceptionActionVerification => ({
+    ok: false,
+    reason,
+    message,
+    ...(claimedBy ? { claimedBy } : {}),
+  });
+  const checked = await checkSignedToken(token, keys, EXCEPTION_ACTION_TOKEN_TYPE, options);
+  if (!checked.ok) return fail(checked.reason, checked.message);
+  const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = checked.payload;
+  const parsed = ExceptionActionClaimsSchema.safeParse({ ...custom, by: sub });
+  if (!parsed.success) return fail('invalid_claims', issuesText(parsed.error.issues, 'action'));
+  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
+    return fail('invalid_claims', 'jti (nonce) must be 8 to 128 characters');
+  if (options.expectedWorkflowId !== undefined && parsed.data.workflowId !== options.expectedWorkflowId)
+    return fail(
+      'wrong_workflow',
+      `the action is for workflow ${parsed.data.workflowId}, not ${options.expectedWorkflowId}`,
+    );
+  let action: ExceptionAction;
+  try {
+    action = parseExceptionAction(parsed.data.exceptionAction, {
+      where: 'exceptionAction',
+      ...(options.reasonCodes ? { reasonCodes: options.reasonCodes } : {}),
+    });
+  } catch (err) {
+    return fail('invalid_claims', (err as Error).message);
+  }
+  const c = parsed.data;
+  return {
+    ok: true,
+    action: {
+      reconId: c.reconId,
+      runId: c.runId,
+      by: c.by,
+      action,
+      itemIds: c.itemIds,
+      count: c.count,
+      totals: c.totals,
+      ...(c.filter ? { filter: c.filter as ExceptionFilter } : {}),
+      proof: { kid: checked.kid, nonce: jti, issuer: iss!, issuedAt: isoSeconds(iat!), expiresAt: isoSeconds(exp!) },
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// One path for a person's signed action on exceptions, whoever sends it (the CLI today; the gateway and a close
+// update later): verify the token against the key set the workers trust, look the signer's roles up in the approval
+// policy's directory (never the roles a caller claims), apply it in the result store (all items or none, with its
+// history row), and append the outcome, accepted or refused, to the hash-chained audit ledger. A refusal is
+// recorded in both before it is answered.
+import type { JSONWebKeySet } from 'jose';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ApprovalPolicy } from '../../domain/approval/policy';
+import type { AuditLedger } from '../audit-ledger/ledger';
+import { verifyExceptionActionToken } from '../approval/exception-action-token';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../approval/keys';
+import type { ExceptionActionStore } from '../result-store/exception-actions';
+
+export interface ExceptionActionServiceDeps {
+  store: ExceptionActionStore;
+  ledger?: AuditLedger;
+  /** Public keys whose tokens count (FINFLOW_APPROVAL_JWKS_FILE). */
+  keys: JSONWebKeySet;
+  issuers?: string[];
+  audience?: string;
+  /** Who holds which roles. */
+  directory: Pick<ApprovalPolicy, 'users'>;
+  clockToleranceSeconds?: number;
+  now?: () => Date;
+}
+
+export interface ExceptionActionTarget {
+  closeId: string;
+  reconId: string;
+  /** The reconciliation's current result-store run (from the close's status). */
+  runId: string;
+  /** The reconciliation's owner role(s) (its task's ownerRole). */
+  ownerRoles: string[];
+  reasonCodes?: readonly string[];
+}
+
+export type ExceptionActionOutcome =
+  | {
+      accepted: true;
+      seq: number;
+      by: string;
+      action: string;
+      count: number;
+      totals: { currency: string | null; total: string }[];
+      nonce: string;
+      ledgerSeq?: number;
+    }
+  | { accepted: false; type: string; message: string; by?: string; ledgerSeq?: number };
+
+export async function applySignedExceptionAction(
+  deps: ExceptionActionServiceDeps,
+  target: ExceptionActionTarget,
+  token: string,
+): Promise<ExceptionActionOutcome> {
+  const now = (deps.now ?? (() => new Date()))();
+  const at = now.toISOString();
+  const subject = `${target.closeId}/${target.reconId}`;
+  const ledger = async (
+    actor: string,
+    accepted: boolean,
+    payload: Record<string, unknown>,
+    key?: string,
+  ): Promise<number | undefined> =>
+    (
+      await deps.ledger?.append({
+        actor,
+        action: accepted ? 'exception.action' : 'exception.action.refused',
+        subject,
+        payload: { runId: target.runId, ...payload },
+        at,
+        ...(key ? { idempotencyKey: `exception-action/${key}` } : {}),
+      })
+    )?.seq;
+
+  const v = await verifyExceptionActionToken(token, deps.keys, {
+    issuer: deps.issuers ?? [GATEWAY_ISSUER, CLI_ISSUER],
+    audience: deps.audience ?? APPROVAL_AUDIENCE,
+    now,
+    expectedWorkflowId: target.closeId,
+    clockToleranceSeconds: deps.clockToleranceSeconds ?? 30,
+    ...(target.reasonCodes ? { reasonCodes: target.reasonCodes } : {}),
+  });
+  if (!v.ok) {
+    const type = `ExceptionActionToken_${v.reason}`;
+    await deps.store.recordUnverified({
+      runId: target.runId,
+      reconId: target.reconId,
+      ...(v.claimedBy ? { claimedBy: v.claimedBy } : {}),
+      at,
+      message: v.message,
+      type,
+    });
+    const ledgerSeq = await ledger(`unverified:${v.claimedBy ?? '(nobody)'}`, false, {
+      reason: v.reason,
+      message: v.message,
+    });
+    return {
+      accepted: false,
+      type,
+      message: `the signed action was refused (${v.reason}): ${v.message}`,
+      ...(v.claimedBy ? { by: `unverified:${v.claimedBy}` } : {}),
+      ...(ledgerSeq !== undefined ? { ledgerSeq } : {}),
+    };
+  }
+  const a = v.action;
+  const roles = deps.directory.users.find((u) => u.userId === a.by)?.roles ?? [];
+  const summary = {
+    action: a.action.action,
+    reconId: a.reconId,
+    claimedRunId: a.runId,
+    itemIds: a.itemIds,
+    count: a.count,
+    totals: a.totals,
+    ...(a.filter ? { filter: a.filter } : {}),
+    nonce: a.proof.nonce,
+    kid: a.proof.kid,
+    issuer: a.proof.issuer,
+  };
+  try {
+    if (a.reconId !== target.reconId)
+      throw ApplicationFailure.nonRetryable(
+        `the action is for reconciliation ${a.reconId}, not ${target.reconId}`,
+        'ExceptionOfAnotherRun',
+      );
+    const done = await deps.store.apply({
+      runId: target.runId,
+      claimedRunId: a.runId,
+      reconId: target.reconId,
+      actor: { id: a.by, roles },
+      ownerRoles: target.ownerRoles,
+      action: a.action,
+      itemIds: a.itemIds,
+      ...(a.filter ? { filter: a.filter } : {}),
+      expected: { count: a.count, totals: a.totals },
+      at,
+      proof: { nonce: a.proof.nonce, kid: a.proof.kid, issuer: a.proof.issuer },
+    });
+    const ledgerSeq = await ledger(a.by, true, { ...summary, seq: done.seq }, a.proof.nonce);
+    return {
+      accepted: true,
+      seq: done.seq,
+      by: a.by,
+      action: a.action.action,
+      count: done.count,
+      totals: done.totals,
+      nonce: a.proof.nonce,
+      ...(ledgerSeq !== undefined ? { ledgerSeq } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure) || !err.nonRetryable) throw err;
+    const type = err.type ?? 'InvalidExceptionAction';
+    // The store records its own refusals; a reconciliation mismatch is caught before it and recorded here.
+    if (type === 'ExceptionOfAnotherRun' && a.reconId !== target.reconId)
+      await deps.store.recordUnverified({
+        runId: target.runId,
+        reconId: target.reconId,
+        claimedBy: a.by,
+        at,
+        message: err.message,
+        type,
+      });
+    const ledgerSeq = await ledger(a.by, false, { ...summary, type, message: err.message });
+    return {
+      accepted: false,
+      type,
+      message: err.message,
+      by: a.by,
+      ...(ledgerSeq !== undefined ? { ledgerSeq } : {}),
+    };
+  }
+}
