@@ -13,8 +13,10 @@
 //                          belongs with which is then a guess, so the whole key is one exception and no pairwise
 //                          category is attempted.
 //     2. missing_in_a / missing_in_b   nothing left on the other side to pair with.
-//   Otherwise leftovers are paired, one pass per category, each pass taking records the earlier ones left; a record
-//   that would fit two categories gets the earlier one:
+//   Otherwise leftovers are paired on evidence. First by reference: where a rule has match_on fields, a leftover
+//   whose match_on values exactly one leftover on the other side shares pairs with it (amount_mismatch for the short
+//   payment, timing_difference, sign_reversal; the evidence names the reference). Then one pass per category, each
+//   pass taking records the earlier ones left; a record that would fit two categories gets the earlier one:
 //     3. timing_difference  same amount, dates differ by at most categorisation.timing_window_days (same amount
 //                           further apart is two separate items, each missing on the other side)
 //     4. sign_reversal      a = -b
@@ -98,6 +100,8 @@ class Categoriser {
   readonly out: CategorisedException[] = [];
   private readonly rounding = new Map<string, number>();
   private readonly uniqueRules: string[];
+  /** The match_on field lists of the rules, each once, in rule order: the references leftovers are paired by first. */
+  private readonly references: string[][] = [];
   private readonly gaveUpA = new Map<number, string>();
   private readonly gaveUpB = new Map<number, string>();
 
@@ -106,6 +110,12 @@ class Categoriser {
     private readonly def: ReconciliationDefinition,
   ) {
     this.uniqueRules = def.rules.filter((r) => 'expect_unique' in r && r.expect_unique).map((r) => r.id);
+    const seen = new Set<string>();
+    for (const r of def.rules)
+      if ('match_on' in r && r.match_on !== undefined && !seen.has(r.match_on.join('\u001f'))) {
+        seen.add(r.match_on.join('\u001f'));
+        this.references.push(r.match_on);
+      }
     for (const g of s.giveUps) {
       const note = `${def.rules[g.rule].id}: ${g.reason} (${g.group})`;
       for (const i of g.a) this.gaveUpA.set(i, note);
@@ -223,6 +233,68 @@ class Categoriser {
     }
   }
 
+  /**
+   * The strongest evidence first: a leftover whose match_on values (a reference found in the text) are held by
+   * exactly one leftover on each side belongs with that one, whatever the amounts say. A different amount is the
+   * short payment (amount_mismatch), the same amount on another day a timing difference, the opposite amount a sign
+   * reversal; the evidence names the reference. A reference held several times on a side decides nothing here.
+   */
+  private pairByReference(
+    k: number,
+    fields: string[],
+    la: number[],
+    lb: number[],
+    usedA: Uint8Array,
+    usedB: Uint8Array,
+  ): void {
+    const s = this.s;
+    const valueOf = (r: { fields: Record<string, string> }): string | undefined => {
+      const parts: string[] = [];
+      for (const f of fields) {
+        const v = r.fields[f];
+        if (v === undefined || v.trim() === '') return undefined;
+        parts.push(v);
+      }
+      return parts.join(' / ');
+    };
+    const byValue = new Map<string, [number[], number[]]>();
+    la.forEach((i, p) => {
+      const v = usedA[p] ? undefined : valueOf(s.a[i]);
+      if (v === undefined) return;
+      const c = byValue.get(v);
+      if (c === undefined) byValue.set(v, [[p], []]);
+      else c[0].push(p);
+    });
+    lb.forEach((j, q) => {
+      const v = usedB[q] ? undefined : valueOf(s.b[j]);
+      if (v !== undefined) byValue.get(v)?.[1].push(q);
+    });
+    const scale = this.scale(s.buckets.currency[k]);
+    for (const [value, [ps, qs]] of byValue) {
+      if (ps.length !== 1 || qs.length !== 1) continue;
+      const [p, q] = [ps[0], qs[0]];
+      const [i, j] = [la[p], lb[q]];
+      const x = s.amountA[i];
+      const y = s.amountB[j];
+      const evidence: Evidence = { match_on: fields.join(','), reference: value };
+      let category: Category = 'amount_mismatch';
+      if (x === y && s.dayA[i] !== s.dayB[j]) {
+        category = 'timing_difference';
+        Object.assign(evidence, {
+          date_a: s.a[i].date as string,
+          date_b: s.b[j].date as string,
+          days_apart: s.dayB[j] - s.dayA[i],
+        });
+      } else if (x === -y && x !== 0) {
+        category = 'sign_reversal';
+        evidence.sum = formatMinor(0, scale);
+      } else evidence.difference = formatMinor(subMinor(x, y), scale);
+      usedA[p] = 1;
+      usedB[q] = 1;
+      this.emit(category, k, [i], [j], evidence);
+    }
+  }
+
   private pairLeftovers(k: number, la: number[], lb: number[]): void {
     const s = this.s;
     const { amountA, amountB, dayA, dayB, a: recA, b: recB } = s;
@@ -235,6 +307,7 @@ class Categoriser {
     let work = 0;
     let truncated = false;
     const budget = this.def.categorisation.max_pairing_work;
+    for (const fields of this.references) this.pairByReference(k, fields, la, lb, usedA, usedB);
 
     for (let pass = 0; pass < 4 && lb.length > 0; pass++) {
       for (let p = 0; p < la.length && !truncated; p++) {

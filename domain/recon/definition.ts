@@ -151,6 +151,13 @@ function buildSchemas() {
      * that key's records alone and they end up as `duplicate_key` unless a later rule (aggregated, subset_sum) explains them.
      */
     expect_unique: z.boolean().default(false),
+    /**
+     * Fields that must also be equal (canonical names, after transformations), such as a reference found in the
+     * remittance text: the records pair only within the key AND the same match_on values. A record with one of
+     * these fields missing or empty is never paired by the rule (null is never equal to null). Leftovers of the
+     * same match_on values are categorised together (a different amount is an amount_mismatch naming the value).
+     */
+    match_on: z.array(fieldName).min(1).optional(),
   };
 
   const ruleSchema = z.discriminatedUnion('type', [

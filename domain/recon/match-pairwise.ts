@@ -6,37 +6,89 @@ import { settleCluster, windowClusters } from './match-ambiguity';
 import { absMinor, limitToMinor, percentToFraction, subMinor, withinFraction } from './minor';
 import { currencyScale } from './normalise';
 
+// ---- candidate sets ---------------------------------------------------------------------------------------------
+
+/**
+ * Calls `settle(as, bs)` for every set of records rule r may pair: the free records of a bucket (same key and
+ * currency) or, when the rule has `match_on`, those of them that also agree on every match_on field. A record with
+ * a match_on field missing or empty takes no part: null is never equal to null. Without match_on, a bucket holding
+ * one record per side goes to `single` instead (the hot path, no allocation).
+ */
+function forEachCandidateSet(
+  s: MatchState,
+  rule: { expect_unique?: boolean; match_on?: string[] },
+  single: (i: number, j: number, k: number) => void,
+  settle: (as: number[], bs: number[], k: number) => void,
+): void {
+  const ua: number[] = [];
+  const ub: number[] = [];
+  const on = rule.match_on;
+  const valueOf = (fields: Record<string, string>): string | undefined => {
+    let v = '';
+    for (const f of on as string[]) {
+      const x = fields[f];
+      if (x === undefined || x.trim() === '') return undefined;
+      v += `${x}\u001f`;
+    }
+    return v;
+  };
+  for (let k = 0; k < s.buckets.count; k++) {
+    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
+    if (on === undefined) {
+      const one = singlePair(s, k);
+      if (one !== undefined) {
+        single(one[0], one[1], k);
+        continue;
+      }
+      collect(s, k, ua, ub);
+      settle(ua, ub, k);
+      continue;
+    }
+    collect(s, k, ua, ub);
+    const byValue = new Map<string, [number[], number[]]>();
+    for (const i of ua) {
+      const v = valueOf(s.a[i].fields);
+      if (v === undefined) continue;
+      const c = byValue.get(v);
+      if (c === undefined) byValue.set(v, [[i], []]);
+      else c[0].push(i);
+    }
+    for (const j of ub) {
+      const v = valueOf(s.b[j].fields);
+      if (v !== undefined) byValue.get(v)?.[1].push(j);
+    }
+    for (const [as, bs] of byValue.values()) if (bs.length > 0) settle(as, bs, k);
+  }
+}
+
 // ---- exact ------------------------------------------------------------------------------------------------------
 
 export function runExact(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'exact' }>): void {
   const { amountA, amountB, dayA, dayB } = s;
   const cmpDate = rule.compare_date;
-  const ua: number[] = [];
-  const ub: number[] = [];
-  for (let k = 0; k < s.buckets.count; k++) {
-    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
-    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
-    const single = singlePair(s, k);
-    if (single !== undefined) {
-      const [i, j] = single;
+  const valueOf = (amount: number, day: number) => (cmpDate ? `${amount}|${day}` : amount);
+  forEachCandidateSet(
+    s,
+    rule,
+    (i, j) => {
       if (amountA[i] === amountB[j] && (!cmpDate || dayA[i] === dayB[j])) pair(s, r, i, j);
-      continue;
-    }
-    collect(s, k, ua, ub);
-    // Records with one value (amount, and date when compared) are each other's candidates: a value held once on
-    // each side pairs, a value held several times pairs only when the records are alike (see match-ambiguity.ts),
-    // else it is proposed.
-    const byValue = new Map<number | string, [number[], number[]]>();
-    const valueOf = (amount: number, day: number) => (cmpDate ? `${amount}|${day}` : amount);
-    for (const j of ub) {
-      const v = valueOf(amountB[j], dayB[j]);
-      const c = byValue.get(v);
-      if (c === undefined) byValue.set(v, [[], [j]]);
-      else c[1].push(j);
-    }
-    for (const i of ua) byValue.get(valueOf(amountA[i], dayA[i]))?.[0].push(i);
-    for (const [as, bs] of byValue.values()) if (as.length > 0) settleCluster(s, r, as, bs, () => true);
-  }
+    },
+    (ua, ub) => {
+      // Records with one value (amount, and date when compared) are each other's candidates: a value held once on
+      // each side pairs, a value held several times pairs only when the records are alike (see
+      // match-ambiguity.ts), else it is proposed.
+      const byValue = new Map<number | string, [number[], number[]]>();
+      for (const j of ub) {
+        const v = valueOf(amountB[j], dayB[j]);
+        const c = byValue.get(v);
+        if (c === undefined) byValue.set(v, [[], [j]]);
+        else c[1].push(j);
+      }
+      for (const i of ua) byValue.get(valueOf(amountA[i], dayA[i]))?.[0].push(i);
+      for (const [as, bs] of byValue.values()) if (as.length > 0) settleCluster(s, r, as, bs, () => true);
+    },
+  );
 }
 
 // ---- tolerance --------------------------------------------------------------------------------------------------
@@ -98,66 +150,62 @@ export function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, 
   const maxDays = rule.max_days_apart;
   const datesOk = (i: number, j: number): boolean =>
     maxDays === undefined || (dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= maxDays);
-  const ua: number[] = [];
-  const ub: number[] = [];
-  for (let k = 0; k < s.buckets.count; k++) {
-    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
-    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
-    const currency = s.buckets.currency[k];
-    const single = singlePair(s, k);
-    if (single !== undefined) {
-      const [i, j] = single;
-      if (within(s, t, currency, amountA[i], amountB[j]) && datesOk(i, j)) pair(s, r, i, j);
-      continue;
-    }
-    collect(s, k, ua, ub);
-    // Each a (in input order) takes the nearest free b by amount that is within the tolerance (and the date
-    // limit), searching down and up from its amount: once a candidate's amount is outside the tolerance, farther ones
-    // are too. Ties go to the smaller amount.
-    const sorted = ub.slice().sort((x, y) => amountB[x] - amountB[y] || x - y);
-    const n = sorted.length;
-    // right: slot p links to the next free slot at or above it (n = none); left: entry p + 1 stands for slot p and
-    // links downwards (entry 0 = none).
-    const right = new Int32Array(n + 1);
-    const left = new Int32Array(n + 1);
-    for (let p = 0; p <= n; p++) {
-      right[p] = p;
-      left[p] = p;
-    }
-    for (const i of ua) {
-      const x = amountA[i];
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (amountB[sorted[mid]] < x) lo = mid + 1;
-        else hi = mid;
+  forEachCandidateSet(
+    s,
+    rule,
+    (i, j, k) => {
+      if (within(s, t, s.buckets.currency[k], amountA[i], amountB[j]) && datesOk(i, j)) pair(s, r, i, j);
+    },
+    (ua, ub, k) => {
+      const currency = s.buckets.currency[k];
+      // Each a (in input order) takes the nearest free b by amount that is within the tolerance (and the date
+      // limit), searching down and up from its amount: once a candidate's amount is outside the tolerance, farther ones
+      // are too. Ties go to the smaller amount.
+      const sorted = ub.slice().sort((x, y) => amountB[x] - amountB[y] || x - y);
+      const n = sorted.length;
+      // right: slot p links to the next free slot at or above it (n = none); left: entry p + 1 stands for slot p and
+      // links downwards (entry 0 = none).
+      const right = new Int32Array(n + 1);
+      const left = new Int32Array(n + 1);
+      for (let p = 0; p <= n; p++) {
+        right[p] = p;
+        left[p] = p;
       }
-      let best = -1;
-      let bestDiff = 0;
-      for (let p = findRoot(left, lo) - 1; p >= 0; p = findRoot(left, p) - 1) {
-        const y = amountB[sorted[p]];
-        if (!within(s, t, currency, x, y)) break;
-        if (datesOk(i, sorted[p])) {
-          best = p;
-          bestDiff = x - y;
-          break;
+      for (const i of ua) {
+        const x = amountA[i];
+        let lo = 0;
+        let hi = n;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (amountB[sorted[mid]] < x) lo = mid + 1;
+          else hi = mid;
         }
-      }
-      for (let p = findRoot(right, lo); p < n; p = findRoot(right, p + 1)) {
-        const y = amountB[sorted[p]];
-        if (!within(s, t, currency, x, y)) break;
-        if (datesOk(i, sorted[p])) {
-          if (best < 0 || y - x < bestDiff) best = p;
-          break;
+        let best = -1;
+        let bestDiff = 0;
+        for (let p = findRoot(left, lo) - 1; p >= 0; p = findRoot(left, p) - 1) {
+          const y = amountB[sorted[p]];
+          if (!within(s, t, currency, x, y)) break;
+          if (datesOk(i, sorted[p])) {
+            best = p;
+            bestDiff = x - y;
+            break;
+          }
         }
+        for (let p = findRoot(right, lo); p < n; p = findRoot(right, p + 1)) {
+          const y = amountB[sorted[p]];
+          if (!within(s, t, currency, x, y)) break;
+          if (datesOk(i, sorted[p])) {
+            if (best < 0 || y - x < bestDiff) best = p;
+            break;
+          }
+        }
+        if (best < 0) continue;
+        pair(s, r, i, sorted[best]);
+        right[best] = best + 1;
+        left[best + 1] = best;
       }
-      if (best < 0) continue;
-      pair(s, r, i, sorted[best]);
-      right[best] = best + 1;
-      left[best + 1] = best;
-    }
-  }
+    },
+  );
 }
 
 // ---- aggregated -------------------------------------------------------------------------------------------------
@@ -187,41 +235,37 @@ export function runAggregated(s: MatchState, r: number, rule: Extract<MatchRule,
 export function runDateWindow(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'date_window' }>): void {
   const { amountA, amountB, dayA, dayB } = s;
   const days = rule.days;
-  const ua: number[] = [];
-  const ub: number[] = [];
-  for (let k = 0; k < s.buckets.count; k++) {
-    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
-    if (rule.expect_unique && isDuplicateKey(s, k)) continue;
-    const single = singlePair(s, k);
-    if (single !== undefined) {
-      const [i, j] = single;
+  forEachCandidateSet(
+    s,
+    rule,
+    (i, j) => {
       if (amountA[i] === amountB[j] && dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= days)
         pair(s, r, i, j);
-      continue;
-    }
-    collect(s, k, ua, ub);
-    const byAmount = new Map<number, number[]>();
-    for (const j of ub) {
-      if (dayB[j] === NO_DAY) continue;
-      const list = byAmount.get(amountB[j]);
-      if (list === undefined) byAmount.set(amountB[j], [j]);
-      else list.push(j);
-    }
-    const aByAmount = new Map<number, number[]>();
-    for (const i of ua) {
-      if (dayA[i] === NO_DAY || !byAmount.has(amountA[i])) continue;
-      const list = aByAmount.get(amountA[i]);
-      if (list === undefined) aByAmount.set(amountA[i], [i]);
-      else list.push(i);
-    }
-    // Per amount, both sides in date order, cut into clusters of records within the window of each other; a
-    // cluster pairs only when one pairing explains it (see match-ambiguity.ts), else it is proposed.
-    for (const [amount, as] of aByAmount) {
-      const bs = byAmount.get(amount) as number[];
-      as.sort((x, y) => dayA[x] - dayA[y] || x - y);
-      bs.sort((x, y) => dayB[x] - dayB[y] || x - y);
-      for (const [ca, cb] of windowClusters(as, dayA, bs, dayB, days))
-        settleCluster(s, r, ca, cb, (i, j) => Math.abs(dayA[i] - dayB[j]) <= days);
-    }
-  }
+    },
+    (ua, ub) => {
+      const byAmount = new Map<number, number[]>();
+      for (const j of ub) {
+        if (dayB[j] === NO_DAY) continue;
+        const list = byAmount.get(amountB[j]);
+        if (list === undefined) byAmount.set(amountB[j], [j]);
+        else list.push(j);
+      }
+      const aByAmount = new Map<number, number[]>();
+      for (const i of ua) {
+        if (dayA[i] === NO_DAY || !byAmount.has(amountA[i])) continue;
+        const list = aByAmount.get(amountA[i]);
+        if (list === undefined) aByAmount.set(amountA[i], [i]);
+        else list.push(i);
+      }
+      // Per amount, both sides in date order, cut into clusters of records within the window of each other; a
+      // cluster pairs only when one pairing explains it (see match-ambiguity.ts), else it is proposed.
+      for (const [amount, as] of aByAmount) {
+        const bs = byAmount.get(amount) as number[];
+        as.sort((x, y) => dayA[x] - dayA[y] || x - y);
+        bs.sort((x, y) => dayB[x] - dayB[y] || x - y);
+        for (const [ca, cb] of windowClusters(as, dayA, bs, dayB, days))
+          settleCluster(s, r, ca, cb, (i, j) => Math.abs(dayA[i] - dayB[j]) <= days);
+      }
+    },
+  );
 }
