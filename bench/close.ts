@@ -24,7 +24,7 @@
 // queue (`<close queue>-reconciliation`, the close's reconciliationTaskQueue option, as `finflow close start` sets
 // it) polled by a second Worker in the same process, so each has its own workflow thread and the children's
 // creation does not hold up the close's workflow tasks; and payloads encrypted by the codec of
-// workers/data-converter.ts (a fresh key), which deflates large payloads (the 190 KB status answer) before it
+// platform/data-converter.ts (a fresh key), which deflates large payloads (the 190 KB status answer) before it
 // encrypts them. --recon-worker 0 puts the children on the close's queue and worker; --codec 0 sends plain JSON
 // (as a worker without keys does).
 //
@@ -58,8 +58,8 @@ import { createDatabase, freePort } from '../scripts/lib/pg-admin';
 import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
 import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
-import { reconciliationTaskQueueOf } from '../workers/config';
-import { createDataConverter } from '../workers/data-converter';
+import { reconciliationTaskQueueOf } from '../platform/config';
+import { createDataConverter } from '../platform/data-converter';
 import { installWorkerRuntime } from '../workers/main';
 import type { ProberOrder, WorkingAnswer } from './lib/status-prober';
 import { submitTaskActionUpdate } from '../workflows/definitions';

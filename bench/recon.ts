@@ -22,7 +22,7 @@ import { Client, Connection } from '@temporalio/client';
 import { PgAccessLog } from '../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../activities/security/envelope';
 import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
-import { createDataConverter, FAILURE_CONVERTER_PATH } from '../workers/data-converter';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from '../platform/data-converter';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';

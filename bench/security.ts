@@ -30,7 +30,7 @@ import { minorToString } from '../domain/money';
 import { createDatabase, freePort } from '../scripts/lib/pg-admin';
 import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
-import { FAILURE_CONVERTER_PATH } from '../workers/data-converter';
+import { FAILURE_CONVERTER_PATH } from '../platform/data-converter';
 import { installWorkerRuntime, startWorker } from '../workers/main';
 import { approvalSignal, statusQuery } from '../workflows/definitions';
 import type { CloseStatus, MonthEndCloseInput } from '../workflows/types';

@@ -44,7 +44,7 @@ import {
   type ResubmitSignal,
 } from '../workflows/definitions';
 import type { TaskAction } from '../workflows/types';
-import { submitTaskAction } from './commands/close';
+import { submitTaskAction } from './task-action';
 import { connectClient } from './connect';
 
 export interface ApprovalGatewayDeps {

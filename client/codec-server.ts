@@ -22,7 +22,7 @@ import { maskByFieldName } from '../domain/security/masking';
 import { hasAccess, parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
 import { PgAccessLog, type AccessLog } from '../activities/security/access-log';
 import { keyProviderFromEnv } from '../activities/security/key-ring';
-import { EncryptionCodec } from '../workers/codec';
+import { EncryptionCodec } from '../platform/codec';
 
 export interface Caller {
   subject: string;

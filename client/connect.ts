@@ -1,11 +1,11 @@
 // A Temporal client for the finflow CLI, the demo and approver apps. It encrypts with the same keys as the
 // workers (FINFLOW_KEY_FILE / FINFLOW_KEYS, or a key provider handed in), so the server sees only ciphertext and
-// the client can read results, queries and failures; see workers/security-setup.ts.
+// the client can read results, queries and failures; see platform/security-setup.ts.
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { KeyProvider } from '../activities/security/key-ring';
-import { temporalConfig, type TemporalConfig } from '../workers/config';
-import { resolveDataConverter } from '../workers/security-setup';
+import { temporalConfig, type TemporalConfig } from '../platform/config';
+import { resolveDataConverter } from '../platform/security-setup';
 
 export interface ConnectedClient {
   client: Client;

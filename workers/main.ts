@@ -1,7 +1,7 @@
 // The finflow worker: runs the close workflows on the finflow task queue and the reconciliation children on their own
 // queue (two Workers in one process, each with its own workflow thread), with the activities of both.
 // `npm run worker` with TEMPORAL_ADDRESS / DATABASE_URL (or FINFLOW_SYSTEM_<NAME>_URL) in the environment, and
-// keys in FINFLOW_KEY_FILE or FINFLOW_KEYS to encrypt every payload (see workers/security-setup.ts).
+// keys in FINFLOW_KEY_FILE or FINFLOW_KEYS to encrypt every payload (see platform/security-setup.ts).
 import type { DataConverter } from '@temporalio/common';
 import {
   bundleWorkflowCode,
@@ -21,14 +21,14 @@ import type { KeyProvider } from '../activities/security/key-ring';
 import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
 import type { SecurityPolicy } from '../domain/security/policy';
-import { reconciliationTaskQueueOf, temporalConfig, type TemporalConfig } from './config';
-import { createDataConverter, FAILURE_CONVERTER_PATH } from './data-converter';
+import { reconciliationTaskQueueOf, temporalConfig, type TemporalConfig } from '../platform/config';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from '../platform/data-converter';
 import {
   codecOptionsFromEnv,
   keyProviderFromEnvIfConfigured,
   securityPolicyFromEnv,
   temporalLoggerFromPino,
-} from './security-setup';
+} from '../platform/security-setup';
 
 export interface RunningWorker {
   /** The Worker on the close task queue: closes, approvals, schedules and their activities. */
@@ -76,7 +76,7 @@ export async function startWorker(
     systems?: SystemRegistry;
     /**
      * A prebuilt bundle. With encryption it must be built with `failureConverterPath: FAILURE_CONVERTER_PATH`
-     * (workers/data-converter.ts), or failures raised in workflow code reach history in clear.
+     * (platform/data-converter.ts), or failures raised in workflow code reach history in clear.
      */
     workflowBundle?: WorkflowBundleWithSourceMap;
     /** Keys for the payload codec; default from FINFLOW_KEY_FILE / FINFLOW_KEYS; null turns encryption off. */

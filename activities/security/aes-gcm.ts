@@ -1,6 +1,6 @@
 // AES-256-GCM in the one layout finflow stores it: [format byte][96-bit random nonce][ciphertext][128-bit tag].
 // The data keys' blobs (envelope.ts: extracts, spill files, sealed reports, wrapped keys) and the payload codec
-// (workers/codec.ts) each put their own format byte first and bind their own additional data.
+// (platform/codec.ts) each put their own format byte first and bind their own additional data.
 //
 // Built in one allocation, optionally after `prefix` free bytes for a frame's length: spill files and sealed reports
 // seal a few hundred MB of 64-128 KiB chunks per large run, and every extra copy of a chunk is external memory the

@@ -3,7 +3,6 @@
 import { userInfo } from 'node:os';
 import {
   ScheduleAlreadyRunning,
-  WorkflowUpdateFailedError,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/client';
@@ -18,13 +17,14 @@ import {
   periodToCloseFor,
   type ScheduledCloseInput,
 } from '../../workflows/close-schedule';
-import { statusQuery, submitTaskActionUpdate } from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, TaskAction, TaskActionAnswer } from '../../workflows/types';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
 import { signTaskAction } from '../../activities/approval/task-action-token';
 import { readClosePlan } from '../close-plan-file';
+import { submitTaskAction } from '../task-action';
 import { connectClient } from '../connect';
-import { reconciliationTaskQueueOf } from '../../workers/config';
+import { reconciliationTaskQueueOf } from '../../platform/config';
 
 type Out = (s: string) => void;
 
@@ -465,17 +465,6 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
 }
 
 export const TASK_ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip'] as const;
-
-/** Sends a task action through the update; a refusal by the validator comes back as a refused answer. */
-export async function submitTaskAction(client: Client, closeId: string, action: TaskAction): Promise<TaskActionAnswer> {
-  try {
-    return await client.workflow.getHandle(closeId).executeUpdate(submitTaskActionUpdate, { args: [action] });
-  } catch (err) {
-    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    const cause = err.cause as { message?: string } | undefined;
-    return { accepted: false, action: action.action, taskId: action.taskId, message: cause?.message ?? err.message };
-  }
-}
 
 export function formatTaskAnswer(a: TaskActionAnswer): string {
   return `${a.action}${a.taskId ? ` ${a.taskId}` : ''}: ${a.accepted ? 'accepted' : 'refused'}: ${a.message}`;

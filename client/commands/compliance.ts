@@ -21,7 +21,7 @@ import { assertRevisable, recordPackageRevision } from '../../activities/complia
 import { verifyEvidencePackage } from '../../activities/compliance/verify';
 import { exportCloseHistory } from '../../activities/history-export';
 import { maskByFieldName } from '../../domain/security/masking';
-import { securityPolicyFromEnv } from '../../workers/security-setup';
+import { securityPolicyFromEnv } from '../../platform/security-setup';
 import { connectClient } from '../connect';
 
 type Out = (line: string) => void;

@@ -23,8 +23,8 @@ import {
   writeKeyFile,
   type KeyProvider,
 } from '../../activities/security/key-ring';
-import { EncryptionCodec } from '../../workers/codec';
-import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../workers/security-setup';
+import { EncryptionCodec } from '../../platform/codec';
+import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../platform/security-setup';
 import { buildCodecServer, codecServerConfigFromEnv, createJwtVerifier } from '../codec-server';
 
 type Out = (line: string) => void;

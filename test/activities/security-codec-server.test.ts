@@ -11,7 +11,7 @@ import {
   createJwtVerifier,
   type VerifyCaller,
 } from '../../client/codec-server';
-import { EncryptionCodec } from '../../workers/codec';
+import { EncryptionCodec } from '../../platform/codec';
 import { seedPolicy, seedPolicyInput } from '../unit/security-fixture';
 
 const IBAN = 'DE89370400440532013000';

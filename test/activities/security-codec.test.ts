@@ -13,9 +13,9 @@ import {
   METADATA_ENCODING_KEY,
   METADATA_KEY_ID_KEY,
   PayloadDecryptionError,
-} from '../../workers/codec';
-import { FAILURE_CONVERTER_PATH, createDataConverter } from '../../workers/data-converter';
-import { codecOptionsFromEnv } from '../../workers/security-setup';
+} from '../../platform/codec';
+import { FAILURE_CONVERTER_PATH, createDataConverter } from '../../platform/data-converter';
+import { codecOptionsFromEnv } from '../../platform/security-setup';
 
 const IBAN = 'DE89370400440532013000';
 const k1 = generateMasterKey('k1');

@@ -18,7 +18,7 @@ import { temporalCliPath } from '../../scripts/lib/servers';
 import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus } from '../../workflows/types';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
-import { FAILURE_CONVERTER_PATH } from '../../workers/data-converter';
+import { FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { freshMariaDatabase } from '../helpers/mariadb';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';

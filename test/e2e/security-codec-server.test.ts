@@ -14,7 +14,7 @@ import { PgAccessLog } from '../../activities/security/access-log';
 import { generateMasterKey, KeyFileProvider, KeyRing, writeKeyFile } from '../../activities/security/key-ring';
 import { systemsFromEnv } from '../../activities/systems';
 import { temporalCliPath } from '../../scripts/lib/servers';
-import { FAILURE_CONVERTER_PATH } from '../../workers/data-converter';
+import { FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { startWorker, type RunningWorker } from '../../workers/main';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';

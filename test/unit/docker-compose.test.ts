@@ -27,8 +27,8 @@ import { buildProgram } from '../../client/cli';
 import { codecServerConfigFromEnv } from '../../client/codec-server';
 import { TASK_QUEUE } from '../../domain/ids';
 import { FINFLOW_SEARCH_ATTRIBUTES } from '../../scripts/lib/dev-server';
-import { temporalConfig } from '../../workers/config';
-import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../workers/security-setup';
+import { temporalConfig } from '../../platform/config';
+import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../platform/security-setup';
 
 const ROOT = resolve(__dirname, '../..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');

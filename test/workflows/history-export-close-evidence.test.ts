@@ -43,7 +43,7 @@ import type { ApprovalDecisionInput } from '../../domain/approval';
 import { parseEvidenceDocument } from '../../domain/compliance/evidence';
 import { maskByFieldName } from '../../domain/security/masking';
 import { SecurityPolicySchema } from '../../domain/security/policy';
-import { createDataConverter } from '../../workers/data-converter';
+import { createDataConverter } from '../../platform/data-converter';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { ClosePlanInput } from '../../domain/close/plan';

@@ -14,7 +14,7 @@ import { generateMasterKey, KeyRing } from '../../activities/security/key-ring';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { maskByFieldName } from '../../domain/security/masking';
 import { SecurityPolicySchema } from '../../domain/security/policy';
-import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../workers/data-converter';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { MonthEndCloseInput } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';

@@ -21,8 +21,8 @@ import {
   type KeyProvider,
 } from '../../activities/security/key-ring';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
-import { ENCRYPTED_ENCODING, EncryptionCodec, METADATA_KEY_ID_KEY } from '../../workers/codec';
-import { createDataConverter } from '../../workers/data-converter';
+import { ENCRYPTED_ENCODING, EncryptionCodec, METADATA_KEY_ID_KEY } from '../../platform/codec';
+import { createDataConverter } from '../../platform/data-converter';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';

@@ -10,7 +10,7 @@ import { createActivities } from '../../activities';
 import { generateMasterKey, KeyRing } from '../../activities/security/key-ring';
 import { REDACTED } from '../../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
-import { createDataConverter } from '../../workers/data-converter';
+import { createDataConverter } from '../../platform/data-converter';
 import { installWorkerRuntime } from '../../workers/main';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { freshDatabase } from '../helpers/postgres';

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client as PgClient } from 'pg';
 import { KeyConfigError } from '../../activities/security/key-ring';
 import { connectClient } from '../../client/connect';
-import { FAILURE_CONVERTER_PATH } from '../../workers/data-converter';
+import { FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { startWorker } from '../../workers/main';
 import {
   ensureKeyFile,
@@ -17,7 +17,7 @@ import {
   resolveDataConverter,
   securityPolicyFromEnv,
   temporalLoggerFromPino,
-} from '../../workers/security-setup';
+} from '../../platform/security-setup';
 import type { CloseStatus } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';

@@ -61,7 +61,7 @@ export async function resolveDataConverter(
   return provider ? createDataConverter(provider, codecOptionsFromEnv(env)) : undefined;
 }
 
-/** FINFLOW_PAYLOAD_COMPRESSION=off: encrypt large payloads without deflating them first (workers/codec.ts). */
+/** FINFLOW_PAYLOAD_COMPRESSION=off: encrypt large payloads without deflating them first (platform/codec.ts). */
 export function codecOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionCodecOptions {
   const v = env.FINFLOW_PAYLOAD_COMPRESSION?.trim().toLowerCase();
   if (v === undefined || v === '' || v === 'on') return {};
