@@ -34,15 +34,20 @@ export interface AmountCell {
   numFmt?: string;
 }
 
-/** The xlsx cell for a decimal string; see the file comment for why it is a number only when that is exact. */
-export function amountCell(s: string | null | undefined): AmountCell {
+/**
+ * The xlsx cell for a decimal string; see the file comment for why it is a number only when that is exact. With
+ * `decimals` (the currency's minor units), the format shows at least that many places, so EUR reads 12.50 and
+ * JPY 1,200; an amount with more places than its currency (a rate, an FX amount) keeps all of them.
+ */
+export function amountCell(s: string | null | undefined, decimals?: number): AmountCell {
   if (s === null || s === undefined) return { value: null };
   const text = s.trim();
   if (!DECIMAL_RE.test(text)) return { value: s };
   const canon = canonical(text);
   const n = Number(canon);
   if (significantDigits(canon) > 15 || !Number.isFinite(n) || String(n) !== canon) return { value: text };
-  const places = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+  const own = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+  const places = Math.max(own, decimals ?? 0);
   const fmt = places > 0 ? `#,##0.${'0'.repeat(places)}` : '#,##0';
   return { value: n, numFmt: `${fmt};-${fmt}` };
 }

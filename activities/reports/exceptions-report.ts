@@ -3,8 +3,9 @@
 // 100k objects at once.
 import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
-import type { ExceptionRow, ResultStore } from '../result-store';
+import type { ExceptionRow, ExceptionTotal, ResultStore } from '../result-store';
 import { amountCell, csvField, csvLine } from './cells';
+import { applyWidths, decimalsOf, displayLength, fitWidths } from './sheet-layout';
 import {
   type ReportFile,
   type ReportFormat,
@@ -33,36 +34,34 @@ interface Column {
   header: string;
   json: string;
   kind: Kind;
-  width: number;
   get(r: ExceptionRow): string | number | null;
 }
 
 export const EXCEPTION_REPORT_COLUMNS: Column[] = [
-  { header: 'Item', json: 'item_id', kind: 'text', width: 22, get: (r) => r.itemId },
-  { header: 'Side', json: 'side', kind: 'text', width: 6, get: (r) => r.side },
-  { header: 'Key', json: 'key', kind: 'text', width: 24, get: (r) => r.key },
-  { header: 'Category', json: 'category', kind: 'text', width: 18, get: (r) => r.category },
-  { header: 'Currency', json: 'currency', kind: 'text', width: 9, get: (r) => r.currency },
-  { header: 'Amount', json: 'amount', kind: 'amount', width: 18, get: (r) => r.amount },
-  { header: 'Amount A', json: 'amount_a', kind: 'amount', width: 18, get: (r) => r.amountA },
-  { header: 'Amount B', json: 'amount_b', kind: 'amount', width: 18, get: (r) => r.amountB },
-  { header: 'Difference', json: 'difference', kind: 'amount', width: 16, get: (r) => r.difference },
-  { header: 'Rule', json: 'rule', kind: 'text', width: 14, get: (r) => r.rule },
-  { header: 'Accepted', json: 'accepted', kind: 'text', width: 9, get: (r) => (r.accepted ? 'yes' : 'no') },
-  { header: 'Status', json: 'status', kind: 'text', width: 10, get: (r) => r.status },
-  { header: 'Explanation', json: 'explanation', kind: 'text', width: 40, get: (r) => r.explanation },
-  { header: 'Explained by', json: 'explained_by', kind: 'text', width: 18, get: (r) => r.explainedBy },
-  { header: 'Explained at', json: 'explained_at', kind: 'text', width: 26, get: (r) => r.explainedAt },
-  { header: 'Resolved by', json: 'resolved_by', kind: 'text', width: 18, get: (r) => r.resolvedBy },
-  { header: 'Resolved at', json: 'resolved_at', kind: 'text', width: 26, get: (r) => r.resolvedAt },
-  { header: 'Records A', json: 'a_items', kind: 'text', width: 24, get: (r) => r.aItems.join(' ') },
-  { header: 'Records B', json: 'b_items', kind: 'text', width: 24, get: (r) => r.bItems.join(' ') },
-  { header: 'Partition', json: 'partition', kind: 'int', width: 9, get: (r) => r.partition },
+  { header: 'Item', json: 'item_id', kind: 'text', get: (r) => r.itemId },
+  { header: 'Side', json: 'side', kind: 'text', get: (r) => r.side },
+  { header: 'Key', json: 'key', kind: 'text', get: (r) => r.key },
+  { header: 'Category', json: 'category', kind: 'text', get: (r) => r.category },
+  { header: 'Currency', json: 'currency', kind: 'text', get: (r) => r.currency },
+  { header: 'Amount', json: 'amount', kind: 'amount', get: (r) => r.amount },
+  { header: 'Amount A', json: 'amount_a', kind: 'amount', get: (r) => r.amountA },
+  { header: 'Amount B', json: 'amount_b', kind: 'amount', get: (r) => r.amountB },
+  { header: 'Difference', json: 'difference', kind: 'amount', get: (r) => r.difference },
+  { header: 'Rule', json: 'rule', kind: 'text', get: (r) => r.rule },
+  { header: 'Accepted', json: 'accepted', kind: 'text', get: (r) => (r.accepted ? 'yes' : 'no') },
+  { header: 'Status', json: 'status', kind: 'text', get: (r) => r.status },
+  { header: 'Explanation', json: 'explanation', kind: 'text', get: (r) => r.explanation },
+  { header: 'Explained by', json: 'explained_by', kind: 'text', get: (r) => r.explainedBy },
+  { header: 'Explained at', json: 'explained_at', kind: 'text', get: (r) => r.explainedAt },
+  { header: 'Resolved by', json: 'resolved_by', kind: 'text', get: (r) => r.resolvedBy },
+  { header: 'Resolved at', json: 'resolved_at', kind: 'text', get: (r) => r.resolvedAt },
+  { header: 'Records A', json: 'a_items', kind: 'text', get: (r) => r.aItems.join(' ') },
+  { header: 'Records B', json: 'b_items', kind: 'text', get: (r) => r.bItems.join(' ') },
+  { header: 'Partition', json: 'partition', kind: 'int', get: (r) => r.partition },
   {
     header: 'Evidence',
     json: 'evidence',
     kind: 'text',
-    width: 60,
     get: (r) => (typeof r.evidence === 'string' ? r.evidence : JSON.stringify(r.evidence)),
   },
 ];
@@ -135,57 +134,116 @@ async function catchUp(ws: ExcelJS.Worksheet): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-function setCell(cell: ExcelJS.Cell, kind: Kind, v: string | number | null): void {
-  if (v === null) return;
+function setCell(cell: ExcelJS.Cell, kind: Kind, v: string | number | null, decimals?: number): number {
+  if (v === null) return 0;
   if (kind === 'amount') {
-    const c = amountCell(String(v));
+    const c = amountCell(String(v), decimals);
     cell.value = c.value;
     if (c.numFmt) cell.numFmt = c.numFmt;
-  } else cell.value = v;
+    return displayLength(c.value, c.numFmt);
+  }
+  cell.value = v;
+  return displayLength(v);
 }
 
+/** Per currency, from the store's exact sums: the totals sheet comes first, before the rows are streamed. */
+function totalsByCurrency(categories: readonly ExceptionTotal[]) {
+  const by = new Map<string, { count: number; amount: Dec; difference: Dec }>();
+  for (const c of categories) {
+    const cur = c.currency ?? '';
+    const t = by.get(cur) ?? { count: 0, amount: new Dec(0), difference: new Dec(0) };
+    t.count += c.count;
+    t.amount = t.amount.plus(c.amount);
+    t.difference = t.difference.plus(c.difference);
+    by.set(cur, t);
+  }
+  return by;
+}
+
+const TOTALS_HEADERS = ['Currency', 'Exceptions', 'Amount', 'Difference'];
+
+/**
+ * The exceptions workbook: a "Totals" sheet first (exceptions, amount and difference per currency, the store's
+ * exact sums), then "Exceptions", one row per exception. Both sheets have a frozen, filterable header row and
+ * columns fitted to their content (the exceptions sheet measures the header and its first batch: rows are
+ * streamed, and the widths must be written before the first row). Amounts are numbers shown with their currency's
+ * decimals wherever a number holds them exactly. The rows streamed must add up to the totals shown first, per
+ * currency, or the report fails rather than contradict itself.
+ */
 export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFile> {
   const path = join(input.dir, reportFileName(input.reconId, 'exceptions', input.date, 'xlsx', !!input.seal));
   return writeAtomically(
     path,
     async (sink) => {
+      const expected = totalsByCurrency(await input.store.exceptionTotals(input.runId));
       const wb = reportWorkbook(sink);
+
+      const ts = wb.addWorksheet('Totals', { views: [{ state: 'frozen', ySplit: 1 }] });
+      const totalRows = [...expected.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const totalLengths: number[][] = [];
+      ts.getRow(1).values = TOTALS_HEADERS;
+      ts.getRow(1).font = { bold: true };
+      totalRows.forEach(([currency, t], i) => {
+        const row = ts.getRow(i + 2);
+        row.getCell(1).value = currency;
+        row.getCell(2).value = t.count;
+        const decimals = decimalsOf(currency);
+        totalLengths.push([
+          currency.length,
+          String(t.count).length,
+          setCell(row.getCell(3), 'amount', t.amount.toFixed(), decimals),
+          setCell(row.getCell(4), 'amount', t.difference.toFixed(), decimals),
+        ]);
+      });
+      applyWidths(ts, fitWidths(TOTALS_HEADERS, totalLengths));
+      ts.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: TOTALS_HEADERS.length } };
+      for (let i = 1; i <= totalRows.length + 1; i++) ts.getRow(i).commit();
+      ts.commit();
+
       const ws = wb.addWorksheet('Exceptions', { views: [{ state: 'frozen', ySplit: 1 }] });
-      ws.columns = EXCEPTION_REPORT_COLUMNS.map((c) => ({ header: c.header, key: c.json, width: c.width }));
-      ws.getRow(1).font = { bold: true };
-      ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: EXCEPTION_REPORT_COLUMNS.length } };
-      ws.getRow(1).commit();
+      const headers = EXCEPTION_REPORT_COLUMNS.map((c) => c.header);
       const totals = new CurrencyTotals();
+      const batches = input.store.streamExceptions(input.runId, { batchSize: input.batchSize })[Symbol.asyncIterator]();
+      let next = await batches.next();
+      // The first batch is laid into rows before anything is committed, so its lengths can size the columns.
+      const fill = (batch: readonly ExceptionRow[], first: number) =>
+        batch.map((r, j) => {
+          const row = ws.getRow(first + j);
+          return EXCEPTION_REPORT_COLUMNS.map((c, i) =>
+            setCell(row.getCell(i + 1), c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined),
+          );
+        });
+      const firstBatch = next.done ? [] : next.value;
+      const lengths = fill(firstBatch, 2);
+      applyWidths(ws, fitWidths(headers, lengths));
+      ws.getRow(1).values = headers;
+      ws.getRow(1).font = { bold: true };
+      ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: headers.length } };
+      ws.getRow(1).commit();
       let rows = 0;
-      for await (const batch of input.store.streamExceptions(input.runId, { batchSize: input.batchSize })) {
+      while (!next.done) {
+        const batch = next.value;
+        if (rows > 0) fill(batch, rows + 2);
         for (const r of batch) {
-          const row = ws.getRow(rows + 2);
-          EXCEPTION_REPORT_COLUMNS.forEach((c, i) => setCell(row.getCell(i + 1), c.kind, c.get(r)));
-          row.commit();
+          ws.getRow(rows + 2).commit();
           totals.add(r);
           rows++;
         }
         await catchUp(ws);
+        next = await batches.next();
       }
       ws.commit();
-      const ts = wb.addWorksheet('Totals');
-      ts.columns = [
-        { header: 'Currency', key: 'currency', width: 10 },
-        { header: 'Exceptions', key: 'count', width: 12 },
-        { header: 'Amount', key: 'amount', width: 20 },
-        { header: 'Difference', key: 'difference', width: 20 },
-      ];
-      ts.getRow(1).font = { bold: true };
-      ts.getRow(1).commit();
-      totals.rows().forEach((t, i) => {
-        const row = ts.getRow(i + 2);
-        row.getCell(1).value = t.currency;
-        row.getCell(2).value = t.count;
-        setCell(row.getCell(3), 'amount', t.amount);
-        setCell(row.getCell(4), 'amount', t.difference);
-        row.commit();
-      });
-      ts.commit();
+      const streamed = new Map(totals.rows().map((t) => [t.currency, t]));
+      for (const cur of new Set([...expected.keys(), ...streamed.keys()])) {
+        const e = expected.get(cur);
+        const s = streamed.get(cur);
+        if (!e || !s || e.count !== s.count || !e.amount.eq(s.amount) || !e.difference.eq(s.difference))
+          throw new Error(
+            `exceptions report of ${input.runId}: the rows written for currency ${JSON.stringify(cur)} ` +
+              `(${s?.count ?? 0} rows, amount ${s?.amount ?? '0'}, difference ${s?.difference ?? '0'}) do not add up to ` +
+              `the store's totals (${e?.count ?? 0}, ${e?.amount.toFixed() ?? '0'}, ${e?.difference.toFixed() ?? '0'})`,
+          );
+      }
       await wb.commit();
       return rows;
     },

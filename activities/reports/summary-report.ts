@@ -6,6 +6,7 @@ import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import type { ExceptionTotal, RunRow } from '../result-store';
 import { amountCell, csvField, csvLine } from './cells';
+import { applyWidths, decimalsOf, displayLength, fitWidths } from './sheet-layout';
 import type { ReportInput } from './exceptions-report';
 import {
   type ReportFile,
@@ -72,16 +73,37 @@ function runLines(input: ReportInput, run: RunRow): [string, string | null][] {
   ];
 }
 
-function valueCell(cell: ExcelJS.Cell, v: string | number | boolean | null): void {
-  if (v === null) return;
+function valueCell(cell: ExcelJS.Cell, v: string | number | boolean | null, decimals?: number): number {
+  if (v === null) return 0;
   // Decimal strings (amounts, counts) follow the amount rule: a number only when exact, else text.
   if (typeof v === 'string' && DECIMAL_RE.test(v)) {
-    const c = amountCell(v);
+    const c = amountCell(v, decimals);
     cell.value = c.value;
     if (c.numFmt) cell.numFmt = c.numFmt;
-  } else cell.value = v;
+    return displayLength(c.value, c.numFmt);
+  }
+  cell.value = v;
+  return displayLength(v);
 }
 
+const CATEGORY_HEADERS = [
+  'Category',
+  'Side',
+  'Currency',
+  'Count',
+  'Open',
+  'Explained',
+  'Resolved',
+  'Amount',
+  'Difference',
+];
+
+/**
+ * The summary workbook: "Summary" first (the run and its control totals as label/value lines), then "By
+ * category" with a line per category, side and currency and the totals per side and currency. Both sheets have
+ * a frozen header row and columns fitted to their content; the category sheet is filterable, and its amounts are
+ * numbers shown with their currency's decimals.
+ */
 export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> {
   const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'xlsx', !!input.seal));
   const data = await load(input);
@@ -89,59 +111,55 @@ export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> 
     path,
     async (sink) => {
       const wb = reportWorkbook(sink);
-      const ws = wb.addWorksheet('Summary');
-      ws.columns = [
-        { header: 'Item', key: 'item', width: 28 },
-        { header: 'Value', key: 'value', width: 60 },
+      const ws = wb.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: 1 }] });
+      const lines: [string, string | number | boolean | null][] = [
+        ...runLines(input, data.run),
+        ...flattenSummary(data.run.summary ?? {}).map(([k, v]) => [`summary.${k}`, v] as [string, typeof v]),
       ];
+      ws.getRow(1).values = ['Item', 'Value'];
       ws.getRow(1).font = { bold: true };
-      ws.getRow(1).commit();
-      let r = 2;
-      for (const [k, v] of runLines(input, data.run)) {
-        const row = ws.getRow(r++);
+      const lengths = lines.map(([k, v], i) => {
+        const row = ws.getRow(i + 2);
         row.getCell(1).value = k;
-        if (v !== null) row.getCell(2).value = v;
-        row.commit();
-      }
-      for (const [k, v] of flattenSummary(data.run.summary ?? {})) {
-        const row = ws.getRow(r++);
-        row.getCell(1).value = `summary.${k}`;
-        valueCell(row.getCell(2), v);
-        row.commit();
-      }
+        return [k.length, valueCell(row.getCell(2), v)];
+      });
+      applyWidths(ws, fitWidths(['Item', 'Value'], lengths));
+      for (let i = 1; i <= lines.length + 1; i++) ws.getRow(i).commit();
       ws.commit();
 
       const cs = wb.addWorksheet('By category', { views: [{ state: 'frozen', ySplit: 1 }] });
-      const headers = [
-        'Category',
-        'Side',
-        'Currency',
-        'Count',
-        'Open',
-        'Explained',
-        'Resolved',
-        'Amount',
-        'Difference',
-      ];
-      cs.columns = headers.map((h) => ({ header: h, key: h.toLowerCase(), width: h === 'Category' ? 20 : 14 }));
+      cs.getRow(1).values = CATEGORY_HEADERS;
       cs.getRow(1).font = { bold: true };
-      cs.getRow(1).commit();
+      const catLengths: number[][] = [];
       let i = 2;
-      for (const c of data.categories) {
+      const line = (
+        values: (string | number)[],
+        amount: string,
+        difference: string,
+        currency: string | null,
+        bold = false,
+      ) => {
         const row = cs.getRow(i++);
-        row.values = [c.category, c.side, c.currency ?? '', c.count, c.open, c.explained, c.resolved];
-        valueCell(row.getCell(8), c.amount);
-        valueCell(row.getCell(9), c.difference);
-        row.commit();
-      }
-      for (const t of data.totals) {
-        const row = cs.getRow(i++);
-        row.values = ['TOTAL', t.side, t.currency ?? '', t.count];
-        valueCell(row.getCell(8), t.amount);
-        valueCell(row.getCell(9), t.difference);
-        row.font = { bold: true };
-        row.commit();
-      }
+        row.values = values;
+        const decimals = decimalsOf(currency);
+        const lengths = CATEGORY_HEADERS.map((_, k) => (k < values.length ? displayLength(values[k]) : 0));
+        lengths[7] = valueCell(row.getCell(8), amount, decimals);
+        lengths[8] = valueCell(row.getCell(9), difference, decimals);
+        catLengths.push(lengths);
+        if (bold) row.font = { bold: true };
+      };
+      for (const c of data.categories)
+        line(
+          [c.category, c.side, c.currency ?? '', c.count, c.open, c.explained, c.resolved],
+          c.amount,
+          c.difference,
+          c.currency,
+        );
+      for (const t of data.totals)
+        line(['TOTAL', t.side, t.currency ?? '', t.count], t.amount, t.difference, t.currency, true);
+      applyWidths(cs, fitWidths(CATEGORY_HEADERS, catLengths));
+      cs.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: CATEGORY_HEADERS.length } };
+      for (let n = 1; n < i; n++) cs.getRow(n).commit();
       cs.commit();
       await wb.commit();
       return data.categories.length;
