@@ -210,6 +210,30 @@ function buildSchemas() {
       max_group_size: z.int().min(2).max(200).default(20),
       max_combinations: z.int().min(1).max(10_000_000).default(100_000),
     }),
+    /**
+     * One record of `one_side` (a bank credit) against min_items..max_items records of the other side (the GL
+     * receipts of a deposit slip) dated from `days_before` days before to `days_after` days after it, of the same
+     * sign, summing exactly; within the key and currency (see match-sum-window.ts). Never matches when two different
+     * subsets fit, or when the subsets of two records compete for the same records: then it proposes. Bounded per
+     * record: more than max_candidates candidates in the window, or more than max_combinations subsets tried, is
+     * given up and reported.
+     */
+    z
+      .object({
+        id: ruleId,
+        type: z.literal('sum_window'),
+        one_side: z.enum(['a', 'b']).default('a'),
+        days_before: z.int().min(0).max(366).default(1),
+        days_after: z.int().min(0).max(366).default(0),
+        min_items: z.int().min(2).max(12).default(2),
+        max_items: z.int().min(2).max(12).default(8),
+        max_candidates: z.int().min(2).max(5_000).default(200),
+        max_combinations: z.int().min(1).max(10_000_000).default(200_000),
+      })
+      .refine((r) => r.min_items <= r.max_items, {
+        message: 'min_items may not exceed max_items',
+        path: ['min_items'],
+      }),
   ]);
 
   const categorisationSchema = z.object({
@@ -256,6 +280,7 @@ function buildSchemas() {
         seen.add(r.id);
         const needsDates =
           r.type === 'date_window' ||
+          r.type === 'sum_window' ||
           (r.type === 'exact' && r.compare_date) ||
           (r.type === 'tolerance' && r.max_days_apart !== undefined);
         if (needsDates && (!d.a.date_field || !d.b.date_field))

@@ -4,6 +4,7 @@
 import type { ReconciliationDefinition } from './definition';
 import { runAggregated, runDateWindow, runExact, runTolerance } from './match-pairwise';
 import { runSubsetSum } from './match-subset';
+import { runSumWindow } from './match-sum-window';
 import { createMatchState, type MatchState } from './match-state';
 import type { NormalisedRecord } from './normalise';
 
@@ -41,6 +42,8 @@ export function matchRecords(
         return runDateWindow(s, r, rule);
       case 'subset_sum':
         return runSubsetSum(s, r, rule);
+      case 'sum_window':
+        return runSumWindow(s, r, rule);
     }
   });
   return s;

@@ -1,0 +1,197 @@
+// The sum_window rule: one record on one side (a bank credit) against 2..max_items records on the other (the GL
+// receipts of a deposit slip) dated within a window around it, summing exactly. No shared key beyond the bucket's.
+//
+// Two phases, because a wrong match is the worst outcome:
+//   1. For every free single record, search its candidates (same bucket, same sign, not larger, dated in the window)
+//      for subsets that add up exactly, stopping at two. Candidates are sorted by amount, largest first, and the
+//      search prunes a branch when the amount left is larger than what the remaining candidates (or the remaining
+//      item slots) can still add: that is what keeps it fast at scale. Each search is bounded (max_candidates,
+//      max_combinations); a search that hits a bound is reported as given up and matches nothing.
+//   2. A single record with exactly one subset whose records no other single record's subsets use is matched.
+//      Everything else - two subsets for one record, or records claimed by the subsets of two single records - is
+//      proposed together as one suggestion listing the subsets: the data cannot decide.
+import type { MatchRule } from './definition';
+import { FREE, NO_DAY, addGroup, suggest, sumOf, type MatchState } from './match-state';
+
+type SumWindowRule = Extract<MatchRule, { type: 'sum_window' }>;
+
+interface Search {
+  budget: number;
+  tried: number;
+}
+
+/**
+ * Up to two subsets (as positions into `values`, sorted descending, all > 0) of min..max items summing to `target`;
+ * 'budget' when the search ran out.
+ */
+export function findSubsets(
+  values: readonly number[],
+  target: number,
+  min: number,
+  max: number,
+  search: Search,
+): number[][] | 'budget' {
+  const n = values.length;
+  const suffix = new Float64Array(n + 1);
+  for (let t = n - 1; t >= 0; t--) suffix[t] = suffix[t + 1] + values[t];
+  const found: number[][] = [];
+  const chosen: number[] = [];
+  let outOfBudget = false;
+  const walk = (start: number, remaining: number): void => {
+    if (remaining === 0) {
+      if (chosen.length >= min) found.push(chosen.slice());
+      return;
+    }
+    const slots = max - chosen.length;
+    if (slots === 0) return;
+    for (let t = start; t < n; t++) {
+      if (found.length >= 2 || outOfBudget) return;
+      if (++search.tried > search.budget) {
+        outOfBudget = true;
+        return;
+      }
+      const v = values[t];
+      if (v > remaining) continue;
+      // Sorted descending: if the rest cannot reach the amount left, nor can anything later.
+      if (suffix[t] < remaining || v * slots < remaining) return;
+      chosen.push(t);
+      walk(t + 1, remaining - v);
+      chosen.pop();
+    }
+  };
+  walk(0, target);
+  if (outOfBudget) return 'budget';
+  return found;
+}
+
+export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): void {
+  const oneIsA = rule.one_side === 'a';
+  const oneAmount = oneIsA ? s.amountA : s.amountB;
+  const manyAmount = oneIsA ? s.amountB : s.amountA;
+  const oneDay = oneIsA ? s.dayA : s.dayB;
+  const manyDay = oneIsA ? s.dayB : s.dayA;
+  const oneGroup = oneIsA ? s.groupOfA : s.groupOfB;
+  const manyGroup = oneIsA ? s.groupOfB : s.groupOfA;
+  const { aStart, aIdx, bStart, bIdx } = s.buckets;
+
+  for (let k = 0; k < s.buckets.count; k++) {
+    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+    const ones: number[] = [];
+    const many: number[] = [];
+    const [oneStart, oneIdx, manyStart, manyIdx] = oneIsA ? [aStart, aIdx, bStart, bIdx] : [bStart, bIdx, aStart, aIdx];
+    for (let p = oneStart[k]; p < oneStart[k + 1]; p++) {
+      const x = oneIdx[p];
+      if (oneGroup[x] === FREE && oneAmount[x] !== 0 && oneDay[x] !== NO_DAY) ones.push(x);
+    }
+    for (let p = manyStart[k]; p < manyStart[k + 1]; p++) {
+      const y = manyIdx[p];
+      if (manyGroup[y] === FREE && manyAmount[y] !== 0 && manyDay[y] !== NO_DAY) many.push(y);
+    }
+    if (ones.length === 0 || many.length < rule.min_items) continue;
+    many.sort((x, y) => manyDay[x] - manyDay[y] || x - y);
+    const days = Int32Array.from(many, (y) => manyDay[y]);
+    const lowerBound = (d: number): number => {
+      let lo = 0;
+      let hi = days.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (days[mid] < d) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+
+    // Phase 1: the subsets of each single record.
+    const solutions = new Map<number, number[][]>();
+    const claimedBy = new Map<number, number[]>();
+    for (const x of ones) {
+      const target = oneAmount[x];
+      const sign = target < 0 ? -1 : 1;
+      const from = lowerBound(oneDay[x] - rule.days_before);
+      const to = lowerBound(oneDay[x] + rule.days_after + 1);
+      const candidates: number[] = [];
+      for (let p = from; p < to; p++) {
+        const y = many[p];
+        const v = manyAmount[y] * sign;
+        if (v > 0 && v <= target * sign) candidates.push(y);
+      }
+      if (candidates.length < rule.min_items) continue;
+      const giveUp = (reason: 'group_too_large' | 'budget_exhausted', combinations: number) =>
+        s.giveUps.push({
+          rule: r,
+          group: `${(oneIsA ? s.a : s.b)[x].id} +${rule.days_after}/-${rule.days_before} days`,
+          currency: s.buckets.currency[k],
+          reason,
+          a: oneIsA ? [x] : candidates.slice(),
+          b: oneIsA ? candidates.slice() : [x],
+          combinations,
+        });
+      if (candidates.length > rule.max_candidates) {
+        giveUp('group_too_large', 0);
+        continue;
+      }
+      candidates.sort((y1, y2) => manyAmount[y2] * sign - manyAmount[y1] * sign || y1 - y2);
+      const search = { budget: rule.max_combinations, tried: 0 };
+      const found = findSubsets(
+        candidates.map((y) => manyAmount[y] * sign),
+        target * sign,
+        rule.min_items,
+        rule.max_items,
+        search,
+      );
+      if (found === 'budget') {
+        giveUp('budget_exhausted', rule.max_combinations);
+        continue;
+      }
+      if (found.length === 0) continue;
+      const subsets = found.map((positions) => positions.map((p) => candidates[p]));
+      solutions.set(x, subsets);
+      for (const subset of subsets)
+        for (const y of subset) {
+          const list = claimedBy.get(y);
+          if (list === undefined) claimedBy.set(y, [x]);
+          else if (!list.includes(x)) list.push(x);
+        }
+    }
+
+    // Phase 2: clusters of single records linked by a shared candidate; a cluster of one record with one subset
+    // matches, any other is proposed.
+    const seen = new Set<number>();
+    for (const x of solutions.keys()) {
+      if (seen.has(x)) continue;
+      const cluster: number[] = [];
+      const stack = [x];
+      seen.add(x);
+      while (stack.length > 0) {
+        const z = stack.pop() as number;
+        cluster.push(z);
+        for (const subset of solutions.get(z) as number[][])
+          for (const y of subset)
+            for (const other of claimedBy.get(y) as number[])
+              if (!seen.has(other)) {
+                seen.add(other);
+                stack.push(other);
+              }
+      }
+      const side = (one: number[], rest: number[]): [number[], number[]] => (oneIsA ? [one, rest] : [rest, one]);
+      if (cluster.length === 1 && (solutions.get(x) as number[][]).length === 1) {
+        const [as, bs] = side([x], (solutions.get(x) as number[][])[0]);
+        addGroup(s, r, as, bs, sumOf(s.amountA, as), sumOf(s.amountB, bs));
+        continue;
+      }
+      cluster.sort((p, q) => p - q);
+      const records = new Set<number>();
+      const candidates: [number[], number[]][] = [];
+      for (const z of cluster)
+        for (const subset of solutions.get(z) as number[][]) {
+          for (const y of subset) records.add(y);
+          candidates.push(side([z], subset));
+        }
+      const [as, bs] = side(
+        cluster,
+        [...records].sort((p, q) => p - q),
+      );
+      suggest(s, r, as, bs, candidates);
+    }
+  }
+}
