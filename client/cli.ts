@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerApprovalCommands } from './commands/approval';
 import { registerCloseCommands, registerTaskCommands } from './commands/close';
 import { registerComplianceCommands } from './commands/compliance';
+import { registerExceptionCommands } from './commands/exceptions';
 import { registerSecurityCommands } from './commands/security';
 
 // Kept here for callers of the earlier layout (scripts/demo.ts): the close commands live in commands/close.ts.
@@ -19,6 +20,7 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
   registerTaskCommands(program, out);
   registerApprovalCommands(program, out);
   registerComplianceCommands(program, out);
+  registerExceptionCommands(program, out);
   registerSecurityCommands(program, out);
   return program;
 }
