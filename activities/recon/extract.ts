@@ -75,13 +75,19 @@ export function refusal(err: unknown): unknown {
   return toSourceFailure(err);
 }
 
-/** Fields the matching step reads from records besides key, amount, currency and date (subset-sum groups, match_on). */
+/**
+ * Fields the matching step reads from records besides key, amount, currency and date (subset-sum groups, match_on,
+ * the bank reconciling items' text fields).
+ */
 export function fieldsNeeded(def: ReconciliationDefinition): string[] {
   const out = new Set<string>();
   for (const r of def.rules) {
     if (r.type === 'subset_sum' && r.group_by !== 'key') out.add(r.group_by.field);
     if ('match_on' in r && r.match_on !== undefined) for (const f of r.match_on) out.add(f);
   }
+  const bank = def.categorisation.bank;
+  if (bank?.fee_field !== undefined) out.add(bank.fee_field);
+  if (bank?.check_field !== undefined) out.add(bank.check_field);
   return [...out];
 }
 

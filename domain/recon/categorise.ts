@@ -29,9 +29,11 @@
 //                           that no rule matched also lands here with difference 0 and `amounts_agree: true`: the
 //                           rules, not the data, left it open.
 //   Records still without a partner are missing_in_a / missing_in_b (`key_on_other_side` counts what the other side
-//   holds for the key). A key holding several records on a side (a bank statement keyed by currency) does not say
+//   holds for the key), or, in a bank reconciliation (categorisation.bank), the reconciling item they are:
+//   bank_fee, outstanding_check, outstanding_payment, deposit_in_transit (see categorise-bank.ts). A key holding several records on a side (a bank statement keyed by currency) does not say
 //   which belongs with which, so its leftovers are never paired without evidence: an invented pair hides two real
 //   items (a bank fee, an uncleared check) behind one made-up difference.
+import { bankItemNamer, type BankItemNamer } from './categorise-bank';
 import type { ReconciliationDefinition } from './definition';
 import { FREE, groupItems, isDuplicateKey, type MatchState } from './match';
 import { absMinor, addMinor, formatMinor, limitToMinor, subMinor, type Minor } from './minor';
@@ -48,6 +50,10 @@ export const CATEGORIES = [
   'amount_mismatch',
   'within_tolerance',
   'suggested_match',
+  'bank_fee',
+  'outstanding_check',
+  'outstanding_payment',
+  'deposit_in_transit',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -102,6 +108,7 @@ class Categoriser {
   private readonly uniqueRules: string[];
   /** The match_on field lists of the rules, each once, in rule order: the references leftovers are paired by first. */
   private readonly references: string[][] = [];
+  private readonly bankItem: BankItemNamer | undefined;
   private readonly gaveUpA = new Map<number, string>();
   private readonly gaveUpB = new Map<number, string>();
 
@@ -110,6 +117,7 @@ class Categoriser {
     private readonly def: ReconciliationDefinition,
   ) {
     this.uniqueRules = def.rules.filter((r) => 'expect_unique' in r && r.expect_unique).map((r) => r.id);
+    this.bankItem = bankItemNamer(s, def);
     const seen = new Set<string>();
     for (const r of def.rules)
       if ('match_on' in r && r.match_on !== undefined && !seen.has(r.match_on.join('\u001f'))) {
@@ -391,8 +399,15 @@ class Categoriser {
     }
     const missing = (other: number): Evidence =>
       truncated ? { key_on_other_side: other, pairing_search_truncated: true } : { key_on_other_side: other };
-    for (let p = 0; p < la.length; p++) if (!usedA[p]) this.emit('missing_in_b', k, [la[p]], [], missing(countB));
-    for (let q = 0; q < lb.length; q++) if (!usedB[q]) this.emit('missing_in_a', k, [], [lb[q]], missing(countA));
+    const oneSided = (side: 'a' | 'b', i: number, other: number): void => {
+      const item = this.bankItem?.(side, i);
+      const a = side === 'a' ? [i] : [];
+      const b = side === 'a' ? [] : [i];
+      if (item !== undefined) this.emit(item.category, k, a, b, item.evidence);
+      else this.emit(side === 'a' ? 'missing_in_b' : 'missing_in_a', k, a, b, missing(other));
+    };
+    for (let p = 0; p < la.length; p++) if (!usedA[p]) oneSided('a', la[p], countB);
+    for (let q = 0; q < lb.length; q++) if (!usedB[q]) oneSided('b', lb[q], countA);
   }
 }
 

@@ -19,6 +19,17 @@ function buildSchemas() {
     .string()
     .min(1, 'a field name may not be empty')
     .refine((n) => !(n in Object.prototype), 'may not be the name of an Object.prototype member');
+  /** A regular expression's source, refused here when it does not compile. */
+  const regexSource = z
+    .string()
+    .min(1)
+    .superRefine((p, ctx) => {
+      try {
+        new RegExp(p, 'i');
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `the pattern does not compile: ${(e as Error).message}` });
+      }
+    });
   const ruleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may hold only letters, digits, '.', '_' and '-'");
 
   /** Opaque to the engine: connectors read it. Only `connector` is required; everything else passes through. */
@@ -243,6 +254,34 @@ function buildSchemas() {
     timing_window_days: z.int().min(1).max(3660).default(31),
     /** Candidate pairs beyond this product of leftovers in one key are not searched for transpositions and rounding. */
     max_pairing_work: z.int().min(1).default(65_536),
+    /**
+     * A bank reconciliation: records left on one side only are named as reconciling items (bank_fee,
+     * outstanding_check, outstanding_payment, deposit_in_transit; see categorise-bank.ts). Patterns are
+     * case-insensitive regular expressions over the named field, checked here.
+     */
+    bank: z
+      .object({
+        bank_side: z.enum(['a', 'b']),
+        fee_field: fieldName.optional(),
+        fee_pattern: regexSource.optional(),
+        fee_threshold: nonNegativeDecimal.optional(),
+        check_field: fieldName.optional(),
+        check_pattern: regexSource.optional(),
+        period_end: z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be an ISO date yyyy-MM-dd')
+          .optional(),
+        in_transit_days: z.int().min(0).max(31).default(3),
+      })
+      .refine((b) => (b.fee_pattern === undefined) === (b.fee_field === undefined), {
+        message: 'fee_pattern and fee_field go together',
+        path: ['fee_pattern'],
+      })
+      .refine((b) => (b.check_pattern === undefined) === (b.check_field === undefined), {
+        message: 'check_pattern and check_field go together',
+        path: ['check_pattern'],
+      })
+      .optional(),
   });
 
   const reconciliationDefinitionSchema = z

@@ -75,6 +75,10 @@ describe('control totals of a partition', () => {
         amount_mismatch: 0,
         within_tolerance: 1,
         suggested_match: 0,
+        bank_fee: 0,
+        outstanding_check: 0,
+        outstanding_payment: 0,
+        deposit_in_transit: 0,
       },
       gave_up: 0,
       differences: [

@@ -58,6 +58,10 @@ const planted: Record<Category, number> = {
   amount_mismatch: 0,
   within_tolerance: 0,
   suggested_match: 0,
+  bank_fee: 0,
+  outstanding_check: 0,
+  outstanding_payment: 0,
+  deposit_in_transit: 0,
 };
 const EXACT = 150;
 const MID = '2026-10-15';
