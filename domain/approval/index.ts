@@ -2,3 +2,5 @@
 export * from './policy';
 export * from './decision';
 export * from './rules';
+export * from './resubmission';
+export * from './legacy';

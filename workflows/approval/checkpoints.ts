@@ -12,48 +12,38 @@
 // Unsigned approvals (a plain `temporal workflow signal` with {decision, approverId}) are refused and recorded as
 // `unsigned`, unless the workflow input sets allowUnsignedApprovals: development only, and said so in every status.
 // Decisions are applied one at a time in arrival order (verification is async; a queue keeps the order).
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  log,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  uuid4,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type {
-  ApprovalActivities,
-  NotificationKind,
-  OutboxNotification,
-  ResubmissionVerification,
-} from '../../activities/approval';
+import { condition, log, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { ApprovalActivities, ResubmissionVerification } from '../../activities/approval';
 import {
   applyEscalationStep,
   attemptFromVerification,
   currentRound,
   describeSigner,
-  eligibleApprovers,
-  EvidenceRefSchema,
   evaluateDecision,
   findCheckpoint,
   findRole,
   findUser,
   formatDuration,
+  isLastResubmissionTimeout,
+  LEGACY_PREPARER,
+  legacyPolicyInput,
   nextEscalationStep,
   openCheckpoint,
-  openLevel,
   parseApprovalPolicy,
   parseDuration,
+  resubmissionDueAt,
+  resubmissionRoundProblem,
+  resubmissionTargetProblem,
+  resubmissionTimeouts,
   resubmit,
+  resubmittableProblem,
+  resubmittedSubmission,
+  submissionOfItem,
   UNKNOWN_APPROVER,
   type ApprovalPolicy,
   type ApprovalVerification,
-  type AuditEntry,
   type CheckpointState,
   type DecisionAttempt,
-  type EvidenceRef,
   type SubmissionInput,
 } from '../../domain/approval';
 import {
@@ -66,13 +56,30 @@ import {
   type ApprovalSignal,
   type ResubmitSignal,
 } from '../definitions';
-import type { ApprovalItem, ApprovalsStatus, ApprovalTaskConfig, CheckpointStatus } from '../types';
+import type { ApprovalsStatus, ApprovalTaskConfig, CheckpointStatus } from '../types';
+import { statusOf } from './checkpoint-status';
+import {
+  causeMessage,
+  fail,
+  MAX_REFUSALS_KEPT,
+  MAX_RESUBMISSION_LOG,
+  MAX_UNROUTED,
+  newInstance as emptyInstance,
+  parseEvidence,
+  refusal,
+  str,
+  UNSIGNED_KID,
+  UNSIGNED_NONCE,
+  UNSIGNED_REFUSED,
+  UNSIGNED_WARNING,
+  USER_ID,
+  type CheckpointOutcome,
+  type Instance,
+} from './instance';
+import { createNotifier } from './notifications';
 
-export interface CheckpointOutcome {
-  state: 'approved' | 'rejected' | 'deadlocked';
-  /** Why the task cannot go on, for the close's blockers (absent when approved). */
-  reason?: string;
-}
+export type { CheckpointOutcome } from './instance';
+export { UNSIGNED_KID, UNSIGNED_WARNING } from './instance';
 
 export interface Checkpoints {
   /** Registers the signal, update and query handlers; call once, at the start of the workflow. */
@@ -100,21 +107,6 @@ export interface CheckpointsOptions {
   allowUnsignedApprovals?: boolean;
 }
 
-/** Key id recorded for an unsigned decision counted under allowUnsignedApprovals. */
-export const UNSIGNED_KID = 'unsigned-development';
-const UNSIGNED_NONCE = 'unsigned:';
-export const UNSIGNED_WARNING =
-  'DEVELOPMENT ONLY: this workflow counts unsigned approvals (allowUnsignedApprovals); approver identities are claimed, not proven';
-const UNSIGNED_REFUSED =
-  'unsigned approval: identity must be proven by a token from the approval gateway (or `finflow approve --key-file`)';
-/** A flood of refused attempts must not grow the state without bound; they stay in history regardless. */
-const MAX_REFUSALS_KEPT = 200;
-const MAX_UNROUTED = 50;
-const MAX_RESUBMISSION_LOG = 100;
-const LEGACY_PREPARER = 'legacy:preparer';
-const LEGACY_PREFIX = 'legacy:';
-const USER_ID = /^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/;
-
 // Verification reads only the worker's key set: a local activity answers within the workflow task that handles
 // the signal, which is what keeps signal-to-decision latency low. Three attempts ride out a worker hiccup; an
 // error past them is an outage, and the attempt is refused with that said (the approver sends it again).
@@ -122,75 +114,6 @@ const verify = proxyLocalActivities<ApprovalActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
-// The outbox insert is idempotent by its key, so retries are safe; bounded so that a database down for good is
-// recorded as a failed notification (and shown in the status) instead of holding the checkpoint.
-const outbox = proxyActivities<ApprovalActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 20 },
-});
-// A webhook may be down for hours; the outbox row stays for polling, so delivery is retried with a long backoff
-// and never waited for. A receiver that refuses the call (4xx) is not retried.
-const webhook = proxyActivities<ApprovalActivities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: ['WebhookRejected'],
-  },
-});
-
-interface ResubmissionLogEntry {
-  at: string;
-  by: string;
-  outcome: 'accepted' | 'refused';
-  reason?: string;
-  message: string;
-}
-
-interface Instance {
-  checkpointId: string;
-  phase: 'pending' | 'running' | 'closed';
-  policy?: ApprovalPolicy;
-  legacy: boolean;
-  item?: CheckpointStatus['item'];
-  state?: CheckpointState;
-  /** Attempts refused before the checkpoint opened (round 0); they head the audit trail once it does. */
-  preOpen: AuditEntry[];
-  closed?: { state: CheckpointOutcome['state']; reason?: string; at: string };
-  resubmitRemindersSent: number;
-  resubmitNonces: string[];
-  resubmissions: ResubmissionLogEntry[];
-  notifications: { queued: number; failed: number; lastError?: string };
-  refusalsNotKept: number;
-  /** Bumped on every change: the run loop's condition wakes on it. */
-  version: number;
-}
-
-function fail(type: string, message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, type);
-}
-
-function refusal(reason: string, message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'ApprovalRefused', message, nonRetryable: true, details: [{ reason }] });
-}
-
-function causeMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-const unique = (xs: string[]): string[] => xs.filter((x, i) => xs.indexOf(x) === i);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
-function parseEvidence(v: unknown): EvidenceRef[] {
-  const r = EvidenceRefSchema.array()
-    .max(50)
-    .safeParse(v ?? []);
-  return r.success ? r.data : [];
-}
-
 export function createCheckpoints(options: CheckpointsOptions | (() => string) = {}): Checkpoints {
   const opts: CheckpointsOptions = typeof options === 'function' ? { now: options } : options;
   const now = opts.now ?? (() => new Date().toISOString());
@@ -207,24 +130,13 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
   const instances: Instance[] = [];
   const unrouted: ApprovalsStatus['unrouted'] = [];
   let queue: Promise<unknown> = Promise.resolve();
-  let outboxChain: Promise<void> = Promise.resolve();
   if (allowUnsigned) log.warn(UNSIGNED_WARNING);
 
   const find = (id: string): Instance | undefined => instances.find((i) => i.checkpointId === id);
+  const { notify, requestApprovers, itemText, settled } = createNotifier(now);
 
   function newInstance(checkpointId: string): Instance {
-    const inst: Instance = {
-      checkpointId,
-      phase: 'pending',
-      legacy: false,
-      preOpen: [],
-      resubmitRemindersSent: 0,
-      resubmitNonces: [],
-      resubmissions: [],
-      notifications: { queued: 0, failed: 0 },
-      refusalsNotKept: 0,
-      version: 0,
-    };
+    const inst = emptyInstance(checkpointId);
     instances.push(inst);
     return inst;
   }
@@ -236,136 +148,17 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     return p;
   }
 
-  // ------------------------------------------------------------ notifications
-
-  function notify(
-    inst: Instance,
-    kind: NotificationKind,
-    level: number,
-    recipients: string[],
-    roles: string[],
-    subject: string,
-    extra: OutboxNotification['body'] = {},
-  ): void {
-    const st = inst.state!;
-    const round = currentRound(st);
-    const n: OutboxNotification = {
-      workflowId: workflowInfo().workflowId,
-      runId: workflowInfo().firstExecutionRunId,
-      checkpointId: inst.checkpointId,
-      round: round.round,
-      kind,
-      level,
-      recipients: unique(recipients.filter((r) => USER_ID.test(r) && !r.startsWith(LEGACY_PREFIX))),
-      roles: unique(roles),
-      subject,
-      body: {
-        checkpointId: inst.checkpointId,
-        itemType: st.itemType,
-        round: round.round,
-        status: st.status,
-        preparerId: round.submission.preparerId,
-        ...(round.submission.itemRef ? { itemRef: round.submission.itemRef } : {}),
-        ...(round.submission.amount ? { amount: round.submission.amount } : {}),
-        ...(round.submission.currency ? { currency: round.submission.currency } : {}),
-        ...extra,
-      },
-    };
-    outboxChain = outboxChain.then(async () => {
-      try {
-        const r = await outbox.enqueueApprovalNotification(n);
-        inst.notifications.queued += 1;
-        if (r.webhookError) {
-          inst.notifications.failed += 1;
-          inst.notifications.lastError = `webhook for notification ${r.id}: ${r.webhookError}`;
-        }
-        if (r.webhook)
-          void webhook.deliverApprovalWebhook({ id: r.id }).catch((err: unknown) => {
-            inst.notifications.failed += 1;
-            inst.notifications.lastError = `webhook for notification ${r.id}: ${causeMessage(err)}`;
-          });
-      } catch (err) {
-        inst.notifications.failed += 1;
-        inst.notifications.lastError = `${kind}: ${causeMessage(err)}`;
-        log.warn('approval notification not written', { checkpointId: inst.checkpointId, kind });
-      }
-    });
-  }
-
-  function itemText(st: CheckpointState): string {
-    const s = currentRound(st).submission;
-    const amount = s.amount ? ` ${s.amount}${s.currency ? ` ${s.currency}` : ''}` : '';
-    return `${st.itemType}${s.itemRef ? ` ${s.itemRef}` : ''}${amount}`;
-  }
-
-  function requestApprovers(inst: Instance): void {
-    const st = inst.state!;
-    const lvl = openLevel(st);
-    if (!lvl) return;
-    const who = eligibleApprovers(inst.policy!, st, now());
-    const round = currentRound(st);
-    notify(
-      inst,
-      'approval_requested',
-      lvl.level,
-      who.users.map((u) => u.userId),
-      who.roles,
-      `Approval needed: ${inst.checkpointId} round ${round.round}, level ${lvl.level} of ${round.levels.length} (${lvl.role}): ${itemText(st)}`,
-      {
-        level: lvl.level,
-        of: round.levels.length,
-        role: lvl.role,
-        dueAt: nextEscalationStep(inst.policy!, st)?.dueAt ?? null,
-      },
-    );
-  }
-
   // ------------------------------------------------------------ opening a checkpoint
 
   function legacyPolicy(config: ApprovalTaskConfig): ApprovalPolicy {
-    const esc = config.escalation ?? { timeout: '', path: [] };
-    const ladder = unique([String(config.role), ...(Array.isArray(esc.path) ? esc.path : [])]);
     try {
       return parseApprovalPolicy(
-        {
-          roles: [
-            { name: 'legacy-preparer', can_prepare: ['approval'] },
-            ...ladder.map((name) => ({ name, can_approve: ['approval'] })),
-          ],
-          users: [
-            { userId: LEGACY_PREPARER, roles: ['legacy-preparer'] },
-            ...ladder.map((r) => ({ userId: `${LEGACY_PREFIX}${r}`, roles: [r] })),
-          ],
-          checkpoints: [
-            {
-              id: config.checkpointId,
-              item_type: 'approval',
-              required_roles: [String(config.role)],
-              escalation: { timeout: esc.timeout, escalation_path: esc.path },
-            },
-          ],
-        },
+        legacyPolicyInput(config),
         `approval task ${config.checkpointId} (slice shape {role, escalation})`,
       );
     } catch (err) {
       throw fail('InvalidApprovalConfig', (err as Error).message);
     }
-  }
-
-  function submissionOf(item: ApprovalItem): SubmissionInput {
-    const amount =
-      typeof item.amount === 'number' && Number.isSafeInteger(item.amount) ? String(item.amount) : item.amount;
-    return JSON.parse(
-      JSON.stringify({
-        preparerId: item.preparer,
-        amount,
-        currency: item.currency,
-        itemRef: item.ref,
-        description: item.description,
-        evidence: item.evidence ?? [],
-        resolution: item.resolution,
-      }),
-    ) as SubmissionInput;
   }
 
   function open(config: ApprovalTaskConfig): Instance {
@@ -415,7 +208,7 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
           `approval task ${id}: the item is a ${config.item.type}, but checkpoint ${id} approves ${cp.item_type}`,
         );
       pol = policy;
-      submission = submissionOf(config.item);
+      submission = submissionOfItem(config.item);
     }
     const opened = openCheckpoint(pol, id, submission, now());
     if (!opened.ok) throw fail('InvalidApprovalItem', `approval task ${id}: ${opened.message}`);
@@ -665,45 +458,13 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     const c = v.claims;
     const st = inst.state;
     const round = currentRound(st);
-    if (c.checkpointId !== checkpointId)
-      return refuse('checkpoint_not_open', `the resubmission is for checkpoint ${c.checkpointId}, not ${checkpointId}`);
-    if (inst.resubmitNonces.includes(c.nonce) || st.nonces.some((n) => n.nonce === c.nonce))
-      return refuse('replay', `nonce ${c.nonce} was already used; a signed resubmission counts once`);
+    const target = resubmissionTargetProblem(checkpointId, c, st, inst.resubmitNonces);
+    if (target) return refuse(target.reason, target.message);
     if (!c.nonce.startsWith(UNSIGNED_NONCE)) inst.resubmitNonces.push(c.nonce);
-    const preparer = st.rounds[0].submission.preparerId;
-    if (c.preparerId !== preparer)
-      return refuse('not_preparer', `only ${preparer}, who prepared the item, may resubmit it (not ${c.preparerId})`);
-    if (st.status !== 'rejected')
-      return refuse(
-        'not_resubmittable',
-        `checkpoint ${checkpointId} round ${round.round} is ${st.status}; only a rejected round can be resubmitted`,
-      );
-    if (c.round !== round.round + 1)
-      return refuse(
-        'round_mismatch',
-        `the resubmission opens round ${c.round}, but the next round is ${round.round + 1}`,
-      );
-    const prev = round.submission;
-    const r = resubmit(
-      inst.policy!,
-      st,
-      JSON.parse(
-        JSON.stringify({
-          preparerId: c.preparerId,
-          amount: c.amount ?? prev.amount,
-          currency: c.currency ?? prev.currency,
-          itemRef: c.itemRef ?? prev.itemRef,
-          description: c.description ?? prev.description,
-          // Earlier support stays attached: approvers see everything the item was ever backed with.
-          evidence: [
-            ...prev.evidence,
-            ...c.evidence.filter((e) => !prev.evidence.some((p) => p.ref === e.ref && p.kind === e.kind)),
-          ],
-          resolution: c.resolution ?? prev.resolution,
-        }),
-      ) as SubmissionInput,
-      at,
-    );
+    const problem = resubmissionRoundProblem(checkpointId, c, st);
+    if (problem) return refuse(problem.reason, problem.message);
+    // Earlier support stays attached: approvers see everything the item was ever backed with.
+    const r = resubmit(inst.policy!, st, resubmittedSubmission(round.submission, c), at);
     if (!r.ok) return refuse(r.reason, r.message);
     inst.state = r.state;
     inst.resubmitRemindersSent = 0;
@@ -731,17 +492,8 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     const inst = find(s.checkpointId);
     if (!inst?.state || inst.phase === 'closed')
       throw refusal('checkpoint_not_open', `checkpoint ${s.checkpointId} is not open in this workflow`);
-    const round = currentRound(inst.state);
-    if (inst.state.status !== 'rejected')
-      throw refusal(
-        'not_resubmittable',
-        `checkpoint ${s.checkpointId} round ${round.round} is ${inst.state.status}; only a rejected round can be resubmitted`,
-      );
-    if (s.round !== undefined && s.round !== round.round + 1)
-      throw refusal(
-        'round_mismatch',
-        `the resubmission opens round ${String(s.round)}, but the next round is ${round.round + 1}`,
-      );
+    const problem = resubmittableProblem(s.checkpointId, inst.state, s.round);
+    if (problem) throw refusal(problem.reason, problem.message);
   }
 
   // ------------------------------------------------------------ timers
@@ -764,7 +516,7 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     const cp = findCheckpoint(pol, inst.checkpointId)!;
     const timeoutMs = parseDuration(cp.escalation.timeout);
     // The preparer gets as long to fix a rejected item as the approvers got to decide on it.
-    const resubmitTimeouts = cp.escalation.escalation_path.length + 1;
+    const resubmitTimeouts = resubmissionTimeouts(cp.escalation.escalation_path);
     for (;;) {
       const st = inst.state!;
       const round = currentRound(st);
@@ -798,14 +550,13 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
         continue;
       }
       // Rejected: the item is with its preparer until they resubmit.
-      const rejectedAt = Date.parse(round.closedAt!);
       const k = inst.resubmitRemindersSent;
-      const dueAt = new Date(rejectedAt + (k + 1) * timeoutMs).toISOString();
+      const dueAt = resubmissionDueAt(round.closedAt!, k, timeoutMs);
       if (await changedBefore(inst, dueAt, `${inst.checkpointId} round ${round.round}: awaiting resubmission`))
         continue;
       const preparer = round.submission.preparerId;
       const rejecter = round.levels.find((l) => l.signature?.decision === 'rejected');
-      if (k + 1 < resubmitTimeouts) {
+      if (!isLastResubmissionTimeout(k, resubmitTimeouts)) {
         inst.resubmitRemindersSent += 1;
         inst.version += 1;
         notify(
@@ -837,135 +588,7 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     }
   }
 
-  // ------------------------------------------------------------ status
-
-  function statusOf(inst: Instance): CheckpointStatus {
-    const flags: Partial<CheckpointStatus> = allowUnsigned
-      ? { unsignedApprovalsAllowed: true, warning: UNSIGNED_WARNING }
-      : {};
-    const base = {
-      checkpointId: inst.checkpointId,
-      resubmissions: inst.resubmissions,
-      notifications: inst.notifications,
-      refusalsNotKept: inst.refusalsNotKept,
-      ...flags,
-    };
-    const refusalOf = (e: AuditEntry): CheckpointStatus['refusals'][number] => ({
-      at: e.at,
-      approverId: e.actor,
-      role: e.role ?? '',
-      reason: e.reason ?? 'refused',
-      round: e.round,
-      message: e.message,
-    });
-    if (!inst.state)
-      return {
-        ...base,
-        state: 'pending',
-        allowedRoles: [],
-        escalations: [],
-        decisions: [],
-        refusals: inst.preOpen.map(refusalOf),
-        audit: inst.preOpen,
-        waitingFor: 'nobody',
-      };
-    const st = inst.state;
-    const pol = inst.policy!;
-    const round = currentRound(st);
-    const running = inst.phase === 'running';
-    const nowIso = now();
-    const who = running ? eligibleApprovers(pol, st, nowIso) : { roles: [], users: [] };
-    const lvl = running ? openLevel(st) : undefined;
-    let nextTimer: CheckpointStatus['nextTimer'];
-    if (running && st.status === 'open') {
-      const step = nextEscalationStep(pol, st)!;
-      nextTimer = { kind: step.kind, dueAt: step.dueAt, ...(step.toRole ? { toRole: step.toRole } : {}) };
-    } else if (running && st.status === 'rejected') {
-      const cp = findCheckpoint(pol, inst.checkpointId)!;
-      const last = inst.resubmitRemindersSent + 1 >= cp.escalation.escalation_path.length + 1;
-      nextTimer = {
-        kind: last ? 'not_resubmitted' : 'resubmission_reminder',
-        dueAt: new Date(
-          Date.parse(round.closedAt!) + (inst.resubmitRemindersSent + 1) * parseDuration(cp.escalation.timeout),
-        ).toISOString(),
-      };
-    }
-    return {
-      ...base,
-      state: st.status,
-      itemType: st.itemType,
-      ...(inst.item ? { item: inst.item } : {}),
-      round: round.round,
-      allowedRoles: who.roles,
-      escalations: st.audit
-        .filter((e) => e.event === 'escalated' && e.round === round.round)
-        .map((e) => ({ at: e.at, toRole: e.role ?? '' })),
-      decisions: st.rounds.flatMap((r) =>
-        r.levels
-          .filter((l) => l.signature)
-          .map((l) => {
-            const s = l.signature!;
-            return {
-              at: s.at,
-              approverId: s.approverId,
-              role: s.role,
-              decision: s.decision,
-              ...(s.comments !== undefined ? { comments: s.comments } : {}),
-              round: r.round,
-              level: l.level,
-              ...(s.onBehalfOf ? { onBehalfOf: s.onBehalfOf } : {}),
-              viaEscalation: s.viaEscalation,
-              signed: !s.nonce.startsWith(UNSIGNED_NONCE),
-              nonce: s.nonce,
-              evidence: s.evidence,
-              ...(s.resolution !== undefined ? { resolution: s.resolution } : {}),
-            };
-          }),
-      ),
-      refusals: st.audit.filter((e) => e.outcome === 'refused').map(refusalOf),
-      rounds: st.rounds.map((r) => ({
-        round: r.round,
-        status: r.status,
-        openedAt: r.openedAt,
-        ...(r.closedAt ? { closedAt: r.closedAt } : {}),
-        preparerId: r.submission.preparerId,
-        ...(r.submission.amount ? { amount: r.submission.amount } : {}),
-        mode: r.mode,
-        basis: r.basis,
-        levels: r.levels.map((l) => ({
-          level: l.level,
-          role: l.role,
-          limit: l.limit,
-          ...(l.signature
-            ? {
-                signedBy: l.signature.approverId,
-                ...(l.signature.onBehalfOf ? { onBehalfOf: l.signature.onBehalfOf } : {}),
-                decision: l.signature.decision,
-                at: l.signature.at,
-              }
-            : {}),
-        })),
-        escalatedTo: r.escalation.escalatedTo,
-        reminders: r.escalation.reminders,
-      })),
-      ...(lvl
-        ? {
-            openLevel: {
-              level: lvl.level,
-              role: lvl.role,
-              of: round.levels.length,
-              eligibleApprovers: who.users.map((u) => u.userId).filter((u) => !u.startsWith(LEGACY_PREFIX)),
-            },
-          }
-        : {}),
-      ...(nextTimer ? { nextTimer } : {}),
-      waitingFor: !running ? 'nobody' : st.status === 'rejected' ? 'preparer' : 'approvers',
-      ...(inst.closed?.reason ? { blockedReason: inst.closed.reason } : {}),
-      audit: st.audit,
-    };
-  }
-
-  const statuses = (): CheckpointStatus[] => instances.map(statusOf);
+  const statuses = (): CheckpointStatus[] => instances.map((inst) => statusOf(inst, { allowUnsigned, now }));
 
   return {
     install() {
@@ -1008,7 +631,7 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       inst.closed = { ...outcome, at: now() };
       inst.version += 1;
       // The task settles only once its notifications (a deadlock's above all) are in the outbox.
-      await outboxChain;
+      await settled();
       return outcome;
     },
   };
