@@ -49,10 +49,6 @@ export function renderEvidenceHtml(doc: EvidenceDocument, opts: HtmlOptions = {}
     `<dt>Completed</dt><dd>${esc(doc.close.completedAt)}</dd>`,
     `<dt>Schema</dt><dd class="mono">${esc(doc.schema)} v${doc.schemaVersion}</dd></dl>`,
     `<h2>Control</h2><p>${esc(c.description)}</p>`,
-    table(
-      ['Evidence required', 'Satisfied by'],
-      doc.evidence.map((e) => [e.kind, e.satisfiedBy.join(', ')]),
-    ),
     `<h2>Conclusion</h2><p class="conclusion ${conclusion.held ? 'held' : 'failed'}">${esc(conclusion.headline)}</p><p>${esc(conclusion.facts)}</p>`,
     `<table><thead><tr><th>Control</th><th>Result</th><th>Detail</th></tr></thead><tbody>`,
     ...Object.entries(doc.controlsValidated)
@@ -71,7 +67,12 @@ export function renderEvidenceHtml(doc: EvidenceDocument, opts: HtmlOptions = {}
       ['Step', 'Who', 'Role', 'At', 'Detail'],
       signOffs(doc).map((s) => [s.step, s.who, s.role, s.at, s.detail]),
     ),
-    `<h2 class="page">Population</h2><p>${t.reconciliations} reconciliations (${t.balanced} balanced, ${t.withExceptions} with exceptions); side A ${t.recordsA} records totalling ${esc(t.amountA)}, side B ${t.recordsB} records totalling ${esc(t.amountB)}; ${t.matchedKeys} keys matched, ${t.exceptionKeys} exception keys.</p>`,
+    `<h2 class="page">Evidence required and where it is</h2>`,
+    table(
+      ['Evidence required', 'Satisfied by'],
+      doc.evidence.map((e) => [e.kind, e.satisfiedBy.join(', ')]),
+    ),
+    `<h2>Population</h2><p>${t.reconciliations} reconciliations (${t.balanced} balanced, ${t.withExceptions} with exceptions); side A ${t.recordsA} records totalling ${esc(t.amountA)}, side B ${t.recordsB} records totalling ${esc(t.amountB)}; ${t.matchedKeys} keys matched, ${t.exceptionKeys} exception keys.</p>`,
     table(
       [
         'Reconciliation',

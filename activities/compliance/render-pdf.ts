@@ -149,7 +149,7 @@ export async function renderEvidencePdf(doc: EvidenceDocument, opts: PdfOptions 
     );
   const heading = (s: string) => {
     if (pdf.y > bottom() - 60) pdf.addPage();
-    pdf.moveDown(0.6).font('Helvetica-Bold').fontSize(12).text(pdfText(s), MARGIN, pdf.y, { width }).moveDown(0.2);
+    pdf.moveDown(0.5).font('Helvetica-Bold').fontSize(11).text(pdfText(s), MARGIN, pdf.y, { width }).moveDown(0.2);
     pdf.font('Helvetica').fontSize(9);
   };
   const para = (s: string, o: { bold?: boolean; color?: string; size?: number } = {}) => {
@@ -184,10 +184,6 @@ export async function renderEvidencePdf(doc: EvidenceDocument, opts: PdfOptions 
 
   heading('Control');
   para(c.description);
-  table(
-    [{ title: 'Evidence required' }, { title: 'Satisfied by', wrap: true, grow: 1 }],
-    doc.evidence.map((e) => [e.kind, e.satisfiedBy.join(', ')]),
-  );
 
   heading('Conclusion');
   const conclusion = conclusionFacts(doc);
@@ -218,6 +214,12 @@ export async function renderEvidencePdf(doc: EvidenceDocument, opts: PdfOptions 
   );
 
   pdf.addPage();
+  // Which file answers each kind of evidence the control asks for: detail, so after the page a reviewer signs.
+  heading('Evidence required and where it is');
+  table(
+    [{ title: 'Evidence required' }, { title: 'Satisfied by', wrap: true, grow: 1 }],
+    doc.evidence.map((e) => [e.kind, e.satisfiedBy.join(', ')]),
+  );
   const t = doc.population.totals;
   heading('Population');
   para(
