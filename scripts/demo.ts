@@ -5,10 +5,13 @@
 // its evidence package and prints the result.
 //   npm run demo -- --records 100000   more data (default 20,000 journal lines)
 //   npm run demo -- --keep             leave the servers up for the Web UI (Ctrl-C stops)
+//   npm run demo -- --period 2026-10   close that period (default: the month that ended last)
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { runMonthlyCloseScenario } from '../examples/monthly-close/scenario';
+import { readClosePlan } from '../client/close-plan-file';
+import { lastEndedPeriod, periodLines, periodTiming, withPeriod } from '../examples/monthly-close/demo-period';
+import { PLAN_FILE, runMonthlyCloseScenario, whatToOpen } from '../examples/monthly-close/scenario';
 import { startDevServer } from './lib/dev-server';
 import { createMariaDatabase, startMariaDb } from './lib/mariadb';
 import { createDatabase } from './lib/pg-admin';
@@ -28,7 +31,14 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(records) || records < 100)
     throw new Error('--records takes a whole number of at least 100');
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  say(`finflow demo: the monthly close of ACME, period 2026-10 (${records.toLocaleString('en-US')} journal lines)`);
+  // The period is the day's: deadlines are read against the clock, so the demo closes the month a controller
+  // would close today and says up front whether its deadlines are still ahead.
+  const now = Date.now();
+  const today = new Date(now).toISOString().slice(0, 10);
+  const period = flag('--period') ?? lastEndedPeriod(today);
+  const plan = withPeriod(readClosePlan(PLAN_FILE), period);
+  say(`finflow demo: the monthly close of ACME, period ${period} (${records.toLocaleString('en-US')} journal lines)`);
+  for (const l of periodLines(periodTiming(plan, now), today, flag('--period') ? 'flag' : 'default')) say(l);
   const pg = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: '/tmp/finflow-demo-pg' });
   const adminUrl = pg?.adminUrl;
   const databaseUrl = process.env.DATABASE_URL ?? (await createDatabase(adminUrl!, 'finflow_demo'));
@@ -58,6 +68,7 @@ async function main(): Promise<void> {
       },
       {
         records,
+        period,
         say,
         onStarted: (id) =>
           say(`  Web UI link    ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}`),
@@ -65,6 +76,7 @@ async function main(): Promise<void> {
     );
     say('');
     say(`Web UI: ${server.uiUrl} (payloads are encrypted: run \`npx finflow codec-server\` to read them there)`);
+    for (const l of whatToOpen(outcome)) say(l);
     if (outcome.status.state !== 'completed') process.exitCode = 1;
     if (keep) {
       say('--keep: servers stay up; Ctrl-C to stop.');

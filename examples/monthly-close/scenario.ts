@@ -26,6 +26,7 @@ import { reconciliationTaskQueueOf } from '../../platform/config';
 import { startWorker } from '../../workers/main';
 import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, ReconciliationSummary } from '../../workflows/types';
+import { withPeriod } from './demo-period';
 import { generateScenario, type PlantedTruth } from './generator';
 
 export const PLAN_FILE = resolve(__dirname, 'close-plan.yaml');
@@ -56,6 +57,8 @@ export interface ScenarioInfra {
 
 export interface ScenarioOptions {
   records: number;
+  /** The period to close (yyyy-MM); default the plan file's own. The data is generated for it. */
+  period?: string;
   seed?: number;
   say?: (line: string) => void;
   /** Called once the close is started, with its workflow id (e.g. to print the Web UI link). */
@@ -69,6 +72,8 @@ export interface ScenarioOptions {
 
 export interface ScenarioOutcome {
   closeId: string;
+  /** The close report's HTML (Gantt chart, dependency graph), when the report task wrote one. */
+  closeReport?: string;
   status: CloseStatus;
   truth: PlantedTruth;
   recons: Record<string, ReconciliationSummary>;
@@ -119,6 +124,19 @@ function ensureEvidenceKey(dir: string): string {
   return file;
 }
 
+/** What to open after a run: the pictures, and the evidence as a reviewer reads it. */
+export function whatToOpen(outcome: ScenarioOutcome): string[] {
+  return [
+    `Open in a browser: ${outcome.closeReport ?? 'no close report was written'}`,
+    '  (the close report: Gantt chart and dependency graph, late tasks in red, the critical path outlined)',
+    ...(outcome.evidence
+      ? [
+          `Evidence to review: ${join(outcome.evidence.path, 'report.html')} and ${join(outcome.evidence.path, REPORT_PDF)}`,
+        ]
+      : []),
+  ];
+}
+
 /** Runs the whole scenario on the given servers and returns what it printed and the planted truth. */
 export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: ScenarioOptions): Promise<ScenarioOutcome> {
   const lines: string[] = [];
@@ -129,6 +147,9 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
   const dir = resolve(infra.dir);
   const keysDir = resolve(infra.keysDir ?? join(dir, 'keys'));
   mkdirSync(dir, { recursive: true });
+
+  const filePlan = readClosePlan(PLAN_FILE);
+  const plan = opts.period ? withPeriod(filePlan, opts.period) : filePlan;
 
   // 1. The systems' data, with planted discrepancies whose truth is known.
   const t0 = Date.now();
@@ -142,6 +163,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
       pg: glPool,
       mysql: erpPool,
       bankDir: join(dir, 'files', 'statements'),
+      period: plan.period,
     });
   } finally {
     await glPool.end();
@@ -189,7 +211,6 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
   const { client, close } = await connectClient(temporal, { keyProvider: keyFile });
 
   // 3. The approval gateway, and an identity provider of the demo's own (an approver app holds its token).
-  const plan = readClosePlan(PLAN_FILE);
   const idp = await generateKeyPair('EdDSA');
   const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'demo-idp', alg: 'EdDSA' };
   const outboxPool = new Pool({ connectionString: infra.databaseUrl, max: 2 });
@@ -323,8 +344,12 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     for (const t of status.tasks) say(`  ${t.id.padEnd(28)} ${t.state}${t.late ? ' (late)' : ''}`);
     if (evidence) say(`Evidence package: ${evidence.path} (manifest sha256 ${evidence.manifestSha256})`);
     for (const l of exportLines) say(`  ${l}`);
+    const closeReport = (
+      status.tasks.find((t) => t.kind === 'report')?.output as { paths?: string[] } | undefined
+    )?.paths?.find((p) => p.endsWith('.html'));
     return {
       closeId,
+      closeReport,
       status,
       truth,
       recons,
