@@ -40,14 +40,14 @@ export interface GraphLayout {
 }
 
 export const GRAPH = {
-  nodeWidth: 184,
+  nodeWidth: 164,
   lineHeight: 13,
   nodePad: 7,
-  gapX: 64,
+  gapX: 48,
   gapY: 18,
   margin: 10,
   /** Characters per label line at the node's font size. */
-  lineChars: 27,
+  lineChars: 22,
   sweeps: 4,
 } as const;
 

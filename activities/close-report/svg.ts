@@ -44,7 +44,7 @@ export function ganttSvg(status: ReportStatus, layout: GanttLayout = ganttLayout
   const L = layout;
   const legendY = L.height + 16;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" role="img" width="${r(L.width)}" height="${r(legendY + 8)}" viewBox="0 0 ${r(L.width)} ${r(legendY + 8)}" font-family="system-ui,sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" role="img" style="max-width:100%;height:auto" width="${r(L.width)}" height="${r(legendY + 8)}" viewBox="0 0 ${r(L.width)} ${r(legendY + 8)}" font-family="system-ui,sans-serif" font-size="11">`,
     `<title>${esc(`Timeline of close ${status.company} ${status.period}`)}</title>`,
   ];
   L.sections.forEach((s, i) => {
@@ -78,7 +78,10 @@ export function ganttSvg(status: ReportStatus, layout: GanttLayout = ganttLayout
   }
   out.push(
     `<line class="now" x1="${r(L.now.x)}" y1="${r(L.axisY - 4)}" x2="${r(L.now.x)}" y2="${r(L.height)}" stroke="#1d4ed8" stroke-width="1.5" stroke-dasharray="5 3"/>`,
-    `<text x="${r(L.now.x + 4)}" y="${r(L.height - 4)}" fill="#1d4ed8">${esc(`as of ${iso(L.now.at)}`)}</text>`,
+    // The label sits on whichever side of the line has room for it.
+    L.now.x > L.plotRight - 130
+      ? `<text x="${r(L.now.x - 4)}" y="${r(L.height - 4)}" text-anchor="end" fill="#1d4ed8">${esc(`as of ${iso(L.now.at)}`)}</text>`
+      : `<text x="${r(L.now.x + 4)}" y="${r(L.height - 4)}" fill="#1d4ed8">${esc(`as of ${iso(L.now.at)}`)}</text>`,
     `<g font-size="10">${legend(8, legendY, [
       ['done', STATE_FILL.done.fill, STATE_FILL.done.stroke],
       ['with exceptions', STATE_FILL.done_with_exceptions.fill, STATE_FILL.done_with_exceptions.stroke],
@@ -96,7 +99,7 @@ export function ganttSvg(status: ReportStatus, layout: GanttLayout = ganttLayout
 export function graphSvg(status: ReportStatus, layout: GraphLayout = graphLayout(status)): string {
   const L = layout;
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="dag" role="img" width="${r(L.width)}" height="${r(L.height)}" viewBox="0 0 ${r(L.width)} ${r(L.height)}" font-family="system-ui,sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="dag" role="img" style="max-width:100%;height:auto" width="${r(L.width)}" height="${r(L.height)}" viewBox="0 0 ${r(L.width)} ${r(L.height)}" font-family="system-ui,sans-serif" font-size="11">`,
     `<title>${esc(`Task dependencies of close ${status.company} ${status.period}`)}</title>`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
   ];
