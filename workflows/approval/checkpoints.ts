@@ -12,38 +12,16 @@
 // Unsigned approvals (a plain `temporal workflow signal` with {decision, approverId}) are refused and recorded as
 // `unsigned`, unless the workflow input sets allowUnsignedApprovals: development only, and said so in every status.
 // Decisions are applied one at a time in arrival order (verification is async; a queue keeps the order).
-import { condition, log, proxyLocalActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
-import type { ApprovalActivities, ResubmissionVerification } from '../../activities/approval';
+import { log, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  applyEscalationStep,
-  attemptFromVerification,
-  currentRound,
-  describeSigner,
-  evaluateDecision,
   findCheckpoint,
-  findRole,
   findUser,
-  formatDuration,
-  isLastResubmissionTimeout,
   LEGACY_PREPARER,
   legacyPolicyInput,
-  nextEscalationStep,
   openCheckpoint,
   parseApprovalPolicy,
-  parseDuration,
-  resubmissionDueAt,
-  resubmissionRoundProblem,
-  resubmissionTargetProblem,
-  resubmissionTimeouts,
-  resubmit,
-  resubmittableProblem,
-  resubmittedSubmission,
   submissionOfItem,
-  UNKNOWN_APPROVER,
   type ApprovalPolicy,
-  type ApprovalVerification,
-  type CheckpointState,
-  type DecisionAttempt,
   type SubmissionInput,
 } from '../../domain/approval';
 import {
@@ -52,31 +30,22 @@ import {
   resubmitSignal,
   submitApprovalUpdate,
   submitResubmissionUpdate,
-  type ApprovalAnswer,
-  type ApprovalSignal,
-  type ResubmitSignal,
 } from '../definitions';
 import type { ApprovalsStatus, ApprovalTaskConfig, CheckpointStatus } from '../types';
 import { statusOf } from './checkpoint-status';
 import {
-  causeMessage,
   fail,
-  MAX_REFUSALS_KEPT,
-  MAX_RESUBMISSION_LOG,
-  MAX_UNROUTED,
   newInstance as emptyInstance,
-  parseEvidence,
-  refusal,
-  str,
-  UNSIGNED_KID,
-  UNSIGNED_NONCE,
-  UNSIGNED_REFUSED,
   UNSIGNED_WARNING,
   USER_ID,
   type CheckpointOutcome,
   type Instance,
 } from './instance';
+import { createDecisions } from './decisions';
+import { createEscalation } from './escalation';
+import type { CheckpointHost } from './host';
 import { createNotifier } from './notifications';
+import { createResubmissions } from './resubmissions';
 
 export type { CheckpointOutcome } from './instance';
 export { UNSIGNED_KID, UNSIGNED_WARNING } from './instance';
@@ -107,13 +76,6 @@ export interface CheckpointsOptions {
   allowUnsignedApprovals?: boolean;
 }
 
-// Verification reads only the worker's key set: a local activity answers within the workflow task that handles
-// the signal, which is what keeps signal-to-decision latency low. Three attempts ride out a worker hiccup; an
-// error past them is an outage, and the attempt is refused with that said (the approver sends it again).
-const verify = proxyLocalActivities<ApprovalActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '200ms' },
-});
 export function createCheckpoints(options: CheckpointsOptions | (() => string) = {}): Checkpoints {
   const opts: CheckpointsOptions = typeof options === 'function' ? { now: options } : options;
   const now = opts.now ?? (() => new Date().toISOString());
@@ -133,7 +95,7 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
   if (allowUnsigned) log.warn(UNSIGNED_WARNING);
 
   const find = (id: string): Instance | undefined => instances.find((i) => i.checkpointId === id);
-  const { notify, requestApprovers, itemText, settled } = createNotifier(now);
+  const notifier = createNotifier(now);
 
   function newInstance(checkpointId: string): Instance {
     const inst = emptyInstance(checkpointId);
@@ -147,6 +109,20 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     queue = p.catch(() => undefined);
     return p;
   }
+
+  const host: CheckpointHost = {
+    now,
+    allowUnsigned,
+    owner,
+    policy: () => policy,
+    find,
+    newInstance,
+    unrouted,
+    notifier,
+  };
+  const { handleApproval, validateApproval } = createDecisions(host);
+  const { handleResubmit, validateResubmission } = createResubmissions(host);
+  const drive = createEscalation(host);
 
   // ------------------------------------------------------------ opening a checkpoint
 
@@ -232,362 +208,6 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     return inst;
   }
 
-  // ------------------------------------------------------------ decisions
-
-  function unsignedAttempt(s: ApprovalSignal, st: CheckpointState | undefined): DecisionAttempt | string {
-    if (s.decision !== 'approved' && s.decision !== 'rejected')
-      return `decision must be "approved" or "rejected", got ${JSON.stringify(s.decision)}`;
-    if (!str(s.approverId)) return 'approverId is required';
-    return {
-      signature: { status: 'verified', kid: UNSIGNED_KID },
-      checkpointId: s.checkpointId,
-      round: typeof s.round === 'number' ? s.round : st ? currentRound(st).round : 1,
-      ...(typeof s.level === 'number' ? { level: s.level } : {}),
-      decision: s.decision,
-      approverId: s.approverId!,
-      ...(str(s.onBehalfOf) ? { onBehalfOf: s.onBehalfOf } : {}),
-      rolesClaimed: str(s.role) ? [s.role!] : [],
-      ...(typeof s.comments === 'string' ? { comments: s.comments } : {}),
-      evidence: parseEvidence(s.evidence),
-      ...(typeof s.resolution === 'string' ? { resolution: s.resolution } : {}),
-      nonce: `${UNSIGNED_NONCE}${uuid4()}`,
-    };
-  }
-
-  function failedAttempt(s: ApprovalSignal, message: string): DecisionAttempt {
-    return attemptFromVerification(
-      {
-        ok: false,
-        reason: 'malformed',
-        message,
-        untrusted: { approverId: s.approverId, checkpointId: s.checkpointId, round: s.round, decision: s.decision },
-      },
-      { checkpointId: s.checkpointId },
-    );
-  }
-
-  /** A legacy checkpoint has no directory: the claimed approver is added with the claimed role, for this attempt only. */
-  function policyFor(inst: Instance, attempt: DecisionAttempt): ApprovalPolicy {
-    const pol = inst.policy!;
-    if (!inst.legacy || findUser(pol, attempt.approverId)) return pol;
-    const role = attempt.rolesClaimed[0];
-    return {
-      ...pol,
-      users: [...pol.users, { userId: attempt.approverId, roles: role && findRole(pol, role) ? [role] : [] }],
-    };
-  }
-
-  async function attemptOf(s: ApprovalSignal, inst: Instance | undefined): Promise<DecisionAttempt> {
-    if (typeof s.token === 'string') {
-      let v: ApprovalVerification;
-      try {
-        v = await verify.verifyApprovalSignal({ token: s.token, workflowId: workflowInfo().workflowId, at: now() });
-      } catch (err) {
-        v = { ok: false, reason: 'malformed', message: `the signature could not be checked: ${causeMessage(err)}` };
-      }
-      return attemptFromVerification(v, { checkpointId: s.checkpointId });
-    }
-    if (!allowUnsigned) return failedAttempt(s, UNSIGNED_REFUSED);
-    const a = unsignedAttempt(s, inst?.state);
-    return typeof a === 'string' ? failedAttempt(s, a) : a;
-  }
-
-  function answer(
-    inst: Instance | undefined,
-    fields: Omit<ApprovalAnswer, 'round' | 'state' | 'checkpointId'>,
-    checkpointId: string,
-  ): ApprovalAnswer {
-    return {
-      checkpointId,
-      round: inst?.state ? currentRound(inst.state).round : 0,
-      state: inst?.state ? inst.state.status : 'pending',
-      ...fields,
-    };
-  }
-
-  function refusedBeforeOpen(
-    inst: Instance | undefined,
-    checkpointId: string,
-    attempt: DecisionAttempt,
-  ): ApprovalAnswer {
-    const message = inst
-      ? `checkpoint ${checkpointId} has not opened yet in this workflow`
-      : `no checkpoint ${checkpointId} in this workflow`;
-    const reason = attempt.signature.status === 'failed' ? 'unsigned' : 'checkpoint_not_open';
-    const text = attempt.signature.status === 'failed' ? `${attempt.signature.message}; ${message}` : message;
-    const at = now();
-    if (inst) {
-      if (inst.preOpen.length < MAX_REFUSALS_KEPT)
-        inst.preOpen.push({
-          at,
-          round: 0,
-          event: 'decision',
-          actor: attempt.approverId,
-          decision: attempt.decision,
-          ...(attempt.nonce ? { nonce: attempt.nonce } : {}),
-          outcome: 'refused',
-          reason,
-          message: text,
-        });
-      else inst.refusalsNotKept += 1;
-      inst.version += 1;
-    } else if (unrouted.length < MAX_UNROUTED)
-      unrouted.push({ at, checkpointId: String(checkpointId), approverId: attempt.approverId, reason, message: text });
-    return answer(inst, { accepted: false, reason, message: text }, checkpointId);
-  }
-
-  async function handleApproval(s: ApprovalSignal): Promise<ApprovalAnswer> {
-    const checkpointId = str(s?.checkpointId) ?? '';
-    const signal: ApprovalSignal = { ...s, checkpointId };
-    let inst = find(checkpointId);
-    const attempt = await attemptOf(signal, inst);
-    inst = find(checkpointId);
-    if (!inst && policy && findCheckpoint(policy, checkpointId)) inst = newInstance(checkpointId);
-    if (!inst?.state) return refusedBeforeOpen(inst, checkpointId, attempt);
-
-    const r = evaluateDecision(policyFor(inst, attempt), inst.state, attempt, now());
-    inst.state = r.newState;
-    if (!r.accepted) {
-      const refused = inst.state.audit.filter((e) => e.outcome === 'refused').length;
-      if (refused > MAX_REFUSALS_KEPT) {
-        inst.state.audit.pop();
-        inst.refusalsNotKept += 1;
-      }
-    }
-    inst.version += 1;
-    if (r.accepted) {
-      const st = inst.state;
-      const round = currentRound(st);
-      if (r.outcome === 'level_signed') requestApprovers(inst);
-      else
-        notify(
-          inst,
-          r.outcome,
-          r.level,
-          [round.submission.preparerId, ...(r.outcome === 'approved' && owner ? [owner] : [])],
-          [],
-          r.outcome === 'approved'
-            ? `Approved: ${inst.checkpointId} round ${round.round}: ${itemText(st)}`
-            : `Rejected: ${inst.checkpointId} round ${round.round} at level ${r.level}: ${itemText(st)}; resubmit it with the fix`,
-          { level: r.level, message: r.message },
-        );
-      return answer(inst, { accepted: true, outcome: r.outcome, level: r.level, message: r.message }, checkpointId);
-    }
-    return answer(inst, { accepted: false, reason: r.reason, message: r.message }, checkpointId);
-  }
-
-  function validateApproval(s: ApprovalSignal): void {
-    if (!s || typeof s !== 'object' || typeof s.checkpointId !== 'string')
-      throw refusal('malformed', 'an approval names its checkpointId and carries a token');
-    const inst = find(s.checkpointId);
-    if (!inst?.state) throw refusal('checkpoint_not_open', `checkpoint ${s.checkpointId} is not open in this workflow`);
-    const round = currentRound(inst.state);
-    if (inst.phase === 'closed' || inst.state.status !== 'open')
-      throw refusal(
-        'checkpoint_not_open',
-        `checkpoint ${s.checkpointId} round ${round.round} is ${inst.state.status}${inst.phase === 'closed' ? ' (closed)' : ''}`,
-      );
-    if (s.round !== undefined && s.round !== round.round)
-      throw refusal(
-        'checkpoint_not_open',
-        `the approval is for round ${String(s.round)}, but round ${round.round} is open`,
-      );
-  }
-
-  // ------------------------------------------------------------ resubmissions
-
-  async function handleResubmit(s: ResubmitSignal): Promise<ApprovalAnswer> {
-    const checkpointId = str(s?.checkpointId) ?? '';
-    let v: ResubmissionVerification;
-    if (typeof s.token === 'string') {
-      try {
-        v = await verify.verifyResubmissionSignal({ token: s.token, workflowId: workflowInfo().workflowId, at: now() });
-      } catch (err) {
-        v = { ok: false, reason: 'malformed', message: `the signature could not be checked: ${causeMessage(err)}` };
-      }
-    } else if (!allowUnsigned) {
-      v = { ok: false, reason: 'malformed', message: UNSIGNED_REFUSED.replace('approval', 'resubmission') };
-    } else {
-      const inst0 = find(checkpointId);
-      const first = inst0?.state?.rounds[0].submission.preparerId;
-      v = {
-        ok: true,
-        claims: {
-          workflowId: workflowInfo().workflowId,
-          checkpointId,
-          round: typeof s.round === 'number' ? s.round : inst0?.state ? currentRound(inst0.state).round + 1 : 2,
-          preparerId: str(s.preparerId) ?? first ?? UNKNOWN_APPROVER,
-          ...(str(s.amount) ? { amount: s.amount } : {}),
-          ...(str(s.currency) ? { currency: s.currency } : {}),
-          ...(str(s.itemRef) ? { itemRef: s.itemRef } : {}),
-          ...(str(s.description) ? { description: s.description } : {}),
-          evidence: parseEvidence(s.evidence),
-          ...(str(s.resolution) ? { resolution: s.resolution } : {}),
-          nonce: `${UNSIGNED_NONCE}${uuid4()}`,
-          issuedAt: now(),
-          expiresAt: now(),
-          issuer: 'unsigned (development)',
-          kid: UNSIGNED_KID,
-        },
-      };
-    }
-    const at = now();
-    const inst = find(checkpointId);
-    const by = v.ok ? v.claims.preparerId : (v.preparerId ?? str(s.preparerId) ?? UNKNOWN_APPROVER);
-    const refuse = (reason: string, message: string): ApprovalAnswer => {
-      if (inst) {
-        if (inst.resubmissions.length < MAX_RESUBMISSION_LOG)
-          inst.resubmissions.push({ at, by, outcome: 'refused', reason, message });
-        else inst.refusalsNotKept += 1;
-        inst.version += 1;
-      } else if (unrouted.length < MAX_UNROUTED) unrouted.push({ at, checkpointId, approverId: by, reason, message });
-      return answer(inst, { accepted: false, reason, message }, checkpointId);
-    };
-    if (!inst?.state || inst.phase === 'closed')
-      return refuse(
-        'checkpoint_not_open',
-        inst?.phase === 'closed'
-          ? `checkpoint ${checkpointId} is closed (${inst.closed?.state}): the task has settled`
-          : `checkpoint ${checkpointId} is not open in this workflow`,
-      );
-    if (!v.ok)
-      return refuse(
-        v.reason === 'expired' ? 'expired' : 'unsigned',
-        `signature not accepted (${v.reason}): ${v.message}`,
-      );
-    const c = v.claims;
-    const st = inst.state;
-    const round = currentRound(st);
-    const target = resubmissionTargetProblem(checkpointId, c, st, inst.resubmitNonces);
-    if (target) return refuse(target.reason, target.message);
-    if (!c.nonce.startsWith(UNSIGNED_NONCE)) inst.resubmitNonces.push(c.nonce);
-    const problem = resubmissionRoundProblem(checkpointId, c, st);
-    if (problem) return refuse(problem.reason, problem.message);
-    // Earlier support stays attached: approvers see everything the item was ever backed with.
-    const r = resubmit(inst.policy!, st, resubmittedSubmission(round.submission, c), at);
-    if (!r.ok) return refuse(r.reason, r.message);
-    inst.state = r.state;
-    inst.resubmitRemindersSent = 0;
-    const opened = currentRound(r.state);
-    inst.resubmissions.push({
-      at,
-      by,
-      outcome: 'accepted',
-      message: `round ${opened.round} opened${c.kid === UNSIGNED_KID ? ' (unsigned, development)' : ''}`,
-    });
-    if (inst.item)
-      inst.item = { ...inst.item, ...(opened.submission.amount ? { amount: opened.submission.amount } : {}) };
-    inst.version += 1;
-    requestApprovers(inst);
-    return answer(
-      inst,
-      { accepted: true, outcome: 'resubmitted', level: 1, message: `round ${opened.round} is open: ${opened.basis}` },
-      checkpointId,
-    );
-  }
-
-  function validateResubmission(s: ResubmitSignal): void {
-    if (!s || typeof s !== 'object' || typeof s.checkpointId !== 'string')
-      throw refusal('malformed', 'a resubmission names its checkpointId and carries a token');
-    const inst = find(s.checkpointId);
-    if (!inst?.state || inst.phase === 'closed')
-      throw refusal('checkpoint_not_open', `checkpoint ${s.checkpointId} is not open in this workflow`);
-    const problem = resubmittableProblem(s.checkpointId, inst.state, s.round);
-    if (problem) throw refusal(problem.reason, problem.message);
-  }
-
-  // ------------------------------------------------------------ timers
-
-  function msUntil(iso: string): number {
-    return Date.parse(iso) - Date.parse(now());
-  }
-
-  /** Waits until the instance changes or `dueAt`; true when it changed. */
-  async function changedBefore(inst: Instance, dueAt: string, summary: string): Promise<boolean> {
-    const v = inst.version;
-    const ms = msUntil(dueAt);
-    if (ms <= 0) return false;
-    // A durable server-side timer: it survives worker restarts, and the time-skipping test server fast-forwards it.
-    return condition(() => inst.version !== v, ms, { summary });
-  }
-
-  async function drive(inst: Instance): Promise<CheckpointOutcome> {
-    const pol = inst.policy!;
-    const cp = findCheckpoint(pol, inst.checkpointId)!;
-    const timeoutMs = parseDuration(cp.escalation.timeout);
-    // The preparer gets as long to fix a rejected item as the approvers got to decide on it.
-    const resubmitTimeouts = resubmissionTimeouts(cp.escalation.escalation_path);
-    for (;;) {
-      const st = inst.state!;
-      const round = currentRound(st);
-      if (st.status === 'approved') return { state: 'approved' };
-      if (st.status === 'open') {
-        const step = nextEscalationStep(pol, st)!;
-        const summary = step.kind === 'escalate' ? `escalate to ${step.toRole}` : step.kind;
-        if (await changedBefore(inst, step.dueAt, `${inst.checkpointId} round ${round.round}: ${summary}`)) continue;
-        const out = applyEscalationStep(pol, st, now())!;
-        inst.state = out.state;
-        inst.version += 1;
-        const users = out.notify.users.map((u) => u.userId);
-        if (out.step.kind === 'reminder')
-          notify(inst, 'reminder', out.step.escalationLevel, users, out.notify.roles, `Reminder: ${out.message}`);
-        else if (out.step.kind === 'escalate')
-          notify(inst, 'escalated', out.step.escalationLevel, users, out.notify.roles, `Escalated: ${out.message}`, {
-            toRole: out.step.toRole ?? null,
-          });
-        else {
-          notify(
-            inst,
-            'deadlocked',
-            out.step.escalationLevel,
-            owner ? [owner] : [],
-            ['close_owner'],
-            `Deadlocked: ${out.message}`,
-            { message: out.message },
-          );
-          return { state: 'deadlocked', reason: out.message };
-        }
-        continue;
-      }
-      // Rejected: the item is with its preparer until they resubmit.
-      const k = inst.resubmitRemindersSent;
-      const dueAt = resubmissionDueAt(round.closedAt!, k, timeoutMs);
-      if (await changedBefore(inst, dueAt, `${inst.checkpointId} round ${round.round}: awaiting resubmission`))
-        continue;
-      const preparer = round.submission.preparerId;
-      const rejecter = round.levels.find((l) => l.signature?.decision === 'rejected');
-      if (!isLastResubmissionTimeout(k, resubmitTimeouts)) {
-        inst.resubmitRemindersSent += 1;
-        inst.version += 1;
-        notify(
-          inst,
-          'resubmission_reminder',
-          k + 1,
-          [preparer],
-          [],
-          `Awaiting resubmission: ${inst.checkpointId} round ${round.round} was rejected; resubmit it with the fix`,
-        );
-        continue;
-      }
-      const reason =
-        `rejected by ${rejecter?.signature ? describeSigner(rejecter.signature) : 'an approver'} at level ` +
-        `${rejecter?.level ?? '?'} of round ${round.round}, and not resubmitted by ${preparer} within ` +
-        formatDuration(resubmitTimeouts * timeoutMs);
-      notify(
-        inst,
-        'not_resubmitted',
-        0,
-        [preparer, ...(owner ? [owner] : [])],
-        ['close_owner'],
-        `Not resubmitted: ${inst.checkpointId}: ${reason}`,
-        {
-          message: reason,
-        },
-      );
-      return { state: 'rejected', reason };
-    }
-  }
-
   const statuses = (): CheckpointStatus[] => instances.map((inst) => statusOf(inst, { allowUnsigned, now }));
 
   return {
@@ -625,13 +245,13 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     async run(config) {
       const inst = open(config);
       if (inst.legacy) log.warn(`approval checkpoint ${inst.checkpointId} uses the slice shape: ${UNSIGNED_WARNING}`);
-      requestApprovers(inst);
+      notifier.requestApprovers(inst);
       const outcome = await drive(inst);
       inst.phase = 'closed';
       inst.closed = { ...outcome, at: now() };
       inst.version += 1;
       // The task settles only once its notifications (a deadlock's above all) are in the outbox.
-      await settled();
+      await notifier.settled();
       return outcome;
     },
   };

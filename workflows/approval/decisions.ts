@@ -1,0 +1,189 @@
+// Decisions on an approval checkpoint: the `approval` signal and the `submitApproval` update (whose validator
+// answers at once what the checkpoint is not waiting for). A signed token is verified by a local activity and the
+// attempt judged by evaluateDecision (domain/approval/rules.ts); an unsigned one counts only in development mode.
+// Every attempt lands in the checkpoint's audit trail, or, for a checkpoint the workflow does not have, in unrouted.
+import { uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  attemptFromVerification,
+  currentRound,
+  evaluateDecision,
+  findCheckpoint,
+  findRole,
+  findUser,
+  type ApprovalPolicy,
+  type ApprovalVerification,
+  type CheckpointState,
+  type DecisionAttempt,
+} from '../../domain/approval';
+import type { ApprovalAnswer, ApprovalSignal } from '../definitions';
+import { answer, verify, type CheckpointHost } from './host';
+import {
+  causeMessage,
+  MAX_REFUSALS_KEPT,
+  MAX_UNROUTED,
+  parseEvidence,
+  refusal,
+  str,
+  UNSIGNED_KID,
+  UNSIGNED_NONCE,
+  UNSIGNED_REFUSED,
+  type Instance,
+} from './instance';
+
+export function createDecisions(host: CheckpointHost): {
+  handleApproval(s: ApprovalSignal): Promise<ApprovalAnswer>;
+  validateApproval(s: ApprovalSignal): void;
+} {
+  const { now, allowUnsigned, owner, unrouted, find, newInstance } = host;
+  const { notify, requestApprovers, itemText } = host.notifier;
+
+  function unsignedAttempt(s: ApprovalSignal, st: CheckpointState | undefined): DecisionAttempt | string {
+    if (s.decision !== 'approved' && s.decision !== 'rejected')
+      return `decision must be "approved" or "rejected", got ${JSON.stringify(s.decision)}`;
+    if (!str(s.approverId)) return 'approverId is required';
+    return {
+      signature: { status: 'verified', kid: UNSIGNED_KID },
+      checkpointId: s.checkpointId,
+      round: typeof s.round === 'number' ? s.round : st ? currentRound(st).round : 1,
+      ...(typeof s.level === 'number' ? { level: s.level } : {}),
+      decision: s.decision,
+      approverId: s.approverId!,
+      ...(str(s.onBehalfOf) ? { onBehalfOf: s.onBehalfOf } : {}),
+      rolesClaimed: str(s.role) ? [s.role!] : [],
+      ...(typeof s.comments === 'string' ? { comments: s.comments } : {}),
+      evidence: parseEvidence(s.evidence),
+      ...(typeof s.resolution === 'string' ? { resolution: s.resolution } : {}),
+      nonce: `${UNSIGNED_NONCE}${uuid4()}`,
+    };
+  }
+
+  function failedAttempt(s: ApprovalSignal, message: string): DecisionAttempt {
+    return attemptFromVerification(
+      {
+        ok: false,
+        reason: 'malformed',
+        message,
+        untrusted: { approverId: s.approverId, checkpointId: s.checkpointId, round: s.round, decision: s.decision },
+      },
+      { checkpointId: s.checkpointId },
+    );
+  }
+
+  /** A legacy checkpoint has no directory: the claimed approver is added with the claimed role, for this attempt only. */
+  function policyFor(inst: Instance, attempt: DecisionAttempt): ApprovalPolicy {
+    const pol = inst.policy!;
+    if (!inst.legacy || findUser(pol, attempt.approverId)) return pol;
+    const role = attempt.rolesClaimed[0];
+    return {
+      ...pol,
+      users: [...pol.users, { userId: attempt.approverId, roles: role && findRole(pol, role) ? [role] : [] }],
+    };
+  }
+
+  async function attemptOf(s: ApprovalSignal, inst: Instance | undefined): Promise<DecisionAttempt> {
+    if (typeof s.token === 'string') {
+      let v: ApprovalVerification;
+      try {
+        v = await verify.verifyApprovalSignal({ token: s.token, workflowId: workflowInfo().workflowId, at: now() });
+      } catch (err) {
+        v = { ok: false, reason: 'malformed', message: `the signature could not be checked: ${causeMessage(err)}` };
+      }
+      return attemptFromVerification(v, { checkpointId: s.checkpointId });
+    }
+    if (!allowUnsigned) return failedAttempt(s, UNSIGNED_REFUSED);
+    const a = unsignedAttempt(s, inst?.state);
+    return typeof a === 'string' ? failedAttempt(s, a) : a;
+  }
+
+  function refusedBeforeOpen(
+    inst: Instance | undefined,
+    checkpointId: string,
+    attempt: DecisionAttempt,
+  ): ApprovalAnswer {
+    const message = inst
+      ? `checkpoint ${checkpointId} has not opened yet in this workflow`
+      : `no checkpoint ${checkpointId} in this workflow`;
+    const reason = attempt.signature.status === 'failed' ? 'unsigned' : 'checkpoint_not_open';
+    const text = attempt.signature.status === 'failed' ? `${attempt.signature.message}; ${message}` : message;
+    const at = now();
+    if (inst) {
+      if (inst.preOpen.length < MAX_REFUSALS_KEPT)
+        inst.preOpen.push({
+          at,
+          round: 0,
+          event: 'decision',
+          actor: attempt.approverId,
+          decision: attempt.decision,
+          ...(attempt.nonce ? { nonce: attempt.nonce } : {}),
+          outcome: 'refused',
+          reason,
+          message: text,
+        });
+      else inst.refusalsNotKept += 1;
+      inst.version += 1;
+    } else if (unrouted.length < MAX_UNROUTED)
+      unrouted.push({ at, checkpointId: String(checkpointId), approverId: attempt.approverId, reason, message: text });
+    return answer(inst, { accepted: false, reason, message: text }, checkpointId);
+  }
+
+  async function handleApproval(s: ApprovalSignal): Promise<ApprovalAnswer> {
+    const checkpointId = str(s?.checkpointId) ?? '';
+    const signal: ApprovalSignal = { ...s, checkpointId };
+    let inst = find(checkpointId);
+    const attempt = await attemptOf(signal, inst);
+    inst = find(checkpointId);
+    const policy = host.policy();
+    if (!inst && policy && findCheckpoint(policy, checkpointId)) inst = newInstance(checkpointId);
+    if (!inst?.state) return refusedBeforeOpen(inst, checkpointId, attempt);
+
+    const r = evaluateDecision(policyFor(inst, attempt), inst.state, attempt, now());
+    inst.state = r.newState;
+    if (!r.accepted) {
+      const refused = inst.state.audit.filter((e) => e.outcome === 'refused').length;
+      if (refused > MAX_REFUSALS_KEPT) {
+        inst.state.audit.pop();
+        inst.refusalsNotKept += 1;
+      }
+    }
+    inst.version += 1;
+    if (r.accepted) {
+      const st = inst.state;
+      const round = currentRound(st);
+      if (r.outcome === 'level_signed') requestApprovers(inst);
+      else
+        notify(
+          inst,
+          r.outcome,
+          r.level,
+          [round.submission.preparerId, ...(r.outcome === 'approved' && owner ? [owner] : [])],
+          [],
+          r.outcome === 'approved'
+            ? `Approved: ${inst.checkpointId} round ${round.round}: ${itemText(st)}`
+            : `Rejected: ${inst.checkpointId} round ${round.round} at level ${r.level}: ${itemText(st)}; resubmit it with the fix`,
+          { level: r.level, message: r.message },
+        );
+      return answer(inst, { accepted: true, outcome: r.outcome, level: r.level, message: r.message }, checkpointId);
+    }
+    return answer(inst, { accepted: false, reason: r.reason, message: r.message }, checkpointId);
+  }
+
+  function validateApproval(s: ApprovalSignal): void {
+    if (!s || typeof s !== 'object' || typeof s.checkpointId !== 'string')
+      throw refusal('malformed', 'an approval names its checkpointId and carries a token');
+    const inst = find(s.checkpointId);
+    if (!inst?.state) throw refusal('checkpoint_not_open', `checkpoint ${s.checkpointId} is not open in this workflow`);
+    const round = currentRound(inst.state);
+    if (inst.phase === 'closed' || inst.state.status !== 'open')
+      throw refusal(
+        'checkpoint_not_open',
+        `checkpoint ${s.checkpointId} round ${round.round} is ${inst.state.status}${inst.phase === 'closed' ? ' (closed)' : ''}`,
+      );
+    if (s.round !== undefined && s.round !== round.round)
+      throw refusal(
+        'checkpoint_not_open',
+        `the approval is for round ${String(s.round)}, but round ${round.round} is open`,
+      );
+  }
+
+  return { handleApproval, validateApproval };
+}
