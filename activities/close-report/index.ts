@@ -1,6 +1,6 @@
-// generateCloseReport: the close's report task (kind 'report'). Writes <dir>/<close>/close-report.md and .html
-// from the close's own status: Gantt chart and dependency graph (SVG in the HTML, Mermaid in the Markdown), the
-// status table, reconciliation figures and the actions people took. Idempotent: the content depends only on the
+// generateCloseReport: the close's report task (kind 'report'). Writes <dir>/<close>/close-report.md, .html and .pdf
+// from the close's own status: Gantt chart and dependency graph (SVG in the HTML, vector paths in the PDF, Mermaid
+// in the Markdown), the status table, and in the text formats the reconciliation figures and the actions taken. Idempotent: the content depends only on the
 // status handed in (no clock), and files are replaced whole (written aside, then renamed), so a retry rewrites the
 // same bytes.
 //
@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeAtomically, withTextFile } from '../reports/files';
 import type { ReportStatus } from './model';
+import { renderClosePdf } from './pdf';
 import { renderHtml, renderMarkdown } from './render';
 
 export { closeDependencyGraph, closeGantt, mermaidIds } from './mermaid';
@@ -24,6 +25,7 @@ export {
 } from './graph-layout';
 export { bars, dependencies, type ReportStatus, type ReportTask } from './model';
 export { ganttSvg, graphSvg } from './svg';
+export { renderClosePdf } from './pdf';
 export { renderHtml, renderMarkdown } from './render';
 export { shortTime, statusRows, STATUS_COLUMNS, textTable, type StatusRow } from './table';
 
@@ -69,18 +71,24 @@ export async function generateCloseReportWith(
       'InvalidCloseReport',
     );
   const dir = join(resolve(config.dir ?? join('.finflow', 'close-reports')), closeReportDirName(input.closeWorkflowId));
-  const outputs: [string, string][] = [
+  const outputs: [string, string | Buffer][] = [
     [join(dir, 'close-report.md'), renderMarkdown(status)],
     [join(dir, 'close-report.html'), renderHtml(status)],
+    [join(dir, 'close-report.pdf'), await renderClosePdf(status)],
   ];
   const files: CloseReportResult['files'] = [];
-  for (const [path, text] of outputs) {
-    const f = await writeAtomically(path, (sink) =>
-      withTextFile(sink.open(), async (write) => {
-        await write(text);
+  for (const [path, content] of outputs) {
+    const f = await writeAtomically(path, async (sink) => {
+      if (typeof content !== 'string') {
+        // The sink's completion is awaited by writeAtomically before the rename.
+        sink.open().end(content);
         return status.tasks.length;
-      }),
-    );
+      }
+      return withTextFile(sink.open(), async (write) => {
+        await write(content);
+        return status.tasks.length;
+      });
+    });
     files.push({ path: f.path, sha256: f.sha256, bytes: f.bytes });
   }
   return { paths: files.map((f) => f.path), files };

@@ -70,7 +70,7 @@ function reconRows(status: ReportStatus): ReconRow[] {
   );
 }
 
-function heading(status: ReportStatus): string[] {
+export function heading(status: ReportStatus): string[] {
   const lines = [
     `State: **${status.state}**${status.paused ? ' (paused)' : ''}, ${status.percentDone}% done, ` +
       `${status.tasks.length} tasks`,

@@ -1,5 +1,6 @@
 // The close report: Mermaid pictures checked line by line against Mermaid's grammar (every task drawn once, every
 // dependency an edge, nothing invented), and the files written with the reconciliation figures as given.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -272,6 +273,7 @@ describe('generateCloseReport', () => {
     expect(out.paths).toEqual([
       join(dir, 'close_ACME_2026-10', 'close-report.md'),
       join(dir, 'close_ACME_2026-10', 'close-report.html'),
+      join(dir, 'close_ACME_2026-10', 'close-report.pdf'),
     ]);
     const md = readFileSync(out.paths[0], 'utf8');
     expect(md).toContain('```mermaid\ngantt\n');
@@ -312,6 +314,22 @@ describe('generateCloseReport', () => {
     expect(gantt.match(/<path class="deadline"/g)).toHaveLength(1);
     expect(gantt).toContain('Bank &quot;main&quot; account (bank.rec-2)');
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+
+  it('draws the same pictures in a PDF whose text holds every task of the Gantt chart, the graph and the table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'close-report-'));
+    const { generateCloseReport } = createCloseReportActivities({ closeReport: { dir } });
+    const s = status();
+    const out = await generateCloseReport({ closeWorkflowId: 'close:ACME:2026-10', status: s });
+    const pdf = out.paths.find((p) => p.endsWith('.pdf'))!;
+    expect(readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
+    for (const h of ['Close report ACME 2026-10', 'Timeline', 'Dependencies', 'Tasks', 'as of 2026-11-02 12:01Z'])
+      expect(text).toContain(h);
+    // Each task: its Gantt label, its graph node and its table row.
+    const count = (needle: string) => text.split(needle).length - 1;
+    for (const t of s.tasks) expect(count(t.id)).toBeGreaterThanOrEqual(3);
+    expect(text).toContain('Bank "main" account (bank.rec-2)');
   });
 
   it('refuses a close id that could leave the report directory', async () => {
