@@ -2,6 +2,7 @@ import { createApprovalActivities, type ApprovalActivityConfig } from './approva
 import { createCalendarActivities } from './calendar';
 import { createCloseReportActivities, type CloseReportConfig } from './close-report';
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
+import { createExceptionActivities } from './exceptions';
 import { createReconActivities, defaultResultStore, type ReconActivityConfig } from './recon';
 import { reconcileTablesWith } from './reconcile-tables';
 import type { SystemRegistry } from './systems';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCalendarActivities(),
     ...createReconActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
+    ...createExceptionActivities(deps),
     ...createCloseEvidenceActivities(deps.closeEvidence, {
       resultStore: () => deps.recon?.resultStore ?? defaultResultStore(deps),
     }),

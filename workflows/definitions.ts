@@ -2,6 +2,7 @@
 // plain `temporal workflow signal --name approval` all refer to these names. Renaming one breaks running closes.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EvidenceRef } from '../domain/approval';
+import type { ExceptionActionAnswer, ExceptionActionRequest } from './close/exception-actions';
 import type { ApprovalsStatus, CloseStatus, TaskAction, TaskActionAnswer } from './types';
 
 /**
@@ -72,3 +73,10 @@ export const approvalsQuery = defineQuery<ApprovalsStatus>('approvals');
 export const taskActionSignal = defineSignal<[TaskAction]>('taskAction');
 /** The same, answered: its validator refuses an unknown task or an action the task's state does not allow. */
 export const submitTaskActionUpdate = defineUpdate<TaskActionAnswer, [TaskAction]>('submitTaskAction');
+/**
+ * A person's signed action on a reconciliation's exceptions (explain, resolve, reopen, carry forward), through the
+ * close that ran the reconciliation: verified, applied in the result store and the audit ledger, journaled.
+ */
+export const submitExceptionActionUpdate = defineUpdate<ExceptionActionAnswer, [ExceptionActionRequest]>(
+  'submitExceptionAction',
+);

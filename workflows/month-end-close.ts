@@ -41,6 +41,7 @@ import {
 } from '../domain/close/task-graph';
 import { reconWorkflowId } from '../domain/ids';
 import { createCheckpoints } from './approval/checkpoints';
+import { directoryUsers, installExceptionActions } from './close/exception-actions';
 import { invalidPlan, normaliseInput } from './close/input';
 import { closeStatusView } from './close/status-view';
 import {
@@ -221,6 +222,15 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   const allCheckpoints = (): CheckpointStatus[] => [...earlierCheckpoints, ...checkpoints.statuses()];
   const usedCheckpoint = (id: string): boolean =>
     allCheckpoints().some((c) => c.checkpointId === id && c.state !== 'pending');
+
+  installExceptionActions({
+    closeId,
+    tasks: () => tasks,
+    users: () => directoryUsers(policy),
+    journal: (e) => journal.push(e),
+    nowIso,
+    changed: bump,
+  });
 
   // ------------------------------------------------------------------ status
   function status(): CloseStatus {

@@ -43,6 +43,7 @@ export type ExceptionActionOutcome =
       count: number;
       totals: { currency: string | null; total: string }[];
       nonce: string;
+      proof: { kid: string; nonce: string; issuer: string };
       ledgerSeq?: number;
     }
   | { accepted: false; type: string; message: string; by?: string; ledgerSeq?: number };
@@ -51,6 +52,7 @@ export async function applySignedExceptionAction(
   deps: ExceptionActionServiceDeps,
   target: ExceptionActionTarget,
   token: string,
+  opts: { idempotent?: boolean } = {},
 ): Promise<ExceptionActionOutcome> {
   const now = (deps.now ?? (() => new Date()))();
   const at = now.toISOString();
@@ -116,6 +118,22 @@ export async function applySignedExceptionAction(
     kid: a.proof.kid,
     issuer: a.proof.issuer,
   };
+  if (opts.idempotent) {
+    // An activity retried after it applied the action (the workflow refuses a token it already journaled, so a
+    // second delivery of the same nonce here is this activity's own retry): answer with what was applied.
+    const done = await deps.store.acceptedByNonce(target.runId, a.proof.nonce);
+    if (done)
+      return {
+        accepted: true,
+        seq: done.seq,
+        by: done.by,
+        action: done.action,
+        count: done.count,
+        totals: done.totals,
+        nonce: a.proof.nonce,
+        proof: { kid: a.proof.kid, nonce: a.proof.nonce, issuer: a.proof.issuer },
+      };
+  }
   try {
     if (a.reconId !== target.reconId)
       throw ApplicationFailure.nonRetryable(
@@ -144,6 +162,7 @@ export async function applySignedExceptionAction(
       count: done.count,
       totals: done.totals,
       nonce: a.proof.nonce,
+      proof: { kid: a.proof.kid, nonce: a.proof.nonce, issuer: a.proof.issuer },
       ...(ledgerSeq !== undefined ? { ledgerSeq } : {}),
     };
   } catch (err) {

@@ -308,6 +308,28 @@ export function createExceptionActionStore(deps: ExceptionActionStoreDeps) {
       }
     },
 
+    /** The accepted action of a run with this nonce, if any. */
+    async acceptedByNonce(
+      runId: string,
+      nonce: string,
+    ): Promise<{ seq: number; by: string; action: string; count: number; totals: ActionRecord['totals'] } | undefined> {
+      const { rows: r } = await pool.query<{ seq: string; by: string; action: string; count: number; totals: string }>(
+        `SELECT seq, by, action, count, totals::text FROM ${EXCEPTION_ACTIONS_TABLE}
+          WHERE run_id = $1 AND nonce = $2 AND accepted`,
+        [runId, nonce],
+      );
+      const x = r[0];
+      return x
+        ? {
+            seq: Number(x.seq),
+            by: x.by,
+            action: x.action,
+            count: x.count,
+            totals: JSON.parse(x.totals) as ActionRecord['totals'],
+          }
+        : undefined;
+    },
+
     /**
      * Records an action refused before it could be attributed to anyone (a forged, expired or malformed token):
      * `by` is what the token claimed, marked unverified, and the detail says why.

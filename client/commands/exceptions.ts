@@ -1,22 +1,17 @@
 // `finflow exceptions list|show|explain|resolve|reopen|carry-forward`: the people who own a reconciliation work its
-// exceptions (issue 15). Reading needs the result store (DATABASE_URL, and the keys when its runs are sealed);
-// acting is signed with the person's key (--signing-key, as `finflow task complete`), verified against the key set
-// the workers trust (FINFLOW_APPROVAL_JWKS_FILE), the signer's roles read from the approval policy's directory
-// (FINFLOW_APPROVAL_POLICY_FILE, as the gateway), then applied in the result store and appended to the audit ledger
-// (activities/exceptions/signed-action.ts). Which run and owner role: from the close's own status, never from the
-// caller. Exit code 2 on a refusal (recorded), 1 on a failure to act at all.
+// exceptions (issue 15). Reading needs the result store (DATABASE_URL, and the keys when its runs are sealed).
+// Acting is signed with the person's key (--signing-key, as `finflow task complete`) and sent to the close as the
+// `submitExceptionAction` update: the close's worker verifies it against the key set it trusts, takes the signer's
+// roles from the close's own user directory, applies it in the result store and the audit ledger, and journals it in
+// the close's history (workflows/close/exception-actions.ts). Which run and owner role: from the close's own status,
+// never from the caller. Exit code 2 on a refusal (recorded), 1 on a failure to act at all.
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
-import { approvalConfigFromEnv } from '../../activities/approval';
 import { signExceptionAction } from '../../activities/approval/exception-action-token';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
-import {
-  applySignedExceptionAction,
-  type ExceptionActionOutcome,
-  type ExceptionActionTarget,
-} from '../../activities/exceptions/signed-action';
+import type { ExceptionActionOutcome, ExceptionActionTarget } from '../../activities/exceptions/signed-action';
 import { envelopeSealer } from '../../activities/recon';
 import { createResultStore } from '../../activities/result-store';
 import {
@@ -26,7 +21,6 @@ import {
 } from '../../activities/result-store/exception-actions';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
-import type { ApprovalPolicy } from '../../domain/approval/policy';
 import {
   ageInDays,
   describeFilter,
@@ -37,9 +31,9 @@ import {
 import { type ExceptionState, parseExceptionAction } from '../../domain/exceptions/lifecycle';
 import { totalsText } from '../../domain/exceptions/materiality';
 import { keyProviderFromEnvIfConfigured } from '../../platform/security-setup';
-import { statusQuery } from '../../workflows/definitions';
+import type { ExceptionActionRequest } from '../../workflows/close/exception-actions';
+import { statusQuery, submitExceptionActionUpdate } from '../../workflows/definitions';
 import type { CloseStatus } from '../../workflows/types';
-import { readPolicyFile } from '../approval-gateway';
 import { connectClient } from '../connect';
 
 type Out = (s: string) => void;
@@ -58,8 +52,12 @@ export interface ExceptionsCliDeps {
   closeStatus?: (closeId: string) => Promise<CloseStatus>;
   /** The stores (default: DATABASE_URL, sealed with the configured keys; the ledger on FINFLOW_AUDIT_DATABASE_URL). */
   open?: () => Promise<OpenedStores>;
-  /** The user directory (default: FINFLOW_APPROVAL_POLICY_FILE). */
-  directory?: () => Pick<ApprovalPolicy, 'users'>;
+  /** Sends a signed action to the close (default: its `submitExceptionAction` update) and returns the answer. */
+  send?: (
+    closeId: string,
+    req: ExceptionActionRequest,
+    target: ExceptionActionTarget,
+  ) => Promise<ExceptionActionOutcome>;
 }
 
 /** The reconciliation a close task ran: its result-store run and owner role, from the close's own status. */
@@ -82,6 +80,19 @@ async function defaultStatus(closeId: string): Promise<CloseStatus> {
   const { client, close } = await connectClient();
   try {
     return await client.workflow.getHandle(closeId).query(statusQuery);
+  } finally {
+    await close();
+  }
+}
+
+async function defaultSend(closeId: string, req: ExceptionActionRequest): Promise<ExceptionActionOutcome> {
+  const { client, close } = await connectClient();
+  try {
+    return await client.workflow.getHandle(closeId).executeUpdate(submitExceptionActionUpdate, { args: [req] });
+  } catch (err) {
+    // The validator's answer (an unknown task, a reconciliation with no run) is the cause; say it plainly.
+    const cause = (err as { cause?: Error }).cause;
+    throw new Error(cause?.message ?? (err as Error).message);
   } finally {
     await close();
   }
@@ -248,13 +259,7 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
   const now = deps.now ?? (() => new Date());
   const closeStatus = deps.closeStatus ?? defaultStatus;
   const open = deps.open ?? (() => defaultOpen(env));
-  const directory =
-    deps.directory ??
-    (() => {
-      const f = env.FINFLOW_APPROVAL_POLICY_FILE?.trim();
-      if (!f) throw new Error('set FINFLOW_APPROVAL_POLICY_FILE: the user directory says who holds which role');
-      return readPolicyFile(f);
-    });
+  const send = deps.send ?? defaultSend;
   const withStores = async <T>(
     closeId: string,
     task: string,
@@ -396,8 +401,6 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
             `exceptions ${name}: name the exceptions either by id or by filter options, not ${byFilter ? 'both' : 'neither'}`,
           );
         const by = actorOf(o.by, env);
-        const keys = approvalConfigFromEnv(env).keys;
-        if (!keys) throw new Error('set FINFLOW_APPROVAL_JWKS_FILE: the public keys whose signed actions count');
         const asOf = o.asOf ?? now().toISOString();
         const outcome = await withStores(closeId, recon, async (t, s): Promise<ExceptionActionOutcome> => {
           const rows = await s.store.rows(t.runId);
@@ -448,11 +451,7 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
             await readSigningKeyFile(keyFile),
             { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: now() },
           );
-          return applySignedExceptionAction(
-            { store: s.store, ledger: s.ledger, keys, directory: directory(), now },
-            t,
-            token,
-          );
+          return send(t.closeId, { task: recon, token }, t);
         });
         out(o.json ? JSON.stringify(outcome) : formatOutcome(outcome));
         if (!outcome.accepted) process.exitCode = 2;

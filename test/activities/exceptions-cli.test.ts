@@ -1,5 +1,6 @@
 // `finflow exceptions ...` (issue 15) over real PostgreSQL and real key files: list with filters, paging, --json
-// and --csv; a bulk explanation by filter signed with the person's key, verified, applied and in the audit ledger;
+// and --csv; a bulk explanation by filter signed with the person's key, verified, applied and in the audit ledger
+// (sent as the close's worker applies it);
 // show with the history; bad input and unauthorised or empty selections refused and recorded. The close's status
 // is handed in as the close's `status` query returns it (this suite runs no Temporal server).
 import { mkdtempSync } from 'node:fs';
@@ -7,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Pool } from 'pg';
-import { createApprovalKeyFiles } from '../../activities/approval/keys';
+import { createApprovalKeyFiles, readApprovalKeySet } from '../../activities/approval/keys';
+import { applySignedExceptionAction } from '../../activities/exceptions/signed-action';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
 import { createExceptionActionStore } from '../../activities/result-store/exception-actions';
@@ -25,6 +27,7 @@ describe('finflow exceptions', () => {
   let runId: string;
   let env: NodeJS.ProcessEnv;
   let keyFile: string;
+  let jwksFile: string;
 
   const status = (): CloseStatus =>
     ({
@@ -59,12 +62,25 @@ describe('finflow exceptions', () => {
         ledger,
         close: async () => undefined,
       }),
-      directory: () => ({
-        users: [
-          { userId: 'ann', roles: ['accountant'] },
-          { userId: 'sam', roles: ['supervisor'] },
-        ],
-      }),
+      // What the close's worker does with the update (test/workflows/close-exception-actions.test.ts sends it
+      // through a real close): the same one path, with the close's directory.
+      send: async (_closeId, req, target) =>
+        applySignedExceptionAction(
+          {
+            store: createExceptionActionStore({ pool, results }),
+            ledger,
+            keys: await readApprovalKeySet(jwksFile),
+            directory: {
+              users: [
+                { userId: 'ann', roles: ['accountant'] },
+                { userId: 'sam', roles: ['supervisor'] },
+              ],
+            },
+            now: () => NOW,
+          },
+          target,
+          req.token,
+        ),
     });
     process.exitCode = undefined;
     try {
@@ -130,7 +146,8 @@ describe('finflow exceptions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'finflow-exceptions-cli-'));
     const files = await createApprovalKeyFiles(dir, { name: 'ann' });
     keyFile = files.signingKeyFile;
-    env = { FINFLOW_APPROVAL_JWKS_FILE: files.jwksFile };
+    jwksFile = files.jwksFile;
+    env = {};
   });
   afterAll(async () => {
     await pool?.end();

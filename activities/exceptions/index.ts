@@ -1,0 +1,83 @@
+// The close's exception-action activity: the `submitExceptionAction` update of the close hands it a person's signed
+// token and the reconciliation's run and owner role from the close's own state; it applies the action through the
+// one path (signed-action.ts). Retried a few times on outages only: it is idempotent on the token's nonce.
+import { ApplicationFailure } from '@temporalio/common';
+import { Pool } from 'pg';
+import type { ApprovalPolicy } from '../../domain/approval/policy';
+import type { ApprovalActivityConfig } from '../approval';
+import { AuditLedger } from '../audit-ledger/ledger';
+import { defaultResultStore, envelopeSealer, type ReconActivityConfig } from '../recon';
+import { createExceptionActionStore, type ExceptionActionStore } from '../result-store/exception-actions';
+import type { SystemRegistry } from '../systems';
+import { applySignedExceptionAction, type ExceptionActionOutcome, type ExceptionActionTarget } from './signed-action';
+
+export type { ExceptionActionOutcome, ExceptionActionTarget } from './signed-action';
+
+export interface ApplyExceptionActionInput {
+  target: ExceptionActionTarget;
+  token: string;
+  /** The close's user directory (its approval policy's users): who holds which role. */
+  users: Pick<ApprovalPolicy['users'][number], 'userId' | 'roles'>[];
+}
+
+export interface ExceptionActivityDeps {
+  systems: SystemRegistry;
+  approval?: ApprovalActivityConfig;
+  recon?: ReconActivityConfig;
+  /** The audit ledger; default FINFLOW_AUDIT_DATABASE_URL or DATABASE_URL when set. */
+  ledger?: AuditLedger;
+}
+
+export function createExceptionActivities(deps: ExceptionActivityDeps) {
+  let opened: Promise<{ store: ExceptionActionStore; ledger?: AuditLedger }> | undefined;
+  const open = () => {
+    opened ??= (async () => {
+      const results = deps.recon?.resultStore ?? defaultResultStore(deps);
+      await results.migrate();
+      const envelope = deps.recon?.envelope;
+      const store = createExceptionActionStore({
+        pool: deps.systems.postgres('results'),
+        results,
+        ...(envelope ? { sealerFor: envelopeSealer(envelope) } : {}),
+      });
+      let ledger = deps.ledger;
+      const url = process.env.FINFLOW_AUDIT_DATABASE_URL ?? process.env.DATABASE_URL;
+      if (!ledger && url) {
+        const pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
+        pool.on('error', () => undefined);
+        ledger = await AuditLedger.open({ pool });
+      }
+      return { store, ...(ledger ? { ledger } : {}) };
+    })();
+    opened.catch(() => {
+      opened = undefined;
+    });
+    return opened;
+  };
+  return {
+    async applyExceptionAction(input: ApplyExceptionActionInput): Promise<ExceptionActionOutcome> {
+      const keys = deps.approval?.keys;
+      if (!keys)
+        throw ApplicationFailure.nonRetryable(
+          'exception actions are signed, and this worker has no key set to verify them (FINFLOW_APPROVAL_JWKS_FILE)',
+          'ExceptionActionsNotConfigured',
+        );
+      const { store, ledger } = await open();
+      return applySignedExceptionAction(
+        {
+          store,
+          ...(ledger ? { ledger } : {}),
+          keys,
+          ...(deps.approval?.issuers ? { issuers: deps.approval.issuers } : {}),
+          ...(deps.approval?.audience ? { audience: deps.approval.audience } : {}),
+          directory: { users: input.users.map((u) => ({ userId: u.userId, roles: u.roles })) },
+        },
+        input.target,
+        input.token,
+        { idempotent: true },
+      );
+    },
+  };
+}
+
+export type ExceptionActivities = ReturnType<typeof createExceptionActivities>;
