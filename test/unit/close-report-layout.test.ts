@@ -192,6 +192,15 @@ describe('the dependency graph layout', () => {
     expect(g.edges.find((e) => e.to === 'memo')!.critical).toBe(false);
   });
 
+  it('lays out a close with no tasks, or one task that never ran, without failing', () => {
+    const empty: ReportStatus = { ...plan(), tasks: [], criticalPath: [] };
+    expect(graphLayout(empty).nodes).toEqual([]);
+    expect(ganttLayout(empty).rows).toEqual([]);
+    const one: ReportStatus = { ...empty, tasks: [{ id: 'a', kind: 'manual', state: 'skipped' }] };
+    expect(graphLayout(one).nodes).toHaveLength(1);
+    expect(ganttLayout(one).rows[0].bar.width).toBeGreaterThanOrEqual(GANTT.minBarWidth);
+  });
+
   it('wraps a long label into lines without losing a character', () => {
     const id = 'intercompany-loans-eu-subsidiaries-2026';
     const lines = wrapText(id, 20);
