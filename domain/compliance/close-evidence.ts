@@ -11,6 +11,7 @@ import { parseDecimal, type Dec } from '../money';
 import { ControlDefinitionSchema, type ControlDefinitionInput } from './control';
 import type { CloseJournalEvidence, EvidenceInputRaw } from './evidence';
 import { EvidenceInputError } from './evidence';
+import { explainersWhoApproved } from './conclusion-checks';
 
 /** The seed's SOX control, so a plan may name it by regulation and id alone. */
 export const SEED_CONTROLS: Record<string, ControlDefinitionInput> = {
@@ -240,10 +241,11 @@ const accepted = (cp: CloseCheckpoint) =>
   cp.decisions.filter((d) => d.decision === 'approved' || d.decision === 'rejected');
 
 /** Segregation of duties: no accepted decision by the item's preparer, nobody signing twice in a round, identities proven. */
-export function checkSegregationOfDuties(cps: CloseCheckpoint[]): Check {
+export function checkSegregationOfDuties(cps: CloseCheckpoint[], journal: CloseJournalEntryLike[] = []): Check {
   if (!cps.length) return { held: false, detail: 'no approval checkpoint ran in this close' };
   const bad: string[] = [];
   const notes: string[] = [];
+  bad.push(...explainersWhoApproved(cps, journal, accepted));
   for (const cp of cps) {
     const signers = new Map<string, string>();
     for (const d of accepted(cp)) {
@@ -431,7 +433,7 @@ export function closeEvidenceInput(
     refusals,
     controls: {
       controlTotalsBalanced: checkControlTotals(state.reconciliations),
-      segregationOfDuties: checkSegregationOfDuties(cps),
+      segregationOfDuties: checkSegregationOfDuties(cps, state.journal),
       approvalsWithinLimits: checkApprovalsWithinLimits(cps),
     },
     attestations: config.attestations ?? [],

@@ -4,7 +4,7 @@
 // reconciliation's owner role (the preparer) acts; whoever explained an exception may not approve the
 // reconciliation. Pure: who, when and the current state come from the caller; nothing here reads a clock.
 import { parseDecimal } from '../money';
-import { type MaterialityResult, unexplainedAboveMateriality } from './materiality';
+import { describeMaterial, type MaterialityResult, unexplainedAboveMateriality } from './materiality';
 
 export const EXCEPTION_STATES = ['open', 'explained', 'resolved', 'carried_forward'] as const;
 export type ExceptionState = (typeof EXCEPTION_STATES)[number];
@@ -243,4 +243,13 @@ export function unexplainedMaterial(
     explained: x.state !== 'open',
   }));
   return unexplainedAboveMateriality(list, materiality, where ? { where } : {});
+}
+
+/**
+ * Certification before approval: the refusal an approval of a reconciliation gets while unexplained exceptions
+ * above materiality remain (how many, their totals, which), or nothing when none do.
+ */
+export function certificationRefusal(reconId: string, m: MaterialityResult): string | undefined {
+  if (!m.count) return undefined;
+  return `reconciliation ${reconId} cannot be approved yet: ${describeMaterial(m)}`;
 }

@@ -7,6 +7,7 @@ import {
   parseEvidenceInput,
   type EvidenceInputRaw,
 } from '../../domain/compliance/evidence';
+import { checkSegregationOfDuties, type CloseCheckpoint } from '../../domain/compliance/close-evidence';
 import { describeMaterial, totalsText, unexplainedAboveMateriality } from '../../domain/exceptions/materiality';
 import { SOX_CONTROL, soxScenarioInput } from '../activities/compliance-fixture';
 
@@ -165,5 +166,36 @@ describe('unexplained exceptions above materiality', () => {
     expect(() => unexplainedAboveMateriality([{ id: 'q', amount: '1,000', explained: false }], '0')).toThrow(
       'not a decimal amount: "1,000" (q amount)',
     );
+  });
+});
+
+describe('segregation of duties over exception work', () => {
+  const reconCp = (approverId: string, over: Partial<CloseCheckpoint> = {}): CloseCheckpoint => ({
+    checkpointId: 'recon-review',
+    state: 'approved',
+    decisions: [{ at: '2026-11-03T10:00:00Z', approverId, role: 'supervisor', decision: 'approved', signed: true }],
+    refusals: [],
+    item: { type: 'reconciliation', preparer: 'ann' },
+    ...over,
+  });
+  const journal = [
+    { at: '2026-11-02T10:00:00Z', by: 'vic', action: 'exceptions.explain', taskId: 'gl_vs_erp', accepted: true },
+    { at: '2026-11-02T11:00:00Z', by: 'sue', action: 'exceptions.refused', taskId: 'gl_vs_erp', accepted: false },
+    { at: '2026-11-02T12:00:00Z', by: 'vic', action: 'exceptions.resolve', taskId: 'bank_vs_gl', accepted: true },
+  ];
+
+  it('is NOT held when whoever explained or resolved exceptions approved the reconciliation', () => {
+    expect(checkSegregationOfDuties([reconCp('vic')], journal)).toEqual({
+      held: false,
+      detail: 'recon-review: vic explained or resolved exceptions of (gl_vs_erp, bank_vs_gl) and may not approve it',
+    });
+  });
+
+  it('holds for an approver who did not work the exceptions, a refused attempt, or a checkpoint that is not a reconciliation', () => {
+    expect(checkSegregationOfDuties([reconCp('sam')], journal).held).toBe(true);
+    expect(checkSegregationOfDuties([reconCp('sue')], journal).held).toBe(true);
+    const je = reconCp('vic', { item: { type: 'journal_entry', preparer: 'ann' } });
+    expect(checkSegregationOfDuties([je], journal).held).toBe(true);
+    expect(checkSegregationOfDuties([reconCp('vic')]).held).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from '../../domain/exceptions/filter';
 import {
   authoriseExceptionAction,
+  certificationRefusal,
   changeOf,
   checkSameRun,
   DEFAULT_REASON_CODES,
@@ -369,5 +370,19 @@ describe('the materiality check over a reconciliation’s exceptions', () => {
     expect(() => unexplainedMaterial([], '-1', 'recon gl-vs-erp')).toThrow(
       'recon gl-vs-erp: a materiality is an amount',
     );
+  });
+});
+
+describe('certification before approval', () => {
+  it('refuses the approval while unexplained exceptions above materiality remain, naming how many and their total', () => {
+    const items = [
+      { itemId: 'GL:1', amount: '100.00', currency: 'USD', state: 'open' as const },
+      { itemId: 'GL:2', amount: '-20.00', currency: 'USD', state: 'open' as const },
+      { itemId: 'GL:3', amount: '900.00', currency: 'USD', state: 'explained' as const },
+    ];
+    expect(certificationRefusal('gl-vs-erp', unexplainedMaterial(items, '50'))).toBe(
+      'reconciliation gl-vs-erp cannot be approved yet: 1 unexplained exception(s) above materiality 50, totalling USD 100.00 (GL:1)',
+    );
+    expect(certificationRefusal('gl-vs-erp', unexplainedMaterial(items, '100'))).toBeUndefined();
   });
 });
