@@ -15,16 +15,34 @@ export function lastEndedPeriod(today: string): string {
   return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
 }
 
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+const monthName = (period: string) => MONTHS[Number(period.slice(5, 7)) - 1];
+
 /**
  * The plan for another period: the plan file names its period in several places (statement files, references
- * to the reconciliations, the adjusting entry's number, the close it documents), all written as the period text.
+ * to the reconciliations, the adjusting entry's number, the close it documents), written as the period text, and
+ * its approval descriptions name the month ("October close").
  */
 export function withPeriod(plan: MonthEndCloseInput, period: string): MonthEndCloseInput {
   if (!PERIOD.test(period)) throw new RangeError(`--period takes yyyy-MM, got ${JSON.stringify(period)}`);
   const from = plan.period;
+  const month = new RegExp(`\\b${monthName(from)}\\b`, 'g');
   const swap = (v: unknown): unknown =>
     typeof v === 'string'
-      ? v.split(from).join(period)
+      ? v.split(from).join(period).replace(month, monthName(period))
       : Array.isArray(v)
         ? v.map(swap)
         : v && typeof v === 'object'

@@ -20,6 +20,8 @@ describe('the period the demo closes', () => {
     expect(text).toContain('statements/bank-5432-2026-11.camt053.xml');
     expect(text).toContain('recon:ACME:2026-11:gl-vs-erp');
     expect(text).toContain('close:ACME:2026-11');
+    expect(text).toContain('November close, reconciliations, adjusting entry and SOX package');
+    expect(text).not.toContain('October');
     expect(() => withPeriod(readClosePlan(PLAN_FILE), '2026-13')).toThrow(/--period takes yyyy-MM/);
   });
 
