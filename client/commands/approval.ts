@@ -7,13 +7,13 @@
 // decision is sent unsigned, and the workflow refuses it (recorded as `unsigned`) unless it was started with
 // allowUnsignedApprovals, for development only.
 import { readFileSync } from 'node:fs';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
 import { createApprovalKeyFiles, readSigningKeyFile } from '../../activities/approval/keys';
 import { signResubmission } from '../../activities/approval/resubmission';
-import { signApprovalDecision, type ApprovalSigningKey } from '../../activities/approval/signing';
+import type { ApprovalSigningKey } from '../../activities/approval/signing';
 import { findUser, parseApprovalPolicy, type EvidenceRef } from '../../domain/approval';
 import {
   approvalSignal,
@@ -25,7 +25,8 @@ import {
   type ApprovalSignal,
   type ResubmitSignal,
 } from '../../workflows/definitions';
-import type { ApprovalsStatus, CheckpointStatus } from '../../workflows/types';
+import type { ApprovalsStatus } from '../../workflows/types';
+import { approvalDecisionPayload, checkpointOf, sendApprovalUpdate } from '../approval-decision';
 import { connectClient } from '../connect';
 
 type Out = (line: string) => void;
@@ -82,41 +83,6 @@ async function signingKey(file: string | undefined, env: NodeJS.ProcessEnv): Pro
   return path ? readSigningKeyFile(path) : undefined;
 }
 
-async function checkpointOf(client: Client, workflowId: string, checkpointId: string): Promise<CheckpointStatus> {
-  const s = await client.workflow.getHandle(workflowId).query(approvalsQuery);
-  const cp = s.checkpoints.find((c) => c.checkpointId === checkpointId);
-  if (!cp)
-    throw new Error(
-      `${workflowId} has no checkpoint ${checkpointId} open (it has ${s.checkpoints.map((c) => c.checkpointId).join(', ') || 'none yet'})`,
-    );
-  return cp;
-}
-
-/** Sends through the update and returns the workflow's answer; a validator refusal becomes a refused answer. */
-async function sendUpdate<A extends ApprovalSignal | ResubmitSignal>(
-  client: Client,
-  workflowId: string,
-  update: typeof submitApprovalUpdate | typeof submitResubmissionUpdate,
-  payload: A,
-): Promise<ApprovalAnswer> {
-  try {
-    return await client.workflow
-      .getHandle(workflowId)
-      .executeUpdate(update as typeof submitApprovalUpdate, { args: [payload as ApprovalSignal] });
-  } catch (err) {
-    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    const cause = err.cause as { message?: string; details?: { reason?: string }[] } | undefined;
-    return {
-      accepted: false,
-      checkpointId: payload.checkpointId,
-      round: payload.round ?? 0,
-      reason: cause?.details?.[0]?.reason ?? 'refused',
-      message: cause?.message ?? err.message,
-      state: 'unknown',
-    };
-  }
-}
-
 export function formatAnswer(a: ApprovalAnswer): string {
   return a.accepted ? `accepted: ${a.message}` : `refused (${a.reason ?? 'refused'}): ${a.message}`;
 }
@@ -168,47 +134,32 @@ export function registerApprovalCommands(
 
   /** The approval signal for the options: signed with the key, or unsigned without one. */
   async function decisionPayload(client: Client, workflowId: string, o: DecisionOptions): Promise<ApprovalSignal> {
-    const round = positiveInt(o.round, '--round') ?? (await checkpointOf(client, workflowId, o.checkpoint)).round ?? 1;
-    const level = positiveInt(o.level, '--level');
-    const evidence = (o.evidence ?? []).map(parseEvidenceOption);
-    const decision = o.reject ? 'rejected' : 'approved';
     const key = await signingKey(o.signingKey, env);
-    if (!key) {
+    if (!key)
       process.stderr.write(
         'finflow: no signing key (--signing-key or FINFLOW_APPROVAL_SIGNING_KEY_FILE): sending UNSIGNED; ' +
           'the workflow refuses it unless it allows unsigned approvals (development only)\n',
       );
-      return {
-        checkpointId: o.checkpoint,
-        round,
-        decision,
-        approverId: o.by,
-        ...(o.role ? { role: o.role } : {}),
-        ...(level ? { level } : {}),
-        ...(o.onBehalfOf ? { onBehalfOf: o.onBehalfOf } : {}),
-        ...(o.comment !== undefined ? { comments: o.comment } : {}),
-        ...(evidence.length ? { evidence } : {}),
-        ...(o.resolution !== undefined ? { resolution: o.resolution } : {}),
-      };
-    }
-    const { token } = await signApprovalDecision(
+    const round = positiveInt(o.round, '--round');
+    const level = positiveInt(o.level, '--level');
+    return approvalDecisionPayload(
+      client,
+      workflowId,
       {
-        workflowId,
         checkpointId: o.checkpoint,
-        round,
-        ...(level ? { level } : {}),
-        decision,
         approverId: o.by,
+        decision: o.reject ? 'rejected' : 'approved',
+        ...(round ? { round } : {}),
+        ...(level ? { level } : {}),
         ...(o.onBehalfOf ? { onBehalfOf: o.onBehalfOf } : {}),
-        roles: rolesFromPolicy(o.policy, o.by),
         ...(o.comment !== undefined ? { comments: o.comment } : {}),
-        evidence,
+        evidence: (o.evidence ?? []).map(parseEvidenceOption),
         ...(o.resolution !== undefined ? { resolution: o.resolution } : {}),
+        ...(key ? { roles: rolesFromPolicy(o.policy, o.by) } : o.role ? { claimedRole: o.role } : {}),
+        ...(o.ttl !== undefined ? { ttlSeconds: positiveInt(o.ttl, '--ttl') } : {}),
       },
       key,
-      { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, ttlSeconds: positiveInt(o.ttl, '--ttl') },
     );
-    return { checkpointId: o.checkpoint, round, token };
   }
 
   const decisionOptions = (cmd: Command): Command =>
@@ -248,7 +199,7 @@ export function registerApprovalCommands(
           out(`sent ${what} (${how}, round ${payload.round})`);
           return;
         }
-        const answer = await sendUpdate(client, workflowId, submitApprovalUpdate, payload);
+        const answer = await sendApprovalUpdate(client, workflowId, submitApprovalUpdate, payload);
         out(`${what} (${how}, round ${payload.round}): ${formatAnswer(answer)}`);
         if (!answer.accepted) process.exitCode = 2;
       } finally {
@@ -345,7 +296,7 @@ export function registerApprovalCommands(
             out(`sent resubmission of ${o.checkpoint} on ${workflowId} by ${o.by} (round ${round})`);
             return;
           }
-          const answer = await sendUpdate(client, workflowId, submitResubmissionUpdate, payload);
+          const answer = await sendApprovalUpdate(client, workflowId, submitResubmissionUpdate, payload);
           out(`resubmission of ${o.checkpoint} on ${workflowId} by ${o.by}: ${formatAnswer(answer)}`);
           if (!answer.accepted) process.exitCode = 2;
         } finally {

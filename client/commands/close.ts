@@ -1,11 +1,7 @@
 // `finflow close ...`: start, follow, list and schedule month-end closes. Talks to Temporal only; every action
 // here has a plain `temporal` CLI equivalent (README).
 import { userInfo } from 'node:os';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { statusRows, textTable, shortTime, type ReportStatus } from '../../activities/close-report';
@@ -22,6 +18,7 @@ import type { CloseStatus, TaskAction, TaskActionAnswer } from '../../workflows/
 import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
 import { signTaskAction } from '../../activities/approval/task-action-token';
 import { readClosePlan } from '../close-plan-file';
+import { startClose } from '../close-start';
 import { submitTaskAction } from '../task-action';
 import { connectClient } from '../connect';
 import { reconciliationTaskQueueOf } from '../../platform/config';
@@ -72,18 +69,6 @@ export function resolveCloseId(idOrNothing: string | undefined, opts: { company?
   if (idOrNothing) return idOrNothing;
   if (opts.company && opts.period) return closeWorkflowId(opts.company, opts.period);
   throw new Error('name the close: a workflow id, or --company and --period');
-}
-
-/** A search attribute the namespace does not know: say how to register it instead of the server's bare error. */
-function explainSearchAttributeError(err: unknown): unknown {
-  const msg = (err as Error)?.message ?? '';
-  if (/search attribute/i.test(msg) && /Finflow/.test(msg))
-    return new Error(
-      `${msg}\nThe namespace lacks finflow's search attributes: register them with\n` +
-        '  temporal operator search-attribute create --name FinflowCompany --type Keyword  (and FinflowPeriod, FinflowCloseStatus)\n' +
-        'or start with --no-search-attributes.',
-    );
-  return err;
 }
 
 const clock = () => new Date().toISOString().slice(11, 19);
@@ -244,34 +229,10 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
         const plan = readClosePlan(planPath, o);
         const { client, config, close: done } = await conn();
         try {
-          const workflowId = closeWorkflowId(plan.company, plan.period);
-          try {
-            await client.workflow.start('monthEndCloseWorkflow', {
-              taskQueue: config.taskQueue,
-              workflowId,
-              args: [
-                {
-                  reconciliationTaskQueue: reconciliationTaskQueueOf(config),
-                  ...plan,
-                  ...(o.searchAttributes ? { searchAttributes: true } : {}),
-                },
-              ],
-              ...(o.searchAttributes
-                ? {
-                    // Set at start so the close is findable before its first workflow task runs.
-                    typedSearchAttributes: [
-                      { key: FINFLOW_COMPANY, value: plan.company },
-                      { key: FINFLOW_PERIOD, value: plan.period },
-                      { key: FINFLOW_CLOSE_STATUS, value: 'running' },
-                    ],
-                  }
-                : {}),
-            });
-            out(`started ${workflowId}`);
-          } catch (err) {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw explainSearchAttributeError(err);
-            out(`${workflowId} is already running or done: not started again`);
-          }
+          const { workflowId, started } = await startClose(client, config, plan, {
+            searchAttributes: o.searchAttributes,
+          });
+          out(started ? `started ${workflowId}` : `${workflowId} is already running or done: not started again`);
           if (o.wait) out(formatStatus(await client.workflow.getHandle(workflowId).result()));
         } finally {
           await done();

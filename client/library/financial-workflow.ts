@@ -6,7 +6,7 @@
 import { ClosePlanError, parseClosePlan, type ClosePlanInput } from '../../domain/close/plan';
 import { taskConfigIssues } from '../../domain/close/task-configs';
 import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
-import type { ClosePlanStart } from '../../workflows/types';
+import type { ClosePlanStart } from '../../contracts';
 import { checkpointOf, POLICY_FIELD_NAMES, type ApprovalConfig, type CheckpointOptions } from './approval-config';
 import { type BuildIssue, FinflowBuildError } from './errors';
 import type { DataSource, DataSourceRegistry, MappingRegistry, SystemRegistry } from './registries';

@@ -32,3 +32,5 @@ export {
   type BuildContext,
   type MatchingRule,
 } from './financial-workflow';
+export { Engine, Execution, type EngineOptions, type ApprovalSubmission, type WaitOptions } from './engine';
+export type { ExecutionResults, ReconciliationResult } from './results';
