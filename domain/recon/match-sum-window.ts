@@ -9,7 +9,11 @@
 //      max_combinations); a search that hits a bound is reported as given up and matches nothing.
 //   2. A single record with exactly one subset whose records no other single record's subsets use is matched.
 //      Everything else - two subsets for one record, or records claimed by the subsets of two single records - is
-//      proposed together as one suggestion listing the subsets: the data cannot decide.
+//      proposed together as one suggestion listing the subsets: the data cannot decide. A tangle of more than three
+//      single records (or more records than two slips could hold) is not proposed but given up: in a dense pool of
+//      leftovers, amounts that many subsets reach are coincidence, not evidence.
+// Records tied by a reference (match_on) to a free record on the other side are left out: the reference is stronger
+// evidence than a sum (a short payment, categorised with its reference).
 import type { MatchRule } from './definition';
 import { FREE, NO_DAY, addGroup, suggest, sumOf, type MatchState } from './match-state';
 
@@ -64,6 +68,46 @@ export function findSubsets(
   return found;
 }
 
+/** Above this many single records competing for the same records, a cluster is given up rather than proposed. */
+const MAX_PROPOSED_SINGLES = 3;
+
+/**
+ * Records of bucket k whose match_on values (a reference) some free record on the other side shares: the reference
+ * ties them to that record (a short payment), so an amount sum must not take them. Side b indices are stored as ~j.
+ */
+function spokenFor(s: MatchState, k: number): Set<number> {
+  const out = new Set<number>();
+  const { aStart, aIdx, bStart, bIdx } = s.buckets;
+  for (const rule of s.definition.rules) {
+    const on = 'match_on' in rule ? rule.match_on : undefined;
+    if (on === undefined) continue;
+    const valueOf = (fields: Record<string, string>): string | undefined => {
+      let v = '';
+      for (const f of on) {
+        const x = fields[f];
+        if (x === undefined || x.trim() === '') return undefined;
+        v += `${x}\u001f`;
+      }
+      return v;
+    };
+    const inA = new Map<string, number[]>();
+    for (let p = aStart[k]; p < aStart[k + 1]; p++) {
+      const i = aIdx[p];
+      const v = s.groupOfA[i] === FREE ? valueOf(s.a[i].fields) : undefined;
+      if (v !== undefined) inA.set(v, [...(inA.get(v) ?? []), i]);
+    }
+    for (let p = bStart[k]; p < bStart[k + 1]; p++) {
+      const j = bIdx[p];
+      const v = s.groupOfB[j] === FREE ? valueOf(s.b[j].fields) : undefined;
+      const as = v === undefined ? undefined : inA.get(v);
+      if (as === undefined) continue;
+      out.add(~j);
+      for (const i of as) out.add(i);
+    }
+  }
+  return out;
+}
+
 export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): void {
   const oneIsA = rule.one_side === 'a';
   const oneAmount = oneIsA ? s.amountA : s.amountB;
@@ -79,13 +123,16 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
     const ones: number[] = [];
     const many: number[] = [];
     const [oneStart, oneIdx, manyStart, manyIdx] = oneIsA ? [aStart, aIdx, bStart, bIdx] : [bStart, bIdx, aStart, aIdx];
+    const spoken = spokenFor(s, k);
     for (let p = oneStart[k]; p < oneStart[k + 1]; p++) {
       const x = oneIdx[p];
-      if (oneGroup[x] === FREE && oneAmount[x] !== 0 && oneDay[x] !== NO_DAY) ones.push(x);
+      if (oneGroup[x] === FREE && oneAmount[x] !== 0 && oneDay[x] !== NO_DAY && !spoken.has(oneIsA ? x : ~x))
+        ones.push(x);
     }
     for (let p = manyStart[k]; p < manyStart[k + 1]; p++) {
       const y = manyIdx[p];
-      if (manyGroup[y] === FREE && manyAmount[y] !== 0 && manyDay[y] !== NO_DAY) many.push(y);
+      if (manyGroup[y] === FREE && manyAmount[y] !== 0 && manyDay[y] !== NO_DAY && !spoken.has(oneIsA ? ~y : y))
+        many.push(y);
     }
     if (ones.length === 0 || many.length < rule.min_items) continue;
     many.sort((x, y) => manyDay[x] - manyDay[y] || x - y);
@@ -187,6 +234,21 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
           for (const y of subset) records.add(y);
           candidates.push(side([z], subset));
         }
+      // Amounts that many subsets of a dense pool happen to reach are no evidence worth a person's time: such a
+      // tangle is not proposed; its records stay for categorisation and the search is reported as given up.
+      if (cluster.length > MAX_PROPOSED_SINGLES || records.size > 2 * rule.max_items) {
+        for (const z of cluster)
+          s.giveUps.push({
+            rule: r,
+            group: `${(oneIsA ? s.a : s.b)[z].id}: ${cluster.length} records compete for ${records.size}`,
+            currency: s.buckets.currency[k],
+            reason: 'group_too_large',
+            a: oneIsA ? [z] : [],
+            b: oneIsA ? [] : [z],
+            combinations: (solutions.get(z) as number[][]).length,
+          });
+        continue;
+      }
       const [as, bs] = side(
         cluster,
         [...records].sort((p, q) => p - q),

@@ -83,6 +83,43 @@ describe('sum_window: one record against the sum of several dated around it', ()
     expect(budget.gave_up).toMatchObject([{ rule: 'slip', reason: 'budget_exhausted' }]);
   });
 
+  it('leaves records tied by a reference to the other side out of any sum', () => {
+    const rules = [{ id: 'ref', type: 'exact' as const, match_on: ['ref'] }, deposits[0]];
+    const r = run(
+      rules,
+      [['EUR', '300.00', '2026-02-01', { ref: 'INV-1' }]],
+      [
+        ['EUR', '100.00', '2026-02-01'],
+        ['EUR', '200.00', '2026-02-01'],
+        ['EUR', '350.00', '2026-02-01', { ref: 'INV-1' }],
+      ],
+    );
+    // 100 + 200 = 300, but the reference says the bank line is the short payment of INV-1.
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)[0]).toBe('amount_mismatch: A:1 / B:3');
+  });
+
+  it('gives up, proposing nothing, when more than three records compete for one pool of receipts', () => {
+    const r = run(
+      deposits,
+      [
+        ['EUR', '3.00', '2026-02-02'],
+        ['EUR', '4.00', '2026-02-02'],
+        ['EUR', '5.00', '2026-02-02'],
+        ['EUR', '6.00', '2026-02-02'],
+      ],
+      [
+        ['EUR', '1.00', '2026-02-01'],
+        ['EUR', '2.00', '2026-02-01'],
+        ['EUR', '3.00', '2026-02-02'],
+        ['EUR', '4.00', '2026-02-02'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(r.exceptions.some((e) => e.category === 'suggested_match')).toBe(false);
+    expect(r.gave_up.map((g) => g.reason)).toEqual(Array(4).fill('group_too_large'));
+  });
+
   function plantedSearch(n: number, planted: number[]) {
     const rnd = prng(7);
     const values = Array.from({ length: n }, () => 100_00 + Math.floor(rnd() * 5_000_00));
