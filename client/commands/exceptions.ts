@@ -32,9 +32,10 @@ import { type ExceptionState, parseExceptionAction } from '../../domain/exceptio
 import { totalsText } from '../../domain/exceptions/materiality';
 import { keyProviderFromEnvIfConfigured } from '../../platform/security-setup';
 import type { ExceptionActionRequest } from '../../workflows/close/exception-actions';
-import { statusQuery, submitExceptionActionUpdate } from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus } from '../../workflows/types';
 import { connectClient } from '../connect';
+import { submitExceptionAction } from '../exception-action';
 
 type Out = (s: string) => void;
 
@@ -88,11 +89,7 @@ async function defaultStatus(closeId: string): Promise<CloseStatus> {
 async function defaultSend(closeId: string, req: ExceptionActionRequest): Promise<ExceptionActionOutcome> {
   const { client, close } = await connectClient();
   try {
-    return await client.workflow.getHandle(closeId).executeUpdate(submitExceptionActionUpdate, { args: [req] });
-  } catch (err) {
-    // The validator's answer (an unknown task, a reconciliation with no run) is the cause; say it plainly.
-    const cause = (err as { cause?: Error }).cause;
-    throw new Error(cause?.message ?? (err as Error).message);
+    return await submitExceptionAction(client, closeId, req);
   } finally {
     await close();
   }
