@@ -122,6 +122,22 @@ function modInverse(a: number, m: number): number {
   return Number(((oldS % BigInt(m)) + BigInt(m)) % BigInt(m));
 }
 
+/**
+ * The categories planted in the GL-vs-ERP data; the others (proposals, bank reconciling items) are counted at 0, so
+ * the truth still names every category the engine reports.
+ */
+const PLANTABLE = new Set<Category>([
+  'duplicate_key',
+  'missing_in_a',
+  'missing_in_b',
+  'timing_difference',
+  'sign_reversal',
+  'transposition',
+  'rounding',
+  'amount_mismatch',
+  'within_tolerance',
+]);
+
 export function planScenario(options: ScenarioOptions): ScenarioPlan {
   const records = options.records;
   if (!Number.isSafeInteger(records) || records < 1 || records > MAX_RECORDS)
@@ -133,8 +149,9 @@ export function planScenario(options: ScenarioOptions): ScenarioPlan {
   const each = Math.max(3, Math.floor(records / 2000));
   const planted = {} as Record<Category, number>;
   for (const c of CATEGORIES) {
-    const n = options.discrepancies?.[c] ?? each;
+    const n = options.discrepancies?.[c] ?? (PLANTABLE.has(c) ? each : 0);
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`discrepancies.${c} must be a count, got ${n}`);
+    if (n > 0 && !PLANTABLE.has(c)) throw new RangeError(`discrepancies.${c}: the generator does not plant ${c}`);
     planted[c] = n;
   }
   const bankEntries = options.bankEntries ?? Math.min(2000, Math.floor(records / 20));
