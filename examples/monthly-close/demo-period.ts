@@ -5,7 +5,7 @@
 import { resolveBusinessCalendar } from '../../activities/calendar';
 import { calendarWindow, resolveDeadline, type ResolvedDeadline } from '../../domain/close/deadline';
 import { parseClosePlan } from '../../domain/close/plan';
-import type { MonthEndCloseInput } from '../../workflows/types';
+import type { MonthEndCloseInput } from '../../contracts';
 
 const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -102,18 +102,14 @@ export function periodLines(t: PeriodTiming, today: string, chosen: 'default' | 
       ? `tasks fall due ${t.firstDue.dueAtLocal} to ${t.lastDue.dueAtLocal}`
       : 'tasks have no deadlines';
   const close = t.closeDue ? `, the close by ${t.closeDue.dueAtLocal}` : '';
-  if (t.standing === 'ahead')
-    lines.push(`  deadlines      ${span}${close}: all still ahead, so a task reads late only if it really is`);
+  lines.push(`  deadlines      ${span}${close}`);
+  const more = (l: string) => lines.push(`                 ${l}`);
+  if (t.standing === 'ahead') more('all still ahead: a task reads late only if it really is');
   else if (t.standing === 'partly-past')
-    lines.push(
-      `  deadlines      ${span}${close}: some have passed already, so the tasks due before now will finish late ` +
-        `(the close report draws them in red)`,
-    );
-  else if (t.standing === 'past')
-    lines.push(
-      `  deadlines      ${span}${close}: all passed before this run, so EVERY task will finish late, as it would for ` +
-        `a controller closing ${t.period} today; the close report draws them in red. ` +
-        `\`npm run demo -- --period yyyy-MM\` closes another period.`,
-    );
+    more('some have passed already: the tasks due before now will finish late (the close report draws them red)');
+  else if (t.standing === 'past') {
+    more(`all passed before this run: EVERY task will finish late, as it would for a controller closing ${t.period}`);
+    more('today; the close report draws them red. `npm run demo -- --period yyyy-MM` closes another period.');
+  }
   return lines;
 }

@@ -35,14 +35,18 @@ describe('the period the demo closes', () => {
     expect(t.closeDue?.dueAt).toBe('2026-12-03T23:00:00.000Z');
     const lines = periodLines(t, '2026-12-07', 'default');
     expect(lines[0]).toContain('2026-11, the month that ended last (today is 2026-12-07 UTC)');
-    expect(lines[1]).toMatch(/all passed before this run, so EVERY task will finish late/);
+    expect(lines[1]).toBe(
+      '  deadlines      tasks fall due 2026-12-01T18:00:00-05:00 to 2026-12-03T18:00:00-05:00, ' +
+        'the close by 2026-12-03T18:00:00-05:00',
+    );
+    expect(lines[2]).toContain('all passed before this run: EVERY task will finish late');
   });
 
   it('reads the deadlines as ahead, or partly past, inside the close window', () => {
     const plan = withPeriod(readClosePlan(PLAN_FILE), '2026-11');
     expect(periodTiming(plan, at('2026-12-01T12:00:00Z')).standing).toBe('ahead');
     expect(periodTiming(plan, at('2026-12-02T12:00:00Z')).standing).toBe('partly-past');
-    expect(periodLines(periodTiming(plan, at('2026-12-01T12:00:00Z')), '2026-12-01', 'default')[1]).toContain(
+    expect(periodLines(periodTiming(plan, at('2026-12-01T12:00:00Z')), '2026-12-01', 'default')[2]).toContain(
       'all still ahead',
     );
   });
