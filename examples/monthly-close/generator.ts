@@ -126,7 +126,7 @@ function modInverse(a: number, m: number): number {
  * The categories planted in the GL-vs-ERP data; the others (proposals, bank reconciling items) are counted at 0, so
  * the truth still names every category the engine reports.
  */
-const PLANTABLE = new Set<Category>([
+export const PLANTABLE = new Set<Category>([
   'duplicate_key',
   'missing_in_a',
   'missing_in_b',

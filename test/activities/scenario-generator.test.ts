@@ -23,6 +23,7 @@ import {
   glChunks,
   glVsErpDefinition,
   loadErp,
+  PLANTABLE,
   planScenario,
   plantedKeys,
   plantedTruth,
@@ -67,9 +68,10 @@ describe('scenario generator', () => {
     ).not.toMatch(/Math\.random\(|Date\.now\(/);
   });
 
-  it('plants every category the engine knows, about one per 2,000 rows, and refuses impossible plans', () => {
+  it('plants every GL-vs-ERP category, about one per 2,000 rows, counts the others at 0, and refuses impossible plans', () => {
     expect(Object.keys(gen.truth.categories).sort()).toEqual([...CATEGORIES].sort());
-    for (const c of CATEGORIES) expect(gen.truth.categories[c]).toBe(10);
+    for (const c of CATEGORIES) expect(gen.truth.categories[c]).toBe(PLANTABLE.has(c) ? 10 : 0);
+    expect(() => planScenario({ records: 100, discrepancies: { bank_fee: 1 } })).toThrow(/does not plant bank_fee/);
     expect(() => planScenario({ records: 20 })).toThrow(
       /27 planted discrepancies and 1 bank entries do not fit in 20 records/,
     );
