@@ -156,12 +156,35 @@ export default tseslint.config(
           patterns: [
             {
               group: ['**/workflows', '**/workflows/**'],
-              message: 'Activities never import workflows (types shared by both are allowed as `import type`).',
-              allowTypeImports: true,
+              message: 'Activities never import workflows: the types both use live in contracts/.',
             },
             {
               group: ['**/workers/**', '**/client/**', '**/platform/**'],
               message: 'Activities never import workers/, client/ or platform/: they are handed what they need.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/activities',
+                '**/activities/**',
+                '**/workflows',
+                '**/workflows/**',
+                '**/workers/**',
+                '**/client/**',
+                '**/platform/**',
+              ],
+              message: 'contracts/ holds shapes every layer shares: it may name domain types, nothing above them.',
             },
           ],
         },

@@ -25,6 +25,7 @@ module.exports = {
     'workflows/**/*.ts',
     'activities/**/*.ts',
     'workers/**/*.ts',
+    'platform/**/*.ts',
     'client/**/*.ts',
   ],
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ReconciliationSummary, TableRef } from '../workflows/types';
+import type { ReconciliationSummary, TableRef } from '../contracts';
 import type { SystemRegistry } from './systems';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;

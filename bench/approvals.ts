@@ -39,7 +39,7 @@ import { FAILURE_CONVERTER_PATH } from '../platform/data-converter';
 import { installWorkerRuntime, startWorker } from '../workers/main';
 import type { approvalWorkflow } from '../workflows';
 import { approvalSignal, approvalsQuery, submitApprovalUpdate, type ApprovalSignal } from '../workflows/definitions';
-import type { CheckpointStatus } from '../workflows/types';
+import type { CheckpointStatus } from '../contracts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -63,7 +63,7 @@ import { createDataConverter } from '../platform/data-converter';
 import { installWorkerRuntime } from '../workers/main';
 import type { ProberOrder, WorkingAnswer } from './lib/status-prober';
 import { submitTaskActionUpdate } from '../workflows/definitions';
-import type { CloseStatus, CloseWorkflowInput } from '../workflows/types';
+import type { CloseStatus, CloseWorkflowInput } from '../contracts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -45,7 +45,7 @@ import { createDatabase, freePort } from '../scripts/lib/pg-admin';
 import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
 import type { reconciliationWorkflow } from '../workflows/reconciliation';
-import type { ReconciliationInput, ReconciliationSummary } from '../workflows/types';
+import type { ReconciliationInput, ReconciliationSummary } from '../contracts';
 
 function argText(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -33,7 +33,7 @@ import { startEmbeddedPostgres } from '../scripts/lib/postgres';
 import { FAILURE_CONVERTER_PATH } from '../platform/data-converter';
 import { installWorkerRuntime, startWorker } from '../workers/main';
 import { approvalSignal, statusQuery } from '../workflows/definitions';
-import type { CloseStatus, MonthEndCloseInput } from '../workflows/types';
+import type { CloseStatus, MonthEndCloseInput } from '../contracts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -43,7 +43,7 @@ import {
   type ApprovalSignal,
   type ResubmitSignal,
 } from '../workflows/definitions';
-import type { TaskAction } from '../workflows/types';
+import type { TaskAction } from '../contracts';
 import { submitTaskAction } from './task-action';
 import { connectClient } from './connect';
 

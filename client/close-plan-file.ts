@@ -1,7 +1,7 @@
 // Close definitions are plain JSON or YAML, the same object `temporal workflow start --input` takes.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { MonthEndCloseInput } from '../workflows/types';
+import type { MonthEndCloseInput } from '../contracts';
 
 export function readClosePlan(path: string, overrides: { period?: string; company?: string } = {}): MonthEndCloseInput {
   const text = readFileSync(path, 'utf8');

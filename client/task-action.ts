@@ -2,7 +2,7 @@
 // task ...`) and the approval gateway (`POST /task-actions`) share, so a refusal comes back the same way to both.
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { submitTaskActionUpdate } from '../workflows/definitions';
-import type { TaskAction, TaskActionAnswer } from '../workflows/types';
+import type { TaskAction, TaskActionAnswer } from '../contracts';
 
 /** Sends a task action through the update; a refusal by the validator comes back as a refused answer. */
 export async function submitTaskAction(client: Client, closeId: string, action: TaskAction): Promise<TaskActionAnswer> {

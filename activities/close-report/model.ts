@@ -1,7 +1,7 @@
 // What the close report reads from a close's `status`. Structural, with every field past the original slice's
 // optional, so a status from an older close (or a newer one with more fields) still makes a report.
 import { durationMs } from '../../domain/duration';
-import type { ReconciliationSummary } from '../../workflows/types';
+import type { ReconciliationSummary } from '../../contracts';
 
 export type ReportPredecessor = string | { task: string; type?: string };
 

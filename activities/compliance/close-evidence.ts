@@ -18,7 +18,7 @@ import {
 } from '../../domain/compliance/evidence';
 import type { RetentionPolicy } from '../../domain/compliance/retention';
 import { maskByFieldName } from '../../domain/security/masking';
-import type { CloseEvidenceInput, ReconciliationSummary } from '../../workflows/types';
+import type { CloseEvidenceInput, ReconciliationSummary } from '../../contracts';
 import { securityPolicyFromEnv } from '../security/policy-file';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';

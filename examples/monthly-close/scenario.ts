@@ -25,7 +25,7 @@ import { ensureKeyFile } from '../../platform/security-setup';
 import { reconciliationTaskQueueOf } from '../../platform/config';
 import { startWorker } from '../../workers/main';
 import { statusQuery } from '../../workflows/definitions';
-import type { CloseStatus, ReconciliationSummary } from '../../workflows/types';
+import type { CloseStatus, ReconciliationSummary } from '../../contracts';
 import { withPeriod } from './demo-period';
 import { generateScenario, type PlantedTruth } from './generator';
 

@@ -2,7 +2,7 @@
 // scheduled run closes (the rolling that makes one schedule serve every month).
 import { formatStatus, progressBar, scheduleSpecOf, closeScheduleId } from '../../client/commands/close';
 import { periodToClose, periodToCloseFor } from '../../workflows/close-schedule';
-import type { CloseStatus } from '../../workflows/types';
+import type { CloseStatus } from '../../contracts';
 
 describe('the period a scheduled close run closes', () => {
   it('is the calendar month before the one the run falls in, across a year end', () => {

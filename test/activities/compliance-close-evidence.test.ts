@@ -18,7 +18,7 @@ import {
 } from '../../activities/compliance';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
 import { parseEvidenceDocument } from '../../domain/compliance/evidence';
-import type { CheckpointStatus, ReconciliationSummary } from '../../workflows/types';
+import type { CheckpointStatus, ReconciliationSummary } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 
 const key = generateSigningKey();

@@ -14,7 +14,7 @@ import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
 import { createExceptionActionStore } from '../../activities/result-store/exception-actions';
 import { registerExceptionCommands } from '../../client/commands/exceptions';
-import type { CloseStatus } from '../../workflows/types';
+import type { CloseStatus } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 
 const CLOSE = 'close:ACME:2026-10';

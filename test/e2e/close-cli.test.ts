@@ -13,7 +13,7 @@ import { reconWorkflowId } from '../../domain/ids';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { startWorker, type RunningWorker } from '../../workers/main';
-import type { ApprovalsStatus, CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import type { ApprovalsStatus, CloseStatus, MonthEndCloseInput } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';

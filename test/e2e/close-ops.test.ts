@@ -12,7 +12,7 @@ import { systemsFromEnv } from '../../activities/systems';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { startWorker, type RunningWorker } from '../../workers/main';
-import type { CloseStatus } from '../../workflows/types';
+import type { CloseStatus } from '../../contracts';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 
 const run = promisify(execFile);

@@ -19,7 +19,7 @@ import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { startWorker, type RunningWorker } from '../../workers/main';
 import { ensureKeyFile } from '../../platform/security-setup';
-import type { CloseStatus } from '../../workflows/types';
+import type { CloseStatus } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';

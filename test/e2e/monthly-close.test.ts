@@ -16,7 +16,7 @@ import { buildProgram } from '../../client/cli';
 import { PEOPLE, runMonthlyCloseScenario, type ScenarioOutcome } from '../../examples/monthly-close/scenario';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { statusQuery } from '../../workflows/definitions';
-import type { CloseStatus } from '../../workflows/types';
+import type { CloseStatus } from '../../contracts';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
 import { FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { freshMariaDatabase } from '../helpers/mariadb';

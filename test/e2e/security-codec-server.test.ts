@@ -16,7 +16,7 @@ import { systemsFromEnv } from '../../activities/systems';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { startWorker, type RunningWorker } from '../../workers/main';
-import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import type { CloseStatus, MonthEndCloseInput } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/security-fixture';

@@ -5,7 +5,7 @@
 // resubmits; plus the task configurations a close refuses, and webhook delivery.
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
-import type { CloseTaskSpec, MonthEndCloseInput } from '../../workflows/types';
+import type { CloseTaskSpec, MonthEndCloseInput } from '../../contracts';
 import {
   approvalSuite,
   checkpoint,

@@ -21,7 +21,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { ApprovalDecisionInput, ApprovalPolicyInput } from '../../domain/approval';
 import type { approvalWorkflow } from '../../workflows';
 import { approvalsQuery, type ApprovalSignal, type ResubmitSignal } from '../../workflows/definitions';
-import type { ApprovalItem, CheckpointStatus } from '../../workflows/types';
+import type { ApprovalItem, CheckpointStatus } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';

@@ -19,7 +19,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { statusQuery, submitExceptionActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { ClosePlanInput } from '../../domain/close/plan';
-import type { CloseRunOptions } from '../../workflows/types';
+import type { CloseRunOptions } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';

@@ -12,7 +12,7 @@ import type { ApprovalDecisionInput } from '../../domain/approval';
 import type { ClosePlanInput } from '../../domain/close/plan';
 import { statusQuery } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
-import type { CloseRunOptions, CloseStatus } from '../../workflows/types';
+import type { CloseRunOptions, CloseStatus } from '../../contracts';
 import { testWorkerOptions, uniqueId } from '../helpers/temporal';
 
 export type CloseStart = ClosePlanInput & CloseRunOptions;

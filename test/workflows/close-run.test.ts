@@ -19,7 +19,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { buildApprovalGateway } from '../../client/approval-gateway';
 import { parseApprovalPolicy } from '../../domain/approval';
 import { approvalSignal, statusQuery, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
-import type { CloseEvidenceInput, TaskAction } from '../../workflows/types';
+import type { CloseEvidenceInput, TaskAction } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/approval-fixtures';

@@ -47,7 +47,7 @@ import { createDataConverter } from '../../platform/data-converter';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { ClosePlanInput } from '../../domain/close/plan';
-import type { CloseRunOptions, CloseStatus, MonthEndCloseInput, ReconciliationSummary } from '../../workflows/types';
+import type { CloseRunOptions, CloseStatus, MonthEndCloseInput, ReconciliationSummary } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';

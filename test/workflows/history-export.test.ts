@@ -16,7 +16,7 @@ import { maskByFieldName } from '../../domain/security/masking';
 import { SecurityPolicySchema } from '../../domain/security/policy';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../platform/data-converter';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
-import type { MonthEndCloseInput } from '../../workflows/types';
+import type { MonthEndCloseInput } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId } from '../helpers/temporal';
 

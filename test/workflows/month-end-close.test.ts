@@ -14,7 +14,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { ApprovalDecisionInput } from '../../domain/approval';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
-import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import type { CloseStatus, MonthEndCloseInput } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';

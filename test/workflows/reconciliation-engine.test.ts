@@ -17,7 +17,7 @@ import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { Dec } from '../../domain/money';
 import { partitionOf, type CATEGORIES, type ReconciliationDefinitionInput } from '../../domain/recon';
 import type { reconciliationWorkflow } from '../../workflows';
-import type { ReconciliationInput, ReconciliationSummary } from '../../workflows/types';
+import type { ReconciliationInput, ReconciliationSummary } from '../../contracts';
 import { freshMariaDatabase } from '../helpers/mariadb';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';

@@ -25,7 +25,7 @@ import { ENCRYPTED_ENCODING, EncryptionCodec, METADATA_KEY_ID_KEY } from '../../
 import { createDataConverter } from '../../platform/data-converter';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
-import type { CloseStatus, MonthEndCloseInput } from '../../workflows/types';
+import type { CloseStatus, MonthEndCloseInput } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 

@@ -18,7 +18,7 @@ import {
   securityPolicyFromEnv,
   temporalLoggerFromPino,
 } from '../../platform/security-setup';
-import type { CloseStatus } from '../../workflows/types';
+import type { CloseStatus } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import pino from 'pino';

@@ -1,0 +1,85 @@
+// The reconciliation's shapes every layer shares: a close task's config, the child workflow's input, and the
+// summary it returns (counts, control totals and report references; records stay in the systems and the store).
+// Plain JSON-safe shapes only: they cross the wire and land in history.
+import type { Category, CurrencyDifference, ReconciliationDefinitionInput, SideTotals } from '../domain/recon';
+
+export interface TableRef {
+  /** Name of a system registered with the worker (its connection comes from the worker's environment, never a payload). */
+  system: string;
+  table: string;
+  keyField: string;
+  valueField: string;
+}
+
+export interface ReconciliationTaskConfig {
+  reconId: string;
+  /** Legacy slice: two PostgreSQL tables on one system, compared in SQL. */
+  a?: TableRef;
+  b?: TableRef;
+  /** The reconciliation definition (domain/recon), inline: sources, mappings, rules. */
+  definition?: ReconciliationDefinitionInput;
+  partitions?: number;
+  asOf?: string;
+  maxParallel?: number;
+}
+
+/**
+ * A reconciliation child's input: either `definition` (the streaming engine: any two sources, hash partitions,
+ * result store, reports) or the legacy `a`/`b` TableRef pair (one SQL comparison of two PostgreSQL tables).
+ */
+export interface ReconciliationInput {
+  company: string;
+  period: string;
+  reconId: string;
+  a?: TableRef;
+  b?: TableRef;
+  /** domain/recon definition (validated by parseDefinition in the workflow). */
+  definition?: ReconciliationDefinitionInput;
+  /**
+   * Hash partitions reconciled as separate activities. Default: from the extracted size (about 100k records per
+   * partition, a power of two up to 256), so memory per activity stays flat as sources grow.
+   */
+  partitions?: number;
+  /** yyyy-mm-dd bound to :as_of_date in source queries and used in report names; default the period's last day. */
+  asOf?: string;
+  /** Partitions reconciled at once (default 2, one per core of a 2-core worker): bounds a worker's memory. */
+  maxParallel?: number;
+}
+
+/** One report file of a run (reports/<reconId>_<kind>_<date>.<ext>). */
+export interface ReconReportRef {
+  kind: 'exceptions' | 'summary';
+  format: 'xlsx' | 'csv' | 'json';
+  path: string;
+  sha256: string;
+  rows: number;
+  /** Sealed at rest with the reconciliation's data key (`finflow report open` gives the clear file). */
+  sealed?: boolean;
+}
+
+/** Control totals and counts only: records stay in the systems and the result store. */
+export interface ReconciliationSummary {
+  reconId: string;
+  status: 'balanced' | 'exceptions';
+  /**
+   * `amount` is the side's total when it holds one currency; with several it is the string 'multi-currency' and
+   * `totals` holds the amount per currency (adding currencies would be a wrong total).
+   */
+  a: { records: number; amount: string };
+  b: { records: number; amount: string };
+  keys: { matched: number; amountMismatch: number; missingInA: number; missingInB: number };
+  difference: string;
+  // The fields below come from the definition-driven engine only.
+  /** Result-store run id (`<workflowId>/<runId>`): where the items and exceptions are. */
+  runId?: string;
+  partitions?: number;
+  matches?: number;
+  matchesByRule?: Record<string, number>;
+  exceptions?: number;
+  openExceptions?: number;
+  perCategory?: Record<Category, number>;
+  /** 'balanced': records in = matched + unmatched and amount in = matched + unmatched on both sides (checked). */
+  controlTotals?: 'balanced';
+  totals?: { a: SideTotals; b: SideTotals; differences: CurrencyDifference[] };
+  reports?: ReconReportRef[];
+}
