@@ -2,7 +2,7 @@ import { createApprovalActivities, type ApprovalActivityConfig } from './approva
 import { createCalendarActivities } from './calendar';
 import { createCloseReportActivities, type CloseReportConfig } from './close-report';
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
-import { createExceptionActivities } from './exceptions';
+import { createExceptionActivities, exceptionActionStoreOf } from './exceptions';
 import { createReconActivities, defaultResultStore, type ReconActivityConfig } from './recon';
 import { reconcileTablesWith } from './reconcile-tables';
 import type { SystemRegistry } from './systems';
@@ -30,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExceptionActivities(deps),
     ...createCloseEvidenceActivities(deps.closeEvidence, {
       resultStore: () => deps.recon?.resultStore ?? defaultResultStore(deps),
+      exceptionActions: () => exceptionActionStoreOf(deps),
     }),
   };
 }

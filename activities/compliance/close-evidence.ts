@@ -23,6 +23,7 @@ import { securityPolicyFromEnv } from '../security/policy-file';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';
 import type { ExceptionRow, ResultStore } from '../result-store';
+import type { ExceptionActionStore, LifecycleRow } from '../result-store/exception-actions';
 import { archivePackage, FileSystemArchiveStore, type ArchiveDeps } from './archive';
 import { sha256File } from './files';
 import { generateEvidencePackage } from './package';
@@ -53,6 +54,11 @@ export interface CloseEvidenceDeps {
   ledger?: AuditLedger;
   /** Exceptions of reconciliations whose summary names a result-store run (`runId`); a function is called once, when needed. */
   resultStore?: ResultStore | (() => ResultStore);
+  /**
+   * The same exceptions with their lifecycle (reason code, resolution kind, reference, who and when): preferred to
+   * `resultStore` when given, so the package shows every explanation and resolution and its author.
+   */
+  exceptionActions?: ExceptionActionStore | (() => ExceptionActionStore);
   /** Reads the histories; default the activity's own client (the worker's connection and data converter). */
   client?: Client;
   /** Codecs to decode history payloads with; default the client's. */
@@ -118,6 +124,57 @@ export function exceptionEvidence(reconId: string, x: ExceptionRow): EvidenceInp
   };
 }
 
+/** An exception with its lifecycle as evidence: an adjusting entry as `adjusted` with its reference, a write-off as
+ * `written_off`, an explanation with its reason code, each with who and when. */
+export function lifecycleEvidence(reconId: string, x: LifecycleRow): EvidenceInputRaw['exceptions'][number] {
+  const iso = (v: string | null) => (v ? new Date(v).toISOString() : null);
+  const explained = x.explanation
+    ? `explained${x.reasonCode ? ` (${x.reasonCode})` : ''}${x.explainedBy ? ` by ${x.explainedBy}` : ''}: ${x.explanation}`
+    : null;
+  const resolution = (() => {
+    if (x.state === 'resolved') {
+      const kind = x.resolutionKind;
+      const what =
+        kind === 'adjusting_entry'
+          ? `adjusting entry ${x.resolutionReference ?? ''} of ${x.resolutionAmount ?? ''}`
+          : (kind ?? 'resolved').replace(/_/g, ' ');
+      return {
+        status:
+          kind === 'adjusting_entry'
+            ? ('adjusted' as const)
+            : kind === 'write_off'
+              ? ('written_off' as const)
+              : ('resolved' as const),
+        by: x.resolvedBy,
+        at: iso(x.resolvedAt),
+        note: [`${what}: ${x.resolution ?? ''}`, explained].filter(Boolean).join('; '),
+        reference: x.resolutionReference,
+      };
+    }
+    if (x.state === 'explained' || x.state === 'carried_forward')
+      return {
+        status: x.state === 'explained' ? ('resolved' as const) : ('carried_forward' as const),
+        by: x.explainedBy,
+        at: iso(x.explainedAt),
+        note: x.state === 'explained' ? explained : `carried forward; ${explained ?? ''}`,
+      };
+    return { status: 'open' as const, note: explained ? `reopened; was ${explained}` : null };
+  })();
+  const base = exceptionEvidence(reconId, {
+    itemId: x.itemId,
+    key: x.key,
+    category: x.category,
+    side: x.side,
+    difference: x.difference,
+    amount: x.itemAmount,
+    amountA: x.amountA,
+    amountB: x.amountB,
+    status: 'open',
+    explanation: null,
+  } as unknown as ExceptionRow);
+  return { ...base, resolution };
+}
+
 /** Report files a reconciliation summary names (`reports` as a list of paths or {kind, path}, or a record of them). */
 function reportFiles(summary: ReconciliationSummary): { kind: string; path: string; sha256?: string }[] {
   const r = (summary as unknown as { reports?: unknown }).reports;
@@ -179,9 +236,14 @@ export async function produceCloseEvidence(
   const exceptions: EvidenceInputRaw['exceptions'] = [];
   const attachments: EvidenceInputRaw['attachments'] = [];
   let store: ResultStore | undefined;
+  let actions: ExceptionActionStore | undefined;
   for (const s of input.reconciliations) {
     const runId = (s as unknown as { runId?: unknown }).runId;
-    if (typeof runId === 'string' && deps.resultStore) {
+    if (typeof runId === 'string' && deps.exceptionActions) {
+      actions ??= typeof deps.exceptionActions === 'function' ? deps.exceptionActions() : deps.exceptionActions;
+      for (const x of await actions.rows(runId)) exceptions.push(lifecycleEvidence(s.reconId, x));
+      heartbeat({ step: 'exceptions', reconId: s.reconId, count: exceptions.length });
+    } else if (typeof runId === 'string' && deps.resultStore) {
       store ??= typeof deps.resultStore === 'function' ? deps.resultStore() : deps.resultStore;
       for await (const batch of store.streamExceptions(runId))
         for (const x of batch) exceptions.push(exceptionEvidence(s.reconId, x));
@@ -323,7 +385,7 @@ function refusal(err: unknown): never {
  */
 export function createCloseEvidenceActivities(
   deps?: CloseEvidenceDeps,
-  defaults: Pick<CloseEvidenceDeps, 'resultStore'> = {},
+  defaults: Pick<CloseEvidenceDeps, 'resultStore' | 'exceptionActions'> = {},
 ) {
   let resolved: Promise<CloseEvidenceDeps | undefined> | undefined;
   const get = async (): Promise<CloseEvidenceDeps> => {

@@ -28,18 +28,22 @@ export interface ExceptionActivityDeps {
   ledger?: AuditLedger;
 }
 
+/** The exception-action store on the `results` system, sealing with the worker's keys (as defaultResultStore). */
+export function exceptionActionStoreOf(deps: Pick<ExceptionActivityDeps, 'systems' | 'recon'>): ExceptionActionStore {
+  const envelope = deps.recon?.envelope;
+  return createExceptionActionStore({
+    pool: deps.systems.postgres('results'),
+    results: deps.recon?.resultStore ?? defaultResultStore(deps),
+    ...(envelope ? { sealerFor: envelopeSealer(envelope) } : {}),
+  });
+}
+
 export function createExceptionActivities(deps: ExceptionActivityDeps) {
   let opened: Promise<{ store: ExceptionActionStore; ledger?: AuditLedger }> | undefined;
   const open = () => {
     opened ??= (async () => {
-      const results = deps.recon?.resultStore ?? defaultResultStore(deps);
-      await results.migrate();
-      const envelope = deps.recon?.envelope;
-      const store = createExceptionActionStore({
-        pool: deps.systems.postgres('results'),
-        results,
-        ...(envelope ? { sealerFor: envelopeSealer(envelope) } : {}),
-      });
+      await (deps.recon?.resultStore ?? defaultResultStore(deps)).migrate();
+      const store = exceptionActionStoreOf(deps);
       let ledger = deps.ledger;
       const url = process.env.FINFLOW_AUDIT_DATABASE_URL ?? process.env.DATABASE_URL;
       if (!ledger && url) {

@@ -39,6 +39,11 @@ export interface ExceptionActionStoreDeps {
 export interface LifecycleRow extends FilterableException {
   runId: string;
   side: ExceptionRow['side'];
+  /** As the engine reported them: the item's own amount, the difference, each side's sum. */
+  itemAmount: string | null;
+  difference: string | null;
+  amountA: string | null;
+  amountB: string | null;
   reasonCode: string | null;
   explanation: string | null;
   explainedBy: string | null;
@@ -153,6 +158,10 @@ export function createExceptionActionStore(deps: ExceptionActionStoreDeps) {
             category: x.category,
             currency: x.currency,
             amount: x.difference ?? x.amount ?? '0',
+            itemAmount: x.amount,
+            difference: x.difference,
+            amountA: x.amountA,
+            amountB: x.amountB,
             state: x.status as ExceptionState,
             firstSeen: e?.first_seen ?? e?.created_at ?? '1970-01-01',
             reasonCode: e?.reason_code ?? null,

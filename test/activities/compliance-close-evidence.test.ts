@@ -17,6 +17,7 @@ import {
   type CloseEvidenceInput,
 } from '../../activities/compliance';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
+import { type ActionRequest, createExceptionActionStore } from '../../activities/result-store/exception-actions';
 import { parseEvidenceDocument } from '../../domain/compliance/evidence';
 import type { CheckpointStatus, ReconciliationSummary } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
@@ -243,6 +244,84 @@ describe('produceCloseEvidence over the reconciliation engine', () => {
       held: true,
       detail: 'no unexplained exception above materiality 12.34 (1 unexplained at or below it)',
     });
+  });
+
+  it('shows every explanation and resolution with its reason code, reference and author from the exception lifecycle', async () => {
+    const run2 = 'recon:ACME:2026-10:gl-vs-erp/run-2';
+    await store.startRun({
+      workflowId: 'recon:ACME:2026-10:gl-vs-erp',
+      workflowRunId: 'run-2',
+      reconId: 'gl-vs-erp',
+      definitionHash: 'h1',
+    });
+    await store.writeExceptions(run2, [
+      {
+        itemId: 'GL:2',
+        side: 'both',
+        key: '1002',
+        category: 'amount_mismatch',
+        amount: '250.10',
+        difference: '0.01',
+        amountA: '250.10',
+        amountB: '250.09',
+      },
+      { itemId: 'GL:3', side: 'a', key: '1003', category: 'missing_in_b', amount: '75.00', difference: '75.00' },
+      { itemId: 'ERP:4', side: 'b', key: '1004', category: 'missing_in_a', amount: '12.34', difference: '-12.34' },
+    ]);
+    const actions = createExceptionActionStore({ pool, results: store });
+    const act = (itemIds: string[], action: ActionRequest['action'], at: string) =>
+      actions.apply({
+        runId: run2,
+        reconId: 'gl-vs-erp',
+        actor: { id: 'ann', roles: ['accountant'] },
+        ownerRoles: ['accountant'],
+        action,
+        itemIds,
+        at,
+      });
+    await act(
+      ['GL:2', 'GL:3', 'ERP:4'],
+      { action: 'explain', reasonCode: 'timing', text: 'posted in November' },
+      '2026-11-02T10:00:00Z',
+    );
+    await act(
+      ['GL:2'],
+      { action: 'resolve', kind: 'adjusting_entry', text: 'rounding booked', reference: 'JE-77', amount: '0.01' },
+      '2026-11-02T11:00:00Z',
+    );
+    await act(['GL:3'], { action: 'carry_forward', text: 'clears in November' }, '2026-11-02T12:00:00Z');
+    await act(['ERP:4'], { action: 'reopen', reason: 'not in November after all' }, '2026-11-02T13:00:00Z');
+    const deps: CloseEvidenceDeps = { signingKey: key, evidenceRoot: join(work, 'l'), exceptionActions: actions };
+    const r = await createCloseEvidenceActivities(deps).produceCloseEvidence(
+      input({ reconciliations: [summary({ runId: run2 })] }),
+    );
+    const doc = parseEvidenceDocument(JSON.parse(readFileSync(join(r.path, 'evidence.json'), 'utf8')));
+    const byId = Object.fromEntries(doc.exceptions.items.map((e) => [e.id, e]));
+    expect(byId['gl-vs-erp:GL:2']).toMatchObject({
+      amountA: '250.10',
+      amountB: '250.09',
+      difference: '0.01',
+      resolution: {
+        status: 'adjusted',
+        by: 'ann',
+        at: '2026-11-02T11:00:00.000Z',
+        reference: 'JE-77',
+        note: 'adjusting entry JE-77 of 0.01: rounding booked; explained (timing) by ann: posted in November',
+      },
+    });
+    expect(byId['gl-vs-erp:GL:3'].resolution).toMatchObject({
+      status: 'carried_forward',
+      by: 'ann',
+      note: 'carried forward; explained (timing) by ann: posted in November',
+    });
+    expect(byId['gl-vs-erp:ERP:4'].resolution).toMatchObject({
+      status: 'open',
+      note: 'reopened; was explained (timing) by ann: posted in November',
+    });
+    // ERP:4 is open again (12.34): the control is not held, and the package says which.
+    expect(doc.controlsValidated.exceptionsExplained?.detail).toBe(
+      '1 unexplained exception(s) above materiality 0, totalling 12.34 (gl-vs-erp:ERP:4)',
+    );
   });
 
   it('reports the control NOT held when the required attestation was never given, naming the role', async () => {
