@@ -5,15 +5,17 @@
 // Workers run elsewhere (workers/main.ts) with the systems' connections in their environment.
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { readSigningKeyFile } from '../../activities/approval/keys';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
+import { signTaskAction } from '../../activities/approval/task-action-token';
 import type { ApprovalSigningKey } from '../../activities/approval/signing';
 import type { KeyProvider } from '../../activities/security/key-ring';
 import type { EvidenceRef } from '../../domain/approval';
 import type { TemporalConfig } from '../../platform/config';
 import { approvalsQuery, statusQuery, submitApprovalUpdate, type ApprovalAnswer } from '../../workflows/definitions';
-import type { CloseStatus, ClosePlanStart } from '../../workflows/types';
+import type { CloseStatus, ClosePlanStart, TaskActionAnswer } from '../../workflows/types';
 import { approvalDecisionPayload, sendApprovalUpdate } from '../approval-decision';
 import { startClose } from '../close-start';
+import { submitTaskAction } from '../task-action';
 import { connectClient } from '../connect';
 import type { ApprovalConfig } from './approval-config';
 import { FinflowBuildError } from './errors';
@@ -276,6 +278,46 @@ export class Execution {
       key,
     );
     return sendApprovalUpdate(client, this.id, submitApprovalUpdate, payload);
+  }
+
+  /**
+   * A person's completion of a task waiting for one (a journal entry, a manual task), signed with their key as
+   * `finflow task complete --signing-key` does; the close answers (refusals come back as `accepted: false`).
+   * Throws, naming what runs, when the task is not running.
+   */
+  async completeTask(
+    taskId: string,
+    c: { by: string; note?: string; signingKey?: string | ApprovalSigningKey; unsigned?: boolean },
+  ): Promise<TaskActionAnswer> {
+    const status = await this.status();
+    const task = status.tasks.find((t) => t.id === taskId);
+    if (!task || task.state !== 'running')
+      throw new Error(
+        `task ${taskId} is not waiting to be completed (${task ? `it is ${task.state}` : 'no such task'}); ` +
+          `running: ${
+            status.tasks
+              .filter((t) => t.state === 'running')
+              .map((t) => t.id)
+              .join(', ') || 'none'
+          }`,
+      );
+    const action = { action: 'complete' as const, taskId, by: c.by, ...(c.note !== undefined ? { note: c.note } : {}) };
+    const key = await this.engine.signingKeyFor(c.signingKey);
+    if (!key && !c.unsigned)
+      throw new Error(
+        "completeTask needs the person's signing key (signingKey, the Engine's signingKey or " +
+          'FINFLOW_APPROVAL_SIGNING_KEY_FILE); a completion without one counts only in a close that takes unsigned actions',
+      );
+    const token = key
+      ? (
+          await signTaskAction({ ...action, workflowId: this.id }, key, {
+            issuer: CLI_ISSUER,
+            audience: APPROVAL_AUDIENCE,
+          })
+        ).token
+      : undefined;
+    const { client } = await this.engine.connection();
+    return submitTaskAction(client, this.id, { ...action, ...(token ? { token } : {}) });
   }
 
   /** The seed's results: status, reconciliation figures, the compliance documentation file, the close task's state. */

@@ -96,9 +96,17 @@ function registries() {
   return { systems, dataSources, mappings, approvals };
 }
 
-function workflow(company: string): FinancialWorkflow {
-  return new FinancialWorkflow('monthly_close')
-    .setCloseIntegration({ company, owner: 'sam', closeTaskId: 'gl_vs_erp' })
+function workflow(company: string, opts: { entry?: boolean } = {}): FinancialWorkflow {
+  const wf = new FinancialWorkflow('monthly_close').setCloseIntegration({
+    company,
+    owner: 'sam',
+    closeTaskId: 'gl_vs_erp',
+    requireSignedTaskActions: opts.entry,
+  });
+  // A person's task first: the accountant's preliminary close, completed with a signed action.
+  if (opts.entry)
+    wf.addTask({ id: 'preliminary_close', name: 'Preliminary close', kind: 'journal_entry', ownerRole: 'accountant' });
+  return wf
     .addReconciliation({
       id: 'gl_vs_erp',
       reconId: 'gl-vs-erp',
@@ -107,6 +115,7 @@ function workflow(company: string): FinancialWorkflow {
       sourceB: 'erp_balances',
       mapping: 'gl_to_erp',
       matchingRules: [{ id: 'exact', type: 'exact', expectUnique: true }],
+      ...(opts.entry ? { predecessors: ['preliminary_close'] } : {}),
     })
     .addApprovalCheckpoint({
       id: 'reconciliation_review',
@@ -149,15 +158,25 @@ function engine(taskQueue: string, extra: Partial<ConstructorParameters<typeof E
 const company = () => uniqueId('LIB').replace(/[^A-Za-z0-9-]/g, '');
 
 describe('Engine running a workflow built from code', () => {
-  it('executes the close, waits at the approval, takes a signed decision and returns the seed-shaped results', async () => {
+  it('executes the close, takes a signed task completion and a signed approval, and returns the seed-shaped results', async () => {
     const taskQueue = uniqueId('lib');
     const co = company();
     const eng = engine(taskQueue);
     await withWorker(taskQueue, async () => {
-      const execution = await eng.execute(workflow(co), { month_end_date: '2026-10-31' });
+      const execution = await eng.execute(workflow(co, { entry: true }), { month_end_date: '2026-10-31' });
       started.push(execution.id);
       expect(execution.id).toBe(`close:${co}:2026-10`);
       expect(execution.started).toBe(true);
+
+      await execution.waitFor('preliminary_close', { timeout: 30_000 });
+      await expect(execution.completeTask('gl_vs_erp', { by: 'ann' })).rejects.toThrow(
+        'task gl_vs_erp is not waiting to be completed (it is pending); running: preliminary_close',
+      );
+      expect(
+        await execution.completeTask('preliminary_close', { by: 'ann', note: 'sub-ledgers posted' }),
+      ).toMatchObject({
+        accepted: true,
+      });
 
       await execution.waitFor('reconciliation_review', { timeout: 30_000 });
       expect(await execution.currentStep()).toBe('reconciliation_review');
@@ -188,13 +207,15 @@ describe('Engine running a workflow built from code', () => {
         taskId: 'gl_vs_erp',
         taskStatus: 'done_with_exceptions',
       });
+      const journal = results.close?.journal?.find((j) => j.action === 'complete');
+      expect(journal).toMatchObject({ by: 'ann', taskId: 'preliminary_close', signed: { issuer: 'finflow-cli' } });
       const decisions = results.close?.checkpoints[0].decisions ?? [];
       expect(decisions.map((d) => [d.approverId, d.decision, d.signed])).toEqual([['sam', 'approved', true]]);
 
       // The same close from elsewhere: attach finds it; executing it again starts nothing.
       const attached = await eng.attach(execution.id);
       expect((await attached.status()).state).toBe('completed');
-      const again = await eng.execute(workflow(co), { month_end_date: '2026-10-31' });
+      const again = await eng.execute(workflow(co, { entry: true }), { month_end_date: '2026-10-31' });
       expect(again.started).toBe(false);
     });
   });
