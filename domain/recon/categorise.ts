@@ -317,72 +317,109 @@ class Categoriser {
     const budget = this.def.categorisation.max_pairing_work;
     for (const fields of this.references) this.pairByReference(k, fields, la, lb, usedA, usedB);
 
-    for (let pass = 0; pass < 4 && lb.length > 0; pass++) {
+    // One record's evidence for one category: undefined when the pair does not show it.
+    const classify = (pass: number, i: number, j: number): { category: Category; evidence: Evidence } | undefined => {
+      const x = amountA[i];
+      const y = amountB[j];
+      if (pass === 0) {
+        if (x !== y) return undefined;
+        const dA = dayA[i];
+        const dB = dayB[j];
+        if (recA[i].date !== null && recB[j].date !== null && dA !== dB) {
+          if (Math.abs(dB - dA) > window) return undefined;
+          const da = recA[i].date as string;
+          const db = recB[j].date as string;
+          return {
+            category: 'timing_difference',
+            evidence: {
+              date_a: da,
+              date_b: db,
+              days_apart: dB - dA,
+              period_a: da.slice(0, 7),
+              period_b: db.slice(0, 7),
+              periods_apart: monthIndex(db) - monthIndex(da),
+            },
+          };
+        }
+        return { category: 'amount_mismatch', evidence: { difference: formatMinor(0, scale), amounts_agree: true } };
+      }
+      if (pass === 1) {
+        if (x !== -y || x === 0) return undefined;
+        return { category: 'sign_reversal', evidence: { sum: formatMinor(0, scale) } };
+      }
+      if (pass === 2) {
+        const t = transposition(x, y, scale);
+        if (t === undefined) return undefined;
+        return {
+          category: 'transposition',
+          evidence: {
+            difference: formatMinor(x - y, scale),
+            divisible_by_9: true,
+            digits_a: t.digitsA,
+            digits_b: t.digitsB,
+            swapped_at: t.position,
+          },
+        };
+      }
+      const d = x - y;
+      if (d === 0 || !Number.isSafeInteger(d) || Math.abs(d) > roundingLimit) return undefined;
+      return {
+        category: 'rounding',
+        evidence: { difference: formatMinor(d, scale), rounding_tolerance: formatMinor(roundingLimit, scale) },
+      };
+    };
+    // Same and opposite amounts are found through an index (no pairing budget spent); the other passes compare
+    // every remaining pair, within the budget.
+    const bByAmount = new Map<number, number[]>();
+    lb.forEach((j, q) => {
+      const list = bByAmount.get(amountB[j]);
+      if (list === undefined) bByAmount.set(amountB[j], [q]);
+      else list.push(q);
+    });
+    // A record with several candidates in a pass is evidence of nothing: which one is a guess. It is paired with
+    // none, takes part in no later pass, and stays missing on its side naming how many candidates it had.
+    const blockedA = new Map<number, string>();
+    const blockedB = new Map<number, string>();
+    const free = (used: Uint8Array, blocked: Map<number, string>, x: number) => !used[x] && !blocked.has(x);
+    for (let pass = 0; pass < 4 && lb.length > 0 && !truncated; pass++) {
+      const candA = new Map<number, number[]>();
+      const candB = new Map<number, number[]>();
       for (let p = 0; p < la.length && !truncated; p++) {
-        if (usedA[p]) continue;
+        if (!free(usedA, blockedA, p)) continue;
         const i = la[p];
-        const x = amountA[i];
-        for (let q = 0; q < lb.length; q++) {
-          if (usedB[q]) continue;
-          if (++work > budget) {
+        const pool = pass < 2 ? (bByAmount.get(pass === 0 ? amountA[i] : -amountA[i]) ?? []) : undefined;
+        const n = pool === undefined ? lb.length : pool.length;
+        for (let t = 0; t < n; t++) {
+          const q = pool === undefined ? t : pool[t];
+          if (!free(usedB, blockedB, q)) continue;
+          if (pool === undefined && ++work > budget) {
             truncated = true;
             break;
           }
-          const j = lb[q];
-          const y = amountB[j];
-          let category: Category | undefined;
-          const evidence: Evidence = {};
-          if (pass === 0) {
-            if (x !== y) continue;
-            const dA = dayA[i];
-            const dB = dayB[j];
-            if (recA[i].date !== null && recB[j].date !== null && dA !== dB) {
-              if (Math.abs(dB - dA) > window) continue;
-              category = 'timing_difference';
-              const da = recA[i].date as string;
-              const db = recB[j].date as string;
-              Object.assign(evidence, {
-                date_a: da,
-                date_b: db,
-                days_apart: dB - dA,
-                period_a: da.slice(0, 7),
-                period_b: db.slice(0, 7),
-                periods_apart: monthIndex(db) - monthIndex(da),
-              });
-            } else {
-              category = 'amount_mismatch';
-              Object.assign(evidence, { difference: formatMinor(0, scale), amounts_agree: true });
-            }
-          } else if (pass === 1) {
-            if (x !== -y || x === 0) continue;
-            category = 'sign_reversal';
-            evidence.sum = formatMinor(0, scale);
-          } else if (pass === 2) {
-            const t = transposition(x, y, scale);
-            if (t === undefined) continue;
-            category = 'transposition';
-            Object.assign(evidence, {
-              difference: formatMinor(x - y, scale),
-              divisible_by_9: true,
-              digits_a: t.digitsA,
-              digits_b: t.digitsB,
-              swapped_at: t.position,
-            });
-          } else {
-            const d = x - y;
-            if (d === 0 || !Number.isSafeInteger(d) || Math.abs(d) > roundingLimit) continue;
-            category = 'rounding';
-            Object.assign(evidence, {
-              difference: formatMinor(d, scale),
-              rounding_tolerance: formatMinor(roundingLimit, scale),
-            });
-          }
-          usedA[p] = 1;
-          usedB[q] = 1;
-          this.emit(category, k, [i], [j], evidence);
-          break;
+          if (classify(pass, i, lb[q]) === undefined) continue;
+          candA.set(p, [...(candA.get(p) ?? []), q]);
+          candB.set(q, [...(candB.get(q) ?? []), p]);
         }
       }
+      if (truncated) break;
+      const category = ['timing_difference', 'sign_reversal', 'transposition', 'rounding'][pass];
+      for (const [p, qs] of candA) {
+        const q = qs[0];
+        if (qs.length === 1 && (candB.get(q) as number[]).length === 1) {
+          const found = classify(pass, la[p], lb[q]) as { category: Category; evidence: Evidence };
+          usedA[p] = 1;
+          usedB[q] = 1;
+          this.emit(found.category, k, [la[p]], [lb[q]], found.evidence);
+          continue;
+        }
+        blockedA.set(p, `${category}:${qs.length}`);
+        for (const r of qs) blockedB.set(r, `${category}:${(candB.get(r) as number[]).length}`);
+      }
+      for (const [q, ps] of candB)
+        if (ps.length > 1) {
+          blockedB.set(q, `${category}:${ps.length}`);
+          for (const r of ps) if (!usedA[r]) blockedA.set(r, `${category}:${(candA.get(r) as number[]).length}`);
+        }
     }
     const countA = s.buckets.aStart[k + 1] - s.buckets.aStart[k];
     const countB = s.buckets.bStart[k + 1] - s.buckets.bStart[k];
@@ -397,17 +434,24 @@ class Categoriser {
         this.emit('amount_mismatch', k, [i], [j], { difference: formatMinor(subMinor(amountA[i], amountB[j]), scale) });
       }
     }
-    const missing = (other: number): Evidence =>
-      truncated ? { key_on_other_side: other, pairing_search_truncated: true } : { key_on_other_side: other };
-    const oneSided = (side: 'a' | 'b', i: number, other: number): void => {
+    const missing = (other: number, blocked: string | undefined): Evidence => {
+      const out: Evidence = { key_on_other_side: other };
+      if (truncated) out.pairing_search_truncated = true;
+      if (blocked !== undefined) {
+        const [category, n] = blocked.split(':');
+        Object.assign(out, { ambiguous_category: category, candidates: Number(n) });
+      }
+      return out;
+    };
+    const oneSided = (side: 'a' | 'b', i: number, other: number, blocked: string | undefined): void => {
       const item = this.bankItem?.(side, i);
       const a = side === 'a' ? [i] : [];
       const b = side === 'a' ? [] : [i];
       if (item !== undefined) this.emit(item.category, k, a, b, item.evidence);
-      else this.emit(side === 'a' ? 'missing_in_b' : 'missing_in_a', k, a, b, missing(other));
+      else this.emit(side === 'a' ? 'missing_in_b' : 'missing_in_a', k, a, b, missing(other, blocked));
     };
-    for (let p = 0; p < la.length; p++) if (!usedA[p]) oneSided('a', la[p], countB);
-    for (let q = 0; q < lb.length; q++) if (!usedB[q]) oneSided('b', lb[q], countA);
+    for (let p = 0; p < la.length; p++) if (!usedA[p]) oneSided('a', la[p], countB, blockedA.get(p));
+    for (let q = 0; q < lb.length; q++) if (!usedB[q]) oneSided('b', lb[q], countA, blockedB.get(q));
   }
 }
 

@@ -276,6 +276,32 @@ describe('precedence between categories', () => {
     expect(r.summary.a.records_matched).toBe(2);
   });
 
+  it('pairs leftovers only on unambiguous evidence: two candidates for one record pair neither', () => {
+    const r = run(
+      exactByDate,
+      [
+        ['EUR', '10.00', '2026-01-02'],
+        ['EUR', '-45.10', '2026-01-02'],
+      ],
+      [
+        ['EUR', '10.00', '2026-01-01'],
+        ['EUR', '10.00', '2026-01-05'],
+        ['EUR', '45.10', '2026-01-03'],
+      ],
+    );
+    expect(exceptionList(r)).toEqual([
+      'sign_reversal: A:2 / B:3',
+      'missing_in_b: A:1 / ',
+      'missing_in_a:  / B:1',
+      'missing_in_a:  / B:2',
+    ]);
+    expect(r.exceptions[1].evidence).toEqual({
+      key_on_other_side: 3,
+      ambiguous_category: 'timing_difference',
+      candidates: 2,
+    });
+  });
+
   it('stops searching pairs beyond the pairing budget and says so', () => {
     const r = run(
       exact,
@@ -289,13 +315,9 @@ describe('precedence between categories', () => {
       ],
       { categorisation: { max_pairing_work: 1 } },
     );
-    expect(exceptionList(r)).toEqual([
-      'missing_in_b: A:1 / ',
-      'missing_in_b: A:2 / ',
-      'missing_in_a:  / B:1',
-      'missing_in_a:  / B:2',
-    ]);
-    expect(r.exceptions[0].evidence).toEqual({ key_on_other_side: 2, pairing_search_truncated: true });
+    // Same and opposite amounts are found through an index, without spending the budget; the rest is not searched.
+    expect(exceptionList(r)).toEqual(['sign_reversal: A:2 / B:1', 'missing_in_b: A:1 / ', 'missing_in_a:  / B:2']);
+    expect(r.exceptions[1].evidence).toEqual({ key_on_other_side: 2, pairing_search_truncated: true });
   });
 });
 
