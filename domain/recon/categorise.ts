@@ -34,10 +34,13 @@
 //   which belongs with which, so its leftovers are never paired without evidence: an invented pair hides two real
 //   items (a bank fee, an uncleared check) behind one made-up difference.
 import { bankItemNamer, type BankItemNamer } from './categorise-bank';
+import { pairEvidence } from './categorise-evidence';
 import type { ReconciliationDefinition } from './definition';
 import { FREE, groupItems, isDuplicateKey, type MatchState } from './match';
 import { absMinor, addMinor, formatMinor, limitToMinor, subMinor, type Minor } from './minor';
 import { currencyScale } from './normalise';
+
+export { transposition } from './categorise-evidence';
 
 export const CATEGORIES = [
   'duplicate_key',
@@ -73,33 +76,6 @@ export interface CategorisedException {
   sumA: Minor;
   sumB: Minor;
   evidence: Evidence;
-}
-
-/** Whether x and y (minor units, same scale) differ by two adjacent digits swapped; returns the digits or undefined. */
-export function transposition(
-  x: number,
-  y: number,
-  scale: number,
-): { digitsA: string; digitsB: string; position: number } | undefined {
-  if (x === y || x < 0 !== y < 0) return undefined;
-  // Same sign and both safe: the difference is exact.
-  if ((x - y) % 9 !== 0) return undefined;
-  const sx = Math.abs(x)
-    .toString()
-    .padStart(scale + 1, '0');
-  const sy = Math.abs(y)
-    .toString()
-    .padStart(scale + 1, '0');
-  if (sx.length !== sy.length) return undefined;
-  let p = 0;
-  while (sx[p] === sy[p]) p++;
-  if (p + 1 >= sx.length || sx[p] !== sy[p + 1] || sx[p + 1] !== sy[p] || sx.slice(p + 2) !== sy.slice(p + 2))
-    return undefined;
-  return { digitsA: sx, digitsB: sy, position: p };
-}
-
-function monthIndex(iso: string): number {
-  return Number(iso.slice(0, 4)) * 12 + Number(iso.slice(5, 7)) - 1;
 }
 
 class Categoriser {
@@ -305,7 +281,7 @@ class Categoriser {
 
   private pairLeftovers(k: number, la: number[], lb: number[]): void {
     const s = this.s;
-    const { amountA, amountB, dayA, dayB, a: recA, b: recB } = s;
+    const { amountA, amountB } = s;
     const currency = s.buckets.currency[k];
     const scale = this.scale(currency);
     const window = this.def.categorisation.timing_window_days;
@@ -317,57 +293,8 @@ class Categoriser {
     const budget = this.def.categorisation.max_pairing_work;
     for (const fields of this.references) this.pairByReference(k, fields, la, lb, usedA, usedB);
 
-    // One record's evidence for one category: undefined when the pair does not show it.
-    const classify = (pass: number, i: number, j: number): { category: Category; evidence: Evidence } | undefined => {
-      const x = amountA[i];
-      const y = amountB[j];
-      if (pass === 0) {
-        if (x !== y) return undefined;
-        const dA = dayA[i];
-        const dB = dayB[j];
-        if (recA[i].date !== null && recB[j].date !== null && dA !== dB) {
-          if (Math.abs(dB - dA) > window) return undefined;
-          const da = recA[i].date as string;
-          const db = recB[j].date as string;
-          return {
-            category: 'timing_difference',
-            evidence: {
-              date_a: da,
-              date_b: db,
-              days_apart: dB - dA,
-              period_a: da.slice(0, 7),
-              period_b: db.slice(0, 7),
-              periods_apart: monthIndex(db) - monthIndex(da),
-            },
-          };
-        }
-        return { category: 'amount_mismatch', evidence: { difference: formatMinor(0, scale), amounts_agree: true } };
-      }
-      if (pass === 1) {
-        if (x !== -y || x === 0) return undefined;
-        return { category: 'sign_reversal', evidence: { sum: formatMinor(0, scale) } };
-      }
-      if (pass === 2) {
-        const t = transposition(x, y, scale);
-        if (t === undefined) return undefined;
-        return {
-          category: 'transposition',
-          evidence: {
-            difference: formatMinor(x - y, scale),
-            divisible_by_9: true,
-            digits_a: t.digitsA,
-            digits_b: t.digitsB,
-            swapped_at: t.position,
-          },
-        };
-      }
-      const d = x - y;
-      if (d === 0 || !Number.isSafeInteger(d) || Math.abs(d) > roundingLimit) return undefined;
-      return {
-        category: 'rounding',
-        evidence: { difference: formatMinor(d, scale), rounding_tolerance: formatMinor(roundingLimit, scale) },
-      };
-    };
+    const limits = { scale, window, roundingLimit };
+    const classify = (pass: number, i: number, j: number) => pairEvidence(s, pass, i, j, limits);
     // Same and opposite amounts are found through an index (no pairing budget spent); the other passes compare
     // every remaining pair, within the budget.
     const bByAmount = new Map<number, number[]>();
