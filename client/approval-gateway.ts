@@ -11,6 +11,9 @@
 //                          resolution? }   the caller is the preparer
 //   POST /task-actions   { workflowId, action, taskId?, reason?, to?, note? }   the caller is who acts; the action
 //                        goes to the close signed (submitTaskAction update): 200 accepted, 409 refused
+//   POST /exception-actions { workflowId, task, reconId, runId, action, itemIds, count, totals, filter? }   the
+//                        caller works a reconciliation's exceptions (explain, resolve, reopen, carry_forward); signed
+//                        as the caller, sent to the close (submitExceptionAction update): 200 accepted, 409 refused
 //   GET  /notifications  ?afterId=&limit=&workflowId=   the caller's notifications from the outbox, oldest first
 //   GET  /healthz
 //
@@ -22,6 +25,7 @@ import { z } from 'zod';
 import { APPROVAL_AUDIENCE, GATEWAY_ISSUER } from '../activities/approval/keys';
 import type { ApprovalOutbox } from '../activities/approval/outbox';
 import { signResubmission } from '../activities/approval/resubmission';
+import { signExceptionAction } from '../activities/approval/exception-action-token';
 import { signTaskAction } from '../activities/approval/task-action-token';
 import {
   signApprovalDecision,
@@ -40,6 +44,7 @@ import {
   type ResubmitSignal,
 } from '../workflows/definitions';
 import type { TaskAction } from '../contracts';
+import { ExceptionActionRequestError, submitExceptionAction } from './exception-action';
 import { submitTaskAction } from './task-action';
 
 export interface ApprovalGatewayDeps {
@@ -96,6 +101,21 @@ const TaskActionRequest = z.strictObject({
   reason: Text.optional(),
   to: Id.optional(),
   note: Text.optional(),
+});
+
+const ExceptionActionRequest = z.strictObject({
+  workflowId: Id,
+  /** The reconciliation task's id (or its reconciliation id). */
+  task: Id,
+  reconId: Id,
+  runId: z.string().min(1).max(1024),
+  /** { action: 'explain', reasonCode, text } | { action: 'resolve', kind, text, reference?, amount? } | ... */
+  action: z.record(z.string(), z.unknown()),
+  itemIds: z.array(z.string().min(1).max(512)).min(1).max(100_000),
+  /** The count and per-currency totals the person saw: the close refuses the action if the items no longer add up. */
+  count: z.int().min(1),
+  totals: z.array(z.strictObject({ currency: z.string().nullable(), total: z.string() })),
+  filter: z.record(z.string(), z.unknown()).optional(),
 });
 
 const NotificationsQuery = z.strictObject({
@@ -276,6 +296,39 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
       const payload: TaskAction = { ...action, by: caller.userId, token: signed.token };
       const answer = await submitTaskAction(deps.client, workflowId, payload);
       return reply.code(answer.accepted ? 200 : 409).send({ ...answer, by: caller.userId, nonce: signed.nonce });
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  // A person's action on a reconciliation's exceptions, signed as the caller: the close verifies it, checks the
+  // caller holds the reconciliation's owner role, applies it to every item or none, and journals it.
+  app.post('/exception-actions', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      const parsed = ExceptionActionRequest.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
+      const { workflowId, task, action, ...rest } = parsed.data;
+      let token: string;
+      let nonce: string;
+      try {
+        ({ token, nonce } = await signExceptionAction(
+          { workflowId, ...rest, by: caller.userId, exceptionAction: action },
+          deps.signingKey,
+          { issuer, audience, now: now(), ttlSeconds: deps.ttlSeconds },
+        ));
+      } catch (err) {
+        throw new HttpError(400, { error: 'invalid_request', message: (err as Error).message });
+      }
+      let answer;
+      try {
+        answer = await submitExceptionAction(deps.client, workflowId, { task, token });
+      } catch (err) {
+        if (err instanceof ExceptionActionRequestError)
+          throw new HttpError(400, { error: 'invalid_request', message: err.message });
+        throw err;
+      }
+      return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce });
     } catch (err) {
       return fail(reply, err);
     }

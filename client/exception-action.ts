@@ -6,6 +6,11 @@ import type { ExceptionActionOutcome } from '../activities/exceptions/signed-act
 import type { ExceptionActionRequest } from '../workflows/close/exception-actions';
 import { submitExceptionActionUpdate } from '../workflows/definitions';
 
+/** The close's validator turned the request away (an unknown task, a reconciliation with no run yet). */
+export class ExceptionActionRequestError extends Error {
+  override name = 'ExceptionActionRequestError';
+}
+
 /**
  * Sends the action through the close's update. The validator's refusal (an unknown task, a reconciliation with no
  * run yet) is not an action anybody took and leaves no record: it comes back as an error naming the problem.
@@ -19,6 +24,6 @@ export async function submitExceptionAction(
     return await client.workflow.getHandle(closeId).executeUpdate(submitExceptionActionUpdate, { args: [req] });
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    throw new Error((err.cause as { message?: string } | undefined)?.message ?? err.message);
+    throw new ExceptionActionRequestError((err.cause as { message?: string } | undefined)?.message ?? err.message);
   }
 }

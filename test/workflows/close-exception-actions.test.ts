@@ -2,20 +2,24 @@
 // running close, on the time-skipping server, with the real reconciliation engine (CSV sources) writing to real
 // PostgreSQL. A signed bulk explanation is verified, applied in the result store and the audit ledger, and
 // journaled in the close's history; a replayed token, someone without the owner role and a forged token are
-// refused and journaled; the recorded history replays on this code.
+// refused and journaled; the approval gateway's POST /exception-actions signs as the proven caller; the recorded
+// history replays on this code.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { signExceptionAction, type ExceptionActionClaimsInput } from '../../activities/approval/exception-action-token';
-import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../../activities/approval/keys';
 import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { createExceptionActivities } from '../../activities/exceptions';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
+import { buildApprovalGateway } from '../../client/approval-gateway';
+import { parseApprovalPolicy } from '../../domain/approval';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import { statusQuery, submitExceptionActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { ClosePlanInput } from '../../domain/close/plan';
@@ -182,6 +186,79 @@ describe('exception actions through the close', () => {
         ['exception.action.refused', 'sam'],
         ['exception.action.refused', 'unverified:ann'],
       ]);
+
+      // The approval gateway's route: the caller proven by the identity provider, the action signed as them.
+      const idp = await generateKeyPair('EdDSA');
+      const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'test-idp', alg: 'EdDSA' };
+      const gateway = await buildApprovalGateway({
+        client: env.client,
+        directory: parseApprovalPolicy(seedPolicyInput(), 'test policy'),
+        identity: { keys: { keys: [idpJwk] }, issuer: 'test-idp', audience: 'finflow-approval-gateway' },
+        signingKey: key,
+        clock: () => now,
+      });
+      const login = (userId: string) =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'EdDSA', kid: 'test-idp' })
+          .setIssuer('test-idp')
+          .setAudience('finflow-approval-gateway')
+          .setSubject(userId)
+          .setIssuedAt(Math.floor(now.getTime() / 1000))
+          .setExpirationTime(Math.floor(now.getTime() / 1000) + 600)
+          .sign(idp.privateKey);
+      const { rows: open } = await pool.query<{ item_id: string; amount: string; currency: string }>(
+        `SELECT item_id, coalesce(difference, amount)::text AS amount, currency FROM recon_exceptions
+          WHERE run_id = $1 AND status = 'open'`,
+        [runId],
+      );
+      expect(open).toHaveLength(1);
+      const body = (task = 'gl_vs_erp') => ({
+        workflowId: closeId,
+        task,
+        reconId: 'gl-vs-erp',
+        runId,
+        action: { action: 'explain', reasonCode: 'posting_error', text: 'posted to the wrong account' },
+        itemIds: [open[0].item_id],
+        count: 1,
+        totals: [{ currency: open[0].currency, total: open[0].amount }],
+      });
+      const post = async (payload: unknown, userId?: string) => {
+        const res = await gateway.inject({
+          method: 'POST',
+          url: '/exception-actions',
+          headers: userId ? { authorization: `Bearer ${await login(userId)}` } : {},
+          payload: payload as Record<string, unknown>,
+        });
+        return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+      };
+      expect((await post(body())).status).toBe(401);
+      expect(await post(body(), 'sam')).toMatchObject({
+        status: 409,
+        body: { accepted: false, type: 'ExceptionActionUnauthorised', by: 'sam' },
+      });
+      expect(await post(body('review'), 'ann')).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_request', message: `${closeId} has no reconciliation task review` },
+      });
+      expect(await post({ ...body(), count: 2 }, 'ann')).toMatchObject({ status: 400 });
+      expect(await post(body(), 'ann')).toMatchObject({
+        status: 200,
+        body: { accepted: true, by: 'ann', action: 'explain', count: 1 },
+      });
+      const after = await pool.query(
+        `SELECT count(*)::int AS n FROM recon_exceptions WHERE run_id = $1 AND status = 'open'`,
+        [runId],
+      );
+      expect(after.rows[0].n).toBe(0);
+      const journal = ((await handle.query(statusQuery)).journal ?? []).filter((j) =>
+        j.action.startsWith('exceptions.'),
+      );
+      expect(journal.slice(-2).map((j) => [j.action, j.by, j.accepted])).toEqual([
+        ['exceptions.refused', 'sam', false],
+        ['exceptions.explain', 'ann', true],
+      ]);
+      expect(journal[journal.length - 1].signed?.issuer).toBe(GATEWAY_ISSUER);
+      await gateway.close();
 
       await handle.signal(taskActionSignal, { action: 'complete', taskId: 'review', by: 'sam' });
       await handle.result();
