@@ -86,6 +86,30 @@ export function createJwtVerifier(opts: JwtVerifierOptions): VerifyCaller {
   };
 }
 
+/** The addresses a development codec server may bind: this machine only. */
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * DEVELOPMENT ONLY: every caller is one fixed viewer with `roles` (the dev server's Web UI sends no token). Masking
+ * and the access log still apply, under the viewer's name. Refused unless the server binds a loopback address
+ * (assertLoopback), so it can only ever serve someone already on this machine.
+ */
+export function developmentViewer(roles: string[], subject = 'development-viewer'): VerifyCaller {
+  if (!roles.length) throw new Error('a development viewer needs at least one role, which decides what is masked');
+  return async () => ({ subject: `${subject} (development, no identity proven)`, roles });
+}
+
+export function assertLoopback(host: string): void {
+  if (!LOOPBACK.has(host))
+    throw new Error(
+      `a development codec server (no authentication) binds only to loopback (127.0.0.1, ::1, localhost), not ${host}`,
+    );
+}
+
+export const DEVELOPMENT_WARNING =
+  'DEVELOPMENT ONLY: this codec server decodes for anyone on this machine, without a token, as one fixed viewer ' +
+  '(masked for its roles, every decode in the access log); never run it like this anywhere else';
+
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 const BodySchema = z.object({
   payloads: z

@@ -12,7 +12,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { readClosePlan } from '../client/close-plan-file';
 import { lastEndedPeriod, periodLines, periodTiming, withPeriod } from '../examples/monthly-close/demo-period';
 import { PLAN_FILE, runMonthlyCloseScenario, whatToOpen } from '../examples/monthly-close/scenario';
-import { startDevServer } from './lib/dev-server';
+import { startDemoCodecServer } from './lib/demo-codec';
+import { portOrFree, startDevServer } from './lib/dev-server';
 import { createMariaDatabase, startMariaDb } from './lib/mariadb';
 import { createDatabase } from './lib/pg-admin';
 import { startEmbeddedPostgres } from './lib/postgres';
@@ -48,9 +49,18 @@ async function main(): Promise<void> {
   const hide = (u: string) => u.replace(/:[^:@/]*@/, ':***@');
   say(`  PostgreSQL     ${pg ? 'embedded, ' : ''}finflow ${hide(databaseUrl)}, general ledger ${hide(glUrl)}`);
   say(`  MariaDB        ERP ${hide(erpUrl)}`);
-  const server = await startDevServer();
+  // The Web UI decodes payloads through a codec server of the demo's own (development mode: loopback only).
+  const uiPort = await portOrFree(8233);
+  const codec = await startDemoCodecServer({
+    keysDir: join(cacheDir(), 'demo-keys'),
+    databaseUrl,
+    port: await portOrFree(8888),
+    uiPort,
+  });
+  const server = await startDevServer({ uiPort, uiCodecEndpoint: codec.url });
   say(`  Temporal       ${server.address} (dev server)`);
-  say(`  Web UI         ${server.uiUrl}`);
+  say(`  Web UI         ${server.uiUrl}, payloads decoded by ${codec.url} masked for an auditor`);
+  say(`  codec server   ${codec.warning}`);
   // A fresh working directory each run: its archive keeps packages immutable, so an earlier run's package for the
   // same close would (rightly) refuse to be replaced. Keys stay in the cache.
   const dir = '/tmp/finflow-demo';
@@ -75,7 +85,12 @@ async function main(): Promise<void> {
       },
     );
     say('');
-    say(`Web UI: ${server.uiUrl} (payloads are encrypted: run \`npx finflow codec-server\` to read them there)`);
+    say(
+      `Web UI: ${server.uiUrl} shows the payloads decoded and masked for an auditor by the demo's codec server ` +
+        `(${keep ? 'up while --keep runs' : 'rerun with -- --keep to browse it'}); every decode is in the access log ` +
+        `(access_log in ${hide(databaseUrl)}). Outside the demo: \`npx finflow codec-server\` with your identity ` +
+        `provider (README), or \`--development-role auditor\` on this machine only.`,
+    );
     for (const l of whatToOpen(outcome)) say(l);
     if (outcome.status.state !== 'completed') process.exitCode = 1;
     if (keep) {
@@ -84,6 +99,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.stop();
+    await codec.stop();
     await maria.stop();
     await pg?.stop();
   }

@@ -25,7 +25,16 @@ import {
 } from '../../activities/security/key-ring';
 import { EncryptionCodec } from '../../platform/codec';
 import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../platform/security-setup';
-import { buildCodecServer, codecServerConfigFromEnv, createJwtVerifier } from '../codec-server';
+import {
+  assertLoopback,
+  buildCodecServer,
+  codecServerConfigFromEnv,
+  createJwtVerifier,
+  type CodecServerEnvConfig,
+  type VerifyCaller,
+  DEVELOPMENT_WARNING,
+  developmentViewer,
+} from '../codec-server';
 
 type Out = (line: string) => void;
 
@@ -286,11 +295,21 @@ export function registerSecurityCommands(
     .description('serve /encode and /decode for the Temporal Web UI and CLI (--codec-endpoint), JWT-authenticated')
     .option('--port <n>', 'port (default $FINFLOW_CODEC_PORT or 8888; 0 picks a free one)')
     .option('--host <addr>', 'address to bind (default $FINFLOW_CODEC_HOST or 127.0.0.1)')
-    .action(async (o: { port?: string; host?: string }) => {
-      const config = codecServerConfigFromEnv({
-        ...env,
-        ...(o.host !== undefined ? { FINFLOW_CODEC_HOST: o.host } : {}),
-      });
+    .option(
+      '--development-role <role...>',
+      'DEVELOPMENT ONLY: no token, every caller is one viewer with these roles; loopback only, said loudly',
+    )
+    .action(async (o: { port?: string; host?: string; developmentRole?: string[] }) => {
+      let config: Pick<CodecServerEnvConfig, 'port' | 'host' | 'corsOrigins' | 'policy'>;
+      let verifyCaller: VerifyCaller;
+      if (o.developmentRole) {
+        config = developmentConfig(env, o.host);
+        verifyCaller = developmentViewer(o.developmentRole);
+      } else {
+        const c = codecServerConfigFromEnv({ ...env, ...(o.host !== undefined ? { FINFLOW_CODEC_HOST: o.host } : {}) });
+        config = c;
+        verifyCaller = createJwtVerifier({ keys: c.jwks, issuer: c.issuer, audience: c.audience });
+      }
       if (o.port !== undefined) {
         const port = Number(o.port);
         if (!/^\d+$/.test(o.port) || port > 65535) throw new Error(`--port ${o.port} is not a port`);
@@ -303,13 +322,14 @@ export function registerSecurityCommands(
       await accessLog.ensureSchema();
       const app = buildCodecServer({
         codec: new EncryptionCodec(provider),
-        verifyCaller: createJwtVerifier({ keys: config.jwks, issuer: config.issuer, audience: config.audience }),
+        verifyCaller,
         policy: config.policy,
         accessLog,
         corsOrigins: config.corsOrigins,
       });
       app.addHook('onClose', async () => pool.end());
       await app.listen({ port: config.port, host: config.host });
+      if (o.developmentRole) out(`${DEVELOPMENT_WARNING} (viewer roles: ${o.developmentRole.join(', ')})`);
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       out(
@@ -324,4 +344,26 @@ export function registerSecurityCommands(
       await app.close();
       out('codec server stopped');
     });
+}
+
+/** A development codec server's settings: loopback only, no JWT, the policy and CORS origins as configured. */
+function developmentConfig(
+  env: NodeJS.ProcessEnv,
+  host: string | undefined,
+): Pick<CodecServerEnvConfig, 'port' | 'host' | 'corsOrigins' | 'policy'> {
+  const bind = host ?? (env.FINFLOW_CODEC_HOST?.trim() || '127.0.0.1');
+  assertLoopback(bind);
+  const port = Number(env.FINFLOW_CODEC_PORT ?? '8888');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`FINFLOW_CODEC_PORT ${env.FINFLOW_CODEC_PORT} is not a port`);
+  return {
+    port,
+    host: bind,
+    // The dev server's Web UI on its default port, unless told otherwise.
+    corsOrigins: (env.FINFLOW_CODEC_CORS_ORIGINS ?? 'http://127.0.0.1:8233,http://localhost:8233')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+    policy: securityPolicyFromEnv(env),
+  };
 }

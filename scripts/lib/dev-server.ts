@@ -12,7 +12,7 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-async function portOrFree(preferred: number): Promise<number> {
+export async function portOrFree(preferred: number): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const srv = createServer();
@@ -50,6 +50,8 @@ export async function startDevServer(
     dbFile?: string;
     searchAttributes?: Record<string, string>;
     finflowSearchAttributes?: boolean;
+    /** The Web UI's remote codec (a finflow codec server): the UI then shows payloads decoded. */
+    uiCodecEndpoint?: string;
   } = {},
 ): Promise<DevServer> {
   const port = await portOrFree(opts.port ?? 7233);
@@ -67,6 +69,7 @@ export async function startDevServer(
     'error',
   ];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   const attributes = {
     ...(opts.finflowSearchAttributes === false ? {} : FINFLOW_SEARCH_ATTRIBUTES),
     ...opts.searchAttributes,
