@@ -1,4 +1,4 @@
-// `finflow exceptions list|show|explain|resolve|reopen|carry-forward`: the people who own a reconciliation work its
+// `finflow exceptions list|ageing|show|explain|resolve|reopen|carry-forward`: the people who own a reconciliation work its
 // exceptions (issue 15). Reading needs the result store (DATABASE_URL, and the keys when its runs are sealed).
 // Acting is signed with the person's key (--signing-key, as `finflow task complete`) and sent to the close as the
 // `submitExceptionAction` update: the close's worker verifies it against the key set it trusts, takes the signer's
@@ -21,6 +21,7 @@ import {
 } from '../../activities/result-store/exception-actions';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
+import { AGEING_BUCKETS, ageingReport } from '../../domain/exceptions/ageing';
 import {
   ageInDays,
   describeFilter,
@@ -312,6 +313,33 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
         });
       },
     );
+
+  ex.command('ageing <closeId> <reconciliation>')
+    .description('unresolved exceptions by age (0-30, 31-60, 61-90, over 90 days) per category and currency')
+    .option('--as-of <date>', 'the day ages are counted to (default today)')
+    .option('--json', 'print JSON')
+    .action(async (closeId: string, recon: string, o: { asOf?: string; json?: boolean }) => {
+      const asOf = o.asOf ?? now().toISOString();
+      await withStores(closeId, recon, async (t, s) => {
+        const rows = ageingReport(await s.store.rows(t.runId), asOf);
+        if (o.json) {
+          out(JSON.stringify({ reconId: t.reconId, runId: t.runId, asOf, rows }));
+          return;
+        }
+        const cell = (b: { count: number; total: string }) => (b.count ? `${b.count} / ${b.total}` : '-');
+        out(
+          table([
+            ['category', 'currency', ...AGEING_BUCKETS.map((b) => `${b} days`), 'unresolved'],
+            ...rows.map((r) => [
+              r.category,
+              r.currency ?? '',
+              ...AGEING_BUCKETS.map((b) => cell(r.buckets[b])),
+              `${r.count} / ${r.total}`,
+            ]),
+          ]),
+        );
+      });
+    });
 
   ex.command('show <closeId> <reconciliation> <itemId>')
     .description('one exception with every action taken on it')

@@ -372,6 +372,22 @@ describe('finflow exceptions', () => {
     expect(open.map((r) => r.itemId)).toEqual(['GL:4']);
   });
 
+  it('ages the unresolved exceptions per category and currency', async () => {
+    const j = JSON.parse((await run('ageing', CLOSE, 'gl_vs_erp', '--as-of', '2026-12-01', '--json')).out) as {
+      rows: { category: string; buckets: Record<string, { count: number; total: string }>; count: number }[];
+    };
+    // GL:2 was first seen on 20 Oct (42 days); GL:3 is resolved by now and not aged.
+    expect(j.rows.map((r) => [r.category, r.count])).toEqual([
+      ['duplicate', 1],
+      ['timing_difference', 2],
+    ]);
+    expect(j.rows[1].buckets['31-60']).toEqual({ count: 1, total: '20.50' });
+    const text = await run('ageing', CLOSE, 'gl_vs_erp', '--as-of', '2026-12-01');
+    expect(text.out.split('\n')[0]).toMatch(
+      /^category +currency +0-30 days +31-60 days +61-90 days +over_90 days +unresolved$/,
+    );
+  });
+
   it('says which task is not a reconciliation, and which has no run yet', async () => {
     expect((await run('list', CLOSE, 'sox_documentation')).error).toBe(
       `task sox_documentation of ${CLOSE} is not a reconciliation`,

@@ -1,5 +1,6 @@
 // The exception lifecycle's rules (issue 15): states and transitions, explanations and resolutions checked against
 // the reconciliation's lists, who may act, segregation of duties, bulk filters and the materiality check.
+import { ageingBucket, ageingReport } from '../../domain/exceptions/ageing';
 import {
   ageInDays,
   describeFilter,
@@ -384,5 +385,73 @@ describe('certification before approval', () => {
       'reconciliation gl-vs-erp cannot be approved yet: 1 unexplained exception(s) above materiality 50, totalling USD 100.00 (GL:1)',
     );
     expect(certificationRefusal('gl-vs-erp', unexplainedMaterial(items, '100'))).toBeUndefined();
+  });
+});
+
+describe('ageing of unresolved exceptions', () => {
+  it('puts each exception in its bucket by days since first seen: 30, 60 and 90 days are the last of theirs', () => {
+    expect([0, 30, 31, 60, 61, 90, 91, 400].map(ageingBucket)).toEqual([
+      '0-30',
+      '0-30',
+      '31-60',
+      '31-60',
+      '61-90',
+      '61-90',
+      'over_90',
+      'over_90',
+    ]);
+  });
+
+  it('reports counts and exact totals per category and currency, leaving resolved exceptions out', () => {
+    const asOf = '2026-12-31';
+    const rows = ageingReport(
+      [
+        X({ itemId: 'a', firstSeen: '2026-12-20', amount: '100.00' }),
+        X({ itemId: 'b', firstSeen: '2026-11-15', amount: '-0.5' }),
+        X({ itemId: 'c', firstSeen: '2026-08-01', amount: '7.25', state: 'carried_forward' }),
+        X({ itemId: 'd', firstSeen: '2026-12-30', amount: '999.00', state: 'resolved' }),
+        X({ itemId: 'e', firstSeen: '2026-10-05', amount: '3', currency: 'EUR' }),
+        X({ itemId: 'f', firstSeen: '2026-12-01', amount: '1', category: 'amount_mismatch', currency: null }),
+      ],
+      asOf,
+    );
+    expect(rows).toEqual([
+      {
+        category: 'amount_mismatch',
+        currency: null,
+        buckets: {
+          '0-30': { count: 1, total: '1' },
+          '31-60': { count: 0, total: '0' },
+          '61-90': { count: 0, total: '0' },
+          over_90: { count: 0, total: '0' },
+        },
+        count: 1,
+        total: '1',
+      },
+      {
+        category: 'timing_difference',
+        currency: 'EUR',
+        buckets: {
+          '0-30': { count: 0, total: '0' },
+          '31-60': { count: 0, total: '0' },
+          '61-90': { count: 1, total: '3' },
+          over_90: { count: 0, total: '0' },
+        },
+        count: 1,
+        total: '3',
+      },
+      {
+        category: 'timing_difference',
+        currency: 'USD',
+        buckets: {
+          '0-30': { count: 1, total: '100.00' },
+          '31-60': { count: 1, total: '-0.50' },
+          '61-90': { count: 0, total: '0.00' },
+          over_90: { count: 1, total: '7.25' },
+        },
+        count: 3,
+        total: '106.75',
+      },
+    ]);
   });
 });
