@@ -1,7 +1,17 @@
 // The one-to-one rules (exact, tolerance, date window) and the aggregated rule, each over the buckets of one
 // partition. A record matched by an earlier rule is never offered to a later one.
 import type { MatchRule } from './definition';
-import { NO_DAY, addGroup, collect, isDuplicateKey, pair, singlePair, sumOf, type MatchState } from './match-state';
+import {
+  NO_DAY,
+  addGroup,
+  collect,
+  isDuplicateKey,
+  pair,
+  singlePair,
+  suggest,
+  sumOf,
+  type MatchState,
+} from './match-state';
 import { settleCluster, windowClusters } from './match-ambiguity';
 import { absMinor, limitToMinor, percentToFraction, subMinor, withinFraction } from './minor';
 import { currencyScale } from './normalise';
@@ -160,7 +170,8 @@ export function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, 
       const currency = s.buckets.currency[k];
       // Each a (in input order) takes the nearest free b by amount that is within the tolerance (and the date
       // limit), searching down and up from its amount: once a candidate's amount is outside the tolerance, farther ones
-      // are too. Ties go to the smaller amount.
+      // are too. A tie is proposed, not broken (see below). Not detected: one b equally near to two a's (the first
+      // a in input order takes it).
       const sorted = ub.slice().sort((x, y) => amountB[x] - amountB[y] || x - y);
       const n = sorted.length;
       // right: slot p links to the next free slot at or above it (n = none); left: entry p + 1 stands for slot p and
@@ -180,29 +191,54 @@ export function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, 
           if (amountB[sorted[mid]] < x) lo = mid + 1;
           else hi = mid;
         }
-        let best = -1;
-        let bestDiff = 0;
+        let down = -1;
         for (let p = findRoot(left, lo) - 1; p >= 0; p = findRoot(left, p) - 1) {
-          const y = amountB[sorted[p]];
-          if (!within(s, t, currency, x, y)) break;
+          if (!within(s, t, currency, x, amountB[sorted[p]])) break;
           if (datesOk(i, sorted[p])) {
-            best = p;
-            bestDiff = x - y;
+            down = p;
             break;
           }
         }
+        let up = -1;
         for (let p = findRoot(right, lo); p < n; p = findRoot(right, p + 1)) {
-          const y = amountB[sorted[p]];
-          if (!within(s, t, currency, x, y)) break;
+          if (!within(s, t, currency, x, amountB[sorted[p]])) break;
           if (datesOk(i, sorted[p])) {
-            if (best < 0 || y - x < bestDiff) best = p;
+            up = p;
             break;
           }
         }
-        if (best < 0) continue;
+        if (down < 0 && up < 0) continue;
+        const dDown = down < 0 ? Infinity : x - amountB[sorted[down]];
+        const dUp = up < 0 ? Infinity : amountB[sorted[up]] - x;
+        const best = dDown < dUp ? down : up;
+        // Equally good candidates: as near below as above, or another of the best amount on another date (one of
+        // the same amount and date is the same candidate to the books). The data cannot decide: propose.
+        const rivals: number[] = [];
+        if (dDown === dUp) rivals.push(down);
+        const bestAmount = amountB[sorted[best]];
+        const bestDay = dayB[sorted[best]];
+        const step = best === up ? (p: number) => findRoot(right, p + 1) : (p: number) => findRoot(left, p) - 1;
+        for (let p = step(best); p >= 0 && p < n && amountB[sorted[p]] === bestAmount; p = step(p))
+          if (datesOk(i, sorted[p]) && dayB[sorted[p]] !== bestDay) rivals.push(p);
+        const take = (p: number) => {
+          right[p] = p + 1;
+          left[p + 1] = p;
+        };
+        if (rivals.length > 0) {
+          const slots = [best, ...rivals];
+          const bs = slots.map((p) => sorted[p]);
+          suggest(
+            s,
+            r,
+            [i],
+            bs,
+            bs.map((j) => [[i], [j]]),
+          );
+          for (const p of slots) take(p);
+          continue;
+        }
         pair(s, r, i, sorted[best]);
-        right[best] = best + 1;
-        left[best + 1] = best;
+        take(best);
       }
     },
   );

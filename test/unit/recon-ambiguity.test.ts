@@ -93,3 +93,18 @@ describe('ambiguity is proposed, not picked', () => {
     expect(r.summary.a.records_in).toBe(r.summary.a.records_matched + r.summary.a.records_unmatched);
   });
 });
+
+describe('tolerance ties', () => {
+  it('proposes the same amount on two dates within max_days_apart instead of picking one', () => {
+    const r = run(
+      [{ id: 'tol', type: 'tolerance', absolute: '0.05', max_days_apart: 3 }],
+      [['K', '10.00', '2026-01-05']],
+      [
+        ['K', '10.02', '2026-01-04'],
+        ['K', '10.02', '2026-01-06'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1 / B:1+B:2']);
+  });
+});

@@ -136,7 +136,7 @@ describe('tolerance rule', () => {
     expect(run(allBoth, pair, b).matches).toHaveLength(1);
   });
 
-  it('gives each record the nearest amount within the limit, the smaller one on a tie', () => {
+  it('gives each record the nearest amount within the limit, and proposes a tie instead of breaking it', () => {
     const rules = [{ id: 'tol', type: 'tolerance' as const, absolute: '0.10' }];
     const r = run(
       rules,
@@ -153,7 +153,13 @@ describe('tolerance rule', () => {
         ['K', '30.00'],
       ],
     );
-    expect(matchList(r)).toEqual(['tol: A:1 = B:3', 'tol: A:2 = B:4']);
+    expect(matchList(r)).toEqual(['tol: A:2 = B:4']);
+    // 10.05 and 9.95 are equally near 10.00.
+    expect(exceptionList(r)).toContain('suggested_match: A:1 / B:2+B:3');
+    expect(r.exceptions.find((e) => e.category === 'suggested_match')?.evidence).toMatchObject({
+      rule: 'tol',
+      candidates: 'A:1=B:2 | A:1=B:3',
+    });
   });
 
   it('skips candidates already taken in the same key', () => {
@@ -167,7 +173,7 @@ describe('tolerance rule', () => {
         ['K', '10.00'],
       ],
       [
-        ['K', '10.50'],
+        ['K', '10.60'],
         ['K', '9.50'],
         ['K', '10.20'],
         ['K', '9.90'],
@@ -176,7 +182,7 @@ describe('tolerance rule', () => {
     expect(matchList(r)).toEqual(['tol: A:1 = B:4', 'tol: A:2 = B:3', 'tol: A:3 = B:2', 'tol: A:4 = B:1']);
   });
 
-  it('breaks ties between equal candidates by input order and stops at candidates outside the limit', () => {
+  it('pairs alike candidates (same amount and date) in input order and stops at candidates outside the limit', () => {
     const rules = [{ id: 'tol', type: 'tolerance' as const, absolute: '0.05' }];
     const r = run(
       rules,
