@@ -5,11 +5,11 @@
 // source or mapping, an approval naming an unknown role, a dependency cycle, a definition that does not parse.
 import { ClosePlanError, parseClosePlan, type ClosePlanInput } from '../../domain/close/plan';
 import { taskConfigIssues } from '../../domain/close/task-configs';
-import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import type { ClosePlanStart } from '../../contracts';
 import { checkpointOf, POLICY_FIELD_NAMES, type ApprovalConfig, type CheckpointOptions } from './approval-config';
 import { type BuildIssue, FinflowBuildError } from './errors';
-import type { DataSource, DataSourceRegistry, MappingRegistry, SystemRegistry } from './registries';
+import type { DataSourceRegistry, MappingRegistry, SystemRegistry } from './registries';
+import { defined, reconciliationTask } from './reconciliation-task';
 import { SecurityConfig, type ClassificationLevel } from './security-config';
 
 type TaskInput = ClosePlanInput['tasks'][number];
@@ -117,16 +117,6 @@ type Step =
   | { kind: 'documentation'; o: ComplianceDocumentationOptions }
   | { kind: 'task'; o: TaskInput };
 
-const defined = <T extends Record<string, unknown>>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-
-const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-function snakeKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(snakeKeys);
-  if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [snake(k), snakeKeys(x)]));
-}
-
 function common(o: TaskOptions): Omit<TaskInput, 'kind' | 'config'> {
   return defined({
     id: o.id,
@@ -140,8 +130,6 @@ function common(o: TaskOptions): Omit<TaskInput, 'kind' | 'config'> {
     retry: o.retry,
   }) as Omit<TaskInput, 'kind' | 'config'>;
 }
-
-const TEMPLATE = /\{execution\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** The seed's FinancialWorkflow: `new FinancialWorkflow('monthly_close').addReconciliation({...})...`. */
 export class FinancialWorkflow {
@@ -233,7 +221,15 @@ export class FinancialWorkflow {
           } as TaskInput;
         }
         case 'reconciliation':
-          return this.#reconciliationTask(step.o, ctx, security, issues);
+          return {
+            ...common(step.o),
+            ...reconciliationTask(
+              step.o,
+              ctx,
+              { security, dataSecurity: this.#security, dependencies: this.#close?.dependencies },
+              issues,
+            ),
+          } as TaskInput;
       }
     });
     const input = defined({
@@ -267,127 +263,6 @@ export class FinancialWorkflow {
     );
     if (issues.length) throw new FinflowBuildError(issues, `workflow ${this.name}`);
     return input;
-  }
-
-  #reconciliationTask(
-    o: ReconciliationOptions,
-    ctx: BuildContext,
-    security: SecurityConfig,
-    issues: BuildIssue[],
-  ): TaskInput {
-    const at = `${o.id}`;
-    const source = (name: string, field: 'sourceA' | 'sourceB'): DataSource | undefined => {
-      const s = ctx.dataSources.get(name);
-      if (!s)
-        issues.push({
-          path: `${at}.${field}`,
-          message: `unknown data source ${JSON.stringify(name)} (registered: ${ctx.dataSources.names().join(', ') || 'none'})`,
-        });
-      return s;
-    };
-    const a = source(o.sourceA, 'sourceA');
-    const b = source(o.sourceB, 'sourceB');
-    const mapping = o.mapping === undefined ? undefined : ctx.mappings?.get(o.mapping);
-    if (o.mapping !== undefined && !mapping)
-      issues.push({
-        path: `${at}.mapping`,
-        message: `unknown mapping ${JSON.stringify(o.mapping)} (registered: ${ctx.mappings?.names().join(', ') || 'none'})`,
-      });
-    const side = (s: DataSource | undefined, field: 'sourceA' | 'sourceB', renames?: typeof mapping) => {
-      if (!s) return {};
-      const to = new Map((renames?.mappings ?? []).map((m) => [m.from, m.to]));
-      const canon = (f: string | undefined) => (f === undefined ? undefined : (to.get(f) ?? f));
-      let level = security.classificationOf(s.name);
-      if (this.#security) level = SecurityConfig.stricter(level, this.#security.classification);
-      if (this.#security?.encryptionRequired) {
-        const rule = security.toPolicy().classifications[level];
-        if (!rule.encryption)
-          issues.push({
-            path: `${at}.${field}`,
-            message: `data source ${s.name} is ${level}, which the security config does not encrypt, and configureDataSecurity requires encryption`,
-          });
-      }
-      return defined({
-        name: s.label,
-        source: this.#sourceRef(s, ctx, `${at}.${field}`, issues),
-        classification: level,
-        key_fields: s.keyFields.map((f) => canon(f)!),
-        value_fields: s.valueFields.map((f) => canon(f)!),
-        date_field: canon(s.dateField),
-        currency_field: canon(s.currencyField),
-        currency: s.currency,
-        id_field: canon(s.idField),
-        mappings: renames?.mappings.length ? renames.mappings : undefined,
-        transformations: renames?.transformations.length ? renames.transformations : undefined,
-      });
-    };
-    const reconId = o.reconId ?? o.id;
-    const definition = defined({
-      id: reconId,
-      name: o.name,
-      a: side(a, 'sourceA'),
-      b: side(b, 'sourceB', mapping),
-      rules: snakeKeys(o.matchingRules),
-      currency_decimals: o.currencyDecimals,
-      categorisation: o.categorisation === undefined ? undefined : snakeKeys(o.categorisation),
-    }) as unknown as ReconciliationDefinitionInput;
-    const task = {
-      ...common(o),
-      kind: 'reconciliation',
-      config: defined({ reconId, definition, partitions: o.partitions }),
-    };
-    if (o.predecessors === undefined && this.#close?.dependencies) task.predecessors = this.#close.dependencies;
-    return task as TaskInput;
-  }
-
-  #sourceRef(s: DataSource, ctx: BuildContext, at: string, issues: BuildIssue[]): Record<string, unknown> {
-    const params = ctx.parameters ?? {};
-    if (s.connector) {
-      const path = s.path!.replace(TEMPLATE, (whole, name: string) => {
-        if (params[name] === undefined) {
-          issues.push({ path: `dataSources.${s.name}.path`, message: `execution parameter ${name} is not given` });
-          return whole;
-        }
-        return String(params[name]);
-      });
-      return { ...(s.readerOptions ?? {}), connector: s.connector, path };
-    }
-    const system = ctx.systems?.get(s.system!);
-    let connector: string | undefined = 'postgres';
-    if (ctx.systems) {
-      if (!system)
-        issues.push({
-          path: `dataSources.${s.name}.system`,
-          message: `unknown system ${JSON.stringify(s.system)} (registered: ${ctx.systems.names().join(', ') || 'none'})`,
-        });
-      else {
-        connector = ctx.systems.connectorOf(s.system!);
-        if (!connector)
-          issues.push(...ctx.systems.unsupported().filter((u) => u.path === `systems.${s.system}.engine`));
-      }
-    }
-    const declared = Array.isArray(s.parameters)
-      ? Object.fromEntries(s.parameters.map((n) => [n, undefined]))
-      : (s.parameters ?? {});
-    const bound: Record<string, { type: string; value: string | number }> = {};
-    for (const [name, type] of Object.entries(declared)) {
-      const value = params[name];
-      if (value === undefined) {
-        issues.push({
-          path: `dataSources.${s.name}.parameters.${name}`,
-          message: `execution parameter ${name} is not given (used by ${at})`,
-        });
-        continue;
-      }
-      bound[name] = { type: type ?? (/^\d{4}-\d{2}-\d{2}$/.test(String(value)) ? 'date' : 'text'), value };
-    }
-    return defined({
-      connector: connector ?? s.system,
-      system: s.system,
-      sql: s.query,
-      table: s.table,
-      params: Object.keys(bound).length ? bound : undefined,
-    });
   }
 }
 
