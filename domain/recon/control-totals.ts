@@ -41,6 +41,11 @@ export interface ReconSummary {
   b: SideTotals;
   matches: number;
   matches_by_rule: Record<string, number>;
+  /**
+   * Suggestions (open `suggested_match` exceptions) per rule that proposed them: matched (auto) is matches_by_rule,
+   * suggested (pending) this. Absent in summaries written before suggestions existed.
+   */
+  suggested_by_rule?: Record<string, number>;
   exceptions: number;
   open_exceptions: number;
   exceptions_by_category: Record<Category, number>;
@@ -255,6 +260,9 @@ export function mergeSummaries(summaries: readonly ReconSummary[]): ReconSummary
       b: mergeSide(out.b, s.b),
       matches: safeAdd(out.matches + s.matches),
       matches_by_rule: addCounts(out.matches_by_rule, s.matches_by_rule),
+      ...(out.suggested_by_rule !== undefined || s.suggested_by_rule !== undefined
+        ? { suggested_by_rule: addCounts(out.suggested_by_rule ?? {}, s.suggested_by_rule ?? {}) }
+        : {}),
       exceptions: safeAdd(out.exceptions + s.exceptions),
       open_exceptions: safeAdd(out.open_exceptions + s.open_exceptions),
       exceptions_by_category: addCounts(out.exceptions_by_category, s.exceptions_by_category),

@@ -196,6 +196,8 @@ export function reconcile(
     return { currency, a_minus_b: formatMinor(subMinor(inA, inB), scale), exceptions_total: formatMinor(ex, scale) };
   });
 
+  const suggestedByRule: Record<string, number> = Object.fromEntries(definition.rules.map((r) => [r.id, 0]));
+  for (const x of s.suggestions) suggestedByRule[definition.rules[x.rule].id]++;
   const summary: ReconSummary = {
     reconciliation: definition.id,
     partitions: 1,
@@ -203,6 +205,7 @@ export function reconcile(
     b,
     matches: matches.length,
     matches_by_rule: matchesByRule,
+    suggested_by_rule: suggestedByRule,
     exceptions: exceptions.length,
     open_exceptions: open,
     exceptions_by_category: byCategory,

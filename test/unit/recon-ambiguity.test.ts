@@ -1,3 +1,4 @@
+import { mergeSummaries } from '../../domain/recon/control-totals';
 import { exceptionList, matchList, run } from './recon-fixtures';
 
 describe('ambiguity is proposed, not picked', () => {
@@ -53,6 +54,8 @@ describe('ambiguity is proposed, not picked', () => {
     expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2 / B:1+B:2']);
     expect(r.exceptions[0].evidence).toMatchObject({ candidate_count: 4 });
     expect(r.summary.open_exceptions).toBe(1);
+    expect(r.summary.matches_by_rule).toEqual({ win: 0 });
+    expect(r.summary.suggested_by_rule).toEqual({ win: 1 });
     expect(r.summary.a.records_unmatched).toBe(2);
   });
 
@@ -106,5 +109,24 @@ describe('tolerance ties', () => {
     );
     expect(r.matches).toEqual([]);
     expect(exceptionList(r)).toEqual(['suggested_match: A:1 / B:1+B:2']);
+  });
+});
+
+describe('suggestions in the summary', () => {
+  it('counts suggestions per rule next to the matches, and adds them up when partitions merge', () => {
+    const rules = [{ id: 'win', type: 'date_window' as const, days: 3 }];
+    const ambiguous = run(
+      rules,
+      [['EUR', '100.00', '2026-01-05']],
+      [
+        ['EUR', '100.00', '2026-01-04'],
+        ['EUR', '100.00', '2026-01-06'],
+      ],
+    );
+    const clean = run(rules, [['EUR', '5.00', '2026-01-05']], [['EUR', '5.00', '2026-01-06']]);
+    const merged = mergeSummaries([ambiguous.summary, clean.summary]);
+    expect(merged.matches_by_rule).toEqual({ win: 1 });
+    expect(merged.suggested_by_rule).toEqual({ win: 1 });
+    expect(merged.exceptions_by_category.suggested_match).toBe(1);
   });
 });

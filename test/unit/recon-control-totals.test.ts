@@ -62,6 +62,7 @@ describe('control totals of a partition', () => {
       },
       matches: 2,
       matches_by_rule: { exact: 1, tol: 1 },
+      suggested_by_rule: { exact: 0, tol: 0 },
       exceptions: 3,
       open_exceptions: 2,
       exceptions_by_category: {
