@@ -3,6 +3,7 @@
 // month, the close is inside its window; run later, every deadline has passed, and the demo says so at the top
 // instead of leaving a reader to wonder why each task reads "late".
 import { resolveBusinessCalendar } from '../../activities/calendar';
+import { monthName } from '../../domain/close/civil-date';
 import { calendarWindow, resolveDeadline, type ResolvedDeadline } from '../../domain/close/deadline';
 import { parseClosePlan } from '../../domain/close/plan';
 import type { MonthEndCloseInput } from '../../contracts';
@@ -15,21 +16,7 @@ export function lastEndedPeriod(today: string): string {
   return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
 }
 
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-const monthName = (period: string) => MONTHS[Number(period.slice(5, 7)) - 1];
+const periodMonth = (period: string) => monthName(Number(period.slice(5, 7)));
 
 /**
  * The plan for another period: the plan file names its period in several places (statement files, references
@@ -39,10 +26,10 @@ const monthName = (period: string) => MONTHS[Number(period.slice(5, 7)) - 1];
 export function withPeriod(plan: MonthEndCloseInput, period: string): MonthEndCloseInput {
   if (!PERIOD.test(period)) throw new RangeError(`--period takes yyyy-MM, got ${JSON.stringify(period)}`);
   const from = plan.period;
-  const month = new RegExp(`\\b${monthName(from)}\\b`, 'g');
+  const month = new RegExp(`\\b${periodMonth(from)}\\b`, 'g');
   const swap = (v: unknown): unknown =>
     typeof v === 'string'
-      ? v.split(from).join(period).replace(month, monthName(period))
+      ? v.split(from).join(period).replace(month, periodMonth(period))
       : Array.isArray(v)
         ? v.map(swap)
         : v && typeof v === 'object'
