@@ -6,9 +6,11 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
+import { createHash } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { attestationsOf } from '../../domain/compliance/attestation';
 import { closeEvidenceInput, parseCloseEvidenceConfig, resolveControl } from '../../domain/compliance/close-evidence';
 import {
   EvidenceInputError,
@@ -203,6 +205,20 @@ async function isFile(path: string): Promise<boolean> {
   );
 }
 
+/**
+ * The close's accepted, signed attestations of this task, from the journal as the close kept it (not masked: the
+ * statement is what was signed), each with its statement's SHA-256 so a reader can check the text attested.
+ */
+export function capturedAttestations(input: CloseEvidenceInput): EvidenceInputRaw['attestations'] {
+  return attestationsOf(input.journal, input.taskId).map((a) => ({
+    id: a.id,
+    role: a.role,
+    at: a.at,
+    statement: a.statement,
+    statementSha256: createHash('sha256').update(a.statement, 'utf8').digest('hex'),
+  }));
+}
+
 function maskState<T>(mask: HistoryMask | undefined, value: T): T {
   return mask ? (mask(value) as T) : value;
 }
@@ -282,7 +298,14 @@ export async function produceCloseEvidence(
       approvals: maskState(deps.mask, input.approvals),
       journal: maskState(deps.mask, input.journal),
     },
-    { asOf, closeState: input.closeState, startedAt: input.startedAt, exceptions, attachments },
+    {
+      asOf,
+      closeState: input.closeState,
+      startedAt: input.startedAt,
+      exceptions,
+      attachments,
+      attestations: capturedAttestations(input),
+    },
   );
   const generated = await generateEvidencePackage(evidence, {
     dir,

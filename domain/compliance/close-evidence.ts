@@ -11,6 +11,7 @@ import { parseDecimal, type Dec } from '../money';
 import { ControlDefinitionSchema, type ControlDefinitionInput } from './control';
 import type { CloseJournalEvidence, EvidenceInputRaw } from './evidence';
 import { EvidenceInputError } from './evidence';
+import { attestationsOf } from './attestation';
 import { explainersWhoApproved } from './conclusion-checks';
 
 /** The seed's SOX control, so a plan may name it by regulation and id alone. */
@@ -57,6 +58,12 @@ export const CloseEvidenceConfigSchema = z
     attestationRequiredFrom: roles.optional(),
     /** Unexplained exceptions above this amount keep the control from holding (default 0: any). */
     materiality: z.string().optional(),
+    /**
+     * The task waits for the attestation, captured as a signed `attest` task action from a holder of a required
+     * role (domain/compliance/attestation.ts), before it builds the package. Without it the package is built at
+     * once, and says the control is not held when nobody attested.
+     */
+    awaitAttestation: z.boolean().optional(),
     /** Attestations already given (e.g. entered with the task's completion). */
     attestations: z
       .array(
@@ -129,6 +136,10 @@ export interface CloseJournalEntryLike {
   refusal?: string;
   note?: string;
   to?: string;
+  /** attest: the role attested in and the statement (contracts/close.ts CloseJournalEntry). */
+  role?: string;
+  statement?: string;
+  signed?: { kid: string; nonce: string; issuer: string };
 }
 
 export interface CloseEvidenceState {
@@ -335,6 +346,11 @@ export function closeEvidenceInput(
     startedAt?: string;
     exceptions?: EvidenceInputRaw['exceptions'];
     attachments?: EvidenceInputRaw['attachments'];
+    /**
+     * The captured attestations with their statements' SHA-256 (the activity hashes them: domain code does no
+     * crypto); default: the journal's accepted, signed attest entries of this task, without a digest.
+     */
+    attestations?: EvidenceInputRaw['attestations'];
   },
 ): EvidenceInputRaw {
   const config = parseCloseEvidenceConfig(state.config, `task ${state.taskId} config`);
@@ -436,7 +452,17 @@ export function closeEvidenceInput(
       segregationOfDuties: checkSegregationOfDuties(cps, state.journal),
       approvalsWithinLimits: checkApprovalsWithinLimits(cps),
     },
-    attestations: config.attestations ?? [],
+    // Given in the config (a package made outside a close), and captured: the accepted, signed attest actions.
+    attestations: [
+      ...(config.attestations ?? []),
+      ...(opts.attestations ??
+        attestationsOf(state.journal, state.taskId).map((a) => ({
+          id: a.id,
+          role: a.role,
+          at: a.at,
+          statement: a.statement,
+        }))),
+    ],
     attachments: opts.attachments ?? [],
     closeJournal,
   };

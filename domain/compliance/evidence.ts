@@ -161,7 +161,18 @@ export const EvidenceInputSchema = z
     approvals: z.array(ApprovalEvidenceSchema).default([]),
     refusals: z.array(RefusalEvidenceSchema).default([]),
     controls: ControlsValidatedSchema,
-    attestations: z.array(PersonActSchema.extend({ statement: z.string().optional() }).strict()).default([]),
+    attestations: z
+      .array(
+        PersonActSchema.extend({
+          statement: z.string().optional(),
+          /** SHA-256 (hex) of the statement as signed, for an attestation captured from a signed action. */
+          statementSha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex')
+            .optional(),
+        }).strict(),
+      )
+      .default([]),
     attachments: z.array(AttachmentInputSchema).default([]),
     /** The close's journal of actions on tasks; absent for a package made outside a close. */
     closeJournal: z.array(CloseJournalEvidenceSchema).optional(),
