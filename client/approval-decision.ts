@@ -7,9 +7,11 @@ import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../activities/approval/keys';
 import { signApprovalDecision, type ApprovalSigningKey } from '../activities/approval/signing';
 import type { EvidenceRef } from '../domain/approval';
 import {
+  approvalSignal,
   approvalsQuery,
+  resubmitSignal,
+  submitResubmissionUpdate,
   type submitApprovalUpdate,
-  type submitResubmissionUpdate,
   type ApprovalAnswer,
   type ApprovalSignal,
   type ResubmitSignal,
@@ -97,27 +99,40 @@ export async function approvalDecisionPayload(
   return { checkpointId: r.checkpointId, round, token };
 }
 
-/** Sends through the update and returns the workflow's answer; a validator refusal becomes a refused answer. */
+/**
+ * Sends through the update and returns the workflow's answer. A validator refusal (a closed checkpoint, a stale
+ * round) never reaches history by the update, so the same signed payload goes again as the signal, whose handler
+ * records the refused attempt in the checkpoint's trail: the CLI, the library and the gateway all leave that record.
+ */
 export async function sendApprovalUpdate<A extends ApprovalSignal | ResubmitSignal>(
   client: Client,
   workflowId: string,
   update: typeof submitApprovalUpdate | typeof submitResubmissionUpdate,
   payload: A,
 ): Promise<ApprovalAnswer> {
+  const handle = client.workflow.getHandle(workflowId);
   try {
-    return await client.workflow
-      .getHandle(workflowId)
-      .executeUpdate(update as typeof submitApprovalUpdate, { args: [payload as ApprovalSignal] });
+    return await handle.executeUpdate(update as typeof submitApprovalUpdate, { args: [payload as ApprovalSignal] });
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    const cause = err.cause as { message?: string; details?: { reason?: string }[] } | undefined;
-    return {
-      accepted: false,
-      checkpointId: payload.checkpointId,
-      round: payload.round ?? 0,
-      reason: cause?.details?.[0]?.reason ?? 'refused',
-      message: cause?.message ?? err.message,
-      state: 'unknown',
-    };
+    const signal = update.name === submitResubmissionUpdate.name ? resubmitSignal : approvalSignal;
+    await handle.signal(signal as typeof approvalSignal, payload as ApprovalSignal);
+    return refusedAnswer(err, payload);
   }
+}
+
+/** The validator's refusal as the answer the workflow would have given. */
+export function refusedAnswer(
+  err: WorkflowUpdateFailedError,
+  payload: { checkpointId: string; round?: number },
+): ApprovalAnswer {
+  const cause = err.cause as { message?: string; details?: { reason?: string }[] } | undefined;
+  return {
+    accepted: false,
+    checkpointId: payload.checkpointId,
+    round: payload.round ?? 0,
+    reason: cause?.details?.[0]?.reason ?? 'refused',
+    message: cause?.message ?? err.message,
+    state: 'unknown',
+  };
 }

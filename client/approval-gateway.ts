@@ -18,7 +18,7 @@
 //   GET  /healthz
 //
 // Run it with `finflow approval gateway` (configuration from the environment, see gatewayConfigFromEnv).
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -39,11 +39,11 @@ import {
   approvalsQuery,
   submitApprovalUpdate,
   submitResubmissionUpdate,
-  type ApprovalAnswer,
   type ApprovalSignal,
   type ResubmitSignal,
 } from '../workflows/definitions';
 import type { TaskAction } from '../contracts';
+import { sendApprovalUpdate } from './approval-decision';
 import { ExceptionActionRequestError, submitExceptionAction } from './exception-action';
 import { submitTaskAction } from './task-action';
 
@@ -146,21 +146,6 @@ function issues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
 }
 
-function refusedAnswer(
-  err: WorkflowUpdateFailedError,
-  payload: { checkpointId: string; round?: number },
-): ApprovalAnswer {
-  const cause = err.cause as { message?: string; details?: { reason?: string }[] } | undefined;
-  return {
-    accepted: false,
-    checkpointId: payload.checkpointId,
-    round: payload.round ?? 0,
-    reason: cause?.details?.[0]?.reason ?? 'refused',
-    message: cause?.message ?? err.message,
-    state: 'unknown',
-  };
-}
-
 export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 64 * 1024 });
   const issuer = deps.issuer ?? GATEWAY_ISSUER;
@@ -229,16 +214,7 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
         await handle.signal(approvalSignal, payload);
         return reply.code(202).send({ sent: true, nonce: signed.nonce, round });
       }
-      let answer: ApprovalAnswer;
-      try {
-        answer = await handle.executeUpdate(submitApprovalUpdate, { args: [payload] });
-      } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        // The validator turned it away (closed checkpoint, stale round) before it reached history; the signal
-        // puts the attempt in the checkpoint's audit trail all the same.
-        answer = refusedAnswer(err, payload);
-        await handle.signal(approvalSignal, payload);
-      }
+      const answer = await sendApprovalUpdate(deps.client, b.workflowId, submitApprovalUpdate, payload);
       return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce: signed.nonce });
     } catch (err) {
       return fail(reply, err);
@@ -264,15 +240,7 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
         throw new HttpError(400, { error: 'invalid_request', message: (err as Error).message });
       }
       const payload: ResubmitSignal = { checkpointId: b.checkpointId, round, token: signed.token };
-      let answer: ApprovalAnswer;
-      try {
-        answer = await deps.client.workflow
-          .getHandle(workflowId)
-          .executeUpdate(submitResubmissionUpdate, { args: [payload] });
-      } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        answer = refusedAnswer(err, payload);
-      }
+      const answer = await sendApprovalUpdate(deps.client, workflowId, submitResubmissionUpdate, payload);
       return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce: signed.nonce });
     } catch (err) {
       return fail(reply, err);

@@ -3,6 +3,7 @@
 // refused and recorded.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { generateApprovalKeyPair } from '../../activities/approval/signing';
+import { sendApprovalUpdate } from '../../client/approval-decision';
 import { approvalSignal, approvalsQuery, submitApprovalUpdate, type ApprovalSignal } from '../../workflows/definitions';
 import {
   approvalSuite,
@@ -267,6 +268,26 @@ describe('approval decisions on the time-skipping server', () => {
         state: 'approved',
       });
       await handle.result();
+    });
+  });
+
+  it('records a decision its validator turned away in the trail, sent as the CLI, the library and the gateway send it', async () => {
+    const taskQueue = uniqueId('tq');
+    const worker = await newWorker(h, taskQueue);
+    await running(h, worker, async () => {
+      const handle = await startApproval(h, taskQueue, { checkpointId: 'je-approval', item: JE_75K });
+      await opened(handle);
+      const stale = { ...(await signed(h, handle, { approverId: 'maya' })), round: 2 };
+      expect(await sendApprovalUpdate(h.env.client, handle.workflowId, submitApprovalUpdate, stale)).toMatchObject({
+        accepted: false,
+        checkpointId: 'je-approval',
+        reason: 'checkpoint_not_open',
+        message: 'the approval is for round 2, but round 1 is open',
+      });
+      // The update never reached history; the signal sent after it did, and the checkpoint judged the signed token
+      // itself (round 1, where maya's manager level is not open yet) and kept the attempt in its trail.
+      const after = await refusalsAfter(handle, 1);
+      expect(after.refusals.map((r) => [r.approverId, r.reason])).toEqual([['maya', 'level_not_open']]);
     });
   });
 
