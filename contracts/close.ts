@@ -119,6 +119,11 @@ export interface TaskStatus {
   output?: Record<string, unknown>;
   /** The task was added during the close (action 'add'). */
   added?: boolean;
+  /**
+   * A documentation task waiting for its control's attestation: the exact text to attest (a signed `attest`
+   * action carrying it) and the roles still to attest. Absent once given, and for a task that does not wait.
+   */
+  awaitingAttestation?: { text: string; requiredFrom: string[] };
 }
 
 /** One human action on the close, accepted or refused: who, what, when, why. */
@@ -136,6 +141,9 @@ export interface CloseJournalEntry {
   to?: string;
   /** The action came as a verified token: the key and nonce that prove who acted. Absent: `by` is as claimed. */
   signed?: { kid: string; nonce: string; issuer: string };
+  /** attest: the statement attested (the control's exact text) and, when accepted, the role attested in. */
+  statement?: string;
+  role?: string;
 }
 
 /** A late / at-risk notice written to the approval outbox for a task's owner and the close owner. */
@@ -191,7 +199,7 @@ export interface CloseStatus {
 
 /** The `taskAction` signal / `submitTaskAction` update (COMMON.md contract 2). */
 export interface TaskAction {
-  action: 'complete' | 'rerun' | 'waive' | 'reassign' | 'skip' | 'add' | 'pause' | 'resume';
+  action: 'complete' | 'rerun' | 'waive' | 'reassign' | 'skip' | 'add' | 'pause' | 'resume' | 'attest';
   taskId?: string;
   by: string;
   reason?: string;
@@ -200,6 +208,8 @@ export interface TaskAction {
   /** add: the task to add (a close plan task: id, name, kind, ownerRole, predecessors, ...). */
   task?: CloseTaskInput;
   note?: string;
+  /** attest: the attestation text, exactly as the documentation task's control words it (its status shows it). */
+  statement?: string;
   /**
    * A task-action token signed by the approval gateway or `finflow task ... --signing-key`: the action is then
    * taken from its verified claims (who, what, which task), and the journal records it as signed.

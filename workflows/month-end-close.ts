@@ -39,6 +39,12 @@ import {
   type GraphPlan,
   type TaskStates,
 } from '../domain/close/task-graph';
+import {
+  attestationMissing,
+  attestationRequirement,
+  attestationsOf,
+  judgeAttestation,
+} from '../domain/compliance/attestation';
 import { reconWorkflowId } from '../domain/ids';
 import { createCheckpoints } from './approval/checkpoints';
 import { directoryUsers, installExceptionActions } from './close/exception-actions';
@@ -115,6 +121,8 @@ const DEFAULT_WAIVER_TEMPLATE = 'task-waiver';
 const SIGNED_ACTION_AUTHORITY = 'signed-action-authority';
 /** patched() id: a task added during the close can be waived (with its own waiver checkpoint). */
 const WAIVE_ADDED_TASKS = 'waive-added-tasks';
+/** patched() id: a documentation task whose config says awaitAttestation waits for a signed `attest` first. */
+const DOCUMENTATION_ATTESTATION = 'documentation-attestation';
 const TASK_ACTIVITY_TIMEOUT = '1h';
 /** Refused actions beyond this are counted, not kept (a flood of bad signals must not grow the state). */
 const MAX_REFUSALS_KEPT = 500;
@@ -254,7 +262,13 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   setHandler(statusQuery, status);
 
   // ------------------------------------------------------------------ journal and actions
-  function record(a: TaskAction, accepted: boolean, refusal?: string, signed?: CloseJournalEntry['signed']): void {
+  function record(
+    a: TaskAction,
+    accepted: boolean,
+    refusal?: string,
+    signed?: CloseJournalEntry['signed'],
+    role?: string,
+  ): void {
     if (!accepted && journal.filter((j) => j.accepted === false).length >= MAX_REFUSALS_KEPT) {
       refusalsNotKept++;
       return;
@@ -272,6 +286,8 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     if (typeof a?.to === 'string') e.to = a.to;
     if (refusal) e.refusal = refusal;
     if (signed) e.signed = signed;
+    if (a?.action === 'attest' && typeof a.statement === 'string') e.statement = a.statement;
+    if (role) e.role = role;
     journal.push(e);
   }
 
@@ -315,6 +331,10 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
       }
       case 'reassign':
         return finished ? `${t.id} is already ${t.state}` : undefined;
+      case 'attest':
+        if (spec.kind === 'documentation' && !t.awaitingAttestation)
+          return `${t.id} is ${t.state} and waits for no attestation: it is attested while its status shows the text to attest`;
+        return undefined;
       case 'skip':
         if (finished) return `${t.id} is already ${t.state}`;
         if (inflight.has(t.id)) return `${t.id} is running: wait for it to finish or fail, then skip it`;
@@ -355,7 +375,25 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     const now = nowIso();
     const t = a.taskId ? byId(a.taskId) : undefined;
     let message = `${a.action} accepted`;
+    let role: string | undefined;
     switch (a.action) {
+      case 'attest': {
+        const task = t as TaskStatus;
+        const judged = judgeAttestation({
+          taskId: task.id,
+          taskKind: task.kind,
+          by: a.by,
+          roles: checkpoints.rolesOf(a.by),
+          statement: a.statement,
+          signed: signed !== undefined,
+          requirement: attestationRequirement(planTask(task.id).config),
+          attestedRoles: attestedRoles(task.id),
+        });
+        if (!judged.ok) return refuse(a, judged.refusal, signed);
+        role = judged.role;
+        message = `${task.id} is attested by ${a.by} (${role})`;
+        break;
+      }
       case 'pause':
         paused = true;
         message = 'the close is paused: running tasks go on, no new task starts';
@@ -412,9 +450,14 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         break;
       }
     }
-    record(a, true, undefined, signed);
+    record(a, true, undefined, signed, role);
     bump();
     return answerOf(a, true, message);
+  }
+
+  /** Roles a task has been attested in so far (accepted, signed attest actions). */
+  function attestedRoles(taskId: string): string[] {
+    return attestationsOf(journal, taskId).map((x) => x.role);
   }
 
   /** Refuses an action, and journals the refusal. */
@@ -454,7 +497,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     if (!v.ok) return refuse({ ...a, by: v.claimedBy ?? a.by }, `signature refused (${v.reason}): ${v.message}`);
     const { proof, ...claimed } = v.action;
     const signedAction = claimed as TaskAction;
-    for (const k of ['action', 'taskId', 'by', 'reason', 'to', 'note'] as const)
+    for (const k of ['action', 'taskId', 'by', 'reason', 'to', 'note', 'statement'] as const)
       if (a[k] !== undefined && a[k] !== signedAction[k])
         return refuse(signedAction, `the action's "${k}" differs from what was signed`);
     if (journal.some((j) => j.signed?.nonce === proof.nonce))
@@ -473,6 +516,8 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
    * actions before the managers' check existed replay without it.
    */
   function authorityProblem(a: TaskAction): string | undefined {
+    // Who may attest is the control's rule (the roles it is required from), judged when the action is applied.
+    if (a.action === 'attest') return undefined;
     const roles = checkpoints.rolesOf(a.by);
     if (roles === undefined) return undefined;
     const t = a.taskId ? byId(a.taskId) : undefined;
@@ -694,6 +739,19 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         return summary.status === 'balanced' ? 'done' : 'done_with_exceptions';
       }
       case 'documentation': {
+        // The attestation is captured, not pre-written: the package waits for a signed `attest` carrying the
+        // control's exact text from a holder of each required role. Histories recorded before this never waited.
+        const required = attestationRequirement(config);
+        if (required?.awaits && patched(DOCUMENTATION_ATTESTATION)) {
+          const missing = () => attestationMissing(required, attestedRoles(t.id));
+          if (missing().length) {
+            t.awaitingAttestation = { text: required.text, requiredFrom: missing() };
+            bump();
+            await condition(() => missing().length === 0);
+            delete t.awaitingAttestation;
+            bump();
+          }
+        }
         const evidence: CloseEvidenceInput = {
           closeWorkflowId: closeId,
           company: plan.company,

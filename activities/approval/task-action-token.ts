@@ -19,7 +19,7 @@ import {
 
 export const TASK_ACTION_TOKEN_TYPE = 'finflow-task-action+jwt';
 
-const ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip', 'add', 'pause', 'resume'] as const;
+const ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip', 'add', 'pause', 'resume', 'attest'] as const;
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 /** What a task-action token says (its subject, `by`, is who acts). */
@@ -32,6 +32,8 @@ export const TaskActionClaimsSchema = z
     reason: text(4000).optional(),
     to: text(256).optional(),
     note: text(4000).optional(),
+    /** attest: the attestation text, signed exactly as given (not trimmed: the close compares it character for character). */
+    statement: z.string().min(1).max(8000).optional(),
     task: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -45,6 +47,7 @@ export interface SignedTaskAction {
   reason?: string;
   to?: string;
   note?: string;
+  statement?: string;
   task?: Record<string, unknown>;
   proof: { kid: string; nonce: string; issuer: string; issuedAt: string; expiresAt: string };
 }

@@ -425,7 +425,7 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
     });
 }
 
-export const TASK_ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip'] as const;
+export const TASK_ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip', 'attest'] as const;
 
 export function formatTaskAnswer(a: TaskActionAnswer): string {
   return `${a.action}${a.taskId ? ` ${a.taskId}` : ''}: ${a.accepted ? 'accepted' : 'refused'}: ${a.message}`;
@@ -454,6 +454,7 @@ export function registerTaskCommands(
           waive: 'waive a task: opens an approval of the waiver; the task is waived once approved',
           reassign: 'give the task to another person (--to)',
           skip: 'skip a task, with a reason',
+          attest: "attest a documentation task's control (--statement: the exact text its status shows)",
         }[action],
       )
       .option('--reason <text>', 'why (required for skip and waive)')
@@ -466,6 +467,8 @@ export function registerTaskCommands(
       .option('--print-signal', 'print the (signed) action as the taskAction signal input instead of sending it')
       .option('--json', 'print the answer as JSON');
     if (action === 'reassign') cmd.requiredOption('--to <user>', 'the new owner');
+    if (action === 'attest')
+      cmd.requiredOption('--statement <text>', 'the attestation text, exactly as the task status shows it');
     cmd.action(
       async (
         closeId: string,
@@ -478,6 +481,7 @@ export function registerTaskCommands(
           json?: boolean;
           signingKey?: string;
           printSignal?: boolean;
+          statement?: string;
         },
       ) => {
         if ((action === 'skip' || action === 'waive') && !o.reason?.trim())
@@ -489,6 +493,7 @@ export function registerTaskCommands(
           ...(o.reason ? { reason: o.reason } : {}),
           ...(o.to ? { to: o.to } : {}),
           ...(o.note ? { note: o.note } : {}),
+          ...(o.statement !== undefined ? { statement: o.statement } : {}),
         };
         const keyFile = o.signingKey ?? env.FINFLOW_APPROVAL_SIGNING_KEY_FILE?.trim();
         const payload: TaskAction = keyFile

@@ -54,7 +54,17 @@ export const isFinishedState = (s: TaskState): boolean => FINISHED_STATES.includ
 /** Kinds that wait for their owner's `complete`. */
 export const isPersonTask = (kind: string): boolean => kind === 'manual' || kind === 'journal_entry';
 
-export const TASK_ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip', 'add', 'pause', 'resume'] as const;
+export const TASK_ACTIONS = [
+  'complete',
+  'rerun',
+  'waive',
+  'reassign',
+  'skip',
+  'add',
+  'pause',
+  'resume',
+  'attest',
+] as const;
 
 /**
  * Checks that need no state beyond the task list: the shape of the action and that its task exists. The update's
@@ -76,6 +86,8 @@ export function actionShapeProblem(a: TaskAction, taskIds: readonly string[]): s
   if (!taskIds.includes(a.taskId)) return `unknown task ${JSON.stringify(a.taskId)}`;
   if (a.action === 'reassign' && (typeof a.to !== 'string' || a.to.trim() === ''))
     return 'action reassign needs "to": the new owner';
+  if (a.action === 'attest' && (typeof a.statement !== 'string' || a.statement === ''))
+    return 'action attest needs "statement": the exact attestation text the task shows';
   if ((a.action === 'skip' || a.action === 'waive') && (typeof a.reason !== 'string' || a.reason.trim() === ''))
     return `action ${a.action} needs a "reason" (it goes in the close's journal and evidence)`;
   return undefined;
