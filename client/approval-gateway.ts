@@ -9,7 +9,7 @@
 //                        200 accepted, 409 refused (reason + message), 202 sent as a signal, 401, 400, 404
 //   POST /resubmissions  { workflowId, checkpointId, round?, amount?, currency?, itemRef?, description?, evidence?,
 //                          resolution? }   the caller is the preparer
-//   POST /task-actions   { workflowId, action, taskId?, reason?, to?, note? }   the caller is who acts; the action
+//   POST /task-actions   { workflowId, action, taskId?, reason?, to?, note?, statement? }   the caller is who acts; the action
 //                        goes to the close signed (submitTaskAction update): 200 accepted, 409 refused
 //   POST /exception-actions { workflowId, task, reconId, runId, action, itemIds, count, totals, filter? }   the
 //                        caller works a reconciliation's exceptions (explain, resolve, reopen, carry_forward); signed
@@ -96,11 +96,13 @@ const ResubmissionRequest = z.strictObject({
 /** A task action by the caller (who is `by`: never taken from the body). */
 const TaskActionRequest = z.strictObject({
   workflowId: Id,
-  action: z.enum(['complete', 'rerun', 'waive', 'reassign', 'skip', 'pause', 'resume']),
+  action: z.enum(['complete', 'rerun', 'waive', 'reassign', 'skip', 'pause', 'resume', 'attest']),
   taskId: z.string().min(1).max(256).optional(),
   reason: Text.optional(),
   to: Id.optional(),
   note: Text.optional(),
+  /** attest: the exact attestation text the documentation task's status shows. */
+  statement: z.string().min(1).max(8000).optional(),
 });
 
 const ExceptionActionRequest = z.strictObject({
