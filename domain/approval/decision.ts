@@ -95,6 +95,10 @@ export interface DecisionAttempt {
 
 /** Stand-in approver id for a token so broken that it names nobody. */
 export const UNKNOWN_APPROVER = '(unknown)';
+/** The preparer of a slice-shape item (domain/approval/legacy.ts): nobody in particular. */
+export const LEGACY_PREPARER = 'legacy:preparer';
+/** Placeholder users of slice-shape policies start so; notifications skip them. */
+export const LEGACY_PREFIX = 'legacy:';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 

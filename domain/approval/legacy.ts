@@ -1,14 +1,9 @@
 // Turning an approval task's config into what the checkpoint rules take: the item a preparer submits, and, for the
 // older slice shape ({ role, escalation } and no item, development only), a policy of its own whose approvers are
 // the roles of its escalation ladder and whose users are placeholders (`legacy:<role>`), never notified.
-import type { EvidenceRef } from './decision';
+import { LEGACY_PREFIX, LEGACY_PREPARER, type EvidenceRef } from './decision';
 import type { ApprovalPolicyInput } from './policy';
 import type { SubmissionInput } from './rules';
-
-/** The preparer of a slice-shape item: nobody in particular. */
-export const LEGACY_PREPARER = 'legacy:preparer';
-/** Placeholder users of slice-shape policies start so; notifications skip them. */
-export const LEGACY_PREFIX = 'legacy:';
 
 /** An approval task's item, as the plan writes it. */
 export interface ApprovalItemInput {
