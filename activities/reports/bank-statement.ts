@@ -4,10 +4,11 @@
 // report, so the evidence package never holds half a statement.
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type {
-  BankReconciliationStatement,
-  ReconcilingItemKind,
-  StatementBalance,
+import {
+  EXPLAINED_KINDS,
+  type BankReconciliationStatement,
+  type ReconcilingItemKind,
+  type StatementBalance,
 } from '../../domain/recon/bank-statement';
 import { amountCell } from './cells';
 import { reportWorkbook, withTextFile, writeAtomically, type ReportFile, type ReportSealing } from './files';
@@ -43,11 +44,7 @@ export function statementLines(s: BankReconciliationStatement): StatementLine[] 
     count: t.count,
     amount: t.total,
     emphasis: 'item',
-    flag:
-      t.count > 0 &&
-      !['deposit_in_transit', 'outstanding_check', 'outstanding_payment', 'bank_fee', 'accepted_difference'].includes(
-        t.kind,
-      ),
+    flag: t.count > 0 && !EXPLAINED_KINDS.has(t.kind),
   });
   return [
     {

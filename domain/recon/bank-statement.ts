@@ -23,7 +23,7 @@ export type BookAdjustmentKind = (typeof BOOK_ADJUSTMENTS)[number];
 export type ReconcilingItemKind = BankAdjustmentKind | BookAdjustmentKind;
 
 /** The kinds that name what an item is; any other item is listed but needs a person to explain it. */
-const EXPLAINED: ReadonlySet<ReconcilingItemKind> = new Set([
+export const EXPLAINED_KINDS: ReadonlySet<ReconcilingItemKind> = new Set([
   'deposit_in_transit',
   'outstanding_check',
   'outstanding_payment',
@@ -201,7 +201,7 @@ export function bankReconciliationStatement(input: BankStatementInput): BankReco
       bank_ids: bankIds,
       book_ids: bookIds,
       amount: minorToString(amount, scale),
-      explained: EXPLAINED.has(kind),
+      explained: EXPLAINED_KINDS.has(kind),
     });
   }
 
