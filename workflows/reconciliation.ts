@@ -31,11 +31,13 @@ const { reconcileTables } = proxyActivities<Activities>({
 });
 
 const { extractReconSide, reconcilePartition } = proxyActivities<Activities>({
-  // Streaming millions of rows takes minutes; the heartbeat (sent per batch) notices a dead worker within a
-  // minute instead. Retries cover dropped connections and lost workers: each attempt redoes its step whole and
-  // replaces (spill files) or upserts (result store) what an earlier attempt left. Bad data is non-retryable.
+  // Streaming millions of rows takes minutes; the heartbeat (per batch, and every 5 s while a pooled thread works:
+  // activities/recon/extract-runner.ts) notices a dead worker within 30 s instead, so a killed worker's partition
+  // starts again on another within about half a minute. Retries cover dropped connections and lost workers: each
+  // attempt redoes its step whole and replaces (spill files) or upserts (result store) what an earlier attempt
+  // left. Bad data is non-retryable.
   startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
 });
 

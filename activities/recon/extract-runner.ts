@@ -82,6 +82,12 @@ function startThread(): Worker {
   return worker;
 }
 
+/** How often the activity's thread beats for a job on a pooled thread: well inside the 30 s heartbeat timeout. */
+function threadHeartbeatMs(): number {
+  const ms = Number(process.env.FINFLOW_RECON_HEARTBEAT_MS ?? 5_000);
+  return Number.isFinite(ms) && ms > 0 ? ms : 5_000;
+}
+
 /** Runs a job on a pooled thread; `inline` runs it here instead if the thread cannot start. */
 function onThread<T>(j: ThreadJob, heartbeat: (details: unknown) => void, inline: () => Promise<T>): Promise<T> {
   const worker = idle.pop() ?? startThread();
@@ -89,9 +95,15 @@ function onThread<T>(j: ThreadJob, heartbeat: (details: unknown) => void, inline
   return new Promise<T>((resolve, reject) => {
     let heard = false;
     let settled = false;
+    // The thread reports progress per batch, but one batch of matching can take longer than the activity's
+    // heartbeat timeout; this thread is free meanwhile, so it beats for the job while the job runs. A worker that
+    // dies stops beating, and the server retries the activity elsewhere once the (short) heartbeat timeout passes.
+    let progress: unknown;
+    const beat = setInterval(() => heartbeat(progress), threadHeartbeatMs());
     const done = (keep: boolean, f: () => void) => {
       if (settled) return;
       settled = true;
+      clearInterval(beat);
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
@@ -102,8 +114,10 @@ function onThread<T>(j: ThreadJob, heartbeat: (details: unknown) => void, inline
     const onMessage = (m: ExtractMessage & { id: number }) => {
       if (m.id !== id) return;
       heard = true;
-      if ('progress' in m) heartbeat(m.progress);
-      else if ('result' in m) done(true, () => resolve(m.result as T));
+      if ('progress' in m) {
+        progress = m.progress;
+        heartbeat(m.progress);
+      } else if ('result' in m) done(true, () => resolve(m.result as T));
       else done(true, () => reject(rebuild(m.error)));
     };
     const onError = (err: Error) => {
