@@ -75,6 +75,84 @@ describe('ambiguity is proposed, not picked', () => {
     expect(matchList(r)).toEqual(['win: A:1 = B:1', 'win: A:2 = B:2']);
   });
 
+  it('proposes a cluster in which no pairing places every record', () => {
+    // A:1 and A:2 can only be B:1 (the other receipts are 3 days or more away), so one of them is left over.
+    const r = run(
+      [{ id: 'win', type: 'date_window', days: 2 }],
+      [
+        ['EUR', '50.00', '2026-01-08'],
+        ['EUR', '50.00', '2026-01-09'],
+        ['EUR', '50.00', '2026-01-11'],
+      ],
+      [
+        ['EUR', '50.00', '2026-01-10'],
+        ['EUR', '50.00', '2026-01-12'],
+        ['EUR', '50.00', '2026-01-13'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2+A:3 / B:1+B:2+B:3']);
+    expect(r.exceptions[0].evidence).toMatchObject({
+      candidates: 'A:1=B:1 | A:2=B:1 | A:3=B:1 | A:3=B:2 | A:3=B:3',
+      candidate_count: 5,
+    });
+  });
+
+  it('proposes a cluster that leaves a receipt without candidates once the only record of another receipt is taken', () => {
+    // Every bank line has two candidates or more; B:1 has only A:1, and once A:1 takes it B:2 has none left.
+    const r = run(
+      [{ id: 'win', type: 'date_window', days: 2 }],
+      [
+        ['EUR', '50.00', '2026-01-02'],
+        ['EUR', '50.00', '2026-01-05'],
+        ['EUR', '50.00', '2026-01-05'],
+        ['EUR', '50.00', '2026-01-05'],
+      ],
+      [
+        ['EUR', '50.00', '2026-01-01'],
+        ['EUR', '50.00', '2026-01-02'],
+        ['EUR', '50.00', '2026-01-03'],
+        ['EUR', '50.00', '2026-01-05'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2+A:3+A:4 / B:1+B:2+B:3+B:4']);
+    expect(r.exceptions[0].evidence).toMatchObject({ candidate_count: 9 });
+  });
+
+  it('proposes the whole cluster when the record a receipt forces leaves two pairings for the rest', () => {
+    // B:1 can only be A:1; then A:2 and A:3 could each be B:2 or B:3.
+    const r = run(
+      [{ id: 'win', type: 'date_window', days: 2 }],
+      [
+        ['EUR', '50.00', '2026-01-02'],
+        ['EUR', '50.00', '2026-01-04'],
+        ['EUR', '50.00', '2026-01-04'],
+      ],
+      [
+        ['EUR', '50.00', '2026-01-01'],
+        ['EUR', '50.00', '2026-01-03'],
+        ['EUR', '50.00', '2026-01-05'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2+A:3 / B:1+B:2+B:3']);
+    expect(r.exceptions[0].evidence).toMatchObject({
+      candidates: 'A:1=B:1 | A:1=B:2 | A:2=B:2 | A:2=B:3 | A:3=B:2 | A:3=B:3',
+      candidate_count: 6,
+    });
+  });
+
+  it('lists the first 50 candidate pairs of a large proposal and counts them all', () => {
+    const days = Array.from({ length: 8 }, (_, d): [string, string, string] => ['K', '10.00', `2026-01-0${d + 1}`]);
+    const r = run([{ id: 'exact', type: 'exact' }], days, days);
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toHaveLength(1);
+    expect(r.exceptions[0].category).toBe('suggested_match');
+    expect(r.exceptions[0].evidence).toMatchObject({ candidate_count: 64, candidates_listed: 50 });
+    expect(String(r.exceptions[0].evidence.candidates).split(' | ')).toHaveLength(50);
+  });
+
   it('keeps proposed records from later rules and every record in exactly one place', () => {
     const r = run(
       [

@@ -73,6 +73,37 @@ describe('bank reconciling items', () => {
     expect(r.exceptions[1].evidence).toMatchObject({ period_end: 'latest bank date', days_before_end: 1 });
   });
 
+  it('calls a small bank debit a fee only by its text when the definition sets no fee threshold', () => {
+    const r = run(
+      rules,
+      [
+        ['EUR', '-3.50', '2026-01-11', { text: 'SEPA' }],
+        ['EUR', '-2.00', '2026-01-12', { text: 'monthly fee' }],
+      ],
+      [],
+      { categorisation: { bank: { ...bank, fee_threshold: undefined } } },
+    );
+    expect(exceptionList(r)).toEqual(['missing_in_b: A:1 / ', 'bank_fee: A:2 / ']);
+    expect(r.exceptions.map((e) => e.evidence)).toEqual([
+      { key_on_other_side: 0 },
+      { matched: 'text', text: 'monthly fee' },
+    ]);
+  });
+
+  it('calls a zero GL amount no deposit in transit, even dated the day before the period end', () => {
+    const r = run(rules, [], [['EUR', '0.00', '2026-01-30']], { categorisation: { bank } });
+    expect(exceptionList(r)).toEqual(['missing_in_a:  / B:1']);
+    expect(r.exceptions[0].evidence).toEqual({ key_on_other_side: 0 });
+  });
+
+  it('calls nothing a deposit in transit without a period end or a bank date to take it from', () => {
+    const r = run(rules, [], [['EUR', '450.00', '2026-01-30']], {
+      categorisation: { bank: { ...bank, period_end: undefined } },
+    });
+    expect(exceptionList(r)).toEqual(['missing_in_a:  / B:1']);
+    expect(r.exceptions[0].evidence).toEqual({ key_on_other_side: 0 });
+  });
+
   it('refuses a pattern that does not compile, and a pattern without its field', () => {
     expect(() => run(rules, [], [], { categorisation: { bank: { ...bank, fee_pattern: '(fee' } } })).toThrow(
       /the pattern does not compile[\s\S]*categorisation\.bank\.fee_pattern/,

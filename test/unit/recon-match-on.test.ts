@@ -76,4 +76,62 @@ describe('rules matching on fields other than the key', () => {
     expect(r.matches).toEqual([]);
     expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2 / B:1']);
   });
+
+  it('calls the same amount on another day with the same reference a timing difference, naming the reference', () => {
+    const r = run(
+      [{ id: 'ref-day', type: 'exact', compare_date: true, match_on: ['ref'] }],
+      [
+        ['EUR', '100.00', '2026-01-05', { ref: 'INV-1' }],
+        ['EUR', '40.00', '2026-01-05'],
+      ],
+      [
+        ['EUR', '100.00', '2026-03-20', { ref: 'INV-1' }],
+        ['EUR', '75.00', '2026-01-06'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['timing_difference: A:1 / B:1', 'missing_in_b: A:2 / ', 'missing_in_a:  / B:2']);
+    // 74 days apart: beyond the 31-day timing window that pairs records without a reference.
+    expect(r.exceptions[0].evidence).toEqual({
+      match_on: 'ref',
+      reference: 'INV-1',
+      date_a: '2026-01-05',
+      date_b: '2026-03-20',
+      days_apart: 74,
+    });
+  });
+
+  it('calls the opposite amount with the same reference a sign reversal, naming the reference', () => {
+    const r = run(
+      byReference,
+      [
+        ['EUR', '100.00', '2026-01-05', { ref: 'INV-2' }],
+        ['EUR', '40.00', '2026-01-05'],
+      ],
+      [
+        ['EUR', '-100.00', '2026-01-05', { ref: 'INV-2' }],
+        ['EUR', '75.00', '2026-01-06'],
+      ],
+    );
+    expect(exceptionList(r)).toEqual(['sign_reversal: A:1 / B:1', 'missing_in_b: A:2 / ', 'missing_in_a:  / B:2']);
+    expect(r.exceptions[0].evidence).toEqual({ match_on: 'ref', reference: 'INV-2', sum: '0.00' });
+  });
+
+  it('decides nothing by a reference two leftovers on one side share', () => {
+    const r = run(
+      byReference,
+      [
+        ['EUR', '100.00', '2026-01-05', { ref: 'INV-3' }],
+        ['EUR', '70.00', '2026-01-05', { ref: 'INV-3' }],
+      ],
+      [['EUR', '90.00', '2026-01-05', { ref: 'INV-3' }]],
+    );
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r)).toEqual(['missing_in_b: A:1 / ', 'missing_in_b: A:2 / ', 'missing_in_a:  / B:1']);
+    expect(r.exceptions.map((e) => e.evidence)).toEqual([
+      { key_on_other_side: 1 },
+      { key_on_other_side: 1 },
+      { key_on_other_side: 2 },
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import { DefinitionError, parseDefinition, type ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import { normaliseRecords } from '../../domain/recon/normalise';
+import { compileExtract } from '../../domain/recon/regex-extract';
 
 type Transformations = NonNullable<ReconciliationDefinitionInput['a']['transformations']>;
 
@@ -102,5 +103,20 @@ describe('regex_extract: references found in text', () => {
     );
     expect(refusal([{ ...invoice, output: '$<number>' }])).toMatch(/capture group <number> the pattern does not have/);
     expect(refusal([{ ...invoice, flags: 'g' }])).toMatch(/flags may be i, m, s and u/);
+  });
+
+  it('writes $$ as a dollar sign and keeps the text after the last group', () => {
+    expect(extract([{ ...invoice, output: '$$$2 ($1) paid' }], ['payment inv123456 thanks', 'SEPA'])).toEqual([
+      '$123456 (INV) PAID',
+      undefined,
+    ]);
+  });
+
+  it('refuses to build an extractor from an extract the definition would refuse, naming the problem', () => {
+    const x = { pattern: '(INV', flags: '', case: 'keep' as const, match: 'first' as const, separator: ',' };
+    expect(() => compileExtract(x)).toThrow(/the pattern does not compile/);
+    expect(() => compileExtract({ ...x, pattern: 'INV(\\d+)', output: '$2' })).toThrow(
+      /the output uses \$2 but the pattern has 1 capture group$/,
+    );
   });
 });

@@ -73,6 +73,37 @@ describe('sum_window: one record against the sum of several dated around it', ()
     expect(exceptionList(r)).toEqual(['suggested_match: A:1+A:2 / B:1+B:2+B:3']);
   });
 
+  it('leaves a credit no set of receipts in its window adds up to, neither proposed nor given up', () => {
+    const r = run(
+      deposits,
+      [['EUR', '100.00', '2026-02-01']],
+      [
+        ['EUR', '30.00', '2026-02-01'],
+        ['EUR', '40.00', '2026-01-31'],
+      ],
+    );
+    expect(r.matches).toEqual([]);
+    expect(r.gave_up).toEqual([]);
+    expect(exceptionList(r)).toEqual(['missing_in_b: A:1 / ', 'missing_in_a:  / B:1', 'missing_in_a:  / B:2']);
+  });
+
+  it('matches the deposits of one key while another key holds records on one side only', () => {
+    const r = run(
+      deposits,
+      [
+        ['USD', '70.00', '2026-02-01'],
+        ['EUR', '600.00', '2026-02-01'],
+      ],
+      [
+        ['EUR', '100.00', '2026-01-31'],
+        ['EUR', '500.00', '2026-02-01'],
+      ],
+    );
+    expect(matchList(r)).toEqual(['slip: A:2 = B:2+B:1']);
+    expect(exceptionList(r)).toEqual(['missing_in_b: A:1 / ']);
+    expect(r.exceptions[0].evidence).toEqual({ key_on_other_side: 0 });
+  });
+
   it('gives up, matching nothing, beyond its candidate and combination bounds', () => {
     const many = Array.from({ length: 12 }, (_, i): [string, string, string] => ['EUR', `${i + 1}.00`, '2026-02-01']);
     const tooMany = run([{ ...deposits[0], max_candidates: 10 }], [['EUR', '30.00', '2026-02-01']], many);
