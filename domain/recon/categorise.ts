@@ -339,14 +339,11 @@ class Categoriser {
           this.emit(found.category, k, [la[p]], [lb[q]], found.evidence);
           continue;
         }
+        // A record of b with several candidates is in the qs of each of them, none of which pairs (they share it):
+        // it is blocked here too, with its count.
         blockedA.set(p, `${category}:${qs.length}`);
         for (const r of qs) blockedB.set(r, `${category}:${(candB.get(r) as number[]).length}`);
       }
-      for (const [q, ps] of candB)
-        if (ps.length > 1) {
-          blockedB.set(q, `${category}:${ps.length}`);
-          for (const r of ps) if (!usedA[r]) blockedA.set(r, `${category}:${(candA.get(r) as number[]).length}`);
-        }
     }
     const countA = s.buckets.aStart[k + 1] - s.buckets.aStart[k];
     const countB = s.buckets.bStart[k + 1] - s.buckets.bStart[k];
