@@ -1,0 +1,36 @@
+// The bank reconciliation statement of a run already in the result store: its exceptions, read in batches, are the
+// reconciling items (accepted ones carry a difference a rule accepted; explained and resolved ones still separate the
+// two balances, so every status counts). The balances come from the caller: the bank's from the statement file
+// (connectors/closing-balance.ts), the books' given or summed.
+import {
+  bankReconciliationStatement,
+  type BankReconciliationStatement,
+  type BankStatementInput,
+  type StatementException,
+} from '../../domain/recon/bank-statement';
+import type { ExceptionRow, ResultStore } from '../result-store';
+
+export function statementException(row: ExceptionRow): StatementException {
+  return {
+    id: row.itemId,
+    category: row.category,
+    open: !row.accepted,
+    currency: row.currency ?? '',
+    a: row.aItems,
+    b: row.bItems,
+    amount_a: row.amountA ?? '0',
+    amount_b: row.amountB ?? '0',
+  };
+}
+
+export async function bankStatementOfRun(
+  store: Pick<ResultStore, 'streamExceptions'>,
+  runId: string,
+  input: Omit<BankStatementInput, 'exceptions'>,
+  batchSize = 10_000,
+): Promise<BankReconciliationStatement> {
+  const exceptions: StatementException[] = [];
+  for await (const batch of store.streamExceptions(runId, { batchSize }))
+    for (const row of batch) exceptions.push(statementException(row));
+  return bankReconciliationStatement({ ...input, exceptions });
+}
