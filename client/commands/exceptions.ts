@@ -375,7 +375,11 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
         'private JWK that signs the action (default $FINFLOW_APPROVAL_SIGNING_KEY_FILE); actions are always signed',
       )
       .option('--as-of <date>', 'the day ages are counted to (default today)')
-      .option('--json', 'print the answer as JSON');
+      .option('--json', 'print the answer as JSON')
+      .option(
+        '--print-update',
+        'print the signed action as the submitExceptionAction update input instead of sending it (for `temporal workflow update execute`)',
+      );
     if (name === 'explain')
       cmd
         .requiredOption('--reason-code <code>', 'a reason code of the reconciliation')
@@ -398,6 +402,7 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
           signingKey?: string;
           asOf?: string;
           json?: boolean;
+          printUpdate?: boolean;
           reasonCode?: string;
           text?: string;
           kind?: string;
@@ -427,7 +432,8 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
           );
         const by = actorOf(o.by, env);
         const asOf = o.asOf ?? now().toISOString();
-        const outcome = await withStores(closeId, recon, async (t, s): Promise<ExceptionActionOutcome> => {
+        let printed: ExceptionActionRequest | undefined;
+        const outcome = await withStores(closeId, recon, async (t, s): Promise<ExceptionActionOutcome | undefined> => {
           const rows = await s.store.rows(t.runId);
           let chosen: LifecycleRow[];
           try {
@@ -456,7 +462,7 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
           }
           const ids = byFilter ? chosen.map((x) => x.itemId) : [...new Set(itemIds)];
           const totals = totalsByCurrency(chosen);
-          if (!o.json)
+          if (!o.json && !o.printUpdate)
             out(
               `${name} ${ids.length} exception(s) of ${t.reconId} totalling ${totalsText(totals)}` +
                 (byFilter ? ` (${describeFilter(filter)})` : ''),
@@ -476,8 +482,17 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
             await readSigningKeyFile(keyFile),
             { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: now() },
           );
+          if (o.printUpdate) {
+            printed = { task: recon, token };
+            return undefined;
+          }
           return send(t.closeId, { task: recon, token }, t);
         });
+        if (printed) {
+          out(JSON.stringify(printed));
+          return;
+        }
+        if (!outcome) return;
         out(o.json ? JSON.stringify(outcome) : formatOutcome(outcome));
         if (!outcome.accepted) process.exitCode = 2;
       },

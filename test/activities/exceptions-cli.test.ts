@@ -3,6 +3,7 @@
 // (sent as the close's worker applies it);
 // show with the history; bad input and unauthorised or empty selections refused and recorded. The close's status
 // is handed in as the close's `status` query returns it (this suite runs no Temporal server).
+import { decodeJwt } from 'jose';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +194,35 @@ describe('finflow exceptions', () => {
     expect(row.split(',').slice(0, 6)).toEqual(['GL:4', 'open', 'duplicate', 'USD', '5.00', "'=cmd"]);
     const old = await run('list', CLOSE, 'gl_vs_erp', '--min-age-days', '10', '--json');
     expect((JSON.parse(old.out) as { items: { itemId: string }[] }).items.map((x) => x.itemId)).toEqual(['GL:2']);
+  });
+
+  it('prints the signed explanation as the submitExceptionAction update input with --print-update, and sends nothing', async () => {
+    const r = await run(
+      'explain',
+      CLOSE,
+      'gl_vs_erp',
+      '--category',
+      'timing_difference',
+      '--reason-code',
+      'timing',
+      '--text',
+      'cleared on 2 Nov',
+      '--by',
+      'ann',
+      '--signing-key',
+      keyFile,
+      '--print-update',
+    );
+    expect(r.exitCode).toBeUndefined();
+    const req = JSON.parse(r.out) as { task: string; token: string };
+    expect(req.task).toBe('gl_vs_erp');
+    expect(decodeJwt(req.token)).toMatchObject({ sub: 'ann', itemIds: ['GL:1', 'GL:2'], count: 2 });
+    const shown = JSON.parse((await run('show', CLOSE, 'gl_vs_erp', 'GL:1', '--json')).out) as {
+      item: { state: string };
+      history: unknown[];
+    };
+    expect(shown.item.state).toBe('open');
+    expect(shown.history).toEqual([]);
   });
 
   it('explains every timing difference by filter as one signed action, echoing count and total, and shows it in the history', async () => {
