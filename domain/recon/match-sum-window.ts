@@ -46,8 +46,8 @@ export function findSubsets(
       if (chosen.length >= min) found.push(chosen.slice());
       return;
     }
+    // Never 0 here: with one slot left the pruning below takes only a value equal to the amount left.
     const slots = max - chosen.length;
-    if (slots === 0) return;
     for (let t = start; t < n; t++) {
       if (found.length >= 2 || outOfBudget) return;
       if (++search.tried > search.budget) {
