@@ -119,12 +119,7 @@ function compileTolerance(rule: Extract<MatchRule, { type: 'tolerance' }>): Tole
   };
 }
 
-export function absoluteLimit(
-  s: MatchState,
-  t: { absolute: Map<string, number> },
-  text: string,
-  currency: string,
-): number {
+function absoluteLimit(s: MatchState, t: { absolute: Map<string, number> }, text: string, currency: string): number {
   let v = t.absolute.get(currency);
   if (v === undefined) {
     v = limitToMinor(text, currencyScale(s.definition, currency));

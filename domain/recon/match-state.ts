@@ -79,7 +79,7 @@ export interface GiveUp {
 /** groupOfA / groupOfB of a record no rule has matched or proposed yet. */
 export const FREE = -1;
 /** groupOfA / groupOfB of a record held in a suggestion: a person decides, so no later rule is offered it. */
-export const SUGGESTED = -2;
+const SUGGESTED = -2;
 
 /**
  * A proposal instead of a match: the rule found several equally good ways to pair these records (equal amounts in

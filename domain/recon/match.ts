@@ -11,7 +11,6 @@ import type { NormalisedRecord } from './normalise';
 export {
   FREE,
   NO_DAY,
-  SUGGESTED,
   dayNumber,
   groupItems,
   isDuplicateKey,
