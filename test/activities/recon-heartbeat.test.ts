@@ -41,7 +41,7 @@ describe('heartbeats of reconciliation work on a pooled thread', () => {
     const out = await env.run(acts.extractReconSide, {
       runId: 'recon:BEAT:2026-10:beat/r1',
       reconId: 'beat',
-      side: 'a',
+      side: 'a' as const,
       definition: definition as ReconciliationDefinitionInput,
       partitions: 2,
       asOf: '2026-10-31',
