@@ -28,6 +28,7 @@ import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, ReconciliationSummary } from '../../contracts';
 import { withPeriod } from './demo-period';
 import { generateScenario, type PlantedTruth } from './generator';
+import { attest, explainExceptions, listExceptions, stateLine, type PeopleWork } from './people-work';
 
 export const PLAN_FILE = resolve(__dirname, 'close-plan.yaml');
 
@@ -245,8 +246,12 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     opts.onStarted?.(closeId);
     say(`  close started  ${closeId} from ${PLAN_FILE}`);
 
-    // 4. People at work: owners complete their manual tasks, approvers sign what waits for their role.
+    // 4. People at work: owners complete their manual tasks, the accountant explains the exceptions of each
+    // finished reconciliation, approvers sign what waits for their role, the controller attests. All signed.
+    const work: PeopleWork = { gatewayUrl, closeId, login, status: () => handle.query(statusQuery), say };
     const acted = new Set<string>();
+    const hasOpenExceptions = (t: CloseStatus['tasks'][number]) =>
+      (t.result?.openExceptions ?? t.result?.exceptions ?? 0) > 0;
     let last = '';
     let status: CloseStatus;
     for (;;) {
@@ -264,6 +269,26 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
         throw new Error(
           `the close is stuck: ${blocked.map((t) => `${t.id} ${t.state}: ${t.blockedReason ?? t.reason ?? 'no reason given'}`).join('; ')}`,
         );
+      // The preparer explains before the supervisor approves (and, segregation of duties, never approves herself).
+      for (const t of status.tasks) {
+        if (t.kind !== 'reconciliation' || !['done', 'done_with_exceptions'].includes(t.state)) continue;
+        if (!hasOpenExceptions(t) || acted.has(`explain:${t.id}`)) continue;
+        acted.add(`explain:${t.id}`);
+        await explainExceptions(work, t, PEOPLE.accountant);
+      }
+      const reconsWorked = status.tasks
+        .filter((t) => t.kind === 'reconciliation')
+        .every(
+          (t) =>
+            ['done', 'done_with_exceptions'].includes(t.state) &&
+            (!hasOpenExceptions(t) || acted.has(`explain:${t.id}`)),
+        );
+      for (const t of status.tasks) {
+        if (t.kind !== 'documentation' || !t.awaitingAttestation || acted.has(`attest:${t.id}`)) continue;
+        acted.add(`attest:${t.id}`);
+        const role = t.awaitingAttestation.requiredFrom[0] as keyof typeof PEOPLE;
+        await attest(work, t, PEOPLE[role]);
+      }
       for (const t of status.tasks) {
         if (t.state !== 'running' || !MANUAL_KINDS.has(t.kind) || acted.has(`task:${t.id}`)) continue;
         acted.add(`task:${t.id}`);
@@ -285,6 +310,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
       }
       for (const c of status.checkpoints) {
         if (c.state !== 'open' || !c.openLevel) continue;
+        if (c.itemType === 'reconciliation' && !reconsWorked) continue;
         const key = `cp:${c.checkpointId}:${c.round ?? 1}:${c.openLevel.level}`;
         if (acted.has(key)) continue;
         acted.add(key);
@@ -339,6 +365,13 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     say(`Status: ${status.state.toUpperCase()} (${status.percentDone}% done) in ${closeSeconds.toFixed(1)} s`);
     say('Reconciliations:');
     for (const s of Object.values(recons)) for (const l of reconLines(s)) say(l);
+    say('Exceptions by state:');
+    for (const t of status.tasks.filter((x) => x.kind === 'reconciliation' && x.result?.runId))
+      say(`  ${(t.result as ReconciliationSummary).reconId.padEnd(16)} ${stateLine(await listExceptions(work, t.id))}`);
+    const attested = status.journal?.filter((j) => j.action === 'attest' && j.accepted && j.signed) ?? [];
+    say(
+      `Attestation: ${attested.length ? attested.map((j) => `${j.taskId} by ${j.by} (${j.role}, signed) at ${j.at}`).join('; ') : 'none'}`,
+    );
     say(`Documentation file: ${evidence ? join(evidence.path, REPORT_PDF) : 'none'}`);
     say('Close tasks:');
     for (const t of status.tasks) say(`  ${t.id.padEnd(28)} ${t.state}${t.late ? ' (late)' : ''}`);
