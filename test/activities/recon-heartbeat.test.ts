@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createReconActivities } from '../../activities/recon';
+import { createReconActivities, type ExtractedSide } from '../../activities/recon';
 import { systemsFromEnv } from '../../activities/systems';
 import type { ReconciliationDefinitionInput } from '../../domain/recon';
 
@@ -38,7 +38,7 @@ describe('heartbeats of reconciliation work on a pooled thread', () => {
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const started = Date.now();
-    const out = await env.run(acts.extractReconSide, {
+    const out: ExtractedSide = await env.run(acts.extractReconSide, {
       runId: 'recon:BEAT:2026-10:beat/r1',
       reconId: 'beat',
       side: 'a' as const,
