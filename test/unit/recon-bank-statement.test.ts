@@ -1,4 +1,7 @@
 import {
+  BANK_ADJUSTMENTS,
+  BOOK_ADJUSTMENTS,
+  EXPLAINED_KINDS,
   bankReconciliationStatement,
   bookBalance,
   BankStatementInputError,
@@ -99,6 +102,19 @@ describe('the bank reconciliation statement', () => {
     expect(s.adjusted_balance_per_bank).toBe('10324.50');
     expect(s.adjusted_balance_per_books).toBe('10324.50');
     expect(s.bank_adjustments[1]).toEqual({ kind: 'outstanding_check', count: 2, total: '-775.50' });
+  });
+
+  it('lists no item for a tolerance match whose two amounts came out equal, and exports its kinds in order', () => {
+    const exact = exception('B9', 'rounding', [['B9'], '10.00'], [['GL19'], '10.00'], false);
+    const s = bankReconciliationStatement(input({ exceptions: [...items, exact] }));
+    expect(s.items.map((i) => i.exception_id)).not.toContain('B9');
+    expect(s.adjusted_balance_per_books).toBe('10324.50');
+    expect(s.agrees).toBe(true);
+    // The statement lists its kinds in these orders, bank side first; the explained ones need no person.
+    expect(s.bank_adjustments.map((a) => a.kind)).toEqual([...BANK_ADJUSTMENTS]);
+    expect(s.book_adjustments.map((a) => a.kind)).toEqual([...BOOK_ADJUSTMENTS]);
+    expect(EXPLAINED_KINDS.has('deposit_in_transit')).toBe(true);
+    expect(EXPLAINED_KINDS.has('paired_difference')).toBe(false);
   });
 
   it('refuses items in another currency than the statement, naming it', () => {
