@@ -2,10 +2,11 @@
 // systems (GL in PostgreSQL, ERP in MariaDB, camt.053 and MT940 files), the plan file, signed approvals through the
 // gateway, the evidence package and the history export. Every printed figure is checked against the generator's
 // planted truth, never against what the engine happened to say.
+import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { Client as PgClient } from 'pg';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +14,7 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readSealedHeader } from '../../activities/security/file-seal';
 import { buildProgram } from '../../client/cli';
+import { EXPLANATIONS } from '../../examples/monthly-close/people-work';
 import { PEOPLE, runMonthlyCloseScenario, type ScenarioOutcome } from '../../examples/monthly-close/scenario';
 import { temporalCliPath } from '../../scripts/lib/servers';
 import { statusQuery } from '../../workflows/definitions';
@@ -42,7 +44,21 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
     return (await run(temporalCliPath(), [...args, '--address', ctx.address, '--namespace', 'default'])).stdout;
   };
   const finflow = async (...args: string[]) =>
-    (await run(join(root, 'bin/finflow'), ['--address', ctx.address, ...args], { cwd: root })).stdout;
+    (
+      await run(join(root, 'bin/finflow'), ['--address', ctx.address, ...args], {
+        cwd: root,
+        // The exceptions commands read the close's status and the result store from the environment (the scenario's
+        // DATABASE_URL and FINFLOW_KEY_FILE are set while its worker runs).
+        env: { ...process.env, TEMPORAL_ADDRESS: ctx.address },
+        maxBuffer: 64 * 1024 * 1024,
+      })
+    ).stdout;
+  const gatewayKey = join(ctx.keysDir, 'approval', 'gateway.private.jwk.json');
+  const inputFile = (name: string, text: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'plain-cli-')), `${name}.json`);
+    writeFileSync(file, text);
+    return file;
+  };
   const input = JSON.parse(readFileSync(join(root, 'examples/monthly-close/close-plan.json'), 'utf8')) as Record<
     string,
     unknown
@@ -62,6 +78,8 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
   );
   const handle = ctx.client.workflow.getHandle(PLAIN_ID);
   const acted = new Set<string>();
+  /** Explanations sent per reconciliation task (the journal shows when the close has taken them all). */
+  const sent = new Map<string, number>();
   for (let i = 0; i < 900; i++) {
     const s = await handle.query(statusQuery);
     if (s.state === 'completed') {
@@ -97,8 +115,95 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
           signed.trim(),
         );
       }
+    // The accountant explains each finished reconciliation's open exceptions, a signed bulk action per category:
+    // `finflow exceptions explain --print-update` signs, the stock CLI sends it as the submitExceptionAction update.
+    for (const t of s.tasks) {
+      if (t.kind !== 'reconciliation' || !['done', 'done_with_exceptions'].includes(t.state)) continue;
+      if ((t.result?.openExceptions ?? t.result?.exceptions ?? 0) === 0 || acted.has(`explain:${t.id}`)) continue;
+      acted.add(`explain:${t.id}`);
+      const listed = JSON.parse(
+        await finflow('exceptions', 'list', PLAIN_ID, t.id, '--state', 'open', '--limit', '1000000', '--json'),
+      ) as { items: { category: string }[] };
+      for (const category of new Set(listed.items.map((x) => x.category))) {
+        const how = EXPLANATIONS[category] ?? { reasonCode: 'other', text: 'Reviewed by the preparer.' };
+        const update = await finflow(
+          'exceptions',
+          'explain',
+          PLAIN_ID,
+          t.id,
+          '--category',
+          category,
+          '--state',
+          'open',
+          '--reason-code',
+          how.reasonCode,
+          '--text',
+          how.text,
+          '--by',
+          PEOPLE.accountant,
+          '--signing-key',
+          gatewayKey,
+          '--print-update',
+        );
+        // Started, not executed: the CLI cannot decode the answer (the worker's codec encrypts it); the close's
+        // journal, read below, shows each action as accepted or refused.
+        await temporal(
+          'workflow',
+          'update',
+          'start',
+          '--wait-for-stage',
+          'accepted',
+          '--workflow-id',
+          PLAIN_ID,
+          '--name',
+          'submitExceptionAction',
+          '--input-file',
+          inputFile('explain', update.trim()),
+        );
+        sent.set(t.id, (sent.get(t.id) ?? 0) + 1);
+      }
+    }
+    const journaled = (id: string) =>
+      (s.journal ?? []).filter((j) => j.taskId === id && j.action.startsWith('exceptions.')).length;
+    const reconsWorked = s.tasks
+      .filter((t) => t.kind === 'reconciliation')
+      .every(
+        (t) =>
+          ['done', 'done_with_exceptions'].includes(t.state) &&
+          ((t.result?.openExceptions ?? t.result?.exceptions ?? 0) === 0 ||
+            (sent.has(t.id) && journaled(t.id) >= (sent.get(t.id) as number))),
+      );
+    // The controller attests the documentation with the text its status shows, signed, as a taskAction signal.
+    for (const t of s.tasks)
+      if (t.kind === 'documentation' && t.awaitingAttestation && !acted.has(`attest:${t.id}`)) {
+        acted.add(`attest:${t.id}`);
+        const signed = await finflow(
+          'task',
+          'attest',
+          PLAIN_ID,
+          t.id,
+          '--statement',
+          t.awaitingAttestation.text,
+          '--by',
+          PEOPLE.controller,
+          '--signing-key',
+          gatewayKey,
+          '--print-signal',
+        );
+        await temporal(
+          'workflow',
+          'signal',
+          '--workflow-id',
+          PLAIN_ID,
+          '--name',
+          'taskAction',
+          '--input-file',
+          inputFile('attest', signed.trim()),
+        );
+      }
     for (const c of s.checkpoints) {
       if (c.state !== 'open' || !c.openLevel) continue;
+      if (c.itemType === 'reconciliation' && !reconsWorked) continue;
       const key = `${c.checkpointId}/${c.round ?? 1}/${c.openLevel.level}`;
       if (acted.has(key)) continue;
       acted.add(key);
@@ -126,6 +231,18 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
 }
 let env: TestWorkflowEnvironment;
 let outcome: ScenarioOutcome;
+
+interface EvidenceDoc {
+  allControlsHeld: boolean;
+  attestation: { text: string; missingFrom: string[]; given: Record<string, unknown>[] };
+  exceptions: {
+    open: number;
+    items: { reconId: string; category: string; resolution: { status: string; by?: string; note?: string } }[];
+  };
+}
+/** The package's evidence.json, as archived. */
+const evidenceDocument = () =>
+  JSON.parse(readFileSync(join(outcome.evidence!.path, 'evidence.json'), 'utf8')) as EvidenceDoc;
 let dir: string;
 let databaseUrl: string;
 const group = (n: number) => n.toLocaleString('en-US');
@@ -155,7 +272,8 @@ describe('the seed scenario, end to end on the dev server', () => {
     expect(outcome.status.state).toBe('completed');
     expect(outcome.status.percentDone).toBe(100);
     for (const t of outcome.status.tasks) expect(['done', 'done_with_exceptions']).toContain(t.state);
-    expect(outcome.status.tasks.map((t) => t.id)).toContain('sox_documentation');
+    // Its control held (every exception explained, the attestation given): the documentation step is done.
+    expect(outcome.status.tasks.find((t) => t.id === 'sox_documentation')?.state).toBe('done');
   });
 
   it('reconciles GL against ERP with exactly the planted discrepancies, per category, and balanced control totals', () => {
@@ -258,7 +376,9 @@ describe('the seed scenario, end to end on the dev server', () => {
     expect(text).toContain(`items processed  ${group(truth.gl.records)} (side a, total ${truth.gl.amount})`);
     expect(text).toContain(`+ ${group(truth.erp.records)} (side b, total ${truth.erp.amount})`);
     expect(text).toContain(`matched          ${group(truth.matched.exact + truth.matched.accepted)}`);
-    for (const [category, n] of Object.entries(truth.categories)) expect(text).toContain(`${category} ${group(n)}`);
+    // Categories that did not occur are not printed (categoryLine); the summary's perCategory still has them at 0.
+    for (const [category, n] of Object.entries(truth.categories))
+      if (n > 0) expect(text).toContain(`${category} ${group(n)}`);
     expect(text).toMatch(/report {11}\S+gl-vs-erp_exceptions_2026-10-31\.xlsx/);
     expect(text).toMatch(/report {11}\S+gl-vs-erp_summary_2026-10-31\.xlsx/);
     expect(text).toMatch(/Documentation file: \S+SOX_F-R3-GL-15_ACME_2026-10\/report\.pdf/);
@@ -275,6 +395,74 @@ describe('the seed scenario, end to end on the dev server', () => {
       }
     }
     expect(outcome.lines.join('\n')).toMatch(/task\s+preliminary_close completed by \S+ \(signed\): accepted/);
+  });
+
+  it('has the accountant explain every open exception, by category in signed bulk actions, before the supervisor approves the reconciliations', () => {
+    const journal = outcome.status.journal ?? [];
+    const explains = journal.filter((j) => j.action === 'exceptions.explain');
+    expect(explains.length).toBeGreaterThan(0);
+    expect(journal.filter((j) => j.action === 'exceptions.refused')).toEqual([]);
+    for (const j of explains) {
+      expect([j.by, j.accepted]).toEqual([PEOPLE.accountant, true]);
+      expect(j.signed).toEqual({ kid: expect.any(String), nonce: expect.any(String), issuer: expect.any(String) });
+    }
+    const doc = evidenceDocument();
+    const cp = outcome.status.checkpoints.find((c) => c.checkpointId === 'reconciliation-approval');
+    expect(cp?.decisions.map((d) => d.approverId)).toEqual([PEOPLE.supervisor]);
+    const lastExplained = Math.max(...explains.map((j) => Date.parse(j.at)));
+    expect(Date.parse(cp!.decisions[0].at)).toBeGreaterThanOrEqual(lastExplained);
+    for (const s of Object.values(outcome.recons)) {
+      // Each action echoes its count: together they cover the reconciliation's exceptions in the package, all explained.
+      const counted = explains
+        .filter((j) => j.note?.includes(` of ${s.reconId}, `))
+        .reduce((n, j) => n + Number(/^(\d+) exception/.exec(j.note ?? '')?.[1]), 0);
+      expect(counted).toBe(s.openExceptions ?? s.exceptions);
+      // The rest of the package's items are the differences a rule accepted (rounding, within tolerance): not open,
+      // and not the accountant's.
+      const items = doc.exceptions.items.filter((x) => x.reconId === s.reconId);
+      expect(items.filter((x) => x.resolution.by === PEOPLE.accountant)).toHaveLength(counted);
+      for (const x of items) expect(x.resolution.status).not.toBe('open');
+      expect(items.filter((x) => x.resolution.by !== PEOPLE.accountant).map((x) => x.category)).toEqual(
+        Array.from({ length: items.length - counted }, () => expect.stringMatching(/^(rounding|within_tolerance)$/)),
+      );
+      expect(outcome.lines).toContain(`  ${s.reconId.padEnd(16)} explained ${group(items.length)}, open 0`);
+    }
+    const mismatches = doc.exceptions.items.filter((x) => x.category === 'amount_mismatch');
+    // The planted GL mismatches and the bank reconciliations' own, each explained with the adjusting entry proposed.
+    expect(mismatches.length).toBe(
+      Object.values(outcome.recons).reduce((n, s) => n + (s.perCategory?.amount_mismatch ?? 0), 0),
+    );
+    expect(mismatches.filter((x) => x.reconId === 'gl-vs-erp')).toHaveLength(outcome.truth.categories.amount_mismatch);
+    for (const x of mismatches)
+      expect(x.resolution.note).toMatch(/\(posting_error\) by ann\.accountant: .*adjusting entry/);
+  });
+
+  it("captures the controller's signed attestation of the control's exact text, and the package says every control held", () => {
+    const doc = evidenceDocument();
+    expect(doc.allControlsHeld).toBe(true);
+    expect(doc.exceptions.open).toBe(0);
+    const attested = (outcome.status.journal ?? []).filter((j) => j.action === 'attest');
+    expect(attested.map((j) => [j.by, j.taskId, j.role, j.accepted])).toEqual([
+      [PEOPLE.controller, 'sox_documentation', 'controller', true],
+    ]);
+    expect(attested[0].signed).toEqual({
+      kid: expect.any(String),
+      nonce: expect.any(String),
+      issuer: expect.any(String),
+    });
+    expect(doc.attestation.missingFrom).toEqual([]);
+    expect(doc.attestation.given).toEqual([
+      {
+        id: PEOPLE.controller,
+        role: 'controller',
+        at: attested[0].at,
+        statement: doc.attestation.text,
+        statementSha256: createHash('sha256').update(doc.attestation.text).digest('hex'),
+      },
+    ]);
+    expect(outcome.lines).toContain(
+      `Attestation: sox_documentation by ${PEOPLE.controller} (controller, signed) at ${attested[0].at}`,
+    );
   });
 
   it("approves the 75,000 entry at every level its amount needs, each signed by that level's own approver", () => {
@@ -318,6 +506,16 @@ describe('the seed scenario, end to end on the dev server', () => {
       ['maya.manager', true],
       ['dan.director', true],
     ]);
+    // The people's work through the stock CLI too: explanations as submitExceptionAction updates, the attestation as
+    // a taskAction signal, each signed by `finflow ... --print-update / --print-signal`.
+    expect(plainCommands).toContain('temporal workflow update');
+    const explains = plain?.journal?.filter((j) => j.action === 'exceptions.explain') ?? [];
+    expect(explains.length).toBeGreaterThan(0);
+    for (const j of explains) expect([j.by, j.accepted, !!j.signed]).toEqual([PEOPLE.accountant, true, true]);
+    expect(plain?.journal?.filter((j) => j.action === 'attest').map((j) => [j.by, j.role, j.accepted])).toEqual([
+      [PEOPLE.controller, 'controller', true],
+    ]);
+    expect(plain?.tasks.find((t) => t.id === 'sox_documentation')?.state).toBe('done');
     expect(plain?.journal?.filter((j) => j.action === 'complete').map((j) => [j.taskId, j.by])).toEqual([
       ['preliminary_close', 'ann.accountant'],
       ['adjusting_entry', 'ann.accountant'],
