@@ -3,14 +3,12 @@
 // through signing.ts's one JWT path. The token carries the whole action: the close and reconciliation, the run, the
 // items, the count and per-currency totals the person saw (the echo of a bulk selection), and the filter that chose
 // them, so the store applies what was signed and nothing else.
-import { decodeJwt, type JSONWebKeySet } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { TokenFailureReason } from '../../domain/approval/decision';
 import { type ExceptionAction, parseExceptionAction } from '../../domain/exceptions/lifecycle';
 import type { ExceptionFilter } from '../../domain/exceptions/filter';
 import {
-  checkSignedToken,
-  isoSeconds,
   issuesText,
   signTokenClaims,
   type ApprovalSigningKey,
@@ -18,6 +16,7 @@ import {
   type SignedApproval,
   type VerifyApprovalOptions,
 } from './signing';
+import { personTokenFailure, verifyPersonToken } from './person-token';
 
 export const EXCEPTION_ACTION_TOKEN_TYPE = 'finflow-exception-action+jwt';
 
@@ -81,41 +80,25 @@ export async function verifyExceptionActionToken(
   keys: JSONWebKeySet,
   options: VerifyApprovalOptions & { reasonCodes?: readonly string[] },
 ): Promise<ExceptionActionVerification> {
-  let claimedBy: string | undefined;
-  try {
-    const sub = typeof token === 'string' ? decodeJwt(token).sub : undefined;
-    if (typeof sub === 'string') claimedBy = sub.slice(0, 256);
-  } catch {
-    // an unreadable token names nobody
-  }
-  const fail = (reason: TokenFailureReason, message: string): ExceptionActionVerification => ({
-    ok: false,
-    reason,
-    message,
-    ...(claimedBy ? { claimedBy } : {}),
-  });
-  const checked = await checkSignedToken(token, keys, EXCEPTION_ACTION_TOKEN_TYPE, options);
-  if (!checked.ok) return fail(checked.reason, checked.message);
-  const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = checked.payload;
-  const parsed = ExceptionActionClaimsSchema.safeParse({ ...custom, by: sub });
-  if (!parsed.success) return fail('invalid_claims', issuesText(parsed.error.issues, 'action'));
-  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
-    return fail('invalid_claims', 'jti (nonce) must be 8 to 128 characters');
-  if (options.expectedWorkflowId !== undefined && parsed.data.workflowId !== options.expectedWorkflowId)
-    return fail(
-      'wrong_workflow',
-      `the action is for workflow ${parsed.data.workflowId}, not ${options.expectedWorkflowId}`,
-    );
+  const checked = await verifyPersonToken(
+    token,
+    keys,
+    EXCEPTION_ACTION_TOKEN_TYPE,
+    ExceptionActionClaimsSchema,
+    options,
+  );
+  if (!checked.ok) return checked;
+  const fail = personTokenFailure(checked.claims.by);
   let action: ExceptionAction;
   try {
-    action = parseExceptionAction(parsed.data.exceptionAction, {
+    action = parseExceptionAction(checked.claims.exceptionAction, {
       where: 'exceptionAction',
       ...(options.reasonCodes ? { reasonCodes: options.reasonCodes } : {}),
     });
   } catch (err) {
     return fail('invalid_claims', (err as Error).message);
   }
-  const c = parsed.data;
+  const c = checked.claims;
   return {
     ok: true,
     action: {
@@ -127,7 +110,7 @@ export async function verifyExceptionActionToken(
       count: c.count,
       totals: c.totals,
       ...(c.filter ? { filter: c.filter as ExceptionFilter } : {}),
-      proof: { kid: checked.kid, nonce: jti, issuer: iss!, issuedAt: isoSeconds(iat!), expiresAt: isoSeconds(exp!) },
+      proof: checked.proof,
     },
   };
 }

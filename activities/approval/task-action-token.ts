@@ -2,13 +2,10 @@
 // the approval gateway (or `finflow task ... --signing-key`) like an approval decision, so the close's journal can
 // show who acted as proven, not as claimed. The token carries the whole action; the close takes the action from
 // the verified claims and refuses a signal whose plain fields say something else.
-import { decodeJwt } from 'jose';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { TokenFailureReason } from '../../domain/approval/decision';
 import {
-  checkSignedToken,
-  isoSeconds,
   issuesText,
   signTokenClaims,
   type ApprovalSigningKey,
@@ -16,6 +13,7 @@ import {
   type SignedApproval,
   type VerifyApprovalOptions,
 } from './signing';
+import { verifyPersonToken } from './person-token';
 
 export const TASK_ACTION_TOKEN_TYPE = 'finflow-task-action+jwt';
 
@@ -74,37 +72,8 @@ export async function verifyTaskActionToken(
   keys: JSONWebKeySet,
   options: VerifyApprovalOptions,
 ): Promise<TaskActionVerification> {
-  let claimedBy: string | undefined;
-  try {
-    const sub = typeof token === 'string' ? decodeJwt(token).sub : undefined;
-    if (typeof sub === 'string') claimedBy = sub.slice(0, 256);
-  } catch {
-    // an unreadable token names nobody
-  }
-  const fail = (reason: TokenFailureReason, message: string): TaskActionVerification => ({
-    ok: false,
-    reason,
-    message,
-    ...(claimedBy ? { claimedBy } : {}),
-  });
-  const checked = await checkSignedToken(token, keys, TASK_ACTION_TOKEN_TYPE, options);
-  if (!checked.ok) return fail(checked.reason, checked.message);
-  const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = checked.payload;
-  const parsed = TaskActionClaimsSchema.safeParse({ ...custom, by: sub });
-  if (!parsed.success) return fail('invalid_claims', issuesText(parsed.error.issues, 'action'));
-  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
-    return fail('invalid_claims', 'jti (nonce) must be 8 to 128 characters');
-  if (options.expectedWorkflowId !== undefined && parsed.data.workflowId !== options.expectedWorkflowId)
-    return fail(
-      'wrong_workflow',
-      `the action is for workflow ${parsed.data.workflowId}, not ${options.expectedWorkflowId}`,
-    );
-  const { workflowId: _w, ...action } = parsed.data;
-  return {
-    ok: true,
-    action: {
-      ...action,
-      proof: { kid: checked.kid, nonce: jti, issuer: iss!, issuedAt: isoSeconds(iat!), expiresAt: isoSeconds(exp!) },
-    },
-  };
+  const checked = await verifyPersonToken(token, keys, TASK_ACTION_TOKEN_TYPE, TaskActionClaimsSchema, options);
+  if (!checked.ok) return checked;
+  const { workflowId: _w, ...action } = checked.claims;
+  return { ok: true, action: { ...action, proof: checked.proof } };
 }
