@@ -5,7 +5,6 @@
 // them, so the store applies what was signed and nothing else.
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import type { TokenFailureReason } from '../../domain/approval/decision';
 import { type ExceptionAction, parseExceptionAction } from '../../domain/exceptions/lifecycle';
 import type { ExceptionFilter } from '../../domain/exceptions/filter';
 import {
@@ -16,7 +15,7 @@ import {
   type SignedApproval,
   type VerifyApprovalOptions,
 } from './signing';
-import { personTokenFailure, verifyPersonToken } from './person-token';
+import { personTokenFailure, verifyPersonToken, type PersonTokenFailure, type TokenProof } from './person-token';
 
 export const EXCEPTION_ACTION_TOKEN_TYPE = 'finflow-exception-action+jwt';
 
@@ -51,12 +50,10 @@ export interface SignedExceptionAction {
   count: number;
   totals: { currency: string | null; total: string }[];
   filter?: ExceptionFilter;
-  proof: { kid: string; nonce: string; issuer: string; issuedAt: string; expiresAt: string };
+  proof: TokenProof;
 }
 
-export type ExceptionActionVerification =
-  | { ok: true; action: SignedExceptionAction }
-  | { ok: false; reason: TokenFailureReason; message: string; claimedBy?: string };
+export type ExceptionActionVerification = { ok: true; action: SignedExceptionAction } | PersonTokenFailure;
 
 /** Signs one person's action on exceptions of one reconciliation run. */
 export async function signExceptionAction(

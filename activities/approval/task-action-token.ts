@@ -4,7 +4,6 @@
 // the verified claims and refuses a signal whose plain fields say something else.
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import type { TokenFailureReason } from '../../domain/approval/decision';
 import {
   issuesText,
   signTokenClaims,
@@ -13,7 +12,7 @@ import {
   type SignedApproval,
   type VerifyApprovalOptions,
 } from './signing';
-import { verifyPersonToken } from './person-token';
+import { verifyPersonToken, type PersonTokenFailure, type TokenProof } from './person-token';
 
 export const TASK_ACTION_TOKEN_TYPE = 'finflow-task-action+jwt';
 
@@ -47,12 +46,10 @@ export interface SignedTaskAction {
   note?: string;
   statement?: string;
   task?: Record<string, unknown>;
-  proof: { kid: string; nonce: string; issuer: string; issuedAt: string; expiresAt: string };
+  proof: TokenProof;
 }
 
-export type TaskActionVerification =
-  | { ok: true; action: SignedTaskAction }
-  | { ok: false; reason: TokenFailureReason; message: string; claimedBy?: string };
+export type TaskActionVerification = { ok: true; action: SignedTaskAction } | PersonTokenFailure;
 
 /** Signs one person's task action for one close. */
 export async function signTaskAction(
