@@ -146,6 +146,22 @@ CREATE INDEX recon_exception_actions_run_idx ON ${EXCEPTION_ACTIONS_TABLE} (run_
 CREATE UNIQUE INDEX recon_exception_actions_nonce_idx ON ${EXCEPTION_ACTIONS_TABLE} (nonce) WHERE accepted;
 `,
   },
+  {
+    version: 4,
+    description: 'roll-forward: a run\'s period and as-of date, the period an exception was first seen, brought-forward links',
+    // A run's period and as-of date find "the previous period's run" of a reconciliation; an exception brought
+    // forward from it is a row of the new run naming the run and item it came from (bf_run_id, bf_item_id), so its
+    // action history can be followed back. first_seen is the business date (the as-of date of the run that first
+    // saw the item), not the day a row was written.
+    sql: `
+ALTER TABLE ${RUNS_TABLE} ADD COLUMN period text, ADD COLUMN as_of date;
+CREATE INDEX recon_runs_recon_as_of_idx ON ${RUNS_TABLE} (recon_id, as_of) WHERE as_of IS NOT NULL;
+ALTER TABLE ${EXCEPTIONS_TABLE}
+  ADD COLUMN first_seen_period text,
+  ADD COLUMN bf_run_id text,
+  ADD COLUMN bf_item_id text;
+`,
+  },
 ];
 
 /** Applies the migrations not yet applied, in order, each in its own transaction. Returns the versions applied. */
