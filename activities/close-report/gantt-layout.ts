@@ -1,7 +1,7 @@
 // Geometry of the close's Gantt chart, as plain numbers: where each section, bar, deadline and the "as of" line
 // go. Pure (no clock, no DOM): the same status gives the same picture, and the geometry is tested on its own;
 // svg.ts only turns it into markup.
-import { asOf, bars, type Bar, type ReportStatus } from './model';
+import { asOf, bars, plannedWindows, type Bar, type ReportStatus } from './model';
 
 export const KIND_TITLES: Record<string, string> = {
   manual: 'Manual',
@@ -25,6 +25,11 @@ export interface GanttRow {
   critical: boolean;
   /** Where the task's deadline falls, when it has one. */
   deadlineX?: number;
+  /**
+   * The plan beside what happened: a thin strip under the bar of a task that ran or runs, from where the plan put
+   * it (see plannedWindows); absent for a task not started (its bar is the plan) or whose plan says nothing.
+   */
+  plan?: { x: number; width: number; y: number; height: number; start: number; end: number };
   start: number;
   end: number;
   deadline?: number;
@@ -61,6 +66,7 @@ export const GANTT = {
   labelPad: 16,
   plotWidth: 760,
   minBarWidth: 3,
+  planHeight: 3,
   margin: 8,
 } as const;
 
@@ -114,6 +120,7 @@ export function ganttLayout(status: ReportStatus): GanttLayout {
   const G = GANTT;
   const now = asOf(status);
   const barOf = new Map(bars(status).map((b) => [b.id, b]));
+  const planOf = new Map(plannedWindows(status).map((w) => [w.id, w]));
   const critical = new Set(status.criticalPath ?? []);
   const labelWidth =
     Math.ceil(
@@ -132,6 +139,8 @@ export function ganttLayout(status: ReportStatus): GanttLayout {
     times.push(b.start, b.end);
     const d = ms(t.deadline);
     if (d !== undefined) times.push(d);
+    const p = b.basis !== 'planned' ? planOf.get(t.id) : undefined;
+    if (p) times.push(p.start, p.end);
   }
   const closeDeadline = ms(status.closeDeadline);
   if (closeDeadline !== undefined) times.push(closeDeadline);
@@ -160,11 +169,25 @@ export function ganttLayout(status: ReportStatus): GanttLayout {
       const bx = x(b.start);
       const width = Math.max(G.minBarWidth, x(b.end) - bx);
       const deadline = ms(t.deadline);
+      const p = b.basis !== 'planned' ? planOf.get(t.id) : undefined;
+      const barY = y + (G.rowHeight - G.barHeight) / 2;
       rows.push({
         taskId: t.id,
         label: ganttLabel(t),
         y,
-        bar: { x: bx, width, y: y + (G.rowHeight - G.barHeight) / 2, height: G.barHeight },
+        bar: { x: bx, width, y: barY, height: G.barHeight },
+        ...(p
+          ? {
+              plan: {
+                x: x(p.start),
+                width: Math.max(G.minBarWidth, x(p.end) - x(p.start)),
+                y: barY + G.barHeight + 1,
+                height: G.planHeight,
+                start: p.start,
+                end: p.end,
+              },
+            }
+          : {}),
         basis: b.basis,
         state: t.state,
         late: !!t.late,

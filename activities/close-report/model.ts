@@ -163,3 +163,53 @@ export function bars(status: ReportStatus): Bar[] {
   };
   return status.tasks.map((t) => bar(t.id));
 }
+
+export interface PlannedWindow {
+  id: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * The plan as it stood before anything ran, for comparing with what happened: every task as early as its
+ * predecessors allow from the moment the close's first task started, for its expected duration (else up to its
+ * deadline, else an hour), FF predecessors holding back the end. Only tasks whose plan says something (an expected
+ * duration or a deadline) get a window; nothing is planned before the close has started.
+ */
+export function plannedWindows(status: ReportStatus): PlannedWindow[] {
+  const starts = status.tasks.map((t) => ms(t.startedAt)).filter((v): v is number => v !== undefined);
+  if (starts.length === 0) return [];
+  const closeStart = Math.min(...starts);
+  const byId = new Map(status.tasks.map((t) => [t.id, t]));
+  const preds = new Map<string, Dependency[]>();
+  for (const d of dependencies(status.tasks)) preds.set(d.to, [...(preds.get(d.to) ?? []), d]);
+  const memo = new Map<string, PlannedWindow>();
+  const visiting = new Set<string>();
+  const window = (id: string): PlannedWindow => {
+    const known = memo.get(id);
+    if (known) return known;
+    const t = byId.get(id) as ReportTask;
+    visiting.add(id);
+    const before = (preds.get(id) ?? [])
+      .filter((d) => byId.has(d.from) && !visiting.has(d.from))
+      .map((d) => ({ d, w: window(d.from) }));
+    visiting.delete(id);
+    let start = closeStart;
+    for (const { d, w } of before) if (d.type !== 'FF') start = Math.max(start, w.end);
+    const expected = expectedMs(t);
+    const deadline = ms(t.deadline);
+    let end =
+      expected !== undefined
+        ? start + expected
+        : deadline !== undefined && deadline > start
+          ? deadline
+          : start + DEFAULT_PLANNED_MS;
+    for (const { d, w } of before) if (d.type === 'FF') end = Math.max(end, w.end);
+    const result = { id, start, end };
+    memo.set(id, result);
+    return result;
+  };
+  return status.tasks
+    .filter((t) => expectedMs(t) !== undefined || ms(t.deadline) !== undefined)
+    .map((t) => window(t.id));
+}

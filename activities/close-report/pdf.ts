@@ -56,6 +56,7 @@ function drawGantt(pdf: Pdf, status: ReportStatus, width: number): void {
       .lineWidth(row.critical ? 2.5 : 1)
       .fillAndStroke(c.fill, row.critical ? CRITICAL : c.stroke);
     pdf.restore();
+    if (row.plan) pdf.rect(row.plan.x, row.plan.y, row.plan.width, row.plan.height).fill('#555555');
     if (row.deadlineX !== undefined) {
       const x = row.deadlineX;
       pdf
@@ -86,7 +87,7 @@ function drawGantt(pdf: Pdf, status: ReportStatus, width: number): void {
     .fontSize(7.5)
     .fillColor('#444444')
     .text(
-      'Solid bars ran, dashed ones are planned; red: late; black outline: critical path; triangles: deadlines; ' +
+      'Solid bars ran, dashed ones are planned; the thin grey strip under a bar that ran is where the plan put it; red: late; black outline: critical path; triangles: deadlines; ' +
         'blue dashed line: the moment the report describes. Times UTC.',
       MARGIN,
       pdf.y,

@@ -71,6 +71,10 @@ export function ganttSvg(status: ReportStatus, layout: GanttLayout = ganttLayout
       `<text x="${r(L.plotLeft - 8)}" y="${r(row.y + 15)}" text-anchor="end"${row.late ? ` fill="${LATE.stroke}" font-weight="600"` : ''}>${esc(row.label)}</text>`,
       `<rect class="bar${row.late ? ' late' : ''}${row.critical ? ' critical' : ''}" data-task="${esc(row.taskId)}" data-basis="${row.basis}" x="${r(b.x)}" y="${r(b.y)}" width="${r(b.width)}" height="${r(b.height)}" rx="2" fill="${c.fill}"${opacity} stroke="${row.critical ? CRITICAL_STROKE : c.stroke}" stroke-width="${row.critical ? 2.5 : 1}"${dash}><title>${esc(what)}</title></rect>`,
     );
+    if (row.plan)
+      out.push(
+        `<rect class="plan" data-task="${esc(row.taskId)}" x="${r(row.plan.x)}" y="${r(row.plan.y)}" width="${r(row.plan.width)}" height="${r(row.plan.height)}" fill="#555"><title>${esc(`${row.label}: planned ${iso(row.plan.start)} to ${iso(row.plan.end)}`)}</title></rect>`,
+      );
     if (row.deadlineX !== undefined)
       out.push(
         `<path class="deadline" d="M${r(row.deadlineX)},${r(b.y - 3)} l4,-4 l-8,0 z M${r(row.deadlineX)},${r(b.y - 3)} L${r(row.deadlineX)},${r(b.y + b.height + 2)}" fill="#444" stroke="#444"><title>${esc(`deadline ${iso(row.deadline!)}`)}</title></path>`,
@@ -87,6 +91,7 @@ export function ganttSvg(status: ReportStatus, layout: GanttLayout = ganttLayout
       ['with exceptions', STATE_FILL.done_with_exceptions.fill, STATE_FILL.done_with_exceptions.stroke],
       ['running', STATE_FILL.running.fill, STATE_FILL.running.stroke],
       ['planned', '#ffffff', '#888888', '4 2'],
+      ['plan of a task that ran', '#555555', '#555555'],
       ['late', LATE.fill, LATE.stroke],
       ['critical path', '#ffffff', CRITICAL_STROKE],
     ])}<path d="M${r(L.plotRight - 150)},${r(legendY - 6)} l4,-4 l-8,0 z M${r(L.plotRight - 150)},${r(legendY - 6)} L${r(L.plotRight - 150)},${r(legendY + 2)}" fill="#444" stroke="#444"/><text x="${r(L.plotRight - 140)}" y="${r(legendY)}">deadline (times UTC)</text></g>`,

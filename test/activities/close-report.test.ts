@@ -312,6 +312,10 @@ describe('generateCloseReport', () => {
     expect(gantt).toMatch(/<rect class="bar critical" data-task="review"[^>]* stroke="#111111" stroke-width="2.5"/);
     expect(gantt).toContain('<line class="now"');
     expect(gantt.match(/<path class="deadline"/g)).toHaveLength(1);
+    // Planned beside actual: a thin plan strip under every bar of a task that ran, when the plan says something.
+    const ran = s.tasks.filter((t) => t.startedAt && (t.expectedDuration || t.deadline)).map((t) => t.id);
+    expect(ran.length).toBeGreaterThan(0);
+    expect(attr(gantt, /<rect class="plan" data-task="([^"]+)"/g)).toEqual(ran);
     expect(gantt).toContain('Bank &quot;main&quot; account (bank.rec-2)');
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
   });

@@ -10,6 +10,7 @@ import {
   type ReportStatus,
 } from '../../activities/close-report';
 import { GANTT, tickLabel, tickStep } from '../../activities/close-report/gantt-layout';
+import { plannedWindows } from '../../activities/close-report/model';
 
 const H = 3_600_000;
 
@@ -98,6 +99,86 @@ describe('the Gantt layout', () => {
     expect(g.rows.filter((r) => r.critical).map((r) => r.taskId)).toEqual(['prelim', 'rec', 'review']);
     expect(g.now.at).toBe(Date.parse('2026-12-01T12:00:00.000Z'));
     expect(g.now.x).toBeCloseTo(g.rows[1].bar.x, 6);
+  });
+
+  it('draws the plan under each task that ran or runs: from the close start, after its predecessors, for its expected duration or up to its deadline', () => {
+    const g = ganttLayout(plan());
+    const [prelim, rec, review, memo] = g.rows;
+    const px = (g.plotRight - g.plotLeft) / (g.t1 - g.t0);
+    const at = (iso: string) => g.plotLeft + (Date.parse(iso) - g.t0) * px;
+    // prelim has no expected duration: planned from the close's first start up to its deadline (it ran 2 h longer)
+    expect(prelim.plan?.start).toBe(Date.parse('2026-12-01T08:00:00.000Z'));
+    expect(prelim.plan?.end).toBe(Date.parse('2026-12-01T10:00:00.000Z'));
+    expect(prelim.plan?.x).toBeCloseTo(at('2026-12-01T08:00:00.000Z'), 6);
+    expect(prelim.plan?.width).toBeCloseTo(2 * H * px, 6);
+    // rec was planned after prelim's planned end, for its 2 h; it started two hours later than that
+    expect(rec.plan?.start).toBe(Date.parse('2026-12-01T10:00:00.000Z'));
+    expect(rec.plan?.end).toBe(Date.parse('2026-12-01T12:00:00.000Z'));
+    expect(rec.bar.x - rec.plan!.x).toBeCloseTo(2 * H * px, 6);
+    expect(rec.plan!.y).toBeGreaterThanOrEqual(rec.bar.y + rec.bar.height);
+    expect(rec.plan!.y + rec.plan!.height).toBeLessThanOrEqual(rec.y + GANTT.rowHeight);
+    // a task not started is drawn as its plan already; a task whose plan says nothing gets no strip
+    expect(review.plan).toBeUndefined();
+    expect(memo.plan).toBeUndefined();
+  });
+
+  it('plans nothing before the close has started', () => {
+    const s = plan();
+    s.tasks = s.tasks.map(({ startedAt: _s, finishedAt: _f, ...t }) => ({ ...t, state: 'pending' }));
+    expect(plannedWindows(s)).toEqual([]);
+    expect(ganttLayout(s).rows.every((r) => r.plan === undefined)).toBe(true);
+  });
+
+  it("holds an FF successor's planned end back to its predecessor's, and ignores a cycle", () => {
+    const s: ReportStatus = {
+      ...plan(),
+      tasks: [
+        {
+          id: 'a',
+          kind: 'manual',
+          state: 'done',
+          startedAt: '2026-12-01T08:00:00.000Z',
+          finishedAt: '2026-12-01T09:00:00.000Z',
+          expectedDuration: '3h',
+          predecessors: ['d'],
+        },
+        {
+          id: 'b',
+          kind: 'manual',
+          state: 'running',
+          startedAt: '2026-12-01T08:00:00.000Z',
+          expectedDuration: '1h',
+          predecessors: [{ task: 'a', type: 'FF' }],
+        },
+      ],
+    };
+    s.tasks.push(
+      {
+        id: 'c',
+        kind: 'manual',
+        state: 'done',
+        startedAt: '2026-12-01T08:00:00.000Z',
+        predecessors: ['d'],
+        deadline: '2026-12-01T09:00:00.000Z',
+      },
+      {
+        id: 'd',
+        kind: 'manual',
+        state: 'done',
+        startedAt: '2026-12-01T08:00:00.000Z',
+        predecessors: ['c'],
+        expectedDuration: '0h',
+      },
+    );
+    const w = new Map(plannedWindows(s).map((p) => [p.id, p]));
+    expect([...w.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(w.get('b')).toEqual({
+      id: 'b',
+      start: Date.parse('2026-12-01T08:00:00.000Z'),
+      end: Date.parse('2026-12-01T12:00:00.000Z'),
+    });
+    // a waits for d, which waits for c (planned up to its 09:00 deadline); c's edge back to d closes a cycle and is ignored
+    expect(w.get('a')?.start).toBe(Date.parse('2026-12-01T09:00:00.000Z'));
   });
 
   it('gives a task that ran in a second a bar wide enough to see', () => {
