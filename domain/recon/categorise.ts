@@ -179,20 +179,33 @@ class Categoriser {
     }
   }
 
+  /**
+   * One open exception per proposal. Besides the candidates in words, the evidence carries what a person's decision
+   * needs without the source records (domain/exceptions/suggestions.ts): `candidate_index`, each listed candidate
+   * as positions in the exception's a and b record lists (`0+1=0 | 2=0`), and `amounts_a` / `amounts_b`, each
+   * record's amount in list order (comma-separated decimals). The exception names the rule that proposed it.
+   */
   suggestions(): void {
     const s = this.s;
     const label = (side: 'a' | 'b', idx: number[]) => idx.map((i) => (side === 'a' ? s.a : s.b)[i].id).join('+');
     for (const x of s.suggestions) {
       const rule = this.def.rules[x.rule];
       const k = x.a.length > 0 ? s.bucketOfA[x.a[0]] : s.bucketOfB[x.b[0]];
+      const scale = this.scale(s.buckets.currency[k]);
+      const at = (list: number[], idx: number[]) => idx.map((i) => list.indexOf(i)).join('+');
       const evidence: Evidence = {
         rule: rule.id,
         rule_type: rule.type,
+        proposed_because:
+          rule.auto === false && x.candidateCount === 1 ? 'rule_not_automatic' : 'several_equally_good_candidates',
         candidates: x.candidates.map(([ca, cb]) => `${label('a', ca)}=${label('b', cb)}`).join(' | '),
         candidate_count: x.candidateCount,
+        candidate_index: x.candidates.map(([ca, cb]) => `${at(x.a, ca)}=${at(x.b, cb)}`).join(' | '),
+        amounts_a: x.a.map((i) => formatMinor(s.amountA[i], scale)).join(','),
+        amounts_b: x.b.map((j) => formatMinor(s.amountB[j], scale)).join(','),
       };
       if (x.candidates.length < x.candidateCount) evidence.candidates_listed = x.candidates.length;
-      this.emit('suggested_match', k, x.a, x.b, evidence);
+      this.emit('suggested_match', k, x.a, x.b, evidence, { rule: x.rule });
     }
   }
 

@@ -171,9 +171,22 @@ function buildSchemas() {
     match_on: z.array(fieldName).min(1).optional(),
   };
 
+  /**
+   * `auto: false`: the rule's pairs are proposed, not matched. Each pair (or group) it finds becomes an open
+   * `suggested_match` exception naming the rule, and a person confirms or rejects it (`finflow exceptions
+   * suggestions|confirm|reject`). Absent or true: the rule matches on its own.
+   */
+  const auto = { auto: z.boolean().optional() };
+
   const ruleSchema = z.discriminatedUnion('type', [
     /** Same key, same currency, same amount (and same date when `compare_date`). One to one. */
-    z.object({ id: ruleId, type: z.literal('exact'), compare_date: z.boolean().default(false), ...expectUnique }),
+    z.object({
+      id: ruleId,
+      type: z.literal('exact'),
+      compare_date: z.boolean().default(false),
+      ...expectUnique,
+      ...auto,
+    }),
     /**
      * Same key and currency, amounts within an absolute difference and/or a percentage of the larger absolute amount.
      * `combine: "all"` needs every given limit to hold, `"any"` one of them. One to one.
@@ -190,6 +203,7 @@ function buildSchemas() {
         /** When set, the dates must also be at most this many days apart (records without a date never match). */
         max_days_apart: z.int().min(0).max(3660).optional(),
         ...expectUnique,
+        ...auto,
       })
       .refine((r) => r.absolute !== undefined || r.percent !== undefined, 'a tolerance rule needs absolute or percent'),
     /**
@@ -202,9 +216,16 @@ function buildSchemas() {
       type: z.literal('aggregated'),
       cardinality: z.enum(['many_to_one', 'many_to_many']).default('many_to_one'),
       absolute: nonNegativeDecimal.default('0'),
+      ...auto,
     }),
     /** Same key, currency and amount, dates at most `days` apart. One to one. */
-    z.object({ id: ruleId, type: z.literal('date_window'), days: z.int().min(1).max(3660), ...expectUnique }),
+    z.object({
+      id: ruleId,
+      type: z.literal('date_window'),
+      days: z.int().min(1).max(3660),
+      ...expectUnique,
+      ...auto,
+    }),
     /**
      * Within a group (the key, or another field such as a payment reference), finds records on one side whose amounts
      * add up exactly to records on the other: one against 2..max_items (`one_to_many`, either direction) or up to
@@ -220,6 +241,7 @@ function buildSchemas() {
       max_items: z.int().min(2).max(12).default(4),
       max_group_size: z.int().min(2).max(200).default(20),
       max_combinations: z.int().min(1).max(10_000_000).default(100_000),
+      ...auto,
     }),
     /**
      * One record of `one_side` (a bank credit) against min_items..max_items records of the other side (the GL
@@ -240,6 +262,7 @@ function buildSchemas() {
         max_items: z.int().min(2).max(12).default(8),
         max_candidates: z.int().min(2).max(5_000).default(200),
         max_combinations: z.int().min(1).max(10_000_000).default(200_000),
+        ...auto,
       })
       .refine((r) => r.min_items <= r.max_items, {
         message: 'min_items may not exceed max_items',

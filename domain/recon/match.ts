@@ -6,6 +6,7 @@ import { runAggregated, runDateWindow, runExact, runTolerance } from './match-pa
 import { runSubsetSum } from './match-subset';
 import { runSumWindow } from './match-sum-window';
 import { createMatchState, type MatchState } from './match-state';
+import { proposeInstead } from './match-proposed';
 import type { NormalisedRecord } from './normalise';
 
 export {
@@ -30,20 +31,27 @@ export function matchRecords(
 ): MatchState {
   const s = createMatchState(a, b, definition);
   definition.rules.forEach((rule, r) => {
-    switch (rule.type) {
-      case 'exact':
-        return runExact(s, r, rule);
-      case 'tolerance':
-        return runTolerance(s, r, rule);
-      case 'aggregated':
-        return runAggregated(s, r, rule);
-      case 'date_window':
-        return runDateWindow(s, r, rule);
-      case 'subset_sum':
-        return runSubsetSum(s, r, rule);
-      case 'sum_window':
-        return runSumWindow(s, r, rule);
-    }
+    const from = s.groups.rule.length;
+    runRule(s, r, rule);
+    // A rule that may not match on its own proposes what it found (see match-proposed.ts).
+    if (rule.auto === false) proposeInstead(s, r, from);
   });
   return s;
+}
+
+function runRule(s: MatchState, r: number, rule: ReconciliationDefinition['rules'][number]): void {
+  switch (rule.type) {
+    case 'exact':
+      return runExact(s, r, rule);
+    case 'tolerance':
+      return runTolerance(s, r, rule);
+    case 'aggregated':
+      return runAggregated(s, r, rule);
+    case 'date_window':
+      return runDateWindow(s, r, rule);
+    case 'subset_sum':
+      return runSubsetSum(s, r, rule);
+    case 'sum_window':
+      return runSumWindow(s, r, rule);
+  }
 }

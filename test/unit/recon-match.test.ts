@@ -378,8 +378,12 @@ describe('date window rule', () => {
     expect(r.exceptions[0].evidence).toEqual({
       rule: 'win',
       rule_type: 'date_window',
+      proposed_because: 'several_equally_good_candidates',
       candidates: 'A:2=B:2 | A:3=B:2',
       candidate_count: 2,
+      candidate_index: '0=0 | 1=0',
+      amounts_a: '10.00,10.00',
+      amounts_b: '10.00',
     });
   });
 
