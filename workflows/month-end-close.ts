@@ -45,6 +45,14 @@ import {
   attestationsOf,
   judgeAttestation,
 } from '../domain/compliance/attestation';
+import {
+  DEFAULT_WAIVER_TEMPLATE,
+  policyWithWaivers,
+  waiverApproval,
+  waiverCheckpointId,
+  waiverDecision,
+  waiverItemType,
+} from '../domain/close/waiver';
 import { reconWorkflowId } from '../domain/ids';
 import { createCheckpoints } from './approval/checkpoints';
 import { directoryUsers, installExceptionActions } from './close/exception-actions';
@@ -116,7 +124,6 @@ function taskActivities(timeout: Duration) {
 
 const DEFAULT_BLOCKED_TIMEOUT = '30d';
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 10_000;
-const DEFAULT_WAIVER_TEMPLATE = 'task-waiver';
 /** patched() id: signed actions other than `complete` are checked against the close managers' roles. */
 const SIGNED_ACTION_AUTHORITY = 'signed-action-authority';
 /** patched() id: a task added during the close can be waived (with its own waiver checkpoint). */
@@ -129,21 +136,6 @@ const MAX_REFUSALS_KEPT = 500;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Waivers need an approval. The close's approval policy names a template checkpoint (default `task-waiver`); each
- * task of the plan gets its own checkpoint `waive:<taskId>` with the template's roles, limits and escalation, so a
- * waiver is decided, signed and audited like any other approval, by the roles the policy trusts with it.
- */
-function policyWithWaivers(policy: unknown, template: string, taskIds: readonly string[]): unknown {
-  if (!isRecord(policy) || !Array.isArray(policy.checkpoints)) return policy;
-  const checkpoints = policy.checkpoints as Record<string, unknown>[];
-  const tpl = checkpoints.find((c) => isRecord(c) && c.id === template);
-  if (!tpl) return policy;
-  const have = new Set(checkpoints.map((c) => (isRecord(c) ? c.id : undefined)));
-  const extra = taskIds.filter((id) => !have.has(`waive:${id}`)).map((id) => ({ ...tpl, id: `waive:${id}` }));
-  return { ...policy, checkpoints: [...checkpoints, ...extra] };
 }
 
 export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<CloseStatus> {
@@ -169,11 +161,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     waiverTemplate,
     plan.tasks.map((t) => t.id),
   );
-  const waiverItemType = (() => {
-    const cps = isRecord(policy) && Array.isArray(policy.checkpoints) ? (policy.checkpoints as unknown[]) : [];
-    const tpl = cps.find((c) => isRecord(c) && c.id === waiverTemplate);
-    return isRecord(tpl) && typeof tpl.item_type === 'string' ? tpl.item_type : undefined;
-  })();
+  const itemType = waiverItemType(policy, waiverTemplate);
   const checkpoints = createCheckpoints({
     now: nowIso,
     policy,
@@ -321,7 +309,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         if (finished && t.state !== 'done_with_exceptions') return `${t.id} is already ${t.state}`;
         if (t.state === 'running' || inflight.has(t.id)) return `${t.id} is running: wait for it to finish or fail`;
         if (waivers.has(t.id)) return `a waiver of ${t.id} is already waiting for its approval`;
-        if (!waiverItemType)
+        if (!itemType)
           return `a waiver needs an approval: the close's approvalPolicy has no checkpoint "${waiverTemplate}" to approve waivers`;
         // Closes started before waivers of added tasks existed refused them here; their histories replay that way.
         if (t.added && !patched(WAIVE_ADDED_TASKS))
@@ -560,21 +548,13 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   });
 
   function openWaiver(t: TaskStatus, a: TaskAction): void {
-    const checkpointId = `waive:${t.id}`;
+    const checkpointId = waiverCheckpointId(t.id);
     // A task added during the close gets its waiver checkpoint now, from the same template as the plan's tasks (a
     // later run of the close gets it at its start, from the carried plan).
     if (t.added) checkpoints.addFromTemplate(checkpointId, waiverTemplate);
     t.waiver = { checkpointId, requestedBy: a.by, state: 'open' };
     if (a.reason) t.waiver.reason = a.reason;
-    const config: ApprovalTaskConfig = {
-      checkpointId,
-      item: {
-        type: waiverItemType,
-        preparer: a.by,
-        ref: checkpointId,
-        description: `waive task ${t.id} (${t.name}) of close ${closeId}: ${a.reason ?? ''}`,
-      },
-    };
+    const config = waiverApproval({ task: t, by: a.by, reason: a.reason, closeId, itemType });
     const p = (async () => {
       let outcome: { state: string; reason?: string };
       try {
@@ -584,23 +564,19 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
         outcome = { state: 'refused', reason: failureMessage(err) };
       }
       const waiver = t.waiver as NonNullable<TaskStatus['waiver']>;
-      const entry: CloseJournalEntry = { at: nowIso(), by: 'approval', action: 'waive', taskId: t.id, accepted: true };
       const deciders = (checkpoints.statuses().find((c) => c.checkpointId === checkpointId)?.decisions ?? []).map(
         (d) => d.approverId,
       );
-      if (deciders.length) entry.by = deciders.filter((d, i) => deciders.indexOf(d) === i).join(', ');
-      if (outcome.state === 'approved') {
+      const decision = waiverDecision({ taskId: t.id, by: a.by, reason: a.reason }, outcome, deciders, nowIso());
+      if (decision.approved) {
         waiver.state = 'approved';
         t.state = 'waived';
-        t.reason = `waived: ${a.reason ?? ''} (requested by ${a.by}, approved on ${checkpointId})`;
+        t.reason = decision.taskReason;
         t.finishedAt = nowIso();
-        entry.note = `waiver approved on ${checkpointId}`;
       } else {
         waiver.state = 'refused';
-        entry.accepted = false;
-        entry.refusal = `waiver not approved (${outcome.state})${outcome.reason ? `: ${outcome.reason}` : ''}`;
       }
-      journal.push(entry);
+      journal.push(decision.entry);
     })().finally(() => {
       waivers.delete(t.id);
       bump();
