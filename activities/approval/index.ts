@@ -4,6 +4,9 @@
 // Worker configuration (approvalConfigFromEnv):
 //   FINFLOW_APPROVAL_JWKS_FILE   public keys whose approval tokens count (or FINFLOW_APPROVAL_JWKS, inline JSON)
 //   FINFLOW_APPROVAL_ISSUERS     accepted issuers, comma-separated (default finflow-approval-gateway,finflow-cli)
+//   FINFLOW_USER_KEYS_FILE       the user key directory (user-keys.ts): when set, a CLI token counts only when
+//                                signed with the named person's own key, valid and unrevoked; the JWKS file's keys
+//                                then sign for the gateway only. Unset: any JWKS key signs for anyone (legacy).
 //   FINFLOW_APPROVAL_AUDIENCE    default finflow-workflows
 //   FINFLOW_APPROVAL_WEBHOOK_URL optional: each notification is also POSTed there
 //   FINFLOW_APPROVAL_WEBHOOK_SECRET optional: HMAC key for the x-finflow-signature header
@@ -19,15 +22,22 @@ import { ApprovalOutbox, deliverWebhook, type OutboxNotification, type WebhookCo
 import { verifyResubmissionToken, type ResubmissionVerification } from './resubmission';
 import { verifyApprovalToken } from './signing';
 import { verifyTaskActionToken, type TaskActionVerification } from './task-action-token';
+import { userKeysFromFile, verifyWithPersonKeys, type PersonKeyTrust, type UserKeySource } from './user-keys';
 
 export { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from './keys';
 export type { NotificationKind, OutboxNotification, OutboxRow } from './outbox';
 export type { ResubmissionClaims, ResubmissionVerification } from './resubmission';
+export { staticUserKeys, userKeysFromFile, type UserKeySource } from './user-keys';
 
 export interface ApprovalActivityConfig {
   /** Public keys whose tokens count; without them every token is refused (and says why). */
   keys?: JSONWebKeySet;
   issuers?: string[];
+  /**
+   * The user key directory: with it, a person's token counts only when signed with that person's own key (or by
+   * the gateway with a key of `keys`). Without it, any key of `keys` signs for anyone, as before issue 18.
+   */
+  userKeys?: UserKeySource;
   audience?: string;
   /** Between the signer's clock and the workflow's; default 30 s. */
   clockToleranceSeconds?: number;
@@ -58,6 +68,7 @@ export function approvalConfigFromEnv(env: NodeJS.ProcessEnv = process.env): App
     }
     keys = parseApprovalKeySet(text, `FINFLOW_APPROVAL_JWKS_FILE ${file}`);
   } else if (inline) keys = parseApprovalKeySet(inline, 'FINFLOW_APPROVAL_JWKS');
+  const userKeysFile = env.FINFLOW_USER_KEYS_FILE?.trim();
   const issuers = env.FINFLOW_APPROVAL_ISSUERS?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
@@ -66,6 +77,7 @@ export function approvalConfigFromEnv(env: NodeJS.ProcessEnv = process.env): App
     throw new Error(`FINFLOW_APPROVAL_WEBHOOK_URL must be an http(s) URL, got ${url}`);
   return {
     ...(keys ? { keys } : {}),
+    ...(userKeysFile ? { userKeys: userKeysFromFile(userKeysFile) } : {}),
     ...(issuers?.length ? { issuers } : {}),
     ...(env.FINFLOW_APPROVAL_AUDIENCE?.trim() ? { audience: env.FINFLOW_APPROVAL_AUDIENCE.trim() } : {}),
     ...(url ? { webhook: { url, secret: env.FINFLOW_APPROVAL_WEBHOOK_SECRET?.trim() || undefined } } : {}),
@@ -113,7 +125,11 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
       );
     return outbox;
   };
-  const noKeys = 'this worker has no approval verification keys (set FINFLOW_APPROVAL_JWKS_FILE)';
+  const trust: PersonKeyTrust = {
+    ...(cfg.keys ? { keys: cfg.keys } : {}),
+    ...(cfg.userKeys ? { userKeys: cfg.userKeys } : {}),
+    gatewayIssuers: issuers.filter((i) => i !== CLI_ISSUER),
+  };
 
   return {
     /** Local activity: reads only the key set, so every retry gives the same answer; a bad token is an answer. */
@@ -128,17 +144,24 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
           reason: 'malformed',
           message: `not an approval token (over ${MAX_TOKEN_CHARS} characters)`,
         };
-      if (!cfg.keys) {
-        const u = untrusted(input.token);
-        return { ok: false, reason: 'unknown_key', message: noKeys, ...(u ? { untrusted: u } : {}) };
-      }
-      return verifyApprovalToken(input.token, cfg.keys, {
-        issuer: issuers,
-        audience,
-        expectedWorkflowId: input.workflowId,
-        clockToleranceSeconds: tolerance,
-        now: instantOr(input.at),
-      });
+      const now = instantOr(input.at);
+      return verifyWithPersonKeys(
+        input.token,
+        trust,
+        now,
+        (keys) =>
+          verifyApprovalToken(input.token, keys, {
+            issuer: issuers,
+            audience,
+            expectedWorkflowId: input.workflowId,
+            clockToleranceSeconds: tolerance,
+            now,
+          }),
+        (reason, message): ApprovalVerification => {
+          const u = untrusted(input.token);
+          return { ok: false, reason, message, ...(u ? { untrusted: u } : {}) };
+        },
+      );
     },
 
     /** Local activity, as verifyApprovalSignal. */
@@ -153,14 +176,24 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
           reason: 'malformed',
           message: `not a resubmission token (over ${MAX_TOKEN_CHARS} characters)`,
         };
-      if (!cfg.keys) return { ok: false, reason: 'unknown_key', message: noKeys };
-      return verifyResubmissionToken(input.token, cfg.keys, {
-        issuer: issuers,
-        audience,
-        expectedWorkflowId: input.workflowId,
-        clockToleranceSeconds: tolerance,
-        now: instantOr(input.at),
-      });
+      const now = instantOr(input.at);
+      return verifyWithPersonKeys(
+        input.token,
+        trust,
+        now,
+        (keys) =>
+          verifyResubmissionToken(input.token, keys, {
+            issuer: issuers,
+            audience,
+            expectedWorkflowId: input.workflowId,
+            clockToleranceSeconds: tolerance,
+            now,
+          }),
+        (reason, message): ResubmissionVerification => {
+          const preparerId = untrusted(input.token)?.approverId;
+          return { ok: false, reason, message, ...(typeof preparerId === 'string' ? { preparerId } : {}) };
+        },
+      );
     },
 
     /** Local activity, as verifyApprovalSignal: a person's signed task action on a close. */
@@ -175,14 +208,24 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
           reason: 'malformed',
           message: `not a task-action token (over ${MAX_TOKEN_CHARS} characters)`,
         };
-      if (!cfg.keys) return { ok: false, reason: 'unknown_key', message: noKeys };
-      return verifyTaskActionToken(input.token, cfg.keys, {
-        issuer: issuers,
-        audience,
-        expectedWorkflowId: input.workflowId,
-        clockToleranceSeconds: tolerance,
-        now: instantOr(input.at),
-      });
+      const now = instantOr(input.at);
+      return verifyWithPersonKeys(
+        input.token,
+        trust,
+        now,
+        (keys) =>
+          verifyTaskActionToken(input.token, keys, {
+            issuer: issuers,
+            audience,
+            expectedWorkflowId: input.workflowId,
+            clockToleranceSeconds: tolerance,
+            now,
+          }),
+        (reason, message): TaskActionVerification => {
+          const by = untrusted(input.token)?.approverId;
+          return { ok: false, reason, message, ...(typeof by === 'string' ? { claimedBy: by.slice(0, 256) } : {}) };
+        },
+      );
     },
 
     /**

@@ -61,9 +61,10 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
   return {
     async applyExceptionAction(input: ApplyExceptionActionInput): Promise<ExceptionActionOutcome> {
       const keys = deps.approval?.keys;
-      if (!keys)
+      const userKeys = deps.approval?.userKeys;
+      if (!keys && !userKeys)
         throw ApplicationFailure.nonRetryable(
-          'exception actions are signed, and this worker has no key set to verify them (FINFLOW_APPROVAL_JWKS_FILE)',
+          'exception actions are signed, and this worker has no key set to verify them (FINFLOW_APPROVAL_JWKS_FILE or FINFLOW_USER_KEYS_FILE)',
           'ExceptionActionsNotConfigured',
         );
       const { store, ledger } = await open();
@@ -71,7 +72,8 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
         {
           store,
           ...(ledger ? { ledger } : {}),
-          keys,
+          ...(keys ? { keys } : {}),
+          ...(userKeys ? { userKeys } : {}),
           ...(deps.approval?.issuers ? { issuers: deps.approval.issuers } : {}),
           ...(deps.approval?.audience ? { audience: deps.approval.audience } : {}),
           directory: { users: input.users.map((u) => ({ userId: u.userId, roles: u.roles })) },

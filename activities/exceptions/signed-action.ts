@@ -3,19 +3,23 @@
 // policy's directory (never the roles a caller claims), apply it in the result store (all items or none, with its
 // history row), and append the outcome, accepted or refused, to the hash-chained audit ledger. A refusal is
 // recorded in both before it is answered.
-import type { JSONWebKeySet } from 'jose';
+import { decodeJwt, type JSONWebKeySet } from 'jose';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ApprovalPolicy } from '../../domain/approval/policy';
 import type { AuditLedger } from '../audit-ledger/ledger';
 import { verifyExceptionActionToken } from '../approval/exception-action-token';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../approval/keys';
+import { personTokenFailure } from '../approval/person-token';
+import { verifyWithPersonKeys, type UserKeySource } from '../approval/user-keys';
 import type { ExceptionActionStore } from '../result-store/exception-actions';
 
 export interface ExceptionActionServiceDeps {
   store: ExceptionActionStore;
   ledger?: AuditLedger;
   /** Public keys whose tokens count (FINFLOW_APPROVAL_JWKS_FILE). */
-  keys: JSONWebKeySet;
+  keys?: JSONWebKeySet;
+  /** The user key directory: with it, a CLI-signed action counts only under its signer's own key (user-keys.ts). */
+  userKeys?: UserKeySource;
   issuers?: string[];
   audience?: string;
   /** Who holds which roles. */
@@ -74,14 +78,26 @@ export async function applySignedExceptionAction(
       })
     )?.seq;
 
-  const v = await verifyExceptionActionToken(token, deps.keys, {
-    issuer: deps.issuers ?? [GATEWAY_ISSUER, CLI_ISSUER],
-    audience: deps.audience ?? APPROVAL_AUDIENCE,
+  const issuers = deps.issuers ?? [GATEWAY_ISSUER, CLI_ISSUER];
+  const v = await verifyWithPersonKeys(
+    token,
+    {
+      ...(deps.keys ? { keys: deps.keys } : {}),
+      ...(deps.userKeys ? { userKeys: deps.userKeys } : {}),
+      gatewayIssuers: issuers.filter((i) => i !== CLI_ISSUER),
+    },
     now,
-    expectedWorkflowId: target.closeId,
-    clockToleranceSeconds: deps.clockToleranceSeconds ?? 30,
-    ...(target.reasonCodes ? { reasonCodes: target.reasonCodes } : {}),
-  });
+    (keys) =>
+      verifyExceptionActionToken(token, keys, {
+        issuer: issuers,
+        audience: deps.audience ?? APPROVAL_AUDIENCE,
+        now,
+        expectedWorkflowId: target.closeId,
+        clockToleranceSeconds: deps.clockToleranceSeconds ?? 30,
+        ...(target.reasonCodes ? { reasonCodes: target.reasonCodes } : {}),
+      }),
+    (reason, message) => personTokenFailure(claimedSigner(token))(reason, message),
+  );
   if (!v.ok) {
     const type = `ExceptionActionToken_${v.reason}`;
     await deps.store.recordUnverified({
@@ -186,5 +202,15 @@ export async function applySignedExceptionAction(
       by: a.by,
       ...(ledgerSeq !== undefined ? { ledgerSeq } : {}),
     };
+  }
+}
+
+/** Who the token says signed it, read without trust (for the refusal's record only). */
+function claimedSigner(token: string): string | undefined {
+  try {
+    const sub = decodeJwt(token).sub;
+    return typeof sub === 'string' ? sub.slice(0, 256) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -2,6 +2,7 @@
 // The signing itself (jose, keys) lives in activities/approval/signing.ts; this file is pure so workflow code
 // can share the types and turn a verification result into an attempt for the rules.
 import { z } from 'zod';
+import type { PersonKeyFailureReason } from './person-keys';
 
 export const EvidenceRefSchema = z.strictObject({
   /** What the evidence is (e.g. "bank_statement", "je_support"); matched against evidence_required. */
@@ -62,7 +63,9 @@ export type TokenFailureReason =
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'wrong_workflow'
-  | 'invalid_claims';
+  | 'invalid_claims'
+  /** A CLI token whose key is not the named person's own, valid and unrevoked (person-keys.ts). */
+  | PersonKeyFailureReason;
 
 /** JSON-safe result of verifying an approval token (what a verification activity returns to the workflow). */
 export type ApprovalVerification =

@@ -4,3 +4,4 @@ export * from './decision';
 export * from './rules';
 export * from './resubmission';
 export * from './legacy';
+export * from './person-keys';
