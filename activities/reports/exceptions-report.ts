@@ -27,6 +27,8 @@ export interface ReportInput extends ReportSealing {
   dir: string;
   /** Rows per read from the store. */
   batchSize?: number;
+  /** Above this many exceptions, no sheet per category (default CATEGORY_SHEETS_MAX_ROWS). */
+  categorySheetsMaxRows?: number;
 }
 
 type Kind = 'text' | 'amount' | 'int';
@@ -121,8 +123,38 @@ function totalsByCurrency(categories: readonly ExceptionTotal[]) {
 const TOTALS_HEADERS = ['Currency', 'Exceptions', 'Amount', 'Difference'];
 
 /**
+ * Up to this many exceptions, the workbook also gets one sheet per category (a reviewer works a category at a
+ * time); the rows are held until the main sheet is written, so the limit bounds the memory. Above it, the
+ * "Exceptions" sheet's Category filter does the same job.
+ */
+export const CATEGORY_SHEETS_MAX_ROWS = 20_000;
+
+/** A category as an Excel sheet name: at most 31 characters, none of : \ / ? * [ ]. */
+export function categorySheetName(category: string): string {
+  return category.replace(/[:\\/?*[\]]/g, '_').slice(0, 31) || '(none)';
+}
+
+function writeCategorySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, category: string, rows: readonly ExceptionRow[]) {
+  const ws = wb.addWorksheet(categorySheetName(category), { views: [{ state: 'frozen', ySplit: 1 }] });
+  const headers = EXCEPTION_REPORT_COLUMNS.map((c) => c.header);
+  const lengths = rows.map((r, j) => {
+    const row = ws.getRow(j + 2);
+    return EXCEPTION_REPORT_COLUMNS.map((c, i) =>
+      setCell(row.getCell(i + 1), c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined),
+    );
+  });
+  applyWidths(ws, fitWidths(headers, lengths));
+  ws.getRow(1).values = headers;
+  ws.getRow(1).font = { bold: true };
+  ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: headers.length } };
+  for (let i = 1; i <= rows.length + 1; i++) ws.getRow(i).commit();
+  ws.commit();
+}
+
+/**
  * The exceptions workbook: a "Totals" sheet first (exceptions, amount and difference per currency, the store's
- * exact sums), then "Exceptions", one row per exception. Both sheets have a frozen, filterable header row and
+ * exact sums), then "Exceptions", one row per exception, then (up to CATEGORY_SHEETS_MAX_ROWS exceptions) one
+ * sheet per category, named after it, in alphabetical order. Both sheets have a frozen, filterable header row and
  * columns fitted to their content (the exceptions sheet measures the header and its first batch: rows are
  * streamed, and the widths must be written before the first row). Amounts are numbers shown with their currency's
  * decimals wherever a number holds them exactly. The rows streamed must add up to the totals shown first, per
@@ -158,6 +190,11 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
       for (let i = 1; i <= totalRows.length + 1; i++) ts.getRow(i).commit();
       ts.commit();
 
+      const count = [...expected.values()].reduce((n, t) => n + t.count, 0);
+      const byCategory =
+        count <= (input.categorySheetsMaxRows ?? CATEGORY_SHEETS_MAX_ROWS)
+          ? new Map<string, ExceptionRow[]>()
+          : undefined;
       const ws = wb.addWorksheet('Exceptions', { views: [{ state: 'frozen', ySplit: 1 }] });
       const headers = EXCEPTION_REPORT_COLUMNS.map((c) => c.header);
       const totals = new CurrencyTotals();
@@ -185,6 +222,11 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
         for (const r of batch) {
           ws.getRow(rows + 2).commit();
           totals.add(r);
+          if (byCategory) {
+            const list = byCategory.get(r.category);
+            if (list) list.push(r);
+            else byCategory.set(r.category, [r]);
+          }
           rows++;
         }
         await catchUp(ws);
@@ -202,6 +244,9 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
               `the store's totals (${e?.count ?? 0}, ${e?.amount.toFixed() ?? '0'}, ${e?.difference.toFixed() ?? '0'})`,
           );
       }
+      if (byCategory)
+        for (const category of [...byCategory.keys()].sort())
+          writeCategorySheet(wb, category, byCategory.get(category)!);
       await wb.commit();
       return rows;
     },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { Pool } from 'pg';
 import { writeExceptionsXlsx, writeSummaryXlsx, type ReportInput } from '../../activities/reports';
+import { categorySheetName } from '../../activities/reports/exceptions-report';
 import { amountCell } from '../../activities/reports/cells';
 import { displayLength, fitWidths, MAX_WIDTH } from '../../activities/reports/sheet-layout';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
@@ -87,7 +88,13 @@ describe('the exceptions and summary workbooks as a controller opens them', () =
   it('puts the totals first, freezes and filters both header rows, and fits the columns to what they hold', async () => {
     // Widths are measured on the header and the first batch (the rows are streamed); here the batch holds them all.
     const wb = await read((await writeExceptionsXlsx({ ...input, batchSize: 100 })).path);
-    expect(wb.worksheets.map((w) => w.name)).toEqual(['Totals', 'Exceptions']);
+    expect(wb.worksheets.map((w) => w.name)).toEqual([
+      'Totals',
+      'Exceptions',
+      'amount_mismatch',
+      'missing_in_a',
+      'missing_in_b',
+    ]);
     for (const ws of wb.worksheets) {
       expect(frozen(ws)).toBe(true);
       expect(ws.autoFilter).toBeTruthy();
@@ -98,6 +105,39 @@ describe('the exceptions and summary workbooks as a controller opens them', () =
     expect(ws.getColumn(col('Key')).width).toBeGreaterThanOrEqual(LONG_KEY.length);
     expect(ws.getColumn(col('Side')).width).toBeLessThan(12);
     expect(ws.getColumn(col('Amount')).width).toBeGreaterThanOrEqual('Amount'.length + 3);
+  });
+
+  it("gives each category a sheet of its own holding exactly that category's rows, amounts numeric", async () => {
+    const wb = await read((await writeExceptionsXlsx(input)).path);
+    const items = (name: string) => {
+      const ws = wb.getWorksheet(name)!;
+      const col = headerIndex(ws);
+      const out: [string, unknown, unknown][] = [];
+      ws.eachRow((row, n) => {
+        if (n > 1)
+          out.push([
+            String(row.getCell(1).value),
+            row.getCell(col('Category')).value,
+            row.getCell(col('Amount')).value,
+          ]);
+      });
+      return out;
+    };
+    expect(items('missing_in_b')).toEqual([['GL:1', 'missing_in_b', 1234.5]]);
+    expect(items('amount_mismatch')).toEqual([['GL:2', 'amount_mismatch', 10]]);
+    expect(items('missing_in_a')).toEqual([['ERP:3', 'missing_in_a', -1200]]);
+    // Every row of the main sheet is on exactly one category sheet.
+    const all = items('Exceptions')
+      .map(([id]) => id)
+      .sort();
+    const split = ['amount_mismatch', 'missing_in_a', 'missing_in_b'].flatMap((c) => items(c).map(([id]) => id)).sort();
+    expect(split).toEqual(all);
+  });
+
+  it("names a category sheet within Excel's rules", () => {
+    expect(categorySheetName('bank/fee:[x]?*')).toBe('bank_fee__x___');
+    expect(categorySheetName('a'.repeat(40))).toHaveLength(31);
+    expect(categorySheetName('')).toBe('(none)');
   });
 
   it('writes amounts as numeric cells in their currency decimals, in the rows and in the totals', async () => {
