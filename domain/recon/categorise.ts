@@ -35,6 +35,7 @@
 //   items (a bank fee, an uncleared check) behind one made-up difference.
 import { bankItemNamer, type BankItemNamer } from './categorise-bank';
 import { pairEvidence } from './categorise-evidence';
+import { pairByReference } from './categorise-reference';
 import type { ReconciliationDefinition } from './definition';
 import { FREE, groupItems, isDuplicateKey, type MatchState } from './match';
 import { absMinor, addMinor, formatMinor, limitToMinor, subMinor, type Minor } from './minor';
@@ -230,68 +231,6 @@ class Categoriser {
     }
   }
 
-  /**
-   * The strongest evidence first: a leftover whose match_on values (a reference found in the text) are held by
-   * exactly one leftover on each side belongs with that one, whatever the amounts say. A different amount is the
-   * short payment (amount_mismatch), the same amount on another day a timing difference, the opposite amount a sign
-   * reversal; the evidence names the reference. A reference held several times on a side decides nothing here.
-   */
-  private pairByReference(
-    k: number,
-    fields: string[],
-    la: number[],
-    lb: number[],
-    usedA: Uint8Array,
-    usedB: Uint8Array,
-  ): void {
-    const s = this.s;
-    const valueOf = (r: { fields: Record<string, string> }): string | undefined => {
-      const parts: string[] = [];
-      for (const f of fields) {
-        const v = r.fields[f];
-        if (v === undefined || v.trim() === '') return undefined;
-        parts.push(v);
-      }
-      return parts.join(' / ');
-    };
-    const byValue = new Map<string, [number[], number[]]>();
-    la.forEach((i, p) => {
-      const v = usedA[p] ? undefined : valueOf(s.a[i]);
-      if (v === undefined) return;
-      const c = byValue.get(v);
-      if (c === undefined) byValue.set(v, [[p], []]);
-      else c[0].push(p);
-    });
-    lb.forEach((j, q) => {
-      const v = usedB[q] ? undefined : valueOf(s.b[j]);
-      if (v !== undefined) byValue.get(v)?.[1].push(q);
-    });
-    const scale = this.scale(s.buckets.currency[k]);
-    for (const [value, [ps, qs]] of byValue) {
-      if (ps.length !== 1 || qs.length !== 1) continue;
-      const [p, q] = [ps[0], qs[0]];
-      const [i, j] = [la[p], lb[q]];
-      const x = s.amountA[i];
-      const y = s.amountB[j];
-      const evidence: Evidence = { match_on: fields.join(','), reference: value };
-      let category: Category = 'amount_mismatch';
-      if (x === y && s.dayA[i] !== s.dayB[j]) {
-        category = 'timing_difference';
-        Object.assign(evidence, {
-          date_a: s.a[i].date as string,
-          date_b: s.b[j].date as string,
-          days_apart: s.dayB[j] - s.dayA[i],
-        });
-      } else if (x === -y && x !== 0) {
-        category = 'sign_reversal';
-        evidence.sum = formatMinor(0, scale);
-      } else evidence.difference = formatMinor(subMinor(x, y), scale);
-      usedA[p] = 1;
-      usedB[q] = 1;
-      this.emit(category, k, [i], [j], evidence);
-    }
-  }
-
   private pairLeftovers(k: number, la: number[], lb: number[]): void {
     const s = this.s;
     const { amountA, amountB } = s;
@@ -304,7 +243,8 @@ class Categoriser {
     let work = 0;
     let truncated = false;
     const budget = this.def.categorisation.max_pairing_work;
-    for (const fields of this.references) this.pairByReference(k, fields, la, lb, usedA, usedB);
+    const emit = (c: Category, a: number[], b: number[], e: Evidence) => this.emit(c, k, a, b, e);
+    for (const fields of this.references) pairByReference(s, fields, la, lb, usedA, usedB, scale, emit);
 
     const limits = { scale, window, roundingLimit };
     const classify = (pass: number, i: number, j: number) => pairEvidence(s, pass, i, j, limits);
