@@ -26,7 +26,8 @@ export function ageingReport(items: Iterable<FilterableException>, asOf: string)
   type Acc = { count: number; total: Dec; scale: number };
   const rows = new Map<string, { category: string; currency: string | null; b: Record<AgeingBucket, Acc> }>();
   for (const x of items) {
-    if (x.state === 'resolved') continue;
+    // A decided suggestion is settled: its records are matched, or aged in the exceptions they returned to.
+    if (x.state === 'resolved' || x.state === 'confirmed' || x.state === 'rejected') continue;
     const k = `${x.category}\u0000${x.currency ?? ''}`;
     let r = rows.get(k);
     if (!r) {

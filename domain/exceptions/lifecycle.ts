@@ -6,7 +6,8 @@
 import { parseDecimal } from '../money';
 import { describeMaterial, type MaterialityResult, unexplainedAboveMateriality } from './materiality';
 
-export const EXCEPTION_STATES = ['open', 'explained', 'resolved', 'carried_forward'] as const;
+/** `confirmed` / `rejected`: a suggested match a person decided (see suggestions.ts); neither is open. */
+export const EXCEPTION_STATES = ['open', 'explained', 'resolved', 'carried_forward', 'confirmed', 'rejected'] as const;
 export type ExceptionState = (typeof EXCEPTION_STATES)[number];
 
 /** The reason codes a reconciliation offers when its definition names none. */

@@ -329,7 +329,7 @@ describe('bulk filters', () => {
   it('refuses bad bounds and unknown states, naming the field', () => {
     const bad = (f: Parameters<typeof parseExceptionFilter>[0]) => refusal(() => parseExceptionFilter(f)).message;
     expect(bad({ states: ['closed' as never] })).toBe(
-      'filter.states: "closed" is not one of open, explained, resolved, carried_forward',
+      'filter.states: "closed" is not one of open, explained, resolved, carried_forward, confirmed, rejected',
     );
     expect(bad({ minAmount: '-1' })).toBe('filter.minAmount: "-1" is not an amount of 0 or more');
     expect(bad({ minAmount: '10', maxAmount: '5' })).toBe('filter: minAmount 10 is above maxAmount 5');
