@@ -26,6 +26,7 @@ import {
 import type { ApprovalActivities } from '../activities/approval';
 import type { createCalendarActivities } from '../activities/calendar';
 import type { BusinessCalendar } from '../domain/close/business-days';
+import { actionAuthorityProblem } from '../domain/close/action-authority';
 import { calendarWindow, resolveDeadline } from '../domain/close/deadline';
 import { durationMs } from '../domain/duration';
 import { DEFAULT_FISCAL_CALENDAR, parsePeriodKey } from '../domain/close/fiscal-calendar';
@@ -496,40 +497,15 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     return apply(signedAction, signed);
   }
 
-  /**
-   * Whether the proven signer may take the action, per the approval policy's directory (no directory: nothing to
-   * check against). A completion must come from the task's owner: the person it was reassigned to, or a holder of
-   * its owner role. Rerunning a task or asking to waive it is for its owner or a close manager; reassigning,
-   * skipping, adding, pausing and resuming are for close managers (closeManagerRoles). Closes that took signed
-   * actions before the managers' check existed replay without it.
-   */
+  /** Whether the proven signer may take the action (domain/close/action-authority.ts). */
   function authorityProblem(a: TaskAction): string | undefined {
-    // Who may attest is the control's rule (the roles it is required from), judged when the action is applied.
-    if (a.action === 'attest') return undefined;
-    const roles = checkpoints.rolesOf(a.by);
-    if (roles === undefined) return undefined;
-    const t = a.taskId ? byId(a.taskId) : undefined;
-    const has = (role: string | undefined) => role !== undefined && roles.includes(role);
-    const rolesText = `the directory gives ${a.by} ${roles.length ? roles.join(', ') : 'no role'}`;
-    const isOwner = (task: TaskStatus) => task.owner === a.by || has(task.ownerRole);
-    if (a.action === 'complete') {
-      if (t?.ownerRole && !isOwner(t))
-        return `${a.by} may not complete ${t.id}: it belongs to role ${t.ownerRole}${t.owner ? ` (assigned to ${t.owner})` : ''}, and ${rolesText}`;
-      return undefined;
-    }
-    if (!patched(SIGNED_ACTION_AUTHORITY)) return undefined;
-    const managerRoles = options.closeManagerRoles ?? (plan.owner ? (checkpoints.rolesOf(plan.owner) ?? []) : []);
-    if (a.by === plan.owner || managerRoles.some(has)) return undefined;
-    const ownersToo = a.action === 'rerun' || a.action === 'waive';
-    if (ownersToo && t && isOwner(t)) return undefined;
-    const managers = [
-      ...(plan.owner ? [`the close owner ${plan.owner}`] : []),
-      ...managerRoles.map((r) => `role ${r}`),
-    ];
-    const who = ownersToo
-      ? `the task's owner${t?.owner ? ` (${t.owner})` : t?.ownerRole ? ` (role ${t.ownerRole})` : ''} or a close manager`
-      : 'a close manager';
-    return `${a.by} may not ${a.action}${t ? ` ${t.id}` : ' the close'}: that is for ${who} (${managers.join(', ') || 'none named'}), and ${rolesText}`;
+    return actionAuthorityProblem(a, {
+      rolesOf: (userId) => checkpoints.rolesOf(userId),
+      task: a.taskId ? byId(a.taskId) : undefined,
+      planOwner: plan.owner,
+      closeManagerRoles: options.closeManagerRoles,
+      checksManagers: () => patched(SIGNED_ACTION_AUTHORITY),
+    });
   }
 
   setHandler(taskActionSignal, async (a) => {
