@@ -1,0 +1,122 @@
+// Writing a run's reports (moved out of index.ts, behaviour unchanged): the store's count per category checked
+// against the reconciliation's, the run's outcome recorded, then the exceptions and summary reports in each format.
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { classificationOf, strictestClassification } from '../../domain/security/policy';
+import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
+import type { ResultStore } from '../result-store';
+import type { DatasetCipher } from '../security/envelope';
+import { removeRunDir } from './spill';
+
+export interface WriteReconReportsInput {
+  runId: string;
+  reconId: string;
+  company: string;
+  period: string;
+  /** Business date in the file names, yyyy-mm-dd. */
+  asOfDate: string;
+  /** The merged summary, recorded with the run (the summary report shows it). */
+  summary?: unknown;
+  status?: 'balanced' | 'exceptions';
+  /** Remove the run's spill files once the reports are written (default true). */
+  cleanUp?: boolean;
+  /**
+   * The definition's classifications of its two sources (a, b): the stricter, and each side's, are recorded in
+   * sealed reports' headers.
+   */
+  classifications?: string[];
+}
+
+export interface WrittenReport {
+  kind: 'exceptions' | 'summary';
+  format: 'xlsx' | 'csv' | 'json';
+  path: string;
+  sha256: string;
+  rows: number;
+  /** Sealed at rest with the run's data key (`finflow report open` gives the clear file). */
+  sealed?: boolean;
+}
+
+/**
+ * A business key as one folder name: letters, digits, '.', '_' and '-' kept, any other character as %XX of its
+ * UTF-8 bytes (so two keys never share a folder), never '.' or '..'.
+ */
+export function folderName(key: string, what: string): string {
+  if (!key)
+    throw ApplicationFailure.nonRetryable(`the ${what} is empty: no folder can be named after it`, 'InvalidInput');
+  const name = Array.from(Buffer.from(key, 'utf8'))
+    .map((b) => {
+      const c = String.fromCharCode(b);
+      return /[A-Za-z0-9._-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    })
+    .join('');
+  return name === '.' || name === '..' ? name.replace(/\./g, '%2E') : name;
+}
+
+export interface WriteRunReportsDeps {
+  store: ResultStore;
+  reportsDir: string;
+  workDir: string;
+  /** The run's dataset cipher for sealing its reports, or undefined when they stay in clear. */
+  reportCipherOf: (runId: string) => Promise<DatasetCipher | undefined>;
+  heartbeat: (details?: unknown) => void;
+}
+
+/**
+ * Records the run's outcome and writes the exceptions and summary reports (xlsx, csv, json) from the result
+ * store. Each file is written atomically under its final name, so a retry rewrites it whole.
+ */
+export async function writeRunReports(
+  deps: WriteRunReportsDeps,
+  input: WriteReconReportsInput,
+): Promise<WrittenReport[]> {
+  const st = deps.store;
+  // The store's own count per category must be the reconciliation's: two records sharing an id on different
+  // keys would otherwise overwrite each other's item silently (items are keyed by run and record id).
+  const counted = (input.summary as { perCategory?: Record<string, number> } | undefined)?.perCategory;
+  if (counted) {
+    const stored: Record<string, number> = {};
+    for (const t of await st.exceptionTotals(input.runId)) stored[t.category] = (stored[t.category] ?? 0) + t.count;
+    for (const category of new Set([...Object.keys(counted), ...Object.keys(stored)]))
+      if ((counted[category] ?? 0) !== (stored[category] ?? 0))
+        throw ApplicationFailure.nonRetryable(
+          `control totals do not balance in ${input.reconId}: the result store holds ${stored[category] ?? 0} ${category} exceptions, the reconciliation counted ${counted[category] ?? 0} (records sharing an id?)`,
+          'ControlTotalsError',
+        );
+  }
+  if (input.status !== undefined)
+    await st.finishRun(input.runId, { status: input.status, summary: input.summary ?? null });
+  // Sealed at rest under the run's data key when its extracts were (a worker with keys); a run extracted in
+  // clear keeps clear reports, and a shredded one cannot be reported on any more (non-retryable).
+  const seal = await deps.reportCipherOf(input.runId);
+  try {
+    const base: ReportInput = {
+      store: st,
+      runId: input.runId,
+      reconId: input.reconId,
+      date: input.asOfDate,
+      // A folder per close (company, period): the seed's file names repeat across companies and closes.
+      dir: join(deps.reportsDir, folderName(input.company, 'company'), folderName(input.period, 'period')),
+      ...(seal ? { seal } : {}),
+      ...(input.classifications?.length ? { classification: strictestClassification(input.classifications) } : {}),
+      // The definition's two sources in order (a, b): each side's own columns take its own level in role views.
+      ...(input.classifications?.length === 2
+        ? {
+            sides: { a: classificationOf(input.classifications[0]), b: classificationOf(input.classifications[1]) },
+          }
+        : {}),
+    };
+    const out: WrittenReport[] = [];
+    for (const kind of ['exceptions', 'summary'] as const)
+      for (const format of ['xlsx', 'csv', 'json'] as const) {
+        const f: ReportFile =
+          kind === 'exceptions' ? await writeExceptionsReport(format, base) : await writeSummaryReport(format, base);
+        out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows, ...(seal ? { sealed: true } : {}) });
+        deps.heartbeat({ kind, format });
+      }
+    if (input.cleanUp !== false) await removeRunDir(deps.workDir, input.runId);
+    return out;
+  } finally {
+    seal?.dispose();
+  }
+}
