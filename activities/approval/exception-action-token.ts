@@ -5,7 +5,8 @@
 // them, so the store applies what was signed and nothing else.
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { type ExceptionAction, parseExceptionAction } from '../../domain/exceptions/lifecycle';
+import type { ExceptionAction } from '../../domain/exceptions/lifecycle';
+import { parseAnyExceptionAction, type SuggestionAction } from '../../domain/exceptions/suggestions';
 import type { ExceptionFilter } from '../../domain/exceptions/filter';
 import {
   issuesText,
@@ -45,7 +46,8 @@ export interface SignedExceptionAction {
   reconId: string;
   runId: string;
   by: string;
-  action: ExceptionAction;
+  /** A lifecycle action, or a decision on a suggested match (confirm, reject). */
+  action: ExceptionAction | SuggestionAction;
   itemIds: string[];
   count: number;
   totals: { currency: string | null; total: string }[];
@@ -86,9 +88,9 @@ export async function verifyExceptionActionToken(
   );
   if (!checked.ok) return checked;
   const fail = personTokenFailure(checked.claims.by);
-  let action: ExceptionAction;
+  let action: ExceptionAction | SuggestionAction;
   try {
-    action = parseExceptionAction(checked.claims.exceptionAction, {
+    action = parseAnyExceptionAction(checked.claims.exceptionAction, {
       where: 'exceptionAction',
       ...(options.reasonCodes ? { reasonCodes: options.reasonCodes } : {}),
     });

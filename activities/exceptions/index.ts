@@ -8,6 +8,7 @@ import type { ApprovalActivityConfig } from '../approval';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { defaultResultStore, envelopeSealer, type ReconActivityConfig } from '../recon';
 import { createExceptionActionStore, type ExceptionActionStore } from '../result-store/exception-actions';
+import { createSuggestionStore, type SuggestionStore } from '../result-store/suggestions';
 import type { SystemRegistry } from '../systems';
 import { applySignedExceptionAction, type ExceptionActionOutcome, type ExceptionActionTarget } from './signed-action';
 
@@ -38,8 +39,18 @@ export function exceptionActionStoreOf(deps: Pick<ExceptionActivityDeps, 'system
   });
 }
 
+/** The suggestion store on the same database and keys (confirm / reject of suggested matches). */
+export function suggestionStoreOf(deps: Pick<ExceptionActivityDeps, 'systems' | 'recon'>): SuggestionStore {
+  const envelope = deps.recon?.envelope;
+  return createSuggestionStore({
+    pool: deps.systems.postgres('results'),
+    results: deps.recon?.resultStore ?? defaultResultStore(deps),
+    ...(envelope ? { sealerFor: envelopeSealer(envelope) } : {}),
+  });
+}
+
 export function createExceptionActivities(deps: ExceptionActivityDeps) {
-  let opened: Promise<{ store: ExceptionActionStore; ledger?: AuditLedger }> | undefined;
+  let opened: Promise<{ store: ExceptionActionStore; suggestions: SuggestionStore; ledger?: AuditLedger }> | undefined;
   const open = () => {
     opened ??= (async () => {
       await (deps.recon?.resultStore ?? defaultResultStore(deps)).migrate();
@@ -51,7 +62,7 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
         pool.on('error', () => undefined);
         ledger = await AuditLedger.open({ pool });
       }
-      return { store, ...(ledger ? { ledger } : {}) };
+      return { store, suggestions: suggestionStoreOf(deps), ...(ledger ? { ledger } : {}) };
     })();
     opened.catch(() => {
       opened = undefined;
@@ -67,10 +78,11 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
           'exception actions are signed, and this worker has no key set to verify them (FINFLOW_APPROVAL_JWKS_FILE or FINFLOW_USER_KEYS_FILE)',
           'ExceptionActionsNotConfigured',
         );
-      const { store, ledger } = await open();
+      const { store, suggestions, ledger } = await open();
       return applySignedExceptionAction(
         {
           store,
+          suggestions,
           ...(ledger ? { ledger } : {}),
           ...(keys ? { keys } : {}),
           ...(userKeys ? { userKeys } : {}),

@@ -12,9 +12,12 @@ import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../approval/keys'
 import { personTokenFailure } from '../approval/person-token';
 import { verifyWithPersonKeys, type UserKeySource } from '../approval/user-keys';
 import type { ExceptionActionStore } from '../result-store/exception-actions';
+import type { SuggestionStore } from '../result-store/suggestions';
 
 export interface ExceptionActionServiceDeps {
   store: ExceptionActionStore;
+  /** Where confirm and reject of suggested matches are applied (refused when absent). */
+  suggestions?: SuggestionStore;
   ledger?: AuditLedger;
   /** Public keys whose tokens count (FINFLOW_APPROVAL_JWKS_FILE). */
   keys?: JSONWebKeySet;
@@ -156,19 +159,26 @@ export async function applySignedExceptionAction(
         `the action is for reconciliation ${a.reconId}, not ${target.reconId}`,
         'ExceptionOfAnotherRun',
       );
-    const done = await deps.store.apply({
+    const common = {
       runId: target.runId,
       claimedRunId: a.runId,
       reconId: target.reconId,
       actor: { id: a.by, roles },
       ownerRoles: target.ownerRoles,
-      action: a.action,
       itemIds: a.itemIds,
-      ...(a.filter ? { filter: a.filter } : {}),
       expected: { count: a.count, totals: a.totals },
       at,
       proof: { nonce: a.proof.nonce, kid: a.proof.kid, issuer: a.proof.issuer },
-    });
+    };
+    let done: { seq: number; count: number; totals: { currency: string | null; total: string }[] };
+    if (a.action.action === 'confirm' || a.action.action === 'reject') {
+      if (!deps.suggestions)
+        throw ApplicationFailure.nonRetryable(
+          'this worker cannot decide suggested matches (no suggestion store)',
+          'ExceptionActionsNotConfigured',
+        );
+      done = await deps.suggestions.decide({ ...common, action: a.action });
+    } else done = await deps.store.apply({ ...common, action: a.action, ...(a.filter ? { filter: a.filter } : {}) });
     const ledgerSeq = await ledger(a.by, true, { ...summary, seq: done.seq }, a.proof.nonce);
     return {
       accepted: true,

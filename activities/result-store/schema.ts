@@ -9,12 +9,22 @@ export const EXCEPTIONS_TABLE = 'recon_exceptions';
 export const BLOCKS_TABLE = 'recon_sealed_blocks';
 /** Every person's action on exceptions (issue 15), accepted or refused: who, when, what, which items. */
 export const EXCEPTION_ACTIONS_TABLE = 'recon_exception_actions';
+/** Suggested matches a person confirmed (the match, naming who) or rejected (issue 15). */
+export const SUGGESTION_DECISIONS_TABLE = 'recon_suggestion_decisions';
 const MIGRATIONS_TABLE = 'recon_schema_migrations';
 
 /** Arbitrary but fixed: serialises schema changes across every process sharing the database. */
 const SCHEMA_LOCK_KEY = 0x46_46_52_53; // "FFRS"
 
-export const EXCEPTION_STATUSES = ['open', 'explained', 'resolved', 'carried_forward'] as const;
+/** `confirmed` / `rejected`: a suggested match a person decided (domain/exceptions/suggestions.ts). */
+export const EXCEPTION_STATUSES = [
+  'open',
+  'explained',
+  'resolved',
+  'carried_forward',
+  'confirmed',
+  'rejected',
+] as const;
 export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
 
 export const RUN_STATUSES = ['running', 'balanced', 'exceptions', 'failed'] as const;
@@ -148,7 +158,8 @@ CREATE UNIQUE INDEX recon_exception_actions_nonce_idx ON ${EXCEPTION_ACTIONS_TAB
   },
   {
     version: 4,
-    description: 'roll-forward: a run\'s period and as-of date, the period an exception was first seen, brought-forward links',
+    description:
+      "roll-forward: a run's period and as-of date, the period an exception was first seen, brought-forward links",
     // A run's period and as-of date find "the previous period's run" of a reconciliation; an exception brought
     // forward from it is a row of the new run naming the run and item it came from (bf_run_id, bf_item_id), so its
     // action history can be followed back. first_seen is the business date (the as-of date of the run that first
@@ -160,6 +171,36 @@ ALTER TABLE ${EXCEPTIONS_TABLE}
   ADD COLUMN first_seen_period text,
   ADD COLUMN bf_run_id text,
   ADD COLUMN bf_item_id text;
+`,
+  },
+  {
+    version: 5,
+    description: 'suggested matches decided by a person: confirmed and rejected states, the decisions',
+    // A decided suggestion keeps its exception row (state confirmed or rejected, settled by/at in resolved_by /
+    // resolved_at); the decision names the match a confirmation made and the items a decision returned to the
+    // leftovers (domain/exceptions/suggestions.ts). One decision per suggestion: the primary key says so.
+    sql: `
+ALTER TABLE ${EXCEPTIONS_TABLE} DROP CONSTRAINT IF EXISTS recon_exceptions_status_check;
+ALTER TABLE ${EXCEPTIONS_TABLE} ADD CONSTRAINT recon_exceptions_status_check
+  CHECK (status IN ('open', 'explained', 'resolved', 'carried_forward', 'confirmed', 'rejected'));
+CREATE TABLE ${SUGGESTION_DECISIONS_TABLE} (
+  run_id text NOT NULL,
+  item_id text NOT NULL,
+  decision text NOT NULL CHECK (decision IN ('confirmed', 'rejected')),
+  rule text NOT NULL,
+  by text NOT NULL,
+  at timestamptz NOT NULL,
+  candidate integer,
+  a_items jsonb NOT NULL DEFAULT '[]',
+  b_items jsonb NOT NULL DEFAULT '[]',
+  amount_a numeric,
+  amount_b numeric,
+  difference numeric,
+  returned jsonb NOT NULL DEFAULT '[]',
+  action_seq bigint NOT NULL,
+  PRIMARY KEY (run_id, item_id),
+  CHECK (decision = 'rejected' OR (candidate IS NOT NULL AND amount_a IS NOT NULL AND amount_b IS NOT NULL))
+);
 `,
   },
 ];
