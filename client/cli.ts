@@ -5,6 +5,7 @@ import { registerApprovalCommands } from './commands/approval';
 import { registerCloseCommands, registerTaskCommands } from './commands/close';
 import { registerComplianceCommands } from './commands/compliance';
 import { registerExceptionCommands } from './commands/exceptions';
+import { registerReconCommands } from './commands/recon';
 import { registerSecurityCommands } from './commands/security';
 
 // Kept here for callers of the earlier layout (scripts/demo.ts): the close commands live in commands/close.ts.
@@ -21,6 +22,7 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
   registerApprovalCommands(program, out);
   registerComplianceCommands(program, out);
   registerExceptionCommands(program, out);
+  registerReconCommands(program, out);
   registerSecurityCommands(program, out);
   return program;
 }

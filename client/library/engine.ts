@@ -3,26 +3,25 @@
 // close exactly as `finflow close start` does (client/close-start.ts), and the Execution follows it, takes signed
 // approval decisions (client/approval-decision.ts, as `finflow approve --signing-key`) and reads its results.
 // Workers run elsewhere (workers/main.ts) with the systems' connections in their environment.
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
-import { signTaskAction } from '../../activities/approval/task-action-token';
+import { readSigningKeyFile } from '../../activities/approval/keys';
 import type { ApprovalSigningKey } from '../../activities/approval/signing';
 import type { KeyProvider } from '../../activities/security/key-ring';
-import type { EvidenceRef } from '../../domain/approval';
+import type { ReconciliationSummary } from '../../contracts';
+import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import type { TemporalConfig } from '../../platform/config';
-import { approvalsQuery, statusQuery, submitApprovalUpdate, type ApprovalAnswer } from '../../workflows/definitions';
-import type { CloseStatus, ClosePlanStart, TaskActionAnswer } from '../../workflows/types';
-import { approvalDecisionPayload, sendApprovalUpdate } from '../approval-decision';
+import type { ClosePlanStart } from '../../workflows/types';
 import { startClose } from '../close-start';
-import { submitTaskAction } from '../task-action';
 import { connectClient } from '../connect';
+import { reconRunInput, runReconciliation, type ReconRunOptions, type RunParameters } from '../recon-run';
 import type { ApprovalConfig } from './approval-config';
 import { FinflowBuildError } from './errors';
+import { Execution } from './execution';
 import type { FinancialWorkflow } from './financial-workflow';
 import type { DataSourceRegistry, MappingRegistry, SystemRegistry } from './registries';
-import { currentStepOf, reached, resultsOf, type EndedState, type ExecutionResults } from './results';
 import type { SecurityConfig } from './security-config';
+
+export { Execution, type ApprovalSubmission, type WaitOptions } from './execution';
 
 export interface EngineOptions {
   systems?: SystemRegistry;
@@ -41,31 +40,6 @@ export interface EngineOptions {
   /** A client already connected (e.g. a test environment's); the engine then does not close it. */
   client?: Client;
   env?: NodeJS.ProcessEnv;
-}
-
-/** What `submitApproval` takes: who decides what, with which comment and evidence. */
-export interface ApprovalSubmission {
-  /** The approver's userId. */
-  approver: string;
-  decision: 'approved' | 'rejected';
-  comments?: string;
-  /** The checkpoint; default the one checkpoint waiting for a decision. */
-  checkpoint?: string;
-  evidence?: EvidenceRef[];
-  resolution?: string;
-  onBehalfOf?: string;
-  level?: number;
-  /** Default the engine's signingKey, else FINFLOW_APPROVAL_SIGNING_KEY_FILE. */
-  signingKey?: string | ApprovalSigningKey;
-  /** DEVELOPMENT ONLY: send without a key; the close refuses it unless it allows unsigned approvals. */
-  unsigned?: boolean;
-}
-
-export interface WaitOptions {
-  /** Milliseconds; default 60,000. */
-  timeout?: number;
-  /** Milliseconds between looks; default 200. */
-  interval?: number;
 }
 
 /** The seed's Engine. */
@@ -130,6 +104,24 @@ export class Engine {
     return new Execution(this, id, { started: false, ...opts });
   }
 
+  /**
+   * One reconciliation without a close (as `finflow recon run`): the definition (domain/recon's shape, with
+   * `{execution.parameters.<name>}` anywhere in its strings) is checked and rendered here, then run by the same
+   * reconciliation workflow a close starts as its child; resolves with its summary (status, figures per side,
+   * matches per rule, exceptions per category, report paths). `month_end_date` (or `as_of_date`) gives the as-of
+   * date and the period.
+   */
+  async reconcile(
+    definition: ReconciliationDefinitionInput,
+    parameters: RunParameters = {},
+    opts: ReconRunOptions = {},
+  ): Promise<ReconciliationSummary & { workflowId: string }> {
+    const input = reconRunInput(definition, parameters, opts);
+    const { client, config } = await this.connection();
+    const { workflowId, summary } = await runReconciliation(client, config, input);
+    return { workflowId, ...summary };
+  }
+
   /** @internal the key a decision is signed with. */
   async signingKeyFor(given: string | ApprovalSigningKey | undefined): Promise<ApprovalSigningKey | undefined> {
     const k =
@@ -153,197 +145,4 @@ export class Engine {
 
 function definedOf<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-const ENDED: Record<string, EndedState | undefined> = {
-  CANCELLED: 'cancelled',
-  FAILED: 'failed',
-  TERMINATED: 'terminated',
-  TIMED_OUT: 'timed_out',
-};
-
-/** A close started (or attached to) by an Engine. */
-export class Execution {
-  /** Whether this call started the close (false: it was already running or done). */
-  readonly started: boolean;
-  readonly #checkpoints: Map<string, string>;
-  readonly #closeTaskId: string | undefined;
-
-  constructor(
-    private readonly engine: Engine,
-    /** The close's workflow id (close:<company>:<period>). */
-    readonly id: string,
-    opts: { started: boolean; checkpoints?: Map<string, string>; closeTaskId?: string },
-  ) {
-    this.started = opts.started;
-    this.#checkpoints = opts.checkpoints ?? new Map();
-    this.#closeTaskId = opts.closeTaskId;
-  }
-
-  async #handle() {
-    return (await this.engine.connection()).client.workflow.getHandle(this.id);
-  }
-
-  /** The close's status: every task's state, the checkpoints, progress (the workflow's `status` query). */
-  async status(): Promise<CloseStatus> {
-    const handle = await this.#handle();
-    const d = await handle.describe();
-    if (d.status.name === 'COMPLETED') return (await handle.result()) as CloseStatus;
-    return handle.query(statusQuery);
-  }
-
-  /** The first running task's id, or the close's state ('completed', 'blocked') when none runs. */
-  async currentStep(): Promise<string> {
-    return currentStepOf(await this.status());
-  }
-
-  /**
-   * Resolves with the status once the close reaches `step` (an approval task: its checkpoint waits for a decision;
-   * another task: it runs or finished) or, for 'completed', once the close completed. Rejects at the timeout,
-   * saying where the close is, or at once when there is no such step.
-   */
-  async waitFor(step: string, opts: WaitOptions = {}): Promise<CloseStatus> {
-    const deadline = Date.now() + (opts.timeout ?? 60_000);
-    for (;;) {
-      let s: CloseStatus | undefined;
-      try {
-        s = await this.status();
-      } catch (err) {
-        // Before its first workflow task the close answers no query: keep looking until the deadline.
-        if (Date.now() >= deadline) throw err;
-      }
-      if (s) {
-        if (step !== 'completed' && !s.tasks.some((t) => t.id === step))
-          throw new Error(`${this.id} has no step ${step} (steps: ${s.tasks.map((t) => t.id).join(', ')})`);
-        if (reached(s, step, (t) => this.#checkpoints.get(t))) return s;
-        if (Date.now() >= deadline) {
-          const blocked = (s.blockers ?? []).map((b) => `${b.task}: ${b.message}`).join('; ');
-          throw new Error(
-            `${this.id} did not reach ${step} within ${opts.timeout ?? 60_000} ms: it is ${s.state} at ${currentStepOf(s)}` +
-              (blocked ? ` (blocked: ${blocked})` : ''),
-          );
-        }
-      }
-      await new Promise((r) => setTimeout(r, opts.interval ?? 200));
-    }
-  }
-
-  /**
-   * A person's decision on the checkpoint waiting for one, signed with their key (as `finflow approve
-   * --signing-key`); the workflow verifies it and answers. Refusals by the workflow (wrong role, over the limit,
-   * the preparer approving their own item) come back as `accepted: false` with the reason. Throws when the
-   * checkpoint is not waiting for a decision, naming what is.
-   */
-  async submitApproval(s: ApprovalSubmission): Promise<ApprovalAnswer> {
-    const { client } = await this.engine.connection();
-    const approvals = await (await this.#handle()).query(approvalsQuery);
-    const open = approvals.checkpoints.filter((c) => c.state === 'open');
-    const waiting = open.map((c) => c.checkpointId).join(', ') || 'none';
-    let checkpointId = s.checkpoint;
-    if (checkpointId === undefined) {
-      if (open.length !== 1)
-        throw new Error(
-          open.length === 0
-            ? `no checkpoint of ${this.id} is waiting for a decision (the close is at ${await this.currentStep()})`
-            : `several checkpoints wait for a decision (${waiting}): name one with { checkpoint }`,
-        );
-      checkpointId = open[0].checkpointId;
-    } else if (!open.some((c) => c.checkpointId === checkpointId)) {
-      const cp = approvals.checkpoints.find((c) => c.checkpointId === checkpointId);
-      throw new Error(
-        `checkpoint ${checkpointId} is not waiting for a decision (${cp ? `it is ${cp.state}` : 'it is not open'}); ` +
-          `waiting: ${waiting}; the close is at ${await this.currentStep()}`,
-      );
-    }
-    const key = await this.engine.signingKeyFor(s.signingKey);
-    if (!key && !s.unsigned)
-      throw new Error(
-        `submitApproval needs the approver's signing key (signingKey, the Engine's signingKey or ` +
-          'FINFLOW_APPROVAL_SIGNING_KEY_FILE); a decision without one counts only in a close that allows unsigned approvals',
-      );
-    const payload = await approvalDecisionPayload(
-      client,
-      this.id,
-      {
-        checkpointId,
-        approverId: s.approver,
-        decision: s.decision,
-        ...(s.comments !== undefined ? { comments: s.comments } : {}),
-        ...(s.evidence ? { evidence: s.evidence } : {}),
-        ...(s.resolution !== undefined ? { resolution: s.resolution } : {}),
-        ...(s.onBehalfOf ? { onBehalfOf: s.onBehalfOf } : {}),
-        ...(s.level ? { level: s.level } : {}),
-        roles: this.engine.rolesOf(s.approver),
-      },
-      key,
-    );
-    return sendApprovalUpdate(client, this.id, submitApprovalUpdate, payload);
-  }
-
-  /**
-   * A person's completion of a task waiting for one (a journal entry, a manual task), signed with their key as
-   * `finflow task complete --signing-key` does; the close answers (refusals come back as `accepted: false`).
-   * Throws, naming what runs, when the task is not running.
-   */
-  async completeTask(
-    taskId: string,
-    c: { by: string; note?: string; signingKey?: string | ApprovalSigningKey; unsigned?: boolean },
-  ): Promise<TaskActionAnswer> {
-    const status = await this.status();
-    const task = status.tasks.find((t) => t.id === taskId);
-    if (!task || task.state !== 'running')
-      throw new Error(
-        `task ${taskId} is not waiting to be completed (${task ? `it is ${task.state}` : 'no such task'}); ` +
-          `running: ${
-            status.tasks
-              .filter((t) => t.state === 'running')
-              .map((t) => t.id)
-              .join(', ') || 'none'
-          }`,
-      );
-    const action = { action: 'complete' as const, taskId, by: c.by, ...(c.note !== undefined ? { note: c.note } : {}) };
-    const key = await this.engine.signingKeyFor(c.signingKey);
-    if (!key && !c.unsigned)
-      throw new Error(
-        "completeTask needs the person's signing key (signingKey, the Engine's signingKey or " +
-          'FINFLOW_APPROVAL_SIGNING_KEY_FILE); a completion without one counts only in a close that takes unsigned actions',
-      );
-    const token = key
-      ? (
-          await signTaskAction({ ...action, workflowId: this.id }, key, {
-            issuer: CLI_ISSUER,
-            audience: APPROVAL_AUDIENCE,
-          })
-        ).token
-      : undefined;
-    const { client } = await this.engine.connection();
-    return submitTaskAction(client, this.id, { ...action, ...(token ? { token } : {}) });
-  }
-
-  /** The seed's results: status, reconciliation figures, the compliance documentation file, the close task's state. */
-  async getResults(): Promise<ExecutionResults> {
-    const handle = await this.#handle();
-    const d = await handle.describe();
-    const ended = ENDED[d.status.name];
-    let status: CloseStatus | undefined;
-    if (d.status.name === 'COMPLETED') status = (await handle.result()) as CloseStatus;
-    else
-      status = await handle.query(statusQuery).catch((err: unknown) => {
-        if (ended) return undefined; // an ended close with no worker to answer: the state is all there is
-        throw err;
-      });
-    const reportFile = status?.tasks.some((t) => t.kind === 'documentation' && t.output)
-      ? (await import('../../activities/compliance/package')).REPORT_PDF
-      : '';
-    return resultsOf(this.id, status, { ended, closeTaskId: this.#closeTaskId, reportFile, join });
-  }
-
-  /**
-   * Stops the close now, with the reason in its history (results then say `terminated`). A termination, not a
-   * Temporal cancellation request: the close workflow does not handle cancellation yet (its workflow task fails
-   * on the CancelledFailure and retries for ever), so a request would leave it running.
-   */
-  async cancel(reason = 'cancelled through the finflow library'): Promise<void> {
-    await (await this.#handle()).terminate(reason);
-  }
 }
