@@ -98,3 +98,20 @@ export function pairEvidence(
     evidence: { difference: formatMinor(d, scale), rounding_tolerance: formatMinor(roundingLimit, scale) },
   };
 }
+
+/**
+ * The records a sum_window rule could not settle, by side (record index -> rule id): the single records on the rule's
+ * one side whose search it gave up (too many candidates, out of budget, or a tangle of competing subsets). Such a
+ * record may be the sum of several on the other side; an equal, opposite or near amount there does not decide that
+ * the two are one item, so the categoriser pairs it with none and it stays on its side.
+ */
+export function maybeSums(s: MatchState): [Map<number, string>, Map<number, string>] {
+  const out: [Map<number, string>, Map<number, string>] = [new Map(), new Map()];
+  for (const g of s.giveUps) {
+    const rule = s.definition.rules[g.rule];
+    if (rule.type !== 'sum_window') continue;
+    const [side, records] = rule.one_side === 'a' ? [out[0], g.a] : [out[1], g.b];
+    for (const x of records) side.set(x, rule.id);
+  }
+  return out;
+}

@@ -28,13 +28,15 @@
 //                           evidence that they belong together. A pair with equal amounts and equal (or no) dates
 //                           that no rule matched also lands here with difference 0 and `amounts_agree: true`: the
 //                           rules, not the data, left it open.
+//   A single record whose sum_window search was given up may be the sum of several records on the other side: it takes
+//   part in none of the passes 3-6 and stays on its side (evidence `may_be_a_sum`, see categorise-evidence.ts).
 //   Records still without a partner are missing_in_a / missing_in_b (`key_on_other_side` counts what the other side
 //   holds for the key), or, in a bank reconciliation (categorisation.bank), the reconciling item they are:
 //   bank_fee, outstanding_check, outstanding_payment, deposit_in_transit (see categorise-bank.ts). A key holding several records on a side (a bank statement keyed by currency) does not say
 //   which belongs with which, so its leftovers are never paired without evidence: an invented pair hides two real
 //   items (a bank fee, an uncleared check) behind one made-up difference.
 import { bankItemNamer, type BankItemNamer } from './categorise-bank';
-import { pairEvidence } from './categorise-evidence';
+import { maybeSums, pairEvidence } from './categorise-evidence';
 import { pairByReference } from './categorise-reference';
 import type { ReconciliationDefinition } from './definition';
 import { FREE, groupItems, isDuplicateKey, type MatchState } from './match';
@@ -88,6 +90,7 @@ class Categoriser {
   private readonly bankItem: BankItemNamer | undefined;
   private readonly gaveUpA = new Map<number, string>();
   private readonly gaveUpB = new Map<number, string>();
+  private readonly maybeSum: [Map<number, string>, Map<number, string>];
 
   constructor(
     private readonly s: MatchState,
@@ -95,6 +98,7 @@ class Categoriser {
   ) {
     this.uniqueRules = def.rules.filter((r) => 'expect_unique' in r && r.expect_unique).map((r) => r.id);
     this.bankItem = bankItemNamer(s, def);
+    this.maybeSum = maybeSums(s);
     const seen = new Set<string>();
     for (const r of def.rules)
       if ('match_on' in r && r.match_on !== undefined && !seen.has(r.match_on.join('\u001f'))) {
@@ -261,6 +265,9 @@ class Categoriser {
     const blockedA = new Map<number, string>();
     const blockedB = new Map<number, string>();
     const free = (used: Uint8Array, blocked: Map<number, string>, x: number) => !used[x] && !blocked.has(x);
+    // A record that may be a sum (categorise-evidence.ts, maybeSums) is paired by no amount.
+    la.forEach((i, p) => this.maybeSum[0].has(i) && blockedA.set(p, `may_be_a_sum:${this.maybeSum[0].get(i)}`));
+    lb.forEach((j, q) => this.maybeSum[1].has(j) && blockedB.set(q, `may_be_a_sum:${this.maybeSum[1].get(j)}`));
     for (let pass = 0; pass < 4 && lb.length > 0 && !truncated; pass++) {
       const candA = new Map<number, number[]>();
       const candB = new Map<number, number[]>();
@@ -316,7 +323,8 @@ class Categoriser {
       if (truncated) out.pairing_search_truncated = true;
       if (blocked !== undefined) {
         const [category, n] = blocked.split(':');
-        Object.assign(out, { ambiguous_category: category, candidates: Number(n) });
+        if (category === 'may_be_a_sum') out.may_be_a_sum = n;
+        else Object.assign(out, { ambiguous_category: category, candidates: Number(n) });
       }
       return out;
     };

@@ -5,6 +5,7 @@ import type { ReconciliationDefinition } from './definition';
 import { runAggregated, runDateWindow, runExact, runTolerance } from './match-pairwise';
 import { runSubsetSum } from './match-subset';
 import { runSumWindow } from './match-sum-window';
+import { reviewAgainstSums } from './match-sum-rival';
 import { createMatchState, type MatchState } from './match-state';
 import { proposeInstead } from './match-proposed';
 import type { NormalisedRecord } from './normalise';
@@ -52,6 +53,7 @@ function runRule(s: MatchState, r: number, rule: ReconciliationDefinition['rules
     case 'subset_sum':
       return runSubsetSum(s, r, rule);
     case 'sum_window':
+      reviewAgainstSums(s, rule);
       return runSumWindow(s, r, rule);
   }
 }
