@@ -171,10 +171,11 @@ export interface PlannedWindow {
 }
 
 /**
- * The plan as it stood before anything ran, for comparing with what happened: every task as early as its
- * predecessors allow from the moment the close's first task started, for its expected duration (else up to its
- * deadline, else an hour), FF predecessors holding back the end. Only tasks whose plan says something (an expected
- * duration or a deadline) get a window; nothing is planned before the close has started.
+ * The plan, for comparing with what happened. A task with a deadline was planned to finish at its deadline, after
+ * its expected duration (else an hour): the latest schedule that keeps the close calendar, so a bar right of its
+ * plan ran late and one left of it early. A task without a deadline follows its predecessors' plans from the moment
+ * the close's first task started, for its expected duration; FF predecessors hold back its end. Only tasks whose
+ * plan says something (an expected duration or a deadline) get a window; nothing is planned before the close started.
  */
 export function plannedWindows(status: ReportStatus): PlannedWindow[] {
   const starts = status.tasks.map((t) => ms(t.startedAt)).filter((v): v is number => v !== undefined);
@@ -194,16 +195,16 @@ export function plannedWindows(status: ReportStatus): PlannedWindow[] {
       .filter((d) => byId.has(d.from) && !visiting.has(d.from))
       .map((d) => ({ d, w: window(d.from) }));
     visiting.delete(id);
-    let start = closeStart;
-    for (const { d, w } of before) if (d.type !== 'FF') start = Math.max(start, w.end);
     const expected = expectedMs(t);
     const deadline = ms(t.deadline);
-    let end =
-      expected !== undefined
-        ? start + expected
-        : deadline !== undefined && deadline > start
-          ? deadline
-          : start + DEFAULT_PLANNED_MS;
+    if (deadline !== undefined) {
+      const result = { id, start: deadline - (expected ?? DEFAULT_PLANNED_MS), end: deadline };
+      memo.set(id, result);
+      return result;
+    }
+    let start = closeStart;
+    for (const { d, w } of before) if (d.type !== 'FF') start = Math.max(start, w.end);
+    let end = start + (expected ?? DEFAULT_PLANNED_MS);
     for (const { d, w } of before) if (d.type === 'FF') end = Math.max(end, w.end);
     const result = { id, start, end };
     memo.set(id, result);

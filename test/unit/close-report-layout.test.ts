@@ -101,16 +101,17 @@ describe('the Gantt layout', () => {
     expect(g.now.x).toBeCloseTo(g.rows[1].bar.x, 6);
   });
 
-  it('draws the plan under each task that ran or runs: from the close start, after its predecessors, for its expected duration or up to its deadline', () => {
+  it("draws the plan under each task that ran or runs: ending at its deadline, else after its predecessors' plans, for its expected duration", () => {
     const g = ganttLayout(plan());
     const [prelim, rec, review, memo] = g.rows;
     const px = (g.plotRight - g.plotLeft) / (g.t1 - g.t0);
     const at = (iso: string) => g.plotLeft + (Date.parse(iso) - g.t0) * px;
-    // prelim has no expected duration: planned from the close's first start up to its deadline (it ran 2 h longer)
-    expect(prelim.plan?.start).toBe(Date.parse('2026-12-01T08:00:00.000Z'));
+    // prelim has a deadline and no expected duration: planned for the hour before its deadline (it ran until 12:00)
+    expect(prelim.plan?.start).toBe(Date.parse('2026-12-01T09:00:00.000Z'));
     expect(prelim.plan?.end).toBe(Date.parse('2026-12-01T10:00:00.000Z'));
-    expect(prelim.plan?.x).toBeCloseTo(at('2026-12-01T08:00:00.000Z'), 6);
-    expect(prelim.plan?.width).toBeCloseTo(2 * H * px, 6);
+    expect(prelim.plan?.x).toBeCloseTo(at('2026-12-01T09:00:00.000Z'), 6);
+    expect(prelim.plan?.width).toBeCloseTo(H * px, 6);
+    expect(prelim.plan!.x + prelim.plan!.width).toBeCloseTo(prelim.deadlineX!, 6);
     // rec was planned after prelim's planned end, for its 2 h; it started two hours later than that
     expect(rec.plan?.start).toBe(Date.parse('2026-12-01T10:00:00.000Z'));
     expect(rec.plan?.end).toBe(Date.parse('2026-12-01T12:00:00.000Z'));
