@@ -28,6 +28,7 @@ import {
 import { runExtraction, runMatch, runMatchAndWrite } from './extract-runner';
 import { removeRunDir, sideDir, sideInfo } from './spill';
 import { type WriteReconReportsInput, type WrittenReport, writeRunReports } from './write-reports';
+import { createSuggestionStore } from '../result-store/suggestions';
 import { validateSubsystemsWith, type ValidateSubsystemsInput, type ValidateSubsystemsResult } from './validate';
 
 export type { ValidateSubsystemsInput, ValidateSubsystemsResult } from './validate';
@@ -295,7 +296,17 @@ export function createReconActivities(deps: ReconActivityDeps) {
      * store (write-reports.ts).
      */
     async writeReconReports(input: WriteReconReportsInput): Promise<WrittenReport[]> {
-      return writeRunReports({ store: await resultStore(), reportsDir, workDir, reportCipherOf, heartbeat }, input);
+      const store = await resultStore();
+      // Per-rule counts read the suggestion decisions beside the default store (an injected store has no pool).
+      const ruleCounts =
+        cfg.resultStore === undefined
+          ? (runId: string) =>
+              createSuggestionStore({ pool: deps.systems.postgres('results'), results: store }).ruleCounts(runId)
+          : undefined;
+      return writeRunReports(
+        { store, reportsDir, workDir, reportCipherOf, heartbeat, ...(ruleCounts ? { ruleCounts } : {}) },
+        input,
+      );
     },
 
     /**

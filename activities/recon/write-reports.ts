@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { classificationOf, strictestClassification } from '../../domain/security/policy';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
+import type { SummaryReportInput } from '../reports/summary-report';
 import type { ResultStore } from '../result-store';
 import type { DatasetCipher } from '../security/envelope';
 import { removeRunDir } from './spill';
@@ -55,6 +56,8 @@ export function folderName(key: string, what: string): string {
 
 export interface WriteRunReportsDeps {
   store: ResultStore;
+  /** Per-rule matched (auto) / matched (confirmed) / suggested (pending) for the summary report. */
+  ruleCounts?: SummaryReportInput['ruleCounts'];
   reportsDir: string;
   workDir: string;
   /** The run's dataset cipher for sealing its reports, or undefined when they stay in clear. */
@@ -110,7 +113,12 @@ export async function writeRunReports(
     for (const kind of ['exceptions', 'summary'] as const)
       for (const format of ['xlsx', 'csv', 'json'] as const) {
         const f: ReportFile =
-          kind === 'exceptions' ? await writeExceptionsReport(format, base) : await writeSummaryReport(format, base);
+          kind === 'exceptions'
+            ? await writeExceptionsReport(format, base)
+            : await writeSummaryReport(format, {
+                ...base,
+                ...(deps.ruleCounts ? { ruleCounts: deps.ruleCounts } : {}),
+              });
         out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows, ...(seal ? { sealed: true } : {}) });
         deps.heartbeat({ kind, format });
       }

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import type { ExceptionTotal, RunRow } from '../result-store';
+import type { RuleMatchCounts } from '../result-store/suggestions';
 import { amountCell, csvField, csvLine } from './cells';
 import { applyWidths, decimalsOf, displayLength, fitWidths } from './sheet-layout';
 import type { ReportInput } from './exceptions-report';
@@ -19,14 +20,24 @@ import {
 
 const DECIMAL_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
+/** The summary's input: a report's, plus where the per-rule counts come from (the suggestion store). */
+export interface SummaryReportInput extends ReportInput {
+  /**
+   * Per rule: matched (auto), matched (confirmed), suggested (pending), rejected (result-store/suggestions.ts).
+   * Without it the summary has no per-rule lines.
+   */
+  ruleCounts?: (runId: string) => Promise<RuleMatchCounts[]>;
+}
+
 interface SummaryData {
   run: RunRow;
+  rules: RuleMatchCounts[];
   categories: ExceptionTotal[];
   /** Per side and currency, summed exactly over the categories. */
   totals: { side: string; currency: string | null; count: number; amount: string; difference: string }[];
 }
 
-async function load(input: ReportInput): Promise<SummaryData> {
+async function load(input: SummaryReportInput): Promise<SummaryData> {
   const run = await input.store.getRun(input.runId);
   if (!run) throw ApplicationFailure.nonRetryable(`no run ${input.runId} in the result store`, 'RunNotStarted');
   const categories = await input.store.exceptionTotals(input.runId);
@@ -48,7 +59,21 @@ async function load(input: ReportInput): Promise<SummaryData> {
   const totals = [...acc.values()]
     .sort((a, b) => `${a.side}\u0000${a.currency ?? ''}`.localeCompare(`${b.side}\u0000${b.currency ?? ''}`))
     .map((t) => ({ ...t, amount: t.amount.toFixed(), difference: t.difference.toFixed() }));
-  return { run, categories, totals };
+  const rules = input.ruleCounts ? await input.ruleCounts(input.runId) : [];
+  return { run, rules, categories, totals };
+}
+
+const RULE_HEADERS = ['Rule', 'Matched (auto)', 'Matched (confirmed)', 'Suggested (pending)', 'Rejected'];
+
+/** The per-rule lines of the JSON summary (snake_case like the rest of it). */
+function ruleLines(rules: RuleMatchCounts[]) {
+  return rules.map((r) => ({
+    rule: r.rule,
+    matched_auto: r.matchedAuto,
+    matched_confirmed: r.matchedConfirmed,
+    suggested_pending: r.suggestedPending,
+    rejected: r.rejected,
+  }));
 }
 
 /** The run's summary JSON as (path, value) lines: `keys.matched`, `a.amount`, ... */
@@ -104,7 +129,7 @@ const CATEGORY_HEADERS = [
  * a frozen header row and columns fitted to their content; the category sheet is filterable, and its amounts are
  * numbers shown with their currency's decimals.
  */
-export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> {
+export async function writeSummaryXlsx(input: SummaryReportInput): Promise<ReportFile> {
   const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'xlsx', !!input.seal));
   const data = await load(input);
   return writeAtomically(
@@ -161,6 +186,28 @@ export async function writeSummaryXlsx(input: ReportInput): Promise<ReportFile> 
       cs.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: CATEGORY_HEADERS.length } };
       for (let n = 1; n < i; n++) cs.getRow(n).commit();
       cs.commit();
+      if (data.rules.length) {
+        const rs = wb.addWorksheet('By rule', { views: [{ state: 'frozen', ySplit: 1 }] });
+        rs.getRow(1).values = RULE_HEADERS;
+        rs.getRow(1).font = { bold: true };
+        const values = data.rules.map((r) => [
+          r.rule,
+          r.matchedAuto,
+          r.matchedConfirmed,
+          r.suggestedPending,
+          r.rejected,
+        ]);
+        values.forEach((v, n) => (rs.getRow(n + 2).values = v));
+        applyWidths(
+          rs,
+          fitWidths(
+            RULE_HEADERS,
+            values.map((v) => v.map((x) => displayLength(x))),
+          ),
+        );
+        for (let n = 1; n <= values.length + 1; n++) rs.getRow(n).commit();
+        rs.commit();
+      }
       await wb.commit();
       return data.categories.length;
     },
@@ -183,7 +230,7 @@ const SUMMARY_CSV_HEADER = [
   'difference',
 ];
 
-export async function writeSummaryCsv(input: ReportInput): Promise<ReportFile> {
+export async function writeSummaryCsv(input: SummaryReportInput): Promise<ReportFile> {
   const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'csv', !!input.seal));
   const data = await load(input);
   return writeAtomically(
@@ -224,7 +271,7 @@ export async function writeSummaryCsv(input: ReportInput): Promise<ReportFile> {
   );
 }
 
-export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> {
+export async function writeSummaryJson(input: SummaryReportInput): Promise<ReportFile> {
   const path = join(input.dir, reportFileName(input.reconId, 'summary', input.date, 'json', !!input.seal));
   const data = await load(input);
   return writeAtomically(
@@ -240,6 +287,7 @@ export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> 
               date: input.date,
               run,
               summary,
+              ...(data.rules.length ? { rules: ruleLines(data.rules) } : {}),
               categories: data.categories,
               totals: data.totals,
             },
@@ -253,7 +301,7 @@ export async function writeSummaryJson(input: ReportInput): Promise<ReportFile> 
   );
 }
 
-export function writeSummaryReport(format: ReportFormat, input: ReportInput): Promise<ReportFile> {
+export function writeSummaryReport(format: ReportFormat, input: SummaryReportInput): Promise<ReportFile> {
   switch (format) {
     case 'xlsx':
       return writeSummaryXlsx(input);

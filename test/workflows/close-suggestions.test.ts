@@ -3,7 +3,7 @@
 // close's submitExceptionAction update (time-skipping server, real engine on CSV files, real PostgreSQL) the
 // accountant confirms one (candidate 2) and rejects another, a forged token and a supervisor's confirm are refused
 // and recorded, and the store's per-rule counts move from suggested (pending) to matched (confirmed) / rejected.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -15,6 +15,8 @@ import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
 import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { createExceptionActivities, exceptionActionStoreOf, suggestionStoreOf } from '../../activities/exceptions';
+import { writeSummaryReport } from '../../activities/reports/summary-report';
+import { createResultStore } from '../../activities/result-store';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { unexplainedMaterial } from '../../domain/exceptions/lifecycle';
 import type { monthEndCloseWorkflow } from '../../workflows';
@@ -119,6 +121,16 @@ describe('suggested matches decided through the close', () => {
       const ready = await waitFor(handle, (s) => task(s, 'gl_vs_erp').state === 'done_with_exceptions', 'reconciled');
       const runId = task(ready, 'gl_vs_erp').result?.runId as string;
       const asOf = '2026-10-31';
+
+      // The summary report the reconciliation wrote: per rule, what was matched and what waits for a person.
+      const written = task(ready, 'gl_vs_erp').result?.reports?.find(
+        (r) => r.kind === 'summary' && r.format === 'json',
+      );
+      const report = JSON.parse(await readFile(written?.path as string, 'utf8')) as { rules: unknown };
+      expect(report.rules).toEqual([
+        { rule: 'exact', matched_auto: 1, matched_confirmed: 0, suggested_pending: 1, rejected: 0 },
+        { rule: 'near', matched_auto: 0, matched_confirmed: 0, suggested_pending: 2, rejected: 0 },
+      ]);
 
       const pending = await suggestions.list(runId, { asOf });
       expect(pending.count).toBe(3);
@@ -236,6 +248,18 @@ describe('suggested matches decided through the close', () => {
         { rule: 'near', matchedAuto: 0, matchedConfirmed: 0, suggestedPending: 1, rejected: 1 },
       ]);
       expect((await suggestions.list(runId, { asOf })).items.map((s) => s.itemId)).toEqual([near[1].itemId]);
+      const rewritten = await writeSummaryReport('json', {
+        store: createResultStore({ pool }),
+        runId,
+        reconId: 'gl-vs-erp',
+        date: asOf,
+        dir: await mkdtemp(join(tmpdir(), 'finflow-suggestions-summary-')),
+        ruleCounts: (id) => suggestions.ruleCounts(id),
+      });
+      expect((JSON.parse(await readFile(rewritten.path, 'utf8')) as { rules: unknown }).rules).toEqual([
+        { rule: 'exact', matched_auto: 1, matched_confirmed: 1, suggested_pending: 0, rejected: 0 },
+        { rule: 'near', matched_auto: 0, matched_confirmed: 0, suggested_pending: 1, rejected: 1 },
+      ]);
 
       // Every attempt is in the action history, accepted or refused, and in the close's journal.
       const history = await actions.history(runId);
