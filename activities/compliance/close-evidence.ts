@@ -12,26 +12,23 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { attestationsOf } from '../../domain/compliance/attestation';
 import { closeEvidenceInput, parseCloseEvidenceConfig, resolveControl } from '../../domain/compliance/close-evidence';
-import {
-  EvidenceInputError,
-  evidencePackageId,
-  RESOLUTION_STATUSES,
-  type EvidenceInputRaw,
-} from '../../domain/compliance/evidence';
+import { EvidenceInputError, evidencePackageId, type EvidenceInputRaw } from '../../domain/compliance/evidence';
 import type { RetentionPolicy } from '../../domain/compliance/retention';
 import { maskByFieldName } from '../../domain/security/masking';
 import type { CloseEvidenceInput, ReconciliationSummary } from '../../contracts';
 import { securityPolicyFromEnv } from '../security/policy-file';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';
-import type { ExceptionRow, ResultStore } from '../result-store';
-import type { ExceptionActionStore, LifecycleRow } from '../result-store/exception-actions';
+import type { ResultStore } from '../result-store';
+import type { ExceptionActionStore } from '../result-store/exception-actions';
+import { exceptionEvidence, lifecycleEvidence } from './exception-evidence';
 import { archivePackage, FileSystemArchiveStore, type ArchiveDeps } from './archive';
 import { sha256File } from './files';
 import { generateEvidencePackage } from './package';
 import { signingKeyFromEnv, type SigningKey } from './signing';
 
 export type { CloseEvidenceInput };
+export { exceptionEvidence, lifecycleEvidence } from './exception-evidence';
 
 /** workflows/types.ts CloseEvidenceOutput, and what the package's controls came to. */
 export interface CloseEvidenceResult {
@@ -81,100 +78,6 @@ function activityContext(): Context | undefined {
 
 function heartbeat(details: unknown): void {
   activityContext()?.heartbeat(details);
-}
-
-const CATEGORY = /^[a-z][a-z0-9_]*$/;
-
-/** A result-store exception as evidence: `explained` counts as resolved by whoever explained it, and says so. */
-export function exceptionEvidence(reconId: string, x: ExceptionRow): EvidenceInputRaw['exceptions'][number] {
-  const category = CATEGORY.test(x.category)
-    ? x.category
-    : x.category
-        .toLowerCase()
-        .replace(/[^a-z0-9_]+/g, '_')
-        .replace(/^[^a-z]+/, 'x_') || 'uncategorised';
-  const difference = x.difference ?? x.amount ?? '0';
-  const resolution =
-    x.status === 'resolved'
-      ? { status: 'resolved' as const, by: x.resolvedBy, at: x.resolvedAt, note: x.explanation }
-      : x.status === 'explained'
-        ? {
-            status: 'resolved' as const,
-            by: x.explainedBy,
-            at: x.explainedAt,
-            note: `explained: ${x.explanation ?? ''}`,
-          }
-        : x.status === 'carried_forward'
-          ? {
-              status: 'carried_forward' as const,
-              by: x.explainedBy,
-              at: x.explainedAt,
-              note: `carried forward; explained: ${x.explanation ?? ''}`,
-            }
-          : { status: 'open' as const, note: x.explanation };
-  if (!RESOLUTION_STATUSES.includes(resolution.status)) throw new Error(`unknown resolution ${resolution.status}`);
-  const iso = (v: string | null | undefined) => (v ? new Date(v).toISOString() : null);
-  return {
-    id: `${reconId}:${x.itemId}`,
-    reconId,
-    key: x.key,
-    category,
-    amountA: x.amountA ?? (x.side === 'a' ? x.amount : null),
-    amountB: x.amountB ?? (x.side === 'b' ? x.amount : null),
-    difference,
-    resolution: { ...resolution, at: iso(resolution.at as string | null | undefined) },
-  };
-}
-
-/** An exception with its lifecycle as evidence: an adjusting entry as `adjusted` with its reference, a write-off as
- * `written_off`, an explanation with its reason code, each with who and when. */
-export function lifecycleEvidence(reconId: string, x: LifecycleRow): EvidenceInputRaw['exceptions'][number] {
-  const iso = (v: string | null) => (v ? new Date(v).toISOString() : null);
-  const explained = x.explanation
-    ? `explained${x.reasonCode ? ` (${x.reasonCode})` : ''}${x.explainedBy ? ` by ${x.explainedBy}` : ''}: ${x.explanation}`
-    : null;
-  const resolution = (() => {
-    if (x.state === 'resolved') {
-      const kind = x.resolutionKind;
-      const what =
-        kind === 'adjusting_entry'
-          ? `adjusting entry ${x.resolutionReference ?? ''} of ${x.resolutionAmount ?? ''}`
-          : (kind ?? 'resolved').replace(/_/g, ' ');
-      return {
-        status:
-          kind === 'adjusting_entry'
-            ? ('adjusted' as const)
-            : kind === 'write_off'
-              ? ('written_off' as const)
-              : ('resolved' as const),
-        by: x.resolvedBy,
-        at: iso(x.resolvedAt),
-        note: [`${what}: ${x.resolution ?? ''}`, explained].filter(Boolean).join('; '),
-        reference: x.resolutionReference,
-      };
-    }
-    if (x.state === 'explained' || x.state === 'carried_forward')
-      return {
-        status: x.state === 'explained' ? ('resolved' as const) : ('carried_forward' as const),
-        by: x.explainedBy,
-        at: iso(x.explainedAt),
-        note: x.state === 'explained' ? explained : `carried forward; ${explained ?? ''}`,
-      };
-    return { status: 'open' as const, note: explained ? `reopened; was ${explained}` : null };
-  })();
-  const base = exceptionEvidence(reconId, {
-    itemId: x.itemId,
-    key: x.key,
-    category: x.category,
-    side: x.side,
-    difference: x.difference,
-    amount: x.itemAmount,
-    amountA: x.amountA,
-    amountB: x.amountB,
-    status: 'open',
-    explanation: null,
-  } as unknown as ExceptionRow);
-  return { ...base, resolution };
 }
 
 /** Report files a reconciliation summary names (`reports` as a list of paths or {kind, path}, or a record of them). */
