@@ -5,172 +5,29 @@
 // roles from the close's own user directory, applies it in the result store and the audit ledger, and journals it in
 // the close's history (workflows/close/exception-actions.ts). Which run and owner role: from the close's own status,
 // never from the caller. Exit code 2 on a refusal (recorded), 1 on a failure to act at all.
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { Pool } from 'pg';
 import { signExceptionAction } from '../../activities/approval/exception-action-token';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, readSigningKeyFile } from '../../activities/approval/keys';
-import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import type { ExceptionActionOutcome, ExceptionActionTarget } from '../../activities/exceptions/signed-action';
-import { envelopeSealer } from '../../activities/recon';
-import { createResultStore } from '../../activities/result-store';
-import {
-  createExceptionActionStore,
-  type ExceptionActionStore,
-  type LifecycleRow,
-} from '../../activities/result-store/exception-actions';
-import { PgAccessLog } from '../../activities/security/access-log';
-import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
+import type { LifecycleRow } from '../../activities/result-store/exception-actions';
 import { AGEING_BUCKETS, ageingReport } from '../../domain/exceptions/ageing';
-import {
-  ageInDays,
-  describeFilter,
-  type ExceptionFilter,
-  selectExceptions,
-  totalsByCurrency,
-} from '../../domain/exceptions/filter';
-import { type ExceptionState, parseExceptionAction } from '../../domain/exceptions/lifecycle';
+import { ageInDays, describeFilter, selectExceptions, totalsByCurrency } from '../../domain/exceptions/filter';
+import { parseExceptionAction } from '../../domain/exceptions/lifecycle';
 import { totalsText } from '../../domain/exceptions/materiality';
-import { keyProviderFromEnvIfConfigured } from '../../platform/security-setup';
 import type { ExceptionActionRequest } from '../../workflows/close/exception-actions';
-import { statusQuery } from '../../workflows/definitions';
-import type { CloseStatus } from '../../workflows/types';
-import { connectClient } from '../connect';
-import { submitExceptionAction } from '../exception-action';
+import {
+  defaultOpen,
+  defaultSend,
+  defaultStatus,
+  type ExceptionsCliDeps,
+  type OpenedStores,
+  targetOf,
+} from './exceptions-context';
+import { actorOf, csvCell, filterOf, type FilterOpts, table, wholeDays, withFilterOptions } from './exceptions-options';
+
+export { targetOf, type ExceptionsCliDeps, type OpenedStores } from './exceptions-context';
 
 type Out = (s: string) => void;
-
-export interface OpenedStores {
-  store: ExceptionActionStore;
-  ledger?: AuditLedger;
-  close(): Promise<void>;
-}
-
-/** Where the commands get their context; tests hand in the same doors with real stores and a close's status. */
-export interface ExceptionsCliDeps {
-  env?: NodeJS.ProcessEnv;
-  now?: () => Date;
-  /** The close's status (default: the `status` query of the running close). */
-  closeStatus?: (closeId: string) => Promise<CloseStatus>;
-  /** The stores (default: DATABASE_URL, sealed with the configured keys; the ledger on FINFLOW_AUDIT_DATABASE_URL). */
-  open?: () => Promise<OpenedStores>;
-  /** Sends a signed action to the close (default: its `submitExceptionAction` update) and returns the answer. */
-  send?: (
-    closeId: string,
-    req: ExceptionActionRequest,
-    target: ExceptionActionTarget,
-  ) => Promise<ExceptionActionOutcome>;
-}
-
-/** The reconciliation a close task ran: its result-store run and owner role, from the close's own status. */
-export function targetOf(status: CloseStatus, taskOrRecon: string): ExceptionActionTarget {
-  const task = status.tasks.find((t) => t.id === taskOrRecon || t.result?.reconId === taskOrRecon);
-  if (!task) throw new Error(`${status.closeId} has no task or reconciliation ${taskOrRecon}`);
-  if (task.kind !== 'reconciliation') throw new Error(`task ${task.id} of ${status.closeId} is not a reconciliation`);
-  const runId = task.result?.runId;
-  if (!task.result || !runId)
-    throw new Error(`reconciliation ${task.id} of ${status.closeId} has no result-store run yet (state ${task.state})`);
-  return {
-    closeId: status.closeId,
-    reconId: task.result.reconId,
-    runId,
-    ownerRoles: task.ownerRole ? [task.ownerRole] : [],
-  };
-}
-
-async function defaultStatus(closeId: string): Promise<CloseStatus> {
-  const { client, close } = await connectClient();
-  try {
-    return await client.workflow.getHandle(closeId).query(statusQuery);
-  } finally {
-    await close();
-  }
-}
-
-async function defaultSend(closeId: string, req: ExceptionActionRequest): Promise<ExceptionActionOutcome> {
-  const { client, close } = await connectClient();
-  try {
-    return await submitExceptionAction(client, closeId, req);
-  } finally {
-    await close();
-  }
-}
-
-async function defaultOpen(env: NodeJS.ProcessEnv): Promise<OpenedStores> {
-  const url = env.DATABASE_URL;
-  if (!url) throw new Error('name the result store: set DATABASE_URL');
-  const pool = new Pool({ connectionString: url, max: 2 });
-  const auditUrl = env.FINFLOW_AUDIT_DATABASE_URL;
-  const auditPool = auditUrl && auditUrl !== url ? new Pool({ connectionString: auditUrl, max: 1 }) : undefined;
-  const keys = await keyProviderFromEnvIfConfigured(env);
-  const sealerFor = keys
-    ? envelopeSealer(
-        new EnvelopeEncryption({ keys, store: new PgDataKeyStore(pool), accessLog: new PgAccessLog(pool) }),
-      )
-    : undefined;
-  const results = createResultStore({ pool, ...(sealerFor ? { sealerFor } : {}) });
-  await results.migrate();
-  const ledger = await AuditLedger.open({ pool: auditPool ?? pool });
-  return {
-    store: createExceptionActionStore({ pool, results, ...(sealerFor ? { sealerFor } : {}) }),
-    ledger,
-    close: async () => {
-      await pool.end();
-      await auditPool?.end();
-    },
-  };
-}
-
-function list(v: string, prev: string[] = []): string[] {
-  return [
-    ...prev,
-    ...v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ];
-}
-
-function wholeDays(v: string): number {
-  if (!/^\d+$/.test(v)) throw new Error(`not a whole number of days: ${v}`);
-  return Number(v);
-}
-
-interface FilterOpts {
-  category?: string[];
-  currency?: string[];
-  state?: string[];
-  minAmount?: string;
-  maxAmount?: string;
-  minAgeDays?: number;
-  maxAgeDays?: number;
-  key?: string;
-}
-
-function withFilterOptions(cmd: Command): Command {
-  return cmd
-    .option('--category <list>', 'categories (comma-separated, repeatable)', list)
-    .option('--currency <list>', 'currencies', list)
-    .option('--state <list>', 'states: open, explained, resolved, carried_forward', list)
-    .option('--min-amount <amount>', 'absolute amount at least')
-    .option('--max-amount <amount>', 'absolute amount at most')
-    .option('--min-age-days <n>', 'first seen at least n days ago', wholeDays)
-    .option('--max-age-days <n>', 'first seen at most n days ago ("under 5 days": 4)', wholeDays)
-    .option('--key <glob>', 'key pattern: * any characters, ? one');
-}
-
-function filterOf(o: FilterOpts): ExceptionFilter {
-  return {
-    ...(o.category?.length ? { categories: o.category } : {}),
-    ...(o.currency?.length ? { currencies: o.currency } : {}),
-    ...(o.state?.length ? { states: o.state as ExceptionState[] } : {}),
-    ...(o.minAmount !== undefined ? { minAmount: o.minAmount } : {}),
-    ...(o.maxAmount !== undefined ? { maxAmount: o.maxAmount } : {}),
-    ...(o.minAgeDays !== undefined ? { minAgeDays: o.minAgeDays } : {}),
-    ...(o.maxAgeDays !== undefined ? { maxAgeDays: o.maxAgeDays } : {}),
-    ...(o.key !== undefined ? { keyPattern: o.key } : {}),
-  };
-}
 
 const COLUMNS = [
   'item',
@@ -214,28 +71,6 @@ function cells(x: LifecycleRow, asOf: string): string[] {
     x.resolvedBy ?? '',
     x.resolvedAt ? new Date(x.resolvedAt).toISOString() : '',
   ];
-}
-
-function csvCell(v: string): string {
-  // A leading =, +, - or @ would make a spreadsheet run the cell as a formula.
-  const safe = /^[=+\-@]/.test(v) && !/^-?\d+(\.\d+)?$/.test(v) ? `'${v}` : v;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.min(40, Math.max(...rows.map((r) => r[i].length))));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => (c.length > widths[i] ? `${c.slice(0, widths[i] - 1)}…` : c.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function actorOf(by: string | undefined, env: NodeJS.ProcessEnv): string {
-  return by ?? env.FINFLOW_ACTOR ?? userInfo().username;
 }
 
 export function formatOutcome(o: ExceptionActionOutcome): string {
