@@ -3,6 +3,7 @@
 // speak one format. Money in a definition is always a decimal string, never a JSON number (a float).
 import { z } from 'zod';
 import { Dec } from '../money';
+import { bankCategorisationSchema } from './definition-bank';
 import { extractProblem } from './regex-extract';
 
 export const ROUNDING_MODES = ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const;
@@ -277,34 +278,7 @@ function buildSchemas() {
     timing_window_days: z.int().min(1).max(3660).default(31),
     /** Candidate pairs beyond this product of leftovers in one key are not searched for transpositions and rounding. */
     max_pairing_work: z.int().min(1).default(65_536),
-    /**
-     * A bank reconciliation: records left on one side only are named as reconciling items (bank_fee,
-     * outstanding_check, outstanding_payment, deposit_in_transit; see categorise-bank.ts). Patterns are
-     * case-insensitive regular expressions over the named field, checked here.
-     */
-    bank: z
-      .object({
-        bank_side: z.enum(['a', 'b']),
-        fee_field: fieldName.optional(),
-        fee_pattern: regexSource.optional(),
-        fee_threshold: nonNegativeDecimal.optional(),
-        check_field: fieldName.optional(),
-        check_pattern: regexSource.optional(),
-        period_end: z
-          .string()
-          .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be an ISO date yyyy-MM-dd')
-          .optional(),
-        in_transit_days: z.int().min(0).max(31).default(3),
-      })
-      .refine((b) => (b.fee_pattern === undefined) === (b.fee_field === undefined), {
-        message: 'fee_pattern and fee_field go together',
-        path: ['fee_pattern'],
-      })
-      .refine((b) => (b.check_pattern === undefined) === (b.check_field === undefined), {
-        message: 'check_pattern and check_field go together',
-        path: ['check_pattern'],
-      })
-      .optional(),
+    bank: bankCategorisationSchema({ fieldName, regexSource, nonNegativeDecimal }).optional(),
   });
 
   const reconciliationDefinitionSchema = z
