@@ -6,6 +6,7 @@ import { registerCloseCommands, registerTaskCommands } from './commands/close';
 import { registerComplianceCommands } from './commands/compliance';
 import { registerExceptionCommands } from './commands/exceptions';
 import { registerReconCommands } from './commands/recon';
+import { registerKeyCommands } from './commands/keys';
 import { registerSecurityCommands } from './commands/security';
 
 // Kept here for callers of the earlier layout (scripts/demo.ts): the close commands live in commands/close.ts.
@@ -24,6 +25,7 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
   registerExceptionCommands(program, out);
   registerReconCommands(program, out);
   registerSecurityCommands(program, out);
+  registerKeyCommands(program, out);
   return program;
 }
 

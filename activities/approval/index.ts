@@ -18,6 +18,8 @@ import type { Pool } from 'pg';
 import type { ApprovalVerification } from '../../domain/approval/decision';
 import type { SystemRegistry } from '../systems';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER, parseApprovalKeySet } from './keys';
+import type { AuditLedger } from '../audit-ledger/ledger';
+import { createApprovalLedgerTrail } from './ledger-trail';
 import { ApprovalOutbox, deliverWebhook, type OutboxNotification, type WebhookConfig } from './outbox';
 import { verifyResubmissionToken, type ResubmissionVerification } from './resubmission';
 import { verifyApprovalToken } from './signing';
@@ -27,6 +29,7 @@ import { userKeysFromFile, verifyWithPersonKeys, type PersonKeyTrust, type UserK
 export { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from './keys';
 export type { NotificationKind, OutboxNotification, OutboxRow } from './outbox';
 export type { ResubmissionClaims, ResubmissionVerification } from './resubmission';
+export type { ApprovalLedgerEntry } from './ledger-trail';
 export { staticUserKeys, userKeysFromFile, type UserKeySource } from './user-keys';
 
 export interface ApprovalActivityConfig {
@@ -45,6 +48,8 @@ export interface ApprovalActivityConfig {
   outbox?: ApprovalOutbox | Pool;
   webhook?: WebhookConfig;
   fetch?: typeof fetch;
+  /** Where judged decisions and resubmissions go; default FINFLOW_AUDIT_DATABASE_URL, else DATABASE_URL, else none. */
+  ledger?: AuditLedger;
 }
 
 export interface ApprovalActivityDeps {
@@ -132,6 +137,8 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
   };
 
   return {
+    ...createApprovalLedgerTrail({ ...(cfg.ledger ? { ledger: cfg.ledger } : {}) }),
+
     /** Local activity: reads only the key set, so every retry gives the same answer; a bad token is an answer. */
     async verifyApprovalSignal(input: {
       token: string;

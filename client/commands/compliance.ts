@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
 import { AuditLedger, ExportedCheckpointSchema, type ExportedCheckpoint } from '../../activities/audit-ledger';
+import { closeTrail, formatTrailLine, trailLine } from '../../activities/audit-ledger/trail';
 import {
   FileSystemArchiveStore,
   purgeArchive,
@@ -108,6 +109,31 @@ export function registerComplianceCommands(
             `${r.checkpointsChecked} checkpoint(s) matched${r.signaturesVerified ? '' : ' (signatures not checked: no public key)'}`,
         );
       if (!r.ok) throw new Error(`audit ledger broken at seq ${r.firstBroken?.seq}: ${r.firstBroken?.reason}`);
+    });
+  audit
+    .command('show')
+    .description("a close's trail: who did what, when, accepted or refused and why (decisions, actions, evidence)")
+    .requiredOption('--close <id>', 'the close workflow id')
+    .option('--database-url <url>', 'the ledger database (default $FINFLOW_AUDIT_DATABASE_URL, then $DATABASE_URL)')
+    .option('--json', 'print the entries as JSON')
+    .action(async (o: { close: string; databaseUrl?: string; json?: boolean }) => {
+      const url = ledgerUrl(o.databaseUrl, env, true) as string;
+      // Opened as a ledger first, so its tables exist: a fresh database shows an empty trail, not an SQL error.
+      const entries = await withLedger(url, () => {
+        const pool = new Pool({ connectionString: url, max: 1 });
+        return closeTrail(pool, o.close).finally(() => pool.end());
+      });
+      if (o.json) {
+        out(JSON.stringify(entries, null, 2));
+        return;
+      }
+      if (!entries.length) {
+        out(`no audit ledger entry about ${o.close}`);
+        return;
+      }
+      for (const e of entries) out(formatTrailLine(trailLine(e, o.close)));
+      const refused = entries.filter((e) => !trailLine(e, o.close).accepted).length;
+      out(`${entries.length} entries about ${o.close} (${refused} refused); finflow audit verify checks the chain`);
     });
   audit
     .command('checkpoint')

@@ -17,6 +17,7 @@ import {
 } from '../../domain/approval';
 import type { ApprovalAnswer, ApprovalSignal } from '../definitions';
 import { answer, verify, type CheckpointHost } from './host';
+import { ledgerRecorder } from './ledger';
 import {
   causeMessage,
   MAX_REFUSALS_KEPT,
@@ -126,12 +127,35 @@ export function createDecisions(host: CheckpointHost): {
     return answer(inst, { accepted: false, reason, message: text }, checkpointId);
   }
 
+  const toLedger = ledgerRecorder('decision');
+
+  /** Judges the attempt, keeps it in the checkpoint's trail, then records it in the audit ledger. */
   async function handleApproval(s: ApprovalSignal): Promise<ApprovalAnswer> {
     const checkpointId = str(s?.checkpointId) ?? '';
     const signal: ApprovalSignal = { ...s, checkpointId };
+    const attempt = await attemptOf(signal, find(checkpointId));
+    const a = judge(checkpointId, attempt);
+    const sig = attempt.signature;
+    await toLedger(
+      {
+        checkpointId,
+        at: now(),
+        by: attempt.approverId,
+        signature: sig.status === 'failed' ? 'failed' : sig.kid === UNSIGNED_KID ? 'unsigned' : 'verified',
+        ...(sig.status === 'verified' && sig.kid !== UNSIGNED_KID ? { kid: sig.kid } : {}),
+        ...(attempt.nonce && !attempt.nonce.startsWith(UNSIGNED_NONCE) ? { nonce: attempt.nonce } : {}),
+        decision: attempt.decision,
+        ...(attempt.round ? { round: attempt.round } : {}),
+        ...(attempt.level !== undefined ? { level: attempt.level } : {}),
+        ...(attempt.onBehalfOf ? { onBehalfOf: attempt.onBehalfOf } : {}),
+      },
+      a,
+    );
+    return a;
+  }
+
+  function judge(checkpointId: string, attempt: DecisionAttempt): ApprovalAnswer {
     let inst = find(checkpointId);
-    const attempt = await attemptOf(signal, inst);
-    inst = find(checkpointId);
     const policy = host.policy();
     if (!inst && policy && findCheckpoint(policy, checkpointId)) inst = newInstance(checkpointId);
     if (!inst?.state) return refusedBeforeOpen(inst, checkpointId, attempt);

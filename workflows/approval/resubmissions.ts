@@ -14,6 +14,7 @@ import {
 } from '../../domain/approval';
 import type { ApprovalAnswer, ResubmitSignal } from '../definitions';
 import { answer, verify, type CheckpointHost } from './host';
+import { ledgerRecorder } from './ledger';
 import {
   causeMessage,
   MAX_RESUBMISSION_LOG,
@@ -33,8 +34,29 @@ export function createResubmissions(host: CheckpointHost): {
   const { now, allowUnsigned, unrouted, find } = host;
   const { requestApprovers } = host.notifier;
 
+  const toLedger = ledgerRecorder('resubmission');
+
+  /** Judges the resubmission, keeps it in the checkpoint's log, then records it in the audit ledger. */
   async function handleResubmit(s: ResubmitSignal): Promise<ApprovalAnswer> {
     const checkpointId = str(s?.checkpointId) ?? '';
+    const v = await verificationOf(s, checkpointId);
+    const a = judge(s, checkpointId, v);
+    const unsigned = v.ok && v.claims.kid === UNSIGNED_KID;
+    await toLedger(
+      {
+        checkpointId,
+        at: now(),
+        by: v.ok ? v.claims.preparerId : (v.preparerId ?? str(s.preparerId) ?? UNKNOWN_APPROVER),
+        signature: !v.ok ? 'failed' : unsigned ? 'unsigned' : 'verified',
+        ...(v.ok && !unsigned ? { kid: v.claims.kid, nonce: v.claims.nonce } : {}),
+        ...(v.ok ? { round: v.claims.round } : {}),
+      },
+      a,
+    );
+    return a;
+  }
+
+  async function verificationOf(s: ResubmitSignal, checkpointId: string): Promise<ResubmissionVerification> {
     let v: ResubmissionVerification;
     if (typeof s.token === 'string') {
       try {
@@ -68,6 +90,10 @@ export function createResubmissions(host: CheckpointHost): {
         },
       };
     }
+    return v;
+  }
+
+  function judge(s: ResubmitSignal, checkpointId: string, v: ResubmissionVerification): ApprovalAnswer {
     const at = now();
     const inst = find(checkpointId);
     const by = v.ok ? v.claims.preparerId : (v.preparerId ?? str(s.preparerId) ?? UNKNOWN_APPROVER);

@@ -1,0 +1,74 @@
+// Approval decisions and resubmissions in the hash-chained audit ledger (issue 18). The checkpoint's workflow
+// judges each attempt, keeps it in its trail, then hands it here: accepted or refused, whoever sent it (the gateway,
+// `finflow approve`, the plain temporal CLI). The append is idempotent by the workflow's own key for the attempt,
+// so Temporal's retries never write it twice; without a ledger database the activity says so and writes nothing.
+import { Pool } from 'pg';
+import { AuditLedger } from '../audit-ledger/ledger';
+
+export interface ApprovalLedgerEntry {
+  kind: 'decision' | 'resubmission';
+  workflowId: string;
+  runId: string;
+  /** The attempt's number in this run of the workflow (with kind and runId, the append's idempotency key). */
+  attempt: number;
+  checkpointId: string;
+  /** The workflow's time of the judgement. */
+  at: string;
+  /** Who: the verified signer, or whom an unverified token claimed. */
+  by: string;
+  /** verified: the signature was checked; failed: refused before the rules; unsigned: development mode only. */
+  signature: 'verified' | 'failed' | 'unsigned';
+  accepted: boolean;
+  /** approved, rejected, level_signed, resubmitted... or the refusal's reason. */
+  outcome: string;
+  message?: string;
+  decision?: string;
+  round?: number;
+  level?: number;
+  onBehalfOf?: string;
+  nonce?: string;
+  kid?: string;
+}
+
+export const approvalLedgerAction = (e: Pick<ApprovalLedgerEntry, 'kind' | 'accepted'>): string =>
+  `approval.${e.kind}${e.accepted ? '' : '.refused'}`;
+
+/** The ledger subject of a checkpoint: `<workflow id>/approval/<checkpoint>` (a close's trail is its id's prefix). */
+export const approvalLedgerSubject = (workflowId: string, checkpointId: string): string =>
+  `${workflowId}/approval/${checkpointId || '(none)'}`;
+
+export function createApprovalLedgerTrail(deps: { ledger?: AuditLedger; env?: NodeJS.ProcessEnv }) {
+  let opened: Promise<AuditLedger | undefined> | undefined;
+  const ledger = (): Promise<AuditLedger | undefined> => {
+    if (deps.ledger) return Promise.resolve(deps.ledger);
+    opened ??= (async () => {
+      const env = deps.env ?? process.env;
+      const url = env.FINFLOW_AUDIT_DATABASE_URL ?? env.DATABASE_URL;
+      if (!url) return undefined;
+      const pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
+      pool.on('error', () => undefined);
+      return AuditLedger.open({ pool });
+    })();
+    opened.catch(() => {
+      opened = undefined;
+    });
+    return opened;
+  };
+  return {
+    /** Appends one judged attempt; retried until the ledger takes it (the workflow's answer waits for it). */
+    async recordApprovalInLedger(e: ApprovalLedgerEntry): Promise<{ recorded: boolean; seq?: number }> {
+      const l = await ledger();
+      if (!l) return { recorded: false };
+      const { workflowId, runId, attempt, by, signature, kind, accepted, at, ...rest } = e;
+      const entry = await l.append({
+        actor: signature === 'failed' ? `unverified:${by}` : by,
+        action: approvalLedgerAction(e),
+        subject: approvalLedgerSubject(workflowId, e.checkpointId),
+        payload: { workflowId, runId, signature, accepted, ...rest },
+        at,
+        idempotencyKey: `approval/${workflowId}/${runId}/${kind}/${attempt}`,
+      });
+      return { recorded: true, seq: entry.seq };
+    },
+  };
+}
