@@ -30,7 +30,15 @@ import { actionAuthorityProblem } from '../domain/close/action-authority';
 import { calendarWindow, resolveDeadline } from '../domain/close/deadline';
 import { durationMs } from '../domain/duration';
 import { DEFAULT_FISCAL_CALENDAR, parsePeriodKey } from '../domain/close/fiscal-calendar';
-import { parseClosePlan, type ClosePlan, type CloseTask } from '../domain/close/plan';
+import type { ClosePlan, CloseTask } from '../domain/close/plan';
+import {
+  actionShapeProblem,
+  actionStateProblem,
+  addedTaskPlan,
+  isFinishedState,
+  isPersonTask,
+  type AddedTask,
+} from '../domain/close/task-actions';
 import {
   eligibleTasks,
   finishBlockers,
@@ -61,12 +69,9 @@ import { invalidPlan, normaliseInput } from './close/input';
 import { closeStatusView } from './close/status-view';
 import {
   DEFAULT_TASK_RETRY,
-  actionShapeProblem,
   backoffMs,
   failureMessage,
-  isFinishedState,
   isNonRetryable,
-  isPersonTask,
   smallOutput,
   taskStatusOf,
   toGraphState,
@@ -280,78 +285,25 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     journal.push(e);
   }
 
-  /** Why the close's current state does not allow the action; undefined when it does. */
+  /** Why the close's current state does not allow the action (domain/close/task-actions.ts). */
   function stateProblem(a: TaskAction): string | undefined {
-    if (a.action === 'pause') return paused ? 'the close is already paused' : undefined;
-    if (a.action === 'resume') return paused ? undefined : 'the close is not paused';
-    if (a.action === 'add') return addProblem(a).problem;
-    const t = byId(a.taskId as string) as TaskStatus;
-    const spec = planTask(t.id);
-    const finished = isFinishedState(t.state);
-    switch (a.action) {
-      case 'complete': {
-        if (!isPersonTask(spec.kind)) return `${t.id} is a task of kind ${spec.kind}: it completes by itself`;
-        if (t.state !== 'running')
-          return t.state === 'pending'
-            ? `${t.id} has not started: its predecessors are not done`
-            : `${t.id} is ${t.state}`;
-        const ff = finishBlockers(graphPlan(), states(), t.id);
-        if (ff.length) return `${t.id} may not finish before ${ff.join(', ')} (finish-to-finish)`;
-        return undefined;
-      }
-      case 'rerun':
-        if (t.state !== 'blocked' && t.state !== 'failed' && t.state !== 'done_with_exceptions')
-          return `only a blocked, failed or done-with-exceptions task is rerun; ${t.id} is ${t.state}`;
-        if (waivers.has(t.id)) return `a waiver of ${t.id} is waiting for its approval`;
-        if (spec.kind === 'approval' && usedCheckpoint(String(spec.config.checkpointId)))
-          return `approval checkpoint ${String(spec.config.checkpointId)} opens once per close: waive or skip ${t.id} instead`;
-        return undefined;
-      case 'waive': {
-        if (finished && t.state !== 'done_with_exceptions') return `${t.id} is already ${t.state}`;
-        if (t.state === 'running' || inflight.has(t.id)) return `${t.id} is running: wait for it to finish or fail`;
-        if (waivers.has(t.id)) return `a waiver of ${t.id} is already waiting for its approval`;
-        if (!itemType)
-          return `a waiver needs an approval: the close's approvalPolicy has no checkpoint "${waiverTemplate}" to approve waivers`;
-        // Closes started before waivers of added tasks existed refused them here; their histories replay that way.
-        if (t.added && !patched(WAIVE_ADDED_TASKS))
-          return `${t.id} was added during the close and has no waiver checkpoint: skip it with a reason`;
-        if (usedCheckpoint(`waive:${t.id}`)) return `${t.id} has had its waiver decided (checkpoint waive:${t.id})`;
-        return undefined;
-      }
-      case 'reassign':
-        return finished ? `${t.id} is already ${t.state}` : undefined;
-      case 'attest':
-        if (spec.kind === 'documentation' && !t.awaitingAttestation)
-          return `${t.id} is ${t.state} and waits for no attestation: it is attested while its status shows the text to attest`;
-        return undefined;
-      case 'skip':
-        if (finished) return `${t.id} is already ${t.state}`;
-        if (inflight.has(t.id)) return `${t.id} is running: wait for it to finish or fail, then skip it`;
-        if (waivers.has(t.id)) return `a waiver of ${t.id} is waiting for its approval`;
-        return undefined;
-    }
-    return undefined;
+    return actionStateProblem(a, {
+      paused,
+      task: (id) => byId(id) as TaskStatus,
+      spec: planTask,
+      addProblem: (x) => addProblem(x).problem,
+      finishBlockers: (id) => finishBlockers(graphPlan(), states(), id),
+      working: (id) => inflight.has(id),
+      waiverPending: (id) => waivers.has(id),
+      checkpointUsed: usedCheckpoint,
+      waiverTemplate,
+      waiverItemType: itemType,
+      waivesAddedTasks: () => patched(WAIVE_ADDED_TASKS),
+    });
   }
 
-  function addProblem(a: TaskAction): { problem?: string; plan?: ClosePlan; task?: CloseTask; deadline?: number } {
-    let next: ClosePlan;
-    try {
-      next = parseClosePlan({ ...plan, tasks: [...plan.tasks, a.task] }, 'with the added task');
-    } catch (err) {
-      return { problem: (err as Error).message };
-    }
-    const task = next.tasks[next.tasks.length - 1];
-    let deadline: number | undefined;
-    if (task.deadline) {
-      if (!calendar)
-        return { problem: `task ${task.id}: this close resolved no business calendar, so it takes no deadline` };
-      try {
-        deadline = resolveDeadline(task.deadline, { periodEnd: period.end, calendar, cutoff: plan.cutoff }).dueAtMs;
-      } catch (err) {
-        return { problem: `task ${task.id}: deadline ${task.deadline}: ${(err as Error).message}` };
-      }
-    }
-    return { plan: next, task, deadline };
+  function addProblem(a: TaskAction): AddedTask {
+    return addedTaskPlan(plan, a.task, { periodEnd: period.end, calendar });
   }
 
   function apply(a: TaskAction, signed?: CloseJournalEntry['signed']): TaskActionAnswer {
