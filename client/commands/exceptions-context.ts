@@ -7,6 +7,7 @@ import type { ExceptionActionOutcome, ExceptionActionTarget } from '../../activi
 import { envelopeSealer } from '../../activities/recon';
 import { createResultStore } from '../../activities/result-store';
 import { createExceptionActionStore, type ExceptionActionStore } from '../../activities/result-store/exception-actions';
+import { createSuggestionStore, type SuggestionStore } from '../../activities/result-store/suggestions';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
 import { keyProviderFromEnvIfConfigured } from '../../platform/security-setup';
@@ -18,6 +19,8 @@ import { submitExceptionAction } from '../exception-action';
 
 export interface OpenedStores {
   store: ExceptionActionStore;
+  /** Suggested matches (`exceptions suggestions|confirm|reject`); absent where only the other commands run. */
+  suggestions?: SuggestionStore;
   ledger?: AuditLedger;
   close(): Promise<void>;
 }
@@ -89,6 +92,7 @@ export async function defaultOpen(env: NodeJS.ProcessEnv): Promise<OpenedStores>
   const ledger = await AuditLedger.open({ pool: auditPool ?? pool });
   return {
     store: createExceptionActionStore({ pool, results, ...(sealerFor ? { sealerFor } : {}) }),
+    suggestions: createSuggestionStore({ pool, results, ...(sealerFor ? { sealerFor } : {}) }),
     ledger,
     close: async () => {
       await pool.end();
