@@ -6,6 +6,24 @@ import type { LifecycleRow } from '../result-store/exception-actions';
 
 const CATEGORY = /^[a-z][a-z0-9_]*$/;
 
+/**
+ * A suggested match a person decided (domain/exceptions/suggestions.ts) is settled, not open: confirmed, its records
+ * are a match naming who confirmed it; rejected, they are open exceptions of their own (`returned:<id>:...`), which
+ * the evidence lists and judges separately.
+ */
+function suggestionDecided(state: string, by: string | null, at: string | null) {
+  if (state === 'confirmed')
+    return { status: 'resolved' as const, by, at, note: `suggested match confirmed by ${by ?? ''}: matched` };
+  if (state === 'rejected')
+    return {
+      status: 'resolved' as const,
+      by,
+      at,
+      note: `suggested match rejected by ${by ?? ''}: its records returned to the exceptions`,
+    };
+  return undefined;
+}
+
 /** A result-store exception as evidence: `explained` counts as resolved by whoever explained it, and says so. */
 export function exceptionEvidence(reconId: string, x: ExceptionRow): EvidenceInputRaw['exceptions'][number] {
   const category = CATEGORY.test(x.category)
@@ -15,8 +33,10 @@ export function exceptionEvidence(reconId: string, x: ExceptionRow): EvidenceInp
         .replace(/[^a-z0-9_]+/g, '_')
         .replace(/^[^a-z]+/, 'x_') || 'uncategorised';
   const difference = x.difference ?? x.amount ?? '0';
-  const resolution =
-    x.status === 'resolved'
+  const decided = suggestionDecided(x.status, x.resolvedBy, x.resolvedAt);
+  const resolution = decided
+    ? decided
+    : x.status === 'resolved'
       ? { status: 'resolved' as const, by: x.resolvedBy, at: x.resolvedAt, note: x.explanation }
       : x.status === 'explained'
         ? {
@@ -55,6 +75,8 @@ export function lifecycleEvidence(reconId: string, x: LifecycleRow): EvidenceInp
     ? `explained${x.reasonCode ? ` (${x.reasonCode})` : ''}${x.explainedBy ? ` by ${x.explainedBy}` : ''}: ${x.explanation}`
     : null;
   const resolution = (() => {
+    const decided = suggestionDecided(x.state, x.resolvedBy, iso(x.resolvedAt));
+    if (decided) return decided;
     if (x.state === 'resolved') {
       const kind = x.resolutionKind;
       const what =

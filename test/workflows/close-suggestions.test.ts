@@ -14,6 +14,7 @@ import { signExceptionAction, type ExceptionActionClaimsInput } from '../../acti
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
 import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
+import { lifecycleEvidence } from '../../activities/compliance/exception-evidence';
 import { createExceptionActivities, exceptionActionStoreOf, suggestionStoreOf } from '../../activities/exceptions';
 import { writeSummaryReport } from '../../activities/reports/summary-report';
 import { createResultStore } from '../../activities/result-store';
@@ -234,6 +235,20 @@ describe('suggested matches decided through the close', () => {
         category: 'missing_in_a',
         amount: '-10.00',
       });
+      // The evidence package judges the decided suggestions settled (who, when) and the returned records open.
+      const evidence = rows.map((r) => lifecycleEvidence('gl-vs-erp', r));
+      const judged = (id: string) => evidence.find((e) => e.id === `gl-vs-erp:${id}`)?.resolution;
+      expect(judged(ambiguous.itemId)).toMatchObject({
+        status: 'resolved',
+        by: 'ann',
+        note: expect.stringMatching(/confirmed by ann/),
+      });
+      expect(judged(near[0].itemId)).toMatchObject({
+        status: 'resolved',
+        by: 'ann',
+        note: expect.stringMatching(/rejected by ann/),
+      });
+      expect(judged(`returned:${near[0].itemId}:${near[0].itemId}`)).toMatchObject({ status: 'open' });
       // Unexplained above materiality: the pending suggestion and the two returned items, not the decided ones.
       const material = unexplainedMaterial(rows, '0');
       expect(material.ids.sort()).toEqual(
@@ -293,5 +308,10 @@ describe('suggested matches decided through the close', () => {
       await handle.signal(taskActionSignal, { action: 'complete', taskId: 'review', by: 'sam' });
       await handle.result();
     });
+    // The close's history, with the confirm and reject updates and their activities, replays on this code.
+    const history = await env.client.workflow.getHandle(closeId).fetchHistory();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, closeId),
+    ).resolves.toBeUndefined();
   });
 });
