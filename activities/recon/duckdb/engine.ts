@@ -1,0 +1,331 @@
+// The DuckDB data plane for two CSV sources (issue 20, first slice): DuckDB's read_csv reads each file into VARCHAR
+// columns, compile-side.ts normalises them in SQL over exact DECIMAL, and the leading exact and tolerance rules run
+// set-based over the keys held once per side (unique-key semantics: a key with several records on a side is left
+// alone, as domain/recon does). Pairs those rules match with no difference are final here; every other record -
+// keys held several times, pairs with an accepted difference, unmatched records - is normalised again by
+// domain/recon from its raw values and reconciled by the TypeScript engine with the whole rule list, so categories,
+// precedence, evidence and control totals are the engine's own. The two summaries are merged and checked.
+//
+// Why the split is exact: domain/recon matches within a bucket (key and currency); a bucket of one record per side
+// that an exact or tolerance rule pairs with no difference is consumed whole and yields no exception, so removing it
+// changes nothing for any other bucket (a record matched by an earlier rule is never offered to a later one).
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  CATEGORIES,
+  createNormaliser,
+  currencyScale,
+  mergeSummaries,
+  NormalisationError,
+  reconcile,
+  type Category,
+  type NormalisedRecord,
+  type RawRecord,
+  type ReconMatch,
+  type ReconResult,
+  type ReconSummary,
+  type ReconciliationDefinition,
+  type Side,
+  type SideTotals,
+} from '../../../domain/recon';
+import { formatMinor, limitToMinor } from '../../../domain/recon/minor';
+import { compileSide, ident, lit, NotCompilable, OUT_OF_RANGE, perCurrency, PROBLEM_SEP } from './compile-side';
+import { DuckDbFallback, readSide, rows, timed, type CsvSideSource, type StepTimes } from './read-csv';
+
+export { DuckDbFallback, type CsvSideSource, type StepTimes } from './read-csv';
+
+export interface DuckDbPlaneOptions {
+  /** DuckDB worker threads (default 2). */
+  threads?: number;
+}
+
+/** Where the time went, in milliseconds, and how much the SQL settled. */
+export interface DuckDbPlaneStats {
+  readMs: number;
+  normaliseMs: number;
+  matchMs: number;
+  leftoversMs: number;
+  engineMs: number;
+  /** Pairs final in SQL, and records handed to the TypeScript engine per side. */
+  settledPairs: number;
+  leftover: Record<Side, number>;
+  /** Milliseconds per SQL statement and per JavaScript step. */
+  steps: StepTimes;
+}
+
+const MAX_SAFE = '9007199254740991';
+
+/** The first bad records of a side as the NormalisationError the TypeScript plane would throw (first in line order). */
+async function checkProblems(c: DuckDBConnection, side: Side, def: ReconciliationDefinition, source: string) {
+  const bad = await rows(
+    c,
+    `SELECT rid, problem, count(*) OVER () FROM norm_${side} WHERE problem IS NOT NULL ORDER BY rid LIMIT 5`,
+  );
+  if (bad.length === 0) return;
+  const [rid, problem, count] = bad[0] as [bigint, string, bigint];
+  const line = Number(rid) + 2;
+  const [field, text] = problem.split(PROBLEM_SEP);
+  const more =
+    Number(count) > 1
+      ? `; ${Number(count) - 1} more record(s) with problems, at lines ${bad
+          .slice(1)
+          .map((r) => Number(r[0]) + 2)
+          .join(', ')}${Number(count) > bad.length ? ', ...' : ''}`
+      : '';
+  throw new NormalisationError(source, line, field, text + more, `${def[side].name ?? side}:${line}`);
+}
+
+/** The leading rules SQL can run: exact, and tolerance with an absolute limit, neither with match_on. */
+function sqlRules(def: ReconciliationDefinition): number {
+  let n = 0;
+  for (const r of def.rules) {
+    if ('match_on' in r && r.match_on !== undefined) break;
+    if (r.type === 'exact') n++;
+    else if (r.type === 'tolerance' && r.percent === undefined && r.absolute !== undefined) n++;
+    else break;
+  }
+  return n;
+}
+
+function sqlSummary(
+  def: ReconciliationDefinition,
+  matches: ReconMatch[],
+  byCurrency: { currency: string; count: number; sum: bigint }[],
+): ReconSummary {
+  const zeros = Object.fromEntries(def.rules.map((r) => [r.id, 0]));
+  const byRule: Record<string, number> = { ...zeros };
+  for (const m of matches) byRule[m.rule]++;
+  const n = matches.length;
+  const side = (): SideTotals => ({
+    records_in: n,
+    records_matched: n,
+    records_unmatched: 0,
+    amounts: byCurrency.map(({ currency, sum }) => {
+      const scale = currencyScale(def, currency);
+      const s = formatMinor(sum, scale);
+      return { currency, amount_in: s, amount_matched: s, amount_unmatched: formatMinor(0, scale) };
+    }),
+  });
+  return {
+    reconciliation: def.id,
+    // Not a partition of its own: merged into the TypeScript engine's summary, the count stays the engine's.
+    partitions: 0,
+    a: side(),
+    b: side(),
+    matches: n,
+    matches_by_rule: byRule,
+    suggested_by_rule: { ...zeros },
+    exceptions: 0,
+    open_exceptions: 0,
+    exceptions_by_category: Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>,
+    gave_up: 0,
+    differences: byCurrency.map(({ currency }) => {
+      const zero = formatMinor(0, currencyScale(def, currency));
+      return { currency, a_minus_b: zero, exceptions_total: zero };
+    }),
+  };
+}
+
+/**
+ * Reconciles two CSV files on DuckDB (see the head of this file). Throws DuckDbFallback before any result when the
+ * definition or the files need the TypeScript plane, NormalisationError for bad input (file, line, field).
+ */
+export async function reconcileCsvOnDuckDb(
+  def: ReconciliationDefinition,
+  sources: Record<Side, CsvSideSource>,
+  options: DuckDbPlaneOptions = {},
+): Promise<ReconResult & { stats: DuckDbPlaneStats }> {
+  const nRules = sqlRules(def);
+  if (nRules === 0) throw new DuckDbFallback(`rule ${def.rules[0].id} (${def.rules[0].type}) does not run in SQL`);
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(options.threads ?? 2),
+    preserve_insertion_order: 'true',
+  });
+  const steps: StepTimes = {};
+  const c = timed(await instance.connect(), steps);
+  try {
+    let t = performance.now();
+    const read = { a: await readSide(c, 'a', sources.a), b: await readSide(c, 'b', sources.b) };
+    const readMs = performance.now() - t;
+
+    t = performance.now();
+    for (const side of ['a', 'b'] as const) {
+      let compiled;
+      try {
+        compiled = compileSide(def, side, read[side].columns, `(SELECT rowid AS rid, * FROM ${read[side].table})`);
+      } catch (err) {
+        if (err instanceof NotCompilable)
+          throw new DuckDbFallback(`side ${side}: ${err.message} does not compile to SQL`);
+        throw err;
+      }
+      await c.run(`CREATE TABLE pre_${side} AS ${compiled.sql}`);
+    }
+    const currencies = (
+      await rows(
+        c,
+        `SELECT DISTINCT cur FROM (SELECT cur FROM pre_a WHERE p_early IS NULL UNION ALL SELECT cur FROM pre_b WHERE p_early IS NULL) ORDER BY cur`,
+      )
+    ).map((r) => String(r[0]));
+    const scales = new Map(currencies.map((cur) => [cur, currencyScale(def, cur)]));
+    for (const [cur, sc] of scales)
+      if (sc > 6) throw new DuckDbFallback(`${cur} has ${sc} decimals; the DuckDB plane reads at most 6`);
+    const atScale = (cur: string) => `CAST(amt AS DECIMAL(18,${scales.get(cur)}))`;
+    // Exact when the amount has no more decimals than its currency (checked first); 12 digits before the point and
+    // at most 6 after fit a 64-bit integer of minor units.
+    const minor = perCurrency(
+      'cur',
+      currencies,
+      (cur) => `CAST(${atScale(cur)} * ${10 ** (scales.get(cur) as number)} AS BIGINT)`,
+    );
+    const exact = perCurrency('cur', currencies, (cur) => `amt = ${atScale(cur)}`);
+    const scaleOf = perCurrency('cur', currencies, (cur) => String(scales.get(cur)));
+    for (const side of ['a', 'b'] as const) {
+      const amountField = lit(def[side].value_fields[0] + PROBLEM_SEP);
+      const shown = `regexp_replace(CAST(amt AS VARCHAR), '\\.?0+$', '')`;
+      await c.run(
+        `CREATE TABLE norm_${side} AS SELECT rid, key, cur, day, CASE WHEN problem IS NULL THEN m END AS minor, problem FROM (` +
+          `SELECT *, COALESCE(p_early, CASE WHEN NOT (${exact}) THEN ${amountField} || ${shown} || ' has more than ' || ${scaleOf} || ' decimal places: add a round transformation with an explicit mode' ` +
+          `WHEN abs(m) > ${MAX_SAFE} THEN ${amountField} || ${shown} || ' is beyond the exact range of minor units (|amount| <= ${MAX_SAFE} minor units at ' || ${scaleOf} || ' decimals)' END, p_late) AS problem ` +
+          `FROM (SELECT *, CASE WHEN p_early IS NULL THEN ${minor} END AS m FROM pre_${side}))`,
+      );
+    }
+    for (const side of ['a', 'b'] as const) {
+      const out = await rows(
+        c,
+        `SELECT rid, problem FROM norm_${side} WHERE starts_with(split_part(problem, chr(31), 2), ${lit(OUT_OF_RANGE)}) ORDER BY rid LIMIT 1`,
+      );
+      if (out.length > 0)
+        throw new DuckDbFallback(
+          `${sources[side].name} line ${Number(out[0][0]) + 2}: ${String(out[0][1]).split(PROBLEM_SEP)[1]}`,
+        );
+    }
+    await checkProblems(c, 'a', def, sources.a.name);
+    await checkProblems(c, 'b', def, sources.b.name);
+    const normaliseMs = performance.now() - t;
+
+    t = performance.now();
+    const conds = def.rules.slice(0, nRules).map((r, i) => {
+      if (r.type === 'exact') return `WHEN a.minor = b.minor${r.compare_date ? ' AND a.day = b.day' : ''} THEN ${i}`;
+      if (r.type !== 'tolerance') throw new Error('unreachable');
+      const limit = perCurrency('a.cur', currencies, (cur) =>
+        String(limitToMinor(r.absolute as string, currencyScale(def, cur))),
+      );
+      const days =
+        r.max_days_apart === undefined ? '' : ` AND abs(date_diff('day', a.day, b.day)) <= ${r.max_days_apart}`;
+      return `WHEN abs(a.minor - b.minor) <= ${limit}${days} THEN ${i}`;
+    });
+    const single = (side: Side) =>
+      `(SELECT key, cur, min(rid) AS rid, min(minor) AS minor, min(day) AS day FROM norm_${side} GROUP BY key, cur HAVING count(*) = 1)`;
+    await c.run(
+      `CREATE TABLE settled AS SELECT * FROM (SELECT a.key, a.cur, a.rid AS ra, b.rid AS rb, a.minor AS ma, b.minor AS mb, ` +
+        `CASE ${conds.join(' ')} END AS rule FROM ${single('a')} a JOIN ${single('b')} b ON a.key = b.key AND a.cur = b.cur) ` +
+        // A key holding U+001E (the row separator of the read below) is left to the TypeScript engine.
+        `WHERE rule IS NOT NULL AND ma = mb AND NOT contains(key, chr(30))`,
+    );
+    const labelA = def.a.name ?? 'a';
+    const labelB = def.b.name ?? 'b';
+    // One text per 64k pairs (fields split by U+001F, pairs by U+001E, the key last): converting values one by one
+    // through the node API cost 3x more.
+    const texts = (
+      await rows(
+        c,
+        `SELECT string_agg(ra || chr(31) || rb || chr(31) || ma || chr(31) || rule || chr(31) || cur || chr(31) || key, chr(30) ORDER BY ra) ` +
+          `FROM settled GROUP BY ra // 65536 ORDER BY ra // 65536`,
+      )
+    ).map((r) => String(r[0]));
+    let t1 = performance.now();
+    const ra: number[] = [];
+    const rb: number[] = [];
+    const amounts: number[] = [];
+    const ruleIdx: number[] = [];
+    const curs: string[] = [];
+    const keys: string[] = [];
+    for (const text of texts)
+      for (const row of text.split('\u001e')) {
+        const f = row.split('\u001f');
+        ra.push(Number(f[0]));
+        rb.push(Number(f[1]));
+        amounts.push(Number(f[2]));
+        ruleIdx.push(Number(f[3]));
+        curs.push(f[4]);
+        keys.push(f.length === 6 ? f[5] : f.slice(5).join('\u001f'));
+      }
+    steps['js: settled pairs read'] = performance.now() - t1;
+    t1 = performance.now();
+    const matches = new Array<ReconMatch>(ra.length);
+    const zero = new Map<string, string>();
+    for (let p = 0; p < ra.length; p++) {
+      const currency = curs[p];
+      const scale = currencyScale(def, currency);
+      let z = zero.get(currency);
+      if (z === undefined) {
+        z = formatMinor(0, scale);
+        zero.set(currency, z);
+      }
+      const amount = formatMinor(amounts[p], scale);
+      const rule = def.rules[ruleIdx[p]];
+      const id = `${labelA}:${ra[p] + 2}`;
+      matches[p] = {
+        id,
+        rule: rule.id,
+        rule_type: rule.type,
+        key: keys[p],
+        currency,
+        a: [id],
+        b: [`${labelB}:${rb[p] + 2}`],
+        amount_a: amount,
+        amount_b: amount,
+        difference: z,
+      };
+    }
+    steps['js: settled pairs as matches'] = performance.now() - t1;
+    const totals = (
+      await rows(c, 'SELECT cur, count(*), CAST(sum(ma) AS VARCHAR) FROM settled GROUP BY cur ORDER BY cur')
+    ).map((r) => ({ currency: String(r[0]), count: Number(r[1]), sum: BigInt(String(r[2])) }));
+    const matchMs = performance.now() - t;
+
+    t = performance.now();
+    const left = async (side: Side): Promise<NormalisedRecord[]> => {
+      const col = side === 'a' ? 'ra' : 'rb';
+      const { columns } = read[side];
+      const reader = await c.runAndReadAll(
+        `SELECT r.rowid AS rid, ${columns.map((x) => `r.${ident(x)}`).join(', ')} FROM raw_${side} r ` +
+          `WHERE r.rowid NOT IN (SELECT ${col} FROM settled) ORDER BY rid`,
+      );
+      const normalise = createNormaliser(def, side, { source: sources[side].name });
+      return (reader.getRows() as (string | null | bigint)[][]).map((r) => {
+        const values: Record<string, string | null> = {};
+        for (let i = 0; i < columns.length; i++) values[columns[i]] = r[i + 1] as string | null;
+        const raw: RawRecord = { line: Number(r[0]) + 2, values };
+        return normalise(raw);
+      });
+    };
+    const leftA = await left('a');
+    const leftB = await left('b');
+    const leftoversMs = performance.now() - t;
+
+    t = performance.now();
+    const rest = reconcile(leftA, leftB, def);
+    const summary = mergeSummaries([sqlSummary(def, matches, totals), rest.summary]);
+    const engineMs = performance.now() - t;
+    for (const m of rest.matches) matches.push(m);
+    return {
+      matches,
+      exceptions: rest.exceptions,
+      gave_up: rest.gave_up,
+      summary,
+      stats: {
+        readMs,
+        normaliseMs,
+        matchMs,
+        leftoversMs,
+        engineMs,
+        settledPairs: ra.length,
+        leftover: { a: leftA.length, b: leftB.length },
+        steps,
+      },
+    };
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+}
