@@ -21,6 +21,8 @@ import { AuditLedger } from '../audit-ledger/ledger';
 import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } from '../history-export';
 import type { ResultStore } from '../result-store';
 import type { ExceptionActionStore } from '../result-store/exception-actions';
+import { attachmentStoreFromEnv, type AttachmentStore } from '../approval/attachments';
+import { approvalAttachments } from './approval-attachments';
 import { exceptionEvidence, lifecycleEvidence } from './exception-evidence';
 import { archivePackage, FileSystemArchiveStore, type ArchiveDeps } from './archive';
 import { sha256File } from './files';
@@ -66,6 +68,8 @@ export interface CloseEvidenceDeps {
   mask?: HistoryMask;
   /** Who the ledger names as generating the package. */
   actor?: string;
+  /** Where the files approvers attached to their decisions are (FINFLOW_ATTACHMENTS_DIR). */
+  attachments?: AttachmentStore;
 }
 
 function activityContext(): Context | undefined {
@@ -180,6 +184,7 @@ export async function produceCloseEvidence(
       attachments.push({ kind: f.kind, path: f.path, description: `${s.reconId} report` });
     }
   }
+  attachments.push(...(await approvalAttachments(input.approvals, deps.attachments)));
   if (wantsHistory)
     attachments.push(
       {
@@ -267,7 +272,8 @@ export async function produceCloseEvidence(
  * Compliance settings of a worker from its environment: FINFLOW_SIGNING_KEY(_FILE) signs manifests,
  * FINFLOW_EVIDENCE_DIR is where packages are generated (default ./evidence), FINFLOW_ARCHIVE_DIR the archive (none:
  * packages stay where they were generated), FINFLOW_AUDIT_DATABASE_URL (or DATABASE_URL) the audit ledger,
- * FINFLOW_SECURITY_POLICY the field classification that masks the trail for FINFLOW_EVIDENCE_ROLE (default auditor).
+ * FINFLOW_SECURITY_POLICY the field classification that masks the trail for FINFLOW_EVIDENCE_ROLE (default auditor),
+ * FINFLOW_ATTACHMENTS_DIR the files approvers attached to their decisions.
  * Undefined without a signing key: an unsigned package proves nothing.
  */
 export async function closeEvidenceDepsFromEnv(
@@ -295,6 +301,7 @@ export async function closeEvidenceDepsFromEnv(
       : {}),
     ledger,
     mask: (v) => maskByFieldName(v, policy, [role], { maskFreeText: true }).value,
+    ...(attachmentStoreFromEnv(env) ? { attachments: attachmentStoreFromEnv(env) } : {}),
   };
 }
 

@@ -27,6 +27,7 @@ import {
 } from '../../workflows/definitions';
 import type { ApprovalsStatus } from '../../workflows/types';
 import { approvalDecisionPayload, checkpointOf, sendApprovalUpdate } from '../approval-decision';
+import { attachEvidence } from '../approval-attachments';
 import { connectClient } from '../connect';
 
 type Out = (line: string) => void;
@@ -37,6 +38,7 @@ interface DecisionOptions {
   reject?: boolean;
   comment?: string;
   evidence?: string[];
+  attach?: string[];
   resolution?: string;
   round?: string;
   level?: string;
@@ -153,7 +155,7 @@ export function registerApprovalCommands(
         ...(level ? { level } : {}),
         ...(o.onBehalfOf ? { onBehalfOf: o.onBehalfOf } : {}),
         ...(o.comment !== undefined ? { comments: o.comment } : {}),
-        evidence: (o.evidence ?? []).map(parseEvidenceOption),
+        evidence: [...(o.evidence ?? []).map(parseEvidenceOption), ...(await attachEvidence(o.attach ?? [], env))],
         ...(o.resolution !== undefined ? { resolution: o.resolution } : {}),
         ...(key ? { roles: rolesFromPolicy(o.policy, o.by) } : o.role ? { claimedRole: o.role } : {}),
         ...(o.ttl !== undefined ? { ttlSeconds: positiveInt(o.ttl, '--ttl') } : {}),
@@ -171,6 +173,11 @@ export function registerApprovalCommands(
       .option(
         '--evidence <kind=ref>',
         'evidence reference, repeatable (e.g. bank_statement=store://stmt/2026-10)',
+        collect,
+      )
+      .option(
+        '--attach <kind=path>',
+        'evidence file (png, jpg, pdf, xlsx, csv, txt, eml), repeatable: stored by its SHA-256 in $FINFLOW_ATTACHMENTS_DIR, named in the signed decision, copied into the evidence package',
         collect,
       )
       .option('--resolution <text>', 'how the exceptions were resolved (checkpoints that require one)')

@@ -130,6 +130,11 @@ export class Engine {
     return typeof k === 'string' ? readSigningKeyFile(k) : k;
   }
 
+  /** @internal the environment the engine reads its defaults from. */
+  environment(): NodeJS.ProcessEnv {
+    return this.#opts.env ?? process.env;
+  }
+
   /** @internal */
   rolesOf(userId: string): string[] {
     return this.#opts.approvals?.rolesOf(userId) ?? [];

@@ -7,6 +7,7 @@ import type { ApprovalSigningKey } from '../../activities/approval/signing';
 import type { EvidenceRef } from '../../domain/approval';
 import { approvalsQuery, statusQuery, submitApprovalUpdate, type ApprovalAnswer } from '../../workflows/definitions';
 import type { CloseStatus, TaskActionAnswer } from '../../workflows/types';
+import { attachEvidence } from '../approval-attachments';
 import { approvalDecisionPayload, sendApprovalUpdate } from '../approval-decision';
 import { submitTaskAction } from '../task-action';
 import type { Engine } from './engine';
@@ -21,6 +22,11 @@ export interface ApprovalSubmission {
   /** The checkpoint; default the one checkpoint waiting for a decision. */
   checkpoint?: string;
   evidence?: EvidenceRef[];
+  /**
+   * Evidence files (`{ kind: 'screenshot', path: 'portal.png' }`): stored by their SHA-256 in FINFLOW_ATTACHMENTS_DIR
+   * (where the workers read them), named in the signed decision and copied into the close's evidence package.
+   */
+  attachments?: { kind: string; path: string }[];
   resolution?: string;
   onBehalfOf?: string;
   level?: number;
@@ -151,7 +157,17 @@ export class Execution {
         approverId: s.approver,
         decision: s.decision,
         ...(s.comments !== undefined ? { comments: s.comments } : {}),
-        ...(s.evidence ? { evidence: s.evidence } : {}),
+        ...(s.evidence || s.attachments?.length
+          ? {
+              evidence: [
+                ...(s.evidence ?? []),
+                ...(await attachEvidence(
+                  (s.attachments ?? []).map((a) => `${a.kind}=${a.path}`),
+                  this.engine.environment(),
+                )),
+              ],
+            }
+          : {}),
         ...(s.resolution !== undefined ? { resolution: s.resolution } : {}),
         ...(s.onBehalfOf ? { onBehalfOf: s.onBehalfOf } : {}),
         ...(s.level ? { level: s.level } : {}),
