@@ -35,7 +35,7 @@ export function withFilterOptions(cmd: Command): Command {
   return cmd
     .option('--category <list>', 'categories (comma-separated, repeatable)', list)
     .option('--currency <list>', 'currencies', list)
-    .option('--state <list>', 'states: open, explained, resolved, carried_forward', list)
+    .option('--state <list>', 'states: open, explained, resolved, carried_forward, confirmed, rejected', list)
     .option('--min-amount <amount>', 'absolute amount at least')
     .option('--max-amount <amount>', 'absolute amount at most')
     .option('--min-age-days <n>', 'first seen at least n days ago', wholeDays)
