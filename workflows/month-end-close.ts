@@ -27,8 +27,9 @@ import type { ApprovalActivities } from '../activities/approval';
 import type { createCalendarActivities } from '../activities/calendar';
 import type { BusinessCalendar } from '../domain/close/business-days';
 import { actionAuthorityProblem } from '../domain/close/action-authority';
+import { blockedTimeoutMs, isBlocked, waitForChangeMs } from '../domain/close/blocked-timeout';
 import { calendarWindow, resolveDeadline } from '../domain/close/deadline';
-import { durationMs } from '../domain/duration';
+import { deadlineLook, deadlineNotice } from '../domain/close/deadline-watch';
 import { DEFAULT_FISCAL_CALENDAR, parsePeriodKey } from '../domain/close/fiscal-calendar';
 import type { ClosePlan, CloseTask } from '../domain/close/plan';
 import {
@@ -128,7 +129,6 @@ function taskActivities(timeout: Duration) {
   });
 }
 
-const DEFAULT_BLOCKED_TIMEOUT = '30d';
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 10_000;
 /** patched() id: signed actions other than `complete` are checked against the close managers' roles. */
 const SIGNED_ACTION_AUTHORITY = 'signed-action-authority';
@@ -550,12 +550,11 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     const key = `${kind}:${t.id}`;
     if (notified.has(key)) return;
     notified.add(key);
-    const recipients = [t.owner, plan.owner].filter((r, i, all): r is string => !!r && all.indexOf(r) === i);
-    const due = t.deadline ?? closeDeadline?.iso;
-    const subject =
-      kind === 'task_late'
-        ? `Late: ${t.id} (${t.name}) of ${closeId} was due ${due}`
-        : `At risk: ${t.id} (${t.name}) of ${closeId} has no slack left before ${due}`;
+    const { recipients, due, subject } = deadlineNotice(kind, t, {
+      closeId,
+      owner: plan.owner,
+      deadline: closeDeadline?.iso,
+    });
     const n: CloseNotification = { at: nowIso(), taskId: t.id, kind, recipients, roles: [t.ownerRole ?? ''] };
     notifications.push(n);
     background.push(
@@ -590,28 +589,22 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     if (Object.keys(deadlines).length === 0 && !closeDeadline) return undefined;
     const now = nowMs();
     const sched = schedule(graphPlan(), scheduleOptions(now));
-    let next = Infinity;
-    for (const ts of sched.tasks) {
-      const t = byId(ts.id) as TaskStatus;
-      if (isFinishedState(t.state)) continue;
-      if (ts.late && !t.late) {
-        t.late = true;
-        t.atRisk = false;
-        notify(t, 'task_late');
-        bump();
-      } else if (!ts.late && ts.atRisk !== t.atRisk) {
-        t.atRisk = ts.atRisk;
-        if (ts.atRisk) notify(t, 'task_at_risk');
-        bump();
-      }
-      const due = Math.min(deadlines[t.id] ?? Infinity, closeDeadline?.ms ?? Infinity);
-      if (!Number.isFinite(due) || t.late) continue;
-      if (due > now) next = Math.min(next, due);
-      // With no progress, the task's projected finish moves with the clock: it runs out of slack at this instant.
-      const riskAt = now + (due - ts.earliestFinish);
-      if (!t.atRisk && riskAt > now) next = Math.min(next, riskAt);
+    const look = deadlineLook(
+      sched.tasks,
+      (id) => {
+        const t = byId(id) as TaskStatus;
+        return { id, late: t.late, atRisk: t.atRisk, finished: isFinishedState(t.state) };
+      },
+      { deadlines, closeDeadline: closeDeadline?.ms, now },
+    );
+    for (const c of look.changes) {
+      const t = byId(c.id) as TaskStatus;
+      if (c.late) t.late = true;
+      t.atRisk = c.atRisk;
+      if (c.notice) notify(t, c.notice);
+      bump();
     }
-    return Number.isFinite(next) ? next : undefined;
+    return look.next;
   }
 
   // ------------------------------------------------------------------ running tasks
@@ -802,9 +795,9 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   upsertAttributes();
   changesThisRun = 0;
   // The legacy shape ended as soon as nothing more could run; a plan waits for a person to rerun, waive or skip.
-  let blockedTimeoutMs: number;
+  let blockedMs: number;
   try {
-    blockedTimeoutMs = durationMs(options.blockedTimeout ?? (legacy ? '0s' : DEFAULT_BLOCKED_TIMEOUT));
+    blockedMs = blockedTimeoutMs(options.blockedTimeout, legacy);
   } catch (err) {
     throw invalidPlan(`blockedTimeout: ${(err as Error).message}`);
   }
@@ -816,16 +809,17 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
       closeState = 'completed';
       break;
     }
-    const stuck =
-      !paused &&
-      inflight.size === 0 &&
-      waivers.size === 0 &&
-      !tasks.some((t) => t.state === 'running') &&
-      eligibleTasks(graphPlan(), states()).length === 0;
+    const stuck = isBlocked({
+      paused,
+      working: inflight.size,
+      waiting: waivers.size,
+      running: tasks.some((t) => t.state === 'running'),
+      eligible: () => eligibleTasks(graphPlan(), states()).length,
+    });
     closeState = stuck ? 'blocked' : 'running';
     stuckSince = stuck ? (stuckSince ?? nowMs()) : undefined;
     upsertAttributes();
-    if (stuck && nowMs() >= (stuckSince as number) + blockedTimeoutMs) break;
+    if (stuck && nowMs() >= (stuckSince as number) + blockedMs) break;
 
     if (inflight.size === 0 && waivers.size === 0 && continueAsNewDue()) {
       await condition(allHandlersFinished);
@@ -854,10 +848,9 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     }
 
     const seen = version;
-    let until = wakeAt;
-    if (stuck) until = Math.min(until ?? Infinity, (stuckSince as number) + blockedTimeoutMs);
-    if (until === undefined) await condition(() => version !== seen);
-    else await condition(() => version !== seen, Math.max(1000, until - nowMs()));
+    const wait = waitForChangeMs(nowMs(), wakeAt, stuck ? (stuckSince as number) + blockedMs : undefined);
+    if (wait === undefined) await condition(() => version !== seen);
+    else await condition(() => version !== seen, wait);
   }
   ended.at = nowIso();
   upsertAttributes();
