@@ -136,8 +136,38 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
     gatewayIssuers: issuers.filter((i) => i !== CLI_ISSUER),
   };
 
+  const { recordApprovalInLedger, recordTaskActionCheck } = createApprovalLedgerTrail({
+    ...(cfg.ledger ? { ledger: cfg.ledger } : {}),
+  });
+  async function checkTaskAction(input: { token: string; workflowId: string; at?: string }) {
+    if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: `not a task-action token (over ${MAX_TOKEN_CHARS} characters)`,
+      } satisfies TaskActionVerification;
+    const now = instantOr(input.at);
+    return verifyWithPersonKeys(
+      input.token,
+      trust,
+      now,
+      (keys) =>
+        verifyTaskActionToken(input.token, keys, {
+          issuer: issuers,
+          audience,
+          expectedWorkflowId: input.workflowId,
+          clockToleranceSeconds: tolerance,
+          now,
+        }),
+      (reason, message): TaskActionVerification => {
+        const by = untrusted(input.token)?.approverId;
+        return { ok: false, reason, message, ...(typeof by === 'string' ? { claimedBy: by.slice(0, 256) } : {}) };
+      },
+    );
+  }
+
   return {
-    ...createApprovalLedgerTrail({ ...(cfg.ledger ? { ledger: cfg.ledger } : {}) }),
+    recordApprovalInLedger,
 
     /** Local activity: reads only the key set, so every retry gives the same answer; a bad token is an answer. */
     async verifyApprovalSignal(input: {
@@ -203,36 +233,17 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
       );
     },
 
-    /** Local activity, as verifyApprovalSignal: a person's signed task action on a close. */
+    /** Local activity: a person's signed task action on a close, checked, then its check put in the audit ledger. */
     async verifyTaskActionSignal(input: {
       token: string;
       workflowId: string;
       at?: string;
     }): Promise<TaskActionVerification> {
-      if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
-        return {
-          ok: false,
-          reason: 'malformed',
-          message: `not a task-action token (over ${MAX_TOKEN_CHARS} characters)`,
-        };
-      const now = instantOr(input.at);
-      return verifyWithPersonKeys(
-        input.token,
-        trust,
-        now,
-        (keys) =>
-          verifyTaskActionToken(input.token, keys, {
-            issuer: issuers,
-            audience,
-            expectedWorkflowId: input.workflowId,
-            clockToleranceSeconds: tolerance,
-            now,
-          }),
-        (reason, message): TaskActionVerification => {
-          const by = untrusted(input.token)?.approverId;
-          return { ok: false, reason, message, ...(typeof by === 'string' ? { claimedBy: by.slice(0, 256) } : {}) };
-        },
-      );
+      const v = await checkTaskAction(input);
+      // Every signed task action's check goes to the audit ledger (when one is configured) before the close judges
+      // it: a ledger that cannot take it fails the check, and the close refuses the action (fail closed).
+      await recordTaskActionCheck({ ...input, token: String(input.token) }, v);
+      return v;
     },
 
     /**

@@ -2,6 +2,8 @@
 // judges each attempt, keeps it in its trail, then hands it here: accepted or refused, whoever sent it (the gateway,
 // `finflow approve`, the plain temporal CLI). The append is idempotent by the workflow's own key for the attempt,
 // so Temporal's retries never write it twice; without a ledger database the activity says so and writes nothing.
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { Pool } from 'pg';
 import { AuditLedger } from '../audit-ledger/ledger';
 
@@ -37,6 +39,26 @@ export const approvalLedgerAction = (e: Pick<ApprovalLedgerEntry, 'kind' | 'acce
 export const approvalLedgerSubject = (workflowId: string, checkpointId: string): string =>
   `${workflowId}/approval/${checkpointId || '(none)'}`;
 
+/** A task action's signature check, as the verification activity hands it to the ledger. */
+export type TaskActionCheck =
+  | {
+      ok: true;
+      action: { action: string; by: string; taskId?: string; proof: { kid: string; nonce: string; issuer: string } };
+    }
+  | { ok: false; reason: string; message: string; claimedBy?: string };
+
+function claimed(token: string): { action?: string; taskId?: string } {
+  try {
+    const p = decodeJwt(token);
+    return {
+      ...(typeof p.action === 'string' ? { action: p.action.slice(0, 64) } : {}),
+      ...(typeof p.taskId === 'string' ? { taskId: p.taskId.slice(0, 256) } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
 export function createApprovalLedgerTrail(deps: { ledger?: AuditLedger; env?: NodeJS.ProcessEnv }) {
   let opened: Promise<AuditLedger | undefined> | undefined;
   const ledger = (): Promise<AuditLedger | undefined> => {
@@ -69,6 +91,36 @@ export function createApprovalLedgerTrail(deps: { ledger?: AuditLedger; env?: No
         idempotencyKey: `approval/${workflowId}/${runId}/${kind}/${attempt}`,
       });
       return { recorded: true, seq: entry.seq };
+    },
+
+    /**
+     * A signed task action's signature check (issue 18): verified (the close then judges the action and journals
+     * the outcome) or refused, with why. Keyed by the token's hash, so a re-run of the check writes nothing new.
+     */
+    async recordTaskActionCheck(input: { token: string; workflowId: string; at?: string }, v: TaskActionCheck) {
+      const l = await ledger();
+      if (!l) return undefined;
+      const what = v.ok ? { action: v.action.action, taskId: v.action.taskId } : claimed(input.token);
+      const entry = await l.append({
+        actor: v.ok ? v.action.by : `unverified:${v.claimedBy ?? '(nobody)'}`,
+        action: v.ok ? 'task.action.signed' : 'task.action.refused',
+        subject: `${input.workflowId}/task/${what.taskId ?? '(close)'}`,
+        payload: {
+          workflowId: input.workflowId,
+          ...(what.action ? { action: what.action } : {}),
+          ...(v.ok
+            ? {
+                signature: 'verified',
+                kid: v.action.proof.kid,
+                nonce: v.action.proof.nonce,
+                issuer: v.action.proof.issuer,
+              }
+            : { signature: 'failed', accepted: false, reason: v.reason, message: v.message }),
+        },
+        ...(input.at ? { at: input.at } : {}),
+        idempotencyKey: `task-action/${input.workflowId}/${createHash('sha256').update(input.token).digest('hex')}`,
+      });
+      return entry.seq;
     },
   };
 }
