@@ -7,6 +7,7 @@ import { createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jo
 import { Pool } from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { readSigningKeyFile } from '../activities/approval/keys';
+import { attachmentStoreFromEnv, type AttachmentStore } from '../activities/approval/attachments';
 import { ApprovalOutbox } from '../activities/approval/outbox';
 import { parseApprovalPolicy, type ApprovalPolicy } from '../domain/approval';
 import { buildApprovalGateway } from './approval-gateway';
@@ -19,6 +20,8 @@ export interface GatewayConfig {
   policyFile: string;
   identity: { keys: JSONWebKeySet | JWTVerifyGetKey; issuer: string; audience: string };
   outboxUrl?: string;
+  /** FINFLOW_ATTACHMENTS_DIR: where POST /attachments stores evidence files (the workers read them there). */
+  attachments?: AttachmentStore;
 }
 
 /**
@@ -27,6 +30,7 @@ export interface GatewayConfig {
  *   FINFLOW_APPROVAL_POLICY_FILE                      approval policy (JSON/YAML): the user directory
  *   FINFLOW_IDENTITY_JWKS_FILE or FINFLOW_IDENTITY_JWKS_URL, FINFLOW_IDENTITY_ISSUER, FINFLOW_IDENTITY_AUDIENCE
  *   FINFLOW_SYSTEM_APPROVALS_URL or DATABASE_URL      the outbox (optional)
+ *   FINFLOW_ATTACHMENTS_DIR, FINFLOW_ATTACHMENT_MAX_BYTES  evidence files of POST /attachments (optional)
  *   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, FINFLOW_KEY_FILE / FINFLOW_KEYS as for the CLI
  */
 export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -56,6 +60,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     policyFile: need('FINFLOW_APPROVAL_POLICY_FILE'),
     identity: { keys, issuer: need('FINFLOW_IDENTITY_ISSUER'), audience: need('FINFLOW_IDENTITY_AUDIENCE') },
     outboxUrl: env.FINFLOW_SYSTEM_APPROVALS_URL?.trim() || env.DATABASE_URL?.trim() || undefined,
+    attachments: attachmentStoreFromEnv(env),
   };
 }
 
@@ -95,6 +100,7 @@ export async function startApprovalGateway(
     identity: config.identity,
     signingKey,
     outbox: pool ? new ApprovalOutbox(pool) : undefined,
+    ...(config.attachments ? { attachments: config.attachments } : {}),
     logger: opts.logger ?? true,
   });
   const url = await app.listen({ host: config.host, port: config.port });

@@ -14,6 +14,9 @@
 //   POST /exception-actions { workflowId, task, reconId, runId, action, itemIds, count, totals, filter? }   the
 //                        caller works a reconciliation's exceptions (explain, resolve, reopen, carry_forward); signed
 //                        as the caller, sent to the close (submitExceptionAction update): 200 accepted, 409 refused
+//   POST /attachments    ?kind=screenshot&name=portal.png, body the file (application/octet-stream)   an evidence file,
+//                        stored by its SHA-256 (FINFLOW_ATTACHMENTS_DIR); 201 { kind, ref, sha256, ... }: put that in
+//                        a decision's `evidence`; 400 refused (type, content, size), 413 over the limit, 503 no store
 //   GET  /notifications  ?afterId=&limit=&workflowId=   the caller's notifications from the outbox, oldest first
 //   GET  /healthz
 //
@@ -22,6 +25,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { AttachmentError, type AttachmentStore } from '../activities/approval/attachments';
 import { APPROVAL_AUDIENCE, GATEWAY_ISSUER } from '../activities/approval/keys';
 import type { ApprovalOutbox } from '../activities/approval/outbox';
 import { signResubmission } from '../activities/approval/resubmission';
@@ -58,6 +62,8 @@ export interface ApprovalGatewayDeps {
   issuer?: string;
   audience?: string;
   ttlSeconds?: number;
+  /** For POST /attachments; without it that route answers 503. */
+  attachments?: AttachmentStore;
   /** For GET /notifications; without it that route answers 503. */
   outbox?: ApprovalOutbox;
   logger?: boolean;
@@ -119,6 +125,8 @@ const ExceptionActionRequest = z.strictObject({
   totals: z.array(z.strictObject({ currency: z.string().nullable(), total: z.string() })),
   filter: z.record(z.string(), z.unknown()).optional(),
 });
+
+const AttachmentQuery = z.strictObject({ kind: z.string().min(1).max(64), name: z.string().min(1).max(255) });
 
 const NotificationsQuery = z.strictObject({
   approver: Id.optional(),
@@ -185,6 +193,34 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
   }
 
   app.get('/healthz', async () => ({ ok: true }));
+
+  // An evidence file from an approver app, before the decision that names it: the raw bytes, up to the store's limit.
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: deps.attachments?.maxBytes ?? 64 * 1024 },
+    (_req, body, done) => done(null, body),
+  );
+  app.post('/attachments', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      if (!deps.attachments)
+        throw new HttpError(503, { error: 'attachments_unavailable', message: 'this gateway stores no attachments' });
+      const q = AttachmentQuery.safeParse(req.query);
+      if (!q.success) throw new HttpError(400, { error: 'invalid_request', message: issues(q.error) });
+      if (!Buffer.isBuffer(req.body))
+        throw new HttpError(400, { error: 'invalid_request', message: 'send the file as application/octet-stream' });
+      const { ref, stored } = await deps.attachments.putBytes(req.body, q.data.name, q.data.kind).catch((err) => {
+        if (err instanceof AttachmentError)
+          throw new HttpError(400, { error: 'attachment_refused', message: err.message });
+        throw err;
+      });
+      req.log.info({ by: caller.userId, sha256: ref.sha256, kind: ref.kind }, 'evidence attachment stored');
+      const { name, bytes, contentType } = stored;
+      return reply.code(201).send({ ...ref, name, bytes, contentType, by: caller.userId });
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
 
   app.post('/approvals', async (req, reply) => {
     try {

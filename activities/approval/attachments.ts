@@ -96,25 +96,41 @@ export class AttachmentStore {
     if (s.size === 0) throw new AttachmentError(`${file}: the file is empty`);
     if (s.size > this.maxBytes)
       throw new AttachmentError(`${file}: ${s.size} bytes is over the attachment limit of ${this.maxBytes} bytes`);
-    const ext = extname(file).slice(1).toLowerCase();
+    return this.putBytes(await readFile(file), file, kind);
+  }
+
+  /**
+   * The same for bytes handed over the wire (the approval gateway's POST /attachments): `name` gives the type by its
+   * extension, and the content must be that type.
+   */
+  async putBytes(bytes: Buffer, name: string, kind: string): Promise<{ ref: EvidenceRef; stored: StoredAttachment }> {
+    if (!KIND.test(kind))
+      throw new AttachmentError(
+        `attachment kind ${JSON.stringify(kind)} must be a lower-case identifier (e.g. screenshot)`,
+      );
+    if (bytes.length === 0) throw new AttachmentError(`${name}: the file is empty`);
+    if (bytes.length > this.maxBytes)
+      throw new AttachmentError(
+        `${name}: ${bytes.length} bytes is over the attachment limit of ${this.maxBytes} bytes`,
+      );
+    const ext = extname(name).slice(1).toLowerCase();
     const type = TYPES[ext];
     if (!type)
       throw new AttachmentError(
-        `${file}: files of type .${ext || '(none)'} are not allowed as evidence (allowed: ${ATTACHMENT_TYPES.join(', ')})`,
+        `${name}: files of type .${ext || '(none)'} are not allowed as evidence (allowed: ${ATTACHMENT_TYPES.join(', ')})`,
       );
-    const bytes = await readFile(file);
-    if (!type.looksRight(bytes)) throw new AttachmentError(`${file}: the content is not a .${ext} file`);
+    if (!type.looksRight(bytes)) throw new AttachmentError(`${name}: the content is not a .${ext} file`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const name = safeName(file);
+    const safe = safeName(name);
     const folder = join(this.dir, sha256);
-    const path = join(folder, `${sha256.slice(0, 12)}-${name}`);
+    const path = join(folder, `${sha256.slice(0, 12)}-${safe}`);
     if (!(await stat(path).catch(() => undefined))) {
       await mkdir(folder, { recursive: true });
       const tmp = `${path}.${randomUUID()}.tmp`;
       await writeFile(tmp, bytes, { mode: 0o640 });
       await rename(tmp, path);
     }
-    const stored = { sha256, bytes: bytes.length, name, contentType: type.contentType, path };
+    const stored = { sha256, bytes: bytes.length, name: safe, contentType: type.contentType, path };
     const meta = join(folder, 'attachment.json');
     if (!(await stat(meta).catch(() => undefined)))
       await writeFile(meta, `${JSON.stringify({ ...stored, path: basename(path) }, null, 2)}\n`, { mode: 0o640 });

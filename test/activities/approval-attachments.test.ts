@@ -6,7 +6,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { generateApprovalKeyPair } from '../../activities/approval/signing';
+import { buildApprovalGateway } from '../../client/approval-gateway';
+import { parseApprovalPolicy } from '../../domain/approval';
+import { seedPolicyInput } from '../unit/approval-fixtures';
 import {
   AttachmentError,
   AttachmentStore,
@@ -202,5 +208,65 @@ describe('approval evidence files in the close evidence package', () => {
     expect(await refused({}, 'm2')).toMatch(
       /names attached screenshot a{64}, but this worker has no attachment store \(FINFLOW_ATTACHMENTS_DIR\)/,
     );
+  });
+});
+
+describe("the approval gateway's POST /attachments", () => {
+  it("stores an approver app's file for the caller it proves, and refuses the unauthenticated, the wrong type and the oversize", async () => {
+    const idp = await generateKeyPair('EdDSA');
+    const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'test-idp', alg: 'EdDSA' };
+    const now = new Date();
+    const gatewayStore = new AttachmentStore(join(work, 'gateway-store'), { maxBytes: 1024 });
+    const build = (attachments?: AttachmentStore) =>
+      generateApprovalKeyPair().then((signingKey) =>
+        buildApprovalGateway({
+          // POST /attachments talks to no workflow: the client is never connected.
+          client: new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }),
+          directory: parseApprovalPolicy(seedPolicyInput(), 'test policy'),
+          identity: { keys: { keys: [idpJwk] }, issuer: 'test-idp', audience: 'finflow-approval-gateway' },
+          signingKey,
+          clock: () => now,
+          ...(attachments ? { attachments } : {}),
+        }),
+      );
+    const gateway = await build(gatewayStore);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'test-idp' })
+      .setIssuer('test-idp')
+      .setAudience('finflow-approval-gateway')
+      .setSubject('sam')
+      .setIssuedAt(Math.floor(now.getTime() / 1000))
+      .setExpirationTime(Math.floor(now.getTime() / 1000) + 600)
+      .sign(idp.privateKey);
+    const upload = (g: typeof gateway, url: string, payload: Buffer, auth = true) =>
+      g.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/octet-stream', ...(auth ? { authorization: `Bearer ${token}` } : {}) },
+        payload,
+      });
+    const ok = await upload(gateway, '/attachments?kind=screenshot&name=portal.png', PNG);
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json()).toMatchObject({
+      kind: 'screenshot',
+      ref: `attachment:sha256:${sha(PNG)}`,
+      sha256: sha(PNG),
+      name: 'portal.png',
+      bytes: PNG.length,
+      contentType: 'image/png',
+      by: 'sam',
+    });
+    expect(readdirSync(join(work, 'gateway-store'))).toEqual([sha(PNG)]);
+    expect((await upload(gateway, '/attachments?kind=screenshot&name=portal.png', PNG, false)).statusCode).toBe(401);
+    const wrong = await upload(gateway, '/attachments?kind=screenshot&name=portal.pdf', PNG);
+    expect([wrong.statusCode, wrong.json().error]).toEqual([400, 'attachment_refused']);
+    expect(wrong.json().message).toMatch(/the content is not a \.pdf file/);
+    expect((await upload(gateway, '/attachments?kind=screenshot', PNG)).statusCode).toBe(400);
+    expect((await upload(gateway, '/attachments?kind=screenshot&name=big.png', Buffer.alloc(2048))).statusCode).toBe(
+      413,
+    );
+    const none = await upload(await build(), '/attachments?kind=screenshot&name=portal.png', PNG);
+    expect([none.statusCode, none.json().error]).toEqual([503, 'attachments_unavailable']);
+    expect(readdirSync(join(work, 'gateway-store'))).toEqual([sha(PNG)]);
   });
 });
