@@ -1,5 +1,10 @@
 import { ageingReport } from '../../domain/exceptions/ageing';
-import { ExceptionActionError, unexplainedMaterial } from '../../domain/exceptions/lifecycle';
+import {
+  EXCEPTION_ACTIONS,
+  ExceptionActionError,
+  RESOLUTION_KINDS,
+  unexplainedMaterial,
+} from '../../domain/exceptions/lifecycle';
 import {
   decideSuggestion,
   isSuggestionAction,
@@ -97,6 +102,21 @@ describe('suggested matches decided by a person', () => {
       reasonCode: 'timing',
       text: 't',
     });
+  });
+
+  it('tells every lifecycle action and resolution kind apart from a decision on a suggestion', () => {
+    const minimal: Record<string, Record<string, unknown>> = {
+      explain: { reasonCode: 'other', text: 't' },
+      resolve: { kind: 'no_action', text: 't' },
+      reopen: { reason: 'r' },
+      carry_forward: { text: 't' },
+    };
+    for (const action of EXCEPTION_ACTIONS) {
+      expect(isSuggestionAction({ action })).toBe(false);
+      expect(parseAnyExceptionAction({ action, ...minimal[action] }).action).toBe(action);
+    }
+    for (const kind of RESOLUTION_KINDS.filter((k) => k !== 'adjusting_entry'))
+      expect(parseAnyExceptionAction({ action: 'resolve', kind, text: 't' })).toMatchObject({ kind });
   });
 
   it('lists a suggestion’s candidates with their records, sums and differences', () => {
