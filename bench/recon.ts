@@ -9,6 +9,8 @@
 // Targets (issue 3): 1M vs 1M under 20 s end to end, >= 3x faster than datacompy, every planted discrepancy found
 // and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
 //
+// --mode csv: two CSV exports that need normalising, finflow's TypeScript and DuckDB data planes against datacompy
+// on pandas and polars (bench/recon-csv.ts). Default --mode db: what follows.
 //   npm run bench:recon -- [--records 1000000[,5000000]] [--seed 20261031] [--partitions N] [--parallel N]
 //                          [--skip-datacompy] [--keep] [--encrypted] [--json <file>] [--skip-match-store (diagnostic)]
 // DATABASE_URL / MARIADB_URL, when set, are used instead of the embedded PostgreSQL and a private MariaDB.
@@ -46,6 +48,7 @@ import { startDevServer } from '../scripts/lib/dev-server';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
 import type { reconciliationWorkflow } from '../workflows/reconciliation';
 import type { ReconciliationInput, ReconciliationSummary } from '../contracts';
+import { csvBench } from './recon-csv';
 
 function argText(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -518,7 +521,9 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
   return out;
 }
 
-main().catch((err) => {
+const MODE = argText('mode') ?? 'db';
+if (MODE !== 'db' && MODE !== 'csv') throw new Error(`--mode is db or csv, got ${MODE}`);
+(MODE === 'csv' ? csvBench(argText) : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });
