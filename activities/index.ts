@@ -4,6 +4,7 @@ import { createCloseReportActivities, type CloseReportConfig } from './close-rep
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
 import { createExceptionActivities, exceptionActionStoreOf } from './exceptions';
 import { createReconActivities, defaultResultStore, type ReconActivityConfig } from './recon';
+import { createRollForwardActivities } from './recon/roll-forward';
 import { reconcileTablesWith } from './reconcile-tables';
 import type { SystemRegistry } from './systems';
 
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createApprovalActivities({ systems: deps.systems, approval: deps.approval }),
     ...createCalendarActivities(),
     ...createReconActivities(deps),
+    ...createRollForwardActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
     ...createExceptionActivities(deps),
     ...createCloseEvidenceActivities(deps.closeEvidence, {

@@ -1,3 +1,4 @@
+import type { AgeingRow } from '../domain/exceptions/ageing';
 // The reconciliation's shapes every layer shares: a close task's config, the child workflow's input, and the
 // summary it returns (counts, control totals and report references; records stay in the systems and the store).
 // Plain JSON-safe shapes only: they cross the wire and land in history.
@@ -82,4 +83,33 @@ export interface ReconciliationSummary {
   controlTotals?: 'balanced';
   totals?: { a: SideTotals; b: SideTotals; differences: CurrencyDifference[] };
   reports?: ReconReportRef[];
+  /**
+   * Roll-forward (issue 15; runs with the 'recon-roll-forward' patch): the previous period's unresolved exceptions
+   * of this reconciliation, brought in as a third population. They are not records of side a or b: `a`, `b`,
+   * `keys`, `matches`, `perCategory` and `totals` count this period's records only, and the brought-forward items
+   * balance on their own (brought in = cleared + carried, in count and per currency, checked). `openExceptions`
+   * and `status` then count what is still to be worked: this period's open exceptions less those that cleared a
+   * brought-forward item, plus the items carried in.
+   */
+  rollForward?: RollForwardSummary;
+}
+
+export interface RollForwardCount {
+  count: number;
+  totals: { currency: string | null; total: string }[];
+}
+
+export interface RollForwardSummary {
+  /** The previous period's run the items came from; null in the reconciliation's first period. */
+  fromRunId: string | null;
+  fromPeriod: string | null;
+  broughtIn: RollForwardCount;
+  /** Matched by this period's data: resolved as cleared_next_period by the system, naming the matching record. */
+  cleared: RollForwardCount;
+  /** Still unresolved: carried into this run with their explanation and first-seen date. */
+  carried: RollForwardCount;
+  /** This period's own exceptions closed as the other side of a cleared item. */
+  clearedOwn: number;
+  /** The run's unresolved exceptions by age since first seen on the as-of date, per category and currency. */
+  ageing: AgeingRow[];
 }

@@ -2,11 +2,13 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { ExtractedSide } from '../activities/recon';
+import type { RollForwardOutcome } from '../activities/recon/roll-forward';
 import { Dec } from '../domain/money';
 import {
   ControlTotalsError,
@@ -47,6 +49,16 @@ const { writeReconReports } = proxyActivities<Activities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
 });
+
+const { rollForwardRecon } = proxyActivities<Activities>({
+  // One transaction in the result store over the previous period's unresolved items (a handful to thousands):
+  // seconds. Repeatable (a retry reaches the same decision), so outages are retried; a conflict is non-retryable.
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+/** patched() id: after the partitions, the previous period's unresolved exceptions are brought in (issue 15). */
+export const ROLL_FORWARD_PATCH = 'recon-roll-forward';
 
 const { abandonReconRun } = proxyActivities<Activities>({
   // Bookkeeping after a failure: quick, and best effort (the run's failure is what the caller must see).
@@ -183,7 +195,15 @@ async function reconcileRun(
   checkAgainstExtraction(input.reconId, 'a', a, merged.a);
   checkAgainstExtraction(input.reconId, 'b', b, merged.b);
 
-  const status = merged.open_exceptions === 0 ? 'balanced' : 'exceptions';
+  let rollForward: RollForwardOutcome | undefined;
+  let open = merged.open_exceptions;
+  if (patched(ROLL_FORWARD_PATCH)) {
+    rollForward = await step('rolling forward the previous period', () =>
+      rollForwardRecon({ runId, reconId: input.reconId, period: input.period, asOf }),
+    );
+    open = open - rollForward.clearedOwn + rollForward.carried.count;
+  }
+  const status = open === 0 ? 'balanced' : 'exceptions';
   const differences = merged.differences;
   const summary: ReconciliationSummary = {
     reconId: input.reconId,
@@ -202,11 +222,15 @@ async function reconcileRun(
     matches: merged.matches,
     matchesByRule: merged.matches_by_rule,
     exceptions: merged.exceptions,
-    openExceptions: merged.open_exceptions,
+    openExceptions: open,
     perCategory: merged.exceptions_by_category,
     controlTotals: 'balanced',
     totals: { a: merged.a, b: merged.b, differences },
   };
+  if (rollForward) {
+    const { broughtForwardByCategory: _perCategory, ...rest } = rollForward;
+    summary.rollForward = rest;
+  }
   const reports = await step('writing reports', () =>
     writeReconReports({
       runId,
@@ -218,6 +242,7 @@ async function reconcileRun(
       summary,
       // Recorded (the stricter) in each sealed report's header, for the views of it that roles may see.
       classifications: [definition.a.classification, definition.b.classification],
+      ...(rollForward ? { broughtForward: rollForward.broughtForwardByCategory } : {}),
     }),
   );
   return { ...summary, reports };

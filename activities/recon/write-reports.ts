@@ -26,6 +26,8 @@ export interface WriteReconReportsInput {
    * sealed reports' headers.
    */
   classifications?: string[];
+  /** Rows the run holds for the previous period's brought-forward items, per category (roll-forward). */
+  broughtForward?: Record<string, number>;
 }
 
 export interface WrittenReport {
@@ -79,6 +81,8 @@ export async function writeRunReports(
   const counted = (input.summary as { perCategory?: Record<string, number> } | undefined)?.perCategory;
   if (counted) {
     const stored: Record<string, number> = {};
+    // Brought-forward items (roll-forward) are rows of the run but no records of its sides: not counted here.
+    for (const [category, n] of Object.entries(input.broughtForward ?? {})) stored[category] = -n;
     for (const t of await st.exceptionTotals(input.runId)) stored[t.category] = (stored[t.category] ?? 0) + t.count;
     for (const category of new Set([...Object.keys(counted), ...Object.keys(stored)]))
       if ((counted[category] ?? 0) !== (stored[category] ?? 0))

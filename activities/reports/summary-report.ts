@@ -6,6 +6,7 @@ import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import type { ExceptionTotal, RunRow } from '../result-store';
 import type { RuleMatchCounts } from '../result-store/suggestions';
+import { recordedAgeing, summaryWithoutAgeing, writeAgeingSheet } from './ageing-sheet';
 import { amountCell, csvField, csvLine } from './cells';
 import { applyWidths, decimalsOf, displayLength, fitWidths } from './sheet-layout';
 import type { ReportInput } from './exceptions-report';
@@ -35,6 +36,8 @@ interface SummaryData {
   categories: ExceptionTotal[];
   /** Per side and currency, summed exactly over the categories. */
   totals: { side: string; currency: string | null; count: number; amount: string; difference: string }[];
+  /** Unresolved exceptions by age per category and currency, as the run's roll-forward recorded them (issue 15). */
+  ageing: ReturnType<typeof recordedAgeing>;
 }
 
 async function load(input: SummaryReportInput): Promise<SummaryData> {
@@ -60,7 +63,7 @@ async function load(input: SummaryReportInput): Promise<SummaryData> {
     .sort((a, b) => `${a.side}\u0000${a.currency ?? ''}`.localeCompare(`${b.side}\u0000${b.currency ?? ''}`))
     .map((t) => ({ ...t, amount: t.amount.toFixed(), difference: t.difference.toFixed() }));
   const rules = input.ruleCounts ? await input.ruleCounts(input.runId) : [];
-  return { run, rules, categories, totals };
+  return { run, rules, categories, totals, ageing: recordedAgeing(run.summary) };
 }
 
 const RULE_HEADERS = ['Rule', 'Matched (auto)', 'Matched (confirmed)', 'Suggested (pending)', 'Rejected'];
@@ -139,7 +142,9 @@ export async function writeSummaryXlsx(input: SummaryReportInput): Promise<Repor
       const ws = wb.addWorksheet('Summary', { views: [{ state: 'frozen', ySplit: 1 }] });
       const lines: [string, string | number | boolean | null][] = [
         ...runLines(input, data.run),
-        ...flattenSummary(data.run.summary ?? {}).map(([k, v]) => [`summary.${k}`, v] as [string, typeof v]),
+        ...flattenSummary(summaryWithoutAgeing(data.run.summary) ?? {}).map(
+          ([k, v]) => [`summary.${k}`, v] as [string, typeof v],
+        ),
       ];
       ws.getRow(1).values = ['Item', 'Value'];
       ws.getRow(1).font = { bold: true };
@@ -208,6 +213,7 @@ export async function writeSummaryXlsx(input: SummaryReportInput): Promise<Repor
         for (let n = 1; n <= values.length + 1; n++) rs.getRow(n).commit();
         rs.commit();
       }
+      if (data.ageing.length) writeAgeingSheet(wb, data.ageing);
       await wb.commit();
       return data.categories.length;
     },
@@ -290,6 +296,7 @@ export async function writeSummaryJson(input: SummaryReportInput): Promise<Repor
               ...(data.rules.length ? { rules: ruleLines(data.rules) } : {}),
               categories: data.categories,
               totals: data.totals,
+              ...(data.ageing.length ? { ageing: data.ageing } : {}),
             },
             null,
             2,

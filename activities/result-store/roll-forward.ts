@@ -1,0 +1,396 @@
+// Roll-forward in the result store (issue 15): a run records its period and as-of date and dates its own exceptions
+// first seen on that as-of date; the previous period's run of the same reconciliation (the latest finished run with
+// an earlier as-of date) hands over its unresolved exceptions, which domain/exceptions/roll-forward.ts pairs with
+// this run's open exceptions. Every brought-forward item becomes a row of this run (item `bf:<first item id>`,
+// naming the run and item it came from, keeping its first-seen date, reason code and explanation): cleared ones
+// resolved as cleared_next_period with a reference to the matching record, by the system (never a person), the
+// rest carried. This run's exceptions that cleared them are resolved the same way, naming the brought-forward item.
+// All of it is one transaction, recorded as one system action in the action history, and repeatable: a retry
+// reaches the same decision (this run's items the roll-forward already closed count as candidates again).
+import type { Pool, PoolClient } from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
+import { ageingOfGroups, type AgeingGroup } from '../../domain/exceptions/ageing-groups';
+import type { AgeingRow } from '../../domain/exceptions/ageing';
+import type { ExceptionState } from '../../domain/exceptions/lifecycle';
+import {
+  BROUGHT_FORWARD_STATES,
+  carriedState,
+  type CountAndTotals,
+  decideRollForward,
+  rollForwardActor,
+  rollForwardTotals,
+} from '../../domain/exceptions/roll-forward';
+import { type RunCodec, type RunSealer, runCodec, type SensitiveColumn } from './run-codec';
+import { EXCEPTION_ACTIONS_TABLE, EXCEPTIONS_TABLE, RUNS_TABLE } from './schema';
+import type { ExceptionRow, ExceptionSide, ResultStore } from './store';
+
+export interface RollForwardStoreDeps {
+  pool: Pool;
+  /** The result store on the same database: reads runs' exceptions with their sealed columns opened. */
+  results: ResultStore;
+  sealerFor?: RunSealer;
+  sensitiveColumns?: SensitiveColumn[];
+}
+
+export interface RollForwardInput {
+  runId: string;
+  reconId: string;
+  /** The run's period (yyyy-mm or as the close names it) and as-of date (yyyy-mm-dd). */
+  period: string;
+  asOf: string;
+}
+
+export interface RollForwardOutcome {
+  /** The previous period's run the items came from, or null when this is the reconciliation's first period. */
+  fromRunId: string | null;
+  fromPeriod: string | null;
+  /** Brought in = cleared + carried (count and per-currency signed totals), checked. */
+  broughtIn: CountAndTotals;
+  cleared: CountAndTotals;
+  carried: CountAndTotals;
+  /** This run's own exceptions closed against a brought-forward item (the other side of each cleared one). */
+  clearedOwn: number;
+  /** Rows this run holds for brought-forward items, per category: they are not records of side a or b. */
+  broughtForwardByCategory: Record<string, number>;
+  /** The run's unresolved exceptions (own and carried) by age on the as-of date, per category and currency. */
+  ageing: AgeingRow[];
+}
+
+/** The action the roll-forward records in the action history (one per run). */
+export const ROLL_FORWARD_ACTION = 'roll_forward';
+
+function refuse(message: string, type = 'InvalidInput'): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, type);
+}
+
+interface Lifecycle {
+  reason_code: string | null;
+  first_seen: string;
+  first_seen_period: string | null;
+  bf_item_id: string | null;
+}
+
+type Prev = ExceptionRow & { lifecycle: Lifecycle; difference: string; state: ExceptionState };
+type Own = ExceptionRow & { difference: string };
+
+const signed = (x: ExceptionRow): string =>
+  x.difference ?? (x.side === 'b' ? `-${x.amount ?? '0'}` : (x.amount ?? '0'));
+const bfId = (x: Prev): string => (x.itemId.startsWith('bf:') ? x.itemId : `bf:${x.itemId}`);
+const recordsOf = (x: ExceptionRow): string[] => [...x.aItems, ...x.bItems];
+
+export function createRollForwardStore(deps: RollForwardStoreDeps) {
+  const { pool } = deps;
+  const sensitive = new Set<SensitiveColumn>(deps.sensitiveColumns ?? ['key', 'evidence', 'explanation']);
+  const codecOf = (runId: string): Promise<RunCodec> =>
+    runCodec(runId, { sealerFor: deps.sealerFor, sensitive, refuse });
+
+  async function previousRun(
+    input: RollForwardInput,
+  ): Promise<{ runId: string; period: string | null; asOf: string } | undefined> {
+    const { rows } = await pool.query<{ run_id: string; period: string | null; as_of: string }>(
+      `SELECT run_id, period, as_of::text FROM ${RUNS_TABLE}
+        WHERE recon_id = $1 AND run_id <> $2 AND as_of < $3::date AND status IN ('balanced', 'exceptions')
+        ORDER BY as_of DESC, finished_at DESC NULLS LAST, run_id DESC LIMIT 1`,
+      [input.reconId, input.runId, input.asOf],
+    );
+    return rows[0] ? { runId: rows[0].run_id, period: rows[0].period, asOf: rows[0].as_of } : undefined;
+  }
+
+  /** The previous run's unresolved exceptions, keys and explanations opened, with their lifecycle columns. */
+  async function broughtForward(fromRunId: string): Promise<Prev[]> {
+    const { rows } = await pool.query<Lifecycle & { item_id: string }>(
+      `SELECT item_id, reason_code, coalesce(first_seen::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) AS first_seen,
+              first_seen_period, bf_item_id
+         FROM ${EXCEPTIONS_TABLE} WHERE run_id = $1 AND status = ANY($2::text[])`,
+      [fromRunId, BROUGHT_FORWARD_STATES],
+    );
+    const lifecycle = new Map(rows.map((r) => [r.item_id, r]));
+    const out: Prev[] = [];
+    for await (const batch of deps.results.streamExceptions(fromRunId, { statuses: [...BROUGHT_FORWARD_STATES] }))
+      for (const x of batch) {
+        const l = lifecycle.get(x.itemId);
+        // Changed between the two reads (someone resolved it meanwhile): it is left to the next run.
+        if (l) out.push({ ...x, difference: signed(x), state: x.status as ExceptionState, lifecycle: l });
+      }
+    return out;
+  }
+
+  /**
+   * This run's own exceptions that could clear a brought-forward item: open ones on a key and currency some item
+   * has, and (on a retry) those this roll-forward already closed.
+   */
+  async function candidates(runId: string, actor: string, prev: readonly Prev[]): Promise<Own[]> {
+    const slots = new Set(prev.map((p) => `${p.key}\u0000${p.currency ?? ''}`));
+    const { rows } = await pool.query<{ item_id: string }>(
+      `SELECT item_id FROM ${EXCEPTIONS_TABLE}
+        WHERE run_id = $1 AND bf_run_id IS NULL AND NOT accepted
+          AND (status = 'open' OR (status = 'resolved' AND resolved_by = $2))`,
+      [runId, actor],
+    );
+    const ids = new Set(rows.map((r) => r.item_id));
+    const out: Own[] = [];
+    if (!ids.size || !slots.size) return out;
+    for await (const batch of deps.results.streamExceptions(runId, { statuses: ['open', 'resolved'] }))
+      for (const x of batch)
+        if (ids.has(x.itemId) && slots.has(`${x.key}\u0000${x.currency ?? ''}`))
+          out.push({ ...x, difference: signed(x) });
+    return out;
+  }
+
+  async function ageing(runId: string, asOf: string): Promise<AgeingRow[]> {
+    const { rows } = await pool.query<{
+      category: string;
+      currency: string | null;
+      first_seen: string;
+      n: string;
+      total: string;
+    }>(
+      `SELECT category, currency, first_seen::text, count(*)::text AS n,
+              sum(coalesce(difference, amount, 0))::text AS total
+         FROM ${EXCEPTIONS_TABLE} WHERE run_id = $1 AND status = ANY($2::text[])
+        GROUP BY category, currency, first_seen`,
+      [runId, BROUGHT_FORWARD_STATES],
+    );
+    const groups: AgeingGroup[] = rows.map((r) => ({
+      category: r.category,
+      currency: r.currency,
+      firstSeen: r.first_seen,
+      count: Number(r.n),
+      total: r.total,
+    }));
+    return ageingOfGroups(groups, asOf);
+  }
+
+  async function insertBroughtForward(
+    db: PoolClient,
+    codec: RunCodec,
+    input: RollForwardInput,
+    fromRunId: string,
+    rows: { item: Prev; state: ExceptionState; clearedBy?: Own }[],
+    actor: string,
+  ): Promise<void> {
+    for (const { item: x, state, clearedBy } of rows) {
+      const id = bfId(x);
+      const evidence = JSON.stringify(x.evidence ?? {});
+      const sealedEvidence =
+        codec.sealed && sensitive.has('evidence')
+          ? JSON.stringify(codec.enc(EXCEPTIONS_TABLE, 'evidence', id, evidence))
+          : evidence;
+      const explanation =
+        x.explanation ??
+        (clearedBy
+          ? `cleared next period by ${recordsOf(clearedBy).join(', ')} (roll-forward, run ${input.runId})`
+          : null);
+      const note = clearedBy
+        ? `cleared next period: the other side, record ${recordsOf(clearedBy).join(', ')} (exception ${clearedBy.itemId} of run ${input.runId}), has the same key and the opposite amount`
+        : null;
+      await db.query(
+        `INSERT INTO ${EXCEPTIONS_TABLE} (run_id, item_id, side, key, category, currency, amount, difference, rule,
+           a_items, b_items, amount_a, amount_b, accepted, evidence, part, status, reason_code, explanation,
+           explained_by, explained_at, resolution_kind, resolution_reference, resolution_note, resolved_by,
+           resolved_at, first_seen, first_seen_period, bf_run_id, bf_item_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8::numeric, $9, $10::jsonb, $11::jsonb, $12::numeric,
+           $13::numeric, false, $14::jsonb, NULL, $15, $16, $17, $18, $19::timestamptz, $20, $21, $22, $23,
+           CASE WHEN $23::text IS NULL THEN NULL ELSE now() END, $24::date, $25, $26, $27)
+         ON CONFLICT (run_id, item_id) DO NOTHING`,
+        [
+          input.runId,
+          id,
+          x.side as ExceptionSide,
+          codec.enc(EXCEPTIONS_TABLE, 'key', id, x.key),
+          x.category,
+          x.currency,
+          x.amount,
+          x.difference,
+          x.rule,
+          JSON.stringify(x.aItems),
+          JSON.stringify(x.bItems),
+          x.amountA,
+          x.amountB,
+          sealedEvidence,
+          state,
+          x.lifecycle.reason_code,
+          explanation === null ? null : codec.enc(EXCEPTIONS_TABLE, 'explanation', id, explanation),
+          x.explainedBy ?? (clearedBy ? actor : null),
+          x.explainedAt ?? (clearedBy ? new Date().toISOString() : null),
+          clearedBy ? 'cleared_next_period' : null,
+          clearedBy ? recordsOf(clearedBy).join(', ') : null,
+          note === null ? null : codec.enc(EXCEPTIONS_TABLE, 'resolution_note', id, note, 'explanation'),
+          clearedBy ? actor : null,
+          x.lifecycle.first_seen,
+          x.lifecycle.first_seen_period,
+          fromRunId,
+          x.itemId,
+        ],
+      );
+    }
+  }
+
+  return {
+    /** The run's roll-forward: see the module comment. Returns counts, totals and ageing only (no records). */
+    async rollForward(input: RollForwardInput): Promise<RollForwardOutcome> {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(input.asOf))
+        throw refuse(`roll-forward: asOf ${JSON.stringify(input.asOf)} is not yyyy-mm-dd`);
+      const actor = rollForwardActor(input.runId);
+      const run = await pool.query(`UPDATE ${RUNS_TABLE} SET period = $2, as_of = $3::date WHERE run_id = $1`, [
+        input.runId,
+        input.period,
+        input.asOf,
+      ]);
+      if (run.rowCount !== 1)
+        throw refuse(`no run ${input.runId}: start the run before rolling forward`, 'RunNotStarted');
+      // This run's own exceptions were first seen on its as-of date (a business date, never the clock's).
+      await pool.query(
+        `UPDATE ${EXCEPTIONS_TABLE} SET first_seen = $2::date, first_seen_period = $3
+          WHERE run_id = $1 AND bf_run_id IS NULL AND first_seen_period IS NULL`,
+        [input.runId, input.asOf, input.period],
+      );
+      const from = await previousRun(input);
+      const prev = from ? await broughtForward(from.runId) : [];
+      const own = from ? await candidates(input.runId, actor, prev) : [];
+      const decision = decideRollForward(prev, own);
+      let totals: ReturnType<typeof rollForwardTotals>;
+      try {
+        totals = rollForwardTotals(prev, decision);
+      } catch (err) {
+        throw refuse(`${input.reconId}: ${(err as Error).message}`, 'ControlTotalsError');
+      }
+      const byCategory: Record<string, number> = {};
+      for (const x of prev) byCategory[x.category] = (byCategory[x.category] ?? 0) + 1;
+
+      if (from && prev.length) {
+        const codec = await codecOf(input.runId);
+        const db = await pool.connect();
+        try {
+          await db.query('BEGIN');
+          await db.query(`SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = $1 FOR UPDATE`, [input.runId]);
+          const ids = prev.map(bfId);
+          const { rows: clash } = await db.query<{ item_id: string }>(
+            `SELECT item_id FROM ${EXCEPTIONS_TABLE} WHERE run_id = $1 AND item_id = ANY($2::text[]) AND bf_run_id IS NULL`,
+            [input.runId, ids],
+          );
+          if (clash.length)
+            throw refuse(
+              `${input.reconId}: this run's own exception ${clash[0].item_id} has the id a brought-forward item takes; nothing was rolled forward`,
+              'RollForwardConflict',
+            );
+          await insertBroughtForward(
+            db,
+            codec,
+            input,
+            from.runId,
+            [
+              ...decision.cleared.map((c) => ({ item: c.broughtForward, state: 'resolved' as const, clearedBy: c.by })),
+              ...decision.carried.map((x) => ({ item: x, state: carriedState(x.state) })),
+            ],
+            actor,
+          );
+          for (const c of decision.cleared) {
+            const x = c.by;
+            const text = `cleared next period: brought-forward exception ${c.broughtForward.itemId} of run ${from.runId} (period ${from.period ?? from.asOf}) has the same key and the opposite amount`;
+            await db.query(
+              `UPDATE ${EXCEPTIONS_TABLE} SET status = 'resolved', resolution_kind = 'cleared_next_period',
+                      resolution_reference = $3, resolution_note = $4, resolved_by = $5, resolved_at = now(),
+                      explanation = coalesce(explanation, $6), explained_by = coalesce(explained_by, $5),
+                      explained_at = coalesce(explained_at, now())
+                WHERE run_id = $1 AND item_id = $2 AND status = 'open'`,
+              [
+                input.runId,
+                x.itemId,
+                `${from.runId}#${c.broughtForward.itemId}`,
+                codec.enc(EXCEPTIONS_TABLE, 'resolution_note', x.itemId, text, 'explanation'),
+                actor,
+                codec.enc(EXCEPTIONS_TABLE, 'explanation', x.itemId, text),
+              ],
+            );
+          }
+          const { rows: done } = await db.query(
+            `SELECT 1 FROM ${EXCEPTION_ACTIONS_TABLE} WHERE run_id = $1 AND action = $2 AND accepted`,
+            [input.runId, ROLL_FORWARD_ACTION],
+          );
+          if (!done.length) {
+            const actionId = `roll-forward:${input.runId}`;
+            const detail = {
+              system: true,
+              fromRunId: from.runId,
+              fromPeriod: from.period,
+              cleared: decision.cleared.map((c) => ({
+                item: bfId(c.broughtForward),
+                from: c.broughtForward.itemId,
+                by: c.by.itemId,
+                records: recordsOf(c.by),
+                rule: c.rule,
+              })),
+              carried: decision.carried.map(bfId),
+            };
+            await db.query(
+              `INSERT INTO ${EXCEPTION_ACTIONS_TABLE} (action_id, run_id, recon_id, action, by, at, accepted, item_ids,
+                 count, totals, detail)
+               VALUES ($1, $2, $3, $4, $5, now(), true, $6::jsonb, $7, $8::jsonb, $9)`,
+              [
+                actionId,
+                input.runId,
+                input.reconId,
+                ROLL_FORWARD_ACTION,
+                actor,
+                JSON.stringify([...ids, ...decision.cleared.map((c) => c.by.itemId)]),
+                decision.cleared.length,
+                JSON.stringify(totals.cleared.totals),
+                codec.enc(EXCEPTION_ACTIONS_TABLE, 'detail', actionId, JSON.stringify(detail), 'explanation'),
+              ],
+            );
+          }
+          await db.query('COMMIT');
+        } catch (err) {
+          await db.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          db.release();
+          codec.dispose();
+        }
+      }
+      return {
+        fromRunId: from?.runId ?? null,
+        fromPeriod: from?.period ?? null,
+        ...totals,
+        clearedOwn: decision.cleared.length,
+        broughtForwardByCategory: byCategory,
+        ageing: await ageing(input.runId, input.asOf),
+      };
+    },
+
+    /**
+     * An exception's action history across periods: this run's actions on it, then those of the item it was
+     * brought forward from, and so on back to the period it was first seen in (oldest first).
+     */
+    async historyAcrossPeriods(
+      runId: string,
+      itemId: string,
+    ): Promise<{ runId: string; itemId: string; action: string; by: string; at: string; accepted: boolean }[]> {
+      const chain: { runId: string; itemId: string }[] = [];
+      let at: { runId: string; itemId: string } | undefined = { runId, itemId };
+      while (at && chain.length < 1000) {
+        chain.push(at);
+        const link: { rows: { bf_run_id: string | null; bf_item_id: string | null }[] } = await pool.query(
+          `SELECT bf_run_id, bf_item_id FROM ${EXCEPTIONS_TABLE} WHERE run_id = $1 AND item_id = $2`,
+          [at.runId, at.itemId],
+        );
+        const r = link.rows[0];
+        at = r?.bf_run_id && r.bf_item_id ? { runId: r.bf_run_id, itemId: r.bf_item_id } : undefined;
+      }
+      const out: { runId: string; itemId: string; action: string; by: string; at: string; accepted: boolean }[] = [];
+      for (const link of chain.reverse()) {
+        const { rows } = await pool.query<{ action: string; by: string; at: Date; accepted: boolean }>(
+          `SELECT action, by, at, accepted FROM ${EXCEPTION_ACTIONS_TABLE}
+            WHERE run_id = $1 AND item_ids ? $2 ORDER BY seq`,
+          [link.runId, link.itemId],
+        );
+        for (const r of rows)
+          out.push({ ...link, action: r.action, by: r.by, at: new Date(r.at).toISOString(), accepted: r.accepted });
+      }
+      return out;
+    },
+  };
+}
+
+export type RollForwardStore = ReturnType<typeof createRollForwardStore>;
