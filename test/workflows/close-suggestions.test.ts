@@ -184,10 +184,13 @@ describe('suggested matches decided through the close', () => {
       );
       expect(sam).toMatchObject({ accepted: false, type: 'ExceptionActionUnauthorised', by: 'sam' });
 
-      const confirmed = await update(
-        await sign(claims(ambiguous.itemId, '-10.00', { action: 'confirm', candidate: 2, text: 'same payment' })),
+      const confirmToken = await sign(
+        claims(ambiguous.itemId, '-10.00', { action: 'confirm', candidate: 2, text: 'same payment' }),
       );
+      const confirmed = await update(confirmToken);
       expect(confirmed).toMatchObject({ accepted: true, by: 'ann', action: 'confirm', count: 1 });
+      // The same signed confirm again: the close refuses the replay before anything reaches the store.
+      expect(await update(confirmToken)).toMatchObject({ accepted: false, type: 'ExceptionActionReplayed' });
       const rejected = await update(
         await sign(claims(near[0].itemId, '-0.40', { action: 'reject', reason: 'two invoices' })),
       );
@@ -293,6 +296,7 @@ describe('suggested matches decided through the close', () => {
         ['exceptions.refused', 'unverified:ann', false],
         ['exceptions.refused', 'sam', false],
         ['exceptions.confirm', 'ann', true],
+        ['exceptions.refused', 'ann', false],
         ['exceptions.reject', 'ann', true],
         ['exceptions.refused', 'ann', false],
       ]);
