@@ -49,8 +49,9 @@ export interface ReconciliationInput {
 
 /** One report file of a run (reports/<reconId>_<kind>_<date>.<ext>). */
 export interface ReconReportRef {
-  kind: 'exceptions' | 'summary';
-  format: 'xlsx' | 'csv' | 'json';
+  /** bank_statement: the bank reconciliation statement of a definition that asks for it (json, xlsx, html). */
+  kind: 'exceptions' | 'summary' | 'bank_statement';
+  format: 'xlsx' | 'csv' | 'json' | 'html';
   path: string;
   sha256: string;
   rows: number;

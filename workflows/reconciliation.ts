@@ -20,6 +20,7 @@ import {
   type ReconciliationDefinition,
   type SideTotals,
 } from '../domain/recon';
+import { bankStatementRequest } from '../domain/recon/bank-statement-request';
 import { SPILL_BUCKETS, partitionsFor, periodEnd } from '../domain/recon/run-plan';
 import type { ReconciliationInput, ReconciliationSummary } from './types';
 
@@ -59,6 +60,12 @@ const { rollForwardRecon } = proxyActivities<Activities>({
 
 /** patched() id: after the partitions, the previous period's unresolved exceptions are brought in (issue 15). */
 export const ROLL_FORWARD_PATCH = 'recon-roll-forward';
+
+/**
+ * patched() id: a bank reconciliation whose definition asks for its statement (categorisation.bank.statement) has it
+ * written with the run's other reports (issue 17).
+ */
+export const BANK_STATEMENT_PATCH = 'recon-bank-statement-report';
 
 const { abandonReconRun } = proxyActivities<Activities>({
   // Bookkeeping after a failure: quick, and best effort (the run's failure is what the caller must see).
@@ -147,6 +154,7 @@ async function reconcileRun(
   const spill = input.partitions ?? SPILL_BUCKETS;
   // The definition travels as written: activities validate it again (defaults are theirs to fill in).
   const written = input.definition;
+  const bankStatement = patched(BANK_STATEMENT_PATCH) ? bankStatementRequest(definition, asOf) : undefined;
 
   const [a, b] = await Promise.all(
     (['a', 'b'] as const).map((side) =>
@@ -240,6 +248,7 @@ async function reconcileRun(
       asOfDate: asOf,
       status,
       summary,
+      ...(bankStatement ? { bankStatement } : {}),
       // Recorded (the stricter) in each sealed report's header, for the views of it that roles may see.
       classifications: [definition.a.classification, definition.b.classification],
       ...(rollForward ? { broughtForward: rollForward.broughtForwardByCategory } : {}),

@@ -304,7 +304,7 @@ export function createReconActivities(deps: ReconActivityDeps) {
               createSuggestionStore({ pool: deps.systems.postgres('results'), results: store }).ruleCounts(runId)
           : undefined;
       return writeRunReports(
-        { store, reportsDir, workDir, reportCipherOf, heartbeat, ...(ruleCounts ? { ruleCounts } : {}) },
+        { store, reportsDir, workDir, reportCipherOf, heartbeat, filesDir, ...(ruleCounts ? { ruleCounts } : {}) },
         input,
       );
     },

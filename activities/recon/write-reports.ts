@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { classificationOf, strictestClassification } from '../../domain/security/policy';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
+import type { BankStatementRequest } from '../../domain/recon/bank-statement-request';
 import type { SummaryReportInput } from '../reports/summary-report';
 import type { ResultStore } from '../result-store';
 import type { DatasetCipher } from '../security/envelope';
+import { writeRunBankStatement } from './bank-statement-report';
 import { removeRunDir } from './spill';
 
 export interface WriteReconReportsInput {
@@ -26,13 +28,15 @@ export interface WriteReconReportsInput {
    * sealed reports' headers.
    */
   classifications?: string[];
+  /** A bank reconciliation that asks for its statement: written beside the other reports (bank-statement-report.ts). */
+  bankStatement?: BankStatementRequest;
   /** Rows the run holds for the previous period's brought-forward items, per category (roll-forward). */
   broughtForward?: Record<string, number>;
 }
 
 export interface WrittenReport {
-  kind: 'exceptions' | 'summary';
-  format: 'xlsx' | 'csv' | 'json';
+  kind: 'exceptions' | 'summary' | 'bank_statement';
+  format: 'xlsx' | 'csv' | 'json' | 'html';
   path: string;
   sha256: string;
   rows: number;
@@ -65,6 +69,8 @@ export interface WriteRunReportsDeps {
   /** The run's dataset cipher for sealing its reports, or undefined when they stay in clear. */
   reportCipherOf: (runId: string) => Promise<DatasetCipher | undefined>;
   heartbeat: (details?: unknown) => void;
+  /** Relative source file paths are resolved against it (the bank statement file whose closing balance is read). */
+  filesDir?: string;
 }
 
 /**
@@ -126,6 +132,10 @@ export async function writeRunReports(
         out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows, ...(seal ? { sealed: true } : {}) });
         deps.heartbeat({ kind, format });
       }
+    if (input.bankStatement !== undefined) {
+      out.push(...(await writeRunBankStatement(input.bankStatement, input, base, deps.filesDir)));
+      deps.heartbeat({ kind: 'bank_statement' });
+    }
     if (input.cleanUp !== false) await removeRunDir(deps.workDir, input.runId);
     return out;
   } finally {

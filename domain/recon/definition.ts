@@ -3,7 +3,7 @@
 // speak one format. Money in a definition is always a decimal string, never a JSON number (a float).
 import { z } from 'zod';
 import { Dec } from '../money';
-import { bankCategorisationSchema } from './definition-bank';
+import { bankCategorisationSchema, statementBankBalanceProblem } from './definition-bank';
 import { extractProblem } from './regex-extract';
 
 export const ROUNDING_MODES = ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const;
@@ -278,7 +278,7 @@ function buildSchemas() {
     timing_window_days: z.int().min(1).max(3660).default(31),
     /** Candidate pairs beyond this product of leftovers in one key are not searched for transpositions and rounding. */
     max_pairing_work: z.int().min(1).default(65_536),
-    bank: bankCategorisationSchema({ fieldName, regexSource, nonNegativeDecimal }).optional(),
+    bank: bankCategorisationSchema({ decimalString, fieldName, regexSource, nonNegativeDecimal }).optional(),
   });
 
   const reconciliationDefinitionSchema = z
@@ -309,6 +309,9 @@ function buildSchemas() {
           path: ['b', 'name'],
           message: 'the two sides need different names (record ids)',
         });
+      const noBankBalance = statementBankBalanceProblem(d.categorisation.bank, { a: d.a.source, b: d.b.source });
+      if (noBankBalance !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['categorisation', 'bank', 'statement'], message: noBankBalance });
       const seen = new Set<string>();
       d.rules.forEach((r, i) => {
         if (seen.has(r.id))
