@@ -172,7 +172,8 @@ export interface ResultStore {
   /** Exceptions in report order (category, key, item), in batches: never the whole run in memory. */
   streamExceptions(
     runId: string,
-    opts?: { statuses?: ExceptionStatus[]; batchSize?: number },
+    /** `itemId`: that exception only. */
+    opts?: { statuses?: ExceptionStatus[]; batchSize?: number; itemId?: string },
   ): AsyncGenerator<ExceptionRow[]>;
   streamMatches(runId: string, opts?: { batchSize?: number }): AsyncGenerator<MatchRow[]>;
   /** Counts and exact sums per category, side and currency. */

@@ -275,7 +275,7 @@ export function createSuggestionStore(deps: ExceptionActionStoreDeps) {
         const itemId = req.itemIds[0];
         // The row opened (key, evidence) through the result store; its state is read again under the lock below.
         let row: ExceptionRow | undefined;
-        for await (const batch of deps.results.streamExceptions(req.runId))
+        for await (const batch of deps.results.streamExceptions(req.runId, { itemId }))
           for (const x of batch) if (x.itemId === itemId) row = x;
         if (!row)
           return await refused(`no exception ${itemId} in run ${req.runId}: nothing was changed`, 'ExceptionNotFound');
