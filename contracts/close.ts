@@ -1,6 +1,7 @@
 // The close's shapes every layer shares: the workflow's input and options, task specs and actions, its status and
 // journal, and the evidence and report inputs built from it. Plain JSON-safe shapes only: workflow inputs, results
 // and query answers cross the wire and land in history.
+import type { AgeingRow } from '../domain/exceptions/ageing';
 import type { ApprovalPolicyInput } from '../domain/approval';
 import type { ClosePlanInput } from '../domain/close/plan';
 import type { ApprovalTaskConfig, CheckpointStatus } from './approval';
@@ -195,6 +196,12 @@ export interface CloseStatus {
   notifications?: CloseNotification[];
   /** Refused actions beyond what the journal keeps. */
   refusalsNotKept?: number;
+  /**
+   * The close's reconciliations' unresolved exceptions by age since first seen (0-30, 31-60, 61-90, over 90 days)
+   * per category and currency, added over the reconciliations that report it (roll-forward, issue 15); each
+   * reconciliation's own is in its task's result (rollForward.ageing). Absent when none reports it.
+   */
+  exceptionAgeing?: AgeingRow[];
 }
 
 /** The `taskAction` signal / `submitTaskAction` update (COMMON.md contract 2). */

@@ -1,7 +1,7 @@
 // Ageing from grouped counts (issue 15): buckets 0-30, 31-60, 61-90, over 90 days since first seen, per category
 // and currency, equal to the per-item ageing of the same exceptions.
 import { ageingReport } from '../../domain/exceptions/ageing';
-import { ageingOfGroups, type AgeingGroup } from '../../domain/exceptions/ageing-groups';
+import { ageingOfGroups, mergeAgeing, type AgeingGroup } from '../../domain/exceptions/ageing-groups';
 
 const g = (
   category: string,
@@ -113,6 +113,44 @@ describe('ageing from grouped counts', () => {
       'ageing group x/USD/2026-01-01: count 1.5 is not a count',
     );
     expect(() => ageingOfGroups([g('x', null, '2026-01-01', -1, '1')], '2026-01-02')).toThrow('x/-/2026-01-01');
-    expect(() => ageingOfGroups([g('x', 'USD', '2026-01-01', 1, 'one')], '2026-01-02')).toThrow(/ageing group x total/);
+    expect(() => ageingOfGroups([g('x', 'USD', '2026-01-01', 1, 'one')], '2026-01-02')).toThrow(
+      /ageing group x\/USD\/2026-01-01 total/,
+    );
+  });
+});
+
+describe('merging several reconciliations’ ageing', () => {
+  it('adds counts and totals per category, currency and bucket, at the widest scale', () => {
+    const bank = ageingOfGroups(
+      [g('missing_in_b', 'USD', '2026-02-28', 1, '40.00'), g('missing_in_b', 'USD', '2025-12-31', 2, '-62.66')],
+      '2026-02-28',
+    );
+    const ap = ageingOfGroups(
+      [g('missing_in_b', 'USD', '2025-11-15', 1, '7.5'), g('amount_mismatch', 'EUR', '2026-02-20', 1, '1')],
+      '2026-02-28',
+    );
+    expect(mergeAgeing([bank, ap])).toEqual(
+      ageingOfGroups(
+        [
+          g('missing_in_b', 'USD', '2026-02-28', 1, '40.00'),
+          g('missing_in_b', 'USD', '2025-12-31', 2, '-62.66'),
+          g('missing_in_b', 'USD', '2025-11-15', 1, '7.5'),
+          g('amount_mismatch', 'EUR', '2026-02-20', 1, '1'),
+        ],
+        '2026-02-28',
+      ),
+    );
+    expect(mergeAgeing([])).toEqual([]);
+  });
+
+  it('refuses a line without one of its buckets, or with a count that is not one, naming it', () => {
+    const [line] = ageingOfGroups([g('x', 'USD', '2026-01-01', 1, '1.00')], '2026-01-02');
+    const { over_90: _gone, ...three } = line.buckets;
+    expect(() => mergeAgeing([[{ ...line, buckets: three as typeof line.buckets }]])).toThrow(
+      'ageing line x/USD over_90: the bucket is missing',
+    );
+    expect(() =>
+      mergeAgeing([[{ ...line, currency: null, buckets: { ...line.buckets, '0-30': { count: -2, total: '1' } } }]]),
+    ).toThrow('ageing line x/- 0-30: count -2 is not a count');
   });
 });

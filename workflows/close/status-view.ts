@@ -2,6 +2,7 @@
 // dependency cannot be met shows as blocked, with the root cause), the blockers, and the close-level fields. Pure
 // (moved out of month-end-close.ts, behaviour unchanged); the workflow hands in what it holds.
 import type { graphStatus } from '../../domain/close/task-graph';
+import { mergeAgeing } from '../../domain/exceptions/ageing-groups';
 import type {
   CheckpointStatus,
   CloseBlocker,
@@ -74,5 +75,7 @@ export function closeStatusView(g: ReturnType<typeof graphStatus>, s: CloseStatu
   if (s.closeDeadline) out.closeDeadline = s.closeDeadline.iso;
   if (s.finishedAt) out.finishedAt = s.finishedAt;
   if (s.refusalsNotKept) out.refusalsNotKept = s.refusalsNotKept;
+  const ageing = s.tasks.flatMap((t) => (t.result?.rollForward?.ageing?.length ? [t.result.rollForward.ageing] : []));
+  if (ageing.length) out.exceptionAgeing = mergeAgeing(ageing);
   return out;
 }
