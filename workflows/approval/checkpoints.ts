@@ -45,6 +45,7 @@ import { createDecisions } from './decisions';
 import { createEscalation } from './escalation';
 import type { CheckpointHost } from './host';
 import { createNotifier } from './notifications';
+import { createLedgerTrail } from './ledger';
 import { createResubmissions } from './resubmissions';
 
 export type { CheckpointOutcome } from './instance';
@@ -119,6 +120,7 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
     newInstance,
     unrouted,
     notifier,
+    ledger: createLedgerTrail(),
   };
   const { handleApproval, validateApproval } = createDecisions(host);
   const { handleResubmit, validateResubmission } = createResubmissions(host);
@@ -252,6 +254,8 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       inst.version += 1;
       // The task settles only once its notifications (a deadlock's above all) are in the outbox.
       await notifier.settled();
+      // ...and every judged decision on it is in the audit ledger.
+      await host.ledger.settled();
       return outcome;
     },
   };

@@ -17,7 +17,6 @@ import {
 } from '../../domain/approval';
 import type { ApprovalAnswer, ApprovalSignal } from '../definitions';
 import { answer, verify, type CheckpointHost } from './host';
-import { ledgerRecorder } from './ledger';
 import {
   causeMessage,
   MAX_REFUSALS_KEPT,
@@ -127,7 +126,7 @@ export function createDecisions(host: CheckpointHost): {
     return answer(inst, { accepted: false, reason, message: text }, checkpointId);
   }
 
-  const toLedger = ledgerRecorder('decision');
+  const toLedger = host.ledger.recorder('decision');
 
   /** Judges the attempt, keeps it in the checkpoint's trail, then records it in the audit ledger. */
   async function handleApproval(s: ApprovalSignal): Promise<ApprovalAnswer> {

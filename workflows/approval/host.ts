@@ -6,6 +6,7 @@ import { currentRound, type ApprovalPolicy } from '../../domain/approval';
 import type { ApprovalAnswer } from '../definitions';
 import type { ApprovalsStatus } from '../types';
 import type { Instance } from './instance';
+import type { LedgerTrail } from './ledger';
 import type { Notifier } from './notifications';
 
 export interface CheckpointHost {
@@ -22,6 +23,8 @@ export interface CheckpointHost {
   /** Decisions and resubmissions for checkpoints this workflow does not have. */
   unrouted: ApprovalsStatus['unrouted'];
   notifier: Notifier;
+  /** Judged attempts on their way to the audit ledger. */
+  ledger: LedgerTrail;
 }
 
 // Verification reads only the worker's key set: a local activity answers within the workflow task that handles

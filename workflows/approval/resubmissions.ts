@@ -14,7 +14,6 @@ import {
 } from '../../domain/approval';
 import type { ApprovalAnswer, ResubmitSignal } from '../definitions';
 import { answer, verify, type CheckpointHost } from './host';
-import { ledgerRecorder } from './ledger';
 import {
   causeMessage,
   MAX_RESUBMISSION_LOG,
@@ -34,7 +33,7 @@ export function createResubmissions(host: CheckpointHost): {
   const { now, allowUnsigned, unrouted, find } = host;
   const { requestApprovers } = host.notifier;
 
-  const toLedger = ledgerRecorder('resubmission');
+  const toLedger = host.ledger.recorder('resubmission');
 
   /** Judges the resubmission, keeps it in the checkpoint's log, then records it in the audit ledger. */
   async function handleResubmit(s: ResubmitSignal): Promise<ApprovalAnswer> {
