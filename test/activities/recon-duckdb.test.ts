@@ -162,6 +162,102 @@ describe('DuckDB data plane for CSV sources', () => {
     }
   });
 
+  it('normalises awkward values (NBSP padding, signs, parentheses, trailing minus, leading zeros, lookups, two date formats, every rounding mode) as domain/recon does', async () => {
+    const a = write(
+      'awkward-a.csv',
+      [
+        'id,amount,booked,ccy,kind',
+        '\u00a0K-0001\u00a0,+.5,2026-10-01,EUR,x',
+        'k-0002 ,5.,2026-10-02,,y',
+        'K-0003,-0.125,2026-10-03,eur,x',
+        'K-0004,12.345,2026-10-04,EUR,z',
+        'K-0005,-12.355,2026-10-05,EUR,x',
+        'K-0006,1000,2026-10-06,EUR,x',
+        'K-0007,7.775,2026-10-07,EUR,x',
+        'K-0008,0.004,2026-10-08,EUR,x',
+        'K-0009,-3.3,2026-10-09,EUR,x',
+        '',
+      ].join('\n'),
+    );
+    const b = write(
+      'awkward-b.csv',
+      [
+        'ref\tbetrag\tdatum\twaehrung',
+        '0000k-0001\t0,50\t01.10.2026\tEUR',
+        '00k-0002\t(5,00)\t2026/10/02\t',
+        'k-0003\t0,13-\t03.10.2026\tEUR',
+        'k-0004\t12,35\t04.10.2026\tEUR',
+        'k-0005\t-12,36\t05.10.2026\tEUR',
+        'k-0006\t1 000,00\t06.10.2026\tEUR',
+        'k-0007\t7,78\t07.10.2026\tEUR',
+        'k-0008\t0,00\t08.10.2026\tEUR',
+        'k-0009\t3,30\t09.10.2026\tEUR',
+        '',
+      ].join('\n'),
+    );
+    for (const mode of ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const) {
+      const def = parseDefinition({
+        id: 'awkward',
+        a: {
+          name: 'A',
+          source: { connector: 'csv', path: a },
+          classification: 'internal',
+          key_fields: ['key'],
+          value_fields: ['amount'],
+          date_field: 'booked',
+          currency_field: 'ccy',
+          mappings: [{ from: 'id', to: 'key' }],
+          transformations: [
+            { op: 'trim', field: 'key' },
+            { op: 'upper', field: 'key' },
+            { op: 'default', field: 'ccy', value: 'EUR' },
+            { op: 'lookup', field: 'kind', map: { x: 'X', y: 'Y' }, unmapped: 'keep', into: 'kind_code' },
+            { op: 'round', field: 'amount', places: 2, mode },
+          ],
+        },
+        b: {
+          name: 'B',
+          source: { connector: 'csv', path: b, delimiter: '\t' },
+          classification: 'internal',
+          key_fields: ['key'],
+          value_fields: ['amount'],
+          date_field: 'booked',
+          currency: 'EUR',
+          currency_field: 'waehrung',
+          mappings: [
+            { from: 'ref', to: 'key' },
+            { from: 'betrag', to: 'amount' },
+            { from: 'datum', to: 'booked' },
+          ],
+          transformations: [
+            { op: 'strip_leading_zeros', field: 'key' },
+            { op: 'upper', field: 'key' },
+            {
+              op: 'decimal_format',
+              field: 'amount',
+              decimal_separator: ',',
+              group_separator: ' ',
+              parentheses_negative: true,
+              trailing_minus: true,
+            },
+            { op: 'negate', field: 'amount' },
+            { op: 'scale', field: 'amount', factor: '-1' },
+            { op: 'date', field: 'booked', formats: ['dd.MM.yyyy', 'yyyy/MM/dd'] },
+          ],
+        },
+        rules: [
+          { id: 'exact', type: 'exact', compare_date: true, expect_unique: true },
+          { id: 'near', type: 'tolerance', absolute: '0.01', max_days_apart: 0, expect_unique: true },
+        ],
+      });
+      const { ts, dd, lines } = await both(def);
+      expect([mode, dd.engine, lines]).toEqual([mode, 'duckdb', []]);
+      expect(canonical(dd)).toEqual(canonical(ts));
+      expect(dd.summary.a.records_in).toBe(9);
+      expect(dd.stats?.settledPairs).toBeGreaterThanOrEqual(3);
+    }
+  });
+
   it('falls back to the TypeScript plane with a log line when a transformation does not compile to SQL', async () => {
     const def = sides(
       'regex',

@@ -182,7 +182,7 @@ export async function reconcileCsvOnDuckDb(
       const amountField = lit(def[side].value_fields[0] + PROBLEM_SEP);
       const shown = `regexp_replace(CAST(amt AS VARCHAR), '\\.?0+$', '')`;
       await c.run(
-        `CREATE TABLE norm_${side} AS SELECT rid, key, cur, day, CASE WHEN problem IS NULL THEN m END AS minor, problem FROM (` +
+        `CREATE TABLE norm_${side} AS SELECT rid, key, cur, day, amt, CASE WHEN problem IS NULL THEN m END AS minor, problem FROM (` +
           `SELECT *, COALESCE(p_early, CASE WHEN NOT (${exact}) THEN ${amountField} || ${shown} || ' has more than ' || ${scaleOf} || ' decimal places: add a round transformation with an explicit mode' ` +
           `WHEN abs(m) > ${MAX_SAFE} THEN ${amountField} || ${shown} || ' is beyond the exact range of minor units (|amount| <= ${MAX_SAFE} minor units at ' || ${scaleOf} || ' decimals)' END, p_late) AS problem ` +
           `FROM (SELECT *, CASE WHEN p_early IS NULL THEN ${minor} END AS m FROM pre_${side}))`,
@@ -214,9 +214,9 @@ export async function reconcileCsvOnDuckDb(
       return `WHEN abs(a.minor - b.minor) <= ${limit}${days} THEN ${i}`;
     });
     const single = (side: Side) =>
-      `(SELECT key, cur, min(rid) AS rid, min(minor) AS minor, min(day) AS day FROM norm_${side} GROUP BY key, cur HAVING count(*) = 1)`;
+      `(SELECT key, cur, min(rid) AS rid, min(minor) AS minor, min(day) AS day, min(amt) AS amt FROM norm_${side} GROUP BY key, cur HAVING count(*) = 1)`;
     await c.run(
-      `CREATE TABLE settled AS SELECT * FROM (SELECT a.key, a.cur, a.rid AS ra, b.rid AS rb, a.minor AS ma, b.minor AS mb, ` +
+      `CREATE TABLE settled AS SELECT * FROM (SELECT a.key, a.cur, a.rid AS ra, b.rid AS rb, a.minor AS ma, b.minor AS mb, a.amt, ` +
         `CASE ${conds.join(' ')} END AS rule FROM ${single('a')} a JOIN ${single('b')} b ON a.key = b.key AND a.cur = b.cur) ` +
         // A key holding U+001E (the row separator of the read below) is left to the TypeScript engine.
         `WHERE rule IS NOT NULL AND ma = mb AND NOT contains(key, chr(30))`,
@@ -225,59 +225,40 @@ export async function reconcileCsvOnDuckDb(
     const labelB = def.b.name ?? 'b';
     // One text per 64k pairs (fields split by U+001F, pairs by U+001E, the key last): converting values one by one
     // through the node API cost 3x more.
+    // One text per 64k pairs, ids and amounts already written by SQL (fields split by U+001F, pairs by U+001E, the
+    // key last): converting values one by one through the node API cost 3x more.
+    const amountText = perCurrency('cur', currencies, (cur) => `CAST(${atScale(cur)} AS VARCHAR)`);
     const texts = (
       await rows(
         c,
-        `SELECT string_agg(ra || chr(31) || rb || chr(31) || ma || chr(31) || rule || chr(31) || cur || chr(31) || key, chr(30) ORDER BY ra) ` +
+        `SELECT string_agg(${lit(`${labelA}:`)} || (ra + 2) || chr(31) || ${lit(`${labelB}:`)} || (rb + 2) || chr(31) || ` +
+          `${amountText} || chr(31) || rule || chr(31) || cur || chr(31) || key, chr(30) ORDER BY ra) ` +
           `FROM settled GROUP BY ra // 65536 ORDER BY ra // 65536`,
       )
     ).map((r) => String(r[0]));
-    let t1 = performance.now();
-    const ra: number[] = [];
-    const rb: number[] = [];
-    const amounts: number[] = [];
-    const ruleIdx: number[] = [];
-    const curs: string[] = [];
-    const keys: string[] = [];
+    const t1 = performance.now();
+    const matches: ReconMatch[] = [];
+    const zero = new Map(currencies.map((cur) => [cur, formatMinor(0, scales.get(cur) as number)]));
+    const ruleOf = def.rules.map((r) => ({ id: r.id, type: r.type }));
     for (const text of texts)
       for (const row of text.split('\u001e')) {
         const f = row.split('\u001f');
-        ra.push(Number(f[0]));
-        rb.push(Number(f[1]));
-        amounts.push(Number(f[2]));
-        ruleIdx.push(Number(f[3]));
-        curs.push(f[4]);
-        keys.push(f.length === 6 ? f[5] : f.slice(5).join('\u001f'));
+        const rule = ruleOf[Number(f[3])];
+        matches.push({
+          id: f[0],
+          rule: rule.id,
+          rule_type: rule.type,
+          key: f[5],
+          currency: f[4],
+          a: [f[0]],
+          b: [f[1]],
+          amount_a: f[2],
+          amount_b: f[2],
+          difference: zero.get(f[4]) as string,
+        });
       }
-    steps['js: settled pairs read'] = performance.now() - t1;
-    t1 = performance.now();
-    const matches = new Array<ReconMatch>(ra.length);
-    const zero = new Map<string, string>();
-    for (let p = 0; p < ra.length; p++) {
-      const currency = curs[p];
-      const scale = currencyScale(def, currency);
-      let z = zero.get(currency);
-      if (z === undefined) {
-        z = formatMinor(0, scale);
-        zero.set(currency, z);
-      }
-      const amount = formatMinor(amounts[p], scale);
-      const rule = def.rules[ruleIdx[p]];
-      const id = `${labelA}:${ra[p] + 2}`;
-      matches[p] = {
-        id,
-        rule: rule.id,
-        rule_type: rule.type,
-        key: keys[p],
-        currency,
-        a: [id],
-        b: [`${labelB}:${rb[p] + 2}`],
-        amount_a: amount,
-        amount_b: amount,
-        difference: z,
-      };
-    }
     steps['js: settled pairs as matches'] = performance.now() - t1;
+    const settledPairs = matches.length;
     const totals = (
       await rows(c, 'SELECT cur, count(*), CAST(sum(ma) AS VARCHAR) FROM settled GROUP BY cur ORDER BY cur')
     ).map((r) => ({ currency: String(r[0]), count: Number(r[1]), sum: BigInt(String(r[2])) }));
@@ -319,7 +300,7 @@ export async function reconcileCsvOnDuckDb(
         matchMs,
         leftoversMs,
         engineMs,
-        settledPairs: ra.length,
+        settledPairs,
         leftover: { a: leftA.length, b: leftB.length },
         steps,
       },

@@ -27,17 +27,24 @@ export const JS_WHITESPACE =
 
 export const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 export const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-// Only values with whitespace at an end pay for the regular expression that removes it.
-export const trimJs = (x: string) =>
-  `CASE WHEN regexp_matches(${x}, '^[${JS_WHITESPACE}]|[${JS_WHITESPACE}]$') THEN regexp_replace(${x}, '^[${JS_WHITESPACE}]+|[${JS_WHITESPACE}]+$', '', 'g') ELSE ${x} END`;
-export const present = (x: string) => `(${x} IS NOT NULL AND regexp_matches(${x}, '[^${JS_WHITESPACE}]'))`;
+/**
+ * JavaScript's trim. Only values whose first or last character is a control character, a space or beyond ASCII
+ * (a cheap test on code points) pay for the regular expression that removes the whitespace.
+ */
+export const trimJs = (x: string) => {
+  const end = (c: string) => `(unicode(${c}) <= 32 OR unicode(${c}) >= 127)`;
+  return `CASE WHEN ${end(x)} OR ${end(`right(${x}, 1)`)} THEN regexp_replace(${x}, '^[${JS_WHITESPACE}]+|[${JS_WHITESPACE}]+$', '', 'g') ELSE ${x} END`;
+};
+export const present = (x: string) => `(${x} IS NOT NULL AND ${trimJs(x)} <> '')`;
 export const quoted = (x: string) => `('"' || ${x} || '"')`;
 /** A plain decimal (sign, digits, at most one point, at least one digit), already trimmed. */
-export const plain = (t: string) =>
-  `(regexp_full_match(${t}, '[+-]?[0-9]*(\\.[0-9]*)?') AND regexp_matches(${t}, '[0-9]'))`;
-/** A trimmed plain decimal (checked before) as DECIMAL(18,6): TRY_CAST, guarded so that it never rounds. */
+export const plain = (t: string) => `regexp_full_match(${t}, '[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)')`;
+/**
+ * A trimmed plain decimal (checked before) as DECIMAL(18,6): TRY_CAST, which gives NULL past 12 digits before the
+ * point, only where no more than 6 digits follow it (beyond trailing zeros), so that it never rounds.
+ */
 export const parse = (t: string) =>
-  `CASE WHEN regexp_full_match(${t}, '[+-]?0*[0-9]{0,${SQL_INT_DIGITS}}(\\.[0-9]{0,${SQL_SCALE}}0*)?') THEN TRY_CAST(${t} AS ${DEC}) END`;
+  `CASE WHEN position('.' IN ${t}) = 0 OR length(rtrim(${t}, '0')) - position('.' IN ${t}) <= ${SQL_SCALE} THEN TRY_CAST(${t} AS ${DEC}) END`;
 export const notDecimal = (raw: string) => `'not a decimal amount: ' || ${quoted(raw)}`;
 export const range = (x: string) =>
   `${lit(OUT_OF_RANGE)} || ${x} || ' has more than ${SQL_INT_DIGITS} digits before or ${SQL_SCALE} after the decimal point'`;
