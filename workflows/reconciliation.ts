@@ -207,7 +207,7 @@ async function reconcileRun(
   let open = merged.open_exceptions;
   if (patched(ROLL_FORWARD_PATCH)) {
     rollForward = await step('rolling forward the previous period', () =>
-      rollForwardRecon({ runId, reconId: input.reconId, period: input.period, asOf }),
+      rollForwardRecon({ runId, reconId: input.reconId, company: input.company, period: input.period, asOf }),
     );
     open = open - rollForward.clearedOwn + rollForward.carried.count;
   }

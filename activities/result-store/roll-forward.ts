@@ -1,12 +1,13 @@
-// Roll-forward in the result store (issue 15): a run records its period and as-of date and dates its own exceptions
-// first seen on that as-of date; the previous period's run of the same reconciliation (the latest finished run with
-// an earlier as-of date) hands over its unresolved exceptions, which domain/exceptions/roll-forward.ts pairs with
-// this run's open exceptions. Every brought-forward item becomes a row of this run (item `bf:<first item id>`,
-// naming the run and item it came from, keeping its first-seen date, reason code and explanation): cleared ones
-// resolved as cleared_next_period with a reference to the matching record, by the system (never a person), the
-// rest carried. This run's exceptions that cleared them are resolved the same way, naming the brought-forward item.
-// All of it is one transaction, recorded as one system action in the action history, and repeatable: a retry
-// reaches the same decision (this run's items the roll-forward already closed count as candidates again).
+// Roll-forward in the result store (issue 15): a run records its company, period and as-of date and dates its own
+// exceptions first seen on that as-of date; the previous period's run of the same reconciliation (the latest
+// finished run of the same company with an earlier as-of date) hands over its unresolved exceptions, which
+// domain/exceptions/roll-forward.ts pairs with this run's open exceptions. Every brought-forward item becomes a row
+// of this run (item `bf:<first item id>`, naming the run and item it came from, keeping its first-seen date, reason
+// code and explanation): cleared ones resolved as cleared_next_period with a reference to the matching record, by
+// the system (never a person), the rest carried. This run's exceptions that cleared them are resolved the same way,
+// naming the brought-forward item. All of it is one transaction, recorded as one system action in the action
+// history, and repeatable: a retry reaches the same decision (this run's items the roll-forward already closed
+// count as candidates again).
 import type { Pool, PoolClient } from 'pg';
 import { ApplicationFailure } from '@temporalio/common';
 import { ageingOfGroups, type AgeingGroup } from '../../domain/exceptions/ageing-groups';
@@ -35,6 +36,8 @@ export interface RollForwardStoreDeps {
 export interface RollForwardInput {
   runId: string;
   reconId: string;
+  /** The close's company: only its own earlier runs of the reconciliation hand items over. */
+  company: string;
   /** The run's period (yyyy-mm or as the close names it) and as-of date (yyyy-mm-dd). */
   period: string;
   asOf: string;
@@ -89,9 +92,10 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
   ): Promise<{ runId: string; period: string | null; asOf: string } | undefined> {
     const { rows } = await pool.query<{ run_id: string; period: string | null; as_of: string }>(
       `SELECT run_id, period, as_of::text FROM ${RUNS_TABLE}
-        WHERE recon_id = $1 AND run_id <> $2 AND as_of < $3::date AND status IN ('balanced', 'exceptions')
+        WHERE recon_id = $1 AND company = $4 AND run_id <> $2 AND as_of < $3::date
+          AND status IN ('balanced', 'exceptions')
         ORDER BY as_of DESC, finished_at DESC NULLS LAST, run_id DESC LIMIT 1`,
-      [input.reconId, input.runId, input.asOf],
+      [input.reconId, input.runId, input.asOf, input.company],
     );
     return rows[0] ? { runId: rows[0].run_id, period: rows[0].period, asOf: rows[0].as_of } : undefined;
   }
@@ -232,11 +236,11 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(input.asOf))
         throw refuse(`roll-forward: asOf ${JSON.stringify(input.asOf)} is not yyyy-mm-dd`);
       const actor = rollForwardActor(input.runId);
-      const run = await pool.query(`UPDATE ${RUNS_TABLE} SET period = $2, as_of = $3::date WHERE run_id = $1`, [
-        input.runId,
-        input.period,
-        input.asOf,
-      ]);
+      if (!input.company) throw refuse('roll-forward: the company is empty');
+      const run = await pool.query(
+        `UPDATE ${RUNS_TABLE} SET period = $2, as_of = $3::date, company = $4 WHERE run_id = $1`,
+        [input.runId, input.period, input.asOf, input.company],
+      );
       if (run.rowCount !== 1)
         throw refuse(`no run ${input.runId}: start the run before rolling forward`, 'RunNotStarted');
       // This run's own exceptions were first seen on its as-of date (a business date, never the clock's).

@@ -203,6 +203,17 @@ CREATE TABLE ${SUGGESTION_DECISIONS_TABLE} (
 );
 `,
   },
+  {
+    version: 6,
+    description: "roll-forward scope: a run's company",
+    // "The previous period's run" is of the same reconciliation of the same company: two companies' closes share a
+    // reconciliation id (the seed's), and one's open items must never roll into the other's.
+    sql: `
+ALTER TABLE ${RUNS_TABLE} ADD COLUMN company text;
+DROP INDEX IF EXISTS recon_runs_recon_as_of_idx;
+CREATE INDEX recon_runs_recon_company_as_of_idx ON ${RUNS_TABLE} (recon_id, company, as_of) WHERE as_of IS NOT NULL;
+`,
+  },
 ];
 
 /** Applies the migrations not yet applied, in order, each in its own transaction. Returns the versions applied. */

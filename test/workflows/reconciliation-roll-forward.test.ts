@@ -49,7 +49,7 @@ afterAll(async () => {
 jest.setTimeout(180_000);
 freshTimeSkippingServerPerTest((e) => (env = e));
 
-async function reconcile(period: string): Promise<ReconciliationSummary> {
+async function reconcile(period: string, company = 'ACME'): Promise<ReconciliationSummary> {
   const taskQueue = uniqueId('recon-rf');
   const worker = await Worker.create(
     await testWorkerOptions({
@@ -61,8 +61,8 @@ async function reconcile(period: string): Promise<ReconciliationSummary> {
   return worker.runUntil(
     env.client.workflow.execute<typeof reconciliationWorkflow>('reconciliationWorkflow', {
       taskQueue,
-      workflowId: uniqueId(`recon:ACME:${period}:gl-vs-bank`),
-      args: [{ company: 'ACME', period, reconId: 'gl-vs-bank', definition: definition(), partitions: 1 }],
+      workflowId: uniqueId(`recon:${company}:${period}:gl-vs-bank`),
+      args: [{ company, period, reconId: 'gl-vs-bank', definition: definition(), partitions: 1 }],
     }),
   );
 }
@@ -256,6 +256,7 @@ describe('reconciliation roll-forward over two periods', () => {
     const again = await createActivities({ systems, recon: { workDir, reportsDir } }).rollForwardRecon({
       runId: feb.runId!,
       reconId: 'gl-vs-bank',
+      company: 'ACME',
       period: PERIOD_2,
       asOf: '2026-02-28',
     });
