@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { signExceptionAction, type ExceptionActionClaimsInput } from '../../activities/approval/exception-action-token';
-import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
+import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../../activities/approval/keys';
+import { buildApprovalGateway } from '../../client/approval-gateway';
+import { parseApprovalPolicy } from '../../domain/approval';
 import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { lifecycleEvidence } from '../../activities/compliance/exception-evidence';
@@ -308,6 +311,55 @@ describe('suggested matches decided through the close', () => {
         ['exception.action', 'ann'],
         ['exception.action.refused', 'ann'],
       ]);
+
+      // An approver app confirms the last one through the gateway, which proves the caller and signs as them.
+      const idp = await generateKeyPair('EdDSA');
+      const gateway = await buildApprovalGateway({
+        client: env.client,
+        directory: parseApprovalPolicy(seedPolicyInput(), 'test policy'),
+        identity: {
+          keys: { keys: [{ ...(await exportJWK(idp.publicKey)), kid: 'test-idp', alg: 'EdDSA' }] },
+          issuer: 'test-idp',
+          audience: 'finflow-approval-gateway',
+        },
+        signingKey: key,
+        clock: () => now,
+      });
+      const login = await new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA', kid: 'test-idp' })
+        .setIssuer('test-idp')
+        .setAudience('finflow-approval-gateway')
+        .setSubject('ann')
+        .setIssuedAt(Math.floor(now.getTime() / 1000))
+        .setExpirationTime(Math.floor(now.getTime() / 1000) + 600)
+        .sign(idp.privateKey);
+      const res = await gateway.inject({
+        method: 'POST',
+        url: '/exception-actions',
+        headers: { authorization: `Bearer ${login}` },
+        payload: {
+          workflowId: closeId,
+          task: 'gl_vs_erp',
+          reconId: 'gl-vs-erp',
+          runId,
+          action: { action: 'confirm', candidate: 1 },
+          itemIds: [near[1].itemId],
+          count: 1,
+          totals: [{ currency: 'USD', total: '-0.30' }],
+        },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ accepted: true, by: 'ann', action: 'confirm' });
+      await gateway.close();
+      const last = ((await handle.query(statusQuery)).journal ?? []).slice(-1)[0];
+      expect(last).toMatchObject({ action: 'exceptions.confirm', by: 'ann', signed: { issuer: GATEWAY_ISSUER } });
+      expect((await suggestions.ruleCounts(runId)).find((c) => c.rule === 'near')).toEqual({
+        rule: 'near',
+        matchedAuto: 0,
+        matchedConfirmed: 1,
+        suggestedPending: 0,
+        rejected: 1,
+      });
 
       await handle.signal(taskActionSignal, { action: 'complete', taskId: 'review', by: 'sam' });
       await handle.result();
