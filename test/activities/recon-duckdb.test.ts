@@ -258,6 +258,26 @@ describe('DuckDB data plane for CSV sources', () => {
     }
   });
 
+  it('leaves a rule marked auto: false to domain/recon, which proposes the pairs SQL would have settled', async () => {
+    const def = sides(
+      'manual',
+      ['M-1,4000,D010,2026-10-05,USD,10.00,,same', 'M-2,4000,D010,2026-10-06,USD,20.00,,near'],
+      ['m-1;4000;D010;05.10.2026;USD;10,0000;a', 'm-2;4000;D010;06.10.2026;USD;20,4000;b'],
+    );
+    const manual = parseDefinition({
+      ...def,
+      rules: def.rules.map((r) => (r.type === 'exact' ? { ...r, auto: false } : r)),
+    } as ReconciliationDefinitionInput);
+    const { ts, dd, lines } = await both(manual);
+    expect(lines.join('\n')).toMatch(/falls back to the TypeScript one/);
+    expect(canonical(dd)).toEqual(canonical(ts));
+    expect(dd.exceptions.map((e) => [e.category, e.key, e.rule]).sort()).toEqual([
+      ['suggested_match', 'M-1', 'exact'],
+      ['within_tolerance', 'M-2', 'tolerance'],
+    ]);
+    expect(dd.summary.matches_by_rule).toEqual({ exact: 0, tolerance: 1 });
+  });
+
   it('falls back to the TypeScript plane with a log line when a transformation does not compile to SQL', async () => {
     const def = sides(
       'regex',

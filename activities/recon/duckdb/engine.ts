@@ -79,6 +79,8 @@ function sqlRules(def: ReconciliationDefinition): number {
   let n = 0;
   for (const r of def.rules) {
     if ('match_on' in r && r.match_on !== undefined) break;
+    // A rule marked auto: false proposes what it finds (domain/recon/match-proposed.ts): SQL would settle its pairs.
+    if (r.auto === false) break;
     if (r.type === 'exact') n++;
     else if (r.type === 'tolerance' && r.percent === undefined && r.absolute !== undefined) n++;
     else break;
