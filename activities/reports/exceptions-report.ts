@@ -1,18 +1,16 @@
 // The exceptions report of a reconciliation run, as xlsx (exceljs's streaming writer), csv or json. Rows come
 // from the result store batch by batch and are written as they come: a run with 100k exceptions never holds
 // 100k objects at once.
-import type ExcelJS from 'exceljs';
 import { Dec } from '../../domain/money';
 import type { ExceptionRow, ExceptionTotal, ResultStore } from '../result-store';
 import { amountCell, csvField, csvLine } from './cells';
-import { catchUp } from './xlsx-backpressure';
-import { applyWidths, decimalsOf, displayLength, fitWidths } from './sheet-layout';
+import { XlsxStreamWriter, type XlsxCell } from './xlsx-stream';
+import { decimalsOf, displayLength, fitWidths } from './sheet-layout';
 import {
   type ReportFile,
   type ReportFormat,
   type ReportSealing,
   reportFileName,
-  reportWorkbook,
   withTextFile,
   writeAtomically,
 } from './files';
@@ -94,16 +92,27 @@ class CurrencyTotals {
   }
 }
 
-function setCell(cell: ExcelJS.Cell, kind: Kind, v: string | number | null, decimals?: number): number {
-  if (v === null) return 0;
+/** A value as an xlsx cell, and how many characters it shows (for the column widths). */
+function cellOf(kind: Kind, v: string | number | null, decimals?: number): { cell: XlsxCell; length: number } {
+  if (v === null) return { cell: null, length: 0 };
   if (kind === 'amount') {
     const c = amountCell(String(v), decimals);
-    cell.value = c.value;
-    if (c.numFmt) cell.numFmt = c.numFmt;
-    return displayLength(c.value, c.numFmt);
+    const cell = typeof c.value === 'number' && c.numFmt ? { value: c.value, numFmt: c.numFmt } : c.value;
+    return { cell, length: displayLength(c.value, c.numFmt) };
   }
-  cell.value = v;
-  return displayLength(v);
+  return { cell: v, length: displayLength(v) };
+}
+
+/** An exception as a sheet row, and the characters each cell shows. */
+function exceptionCells(r: ExceptionRow): { cells: XlsxCell[]; lengths: number[] } {
+  const cells: XlsxCell[] = [];
+  const lengths: number[] = [];
+  for (const c of EXCEPTION_REPORT_COLUMNS) {
+    const x = cellOf(c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined);
+    cells.push(x.cell);
+    lengths.push(x.length);
+  }
+  return { cells, lengths };
 }
 
 /** Per currency, from the store's exact sums: the totals sheet comes first, before the rows are streamed. */
@@ -134,21 +143,18 @@ export function categorySheetName(category: string): string {
   return category.replace(/[:\\/?*[\]]/g, '_').slice(0, 31) || '(none)';
 }
 
-function writeCategorySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, category: string, rows: readonly ExceptionRow[]) {
-  const ws = wb.addWorksheet(categorySheetName(category), { views: [{ state: 'frozen', ySplit: 1 }] });
+async function writeCategorySheet(wb: XlsxStreamWriter, category: string, rows: readonly ExceptionRow[]) {
+  const laid = rows.map(exceptionCells);
   const headers = EXCEPTION_REPORT_COLUMNS.map((c) => c.header);
-  const lengths = rows.map((r, j) => {
-    const row = ws.getRow(j + 2);
-    return EXCEPTION_REPORT_COLUMNS.map((c, i) =>
-      setCell(row.getCell(i + 1), c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined),
-    );
+  const sheet = wb.addSheet(categorySheetName(category), {
+    headers,
+    widths: fitWidths(
+      headers,
+      laid.map((l) => l.lengths),
+    ),
   });
-  applyWidths(ws, fitWidths(headers, lengths));
-  ws.getRow(1).values = headers;
-  ws.getRow(1).font = { bold: true };
-  ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: headers.length } };
-  for (let i = 1; i <= rows.length + 1; i++) ws.getRow(i).commit();
-  ws.commit();
+  await sheet.addRows(laid.map((l) => l.cells));
+  await sheet.end();
 }
 
 /**
@@ -166,61 +172,52 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
     path,
     async (sink) => {
       const expected = totalsByCurrency(await input.store.exceptionTotals(input.runId));
-      const wb = reportWorkbook(sink);
+      const wb = new XlsxStreamWriter(sink.open());
 
-      const ts = wb.addWorksheet('Totals', { views: [{ state: 'frozen', ySplit: 1 }] });
       const totalRows = [...expected.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const totalLengths: number[][] = [];
-      ts.getRow(1).values = TOTALS_HEADERS;
-      ts.getRow(1).font = { bold: true };
-      totalRows.forEach(([currency, t], i) => {
-        const row = ts.getRow(i + 2);
-        row.getCell(1).value = currency;
-        row.getCell(2).value = t.count;
+      const totalCells = totalRows.map(([currency, t]) => {
         const decimals = decimalsOf(currency);
-        totalLengths.push([
-          currency.length,
-          String(t.count).length,
-          setCell(row.getCell(3), 'amount', t.amount.toFixed(), decimals),
-          setCell(row.getCell(4), 'amount', t.difference.toFixed(), decimals),
-        ]);
+        const amount = cellOf('amount', t.amount.toFixed(), decimals);
+        const difference = cellOf('amount', t.difference.toFixed(), decimals);
+        return {
+          cells: [currency, t.count, amount.cell, difference.cell],
+          lengths: [currency.length, String(t.count).length, amount.length, difference.length],
+        };
       });
-      applyWidths(ts, fitWidths(TOTALS_HEADERS, totalLengths));
-      ts.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: TOTALS_HEADERS.length } };
-      for (let i = 1; i <= totalRows.length + 1; i++) ts.getRow(i).commit();
-      ts.commit();
+      const ts = wb.addSheet('Totals', {
+        headers: TOTALS_HEADERS,
+        widths: fitWidths(
+          TOTALS_HEADERS,
+          totalCells.map((t) => t.lengths),
+        ),
+      });
+      await ts.addRows(totalCells.map((t) => t.cells));
+      await ts.end();
 
       const count = [...expected.values()].reduce((n, t) => n + t.count, 0);
       const byCategory =
         count <= (input.categorySheetsMaxRows ?? CATEGORY_SHEETS_MAX_ROWS)
           ? new Map<string, ExceptionRow[]>()
           : undefined;
-      const ws = wb.addWorksheet('Exceptions', { views: [{ state: 'frozen', ySplit: 1 }] });
       const headers = EXCEPTION_REPORT_COLUMNS.map((c) => c.header);
       const totals = new CurrencyTotals();
       const batches = input.store.streamExceptions(input.runId, { batchSize: input.batchSize })[Symbol.asyncIterator]();
       let next = await batches.next();
-      // The first batch is laid into rows before anything is committed, so its lengths can size the columns.
-      const fill = (batch: readonly ExceptionRow[], first: number) =>
-        batch.map((r, j) => {
-          const row = ws.getRow(first + j);
-          return EXCEPTION_REPORT_COLUMNS.map((c, i) =>
-            setCell(row.getCell(i + 1), c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined),
-          );
-        });
-      const firstBatch = next.done ? [] : next.value;
-      const lengths = fill(firstBatch, 2);
-      applyWidths(ws, fitWidths(headers, lengths));
-      ws.getRow(1).values = headers;
-      ws.getRow(1).font = { bold: true };
-      ws.autoFilter = { from: { row: 1, column: 1 }, to: { row: 1, column: headers.length } };
-      ws.getRow(1).commit();
+      // The first batch is laid out before the sheet starts, so its lengths can size the columns.
+      const first = (next.done ? [] : next.value).map(exceptionCells);
+      const ws = wb.addSheet('Exceptions', {
+        headers,
+        widths: fitWidths(
+          headers,
+          first.map((l) => l.lengths),
+        ),
+      });
       let rows = 0;
       while (!next.done) {
         const batch = next.value;
-        if (rows > 0) fill(batch, rows + 2);
+        const laid = rows === 0 ? first : batch.map(exceptionCells);
+        await ws.addRows(laid.map((l) => l.cells));
         for (const r of batch) {
-          ws.getRow(rows + 2).commit();
           totals.add(r);
           if (byCategory) {
             const list = byCategory.get(r.category);
@@ -229,10 +226,9 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
           }
           rows++;
         }
-        await catchUp(ws);
         next = await batches.next();
       }
-      ws.commit();
+      await ws.end();
       const streamed = new Map(totals.rows().map((t) => [t.currency, t]));
       for (const cur of new Set([...expected.keys(), ...streamed.keys()])) {
         const e = expected.get(cur);
@@ -246,8 +242,8 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
       }
       if (byCategory)
         for (const category of [...byCategory.keys()].sort())
-          writeCategorySheet(wb, category, byCategory.get(category)!);
-      await wb.commit();
+          await writeCategorySheet(wb, category, byCategory.get(category)!);
+      await wb.end();
       return rows;
     },
     input,
