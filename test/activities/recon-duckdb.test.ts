@@ -278,6 +278,36 @@ describe('DuckDB data plane for CSV sources', () => {
     expect(dd.summary.matches_by_rule).toEqual({ exact: 0, tolerance: 1 });
   });
 
+  it('reads a file with a byte-order mark and CRLF line ends as the TypeScript plane does', async () => {
+    const gl = write(
+      'crlf-gl.csv',
+      '\ufeffdocument_no,account_code,department_code,posting_date,currency,debit,credit,description\r\n' +
+        'C-1,4000,D010,2026-10-05,USD,1.00,,x\r\nC-2,4000,D010,2026-10-05,USD,,2.50,y\r\n',
+    );
+    const erp = write(
+      'crlf-erp.csv',
+      'doc_ref;acct_num;dept_id;post_date;curr;total;memo\r\nc-1;4000;D010;05.10.2026;USD;1,0000;m\r\nc-2;4000;D010;05.10.2026;USD;-2,5000;n\r\n',
+      'windows-1252',
+    );
+    const { ts, dd, lines } = await both(parseDefinition(normalisingCsvDefinition({ gl, erp })));
+    expect([dd.engine, lines, dd.stats?.settledPairs]).toEqual(['duckdb', [], 2]);
+    expect(canonical(dd)).toEqual(canonical(ts));
+  });
+
+  it('leaves a ragged row to the CSV connector, which names its file and line', async () => {
+    const def = sides(
+      'ragged',
+      ['G-1,4000,D010,2026-10-05,USD,1.00,,x', 'G-2,4000,D010,2026-10-05,USD,2.00,,x'],
+      ['g-1;4000;D010;05.10.2026;USD;1,0000;m', 'g-2;4000;D010;05.10.2026;USD;2,0000'],
+    );
+    const lines: string[] = [];
+    await expect(reconcileFiles(def, { ...ctx, engine: 'duckdb', log: (l) => lines.push(l) })).rejects.toThrow(
+      /ragged-erp\.csv.*line 3.*has 6 fields, the header has 7/,
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/falls back to the TypeScript one: ragged-erp\.csv: DuckDB could not read it \(.*Line: 3/);
+  });
+
   it('falls back to the TypeScript plane with a log line when a transformation does not compile to SQL', async () => {
     const def = sides(
       'regex',

@@ -3,7 +3,8 @@
 // and the line bad input is named by), and the statements timed for the bench's profile.
 import { createReadStream } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { NormalisationError, type Side } from '../../../domain/recon';
+import * as iconv from 'iconv-lite';
+import type { Side } from '../../../domain/recon';
 import { resolveEncoding } from '../../connectors/text-decode';
 import { ident, lit } from './compile-side';
 
@@ -84,6 +85,32 @@ export interface ReadSide {
   records: number;
 }
 
+/**
+ * The column names of the header line as the CSV connector reads them (trimmed); a header it would refuse or that
+ * needs a CSV parser (quotes) goes to the TypeScript plane.
+ */
+async function headerOf(src: CsvSideSource, delimiter: string, quote: string | null): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of createReadStream(src.path, { highWaterMark: 65536 }) as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (chunk.includes(0x0a) || size > 1 << 20) break;
+  }
+  const bytes = Buffer.concat(chunks);
+  const end = bytes.indexOf(0x0a);
+  const encoding = resolveEncoding(src.encoding, src.name);
+  let line = iconv.decode(end < 0 ? bytes : bytes.subarray(0, end), encoding === 'utf-8' ? 'utf8' : encoding);
+  if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+  if (line.endsWith('\r')) line = line.slice(0, -1);
+  if (end < 0 || (quote !== null && line.includes(quote)))
+    throw new DuckDbFallback(`${src.name}: its header line is read by the TypeScript plane`);
+  const names = line.split(delimiter).map((x) => x.trim());
+  if (names.some((x) => x === '' || x === '__proto__') || new Set(names).size !== names.length)
+    throw new DuckDbFallback(`${src.name}: its header names a column twice or not at all`);
+  return names;
+}
+
 export async function readSide(c: DuckDBConnection, side: Side, src: CsvSideSource): Promise<ReadSide> {
   if (src.header !== undefined && src.header !== true)
     throw new DuckDbFallback(`${src.name}: a header given in the definition is read by the TypeScript plane`);
@@ -92,22 +119,26 @@ export async function readSide(c: DuckDBConnection, side: Side, src: CsvSideSour
   if (delimiter.length !== 1 || (quote !== null && quote.length !== 1))
     throw new DuckDbFallback(`${src.name}: a delimiter or quote of more than one character`);
   const { encoding, cp1252 } = duckEncoding(src);
+  const columns = await headerOf(src, delimiter, quote);
   const table = `raw_${side}`;
   const lines = countLines(src.path);
   try {
+    // Columns as the header names them, no sniffing: DuckDB's dialect detection took a ragged last line for the
+    // header of a three-line file and returned no rows; with the columns given, strict mode names the bad line.
     await c.run(
-      `CREATE TABLE ${table} AS SELECT * FROM read_csv(${lit(src.path)}, header = true, all_varchar = true, ` +
+      `CREATE TABLE ${table} AS SELECT * FROM read_csv(${lit(src.path)}, header = true, auto_detect = false, ` +
+        `columns = {${columns.map((x) => `${lit(x)}: 'VARCHAR'`).join(', ')}}, ` +
         `delim = ${lit(delimiter)}, quote = ${lit(quote ?? '')}, escape = ${lit(quote ?? '')}, ` +
-        `encoding = ${lit(encoding)}, strict_mode = true, null_padding = false, normalize_names = false)`,
+        `encoding = ${lit(encoding)}, strict_mode = true, null_padding = false)`,
     );
   } catch (err) {
-    void lines.catch(() => undefined);
-    // DuckDB's own message names the line (ragged rows, bad quoting, bytes that are not UTF-8).
-    throw new NormalisationError(src.name, 0, '', `the file could not be read as CSV: ${(err as Error).message}`);
+    await lines.catch(() => undefined);
+    // A ragged row, bad quoting, bytes not in the encoding: the TypeScript connector reads the file again and names
+    // the line and the problem in its own words (the error path, so the second read costs nothing that matters).
+    throw new DuckDbFallback(
+      `${src.name}: DuckDB could not read it (${(err as Error).message.split('\n').slice(0, 3).join(' ')})`,
+    );
   }
-  const columns = (
-    await rows(c, `SELECT column_name FROM duckdb_columns() WHERE table_name = ${lit(table)} ORDER BY column_index`)
-  ).map((r) => String(r[0]));
   const records = Number((await rows(c, `SELECT count(*) FROM ${table}`))[0][0]);
   // Record ids and error lines are line numbers: they are the record's ordinal + 2 only when every record is one
   // line (no line break inside a quoted field, no empty line).
