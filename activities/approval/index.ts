@@ -136,7 +136,7 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
     gatewayIssuers: issuers.filter((i) => i !== CLI_ISSUER),
   };
 
-  const { recordApprovalInLedger, recordTaskActionCheck } = createApprovalLedgerTrail({
+  const { recordApprovalInLedger, recordTaskActionCheck, recordTaskActionInLedger } = createApprovalLedgerTrail({
     ...(cfg.ledger ? { ledger: cfg.ledger } : {}),
   });
   async function checkTaskAction(input: { token: string; workflowId: string; at?: string }) {
@@ -168,6 +168,7 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
 
   return {
     recordApprovalInLedger,
+    recordTaskActionInLedger,
 
     /** Local activity: reads only the key set, so every retry gives the same answer; a bad token is an answer. */
     async verifyApprovalSignal(input: {

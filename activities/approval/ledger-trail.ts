@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { Pool } from 'pg';
+import type { CloseJournalEntry } from '../../contracts';
 import { AuditLedger } from '../audit-ledger/ledger';
 
 export interface ApprovalLedgerEntry {
@@ -121,6 +122,32 @@ export function createApprovalLedgerTrail(deps: { ledger?: AuditLedger; env?: No
         idempotencyKey: `task-action/${input.workflowId}/${createHash('sha256').update(input.token).digest('hex')}`,
       });
       return entry.seq;
+    },
+
+    /**
+     * The close's judgement of a person's task action (issue 18), as its journal keeps it: accepted, or refused with
+     * why (a signature, the person's authority, the task's state). Keyed by the close's first run and the entry's
+     * place in the journal, which the close carries from run to run.
+     */
+    async recordTaskActionInLedger(input: {
+      closeId: string;
+      firstRunId: string;
+      index: number;
+      entry: CloseJournalEntry;
+    }): Promise<{ recorded: boolean; seq?: number }> {
+      const l = await ledger();
+      if (!l) return { recorded: false };
+      const e = input.entry;
+      const accepted = e.accepted !== false;
+      const written = await l.append({
+        actor: e.signed ? e.by : `unverified:${e.by}`,
+        action: accepted ? 'task.action' : 'task.action.refused',
+        subject: `${input.closeId}/task/${e.taskId ?? '(close)'}`,
+        payload: { ...e, accepted, signature: e.signed ? 'verified' : 'unsigned', journalIndex: input.index },
+        at: e.at,
+        idempotencyKey: `task-action-outcome/${input.closeId}/${input.firstRunId}/${input.index}`,
+      });
+      return { recorded: true, seq: written.seq };
     },
   };
 }

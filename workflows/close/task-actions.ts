@@ -12,6 +12,7 @@ import { actionShapeProblem, actionStateProblem, addedTaskPlan, type AddedTask }
 import { attestationRequirement, judgeAttestation } from '../../domain/compliance/attestation';
 import { submitTaskActionUpdate, taskActionSignal } from '../definitions';
 import type { CloseJournalEntry, TaskAction, TaskActionAnswer, TaskStatus } from '../types';
+import { ledgerTaskAction } from './action-ledger';
 import { failureMessage, taskStatusOf } from './runtime';
 import {
   attestedRoles,
@@ -90,6 +91,7 @@ function record(
   if (a?.action === 'attest' && typeof a.statement === 'string') e.statement = a.statement;
   if (role) e.role = role;
   r.journal.push(e);
+  ledgerTaskAction(r, r.journal.length - 1);
 }
 
 /** Why the close's current state does not allow the action (domain/close/task-actions.ts). */
