@@ -2,12 +2,16 @@
 // reconciling items (accepted ones carry a difference a rule accepted; explained and resolved ones still separate the
 // two balances, so every status counts). The balances come from the caller: the bank's from the statement file
 // (connectors/closing-balance.ts), the books' given or summed.
+// Except what roll-forward settled (issue 15): a previous period's item this period's data cleared (a cheque the
+// bank has now paid) and this period's record that cleared it are both in the two balances already, so neither is a
+// reconciling item; items carried in still outstanding are.
 import {
   bankReconciliationStatement,
   type BankReconciliationStatement,
   type BankStatementInput,
   type StatementException,
 } from '../../domain/recon/bank-statement';
+import { ROLL_FORWARD_ACTOR } from '../../domain/exceptions/roll-forward';
 import type { ExceptionRow, ResultStore } from '../result-store';
 
 export function statementException(row: ExceptionRow): StatementException {
@@ -31,6 +35,8 @@ export async function bankStatementOfRun(
 ): Promise<BankReconciliationStatement> {
   const exceptions: StatementException[] = [];
   for await (const batch of store.streamExceptions(runId, { batchSize }))
-    for (const row of batch) exceptions.push(statementException(row));
+    for (const row of batch)
+      if (!(row.status === 'resolved' && row.resolvedBy?.startsWith(ROLL_FORWARD_ACTOR)))
+        exceptions.push(statementException(row));
   return bankReconciliationStatement({ ...input, exceptions });
 }

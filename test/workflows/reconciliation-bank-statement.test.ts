@@ -54,6 +54,7 @@ const GL = [
 function definition(
   statement: Record<string, string>,
   bankSource?: { connector: string; path: string },
+  month: { gl: string; periodEnd: string } = { gl: glFile, periodEnd: '2026-10-31' },
 ): ReconciliationDefinitionInput {
   return {
     id: 'bank-vs-gl',
@@ -68,7 +69,7 @@ function definition(
     },
     b: {
       name: 'GL',
-      source: { connector: 'csv', path: glFile },
+      source: { connector: 'csv', path: month.gl },
       classification: 'confidential',
       key_fields: ['ccy'],
       value_fields: ['amount'],
@@ -88,7 +89,7 @@ function definition(
         fee_pattern: '\\bFEE\\b',
         check_field: 'description',
         check_pattern: '^CHK\\b',
-        period_end: '2026-10-31',
+        period_end: month.periodEnd,
         in_transit_days: 2,
         statement,
       },
@@ -174,6 +175,56 @@ describe('reconciliationWorkflow, a bank reconciliation that asks for its statem
     expect(s.balance_per_books).toEqual({ amount: '1460.00', source: 'given in the definition' });
     expect(s.agrees).toBe(false);
     expect(s.unexplained_difference).toBe('-10.00');
+  });
+
+  it('lists in the next period neither the items that cleared nor the records that cleared them, only what is still open', async () => {
+    // November, for another company (its own runs only roll forward): October's run as in the first test, then the
+    // bank pays the cheque (-150.00) and credits the deposit (300.00) on 2 November, and both books and bank take a
+    // 100.00 receipt on 10 November. The October fee is still not in the books.
+    const company = 'GLOBEX';
+    await run({ company, definition: definition({ books_opening_balance: '1000.00' }) });
+    const novBank = join(workDir, 'bank-2026-11.sta');
+    const novGl = join(workDir, 'gl-cash-2026-11.csv');
+    await writeFile(
+      novBank,
+      [
+        ':20:STMT2611',
+        ':25:NL00BANK0123456789',
+        ':28C:11/1',
+        ':60F:C261031EUR1297,50',
+        ':61:261102D150,00NCHKNONREF',
+        ':86:CHEQUE 500123',
+        ':61:261102C300,00NTRFNONREF',
+        ':86:CASH DEPOSIT',
+        ':61:261110C100,00NTRFNONREF',
+        ':86:CUSTOMER PAYMENT',
+        ':62F:C261130EUR1547,50',
+        '-',
+        '',
+      ].join('\r\n'),
+    );
+    await writeFile(novGl, ['doc,posted,amount,description', 'N1,2026-11-10,100.00,customer receipt', ''].join('\n'));
+    const summary = await run({
+      company,
+      period: '2026-11',
+      definition: definition(
+        { books_opening_balance: '1450.00' },
+        { connector: 'mt940', path: novBank },
+        {
+          gl: novGl,
+          periodEnd: '2026-11-30',
+        },
+      ),
+    });
+    expect(summary.rollForward).toMatchObject({ cleared: { count: 2 }, carried: { count: 1 } });
+    const json = (summary.reports ?? []).find((r) => r.kind === 'bank_statement' && r.format === 'json')!;
+    expect(basename(json.path)).toBe('bank-vs-gl_bank-statement_2026-11-30.json');
+    const s = JSON.parse(await readFile(json.path, 'utf8')) as BankReconciliationStatement;
+    expect(s.balance_per_bank.amount).toBe('1547.50');
+    expect(s.balance_per_books.amount).toBe('1550.00');
+    // Only October's fee, carried in: 1,547.50 = 1,550.00 - 2.50.
+    expect(s.items.map((i) => `${i.kind} ${i.category} ${i.amount}`)).toEqual(['bank_fee bank_fee -2.50']);
+    expect(s.agrees).toBe(true);
   });
 
   it('is refused as an invalid definition, naming the side and its reader, when no closing balance can be had', async () => {
