@@ -141,6 +141,10 @@ export async function reconcileCsvOnDuckDb(
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads ?? 2),
     preserve_insertion_order: 'true',
+    // Records stay in memory: no spill files in clear (DuckDB's default is .tmp in the working directory). A run
+    // that does not fit fails with DuckDB's out-of-memory error instead. Sealed spilling is for a later slice.
+    temp_directory: '',
+    max_temp_directory_size: '0B',
   });
   const steps: StepTimes = {};
   const c = timed(await instance.connect(), steps);
