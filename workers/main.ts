@@ -42,6 +42,11 @@ export interface RunningWorker {
   done: Promise<void>;
   /** Whether payloads are encrypted (a key provider was given or configured). */
   encrypted: boolean;
+  /**
+   * Whether people's tokens are bound to their own keys (a user key directory, FINFLOW_USER_KEYS_FILE). Without
+   * one, any key of the approval key set signs finflow-cli tokens for anybody (the trust before issue 18).
+   */
+  personKeysBound: boolean;
   stop(): Promise<void>;
 }
 
@@ -134,6 +139,7 @@ export async function startWorker(
     ...(reconciliationWorker ? { reconciliationWorker } : {}),
     done,
     encrypted: dataConverter !== undefined,
+    personKeysBound: approval.userKeys !== undefined,
     async stop() {
       stopAll();
       await done;
@@ -179,7 +185,8 @@ async function main(): Promise<void> {
   console.log(
     `finflow worker polling ${config.taskQueue}${recon === config.taskQueue ? '' : ` and ${recon} (reconciliations)`} ` +
       `on ${config.address} (namespace ${config.namespace}); ` +
-      `payload encryption ${running.encrypted ? 'on' : 'OFF (set FINFLOW_KEY_FILE or FINFLOW_KEYS)'}`,
+      `payload encryption ${running.encrypted ? 'on' : 'OFF (set FINFLOW_KEY_FILE or FINFLOW_KEYS)'}; ` +
+      `signing keys ${running.personKeysBound ? 'bound to people (FINFLOW_USER_KEYS_FILE)' : 'NOT bound to people: any approval key signs CLI tokens for anybody (set FINFLOW_USER_KEYS_FILE, finflow keys user add)'}`,
   );
   await running.done;
 }
