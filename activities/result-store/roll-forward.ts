@@ -23,7 +23,7 @@ import {
 } from '../../domain/exceptions/roll-forward';
 import { type RunCodec, type RunSealer, runCodec, type SensitiveColumn } from './run-codec';
 import { EXCEPTION_ACTIONS_TABLE, EXCEPTIONS_TABLE, RUNS_TABLE } from './schema';
-import type { ExceptionRow, ExceptionSide, ResultStore } from './store';
+import type { ExceptionRow, ResultStore } from './store';
 
 export interface RollForwardStoreDeps {
   pool: Pool;
@@ -58,6 +58,9 @@ export interface RollForwardOutcome {
   /** The run's unresolved exceptions (own and carried) by age on the as-of date, per category and currency. */
   ageing: AgeingRow[];
 }
+
+/** Rows per set-based statement. */
+const CHUNK = 2000;
 
 /** The action the roll-forward records in the action history (one per run). */
 export const ROLL_FORWARD_ACTION = 'roll_forward';
@@ -172,60 +175,69 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
     fromRunId: string,
     rows: { item: Prev; state: ExceptionState; clearedBy?: Own }[],
     actor: string,
+    now: string,
   ): Promise<void> {
-    for (const { item: x, state, clearedBy } of rows) {
-      const id = bfId(x);
-      const evidence = JSON.stringify(x.evidence ?? {});
-      const sealedEvidence =
-        codec.sealed && sensitive.has('evidence')
-          ? JSON.stringify(codec.enc(EXCEPTIONS_TABLE, 'evidence', id, evidence))
-          : evidence;
-      const explanation =
-        x.explanation ??
-        (clearedBy
-          ? `cleared next period by ${recordsOf(clearedBy).join(', ')} (roll-forward, run ${input.runId})`
-          : null);
-      const note = clearedBy
-        ? `cleared next period: the other side, record ${recordsOf(clearedBy).join(', ')} (exception ${clearedBy.itemId} of run ${input.runId}), has the same key and the opposite amount`
-        : null;
+    // Set-based, a chunk at a time: one statement per CHUNK rows instead of one per row.
+    for (let from = 0; from < rows.length; from += CHUNK) {
+      const records = rows.slice(from, from + CHUNK).map(({ item: x, state, clearedBy }) => {
+        const id = bfId(x);
+        const evidence = JSON.stringify(x.evidence ?? {});
+        const records = clearedBy ? recordsOf(clearedBy).join(', ') : null;
+        const explanation =
+          x.explanation ?? (clearedBy ? `cleared next period by ${records} (roll-forward, run ${input.runId})` : null);
+        const note = clearedBy
+          ? `cleared next period: the other side, record ${records} (exception ${clearedBy.itemId} of run ${input.runId}), has the same key and the opposite amount`
+          : null;
+        return {
+          item_id: id,
+          side: x.side,
+          key: codec.enc(EXCEPTIONS_TABLE, 'key', id, x.key),
+          category: x.category,
+          currency: x.currency,
+          amount: x.amount,
+          difference: x.difference,
+          rule: x.rule,
+          a_items: x.aItems,
+          b_items: x.bItems,
+          amount_a: x.amountA,
+          amount_b: x.amountB,
+          // Sealed evidence is a JSON string inside the jsonb column, as the result store keeps it.
+          evidence:
+            codec.sealed && sensitive.has('evidence')
+              ? codec.enc(EXCEPTIONS_TABLE, 'evidence', id, evidence)
+              : (x.evidence ?? {}),
+          status: state,
+          reason_code: x.lifecycle.reason_code,
+          explanation: explanation === null ? null : codec.enc(EXCEPTIONS_TABLE, 'explanation', id, explanation),
+          explained_by: x.explainedBy ?? (clearedBy ? actor : null),
+          explained_at: x.explainedAt ?? (clearedBy ? now : null),
+          resolution_kind: clearedBy ? 'cleared_next_period' : null,
+          resolution_reference: records,
+          resolution_note:
+            note === null ? null : codec.enc(EXCEPTIONS_TABLE, 'resolution_note', id, note, 'explanation'),
+          resolved_by: clearedBy ? actor : null,
+          first_seen: x.lifecycle.first_seen,
+          first_seen_period: x.lifecycle.first_seen_period,
+          bf_item_id: x.itemId,
+        };
+      });
       await db.query(
         `INSERT INTO ${EXCEPTIONS_TABLE} (run_id, item_id, side, key, category, currency, amount, difference, rule,
            a_items, b_items, amount_a, amount_b, accepted, evidence, part, status, reason_code, explanation,
            explained_by, explained_at, resolution_kind, resolution_reference, resolution_note, resolved_by,
            resolved_at, first_seen, first_seen_period, bf_run_id, bf_item_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8::numeric, $9, $10::jsonb, $11::jsonb, $12::numeric,
-           $13::numeric, false, $14::jsonb, NULL, $15, $16, $17, $18, $19::timestamptz, $20, $21, $22, $23,
-           CASE WHEN $23::text IS NULL THEN NULL ELSE now() END, $24::date, $25, $26, $27)
+         SELECT $1, r.item_id, r.side, r.key, r.category, r.currency, r.amount, r.difference, r.rule, r.a_items,
+                r.b_items, r.amount_a, r.amount_b, false, r.evidence, NULL, r.status, r.reason_code, r.explanation,
+                r.explained_by, r.explained_at, r.resolution_kind, r.resolution_reference, r.resolution_note,
+                r.resolved_by, CASE WHEN r.resolved_by IS NULL THEN NULL ELSE $3::timestamptz END, r.first_seen,
+                r.first_seen_period, $2, r.bf_item_id
+           FROM jsonb_to_recordset($4::jsonb) AS r(item_id text, side text, key text, category text, currency text,
+                amount numeric, difference numeric, rule text, a_items jsonb, b_items jsonb, amount_a numeric,
+                amount_b numeric, evidence jsonb, status text, reason_code text, explanation text, explained_by text,
+                explained_at timestamptz, resolution_kind text, resolution_reference text, resolution_note text,
+                resolved_by text, first_seen date, first_seen_period text, bf_item_id text)
          ON CONFLICT (run_id, item_id) DO NOTHING`,
-        [
-          input.runId,
-          id,
-          x.side as ExceptionSide,
-          codec.enc(EXCEPTIONS_TABLE, 'key', id, x.key),
-          x.category,
-          x.currency,
-          x.amount,
-          x.difference,
-          x.rule,
-          JSON.stringify(x.aItems),
-          JSON.stringify(x.bItems),
-          x.amountA,
-          x.amountB,
-          sealedEvidence,
-          state,
-          x.lifecycle.reason_code,
-          explanation === null ? null : codec.enc(EXCEPTIONS_TABLE, 'explanation', id, explanation),
-          x.explainedBy ?? (clearedBy ? actor : null),
-          x.explainedAt ?? (clearedBy ? new Date().toISOString() : null),
-          clearedBy ? 'cleared_next_period' : null,
-          clearedBy ? recordsOf(clearedBy).join(', ') : null,
-          note === null ? null : codec.enc(EXCEPTIONS_TABLE, 'resolution_note', id, note, 'explanation'),
-          clearedBy ? actor : null,
-          x.lifecycle.first_seen,
-          x.lifecycle.first_seen_period,
-          fromRunId,
-          x.itemId,
-        ],
+        [input.runId, fromRunId, now, JSON.stringify(records)],
       );
     }
   }
@@ -268,6 +280,7 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
         try {
           await db.query('BEGIN');
           await db.query(`SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = $1 FOR UPDATE`, [input.runId]);
+          const now = (await db.query<{ now: Date }>('SELECT now() AS now')).rows[0].now.toISOString();
           const ids = prev.map(bfId);
           const { rows: clash } = await db.query<{ item_id: string }>(
             `SELECT item_id FROM ${EXCEPTIONS_TABLE} WHERE run_id = $1 AND item_id = ANY($2::text[]) AND bf_run_id IS NULL`,
@@ -288,24 +301,27 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
               ...decision.carried.map((x) => ({ item: x, state: carriedState(x.state) })),
             ],
             actor,
+            now,
           );
-          for (const c of decision.cleared) {
-            const x = c.by;
-            const text = `cleared next period: brought-forward exception ${c.broughtForward.itemId} of run ${from.runId} (period ${from.period ?? from.asOf}) has the same key and the opposite amount`;
+          for (let i = 0; i < decision.cleared.length; i += CHUNK) {
+            const own = decision.cleared.slice(i, i + CHUNK).map((c) => {
+              const id = c.by.itemId;
+              const text = `cleared next period: brought-forward exception ${c.broughtForward.itemId} of run ${from.runId} (period ${from.period ?? from.asOf}) has the same key and the opposite amount`;
+              return {
+                item_id: id,
+                reference: `${from.runId}#${c.broughtForward.itemId}`,
+                note: codec.enc(EXCEPTIONS_TABLE, 'resolution_note', id, text, 'explanation'),
+                explanation: codec.enc(EXCEPTIONS_TABLE, 'explanation', id, text),
+              };
+            });
             await db.query(
-              `UPDATE ${EXCEPTIONS_TABLE} SET status = 'resolved', resolution_kind = 'cleared_next_period',
-                      resolution_reference = $3, resolution_note = $4, resolved_by = $5, resolved_at = now(),
-                      explanation = coalesce(explanation, $6), explained_by = coalesce(explained_by, $5),
-                      explained_at = coalesce(explained_at, now())
-                WHERE run_id = $1 AND item_id = $2 AND status = 'open'`,
-              [
-                input.runId,
-                x.itemId,
-                `${from.runId}#${c.broughtForward.itemId}`,
-                codec.enc(EXCEPTIONS_TABLE, 'resolution_note', x.itemId, text, 'explanation'),
-                actor,
-                codec.enc(EXCEPTIONS_TABLE, 'explanation', x.itemId, text),
-              ],
+              `UPDATE ${EXCEPTIONS_TABLE} t SET status = 'resolved', resolution_kind = 'cleared_next_period',
+                      resolution_reference = v.reference, resolution_note = v.note, resolved_by = $2,
+                      resolved_at = $3::timestamptz, explanation = coalesce(t.explanation, v.explanation),
+                      explained_by = coalesce(t.explained_by, $2), explained_at = coalesce(t.explained_at, $3::timestamptz)
+                 FROM jsonb_to_recordset($4::jsonb) AS v(item_id text, reference text, note text, explanation text)
+                WHERE t.run_id = $1 AND t.item_id = v.item_id AND t.status = 'open'`,
+              [input.runId, actor, now, JSON.stringify(own)],
             );
           }
           const { rows: done } = await db.query(
