@@ -13,7 +13,7 @@ import { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { createResultStore } from '../../activities/result-store';
 import { createExceptionActionStore, type LifecycleRow } from '../../activities/result-store/exception-actions';
-import { createRollForwardStore } from '../../activities/result-store/roll-forward';
+import { historyAcrossPeriods } from '../../activities/result-store/history-across-periods';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { Dec } from '../../domain/money';
 import type { ReconciliationSummary } from '../../contracts';
@@ -190,7 +190,7 @@ describe('reconciliation roll-forward over two periods', () => {
 
     // The history follows the item back to December: the accountant's actions, then the system's.
     const chk3 = byKey(febRows, 'CHK-3', true).itemId;
-    const history = await createRollForwardStore({ pool, results: results() }).historyAcrossPeriods(feb.runId!, chk3);
+    const history = await historyAcrossPeriods(pool, feb.runId!, chk3);
     expect(history.map((h) => [h.runId === dec.runId ? 'dec' : 'feb', h.action, h.by])).toEqual([
       ['dec', 'explain', 'ana'],
       ['dec', 'carry_forward', 'ana'],
