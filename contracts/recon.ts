@@ -1,7 +1,7 @@
-import type { AgeingRow } from '../domain/exceptions/ageing';
 // The reconciliation's shapes every layer shares: a close task's config, the child workflow's input, and the
 // summary it returns (counts, control totals and report references; records stay in the systems and the store).
 // Plain JSON-safe shapes only: they cross the wire and land in history.
+import type { AgeingRow } from '../domain/exceptions/ageing';
 import type { Category, CurrencyDifference, ReconciliationDefinitionInput, SideTotals } from '../domain/recon';
 
 export interface TableRef {
