@@ -278,6 +278,21 @@ describe('DuckDB data plane for CSV sources', () => {
     expect(dd.summary.matches_by_rule).toEqual({ exact: 0, tolerance: 1 });
   });
 
+  it('leaves a definition with a sum_window rule to domain/recon, whose review of the one-to-one pairs SQL would skip', async () => {
+    const def = sides(
+      'slips',
+      ['S-1,4000,D010,2026-10-05,USD,10.00,,a', 'S-2,4000,D010,2026-10-06,USD,20.00,,b'],
+      ['s-1;4000;D010;05.10.2026;USD;10,0000;a', 's-2;4000;D010;06.10.2026;USD;20,0000;b'],
+    );
+    const withSlips = parseDefinition({
+      ...def,
+      rules: [...def.rules, { id: 'slip', type: 'sum_window', one_side: 'a', days_before: 1 }],
+    } as ReconciliationDefinitionInput);
+    const { ts, dd, lines } = await both(withSlips);
+    expect(lines.join('\n')).toMatch(/a sum_window rule reviews the one-to-one pairs before it/);
+    expect(canonical(dd)).toEqual(canonical(ts));
+  });
+
   it('reads a file with a byte-order mark and CRLF line ends as the TypeScript plane does', async () => {
     const gl = write(
       'crlf-gl.csv',

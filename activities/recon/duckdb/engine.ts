@@ -76,6 +76,9 @@ async function checkProblems(c: DuckDBConnection, side: Side, def: Reconciliatio
 
 /** The leading rules SQL can run: exact, and tolerance with an absolute limit, neither with match_on. */
 function sqlRules(def: ReconciliationDefinition): number {
+  // Before a sum_window rule searches, domain/recon reviews the one-to-one pairs of the rules before it and takes
+  // back those whose record is also a sum (match-sum-rival.ts): a pair settled in SQL would escape that review.
+  if (def.rules.some((r) => r.type === 'sum_window')) return 0;
   let n = 0;
   for (const r of def.rules) {
     if ('match_on' in r && r.match_on !== undefined) break;
@@ -137,7 +140,12 @@ export async function reconcileCsvOnDuckDb(
   options: DuckDbPlaneOptions = {},
 ): Promise<ReconResult & { stats: DuckDbPlaneStats }> {
   const nRules = sqlRules(def);
-  if (nRules === 0) throw new DuckDbFallback(`rule ${def.rules[0].id} (${def.rules[0].type}) does not run in SQL`);
+  if (nRules === 0)
+    throw new DuckDbFallback(
+      def.rules.some((r) => r.type === 'sum_window')
+        ? 'a sum_window rule reviews the one-to-one pairs before it, which SQL would have settled'
+        : `rule ${def.rules[0].id} (${def.rules[0].type}) does not run in SQL`,
+    );
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads ?? 2),
     preserve_insertion_order: 'true',
