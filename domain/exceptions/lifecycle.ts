@@ -154,8 +154,16 @@ export interface Actor {
   roles: readonly string[];
 }
 
-/** The reconciliation's owner role (the preparer) works its exceptions; nobody else does. */
+/** Ids starting with this are the system's own (roll-forward's clearing): never a person's. */
+export const SYSTEM_ACTOR_PREFIX = 'system:';
+
+/** The reconciliation's owner role (the preparer) works its exceptions; nobody else does, and never as the system. */
 export function authoriseExceptionAction(actor: Actor, ownerRoles: readonly string[], reconId: string): void {
+  if (actor.id.startsWith(SYSTEM_ACTOR_PREFIX))
+    throw new ExceptionActionError(
+      'ExceptionActionUnauthorised',
+      `${actor.id} may not work the exceptions of ${reconId}: ids starting with "${SYSTEM_ACTOR_PREFIX}" are the system's own`,
+    );
   if (!ownerRoles.length)
     throw new ExceptionActionError(
       'ExceptionActionUnauthorised',

@@ -12,13 +12,13 @@
 // population, conserved on their own: brought in = cleared + carried, in count and per-currency amount.
 import { Dec, parseDecimal } from '../money';
 import { totalsByCurrency } from './filter';
-import type { ExceptionState } from './lifecycle';
+import { type ExceptionState, SYSTEM_ACTOR_PREFIX } from './lifecycle';
 
 /** Unresolved states: what the next period brings forward. An explained item not yet resolved is still open. */
 export const BROUGHT_FORWARD_STATES: readonly ExceptionState[] = ['open', 'explained', 'carried_forward'];
 
-/** Who clears a brought-forward item: the system, never a person (person ids never contain a colon prefix). */
-export const ROLL_FORWARD_ACTOR = 'system:roll-forward';
+/** Who clears a brought-forward item: the system, never a person (no person may act under the system prefix). */
+export const ROLL_FORWARD_ACTOR = `${SYSTEM_ACTOR_PREFIX}roll-forward`;
 
 /** The recorded actor of one run's roll-forward: the system and the run it acted in. */
 export function rollForwardActor(runId: string): string {

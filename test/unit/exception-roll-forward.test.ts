@@ -1,5 +1,6 @@
 // Roll-forward's decision (issue 15): which of the previous period's unresolved exceptions this period's data
 // clears, by which of its own open exceptions, and that the third population's totals are conserved.
+import { authoriseExceptionAction, ExceptionActionError } from '../../domain/exceptions/lifecycle';
 import {
   BROUGHT_FORWARD_STATES,
   carriedState,
@@ -103,6 +104,16 @@ describe('carried state and the system actor', () => {
     expect(rollForwardActor('recon:ACME:2026-02:gl/r1')).toBe('system:roll-forward (run recon:ACME:2026-02:gl/r1)');
     expect(rollForwardActor('r1').startsWith(ROLL_FORWARD_ACTOR)).toBe(true);
     expect(ROLL_FORWARD_RULE).toBe('same_key_opposite_amount');
+  });
+
+  it('refuses a person acting under the system’s id, even with the owner role', () => {
+    const act = () =>
+      authoriseExceptionAction({ id: rollForwardActor('r1'), roles: ['accountant'] }, ['accountant'], 'gl-vs-bank');
+    expect(act).toThrow(ExceptionActionError);
+    expect(act).toThrow('ids starting with "system:" are the system\'s own');
+    expect(() =>
+      authoriseExceptionAction({ id: 'ana', roles: ['accountant'] }, ['accountant'], 'gl-vs-bank'),
+    ).not.toThrow();
   });
 });
 
