@@ -5,6 +5,7 @@
 // action-authority.ts; this module applies what they allow to the run's state.
 import { patched, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { ApprovalActivities } from '../../activities/approval';
+import { actionAnswer, journalEntryOf, refusalsFull, unsignedDifference } from '../../domain/close/action-journal';
 import { actionAuthorityProblem } from '../../domain/close/action-authority';
 import type { ClosePlan, CloseTask } from '../../domain/close/plan';
 import { finishBlockers } from '../../domain/close/task-graph';
@@ -39,8 +40,6 @@ const verifyActivities = proxyLocalActivities<ApprovalActivities>({
 const SIGNED_ACTION_AUTHORITY = 'signed-action-authority';
 /** patched() id: a task added during the close can be waived (with its own waiver checkpoint). */
 const WAIVE_ADDED_TASKS = 'waive-added-tasks';
-/** Refused actions beyond this are counted, not kept (a flood of bad signals must not grow the state). */
-const MAX_REFUSALS_KEPT = 500;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -71,26 +70,11 @@ function record(
   signed?: CloseJournalEntry['signed'],
   role?: string,
 ): void {
-  if (!accepted && r.journal.filter((j) => j.accepted === false).length >= MAX_REFUSALS_KEPT) {
+  if (!accepted && refusalsFull(r.journal)) {
     r.refusalsNotKept++;
     return;
   }
-  const e: CloseJournalEntry = {
-    at: nowIso(),
-    by: typeof a?.by === 'string' ? a.by : '(unknown)',
-    action: typeof a?.action === 'string' ? a.action : '(malformed)',
-    accepted,
-  };
-  if (typeof a?.taskId === 'string') e.taskId = a.taskId;
-  else if (a?.action === 'add' && isRecord(a.task) && typeof a.task.id === 'string') e.taskId = a.task.id;
-  if (typeof a?.reason === 'string') e.reason = a.reason;
-  if (typeof a?.note === 'string') e.note = a.note;
-  if (typeof a?.to === 'string') e.to = a.to;
-  if (refusal) e.refusal = refusal;
-  if (signed) e.signed = signed;
-  if (a?.action === 'attest' && typeof a.statement === 'string') e.statement = a.statement;
-  if (role) e.role = role;
-  r.journal.push(e);
+  r.journal.push(journalEntryOf(a, accepted, nowIso(), { refusal, signed, role }));
   ledgerTaskAction(r, r.journal.length - 1);
 }
 
@@ -145,7 +129,7 @@ function apply(r: CloseRun, a: TaskAction, signed?: CloseJournalEntry['signed'])
   }
   record(r, a, true, undefined, signed, role);
   bump(r);
-  return answerOf(a, true, message);
+  return actionAnswer(a, true, message);
 }
 
 /** Applies an allowed action (other than attest) to the run's state; returns what the answer says. */
@@ -206,13 +190,7 @@ function addTask(r: CloseRun, a: TaskAction): string {
 function refuse(r: CloseRun, a: TaskAction, message: string, signed?: CloseJournalEntry['signed']): TaskActionAnswer {
   record(r, a, false, message, signed);
   bump(r);
-  return answerOf(a, false, message);
-}
-
-function answerOf(a: TaskAction, accepted: boolean, message: string): TaskActionAnswer {
-  const answer: TaskActionAnswer = { accepted, action: String(a?.action), message };
-  if (typeof a?.taskId === 'string') answer.taskId = a.taskId;
-  return answer;
+  return actionAnswer(a, false, message);
 }
 
 /**
@@ -240,9 +218,8 @@ async function act(r: CloseRun, a: TaskAction): Promise<TaskActionAnswer> {
   if (!v.ok) return refuse(r, { ...a, by: v.claimedBy ?? a.by }, `signature refused (${v.reason}): ${v.message}`);
   const { proof, ...claimed } = v.action;
   const signedAction = claimed as TaskAction;
-  for (const k of ['action', 'taskId', 'by', 'reason', 'to', 'note', 'statement'] as const)
-    if (a[k] !== undefined && a[k] !== signedAction[k])
-      return refuse(r, signedAction, `the action's "${k}" differs from what was signed`);
+  const differs = unsignedDifference(a, signedAction);
+  if (differs) return refuse(r, signedAction, `the action's "${differs}" differs from what was signed`);
   if (r.journal.some((j) => j.signed?.nonce === proof.nonce))
     return refuse(r, signedAction, `this signed action (nonce ${proof.nonce}) was already used`);
   const signed = { kid: proof.kid, nonce: proof.nonce, issuer: proof.issuer };
