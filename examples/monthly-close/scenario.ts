@@ -12,6 +12,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Pool } from 'pg';
 import { createApprovalKeyFiles, readApprovalKeySet, readSigningKeyFile } from '../../activities/approval/keys';
 import { ApprovalOutbox } from '../../activities/approval/outbox';
+import { userKeysFromFile, writeUserKeyDirectoryFile } from '../../activities/approval/user-keys';
 import { REPORT_PDF } from '../../activities/compliance/package';
 import { exportSigningKey, generateSigningKey } from '../../activities/compliance/signing';
 import { createMysqlPool } from '../../activities/connectors/mysql';
@@ -19,7 +20,7 @@ import { buildApprovalGateway } from '../../client/approval-gateway';
 import { buildProgram } from '../../client/cli';
 import { readClosePlan } from '../../client/close-plan-file';
 import { connectClient } from '../../client/connect';
-import { parseApprovalPolicy } from '../../domain/approval';
+import { emptyUserKeyDirectory, parseApprovalPolicy } from '../../domain/approval';
 import { closeWorkflowId } from '../../domain/ids';
 import { ensureKeyFile } from '../../platform/security-setup';
 import { reconciliationTaskQueueOf } from '../../platform/config';
@@ -182,6 +183,10 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
   const approvalKeys = join(keysDir, 'approval');
   const gatewayKeyFile = join(approvalKeys, 'gateway.private.jwk.json');
   if (!existsSync(gatewayKeyFile)) await createApprovalKeyFiles(approvalKeys, { name: 'gateway' });
+  // People's own signing keys (issue 18): with this directory, the gateway's key signs for the gateway only, and a
+  // token signed through the CLI counts only under its signer's own key (`finflow keys user add <person>`).
+  const userKeysFile = join(approvalKeys, 'user-keys.json');
+  if (!existsSync(userKeysFile)) await writeUserKeyDirectoryFile(userKeysFile, emptyUserKeyDirectory());
   const env: Record<string, string> = {
     DATABASE_URL: infra.databaseUrl,
     FINFLOW_SYSTEMS: JSON.stringify({
@@ -198,6 +203,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     FINFLOW_ARCHIVE_DIR: join(dir, 'archive'),
     FINFLOW_SIGNING_KEY_FILE: ensureEvidenceKey(keysDir),
     FINFLOW_ACTOR: PEOPLE.controller,
+    FINFLOW_USER_KEYS_FILE: userKeysFile,
   };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
@@ -207,7 +213,10 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     config: temporal,
     keyProvider: keyFile,
     workflowBundle: infra.workflowBundle,
-    approval: { keys: await readApprovalKeySet(join(approvalKeys, 'approval-jwks.json')) },
+    approval: {
+      keys: await readApprovalKeySet(join(approvalKeys, 'approval-jwks.json')),
+      userKeys: userKeysFromFile(userKeysFile),
+    },
   });
   const { client, close } = await connectClient(temporal, { keyProvider: keyFile });
 
@@ -224,6 +233,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
   });
   const gatewayUrl = await gateway.listen({ host: '127.0.0.1', port: 0 });
   say(`  approvals      gateway ${gatewayUrl}; decisions signed, identities from the demo's identity provider`);
+  say(`  signing keys   through the CLI, only a person's own key counts (finflow keys user add; ${userKeysFile})`);
   const login = (userId: string) =>
     new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA', kid: 'demo-idp' })

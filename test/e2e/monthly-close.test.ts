@@ -53,7 +53,27 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
         maxBuffer: 64 * 1024 * 1024,
       })
     ).stdout;
+  // Each person signs with their own key, registered in the scenario's user key directory (issue 18); the
+  // gateway's key no longer signs for anybody through the CLI.
   const gatewayKey = join(ctx.keysDir, 'approval', 'gateway.private.jwk.json');
+  const personKeys = new Map<string, string>();
+  /** `finflow` in this process, for the commands that need no server (a spawned CLI takes seconds under load). */
+  const finflowHere = async (...args: string[]) => {
+    const lines: string[] = [];
+    await buildProgram((l) => lines.push(l))
+      .exitOverride()
+      .parseAsync(args, { from: 'user' });
+    return lines.join('\n');
+  };
+  const keyOf = async (person: string): Promise<string> => {
+    let file = personKeys.get(person);
+    if (!file) {
+      file = join(mkdtempSync(join(tmpdir(), 'plain-cli-key-')), `${person}.private.jwk.json`);
+      await finflowHere('keys', 'user', 'add', person, '--out', file, '--by', 'e2e.admin');
+      personKeys.set(person, file);
+    }
+    return file;
+  };
   const inputFile = (name: string, text: string) => {
     const file = join(mkdtempSync(join(tmpdir(), 'plain-cli-')), `${name}.json`);
     writeFileSync(file, text);
@@ -78,6 +98,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
   );
   const handle = ctx.client.workflow.getHandle(PLAIN_ID);
   const acted = new Set<string>();
+  let forged: string | undefined;
   /** Explanations sent per reconciliation task (the journal shows when the close has taken them all). */
   const sent = new Map<string, number>();
   for (let i = 0; i < 900; i++) {
@@ -92,6 +113,30 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
     for (const t of s.tasks)
       if (t.state === 'running' && (t.kind === 'journal_entry' || t.kind === 'manual') && !acted.has(t.id)) {
         acted.add(t.id);
+        if (!forged) {
+          // The old hole: the gateway's key through the CLI, signing as the accountant. Refused and journaled.
+          forged = await finflowHere(
+            'task',
+            'complete',
+            PLAIN_ID,
+            t.id,
+            '--by',
+            PEOPLE.accountant,
+            '--signing-key',
+            gatewayKey,
+            '--print-signal',
+          );
+          await temporal(
+            'workflow',
+            'signal',
+            '--workflow-id',
+            PLAIN_ID,
+            '--name',
+            'taskAction',
+            '--input',
+            forged.trim(),
+          );
+        }
         // The plan takes signed task actions only: the owner's completion is signed, printed, and sent as-is.
         const signed = await finflow(
           'task',
@@ -101,7 +146,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
           '--by',
           PEOPLE.accountant,
           '--signing-key',
-          join(ctx.keysDir, 'approval', 'gateway.private.jwk.json'),
+          await keyOf(PEOPLE.accountant),
           '--print-signal',
         );
         await temporal(
@@ -142,7 +187,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
           '--by',
           PEOPLE.accountant,
           '--signing-key',
-          gatewayKey,
+          await keyOf(PEOPLE.accountant),
           '--print-update',
         );
         // Started, not executed: the CLI cannot decode the answer (the worker's codec encrypts it); the close's
@@ -187,7 +232,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
           '--by',
           PEOPLE.controller,
           '--signing-key',
-          gatewayKey,
+          await keyOf(PEOPLE.controller),
           '--print-signal',
         );
         await temporal(
@@ -220,7 +265,7 @@ async function drivePlainCli(ctx: { client: Client; taskQueue: string; address: 
         '--level',
         String(c.openLevel.level),
         '--signing-key',
-        join(ctx.keysDir, 'approval', 'gateway.private.jwk.json'),
+        await keyOf(PEOPLE[c.openLevel.role as keyof typeof PEOPLE]),
         ...(c.itemType === 'reconciliation' ? ['--resolution', 'every exception reviewed'] : []),
       );
       await temporal('workflow', 'signal', '--workflow-id', PLAIN_ID, '--name', 'approval', '--input', token.trim());
@@ -397,6 +442,27 @@ describe('the seed scenario, end to end on the dev server', () => {
     expect(outcome.lines.join('\n')).toMatch(/task\s+preliminary_close completed by \S+ \(signed\): accepted/);
   });
 
+  it("refuses the gateway's key signing as a person through the CLI, and puts every plain-CLI approval in the audit ledger", async () => {
+    const refused = (plain?.journal ?? []).filter((j) => j.action === 'complete' && !j.accepted);
+    expect(refused).toEqual([
+      expect.objectContaining({
+        by: PEOPLE.accountant,
+        refusal: expect.stringMatching(/^signature refused \(key_not_registered\): .*is not a person's key$/),
+      }),
+    ]);
+    const lines: string[] = [];
+    await buildProgram((l) => lines.push(l))
+      .exitOverride()
+      .parseAsync(['audit', 'show', '--close', PLAIN_ID, '--database-url', databaseUrl], { from: 'user' });
+    const decisions = lines.filter((l) => l.includes(' approval.decision approved '));
+    const approvals = (plain?.checkpoints ?? []).flatMap((c) => c.decisions);
+    expect(approvals.length).toBeGreaterThan(0);
+    expect(decisions).toHaveLength(approvals.length);
+    for (const d of approvals)
+      expect(decisions.some((l) => l.includes(`  ${d.approverId}  `) && l.includes('ACCEPTED'))).toBe(true);
+    expect(lines.filter((l) => / exception\.action explain .* ACCEPTED/.test(l)).length).toBeGreaterThan(0);
+  });
+
   it('has the accountant explain every open exception, by category in signed bulk actions, before the supervisor approves the reconciliations', () => {
     const journal = outcome.status.journal ?? [];
     const explains = journal.filter((j) => j.action === 'exceptions.explain');
@@ -516,7 +582,8 @@ describe('the seed scenario, end to end on the dev server', () => {
       [PEOPLE.controller, 'controller', true],
     ]);
     expect(plain?.tasks.find((t) => t.id === 'sox_documentation')?.state).toBe('done');
-    expect(plain?.journal?.filter((j) => j.action === 'complete').map((j) => [j.taskId, j.by])).toEqual([
+    // Accepted ones: the gateway's key signing as ann is refused first (see the key-binding test above).
+    expect(plain?.journal?.filter((j) => j.action === 'complete' && j.accepted).map((j) => [j.taskId, j.by])).toEqual([
       ['preliminary_close', 'ann.accountant'],
       ['adjusting_entry', 'ann.accountant'],
     ]);
