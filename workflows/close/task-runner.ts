@@ -15,6 +15,15 @@ import {
 import type { CloseTask } from '../../domain/close/plan';
 import { isPersonTask } from '../../domain/close/task-actions';
 import { finishBlockers } from '../../domain/close/task-graph';
+import {
+  activityOutcome,
+  evidenceOutcome,
+  failedReason,
+  finishWaitReason,
+  reconciliationOutcome,
+  retryingReason,
+  type WorkOutcome,
+} from '../../domain/close/task-outcome';
 import { attestationMissing, attestationRequirement } from '../../domain/compliance/attestation';
 import { reconWorkflowId } from '../../domain/ids';
 import type { reconciliationWorkflow } from '../reconciliation';
@@ -60,10 +69,6 @@ function taskActivities(timeout: Duration) {
   });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function blockTask(r: CloseRun, t: TaskStatus, reason: string, failed = false): void {
   // The legacy shape reported a task whose work failed as 'failed' (and its callers read that state).
   t.state = failed && r.legacy ? 'failed' : 'blocked';
@@ -87,7 +92,7 @@ export function startTask(r: CloseRun, id: string): void {
   void runTask(r, t, spec);
 }
 
-async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<'done' | 'done_with_exceptions'> {
+async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<WorkOutcome> {
   const { plan } = r;
   const config = spec.config;
   switch (spec.kind) {
@@ -100,7 +105,7 @@ async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<'do
         ...(r.options.reconciliationTaskQueue ? { taskQueue: r.options.reconciliationTaskQueue } : {}),
       });
       t.result = summary;
-      return summary.status === 'balanced' ? 'done' : 'done_with_exceptions';
+      return reconciliationOutcome(summary);
     }
     case 'documentation': {
       // The attestation is captured, not pre-written: the package waits for a signed `attest` carrying the
@@ -120,7 +125,7 @@ async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<'do
         evidenceInput(r, spec),
       )) as CloseEvidenceOutput & { allControlsHeld?: boolean };
       t.output = smallOutput(out);
-      return out.allControlsHeld === false ? 'done_with_exceptions' : 'done';
+      return evidenceOutcome(out);
     }
     case 'report': {
       const report: CloseReportInput = { closeWorkflowId: r.closeId, status: closeStatus(r) };
@@ -135,9 +140,7 @@ async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<'do
         config,
       });
       t.output = smallOutput(out);
-      const warned =
-        isRecord(out) && (out.status === 'exceptions' || (Array.isArray(out.warnings) && out.warnings.length > 0));
-      return warned ? 'done_with_exceptions' : 'done';
+      return activityOutcome(out);
     }
   }
   throw ApplicationFailure.nonRetryable(
@@ -186,18 +189,17 @@ async function runTask(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<voi
     for (let attempt = 1; ; attempt++) {
       t.attempts = attempt;
       bump(r);
-      let outcome: 'done' | 'done_with_exceptions';
+      let outcome: WorkOutcome;
       try {
         outcome = await execute(r, t, spec);
       } catch (err) {
         if (isCancellation(err)) throw err;
         const message = failureMessage(err);
         if (attempt >= retry.maximumAttempts || isNonRetryable(err, retry)) {
-          const reason = r.legacy ? message : `failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${message}`;
-          blockTask(r, t, reason, true);
+          blockTask(r, t, failedReason(attempt, message, r.legacy), true);
           return;
         }
-        t.reason = `attempt ${attempt} failed: ${message}; retrying`;
+        t.reason = retryingReason(attempt, message);
         bump(r);
         await sleep(backoffMs(retry, attempt));
         continue;
@@ -207,7 +209,7 @@ async function runTask(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<voi
       // one asks the graph: the question costs O(tasks), and a burst of completions would pay it once each.
       const blockers = () => finishBlockers(graphPlan(r), graphStates(r), t.id);
       if (spec.predecessors.some((p) => p.type === 'FF') && blockers().length) {
-        t.reason = `finished its work; waits for ${blockers().join(', ')} to finish (FF)`;
+        t.reason = finishWaitReason(blockers());
         bump(r);
         await condition(() => blockers().length === 0);
         delete t.reason;
