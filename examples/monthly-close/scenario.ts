@@ -11,6 +11,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Pool } from 'pg';
 import { createApprovalKeyFiles, readApprovalKeySet, readSigningKeyFile } from '../../activities/approval/keys';
+import { AttachmentStore } from '../../activities/approval/attachments';
 import { ApprovalOutbox } from '../../activities/approval/outbox';
 import { userKeysFromFile, writeUserKeyDirectoryFile } from '../../activities/approval/user-keys';
 import { REPORT_PDF } from '../../activities/compliance/package';
@@ -29,7 +30,14 @@ import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus, ReconciliationSummary } from '../../contracts';
 import { withPeriod } from './demo-period';
 import { generateScenario, type PlantedTruth } from './generator';
-import { attest, explainExceptions, listExceptions, stateLine, type PeopleWork } from './people-work';
+import {
+  attachReviewEvidence,
+  attest,
+  explainExceptions,
+  listExceptions,
+  stateLine,
+  type PeopleWork,
+} from './people-work';
 
 export const PLAN_FILE = resolve(__dirname, 'close-plan.yaml');
 
@@ -204,6 +212,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     FINFLOW_SIGNING_KEY_FILE: ensureEvidenceKey(keysDir),
     FINFLOW_ACTOR: PEOPLE.controller,
     FINFLOW_USER_KEYS_FILE: userKeysFile,
+    FINFLOW_ATTACHMENTS_DIR: join(dir, 'attachments'),
   };
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
@@ -230,6 +239,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     identity: { keys: { keys: [idpJwk] }, issuer: 'finflow-demo-idp', audience: 'finflow-approval-gateway' },
     signingKey: await readSigningKeyFile(gatewayKeyFile),
     outbox: new ApprovalOutbox(outboxPool),
+    attachments: new AttachmentStore(join(dir, 'attachments')),
   });
   const gatewayUrl = await gateway.listen({ host: '127.0.0.1', port: 0 });
   say(`  approvals      gateway ${gatewayUrl}; decisions signed, identities from the demo's identity provider`);
@@ -326,6 +336,8 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
         acted.add(key);
         const role = c.openLevel.role as keyof typeof PEOPLE;
         const approver = PEOPLE[role];
+        const evidence =
+          c.itemType === 'reconciliation' ? await attachReviewEvidence(work, approver, plan.period) : undefined;
         const res = await fetch(`${gatewayUrl}/approvals`, {
           method: 'POST',
           headers: { authorization: `Bearer ${await login(approver)}`, 'content-type': 'application/json' },
@@ -334,6 +346,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
             checkpointId: c.checkpointId,
             decision: 'approved',
             comments: `Reviewed by ${approver} (${role}).`,
+            ...(evidence ? { evidence } : {}),
             resolution:
               c.itemType === 'reconciliation'
                 ? 'Every exception reviewed: timing items clear next period, the rest corrected or booked.'
