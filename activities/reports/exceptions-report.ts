@@ -92,23 +92,28 @@ class CurrencyTotals {
   }
 }
 
-/** A value as an xlsx cell, and how many characters it shows (for the column widths). */
-function cellOf(kind: Kind, v: string | number | null, decimals?: number): { cell: XlsxCell; length: number } {
+/** A value as an xlsx cell, and (when `measure`) how many characters it shows, for the column widths. */
+function cellOf(
+  kind: Kind,
+  v: string | number | null,
+  decimals?: number,
+  measure = true,
+): { cell: XlsxCell; length: number } {
   if (v === null) return { cell: null, length: 0 };
   if (kind === 'amount') {
     const c = amountCell(String(v), decimals);
     const cell = typeof c.value === 'number' && c.numFmt ? { value: c.value, numFmt: c.numFmt } : c.value;
-    return { cell, length: displayLength(c.value, c.numFmt) };
+    return { cell, length: measure ? displayLength(c.value, c.numFmt) : 0 };
   }
-  return { cell: v, length: displayLength(v) };
+  return { cell: v, length: measure ? displayLength(v) : 0 };
 }
 
-/** An exception as a sheet row, and the characters each cell shows. */
-function exceptionCells(r: ExceptionRow): { cells: XlsxCell[]; lengths: number[] } {
+/** An exception as a sheet row, and (when `measure`) the characters each cell shows. */
+function exceptionCells(r: ExceptionRow, measure = true): { cells: XlsxCell[]; lengths: number[] } {
   const cells: XlsxCell[] = [];
   const lengths: number[] = [];
   for (const c of EXCEPTION_REPORT_COLUMNS) {
-    const x = cellOf(c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined);
+    const x = cellOf(c.kind, c.get(r), c.kind === 'amount' ? decimalsOf(r.currency) : undefined, measure);
     cells.push(x.cell);
     lengths.push(x.length);
   }
@@ -144,7 +149,7 @@ export function categorySheetName(category: string): string {
 }
 
 async function writeCategorySheet(wb: XlsxStreamWriter, category: string, rows: readonly ExceptionRow[]) {
-  const laid = rows.map(exceptionCells);
+  const laid = rows.map((r) => exceptionCells(r));
   const headers = EXCEPTION_REPORT_COLUMNS.map((c) => c.header);
   const sheet = wb.addSheet(categorySheetName(category), {
     headers,
@@ -204,7 +209,7 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
       const batches = input.store.streamExceptions(input.runId, { batchSize: input.batchSize })[Symbol.asyncIterator]();
       let next = await batches.next();
       // The first batch is laid out before the sheet starts, so its lengths can size the columns.
-      const first = (next.done ? [] : next.value).map(exceptionCells);
+      const first = (next.done ? [] : next.value).map((r) => exceptionCells(r));
       const ws = wb.addSheet('Exceptions', {
         headers,
         widths: fitWidths(
@@ -215,7 +220,7 @@ export async function writeExceptionsXlsx(input: ReportInput): Promise<ReportFil
       let rows = 0;
       while (!next.done) {
         const batch = next.value;
-        const laid = rows === 0 ? first : batch.map(exceptionCells);
+        const laid = rows === 0 ? first : batch.map((r) => exceptionCells(r, false));
         await ws.addRows(laid.map((l) => l.cells));
         for (const r of batch) {
           totals.add(r);

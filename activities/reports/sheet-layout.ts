@@ -19,7 +19,7 @@ export function displayLength(v: unknown, numFmt?: string): number {
   }
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   // A cell shows its longest line.
-  return Math.max(...s.split('\n').map((l) => l.length));
+  return s.includes('\n') ? Math.max(...s.split('\n').map((l) => l.length)) : s.length;
 }
 
 /** Column widths (in characters) fitted to the header and the given rows, each within [MIN_WIDTH, MAX_WIDTH]. */
