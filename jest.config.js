@@ -37,6 +37,7 @@ module.exports = {
     './domain/recon/': { lines: 100, statements: 100 },
     './domain/approval/': { lines: 100, statements: 100 },
     './domain/exceptions/': { lines: 100 },
-    './workflows/': { lines: 88 },
+    // Measured 92.8% lines (test/workflows + test/unit, after the close's split into workflows/close/; issue 19).
+    './workflows/': { lines: 92 },
   },
 };
