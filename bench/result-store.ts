@@ -7,7 +7,13 @@ import { type ExceptionInput, createResultStore } from '../activities/result-sto
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeExceptionsCsv, writeExceptionsJson, writeExceptionsXlsx } from '../activities/reports';
+import {
+  writeExceptionsCsv,
+  writeExceptionsJson,
+  writeExceptionsXlsx,
+  writeSummaryReport,
+} from '../activities/reports';
+import { teeExceptionStore } from '../activities/reports/tee';
 import { minorToString } from '../domain/money';
 import { createDatabase } from '../scripts/lib/pg-admin';
 import { startEmbeddedPostgres } from '../scripts/lib/postgres';
@@ -93,6 +99,19 @@ async function main() {
           `  ${file.rows} rows, ${(file.bytes / 2 ** 20).toFixed(1)} MB, peak retained memory +${((peak - base) / 2 ** 20).toFixed(0)} MB while writing`,
         );
       }
+      // As a run writes them (activities/recon/write-reports.ts): the three formats at once over one read.
+      const views = teeExceptionStore(store, runId, 3);
+      await timed('three reports, one read', () =>
+        Promise.all(
+          [writeExceptionsXlsx, writeExceptionsCsv, writeExceptionsJson].map((write, i) =>
+            write({ store: views[i], runId, reconId: 'bench', date: '2026-10-31', dir }),
+          ),
+        ),
+      );
+      await timed('summary report xlsx+csv+json', async () => {
+        for (const format of ['xlsx', 'csv', 'json'] as const)
+          await writeSummaryReport(format, { store, runId, reconId: 'bench', date: '2026-10-31', dir });
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { classificationOf, strictestClassification } from '../../domain/security/policy';
 import { type ReportFile, type ReportInput, writeExceptionsReport, writeSummaryReport } from '../reports';
+import { teeExceptionStore } from '../reports/tee';
 import type { BankStatementRequest } from '../../domain/recon/bank-statement-request';
 import type { SummaryReportInput } from '../reports/summary-report';
 import type { ResultStore } from '../result-store';
@@ -120,18 +121,23 @@ export async function writeRunReports(
         : {}),
     };
     const out: WrittenReport[] = [];
-    for (const kind of ['exceptions', 'summary'] as const)
-      for (const format of ['xlsx', 'csv', 'json'] as const) {
-        const f: ReportFile =
-          kind === 'exceptions'
-            ? await writeExceptionsReport(format, base)
-            : await writeSummaryReport(format, {
-                ...base,
-                ...(deps.ruleCounts ? { ruleCounts: deps.ruleCounts } : {}),
-              });
-        out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows, ...(seal ? { sealed: true } : {}) });
-        deps.heartbeat({ kind, format });
-      }
+    const FORMATS = ['xlsx', 'csv', 'json'] as const;
+    const written = (kind: WrittenReport['kind'], format: (typeof FORMATS)[number], f: ReportFile) => {
+      out.push({ kind, format, path: f.path, sha256: f.sha256, rows: f.rows, ...(seal ? { sealed: true } : {}) });
+      deps.heartbeat({ kind, format });
+    };
+    // The three exceptions reports share one read of the run's exceptions, each written at its own pace.
+    const views = teeExceptionStore(st, input.runId, FORMATS.length);
+    const files = await Promise.all(
+      FORMATS.map((format, i) => writeExceptionsReport(format, { ...base, store: views[i] })),
+    );
+    FORMATS.forEach((format, i) => written('exceptions', format, files[i]));
+    for (const format of FORMATS)
+      written(
+        'summary',
+        format,
+        await writeSummaryReport(format, { ...base, ...(deps.ruleCounts ? { ruleCounts: deps.ruleCounts } : {}) }),
+      );
     if (input.bankStatement !== undefined) {
       out.push(...(await writeRunBankStatement(input.bankStatement, input, base, deps.filesDir)));
       deps.heartbeat({ kind: 'bank_statement' });
