@@ -170,12 +170,22 @@ async function show(workflowId: string, ...codecArgs: string[]): Promise<string>
 function payloadsIn(
   showOutput: string,
   searchAttributes?: { encoding: string; text: string }[],
+  bookkeeping: { encoding: string; text: string }[] = [],
 ): { encoding: string; text: string }[] {
   const found: { encoding: string; text: string }[] = [];
   const walk = (node: unknown, key = ''): void => {
     if (node === null || typeof node !== 'object') return;
     if (key === 'searchAttributes') {
       if (searchAttributes) searchAttributes.push(...payloadsIn(JSON.stringify(node)));
+      return;
+    }
+    // The SDK core's own marker bookkeeping (a patch's id; a local activity's sequence and times) is written in the
+    // clear and never passes a codec; the local activity's result (key "result") is ours and is walked as usual.
+    const marker = node as { markerName?: unknown; details?: Record<string, unknown> };
+    if ((marker.markerName === 'core_patch' || marker.markerName === 'core_local_activity') && marker.details) {
+      for (const [k, v] of Object.entries(marker.details))
+        if (k === 'data' || k === 'patch-data') bookkeeping.push(...payloadsIn(JSON.stringify(v)));
+        else walk(v, k);
       return;
     }
     const p = node as { metadata?: { encoding?: unknown }; data?: unknown };
@@ -259,7 +269,10 @@ describe('the codec server with the temporal CLI on the dev server', () => {
 
     // Without a codec the CLI shows ciphertext only.
     const indexed: { encoding: string; text: string }[] = [];
-    const raw = payloadsIn(await show(workflowId), indexed);
+    const bookkeeping: { encoding: string; text: string }[] = [];
+    const raw = payloadsIn(await show(workflowId), indexed, bookkeeping);
+    expect(bookkeeping.map((p) => p.text).join('\n')).not.toContain(IBAN);
+    for (const p of bookkeeping) expect(p.text).toMatch(/^\{"(id|seq)":/);
     expect(raw.length).toBeGreaterThanOrEqual(4);
     expect(new Set(raw.map((p) => p.encoding))).toEqual(new Set(['binary/encrypted']));
     // The close's search attributes (company, period, status) are the only clear payloads, and hold nothing else.
