@@ -39,7 +39,8 @@ export function readReconDefinition(path: string): ReconciliationDefinitionInput
   return d as ReconciliationDefinitionInput;
 }
 
-const TEMPLATE = /\{execution\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** `{execution.parameters.<name>}` in a definition's strings (the library's data source paths use it too). */
+export const PARAMETER_TEMPLATE = /\{execution\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**
  * The definition with every `{execution.parameters.<name>}` in its strings (file paths, queries, names) replaced
@@ -52,7 +53,7 @@ export function renderDefinition(
   const missing: string[] = [];
   const render = (v: unknown, at: string): unknown => {
     if (typeof v === 'string')
-      return v.replace(TEMPLATE, (whole, name: string) => {
+      return v.replace(PARAMETER_TEMPLATE, (whole, name: string) => {
         if (parameters[name] === undefined) {
           missing.push(`${at}: execution parameter ${name} is not given`);
           return whole;

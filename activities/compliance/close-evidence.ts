@@ -293,6 +293,7 @@ export async function closeEvidenceDepsFromEnv(
   }
   const policy = securityPolicyFromEnv(env);
   const role = env.FINFLOW_EVIDENCE_ROLE ?? 'auditor';
+  const attachments = attachmentStoreFromEnv(env);
   return {
     signingKey,
     evidenceRoot: env.FINFLOW_EVIDENCE_DIR ?? join(process.cwd(), 'evidence'),
@@ -301,7 +302,7 @@ export async function closeEvidenceDepsFromEnv(
       : {}),
     ledger,
     mask: (v) => maskByFieldName(v, policy, [role], { maskFreeText: true }).value,
-    ...(attachmentStoreFromEnv(env) ? { attachments: attachmentStoreFromEnv(env) } : {}),
+    ...(attachments ? { attachments } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // A reconciliation of the library's workflow as the close plan writes it: two registered data sources and a
 // mapping become one reconciliation definition (domain/recon/definition.ts), checked when the workflow is built.
 import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
+import { PARAMETER_TEMPLATE } from '../recon-run';
 import type { BuildIssue } from './errors';
 import type { BuildContext, DataSecurityOptions, ReconciliationOptions } from './financial-workflow';
 import type { DataSource } from './registries';
@@ -17,8 +18,6 @@ function snakeKeys(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return v;
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [snake(k), snakeKeys(x)]));
 }
-
-const TEMPLATE = /\{execution\.parameters\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**
  * The `kind` and `config` of a reconciliation task: its definition (domain/recon/definition.ts) written from the two
@@ -107,7 +106,7 @@ export function reconciliationTask(
 function sourceRef(s: DataSource, ctx: BuildContext, at: string, issues: BuildIssue[]): Record<string, unknown> {
   const params = ctx.parameters ?? {};
   if (s.connector) {
-    const path = s.path!.replace(TEMPLATE, (whole, name: string) => {
+    const path = s.path!.replace(PARAMETER_TEMPLATE, (whole, name: string) => {
       if (params[name] === undefined) {
         issues.push({ path: `dataSources.${s.name}.path`, message: `execution parameter ${name} is not given` });
         return whole;
