@@ -23,6 +23,7 @@ import {
   type ExceptionState,
   type ResolutionKind,
 } from '../../domain/exceptions/lifecycle';
+import { recordActionRow } from './action-history';
 import { type RunCodec, type RunSealer, runCodec, type SensitiveColumn } from './run-codec';
 import { EXCEPTION_ACTIONS_TABLE, EXCEPTIONS_TABLE } from './schema';
 import type { ExceptionRow, ResultStore } from './store';
@@ -180,46 +181,6 @@ export function createExceptionActionStore(deps: ExceptionActionStoreDeps) {
     } finally {
       codec.dispose();
     }
-  }
-
-  async function record(
-    db: Pool | PoolClient,
-    codec: RunCodec,
-    req: ActionRequest,
-    outcome: { accepted: true } | { accepted: false; refusal: string; type: string },
-    items: { itemIds: string[]; count: number; totals: ActionRecord['totals'] },
-  ): Promise<number> {
-    const actionId = req.proof?.nonce ?? `unsigned-${randomUUID()}`;
-    // A refusal keeps the nonce it came with, but under its own action id: a refused token may not block the same
-    // nonce's later acceptance, and a replay's refusal must not collide with the accepted original.
-    const id = outcome.accepted ? actionId : `refused-${randomUUID()}`;
-    const detail = codec.enc(EXCEPTION_ACTIONS_TABLE, 'detail', id, JSON.stringify(req.action), 'explanation');
-    const { rows: r } = await db.query<{ seq: string }>(
-      `INSERT INTO ${EXCEPTION_ACTIONS_TABLE} (action_id, run_id, recon_id, action, by, at, accepted, refusal,
-         refusal_type, item_ids, count, totals, filter, detail, nonce, key_id, issuer)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13::jsonb, $14, $15, $16, $17)
-       RETURNING seq`,
-      [
-        id,
-        req.runId,
-        req.reconId,
-        req.action.action,
-        req.actor.id,
-        req.at,
-        outcome.accepted,
-        outcome.accepted ? null : outcome.refusal,
-        outcome.accepted ? null : outcome.type,
-        JSON.stringify(items.itemIds),
-        items.count,
-        JSON.stringify(items.totals),
-        req.filter ? JSON.stringify(req.filter) : null,
-        detail,
-        req.proof?.nonce ?? null,
-        req.proof?.kid ?? null,
-        req.proof?.issuer ?? null,
-      ],
-    );
-    return Number(r[0].seq);
   }
 
   /** The changes of one action, as one UPDATE over every item (sealed texts are bound to each item). */
@@ -384,7 +345,7 @@ export function createExceptionActionStore(deps: ExceptionActionStoreDeps) {
       const itemIds = [...new Set(req.itemIds)];
       let totals: ActionRecord['totals'] = req.expected?.totals ?? [];
       const refused = async (message: string, type: string): Promise<never> => {
-        const seq = await record(
+        const seq = await recordActionRow(
           pool,
           codec,
           req,
@@ -463,7 +424,7 @@ export function createExceptionActionStore(deps: ExceptionActionStoreDeps) {
           if (problem) await db.query('ROLLBACK');
           else {
             await update(db, codec, req, itemIds);
-            seq = await record(db, codec, req, { accepted: true }, { itemIds, count: itemIds.length, totals });
+            seq = await recordActionRow(db, codec, req, { accepted: true }, { itemIds, count: itemIds.length, totals });
             await db.query('COMMIT');
           }
         } catch (err) {

@@ -4,7 +4,6 @@
 // records returned to the leftovers) are domain/exceptions/suggestions.ts'; this module applies them in one
 // transaction, with the same history table, refusals and sealing as the other exception actions
 // (exception-actions.ts).
-import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoolClient } from 'pg';
 import {
@@ -22,6 +21,7 @@ import {
   type SuggestionDecision,
   type SuggestionView,
 } from '../../domain/exceptions/suggestions';
+import { recordActionRow } from './action-history';
 import type { ActionRecord, ActionRequest, ExceptionActionStoreDeps } from './exception-actions';
 import { type RunCodec, runCodec, type SensitiveColumn } from './run-codec';
 import { EXCEPTION_ACTIONS_TABLE, EXCEPTIONS_TABLE, SUGGESTION_DECISIONS_TABLE } from './schema';
@@ -38,6 +38,12 @@ export interface PendingSuggestion extends SuggestionView {
 export interface SuggestionRequest extends Omit<ActionRequest, 'action' | 'filter'> {
   action: SuggestionAction;
 }
+
+const itemsOf = (req: SuggestionRequest, totals: ActionRecord['totals']) => ({
+  itemIds: req.itemIds,
+  count: req.itemIds.length,
+  totals,
+});
 
 export interface RuleMatchCounts {
   rule: string;
@@ -88,41 +94,6 @@ export function createSuggestionStore(deps: ExceptionActionStoreDeps) {
     return new Map(rows.map((r) => [r.item_id, r.first_seen]));
   }
 
-  /** One history row, as exception-actions.ts writes them (a refusal under an id of its own). */
-  async function record(
-    db: typeof pool | PoolClient,
-    codec: RunCodec,
-    req: SuggestionRequest,
-    outcome: { accepted: true } | { accepted: false; refusal: string; type: string },
-    totals: ActionRecord['totals'],
-  ): Promise<number> {
-    const id = outcome.accepted ? (req.proof?.nonce ?? `unsigned-${randomUUID()}`) : `refused-${randomUUID()}`;
-    const detail = codec.enc(EXCEPTION_ACTIONS_TABLE, 'detail', id, JSON.stringify(req.action), 'explanation');
-    const { rows } = await db.query<{ seq: string }>(
-      `INSERT INTO ${EXCEPTION_ACTIONS_TABLE} (action_id, run_id, recon_id, action, by, at, accepted, refusal,
-         refusal_type, item_ids, count, totals, detail, nonce, key_id, issuer)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14, $15, $16) RETURNING seq`,
-      [
-        id,
-        req.runId,
-        req.reconId,
-        req.action.action,
-        req.actor.id,
-        req.at,
-        outcome.accepted,
-        outcome.accepted ? null : outcome.refusal,
-        outcome.accepted ? null : outcome.type,
-        JSON.stringify(req.itemIds),
-        req.itemIds.length,
-        JSON.stringify(totals),
-        detail,
-        req.proof?.nonce ?? null,
-        req.proof?.kid ?? null,
-        req.proof?.issuer ?? null,
-      ],
-    );
-    return Number(rows[0].seq);
-  }
 
   /** The decision's writes, in the caller's transaction: the suggestion's state, the decision, the leftovers. */
   async function write(
@@ -241,7 +212,7 @@ export function createSuggestionStore(deps: ExceptionActionStoreDeps) {
       const codec = await codecOf(req.runId);
       let totals: ActionRecord['totals'] = req.expected?.totals ?? [];
       const refused = async (message: string, type: string): Promise<never> => {
-        const seq = await record(pool, codec, req, { accepted: false, refusal: message, type }, totals);
+        const seq = await recordActionRow(pool, codec, req, { accepted: false, refusal: message, type }, itemsOf(req, totals));
         throw refuse(`${message} (refusal recorded as action ${seq})`, type);
       };
       try {
@@ -307,7 +278,7 @@ export function createSuggestionStore(deps: ExceptionActionStoreDeps) {
             }
           if (problem || !decision) await db.query('ROLLBACK');
           else {
-            const seq = await record(db, codec, req, { accepted: true }, totals);
+            const seq = await recordActionRow(db, codec, req, { accepted: true }, itemsOf(req, totals));
             await write(db, codec, req, decision, seq);
             await db.query('COMMIT');
             out = { seq, decision };
