@@ -29,7 +29,7 @@ import {
 } from '../../../domain/recon';
 import { formatMinor, limitToMinor } from '../../../domain/recon/minor';
 import { compileSide, ident, lit, NotCompilable, OUT_OF_RANGE, perCurrency, PROBLEM_SEP } from './compile-side';
-import { DuckDbFallback, readSide, rows, timed, type CsvSideSource, type StepTimes } from './read-csv';
+import { DuckDbFallback, readSide, rows, timed, type CsvSideSource, type ReadSide, type StepTimes } from './read-csv';
 
 export { DuckDbFallback, type CsvSideSource, type StepTimes } from './read-csv';
 
@@ -74,8 +74,11 @@ async function checkProblems(c: DuckDBConnection, side: Side, def: Reconciliatio
   throw new NormalisationError(source, line, field, text + more, `${def[side].name ?? side}:${line}`);
 }
 
+/** Rule fields SQL knows for the rules it runs; a rule with any other (a filter, a later option) stays in TypeScript. */
+const SQL_RULE_FIELDS = new Set(['id', 'type', 'compare_date', 'absolute', 'percent', 'max_days_apart', 'expect_unique', 'auto']);
+
 /** The leading rules SQL can run: exact, and tolerance with an absolute limit, neither with match_on. */
-function sqlRules(def: ReconciliationDefinition): number {
+export function sqlRules(def: ReconciliationDefinition): number {
   // Before a sum_window rule searches, domain/recon reviews the one-to-one pairs of the rules before it and takes
   // back those whose record is also a sum (match-sum-rival.ts): a pair settled in SQL would escape that review.
   if (def.rules.some((r) => r.type === 'sum_window')) return 0;
@@ -84,6 +87,7 @@ function sqlRules(def: ReconciliationDefinition): number {
     if ('match_on' in r && r.match_on !== undefined) break;
     // A rule marked auto: false proposes what it finds (domain/recon/match-proposed.ts): SQL would settle its pairs.
     if (r.auto === false) break;
+    if (Object.entries(r).some(([k, v]) => v !== undefined && !SQL_RULE_FIELDS.has(k))) break;
     if (r.type === 'exact') n++;
     else if (r.type === 'tolerance' && r.percent === undefined && r.absolute !== undefined) n++;
     else break;
@@ -91,15 +95,21 @@ function sqlRules(def: ReconciliationDefinition): number {
   return n;
 }
 
-function sqlSummary(
+/** Why sqlRules gives 0 (for the fallback's log line). */
+export function noSqlRulesReason(def: ReconciliationDefinition): string {
+  return def.rules.some((r) => r.type === 'sum_window')
+    ? 'a sum_window rule reviews the one-to-one pairs before it, which SQL would have settled'
+    : `rule ${def.rules[0].id} (${def.rules[0].type}) does not run in SQL`;
+}
+
+/** The summary of the pairs SQL settled: every one a match with no difference, both sides' records matched. */
+export function sqlSummary(
   def: ReconciliationDefinition,
-  matches: ReconMatch[],
+  byRule: Record<string, number>,
   byCurrency: { currency: string; count: number; sum: bigint }[],
 ): ReconSummary {
   const zeros = Object.fromEntries(def.rules.map((r) => [r.id, 0]));
-  const byRule: Record<string, number> = { ...zeros };
-  for (const m of matches) byRule[m.rule]++;
-  const n = matches.length;
+  const n = byCurrency.reduce((s, c) => s + c.count, 0);
   const side = (): SideTotals => ({
     records_in: n,
     records_matched: n,
@@ -117,7 +127,7 @@ function sqlSummary(
     a: side(),
     b: side(),
     matches: n,
-    matches_by_rule: byRule,
+    matches_by_rule: { ...zeros, ...byRule },
     suggested_by_rule: { ...zeros },
     exceptions: 0,
     open_exceptions: 0,
@@ -130,6 +140,152 @@ function sqlSummary(
   };
 }
 
+/** The currencies' decimals, checked to be at most the 6 the plane reads exactly. */
+export function scalesOf(def: ReconciliationDefinition, currencies: readonly string[]): Map<string, number> {
+  const scales = new Map(currencies.map((cur) => [cur, currencyScale(def, cur)]));
+  for (const [cur, sc] of scales)
+    if (sc > 6) throw new DuckDbFallback(`${cur} has ${sc} decimals; the DuckDB plane reads at most 6`);
+  return scales;
+}
+
+/** `amt` at its currency's decimals. */
+export function atScale(scales: Map<string, number>, cur: string, column = 'amt'): string {
+  return `CAST(${column} AS DECIMAL(18,${scales.get(cur)}))`;
+}
+
+export interface PreparedSide {
+  read: ReadSide;
+  /** Currencies of the side's records, sorted. */
+  currencies: string[];
+  readMs: number;
+  normaliseMs: number;
+}
+
+/**
+ * Reads one CSV side into raw_<side> and normalises it in SQL into norm_<side> (rid, key, cur, day, amt, minor,
+ * problem). Throws DuckDbFallback where the TypeScript plane must take the side, NormalisationError for bad input.
+ */
+export async function prepareSide(
+  c: DuckDBConnection,
+  def: ReconciliationDefinition,
+  side: Side,
+  source: CsvSideSource,
+): Promise<PreparedSide> {
+  let t = performance.now();
+  const read = await readSide(c, side, source);
+  const readMs = performance.now() - t;
+  t = performance.now();
+  let compiled;
+  try {
+    compiled = compileSide(def, side, read.columns, `(SELECT rowid AS rid, * FROM ${read.table})`);
+  } catch (err) {
+    if (err instanceof NotCompilable) throw new DuckDbFallback(`side ${side}: ${err.message} does not compile to SQL`);
+    throw err;
+  }
+  await c.run(`CREATE TABLE pre_${side} AS ${compiled.sql}`);
+  const currencies = (
+    await rows(c, `SELECT DISTINCT cur FROM pre_${side} WHERE p_early IS NULL ORDER BY cur`)
+  ).map((r) => String(r[0]));
+  const scales = scalesOf(def, currencies);
+  // Exact when the amount has no more decimals than its currency (checked first); 12 digits before the point and
+  // at most 6 after fit a 64-bit integer of minor units.
+  const minor = perCurrency(
+    'cur',
+    currencies,
+    (cur) => `CAST(${atScale(scales, cur)} * ${10 ** (scales.get(cur) as number)} AS BIGINT)`,
+  );
+  const exact = perCurrency('cur', currencies, (cur) => `amt = ${atScale(scales, cur)}`);
+  const scaleOf = perCurrency('cur', currencies, (cur) => String(scales.get(cur)));
+  const amountField = lit(def[side].value_fields[0] + PROBLEM_SEP);
+  const shown = `regexp_replace(CAST(amt AS VARCHAR), '\\.?0+$', '')`;
+  await c.run(
+    `CREATE TABLE norm_${side} AS SELECT rid, key, cur, day, amt, CASE WHEN problem IS NULL THEN m END AS minor, problem FROM (` +
+      `SELECT *, COALESCE(p_early, CASE WHEN NOT (${exact}) THEN ${amountField} || ${shown} || ' has more than ' || ${scaleOf} || ' decimal places: add a round transformation with an explicit mode' ` +
+      `WHEN abs(m) > ${MAX_SAFE} THEN ${amountField} || ${shown} || ' is beyond the exact range of minor units (|amount| <= ${MAX_SAFE} minor units at ' || ${scaleOf} || ' decimals)' END, p_late) AS problem ` +
+      `FROM (SELECT *, CASE WHEN p_early IS NULL THEN ${minor} END AS m FROM pre_${side}))`,
+  );
+  const out = await rows(
+    c,
+    `SELECT rid, problem FROM norm_${side} WHERE starts_with(split_part(problem, chr(31), 2), ${lit(OUT_OF_RANGE)}) ORDER BY rid LIMIT 1`,
+  );
+  if (out.length > 0)
+    throw new DuckDbFallback(`${source.name} line ${Number(out[0][0]) + 2}: ${String(out[0][1]).split(PROBLEM_SEP)[1]}`);
+  await checkProblems(c, side, def, source.name);
+  return { read, currencies, readMs, normaliseMs: performance.now() - t };
+}
+
+/**
+ * The leading `nRules` rules set-based over norm_a and norm_b (rid, key, cur, day, amt, minor): the pairs they
+ * settle with no difference, one per key held once per side, into the table `settled` (key, cur, ra, rb, ma, mb,
+ * amt, rule = the rule's index).
+ */
+export async function settle(
+  c: DuckDBConnection,
+  def: ReconciliationDefinition,
+  nRules: number,
+  currencies: readonly string[],
+): Promise<void> {
+  const conds = def.rules.slice(0, nRules).map((r, i) => {
+    if (r.type === 'exact') return `WHEN a.minor = b.minor${r.compare_date ? ' AND a.day = b.day' : ''} THEN ${i}`;
+    if (r.type !== 'tolerance') throw new Error('unreachable');
+    const limit = perCurrency('a.cur', currencies, (cur) =>
+      String(limitToMinor(r.absolute as string, currencyScale(def, cur))),
+    );
+    const days =
+      r.max_days_apart === undefined ? '' : ` AND abs(date_diff('day', a.day, b.day)) <= ${r.max_days_apart}`;
+    return `WHEN abs(a.minor - b.minor) <= ${limit}${days} THEN ${i}`;
+  });
+  const single = (side: Side) =>
+    `(SELECT key, cur, min(rid) AS rid, min(minor) AS minor, min(day) AS day, min(amt) AS amt FROM norm_${side} GROUP BY key, cur HAVING count(*) = 1)`;
+  await c.run(
+    `CREATE TABLE settled AS SELECT * FROM (SELECT a.key, a.cur, a.rid AS ra, b.rid AS rb, a.minor AS ma, b.minor AS mb, a.amt, ` +
+      `CASE ${conds.join(' ')} END AS rule FROM ${single('a')} a JOIN ${single('b')} b ON a.key = b.key AND a.cur = b.cur) ` +
+      // A key holding U+001E (the row separator of the engine's read of pairs) is left to the TypeScript engine.
+      `WHERE rule IS NOT NULL AND ma = mb AND NOT contains(key, chr(30))`,
+  );
+}
+
+/** The settled pairs per rule id and per currency (count, sum of minor units). */
+export async function settledCounts(
+  c: DuckDBConnection,
+  def: ReconciliationDefinition,
+): Promise<{ byRule: Record<string, number>; byCurrency: { currency: string; count: number; sum: bigint }[] }> {
+  const byRule: Record<string, number> = {};
+  for (const r of await rows(c, 'SELECT rule, count(*) FROM settled GROUP BY rule ORDER BY rule'))
+    byRule[def.rules[Number(r[0])].id] = Number(r[1]);
+  const byCurrency = (
+    await rows(c, 'SELECT cur, count(*), CAST(sum(ma) AS VARCHAR) FROM settled GROUP BY cur ORDER BY cur')
+  ).map((r) => ({ currency: String(r[0]), count: Number(r[1]), sum: BigInt(String(r[2])) }));
+  return { byRule, byCurrency };
+}
+
+/**
+ * The records of `table` that `settled` does not hold, normalised again by domain/recon from their raw values
+ * (`rid` the record's ordinal: line = rid + 2; `columns` the raw fields, as SQL expressions of `table` in order).
+ */
+export async function leftovers(
+  c: DuckDBConnection,
+  def: ReconciliationDefinition,
+  side: Side,
+  source: string,
+  from: { table: string; rid: string; columns: { name: string; sql: string }[]; settled: boolean },
+): Promise<NormalisedRecord[]> {
+  const col = side === 'a' ? 'ra' : 'rb';
+  const { columns } = from;
+  const reader = await c.runAndReadAll(
+    `SELECT r.${from.rid} AS rid${columns.map((x) => `, r.${x.sql}`).join('')} FROM ${from.table} r ` +
+      (from.settled ? `WHERE r.${from.rid} NOT IN (SELECT ${col} FROM settled) ` : '') +
+      'ORDER BY rid',
+  );
+  const normalise = createNormaliser(def, side, { source });
+  return (reader.getRows() as (string | null | bigint)[][]).map((r) => {
+    const values: Record<string, string | null> = {};
+    for (let i = 0; i < columns.length; i++) values[columns[i].name] = r[i + 1] as string | null;
+    const raw: RawRecord = { line: Number(r[0]) + 2, values };
+    return normalise(raw);
+  });
+}
+
 /**
  * Reconciles two CSV files on DuckDB (see the head of this file). Throws DuckDbFallback before any result when the
  * definition or the files need the TypeScript plane, NormalisationError for bad input (file, line, field).
@@ -140,12 +296,7 @@ export async function reconcileCsvOnDuckDb(
   options: DuckDbPlaneOptions = {},
 ): Promise<ReconResult & { stats: DuckDbPlaneStats }> {
   const nRules = sqlRules(def);
-  if (nRules === 0)
-    throw new DuckDbFallback(
-      def.rules.some((r) => r.type === 'sum_window')
-        ? 'a sum_window rule reviews the one-to-one pairs before it, which SQL would have settled'
-        : `rule ${def.rules[0].id} (${def.rules[0].type}) does not run in SQL`,
-    );
+  if (nRules === 0) throw new DuckDbFallback(noSqlRulesReason(def));
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads ?? 2),
     preserve_insertion_order: 'true',
@@ -157,91 +308,19 @@ export async function reconcileCsvOnDuckDb(
   const steps: StepTimes = {};
   const c = timed(await instance.connect(), steps);
   try {
+    const prepared = { a: await prepareSide(c, def, 'a', sources.a), b: await prepareSide(c, def, 'b', sources.b) };
+    const readMs = prepared.a.readMs + prepared.b.readMs;
+    const normaliseMs = prepared.a.normaliseMs + prepared.b.normaliseMs;
+    const currencies = [...new Set([...prepared.a.currencies, ...prepared.b.currencies])].sort();
+    const scales = scalesOf(def, currencies);
+
     let t = performance.now();
-    const read = { a: await readSide(c, 'a', sources.a), b: await readSide(c, 'b', sources.b) };
-    const readMs = performance.now() - t;
-
-    t = performance.now();
-    for (const side of ['a', 'b'] as const) {
-      let compiled;
-      try {
-        compiled = compileSide(def, side, read[side].columns, `(SELECT rowid AS rid, * FROM ${read[side].table})`);
-      } catch (err) {
-        if (err instanceof NotCompilable)
-          throw new DuckDbFallback(`side ${side}: ${err.message} does not compile to SQL`);
-        throw err;
-      }
-      await c.run(`CREATE TABLE pre_${side} AS ${compiled.sql}`);
-    }
-    const currencies = (
-      await rows(
-        c,
-        `SELECT DISTINCT cur FROM (SELECT cur FROM pre_a WHERE p_early IS NULL UNION ALL SELECT cur FROM pre_b WHERE p_early IS NULL) ORDER BY cur`,
-      )
-    ).map((r) => String(r[0]));
-    const scales = new Map(currencies.map((cur) => [cur, currencyScale(def, cur)]));
-    for (const [cur, sc] of scales)
-      if (sc > 6) throw new DuckDbFallback(`${cur} has ${sc} decimals; the DuckDB plane reads at most 6`);
-    const atScale = (cur: string) => `CAST(amt AS DECIMAL(18,${scales.get(cur)}))`;
-    // Exact when the amount has no more decimals than its currency (checked first); 12 digits before the point and
-    // at most 6 after fit a 64-bit integer of minor units.
-    const minor = perCurrency(
-      'cur',
-      currencies,
-      (cur) => `CAST(${atScale(cur)} * ${10 ** (scales.get(cur) as number)} AS BIGINT)`,
-    );
-    const exact = perCurrency('cur', currencies, (cur) => `amt = ${atScale(cur)}`);
-    const scaleOf = perCurrency('cur', currencies, (cur) => String(scales.get(cur)));
-    for (const side of ['a', 'b'] as const) {
-      const amountField = lit(def[side].value_fields[0] + PROBLEM_SEP);
-      const shown = `regexp_replace(CAST(amt AS VARCHAR), '\\.?0+$', '')`;
-      await c.run(
-        `CREATE TABLE norm_${side} AS SELECT rid, key, cur, day, amt, CASE WHEN problem IS NULL THEN m END AS minor, problem FROM (` +
-          `SELECT *, COALESCE(p_early, CASE WHEN NOT (${exact}) THEN ${amountField} || ${shown} || ' has more than ' || ${scaleOf} || ' decimal places: add a round transformation with an explicit mode' ` +
-          `WHEN abs(m) > ${MAX_SAFE} THEN ${amountField} || ${shown} || ' is beyond the exact range of minor units (|amount| <= ${MAX_SAFE} minor units at ' || ${scaleOf} || ' decimals)' END, p_late) AS problem ` +
-          `FROM (SELECT *, CASE WHEN p_early IS NULL THEN ${minor} END AS m FROM pre_${side}))`,
-      );
-    }
-    for (const side of ['a', 'b'] as const) {
-      const out = await rows(
-        c,
-        `SELECT rid, problem FROM norm_${side} WHERE starts_with(split_part(problem, chr(31), 2), ${lit(OUT_OF_RANGE)}) ORDER BY rid LIMIT 1`,
-      );
-      if (out.length > 0)
-        throw new DuckDbFallback(
-          `${sources[side].name} line ${Number(out[0][0]) + 2}: ${String(out[0][1]).split(PROBLEM_SEP)[1]}`,
-        );
-    }
-    await checkProblems(c, 'a', def, sources.a.name);
-    await checkProblems(c, 'b', def, sources.b.name);
-    const normaliseMs = performance.now() - t;
-
-    t = performance.now();
-    const conds = def.rules.slice(0, nRules).map((r, i) => {
-      if (r.type === 'exact') return `WHEN a.minor = b.minor${r.compare_date ? ' AND a.day = b.day' : ''} THEN ${i}`;
-      if (r.type !== 'tolerance') throw new Error('unreachable');
-      const limit = perCurrency('a.cur', currencies, (cur) =>
-        String(limitToMinor(r.absolute as string, currencyScale(def, cur))),
-      );
-      const days =
-        r.max_days_apart === undefined ? '' : ` AND abs(date_diff('day', a.day, b.day)) <= ${r.max_days_apart}`;
-      return `WHEN abs(a.minor - b.minor) <= ${limit}${days} THEN ${i}`;
-    });
-    const single = (side: Side) =>
-      `(SELECT key, cur, min(rid) AS rid, min(minor) AS minor, min(day) AS day, min(amt) AS amt FROM norm_${side} GROUP BY key, cur HAVING count(*) = 1)`;
-    await c.run(
-      `CREATE TABLE settled AS SELECT * FROM (SELECT a.key, a.cur, a.rid AS ra, b.rid AS rb, a.minor AS ma, b.minor AS mb, a.amt, ` +
-        `CASE ${conds.join(' ')} END AS rule FROM ${single('a')} a JOIN ${single('b')} b ON a.key = b.key AND a.cur = b.cur) ` +
-        // A key holding U+001E (the row separator of the read below) is left to the TypeScript engine.
-        `WHERE rule IS NOT NULL AND ma = mb AND NOT contains(key, chr(30))`,
-    );
+    await settle(c, def, nRules, currencies);
     const labelA = def.a.name ?? 'a';
     const labelB = def.b.name ?? 'b';
-    // One text per 64k pairs (fields split by U+001F, pairs by U+001E, the key last): converting values one by one
-    // through the node API cost 3x more.
     // One text per 64k pairs, ids and amounts already written by SQL (fields split by U+001F, pairs by U+001E, the
     // key last): converting values one by one through the node API cost 3x more.
-    const amountText = perCurrency('cur', currencies, (cur) => `CAST(${atScale(cur)} AS VARCHAR)`);
+    const amountText = perCurrency('cur', currencies, (cur) => `CAST(${atScale(scales, cur)} AS VARCHAR)`);
     const texts = (
       await rows(
         c,
@@ -273,34 +352,24 @@ export async function reconcileCsvOnDuckDb(
       }
     steps['js: settled pairs as matches'] = performance.now() - t1;
     const settledPairs = matches.length;
-    const totals = (
-      await rows(c, 'SELECT cur, count(*), CAST(sum(ma) AS VARCHAR) FROM settled GROUP BY cur ORDER BY cur')
-    ).map((r) => ({ currency: String(r[0]), count: Number(r[1]), sum: BigInt(String(r[2])) }));
+    const counts = await settledCounts(c, def);
     const matchMs = performance.now() - t;
 
     t = performance.now();
-    const left = async (side: Side): Promise<NormalisedRecord[]> => {
-      const col = side === 'a' ? 'ra' : 'rb';
-      const { columns } = read[side];
-      const reader = await c.runAndReadAll(
-        `SELECT r.rowid AS rid, ${columns.map((x) => `r.${ident(x)}`).join(', ')} FROM raw_${side} r ` +
-          `WHERE r.rowid NOT IN (SELECT ${col} FROM settled) ORDER BY rid`,
-      );
-      const normalise = createNormaliser(def, side, { source: sources[side].name });
-      return (reader.getRows() as (string | null | bigint)[][]).map((r) => {
-        const values: Record<string, string | null> = {};
-        for (let i = 0; i < columns.length; i++) values[columns[i]] = r[i + 1] as string | null;
-        const raw: RawRecord = { line: Number(r[0]) + 2, values };
-        return normalise(raw);
+    const left = (side: Side) =>
+      leftovers(c, def, side, sources[side].name, {
+        table: `raw_${side}`,
+        rid: 'rowid',
+        columns: prepared[side].read.columns.map((x) => ({ name: x, sql: ident(x) })),
+        settled: true,
       });
-    };
     const leftA = await left('a');
     const leftB = await left('b');
     const leftoversMs = performance.now() - t;
 
     t = performance.now();
     const rest = reconcile(leftA, leftB, def);
-    const summary = mergeSummaries([sqlSummary(def, matches, totals), rest.summary]);
+    const summary = mergeSummaries([sqlSummary(def, counts.byRule, counts.byCurrency), rest.summary]);
     const engineMs = performance.now() - t;
     for (const m of rest.matches) matches.push(m);
     return {
