@@ -5,13 +5,13 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { Pool } from 'pg';
-import { parse as parseYaml } from 'yaml';
 import { readSigningKeyFile } from '../activities/approval/keys';
 import { attachmentStoreFromEnv, type AttachmentStore } from '../activities/approval/attachments';
 import { ApprovalOutbox } from '../activities/approval/outbox';
 import { parseApprovalPolicy, type ApprovalPolicy } from '../domain/approval';
 import { buildApprovalGateway } from './approval-gateway';
 import { connectClient } from './connect';
+import { readDocument } from '../activities/document-file';
 
 export interface GatewayConfig {
   host: string;
@@ -65,13 +65,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
 }
 
 export function readPolicyFile(path: string): ApprovalPolicy {
-  let raw: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
-  }
+  const raw = readDocument(path);
   // A close plan carries its policy under approvalPolicy; a policy file is the policy itself.
   const doc = raw as { approvalPolicy?: unknown } | null;
   return parseApprovalPolicy(

@@ -1,16 +1,9 @@
 // Close definitions are plain JSON or YAML, the same object `temporal workflow start --input` takes.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import type { MonthEndCloseInput } from '../contracts';
+import { readDocument } from '../activities/document-file';
 
 export function readClosePlan(path: string, overrides: { period?: string; company?: string } = {}): MonthEndCloseInput {
-  const text = readFileSync(path, 'utf8');
-  let doc: unknown;
-  try {
-    doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
-  }
+  const doc = readDocument(path);
   if (!doc || typeof doc !== 'object') throw new Error(`${path}: a close plan must be an object`);
   const plan = { ...(doc as MonthEndCloseInput) };
   if (overrides.period) plan.period = overrides.period;

@@ -2,14 +2,13 @@
 // parameters)` start the same reconciliation workflow a close starts as its child, with the same workflow id
 // (recon:<company>:<period>:<reconId>), on the reconciliation task queue, and wait for its summary. The
 // definition is checked here first (domain/recon/definition.ts), so a wrong one is refused before anything starts.
-import { readFileSync } from 'node:fs';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { parse as parseYaml } from 'yaml';
 import type { ReconciliationInput, ReconciliationSummary } from '../contracts';
 import { reconWorkflowId } from '../domain/ids';
 import { DefinitionError, parseDefinition, type ReconciliationDefinitionInput } from '../domain/recon/definition';
 import { reconciliationTaskQueueOf, type TemporalConfig } from '../platform/config';
 import type { reconciliationWorkflow } from '../workflows';
+import { readDocument } from '../activities/document-file';
 
 export type RunParameters = Record<string, string | number>;
 
@@ -26,13 +25,7 @@ export interface ReconRunOptions {
 
 /** A reconciliation definition from a YAML or JSON file: the definition itself, or an object holding it as `definition`. */
 export function readReconDefinition(path: string): ReconciliationDefinitionInput {
-  let doc: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
-  }
+  const doc = readDocument(path);
   const d = doc && typeof doc === 'object' && 'definition' in doc ? (doc as { definition: unknown }).definition : doc;
   if (!d || typeof d !== 'object' || Array.isArray(d))
     throw new Error(`${path}: a reconciliation definition must be an object (with id, a, b and rules)`);

@@ -6,10 +6,8 @@
 // FINFLOW_APPROVAL_JWKS_FILE) signs here, for the approver named with --by, and answers for it. Without a key the
 // decision is sent unsigned, and the workflow refuses it (recorded as `unsigned`) unless it was started with
 // allowUnsignedApprovals, for development only.
-import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
 import { createApprovalKeyFiles, readSigningKeyFile } from '../../activities/approval/keys';
 import { signResubmission } from '../../activities/approval/resubmission';
@@ -29,6 +27,7 @@ import type { ApprovalsStatus } from '../../workflows/types';
 import { approvalDecisionPayload, checkpointOf, sendApprovalUpdate } from '../approval-decision';
 import { attachEvidence } from '../approval-attachments';
 import { connectClient } from '../connect';
+import { readDocument } from '../../activities/document-file';
 
 type Out = (line: string) => void;
 
@@ -67,13 +66,7 @@ function positiveInt(text: string | undefined, name: string): number | undefined
 
 function rolesFromPolicy(file: string | undefined, userId: string): string[] {
   if (!file) return [];
-  let raw: unknown;
-  try {
-    const text = readFileSync(file, 'utf8');
-    raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new Error(`--policy ${file}: ${(err as Error).message}`);
-  }
+  const raw = readDocument(file, `--policy ${file}`);
   const policy = parseApprovalPolicy(raw, file);
   const user = findUser(policy, userId);
   if (!user) throw new Error(`${userId} is not in the user directory of ${file}`);
