@@ -103,7 +103,8 @@ function isoMs(at: string | Date, what: string): string {
   return d.toISOString();
 }
 
-interface Row {
+/** A ledger row as PostgreSQL returns it. */
+export interface LedgerRow {
   seq: string;
   at: Date;
   actor: string;
@@ -115,7 +116,8 @@ interface Row {
   hash: string;
 }
 
-function fromRow(r: Row): LedgerEntry {
+/** A ledger row as the rest of finflow reads it. */
+export function fromRow(r: LedgerRow): LedgerEntry {
   return {
     seq: toSeq(r.seq),
     at: r.at.toISOString(),
@@ -180,7 +182,7 @@ export class AuditLedger {
       // One chain: appends from every process queue here, so no two entries can claim the same predecessor.
       await db.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK_KEY]);
       if (input.idempotencyKey !== undefined) {
-        const prior = await db.query<Row>(`SELECT * FROM ${LEDGER_TABLE} WHERE idempotency_key = $1`, [
+        const prior = await db.query<LedgerRow>(`SELECT * FROM ${LEDGER_TABLE} WHERE idempotency_key = $1`, [
           input.idempotencyKey,
         ]);
         if (prior.rows.length) {
@@ -283,10 +285,10 @@ export class AuditLedger {
   }
 
   async entries(fromSeq = 1, limit = 1000): Promise<LedgerEntry[]> {
-    const r = await this.deps.pool.query<Row>(`SELECT * FROM ${LEDGER_TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2`, [
-      fromSeq,
-      limit,
-    ]);
+    const r = await this.deps.pool.query<LedgerRow>(
+      `SELECT * FROM ${LEDGER_TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2`,
+      [fromSeq, limit],
+    );
     return r.rows.map(fromRow);
   }
 
@@ -318,10 +320,10 @@ export class AuditLedger {
     let entries = 0;
     const batch = opts.batchSize ?? 5000;
     walk: for (;;) {
-      const r = await this.deps.pool.query<Row>(`SELECT * FROM ${LEDGER_TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2`, [
-        expectedSeq,
-        batch,
-      ]);
+      const r = await this.deps.pool.query<LedgerRow>(
+        `SELECT * FROM ${LEDGER_TABLE} WHERE seq >= $1 ORDER BY seq LIMIT $2`,
+        [expectedSeq, batch],
+      );
       for (const row of r.rows) {
         const e = fromRow(row);
         if (e.seq !== expectedSeq) {

@@ -3,39 +3,17 @@
 // (evidence packages). `finflow audit show --close <id>` prints it; `finflow audit verify` checks the chain.
 import type { Pool } from 'pg';
 import { LEDGER_TABLE } from './schema';
-import type { LedgerEntry } from './ledger';
-
-interface Row {
-  seq: string;
-  at: Date;
-  actor: string;
-  action: string;
-  subject: string;
-  payload: unknown;
-  idempotency_key: string | null;
-  prev_hash: string;
-  hash: string;
-}
+import { fromRow, type LedgerEntry, type LedgerRow } from './ledger';
 
 export async function closeTrail(pool: Pool, closeId: string, limit = 100_000): Promise<LedgerEntry[]> {
   if (!closeId) throw new Error('a close id is needed to show its trail');
-  const r = await pool.query<Row>(
+  const r = await pool.query<LedgerRow>(
     `SELECT * FROM ${LEDGER_TABLE}
       WHERE subject = $1 OR left(subject, length($1) + 1) = $1 || '/' OR payload->>'closeWorkflowId' = $1
       ORDER BY seq LIMIT $2`,
     [closeId, limit],
   );
-  return r.rows.map((row) => ({
-    seq: Number(row.seq),
-    at: row.at.toISOString(),
-    actor: row.actor,
-    action: row.action,
-    subject: row.subject,
-    payload: row.payload,
-    idempotencyKey: row.idempotency_key,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  }));
+  return r.rows.map(fromRow);
 }
 
 export interface TrailLine {
