@@ -5,7 +5,7 @@
 //     reports) on the Temporal dev server with an in-process worker; prints wall time, rows/s, peak RSS of this
 //     process (worker + client; sampled every 50 ms) and found-vs-planted per category, checked key by key.
 //  3. Exports the same data to CSV and compares it with datacompy (PyPI, in its own virtualenv installed by
-//     scripts/datacompy/setup.sh), timed in the same run; prints the ratio.
+//     scripts/datacompy/bench-venv.sh), timed in the same run; prints the ratio.
 // Targets (issue 3): 1M vs 1M under 20 s end to end, >= 3x faster than datacompy, every planted discrepancy found
 // and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
 //
@@ -167,7 +167,7 @@ interface DatacompyResult {
 }
 
 function datacompyPython(): string {
-  const out = execFileSync('bash', [join(ROOT, 'scripts/datacompy/setup.sh')], {
+  const out = execFileSync('bash', [join(ROOT, 'scripts/datacompy/bench-venv.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python side of bench:recon --mode csv: pandas, polars and datacompy (PyPI, pinned) in a virtualenv cached
+# The Python side of bench:recon (both modes): pandas, polars and datacompy (PyPI, pinned) in a virtualenv cached
 # outside the clone, created once; later runs reuse it. Prints the virtualenv's python on stdout (progress on stderr).
 #   bash scripts/datacompy/bench-venv.sh   -> ~/.cache/finflow/bench-venv/
 # FINFLOW_CACHE_DIR moves the cache. Changing a pin below makes a new marker, so the next run reinstalls.
