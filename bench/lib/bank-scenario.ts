@@ -5,6 +5,7 @@
 // Amounts are distinct and at least a cent apart, except the ambiguity planted on purpose, as in the unit generator;
 // a deposit's total is not kept apart from other amounts (it is whatever its receipts add up to).
 import type { RawRecord } from '../../domain/recon/normalise';
+import { TX } from '../../test/unit/recon-bank-generator';
 import { prng } from '../../test/unit/recon-generator';
 
 export type BankKind =
@@ -73,10 +74,19 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
   let invoiceNo = 100_000;
   let receipts = 0;
   const last = o.days;
-  const addBank = (memo: string, day: number, x: number, remittance: string) =>
+  // Each bank line carries the bank's transaction code (camt.053 BkTxCd): a cash deposit, a credit transfer received
+  // or issued, charges.
+  const addBank = (memo: string, day: number, x: number, remittance: string, code?: string) =>
     bank.push({
       line: bank.length + 1,
-      values: { bank_ref: `ST${bank.length + 1}`, booked: iso(day), amount: cents(x), remittance, memo },
+      values: {
+        bank_ref: `ST${bank.length + 1}`,
+        booked: iso(day),
+        amount: cents(x),
+        remittance,
+        bank_transaction_code: code ?? (x < 0 ? TX.issued : TX.received),
+        memo,
+      },
     });
   const addGl = (memo: string, day: number, x: number, description: string) =>
     gl.push({
@@ -131,7 +141,7 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
     parts.forEach((x, i) => addGl(memo, i % 2 === 0 ? day - 1 : day, x, 'cash receipt'));
     receipts += parts.length;
     const total = parts.reduce((t, x) => t + x, 0);
-    addBank(memo, day, total, 'CASH DEPOSIT');
+    addBank(memo, day, total, 'CASH DEPOSIT', TX.deposit);
     used.add(total);
     planted.deposit++;
   }
@@ -153,8 +163,8 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
   }
   for (let p = 0; p < fees; p++) {
     const memo = `fee:${++caseNo}`;
-    if (p % 2 === 0 || p >= 60) addBank(memo, int(1, last), -amount(2_01, 80_00), 'ACCOUNT FEE');
-    else addBank(memo, int(1, last), -amount(10, 2_00), 'SEPA');
+    if (p % 2 === 0 || p >= 60) addBank(memo, int(1, last), -amount(2_01, 80_00), 'ACCOUNT FEE', TX.charges);
+    else addBank(memo, int(1, last), -amount(10, 2_00), 'SEPA', TX.charges);
     planted.fee++;
   }
   for (let p = 0; p < glOnly; p++) {

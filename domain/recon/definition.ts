@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Dec } from '../money';
 import { bankCategorisationSchema, statementBankBalanceProblem } from './definition-bank';
+import { whereSchemas } from './definition-where';
 import { extractProblem } from './regex-extract';
 
 export const ROUNDING_MODES = ['half_even', 'half_up', 'half_down', 'down', 'up', 'floor', 'ceiling'] as const;
@@ -178,6 +179,8 @@ function buildSchemas() {
    * suggestions|confirm|reject`). Absent or true: the rule matches on its own.
    */
   const auto = { auto: z.boolean().optional() };
+  /** `where_a` / `where_b`: the records of each side the rule may take (see definition-where.ts). */
+  const where = whereSchemas(fieldName);
 
   const ruleSchema = z.discriminatedUnion('type', [
     /** Same key, same currency, same amount (and same date when `compare_date`). One to one. */
@@ -187,6 +190,7 @@ function buildSchemas() {
       compare_date: z.boolean().default(false),
       ...expectUnique,
       ...auto,
+      ...where,
     }),
     /**
      * Same key and currency, amounts within an absolute difference and/or a percentage of the larger absolute amount.
@@ -205,6 +209,7 @@ function buildSchemas() {
         max_days_apart: z.int().min(0).max(3660).optional(),
         ...expectUnique,
         ...auto,
+        ...where,
       })
       .refine((r) => r.absolute !== undefined || r.percent !== undefined, 'a tolerance rule needs absolute or percent'),
     /**
@@ -218,6 +223,7 @@ function buildSchemas() {
       cardinality: z.enum(['many_to_one', 'many_to_many']).default('many_to_one'),
       absolute: nonNegativeDecimal.default('0'),
       ...auto,
+      ...where,
     }),
     /** Same key, currency and amount, dates at most `days` apart. One to one. */
     z.object({
@@ -226,6 +232,7 @@ function buildSchemas() {
       days: z.int().min(1).max(3660),
       ...expectUnique,
       ...auto,
+      ...where,
     }),
     /**
      * Within a group (the key, or another field such as a payment reference), finds records on one side whose amounts
@@ -243,6 +250,7 @@ function buildSchemas() {
       max_group_size: z.int().min(2).max(200).default(20),
       max_combinations: z.int().min(1).max(10_000_000).default(100_000),
       ...auto,
+      ...where,
     }),
     /**
      * One record of `one_side` (a bank credit) against min_items..max_items records of the other side (the GL
@@ -264,6 +272,7 @@ function buildSchemas() {
         max_candidates: z.int().min(2).max(5_000).default(200),
         max_combinations: z.int().min(1).max(10_000_000).default(200_000),
         ...auto,
+        ...where,
       })
       .refine((r) => r.min_items <= r.max_items, {
         message: 'min_items may not exceed max_items',
@@ -360,6 +369,7 @@ export type ReconciliationDefinition = z.infer<Schemas['reconciliationDefinition
 /** What a person writes (defaults optional). */
 export type ReconciliationDefinitionInput = z.input<Schemas['reconciliationDefinitionSchema']>;
 export type Side = 'a' | 'b';
+export type { WhereCondition } from './definition-where';
 
 export class DefinitionError extends Error {
   constructor(message: string) {

@@ -15,17 +15,20 @@ import {
 import { settleCluster, windowClusters } from './match-ambiguity';
 import { absMinor, limitToMinor, percentToFraction, subMinor, withinFraction } from './minor';
 import { currencyScale } from './normalise';
+import { ruleMask } from './match-where';
 
 // ---- candidate sets ---------------------------------------------------------------------------------------------
 
 /**
  * Calls `settle(as, bs)` for every set of records rule r may pair: the free records of a bucket (same key and
- * currency) or, when the rule has `match_on`, those of them that also agree on every match_on field. A record with
- * a match_on field missing or empty takes no part: null is never equal to null. Without match_on, a bucket holding
- * one record per side goes to `single` instead (the hot path, no allocation).
+ * currency) that the rule's where_a / where_b let it take or, when the rule has `match_on`, those of them that also
+ * agree on every match_on field. A record with a match_on field missing or empty takes no part: null is never equal
+ * to null. Without match_on, a bucket holding one record per side goes to `single` instead (the hot path, no
+ * allocation).
  */
 function forEachCandidateSet(
   s: MatchState,
+  r: number,
   rule: { expect_unique?: boolean; match_on?: string[] },
   single: (i: number, j: number, k: number) => void,
   settle: (as: number[], bs: number[], k: number) => void,
@@ -33,6 +36,8 @@ function forEachCandidateSet(
   const ua: number[] = [];
   const ub: number[] = [];
   const on = rule.match_on;
+  const maskA = ruleMask(s, r, 'a');
+  const maskB = ruleMask(s, r, 'b');
   const valueOf = (fields: Record<string, string>): string | undefined => {
     let v = '';
     for (const f of on as string[]) {
@@ -48,14 +53,15 @@ function forEachCandidateSet(
     if (on === undefined) {
       const one = singlePair(s, k);
       if (one !== undefined) {
-        single(one[0], one[1], k);
+        if ((maskA === undefined || maskA[one[0]] === 1) && (maskB === undefined || maskB[one[1]] === 1))
+          single(one[0], one[1], k);
         continue;
       }
-      collect(s, k, ua, ub);
+      collect(s, k, ua, ub, maskA, maskB);
       settle(ua, ub, k);
       continue;
     }
-    collect(s, k, ua, ub);
+    collect(s, k, ua, ub, maskA, maskB);
     const byValue = new Map<string, [number[], number[]]>();
     for (const i of ua) {
       const v = valueOf(s.a[i].fields);
@@ -80,6 +86,7 @@ export function runExact(s: MatchState, r: number, rule: Extract<MatchRule, { ty
   const valueOf = (amount: number, day: number) => (cmpDate ? `${amount}|${day}` : amount);
   forEachCandidateSet(
     s,
+    r,
     rule,
     (i, j) => {
       if (amountA[i] === amountB[j] && (!cmpDate || dayA[i] === dayB[j])) pair(s, r, i, j);
@@ -157,6 +164,7 @@ export function runTolerance(s: MatchState, r: number, rule: Extract<MatchRule, 
     maxDays === undefined || (dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= maxDays);
   forEachCandidateSet(
     s,
+    r,
     rule,
     (i, j, k) => {
       if (within(s, t, s.buckets.currency[k], amountA[i], amountB[j]) && datesOk(i, j)) pair(s, r, i, j);
@@ -245,15 +253,18 @@ export function runAggregated(s: MatchState, r: number, rule: Extract<MatchRule,
   const t = { absolute: new Map<string, number>() };
   const ua: number[] = [];
   const ub: number[] = [];
+  const maskA = ruleMask(s, r, 'a');
+  const maskB = ruleMask(s, r, 'b');
   for (let k = 0; k < s.buckets.count; k++) {
-    const na = s.leftA[k];
-    const nb = s.leftB[k];
-    if (na === 0 || nb === 0) continue;
+    if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
+    if (s.leftA[k] === 1 && s.leftB[k] === 1) continue;
+    collect(s, k, ua, ub, maskA, maskB);
+    const na = ua.length;
+    const nb = ub.length;
     // One record against one is not an aggregate (the exact rule's business; matching it here, dates ignored,
     // would hide timing differences).
-    if (na === 1 && nb === 1) continue;
+    if (na === 0 || nb === 0 || (na === 1 && nb === 1)) continue;
     if (rule.cardinality === 'many_to_one' && na > 1 && nb > 1) continue;
-    collect(s, k, ua, ub);
     const sumA = sumOf(s.amountA, ua);
     const sumB = sumOf(s.amountB, ub);
     const limit = absoluteLimit(s, t, rule.absolute, s.buckets.currency[k]);
@@ -268,6 +279,7 @@ export function runDateWindow(s: MatchState, r: number, rule: Extract<MatchRule,
   const days = rule.days;
   forEachCandidateSet(
     s,
+    r,
     rule,
     (i, j) => {
       if (amountA[i] === amountB[j] && dayA[i] !== NO_DAY && dayB[j] !== NO_DAY && Math.abs(dayA[i] - dayB[j]) <= days)

@@ -115,6 +115,8 @@ export interface MatchState {
   groups: Groups;
   giveUps: GiveUp[];
   suggestions: Suggestion[];
+  /** Per rule and side (2r, 2r+1), which records the rule's where_a / where_b let it take (see match-where.ts). */
+  masks: Map<number, Uint8Array>;
 }
 
 function buildBuckets(a: readonly NormalisedRecord[], b: readonly NormalisedRecord[]) {
@@ -206,6 +208,7 @@ export function createMatchState(
     groups: { rule: [], aStart: [0], bStart: [0], itemsA: [], itemsB: [], sumA: [], sumB: [] },
     giveUps: [],
     suggestions: [],
+    masks: new Map(),
   };
 }
 
@@ -246,13 +249,29 @@ export function pair(s: MatchState, rule: number, i: number, j: number): void {
   s.leftB[s.bucketOfB[j]]--;
 }
 
-/** Unmatched records of bucket k, in input order, into the reused scratch arrays. */
-export function collect(s: MatchState, k: number, ua: number[], ub: number[]): void {
+/**
+ * Unmatched records of bucket k, in input order, into the reused scratch arrays; with masks (a rule's where_a /
+ * where_b, see match-where.ts), only those the masks let through.
+ */
+export function collect(
+  s: MatchState,
+  k: number,
+  ua: number[],
+  ub: number[],
+  maskA?: Uint8Array,
+  maskB?: Uint8Array,
+): void {
   const { aStart, aIdx, bStart, bIdx } = s.buckets;
   ua.length = 0;
   ub.length = 0;
-  for (let p = aStart[k]; p < aStart[k + 1]; p++) if (s.groupOfA[aIdx[p]] === FREE) ua.push(aIdx[p]);
-  for (let p = bStart[k]; p < bStart[k + 1]; p++) if (s.groupOfB[bIdx[p]] === FREE) ub.push(bIdx[p]);
+  for (let p = aStart[k]; p < aStart[k + 1]; p++) {
+    const i = aIdx[p];
+    if (s.groupOfA[i] === FREE && (maskA === undefined || maskA[i] === 1)) ua.push(i);
+  }
+  for (let p = bStart[k]; p < bStart[k + 1]; p++) {
+    const j = bIdx[p];
+    if (s.groupOfB[j] === FREE && (maskB === undefined || maskB[j] === 1)) ub.push(j);
+  }
 }
 
 /** Whether the key of bucket k occurs more than once on either side of the partition. */

@@ -3,6 +3,7 @@
 import type { MatchRule } from './definition';
 import { FREE, addGroup, collect, suggest, sumOf, type GiveUpReason, type MatchState } from './match-state';
 import type { NormalisedRecord } from './normalise';
+import { ruleMask } from './match-where';
 
 // ---- subset sum -------------------------------------------------------------------------------------------------
 
@@ -165,13 +166,15 @@ function subsetGroup(
 }
 
 export function runSubsetSum(s: MatchState, r: number, rule: Extract<MatchRule, { type: 'subset_sum' }>): void {
+  const maskA = ruleMask(s, r, 'a');
+  const maskB = ruleMask(s, r, 'b');
   if (rule.group_by === 'key') {
     const ua: number[] = [];
     const ub: number[] = [];
     for (let k = 0; k < s.buckets.count; k++) {
       // A subset match needs a record on each side and two on one of them.
       if (s.leftA[k] === 0 || s.leftB[k] === 0 || s.leftA[k] + s.leftB[k] < 3) continue;
-      collect(s, k, ua, ub);
+      collect(s, k, ua, ub, maskA, maskB);
       subsetGroup(s, r, rule, s.buckets.key[k], s.buckets.currency[k], ua.slice(), ub.slice());
     }
     return;
@@ -180,8 +183,9 @@ export function runSubsetSum(s: MatchState, r: number, rule: Extract<MatchRule, 
   const field = rule.group_by.field;
   const groups = new Map<string, { currency: string; value: string; a: number[]; b: number[] }>();
   const place = (records: readonly NormalisedRecord[], groupOf: Int32Array, side: 'a' | 'b') => {
+    const mask = side === 'a' ? maskA : maskB;
     for (let i = 0; i < records.length; i++) {
-      if (groupOf[i] !== FREE) continue;
+      if (groupOf[i] !== FREE || (mask !== undefined && mask[i] === 0)) continue;
       const value = records[i].fields[field];
       if (value === undefined || value === '') continue;
       const id = `${records[i].currency}\u001f${value}`;

@@ -17,6 +17,7 @@ import type { MatchRule } from './definition';
 import { FREE, addGroup, pair, suggest, type MatchState } from './match-state';
 import type { Minor } from './minor';
 import { findSubsets } from './match-sum-window';
+import { ruleMask } from './match-where';
 
 type SumWindowRule = Extract<MatchRule, { type: 'sum_window' }>;
 
@@ -110,13 +111,13 @@ function rivalSubsets(s: MatchState, rule: SumWindowRule, x: number, pool: Pool)
   return found.map((positions) => positions.map((p) => candidates[p]));
 }
 
-function buildPool(s: MatchState, oneIsA: boolean, k: number): Pool {
+function buildPool(s: MatchState, oneIsA: boolean, k: number, mask: Uint8Array | undefined): Pool {
   const { aStart, aIdx, bStart, bIdx } = s.buckets;
   const [start, idx, group, day] = oneIsA ? [bStart, bIdx, s.groupOfB, s.dayB] : [aStart, aIdx, s.groupOfA, s.dayA];
   const records: number[] = [];
   for (let p = start[k]; p < start[k + 1]; p++) {
     const y = idx[p];
-    if (group[y] === FREE) records.push(y);
+    if (group[y] === FREE && (mask === undefined || mask[y] === 1)) records.push(y);
   }
   records.sort((y1, y2) => day[y1] - day[y2] || y1 - y2);
   return { records, days: Int32Array.from(records, (y) => day[y]) };
@@ -125,14 +126,17 @@ function buildPool(s: MatchState, oneIsA: boolean, k: number): Pool {
 const ONE_TO_ONE: readonly MatchRule['type'][] = ['exact', 'tolerance', 'date_window'];
 
 /**
- * Before a sum_window rule searches, reviews the one-to-one matches the rules before it made (exact, tolerance, date
- * window; not those tied by a reference): a pair whose record on this rule's one side is also the sum of free records
- * of the other side (the pool the rule is about to search) is taken back and proposed, naming the rule that paired
- * it, with both explanations as candidates.
+ * Before a sum_window rule (rule r) searches, reviews the one-to-one matches the rules before it made (exact,
+ * tolerance, date window; not those tied by a reference): a pair whose record on this rule's one side is also the sum
+ * of free records of the other side (the pool the rule is about to search) is taken back and proposed, naming the
+ * rule that paired it, with both explanations as candidates. Only records the sum rule may take (its where_a /
+ * where_b) are reviewed and pooled: a pair whose record the rule would never search is no sum.
  */
-export function reviewAgainstSums(s: MatchState, rule: SumWindowRule): void {
+export function reviewAgainstSums(s: MatchState, r: number, rule: SumWindowRule): void {
   const g = s.groups;
   const oneIsA = rule.one_side === 'a';
+  const oneMask = ruleMask(s, r, oneIsA ? 'a' : 'b');
+  const manyMask = ruleMask(s, r, oneIsA ? 'b' : 'a');
   const pools = new Map<number, Pool>();
   const rivals = new Map<number, number[][]>();
   for (let m = 0; m < g.rule.length; m++) {
@@ -140,13 +144,15 @@ export function reviewAgainstSums(s: MatchState, rule: SumWindowRule): void {
     // (Every match so far was made by a rule before r.)
     if (!ONE_TO_ONE.includes(earlier.type) || ('match_on' in earlier && earlier.match_on)) continue;
     const i = g.itemsA[g.aStart[m]];
+    const x = oneIsA ? i : g.itemsB[g.bStart[m]];
+    if (oneMask !== undefined && oneMask[x] === 0) continue;
     const k = s.bucketOfA[i];
     let pool = pools.get(k);
     if (pool === undefined) {
-      pool = buildPool(s, oneIsA, k);
+      pool = buildPool(s, oneIsA, k, manyMask);
       pools.set(k, pool);
     }
-    const subsets = rivalSubsets(s, rule, oneIsA ? i : g.itemsB[g.bStart[m]], pool);
+    const subsets = rivalSubsets(s, rule, x, pool);
     if (subsets !== undefined) rivals.set(m, subsets);
   }
   if (rivals.size === 0) return;

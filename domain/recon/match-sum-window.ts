@@ -16,6 +16,7 @@
 // evidence than a sum (a short payment, categorised with its reference).
 import type { MatchRule } from './definition';
 import { FREE, NO_DAY, addGroup, suggest, sumOf, type MatchState } from './match-state';
+import { ruleMask } from './match-where';
 
 type SumWindowRule = Extract<MatchRule, { type: 'sum_window' }>;
 
@@ -117,6 +118,9 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
   const oneGroup = oneIsA ? s.groupOfA : s.groupOfB;
   const manyGroup = oneIsA ? s.groupOfB : s.groupOfA;
   const { aStart, aIdx, bStart, bIdx } = s.buckets;
+  const oneMask = ruleMask(s, r, oneIsA ? 'a' : 'b');
+  const manyMask = ruleMask(s, r, oneIsA ? 'b' : 'a');
+  const takes = (mask: Uint8Array | undefined, x: number) => mask === undefined || mask[x] === 1;
 
   for (let k = 0; k < s.buckets.count; k++) {
     if (s.leftA[k] === 0 || s.leftB[k] === 0) continue;
@@ -126,13 +130,13 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
     const spoken = spokenFor(s, k);
     for (let p = oneStart[k]; p < oneStart[k + 1]; p++) {
       const x = oneIdx[p];
-      if (oneGroup[x] === FREE && oneAmount[x] !== 0 && oneDay[x] !== NO_DAY && !spoken.has(oneIsA ? x : ~x))
-        ones.push(x);
+      if (oneGroup[x] !== FREE || oneAmount[x] === 0 || oneDay[x] === NO_DAY || !takes(oneMask, x)) continue;
+      if (!spoken.has(oneIsA ? x : ~x)) ones.push(x);
     }
     for (let p = manyStart[k]; p < manyStart[k + 1]; p++) {
       const y = manyIdx[p];
-      if (manyGroup[y] === FREE && manyAmount[y] !== 0 && manyDay[y] !== NO_DAY && !spoken.has(oneIsA ? ~y : y))
-        many.push(y);
+      if (manyGroup[y] !== FREE || manyAmount[y] === 0 || manyDay[y] === NO_DAY || !takes(manyMask, y)) continue;
+      if (!spoken.has(oneIsA ? ~y : y)) many.push(y);
     }
     if (ones.length === 0 || many.length < rule.min_items) continue;
     many.sort((x, y) => manyDay[x] - manyDay[y] || x - y);

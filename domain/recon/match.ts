@@ -53,7 +53,7 @@ function runRule(s: MatchState, r: number, rule: ReconciliationDefinition['rules
     case 'subset_sum':
       return runSubsetSum(s, r, rule);
     case 'sum_window':
-      reviewAgainstSums(s, rule);
+      reviewAgainstSums(s, r, rule);
       return runSumWindow(s, r, rule);
   }
 }

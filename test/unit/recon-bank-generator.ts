@@ -7,6 +7,20 @@ import { prng } from './recon-generator';
 
 export const PERIOD_END = '2026-01-31';
 
+/**
+ * Bank transaction codes as camt.053 writes them (BkTxCd Domn/Fmly/SubFmly, the bank connectors' field
+ * bank_transaction_code): a cash deposit at the counter, SEPA credit transfers received and issued, charges.
+ */
+export const TX = {
+  deposit: 'PMNT/CNTR/CDPT',
+  received: 'PMNT/RCDT/ESCT',
+  issued: 'PMNT/ICDT/ESCT',
+  charges: 'ACMT/MDOP/CHRG',
+} as const;
+
+/** Keeps cash deposits out of the one-to-one rules: a slip's total is never one receipt's amount by chance. */
+const notDeposits = { bank_transaction_code: { not_in: [TX.deposit] } };
+
 export const bankDefinition: ReconciliationDefinitionInput = {
   id: 'bank-vs-gl',
   a: {
@@ -57,8 +71,8 @@ export const bankDefinition: ReconciliationDefinitionInput = {
   },
   rules: [
     { id: 'reference', type: 'exact', match_on: ['reference'] },
-    { id: 'same-day', type: 'exact', compare_date: true },
-    { id: 'window', type: 'date_window', days: 3 },
+    { id: 'same-day', type: 'exact', compare_date: true, where_a: notDeposits },
+    { id: 'window', type: 'date_window', days: 3, where_a: notDeposits },
     {
       id: 'deposit-slip',
       type: 'sum_window',
@@ -67,6 +81,8 @@ export const bankDefinition: ReconciliationDefinitionInput = {
       days_after: 0,
       min_items: 2,
       max_items: 8,
+      // Only the bank's cash deposits are sums of receipts; a payment is never searched as one.
+      where_a: { bank_transaction_code: { in: [TX.deposit] } },
     },
   ],
   categorisation: {
@@ -127,10 +143,17 @@ export function generateBankScenario(payments: number, seed = 17): BankScenario 
   };
   let caseNo = 0;
   let invoiceNo = 100_000;
-  const addBank = (memo: string, day: number, x: number, remittance: string) =>
+  const addBank = (memo: string, day: number, x: number, remittance: string, code?: string) =>
     bank.push({
       line: bank.length + 1,
-      values: { bank_ref: `ST${bank.length + 1}`, booked: iso(day), amount: cents(x), remittance, memo },
+      values: {
+        bank_ref: `ST${bank.length + 1}`,
+        booked: iso(day),
+        amount: cents(x),
+        remittance,
+        bank_transaction_code: code ?? (x < 0 ? TX.issued : TX.received),
+        memo,
+      },
     });
   const addGl = (memo: string, day: number, x: number, description: string) =>
     gl.push({
@@ -183,6 +206,7 @@ export function generateBankScenario(payments: number, seed = 17): BankScenario 
       day,
       parts.reduce((t, x) => t + x, 0),
       'CASH DEPOSIT',
+      TX.deposit,
     );
     used.add(parts.reduce((t, x) => t + x, 0));
     planted.deposit++;
@@ -207,8 +231,8 @@ export function generateBankScenario(payments: number, seed = 17): BankScenario 
   for (let p = 0; p < some; p++) {
     const memo = `fee:${++caseNo}`;
     // Small fees below the threshold are few: the range 0.10..2.00 holds about 60 amounts a cent apart.
-    if (p % 2 === 0 || p >= 60) addBank(memo, int(1, 31), -amount(2_01, 80_00), 'ACCOUNT FEE 01/2026');
-    else addBank(memo, int(1, 31), -amount(10, 2_00), 'SEPA');
+    if (p % 2 === 0 || p >= 60) addBank(memo, int(1, 31), -amount(2_01, 80_00), 'ACCOUNT FEE 01/2026', TX.charges);
+    else addBank(memo, int(1, 31), -amount(10, 2_00), 'SEPA', TX.charges);
     planted.fee++;
   }
   for (let p = 0; p < some; p++) {
