@@ -1,6 +1,6 @@
 // The bank reconciliation statement of a run already in the result store: its exceptions, read in batches, are the
 // reconciling items (accepted ones carry a difference a rule accepted; explained and resolved ones still separate the
-// two balances, so every status counts). The balances come from the caller: the bank's from the statement file
+// two balances, so every status counts; one a person explained as a bank or book error is listed as such). The balances come from the caller: the bank's from the statement file
 // (connectors/closing-balance.ts), the books' given or summed.
 // Except what roll-forward settled (issue 15): a previous period's item this period's data cleared (a cheque the
 // bank has now paid) and this period's record that cleared it are both in the two balances already, so neither is a
@@ -24,6 +24,7 @@ export function statementException(row: ExceptionRow): StatementException {
     b: row.bItems,
     amount_a: row.amountA ?? '0',
     amount_b: row.amountB ?? '0',
+    reason_code: row.reasonCode,
   };
 }
 

@@ -65,6 +65,8 @@ export interface ExceptionRow extends Required<Omit<ExceptionInput, 'evidence'>>
   runId: string;
   evidence: unknown;
   status: ExceptionStatus;
+  /** The reason code of a person's explanation (exception actions), null while none. */
+  reasonCode: string | null;
   explanation: string | null;
   explainedBy: string | null;
   explainedAt: string | null;
@@ -238,7 +240,7 @@ const MATCH_COLUMNS = [
 ] as const;
 
 const EXCEPTION_SELECT = `item_id, side, key, category, currency, amount, difference, rule, a_items, b_items,
-  amount_a, amount_b, accepted, evidence, part, status,
+  amount_a, amount_b, accepted, evidence, part, status, reason_code,
   explanation, explained_by, explained_at, resolved_by, resolved_at`;
 
 export function createResultStore(deps: ResultStoreDeps): ResultStore {
@@ -341,6 +343,7 @@ export function createResultStore(deps: ResultStoreDeps): ResultStore {
       amountB: r.amount_b,
       accepted: r.accepted === 'true',
       status: r.status as ExceptionStatus,
+      reasonCode: r.reason_code ?? null,
       explanation: r.explanation === null ? null : codec.dec(EXCEPTIONS_TABLE, 'explanation', itemId, r.explanation),
       explainedBy: r.explained_by,
       explainedAt: r.explained_at,

@@ -10,13 +10,19 @@ import { describeMaterial, type MaterialityResult, unexplainedAboveMateriality }
 export const EXCEPTION_STATES = ['open', 'explained', 'resolved', 'carried_forward', 'confirmed', 'rejected'] as const;
 export type ExceptionState = (typeof EXCEPTION_STATES)[number];
 
-/** The reason codes a reconciliation offers when its definition names none. */
+/**
+ * The reason codes a reconciliation offers when its definition names none. `bank_error` and `book_error` are a
+ * person's word that the bank or the books are wrong: the bank reconciliation statement lists such items under their
+ * own headings (domain/recon/bank-statement.ts).
+ */
 export const DEFAULT_REASON_CODES = [
   'timing',
   'bank_fee',
   'fx',
   'posting_error',
   'duplicate_posting',
+  'bank_error',
+  'book_error',
   'under_investigation',
   'other',
 ] as const;

@@ -3,6 +3,9 @@
 // outstanding checks and payments), the balance per books brought to an adjusted balance by the items the bank holds
 // and the books do not (bank fees, other bank-only items, differences on paired records), and the two adjusted
 // balances compared. When they differ, the difference is shown as unexplained: never absorbed into an item.
+// An error is a person's word (an explanation with reason code `bank_error` or `book_error`, through the exception
+// actions): a bank error brings the balance per bank to what the books hold, a book error the balance per books to
+// what the bank holds, each under its own heading.
 //
 // Amounts as normalised by the reconciliation: positive is money into the account (a bank credit, a GL debit), so a
 // credit balance at the bank and a debit balance of the GL cash account are both positive. Arithmetic is exact, in
@@ -15,9 +18,16 @@ export const BANK_ADJUSTMENTS = [
   'deposit_in_transit',
   'outstanding_check',
   'outstanding_payment',
+  'bank_error',
   'other_book_only',
 ] as const;
-export const BOOK_ADJUSTMENTS = ['bank_fee', 'other_bank_only', 'paired_difference', 'accepted_difference'] as const;
+export const BOOK_ADJUSTMENTS = [
+  'bank_fee',
+  'book_error',
+  'other_bank_only',
+  'paired_difference',
+  'accepted_difference',
+] as const;
 export type BankAdjustmentKind = (typeof BANK_ADJUSTMENTS)[number];
 export type BookAdjustmentKind = (typeof BOOK_ADJUSTMENTS)[number];
 export type ReconcilingItemKind = BankAdjustmentKind | BookAdjustmentKind;
@@ -28,6 +38,8 @@ export const EXPLAINED_KINDS: ReadonlySet<ReconcilingItemKind> = new Set([
   'outstanding_check',
   'outstanding_payment',
   'bank_fee',
+  'bank_error',
+  'book_error',
   'accepted_difference',
 ]);
 
@@ -41,6 +53,8 @@ export interface StatementException {
   b: readonly string[];
   amount_a: string;
   amount_b: string;
+  /** The reason code of a person's explanation, when there is one (`bank_error`, `book_error` name an error). */
+  reason_code?: string | null;
 }
 
 export interface StatementBalance {
@@ -176,6 +190,14 @@ export function bankReconciliationStatement(input: BankStatementInput): BankReco
       kind = 'accepted_difference';
       amount = bankAmount - bookAmount;
       if (amount === 0n) continue;
+    } else if (e.reason_code === 'bank_error') {
+      // The bank is wrong: its balance is brought to what the books hold (a bank-only record taken out, a paired
+      // record's difference reversed).
+      kind = 'bank_error';
+      amount = bookAmount - bankAmount;
+    } else if (e.reason_code === 'book_error') {
+      kind = 'book_error';
+      amount = bankAmount - bookAmount;
     } else if (bankIds.length === 0) {
       kind = BOOK_KIND[e.category] ?? 'other_book_only';
       amount = bookAmount;

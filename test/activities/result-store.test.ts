@@ -178,6 +178,7 @@ describe('the reconciliation result store', () => {
         amountB: null,
         accepted: false,
         status: 'open',
+        reasonCode: null,
         explanation: null,
         explainedBy: null,
         explainedAt: null,

@@ -41,6 +41,8 @@ describe('an exception action as a person sends it', () => {
       'fx',
       'posting_error',
       'duplicate_posting',
+      'bank_error',
+      'book_error',
       'under_investigation',
       'other',
     ]);

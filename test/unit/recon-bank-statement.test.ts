@@ -60,11 +60,13 @@ describe('the bank reconciliation statement', () => {
       { kind: 'deposit_in_transit', count: 1, total: '1200.00' },
       { kind: 'outstanding_check', count: 2, total: '-775.50' },
       { kind: 'outstanding_payment', count: 1, total: '-100.00' },
+      { kind: 'bank_error', count: 0, total: '0.00' },
       { kind: 'other_book_only', count: 0, total: '0.00' },
     ]);
     expect(s.adjusted_balance_per_bank).toBe('10324.50');
     expect(s.book_adjustments).toEqual([
       { kind: 'bank_fee', count: 1, total: '-15.75' },
+      { kind: 'book_error', count: 0, total: '0.00' },
       { kind: 'other_bank_only', count: 1, total: '2.80' },
       { kind: 'paired_difference', count: 1, total: '-40.00' },
       { kind: 'accepted_difference', count: 1, total: '0.01' },
@@ -86,6 +88,43 @@ describe('the bank reconciliation statement', () => {
       'accepted_difference',
     ]);
     expect(s.warnings).toEqual([]);
+  });
+
+  it('lists items a person explained as a bank or book error under their own headings, and still agrees', () => {
+    // The interest (bank only) was credited to the wrong account by the bank; the short payment was keyed 980.00
+    // in the books for the 940.00 received; a bank fee said to be the bank's error comes out of the bank balance.
+    const said = (e: StatementException, reason: string): StatementException => ({ ...e, reason_code: reason });
+    const explained = items.map((e) =>
+      e.id === 'B4' ? said(e, 'bank_error') : e.id === 'B5' ? said(e, 'book_error') : said(e, 'timing'),
+    );
+    const s = bankReconciliationStatement(input({ exceptions: explained }));
+    expect(s.bank_adjustments.find((a) => a.kind === 'bank_error')).toEqual({
+      kind: 'bank_error',
+      count: 1,
+      total: '-2.80',
+    });
+    expect(s.book_adjustments.find((a) => a.kind === 'book_error')).toEqual({
+      kind: 'book_error',
+      count: 1,
+      total: '-40.00',
+    });
+    expect(s.book_adjustments.find((a) => a.kind === 'other_bank_only')?.count).toBe(0);
+    expect(s.book_adjustments.find((a) => a.kind === 'paired_difference')?.count).toBe(0);
+    // 10,324.50 - 2.80 on the bank side; the books lose the interest they no longer need to reach.
+    expect(s.adjusted_balance_per_bank).toBe('10321.70');
+    expect(s.adjusted_balance_per_books).toBe('10321.70');
+    expect(s.agrees).toBe(true);
+    // A person named both: nothing is left to explain.
+    expect(s.items_to_explain).toBe(0);
+    expect(s.items.filter((i) => i.kind.endsWith('_error')).map((i) => [i.kind, i.exception_id, i.amount])).toEqual([
+      ['bank_error', 'B4', '-2.80'],
+      ['book_error', 'B5', '-40.00'],
+    ]);
+    // A tolerance match stays what the rule accepted, whatever its reason code.
+    const accepted = bankReconciliationStatement(
+      input({ exceptions: [said(items[7], 'bank_error')], balance_per_books: { amount: '9999.99', source: 'GL' } }),
+    );
+    expect(accepted.items.map((i) => i.kind)).toEqual(['accepted_difference']);
   });
 
   it('shows a difference nothing explains as unexplained, and does not agree', () => {
@@ -151,7 +190,7 @@ describe('the bank reconciliation statement', () => {
         },
       ],
     });
-    expect(s.bank_adjustments[3]).toEqual({ kind: 'other_book_only', count: 1, total: '-2000' });
+    expect(s.bank_adjustments[4]).toEqual({ kind: 'other_book_only', count: 1, total: '-2000' });
     expect(s.adjusted_balance_per_bank).toBe('148000');
     expect(s.agrees).toBe(true);
     expect(s.warnings).toEqual(["the bank's closing balance is dated 2026-01-30, the period ends 2026-01-31"]);
@@ -190,6 +229,7 @@ describe('the bank reconciliation statement', () => {
       ['deposit_in_transit', scenario.planted.in_transit],
       ['outstanding_check', scenario.planted.check],
       ['outstanding_payment', scenario.planted.outgoing],
+      ['bank_error', 0],
       ['other_book_only', 0],
     ]);
     expect(s.book_adjustments[0]).toMatchObject({ kind: 'bank_fee', count: scenario.planted.fee });
