@@ -4,11 +4,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Pool } from 'pg';
 import type { ApprovalPolicy } from '../../domain/approval/policy';
+import type { MaterialityResult } from '../../domain/exceptions/materiality';
 import type { ApprovalActivityConfig } from '../approval';
 import { AuditLedger } from '../audit-ledger/ledger';
 import { defaultResultStore, envelopeSealer, type ReconActivityConfig } from '../recon';
 import { createExceptionActionStore, type ExceptionActionStore } from '../result-store/exception-actions';
 import { createSuggestionStore, type SuggestionStore } from '../result-store/suggestions';
+import { unexplainedMaterialOfRun } from '../result-store/unexplained-material';
 import type { SystemRegistry } from '../systems';
 import { applySignedExceptionAction, type ExceptionActionOutcome, type ExceptionActionTarget } from './signed-action';
 
@@ -70,6 +72,22 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
     return opened;
   };
   return {
+    /**
+     * Certification before a reconciliation's approval: per run, its unexplained exceptions above `materiality`.
+     * A read: retried freely; the approval waits for it, so its outage refuses the approval rather than passing it.
+     */
+    async unexplainedMaterial(input: {
+      reconciliations: { reconId: string; runId: string }[];
+      materiality: string;
+    }): Promise<{ reconId: string; material: MaterialityResult }[]> {
+      // A run the close names was written by the reconciliation, so the store's tables exist.
+      const pool = deps.systems.postgres('results');
+      const out: { reconId: string; material: MaterialityResult }[] = [];
+      for (const r of input.reconciliations)
+        out.push({ reconId: r.reconId, material: await unexplainedMaterialOfRun(pool, r, input.materiality) });
+      return out;
+    },
+
     async applyExceptionAction(input: ApplyExceptionActionInput): Promise<ExceptionActionOutcome> {
       const keys = deps.approval?.keys;
       const userKeys = deps.approval?.userKeys;

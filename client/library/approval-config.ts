@@ -40,6 +40,8 @@ export interface CheckpointOptions {
   evidenceRequired?: boolean | string[];
   resolutionRequired?: boolean;
   materialityThreshold?: Limit;
+  /** A reconciliation checkpoint refuses approvals while exceptions above this amount are unexplained. */
+  exceptionMateriality?: Limit;
 }
 
 export interface DelegationOptions {
@@ -71,6 +73,7 @@ export function checkpointOf(id: string, o: CheckpointOptions): Checkpoint {
     ...(o.evidenceRequired !== undefined ? { evidence_required: o.evidenceRequired } : {}),
     ...(o.resolutionRequired !== undefined ? { resolution_required: o.resolutionRequired } : {}),
     ...(o.materialityThreshold !== undefined ? { materiality_threshold: o.materialityThreshold } : {}),
+    ...(o.exceptionMateriality !== undefined ? { exception_materiality: o.exceptionMateriality } : {}),
   };
   return out as Checkpoint;
 }
@@ -87,6 +90,7 @@ export const POLICY_FIELD_NAMES: Record<string, string> = {
   evidence_required: 'evidenceRequired',
   resolution_required: 'resolutionRequired',
   materiality_threshold: 'materialityThreshold',
+  exception_materiality: 'exceptionMateriality',
   from_date: 'fromDate',
   to_date: 'toDate',
 };

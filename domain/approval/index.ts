@@ -5,3 +5,4 @@ export * from './rules';
 export * from './resubmission';
 export * from './legacy';
 export * from './person-keys';
+export * from './exception-gate';

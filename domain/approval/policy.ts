@@ -102,6 +102,11 @@ export const CheckpointSchema = z.strictObject({
   resolution_required: z.boolean().default(false),
   /** chain mode only: at or below this amount a single covering approver is enough. */
   materiality_threshold: NonNegativeDecimal.optional(),
+  /**
+   * Certification of a reconciliation checkpoint: no approval counts while the reconciliations it approves have
+   * unexplained exceptions whose amount is above this (strictly; "0" means every non-zero one).
+   */
+  exception_materiality: NonNegativeDecimal.optional(),
 });
 
 export const DelegationSchema = z.strictObject({

@@ -41,7 +41,10 @@ export type RefusalCode =
   | 'over_limit'
   | 'evidence_missing'
   | 'resolution_missing'
-  | 'comments_missing';
+  | 'comments_missing'
+  // exception-gate.ts: the approver explained or resolved the reconciliation's exceptions; material ones unexplained.
+  | 'explainer_approval'
+  | 'exceptions_unexplained';
 
 export interface ChainLevel {
   level: number;

@@ -216,6 +216,7 @@ export function seedWorkflow(): FinancialWorkflow {
       escalation: { timeout: '4h', escalationPath: ['manager', 'director'] },
       evidenceRequired: ['reconciliation_report'],
       resolutionRequired: true,
+      exceptionMateriality: '0',
       item: {
         type: 'reconciliation',
         preparer: 'ann.accountant',

@@ -43,6 +43,7 @@ import {
 } from './instance';
 import { createDecisions } from './decisions';
 import { createEscalation } from './escalation';
+import type { ExceptionGateSource } from './exception-gate';
 import type { CheckpointHost } from './host';
 import { createNotifier } from './notifications';
 import { createLedgerTrail } from './ledger';
@@ -64,6 +65,11 @@ export interface Checkpoints {
   addFromTemplate(id: string, templateId: string): boolean;
   /** The user's roles in the policy's directory; undefined when the workflow has no approval policy. */
   rolesOf(userId: string): readonly string[] | undefined;
+  /**
+   * The hosting workflow (the close) says which reconciliations a checkpoint approves and who worked their
+   * exceptions: approvals of those checkpoints then pass the exception gate (./exception-gate.ts).
+   */
+  gateExceptions(source: (checkpointId: string) => ExceptionGateSource | undefined): void;
 }
 
 export interface CheckpointsOptions {
@@ -233,6 +239,9 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       }));
     },
     statuses,
+    gateExceptions(source) {
+      host.exceptionGate = source;
+    },
     rolesOf(userId) {
       return policy ? (findUser(policy, userId)?.roles ?? []) : undefined;
     },

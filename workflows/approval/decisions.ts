@@ -10,12 +10,15 @@ import {
   findCheckpoint,
   findRole,
   findUser,
+  refuseDecision,
   type ApprovalPolicy,
   type ApprovalVerification,
   type CheckpointState,
   type DecisionAttempt,
+  type GateRefusal,
 } from '../../domain/approval';
 import type { ApprovalAnswer, ApprovalSignal } from '../definitions';
+import { exceptionGate } from './exception-gate';
 import { answer, verify, type CheckpointHost } from './host';
 import {
   causeMessage,
@@ -133,7 +136,7 @@ export function createDecisions(host: CheckpointHost): {
     const checkpointId = str(s?.checkpointId) ?? '';
     const signal: ApprovalSignal = { ...s, checkpointId };
     const attempt = await attemptOf(signal, find(checkpointId));
-    const a = judge(checkpointId, attempt);
+    const a = judge(checkpointId, attempt, await gateRefusal(checkpointId, attempt));
     const sig = attempt.signature;
     await toLedger(
       {
@@ -153,13 +156,35 @@ export function createDecisions(host: CheckpointHost): {
     return a;
   }
 
-  function judge(checkpointId: string, attempt: DecisionAttempt): ApprovalAnswer {
+  /**
+   * An approval the checkpoint's rules would accept, of a checkpoint approving reconciliations, must also pass the
+   * exception gate (./exception-gate.ts): refused while its signer worked their exceptions or material ones remain
+   * unexplained. Judged here, in the handler, so the refusal is recorded under the verified identity.
+   */
+  async function gateRefusal(checkpointId: string, attempt: DecisionAttempt): Promise<GateRefusal | undefined> {
+    if (attempt.decision !== 'approved' || attempt.signature.status !== 'verified') return undefined;
+    const inst = find(checkpointId);
+    const source = host.exceptionGate?.(checkpointId);
+    if (!source || !inst?.state || !inst.policy || inst.legacy) return undefined;
+    const dry = evaluateDecision(policyFor(inst, attempt), inst.state, attempt, now());
+    if (!dry.accepted) return undefined;
+    const signers = [attempt.approverId, ...(dry.signature.onBehalfOf ? [dry.signature.onBehalfOf] : [])];
+    const cp = findCheckpoint(inst.policy, checkpointId);
+    return exceptionGate(checkpointId, source, cp?.exception_materiality, signers);
+  }
+
+  function judge(checkpointId: string, attempt: DecisionAttempt, gated?: GateRefusal): ApprovalAnswer {
     let inst = find(checkpointId);
     const policy = host.policy();
     if (!inst && policy && findCheckpoint(policy, checkpointId)) inst = newInstance(checkpointId);
     if (!inst?.state) return refusedBeforeOpen(inst, checkpointId, attempt);
 
-    const r = evaluateDecision(policyFor(inst, attempt), inst.state, attempt, now());
+    // Decisions are applied one at a time (checkpoints.ts, serially), but a timer may have closed the checkpoint
+    // while the gate read the store: then the checkpoint's own refusal says so.
+    const r =
+      gated && inst.state.status === 'open'
+        ? refuseDecision(inst.state, attempt, now(), gated)
+        : evaluateDecision(policyFor(inst, attempt), inst.state, attempt, now());
     inst.state = r.newState;
     if (!r.accepted) {
       const refused = inst.state.audit.filter((e) => e.outcome === 'refused').length;

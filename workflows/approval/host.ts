@@ -5,6 +5,7 @@ import type { ApprovalActivities } from '../../activities/approval';
 import { currentRound, type ApprovalPolicy } from '../../domain/approval';
 import type { ApprovalAnswer } from '../definitions';
 import type { ApprovalsStatus } from '../types';
+import type { ExceptionGateSource } from './exception-gate';
 import type { Instance } from './instance';
 import type { LedgerTrail } from './ledger';
 import type { Notifier } from './notifications';
@@ -25,6 +26,8 @@ export interface CheckpointHost {
   notifier: Notifier;
   /** Judged attempts on their way to the audit ledger. */
   ledger: LedgerTrail;
+  /** The reconciliations a checkpoint approves and who worked their exceptions (the close); none: no gate. */
+  exceptionGate?: (checkpointId: string) => ExceptionGateSource | undefined;
 }
 
 // Verification reads only the worker's key set: a local activity answers within the workflow task that handles

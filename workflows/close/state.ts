@@ -20,6 +20,7 @@ import type {
   CloseWorkflowInput,
   TaskStatus,
 } from '../types';
+import { exceptionGateOf } from './exception-gate';
 import { invalidPlan, normaliseInput } from './input';
 import { taskStatusOf, toGraphState } from './runtime';
 import { closeStatusView } from './status-view';
@@ -97,7 +98,7 @@ export function openCloseRun(input: CloseWorkflowInput): CloseRun {
   });
   checkpoints.install();
   const tasks: TaskStatus[] = carried ? carried.tasks : plan.tasks.map((t) => taskStatusOf(t));
-  return {
+  const run: CloseRun = {
     closeId: info.workflowId,
     firstExecutionRunId: info.firstExecutionRunId,
     options,
@@ -128,6 +129,9 @@ export function openCloseRun(input: CloseWorkflowInput): CloseRun {
     waiverTemplate,
     waiverItemType: itemType,
   };
+  // Approvals of the reconciliations' checkpoints answer to the work on their exceptions (issue 15).
+  checkpoints.gateExceptions((checkpointId) => exceptionGateOf(run, checkpointId));
+  return run;
 }
 
 /** Records that something changed: the loop looks again, and the run has something to carry on. */

@@ -1,0 +1,50 @@
+// What the close tells its approval checkpoints about the reconciliations they approve (issue 15;
+// workflows/approval/exception-gate.ts judges with it): an approval task's reconciliation predecessors, each with
+// its result-store run and the people whose explanations or resolutions of its exceptions the close accepted
+// (its journal of exception actions, workflows/close/exception-actions.ts, carried across continue-as-new).
+import type { ExceptionWork } from '../../domain/approval';
+import type { ExceptionGateSource } from '../approval/exception-gate';
+import type { CloseJournalEntry } from '../types';
+import type { CloseRun } from './state';
+
+const WORK = new Map<string, ExceptionWork['action']>([
+  ['exceptions.explain', 'explain'],
+  ['exceptions.resolve', 'resolve'],
+]);
+
+/** `2 exception(s), result-store action 7` from an accepted action's note; the time it was taken otherwise. */
+function whatWasWorked(e: CloseJournalEntry): string {
+  const m = /^(\d+ exception\(s\)) of .* \(result-store action (\d+)\)$/.exec(e.note ?? '');
+  return m ? `${m[1]} in action ${m[2]}` : `action at ${e.at}`;
+}
+
+/** The reconciliations checkpoint `checkpointId` approves, or nothing when no approval task of it follows one. */
+export function exceptionGateOf(r: CloseRun, checkpointId: string): ExceptionGateSource | undefined {
+  const approvals = r.tasks.filter(
+    (t) => t.kind === 'approval' && r.specById.get(t.id)?.config?.checkpointId === checkpointId,
+  );
+  const reconTasks = approvals
+    .flatMap((a) => a.predecessors ?? [])
+    .map((p) => r.taskById.get(p.task))
+    .filter((t, i, all) => t?.kind === 'reconciliation' && all.indexOf(t) === i);
+  if (!reconTasks.length) return undefined;
+  return {
+    reconciliations: reconTasks.map((t) => {
+      const task = t as NonNullable<typeof t>;
+      const spec = r.specById.get(task.id);
+      const reconId = task.result?.reconId ?? String(spec?.config?.reconId ?? task.id);
+      const work = r.journal.flatMap((e): ExceptionWork[] => {
+        const action = WORK.get(e.action);
+        return action && e.accepted !== false && e.taskId === task.id
+          ? [{ by: e.by, action, itemIds: [whatWasWorked(e)] }]
+          : [];
+      });
+      return {
+        reconId,
+        ...(task.result?.runId ? { runId: task.result.runId } : {}),
+        state: task.state,
+        work,
+      };
+    }),
+  };
+}
