@@ -13,7 +13,7 @@ import { totalsText } from '../../domain/exceptions/materiality';
 import { parseSuggestionAction } from '../../domain/exceptions/suggestions';
 import type { ExceptionActionRequest } from '../../workflows/close/exception-actions';
 import type { OpenedStores } from './exceptions-context';
-import { actorOf, csvCell, filterOf, type FilterOpts, wholeDays, withFilterOptions } from './exceptions-options';
+import { actorOf, csvCell, filterOf, type ListOpts, wholeDays, withListOptions } from './exceptions-options';
 
 type Out = (s: string) => void;
 
@@ -71,65 +71,54 @@ function describe(x: PendingSuggestion, asOf: string): string[] {
 }
 
 export function registerSuggestionCommands(ex: Command, out: Out, ctx: SuggestionCommandsContext): void {
-  withFilterOptions(
+  withListOptions(
     ex
       .command('suggestions <closeId> <reconciliation>')
       .description('suggested matches waiting for a person, with their candidates (filtered and paged like list)'),
-  )
-    .option('--offset <n>', 'skip the first n', wholeDays, 0)
-    .option('--limit <n>', 'at most n (default 50)', wholeDays, 50)
-    .option('--as-of <date>', 'the day ages are counted to (default today)')
-    .option('--json', 'print JSON')
-    .option('--csv', 'print CSV (one line per candidate)')
-    .action(
-      async (
-        closeId: string,
-        recon: string,
-        o: FilterOpts & { offset: number; limit: number; asOf?: string; json?: boolean; csv?: boolean },
-      ) => {
-        const asOf = o.asOf ?? ctx.now().toISOString();
-        await ctx.withStores(closeId, recon, async (t, s) => {
-          const page = await suggestionsOf(s).list(t.runId, {
-            filter: filterOf(o),
-            asOf,
-            offset: o.offset,
-            limit: o.limit,
-          });
-          if (o.json) {
-            out(JSON.stringify({ ...t, asOf, offset: o.offset, ...page }));
-            return;
-          }
-          if (o.csv) {
-            const rows = page.items.flatMap((x) =>
-              x.candidates.map((c) => [
-                x.itemId,
-                x.rule,
-                x.because,
-                x.state,
-                x.currency ?? '',
-                x.difference ?? '',
-                x.key,
-                x.firstSeen,
-                String(ageInDays(x.firstSeen, asOf)),
-                String(c.number),
-                c.a.join('+'),
-                c.b.join('+'),
-                c.amountA,
-                c.amountB,
-                c.difference,
-              ]),
-            );
-            out([[...CSV_COLUMNS], ...rows].map((r) => r.map(csvCell).join(',')).join('\n'));
-            return;
-          }
-          for (const x of page.items) out(describe(x, asOf).join('\n'));
-          out(
-            `${page.count} suggestion(s) of ${t.reconId} pending (${describeFilter(filterOf(o))}); showing ` +
-              `${page.items.length ? `${o.offset + 1}-${o.offset + page.items.length}` : 'none'}`,
-          );
-        });
-      },
-    );
+    'print CSV (one line per candidate)',
+  ).action(async (closeId: string, recon: string, o: ListOpts) => {
+    const asOf = o.asOf ?? ctx.now().toISOString();
+    await ctx.withStores(closeId, recon, async (t, s) => {
+      const page = await suggestionsOf(s).list(t.runId, {
+        filter: filterOf(o),
+        asOf,
+        offset: o.offset,
+        limit: o.limit,
+      });
+      if (o.json) {
+        out(JSON.stringify({ ...t, asOf, offset: o.offset, ...page }));
+        return;
+      }
+      if (o.csv) {
+        const rows = page.items.flatMap((x) =>
+          x.candidates.map((c) => [
+            x.itemId,
+            x.rule,
+            x.because,
+            x.state,
+            x.currency ?? '',
+            x.difference ?? '',
+            x.key,
+            x.firstSeen,
+            String(ageInDays(x.firstSeen, asOf)),
+            String(c.number),
+            c.a.join('+'),
+            c.b.join('+'),
+            c.amountA,
+            c.amountB,
+            c.difference,
+          ]),
+        );
+        out([[...CSV_COLUMNS], ...rows].map((r) => r.map(csvCell).join(',')).join('\n'));
+        return;
+      }
+      for (const x of page.items) out(describe(x, asOf).join('\n'));
+      out(
+        `${page.count} suggestion(s) of ${t.reconId} pending (${describeFilter(filterOf(o))}); showing ` +
+          `${page.items.length ? `${o.offset + 1}-${o.offset + page.items.length}` : 'none'}`,
+      );
+    });
+  });
 
   for (const name of ['confirm', 'reject'] as const) {
     const cmd = ex

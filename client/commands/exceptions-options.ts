@@ -43,6 +43,18 @@ export function withFilterOptions(cmd: Command): Command {
     .option('--key <glob>', 'key pattern: * any characters, ? one');
 }
 
+/** The options of a filtered, paged listing (list, suggestions): the filters, then paging, the as-of day and the format. */
+export type ListOpts = FilterOpts & { offset: number; limit: number; asOf?: string; json?: boolean; csv?: boolean };
+
+export function withListOptions(cmd: Command, csvHelp: string): Command {
+  return withFilterOptions(cmd)
+    .option('--offset <n>', 'skip the first n', wholeDays, 0)
+    .option('--limit <n>', 'at most n (default 50)', wholeDays, 50)
+    .option('--as-of <date>', 'the day ages are counted to (default today)')
+    .option('--json', 'print JSON')
+    .option('--csv', csvHelp);
+}
+
 export function filterOf(o: FilterOpts): ExceptionFilter {
   return {
     ...(o.category?.length ? { categories: o.category } : {}),

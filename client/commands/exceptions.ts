@@ -24,7 +24,16 @@ import {
   type OpenedStores,
   targetOf,
 } from './exceptions-context';
-import { actorOf, csvCell, filterOf, type FilterOpts, table, wholeDays, withFilterOptions } from './exceptions-options';
+import {
+  actorOf,
+  csvCell,
+  filterOf,
+  type FilterOpts,
+  type ListOpts,
+  table,
+  withFilterOptions,
+  withListOptions,
+} from './exceptions-options';
 import { registerSuggestionCommands } from './exception-suggestions';
 
 export { targetOf, type ExceptionsCliDeps, type OpenedStores } from './exceptions-context';
@@ -116,43 +125,32 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
     );
   registerSuggestionCommands(ex, out, { env, now, withStores, send, formatOutcome });
 
-  withFilterOptions(
+  withListOptions(
     ex
       .command('list <closeId> <reconciliation>')
       .description('the exceptions of a reconciliation task (its id or reconciliation id), filtered and paged'),
-  )
-    .option('--offset <n>', 'skip the first n', wholeDays, 0)
-    .option('--limit <n>', 'at most n (default 50)', wholeDays, 50)
-    .option('--as-of <date>', 'the day ages are counted to (default today)')
-    .option('--json', 'print JSON')
-    .option('--csv', 'print CSV (every column)')
-    .action(
-      async (
-        closeId: string,
-        recon: string,
-        o: FilterOpts & { offset: number; limit: number; asOf?: string; json?: boolean; csv?: boolean },
-      ) => {
-        const asOf = o.asOf ?? now().toISOString();
-        await withStores(closeId, recon, async (t, s) => {
-          const page = await s.store.list(t.runId, { filter: filterOf(o), asOf, offset: o.offset, limit: o.limit });
-          if (o.json) {
-            out(JSON.stringify({ ...t, asOf, offset: o.offset, ...page }));
-            return;
-          }
-          const rows = page.items.map((x) => cells(x, asOf));
-          if (o.csv) {
-            out([[...COLUMNS], ...rows].map((r) => r.map(csvCell).join(',')).join('\n'));
-            return;
-          }
-          const short = [0, 1, 2, 3, 4, 5, 7, 8, 10, 12];
-          out(table([short.map((i) => COLUMNS[i]), ...rows.map((r) => short.map((i) => r[i]))]));
-          out(
-            `${page.count} exception(s) of ${t.reconId} match (${describeFilter(filterOf(o))}), totalling ` +
-              `${totalsText(page.totals)}; showing ${page.items.length ? `${o.offset + 1}-${o.offset + page.items.length}` : 'none'}`,
-          );
-        });
-      },
-    );
+    'print CSV (every column)',
+  ).action(async (closeId: string, recon: string, o: ListOpts) => {
+    const asOf = o.asOf ?? now().toISOString();
+    await withStores(closeId, recon, async (t, s) => {
+      const page = await s.store.list(t.runId, { filter: filterOf(o), asOf, offset: o.offset, limit: o.limit });
+      if (o.json) {
+        out(JSON.stringify({ ...t, asOf, offset: o.offset, ...page }));
+        return;
+      }
+      const rows = page.items.map((x) => cells(x, asOf));
+      if (o.csv) {
+        out([[...COLUMNS], ...rows].map((r) => r.map(csvCell).join(',')).join('\n'));
+        return;
+      }
+      const short = [0, 1, 2, 3, 4, 5, 7, 8, 10, 12];
+      out(table([short.map((i) => COLUMNS[i]), ...rows.map((r) => short.map((i) => r[i]))]));
+      out(
+        `${page.count} exception(s) of ${t.reconId} match (${describeFilter(filterOf(o))}), totalling ` +
+          `${totalsText(page.totals)}; showing ${page.items.length ? `${o.offset + 1}-${o.offset + page.items.length}` : 'none'}`,
+      );
+    });
+  });
 
   ex.command('ageing <closeId> <reconciliation>')
     .description('unresolved exceptions by age (0-30, 31-60, 61-90, over 90 days) per category and currency')
