@@ -19,12 +19,18 @@ export interface SystemRegistry {
    * payload or a log line).
    */
   connection?(name: string): { engine: SystemEngine; url: string };
+  /**
+   * How long the system may stay unreachable before a reconciliation reading it gives up (a duration such as
+   * "15m"): FINFLOW_SYSTEMS' retryWindow or FINFLOW_SYSTEM_<NAME>_RETRY_WINDOW; undefined when not set.
+   */
+  retryWindow?(name: string): string | undefined;
   close(): Promise<void>;
 }
 
 interface SystemConfig {
   engine: SystemEngine;
   url: string;
+  retryWindow?: string;
 }
 
 function envName(name: string): string {
@@ -57,7 +63,9 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
       const engine = c.engine ?? engineOfUrl(c.url);
       if (engine !== 'postgres' && engine !== 'mysql')
         throw new Error(`FINFLOW_SYSTEMS.${name}.engine must be postgres or mysql, not ${JSON.stringify(engine)}`);
-      configured.set(name, { engine, url: c.url });
+      if (c.retryWindow !== undefined && typeof c.retryWindow !== 'string')
+        throw new Error(`FINFLOW_SYSTEMS.${name}.retryWindow must be a duration such as "15m"`);
+      configured.set(name, { engine, url: c.url, ...(c.retryWindow ? { retryWindow: c.retryWindow } : {}) });
     }
   }
   const lookup = (name: string): SystemConfig | undefined => {
@@ -103,7 +111,11 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
       return resolve(name).engine;
     },
     connection(name) {
-      return { ...resolve(name) };
+      const { engine, url } = resolve(name);
+      return { engine, url };
+    },
+    retryWindow(name) {
+      return configured.get(name)?.retryWindow ?? env[`FINFLOW_SYSTEM_${envName(name)}_RETRY_WINDOW`];
     },
     names() {
       const out = new Set(configured.keys());

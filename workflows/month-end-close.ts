@@ -35,6 +35,7 @@ import {
   openCloseRun,
   type CloseRun,
 } from './close/state';
+import { installSourceWaits } from './close/source-waits';
 import { installTaskActions } from './close/task-actions';
 import { startTask } from './close/task-runner';
 import { statusQuery } from './definitions';
@@ -58,6 +59,7 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   });
   setHandler(statusQuery, () => closeStatus(r));
   installTaskActions(r);
+  installSourceWaits(r);
 
   await resolveDeadlines(r);
   const upsertAttributes = searchAttributes(r);

@@ -22,6 +22,7 @@ import {
 } from '../domain/recon';
 import { bankStatementRequest } from '../domain/recon/bank-statement-request';
 import { SPILL_BUCKETS, partitionsFor, periodEnd } from '../domain/recon/run-plan';
+import { waitingExtraction, type Extract } from './source-wait';
 import type { ReconciliationInput, ReconciliationSummary } from './types';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -42,6 +43,20 @@ const { extractReconSide, reconcilePartition } = proxyActivities<Activities>({
   startToCloseTimeout: '60 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+});
+
+const { extractReconSide: extractWaitingForSource } = proxyActivities<Activities>({
+  // As above, except that a source that cannot be reached (SourceUnavailable: refused, lost, or silent past its
+  // stall timeout) comes back at once: the workflow waits it out over the source's retry window (default 15
+  // minutes) and tells the close meanwhile, instead of five attempts in 30 s and a failed task.
+  startToCloseTimeout: '60 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['SourceUnavailable'],
+  },
 });
 
 const { writeReconReports } = proxyActivities<Activities>({
@@ -66,6 +81,13 @@ export const ROLL_FORWARD_PATCH = 'recon-roll-forward';
  * written with the run's other reports (issue 17).
  */
 export const BANK_STATEMENT_PATCH = 'recon-bank-statement-report';
+
+/**
+ * patched() id: a source that is down is tried again with backoff over its retry window while the reconciliation
+ * (query reconSourceWaits) and its close (task reason) name the source, the error and the next attempt; then the
+ * run fails with that reason (issue 20).
+ */
+export const SOURCE_WAIT_PATCH = 'recon-source-wait';
 
 const { abandonReconRun } = proxyActivities<Activities>({
   // Bookkeeping after a failure: quick, and best effort (the run's failure is what the caller must see).
@@ -156,21 +178,20 @@ async function reconcileRun(
   const written = input.definition;
   const bankStatement = patched(BANK_STATEMENT_PATCH) ? bankStatementRequest(definition, asOf) : undefined;
 
-  const [a, b] = await Promise.all(
-    (['a', 'b'] as const).map((side) =>
-      step(`extracting side ${side} (${definition[side].name ?? side})`, () =>
-        extractReconSide({
-          runId,
-          reconId: input.reconId,
-          side,
-          definition: written,
-          partitions: spill,
-          asOf,
-          period: input.period,
-        }),
-      ),
-    ),
-  );
+  const label = (side: 'a' | 'b') => `extracting side ${side} (${definition[side].name ?? side})`;
+  const extractArgs = (side: 'a' | 'b') => ({
+    runId,
+    reconId: input.reconId,
+    side,
+    definition: written,
+    partitions: spill,
+    asOf,
+    period: input.period,
+  });
+  const extract: Extract = patched(SOURCE_WAIT_PATCH)
+    ? waitingExtraction((side) => extractWaitingForSource(extractArgs(side)), label)
+    : (side) => extractReconSide(extractArgs(side));
+  const [a, b] = await Promise.all((['a', 'b'] as const).map((side) => step(label(side), () => extract(side))));
 
   const partitions = input.partitions ?? partitionsFor(Math.max(a.records, b.records));
   const summaries = new Array<ReconSummary>(partitions);

@@ -16,6 +16,7 @@ import {
   type WrittenPartition,
 } from './extract';
 import type { ExtractJob, ExtractMessage, SerialisedError, ThreadJob } from './extract-thread';
+import { SOURCE_UNAVAILABLE, retryWindowOf, withRetryWindow } from './source-outage';
 import { parseReconSource } from './sources';
 
 function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefined {
@@ -142,18 +143,36 @@ export async function runExtraction(
   heartbeat: (details: unknown) => void,
 ): Promise<ExtractedSide> {
   const j = env.threads === false ? undefined : job(input, env);
-  if (!j) return extractSide(input, env, heartbeat);
-  return onThread<ExtractedSide>(j, heartbeat, () => extractSide(input, env, heartbeat));
+  try {
+    if (!j) return await extractSide(input, env, heartbeat);
+    return await onThread<ExtractedSide>(j, heartbeat, () => extractSide(input, env, heartbeat));
+  } catch (err) {
+    // The window is the worker's to say (the source's, its system's or the environment's): the workflow waits it out.
+    if (err instanceof ApplicationFailure && err.type === SOURCE_UNAVAILABLE)
+      throw withRetryWindow(err, retryWindowOf(sourceOf(input), env.systems.retryWindow?.bind(env.systems)));
+    throw err;
+  }
+}
+
+/** The side's source as written (the definition's unless the input names one). */
+function sourceOf(input: ExtractReconSideInput): { retry_window?: string; system?: string } | undefined {
+  let source: unknown = input.source;
+  if (source === undefined)
+    source = (input.definition as { [side: string]: { source?: unknown } } | null)?.[input.side]?.source;
+  return source !== null && typeof source === 'object'
+    ? (source as { retry_window?: string; system?: string })
+    : undefined;
 }
 
 /** Reads and matches a partition on a pooled thread (the activity's thread stays free to write results). */
-export async function runMatch(j: MatchJob, threads: boolean | undefined): Promise<MatchOutcome> {
+export async function runMatch(
+  j: MatchJob,
+  threads: boolean | undefined,
+  heartbeat: (details: unknown) => void = () => undefined,
+): Promise<MatchOutcome> {
   if (threads === false) return matchPartition(j);
-  return onThread<MatchOutcome>(
-    { kind: 'match', ...j },
-    () => undefined,
-    () => matchPartition(j),
-  );
+  // The activity's thread beats while the pooled thread matches: a long match must not look like a dead worker.
+  return onThread<MatchOutcome>({ kind: 'match', ...j }, heartbeat, () => matchPartition(j));
 }
 
 /**

@@ -21,6 +21,7 @@ import { MinorSum, formatMinor } from '../../domain/recon/minor';
 import { toSourceFailure } from '../connectors/source-error';
 import { exceptionFromRecon, matchFromRecon, type ResultStore } from '../result-store';
 import type { SystemRegistry } from '../systems';
+import { sourceUnavailable, stallMsOf, unavailableReason, withStallTimeout } from './source-outage';
 import { openSource, parseReconSource } from './sources';
 import { DataDecryptionError, cipherFromThreadKey, toActivityFailure, type ThreadDataKey } from '../security/envelope';
 import { SpillWriter, readBuckets, sideDir, type SpillCipher } from './spill';
@@ -124,6 +125,9 @@ export async function extractSide(
     asOf: input.asOf,
     period: input.period,
   });
+  // A database that sends nothing for the stall timeout is reported as unavailable (it may be frozen).
+  const isDb = 'system' in source;
+  const batches = isDb ? withStallTimeout(opened.batches, opened.name, stallMsOf(source)) : opened.batches;
   const normalise = createNormaliser(def, input.side, { source: opened.name });
   const cipher = spillCipher(env.dataKey, input.runId, input.side);
   const writer = await SpillWriter.open(
@@ -137,7 +141,7 @@ export async function extractSide(
   let records = 0;
   let committed = false;
   try {
-    for await (const batch of opened.batches) {
+    for await (const batch of batches) {
       for (let i = 0; i < batch.length; i++) {
         const r = normalise(batch[i]);
         const bucket = partitionOf(r.key, input.partitions);
@@ -168,6 +172,8 @@ export async function extractSide(
     committed = true;
     return result;
   } catch (err) {
+    const down = isDb ? unavailableReason(err) : undefined;
+    if (down !== undefined) throw sourceUnavailable(opened.name, down);
     throw refusal(err);
   } finally {
     cipher?.cipher.dispose();

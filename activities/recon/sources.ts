@@ -31,6 +31,10 @@ const dbSource = z.object({
   params: z.record(z.string(), paramSpec).optional(),
   /** PostgreSQL only: COPY (default, fastest) or a server-side cursor. */
   mode: z.enum(['copy', 'cursor']).optional(),
+  /** How long the system may stay unreachable before the reconciliation gives up ("15m"; source-outage.ts). */
+  retry_window: z.string().optional(),
+  /** How long the system may send nothing before it counts as unreachable ("2m": a frozen server). */
+  stall_timeout: z.string().optional(),
 });
 
 const csvSource = z.object({

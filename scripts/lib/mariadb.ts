@@ -12,7 +12,15 @@ export interface MariaDbHandle {
   adminUrl: string;
   port: number;
   socket: string;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
+  /** Stops the server and keeps its data (an outage, for fault tests); `up` starts it again. */
+  down(): Promise<void>;
+  /** Starts the server again on the same data, port and socket after `down`; resolves once it answers. */
+  up(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections are accepted by the kernel and never answered. `thaw` resumes it. */
+  freeze(): void;
+  thaw(): void;
 }
 
 export interface MariaDbOptions {
@@ -87,58 +95,80 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbHa
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  const child = spawn(
-    mariadbd,
-    [
-      '--no-defaults',
-      `--datadir=${dataDir}`,
-      ...userArgs,
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--socket=${socket}`,
-      `--pid-file=${join(dataDir, 'mariadbd.pid')}`,
-      `--log-error=${errorLog}`,
-      `--tmpdir=${dataDir}`,
-      ...engineArgs,
-      // Durability is not what a disposable test server is for; these keep bulk loads fast.
-      '--innodb-flush-log-at-trx-commit=0',
-      '--innodb-doublewrite=0',
-      '--skip-log-bin',
-      '--performance-schema=off',
-      '--character-set-server=utf8mb4',
-      '--collation-server=utf8mb4_unicode_ci',
-      '--max-allowed-packet=64M',
-    ],
-    { stdio: 'ignore' },
-  );
-  // Never leave a server behind if this process dies without calling stop().
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
   const password = 'finflow';
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').slice(-2000) : '';
-      throw new Error(`mariadbd exited (${child.exitCode ?? child.signalCode}) while starting:\n${log}`);
-    }
-    try {
-      const conn = await createConnection({ socketPath: socket, user: 'root', password: '' });
+  let child: ChildProcess | undefined;
+  // Never leave a server behind if this process dies without calling stop().
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(
+      mariadbd,
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        ...userArgs,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${socket}`,
+        `--pid-file=${join(dataDir, 'mariadbd.pid')}`,
+        `--log-error=${errorLog}`,
+        `--tmpdir=${dataDir}`,
+        ...engineArgs,
+        // Durability is not what a disposable test server is for; these keep bulk loads fast.
+        '--innodb-flush-log-at-trx-commit=0',
+        '--innodb-doublewrite=0',
+        '--skip-log-bin',
+        '--performance-schema=off',
+        '--character-set-server=utf8mb4',
+        '--collation-server=utf8mb4_unicode_ci',
+        '--max-allowed-packet=64M',
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').slice(-2000) : '';
+        throw new Error(`mariadbd exited (${child.exitCode ?? child.signalCode}) while starting:\n${log}`);
+      }
       try {
-        for (const host of ['%', 'localhost']) {
-          await conn.query(`CREATE USER IF NOT EXISTS 'finflow'@'${host}' IDENTIFIED BY '${password}'`);
-          await conn.query(`GRANT ALL PRIVILEGES ON *.* TO 'finflow'@'${host}' WITH GRANT OPTION`);
+        const conn = await createConnection({ socketPath: socket, user: 'root', password: '' });
+        try {
+          for (const host of ['%', 'localhost']) {
+            await conn.query(`CREATE USER IF NOT EXISTS 'finflow'@'${host}' IDENTIFIED BY '${password}'`);
+            await conn.query(`GRANT ALL PRIVILEGES ON *.* TO 'finflow'@'${host}' WITH GRANT OPTION`);
+          }
+        } finally {
+          await conn.end();
         }
-      } finally {
-        await conn.end();
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) {
+          child.kill('SIGKILL');
+          throw new Error(`mariadbd did not answer on ${socket} within 60 s: ${(err as Error).message}`);
+        }
+        await sleep(100);
       }
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`mariadbd did not answer on ${socket} within 60 s: ${(err as Error).message}`);
-      }
-      await sleep(100);
+    }
+    return child;
+  };
+  try {
+    child = await launch();
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    throw err;
+  }
+  const running = (c: ChildProcess | undefined): c is ChildProcess =>
+    c !== undefined && c.exitCode === null && c.signalCode === null;
+
+  async function halt(): Promise<void> {
+    const c = child;
+    if (running(c)) {
+      c.kill('SIGCONT');
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+      await exited(c);
+      clearTimeout(timer);
     }
   }
 
@@ -148,13 +178,19 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbHa
     socket,
     async stop() {
       process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited(child);
-        clearTimeout(timer);
-      }
+      await halt();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    down: halt,
+    async up() {
+      if (running(child)) return;
+      child = await launch();
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
   };
 }
