@@ -282,7 +282,7 @@ export function createReconActivities(deps: ReconActivityDeps) {
           return (
             await runMatchAndWrite(job, write, url, heartbeat, () => matchAndWritePartition(job, st, write, heartbeat))
           ).summary;
-        const result = await runMatch(job, cfg.extractInThread);
+        const result = await runMatch(job, cfg.extractInThread, heartbeat);
         heartbeat({ stage: 'store', matches: result.matches.length, exceptions: result.exceptions.length });
         await writePartition(st, result, write, heartbeat);
         return result.summary;
