@@ -49,9 +49,9 @@ export interface ReconciliationInput {
 
 /** One report file of a run (reports/<reconId>_<kind>_<date>.<ext>). */
 export interface ReconReportRef {
-  /** bank_statement: the bank reconciliation statement of a definition that asks for it (json, xlsx, html). */
+  /** bank_statement: the bank reconciliation statement of a definition that asks for it (json, xlsx, html, pdf). */
   kind: 'exceptions' | 'summary' | 'bank_statement';
-  format: 'xlsx' | 'csv' | 'json' | 'html';
+  format: 'xlsx' | 'csv' | 'json' | 'html' | 'pdf';
   path: string;
   sha256: string;
   rows: number;

@@ -17,7 +17,7 @@ import type { ReportInput } from '../reports';
 
 export interface RunStatementReport {
   kind: 'bank_statement';
-  format: 'json' | 'xlsx' | 'html';
+  format: 'json' | 'xlsx' | 'html' | 'pdf';
   path: string;
   sha256: string;
   rows: number;
@@ -49,7 +49,7 @@ async function balancePerBank(
 }
 
 /**
- * Writes `<reconId>_bank-statement_<period end>.{json,xlsx,html}` into the run's report folder. Refused (not retried)
+ * Writes `<reconId>_bank-statement_<period end>.{json,xlsx,html,pdf}` into the run's report folder. Refused (not retried)
  * when the run holds several currencies, the statement file gives no single closing balance, or a balance is not a
  * decimal: each names what is wrong.
  */
@@ -87,7 +87,7 @@ export async function writeRunBankStatement(
       balance_per_books: perBooks,
     });
     const files = await writeBankStatementReports(statement, base.dir, run.reconId, base);
-    return (['json', 'xlsx', 'html'] as const).map((format) => ({
+    return (['json', 'xlsx', 'html', 'pdf'] as const).map((format) => ({
       kind: 'bank_statement',
       format,
       path: files[format].path,

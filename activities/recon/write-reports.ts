@@ -37,7 +37,7 @@ export interface WriteReconReportsInput {
 
 export interface WrittenReport {
   kind: 'exceptions' | 'summary' | 'bank_statement';
-  format: 'xlsx' | 'csv' | 'json' | 'html';
+  format: 'xlsx' | 'csv' | 'json' | 'html' | 'pdf';
   path: string;
   sha256: string;
   rows: number;

@@ -1,7 +1,8 @@
 // The bank reconciliation statement (domain/recon/bank-statement.ts) as the files a controller signs and an auditor
 // files: JSON (every figure as its exact decimal string), xlsx (the statement, then every item; amounts numeric
-// where exact, see cells.ts) and HTML (printable; an unexplained difference in red). Written atomically like every
-// report, so the evidence package never holds half a statement.
+// where exact, see cells.ts), HTML (printable; an unexplained difference in red) and PDF (bank-statement-pdf.ts).
+// Written atomically like every report, so the evidence package never holds half a statement.
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -10,6 +11,7 @@ import {
   type ReconcilingItemKind,
   type StatementBalance,
 } from '../../domain/recon/bank-statement';
+import { renderBankStatementPdf } from './bank-statement-pdf';
 import { amountCell } from './cells';
 import { reportWorkbook, withTextFile, writeAtomically, type ReportFile, type ReportSealing } from './files';
 
@@ -97,9 +99,10 @@ export interface BankStatementReports {
   json: ReportFile;
   xlsx: ReportFile;
   html: ReportFile;
+  pdf: ReportFile;
 }
 
-/** Writes `<reconId>_bank-statement_<period end>.{json,xlsx,html}` into `dir`. */
+/** Writes `<reconId>_bank-statement_<period end>.{json,xlsx,html,pdf}` into `dir`. */
 export async function writeBankStatementReports(
   statement: BankReconciliationStatement,
   dir: string,
@@ -132,7 +135,18 @@ export async function writeBankStatementReports(
       }),
     sealing,
   );
-  return { json, xlsx, html };
+  const pdf = await writeAtomically(
+    `${base}.pdf${sealed}`,
+    async (sink) => {
+      const bytes = await renderBankStatementPdf(statement, { reconId });
+      const out = sink.open();
+      out.end(bytes);
+      await once(out, 'finish');
+      return statement.items.length;
+    },
+    sealing,
+  );
+  return { json, xlsx, html, pdf };
 }
 
 const RED = 'FFC00000';

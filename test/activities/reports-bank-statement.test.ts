@@ -1,5 +1,7 @@
-// The bank reconciliation statement from a real statement file's closing balance, rendered to JSON, xlsx and HTML.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// The bank reconciliation statement from a real statement file's closing balance, rendered to JSON, xlsx, HTML and
+// PDF (read back with poppler's pdftotext, and its first page rendered with pdftoppm to find the red).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ExcelJS from 'exceljs';
@@ -7,6 +9,7 @@ import { closingBalanceOf } from '../../activities/connectors/closing-balance';
 import { SourceDataError } from '../../activities/connectors/source-error';
 import { parseStatementFile } from '../../activities/connectors/statement-file';
 import { bankStatementHtml, writeBankStatementReports } from '../../activities/reports/bank-statement';
+import { pdfItemSelection, renderBankStatementPdf } from '../../activities/reports/bank-statement-pdf';
 import { bankReconciliationStatement, type StatementException } from '../../domain/recon/bank-statement';
 
 const samples = resolve(__dirname, '../../../shared/samples');
@@ -169,6 +172,94 @@ describe('the bank reconciliation statement as files', () => {
       expect(row.getCell(3).font?.color?.argb).toBe('FFC00000');
     });
     expect(found).toBe(true);
+  });
+
+  const pdftotext = (pdf: string) => execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
+  /** Pixels of page 1 (rendered at 40 dpi) that are clearly red: the statement's colour for what does not agree. */
+  const redPixels = (pdf: string): number => {
+    const ppm = execFileSync('pdftoppm', ['-r', '40', '-f', '1', '-l', '1', pdf]);
+    // Binary PPM: "P6\n<w> <h>\n255\n" then RGB bytes.
+    const head = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.subarray(0, 40).toString('latin1'))!;
+    let n = 0;
+    for (let p = head[0].length; p + 2 < ppm.length; p += 3)
+      if (ppm[p] > 150 && ppm[p + 1] < 80 && ppm[p + 2] < 80) n++;
+    return n;
+  };
+
+  it('writes a PDF whose text holds every figure of the statement and every item, with no red when it agrees', async () => {
+    const s = await statementFor('46.04');
+    const files = await writeBankStatementReports(s, dir, 'bank-vs-gl');
+    expect(files.pdf.path).toBe(join(dir, 'bank-vs-gl_bank-statement_2015-01-22.pdf'));
+    expect(readFileSync(files.pdf.path).subarray(0, 5).toString()).toBe('%PDF-');
+    const text = pdftotext(files.pdf.path);
+    expect(text).toContain('Bank reconciliation statement');
+    expect(text).toContain('Account CH2801234000123456789 - EUR - period end 2015-01-22 - reconciliation bank-vs-gl');
+    expect(text).toContain('Adjusted balances agree. 0 item(s) to explain.');
+    expect(text).toMatch(/Balance per bank \(camt053\.v2\.all-balance-types\.xml, 2015-01-22\)\s+4\.04/);
+    expect(text).toMatch(/Deposits in transit\s+1\s+120\.50/);
+    expect(text).toMatch(/Outstanding checks\s+1\s+-80\.25/);
+    expect(text).toMatch(/Adjusted balance per bank\s+44\.29/);
+    expect(text).toMatch(/Balance per books \(GL 1000\)\s+46\.04/);
+    expect(text).toMatch(/Bank fees and charges\s+1\s+-1\.75/);
+    expect(text).toMatch(/Adjusted balance per books\s+44\.29/);
+    expect(text).toMatch(/Difference \(adjusted balances agree\)\s+0\.00/);
+    // Page 2: the items by kind with subtotals.
+    expect(text).toMatch(/Deposits in transit: 1 item\(s\)\s+G1\s+deposit_in_transit\s+G1\s+120\.50\s+yes/);
+    expect(text).toMatch(/Bank fees and charges: 1 item\(s\)\s+B1\s+bank_fee\s+B1\s+-1\.75\s+yes/);
+    expect(text.match(/Subtotal/g)).toHaveLength(3);
+    expect(redPixels(files.pdf.path)).toBe(0);
+    // Dated the period end, not the clock: the same statement gives the same bytes.
+    expect((await renderBankStatementPdf(s, { reconId: 'bank-vs-gl' })).equals(readFileSync(files.pdf.path))).toBe(
+      true,
+    );
+  });
+
+  it('shows an unexplained difference in red in the PDF, and caps its item list with those to explain first', async () => {
+    const s = await statementFor('146.04');
+    const files = await writeBankStatementReports(s, dir, 'bank-vs-gl');
+    const text = pdftotext(files.pdf.path);
+    expect(text).toContain('DOES NOT AGREE: unexplained difference -100.00 EUR.');
+    expect(text).toMatch(/UNEXPLAINED DIFFERENCE \(adjusted per bank - adjusted per books\)\s+-100\.00/);
+    expect(redPixels(files.pdf.path)).toBeGreaterThan(20);
+
+    const input = {
+      currency: 'EUR',
+      period_end: '2015-01-22',
+      bank_side: 'a' as const,
+      balance_per_bank: { amount: '0.00', source: 'x' },
+      balance_per_books: { amount: '0.00', source: 'y' },
+      exceptions: [
+        ...items,
+        {
+          id: 'B2',
+          category: 'missing_in_b',
+          open: true,
+          currency: 'EUR',
+          a: ['B2'],
+          b: [],
+          amount_a: '5.00',
+          amount_b: '0.00',
+        },
+      ],
+    };
+    const withOther = bankReconciliationStatement(input);
+    const sel = pdfItemSelection(withOther, 2);
+    expect(sel.shown.map((i) => i.exception_id)).toEqual(['B2', 'G1']);
+    expect(sel.note).toBe(
+      "This PDF lists 2 of 4 reconciling items, those to explain first. The complete list is in the statement's JSON " +
+        'and xlsx. Subtotals cover every item of their kind, listed or not.',
+    );
+    const capped = join(dir, 'capped.pdf');
+    writeFileSync(capped, await renderBankStatementPdf(withOther, { maxItems: 2 }));
+    const cappedText = pdftotext(capped);
+    expect(cappedText).toContain('This PDF lists 2 of 4 reconciling items');
+    expect(cappedText).toMatch(/Outstanding checks: 1 item\(s\) \(0 listed here\)/);
+    expect(pdfItemSelection(withOther).note).toBeUndefined();
+    // No item, no item page.
+    const empty = bankReconciliationStatement({ ...input, exceptions: [] });
+    const one = join(dir, 'empty.pdf');
+    writeFileSync(one, await renderBankStatementPdf(empty));
+    expect(execFileSync('pdfinfo', [one], { encoding: 'utf8' })).toMatch(/Pages:\s+1\n/);
   });
 
   it('escapes what the sources wrote before it goes into the HTML', () => {

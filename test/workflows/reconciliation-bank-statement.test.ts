@@ -144,6 +144,7 @@ describe('reconciliationWorkflow, a bank reconciliation that asks for its statem
     expect(statements.map((r) => basename(r.path)).sort()).toEqual([
       'bank-vs-gl_bank-statement_2026-10-31.html',
       'bank-vs-gl_bank-statement_2026-10-31.json',
+      'bank-vs-gl_bank-statement_2026-10-31.pdf',
       'bank-vs-gl_bank-statement_2026-10-31.xlsx',
     ]);
     const exceptions = reports.find((r) => r.kind === 'exceptions' && r.format === 'xlsx');
@@ -166,6 +167,8 @@ describe('reconciliationWorkflow, a bank reconciliation that asks for its statem
       'outstanding_check -150.00',
     ]);
     expect(await readFile(statements.find((r) => r.format === 'html')!.path, 'utf8')).toContain('1447.50');
+    const pdf = await readFile(statements.find((r) => r.format === 'pdf')!.path);
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
   });
 
   it('shows the unexplained difference when the books balance given does not reconcile', async () => {
