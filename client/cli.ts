@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerApprovalCommands } from './commands/approval';
 import { registerCloseCommands, registerTaskCommands } from './commands/close';
+import { registerCloseCancelCommand } from './commands/close-cancel';
 import { registerComplianceCommands } from './commands/compliance';
 import { registerExceptionCommands } from './commands/exceptions';
 import { registerReconCommands } from './commands/recon';
@@ -19,6 +20,7 @@ export function buildProgram(out: (s: string) => void = (s) => console.log(s)): 
   program.option('--task-queue <name>', 'task queue of the finflow workers');
   // Each area registers its own commands (client/commands/*.ts); one line each here.
   registerCloseCommands(program, out);
+  registerCloseCancelCommand(program, out);
   registerTaskCommands(program, out);
   registerApprovalCommands(program, out);
   registerComplianceCommands(program, out);

@@ -17,7 +17,16 @@ export type TaskKind =
  * longer be met (the reason says which). skipped/waived: finished by a person's action (journal says who, why).
  */
 export type TaskState =
-  'pending' | 'running' | 'done' | 'done_with_exceptions' | 'blocked' | 'failed' | 'skipped' | 'waived';
+  | 'pending'
+  | 'running'
+  | 'done'
+  | 'done_with_exceptions'
+  | 'blocked'
+  | 'failed'
+  | 'skipped'
+  | 'waived'
+  /** The close was cancelled while the task ran (its child, activity or wait was cancelled with it). */
+  | 'cancelled';
 
 export interface CloseTaskSpec {
   id: string;
@@ -170,7 +179,7 @@ export interface CloseStatus {
   closeId: string;
   company: string;
   period: string;
-  state: 'running' | 'completed' | 'blocked';
+  state: 'running' | 'completed' | 'blocked' | 'cancelled';
   tasks: TaskStatus[];
   checkpoints: CheckpointStatus[];
   percentDone: number;
@@ -202,6 +211,27 @@ export interface CloseStatus {
    * reconciliation's own is in its task's result (rollForward.ageing). Absent when none reports it.
    */
   exceptionAgeing?: AgeingRow[];
+  /** Set once the close was cancelled: when, by whom and why, as the `cancelRequest` note said (else by unknown). */
+  cancellation?: CloseCancellation;
+}
+
+/**
+ * The `cancelRequest` signal: who asks the close to stop and why, sent just before Temporal's cancellation request
+ * (the request itself carries neither into the workflow). `by` is as claimed: the journal marks it unsigned.
+ */
+export interface CloseCancelRequest {
+  by: string;
+  reason?: string;
+}
+
+/** How a close ended when it was cancelled. */
+export interface CloseCancellation {
+  at: string;
+  /** The person named by the `cancelRequest` note, or 'unknown' when the request came without one. */
+  by: string;
+  reason?: string;
+  /** Tasks that were running and were cancelled with the close. */
+  tasksCancelled: string[];
 }
 
 /** The `taskAction` signal / `submitTaskAction` update (COMMON.md contract 2). */

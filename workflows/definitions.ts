@@ -3,7 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EvidenceRef } from '../domain/approval';
 import type { ExceptionActionAnswer, ExceptionActionRequest } from './close/exception-actions';
-import type { ApprovalsStatus, CloseStatus, TaskAction, TaskActionAnswer } from './types';
+import type { ApprovalsStatus, CloseCancelRequest, CloseStatus, TaskAction, TaskActionAnswer } from './types';
 
 /**
  * An approval decision addressed to a checkpoint. It counts only with `token`: a compact JWS signed by the approval
@@ -73,6 +73,11 @@ export const approvalsQuery = defineQuery<ApprovalsStatus>('approvals');
 export const taskActionSignal = defineSignal<[TaskAction]>('taskAction');
 /** The same, answered: its validator refuses an unknown task or an action the task's state does not allow. */
 export const submitTaskActionUpdate = defineUpdate<TaskActionAnswer, [TaskAction]>('submitTaskAction');
+/**
+ * Who cancels the close and why, sent just before Temporal's cancellation request (which carries neither into the
+ * workflow): the close journals them when the cancellation comes. Alone it cancels nothing.
+ */
+export const cancelRequestSignal = defineSignal<[CloseCancelRequest]>('cancelRequest');
 /**
  * A person's signed action on a reconciliation's exceptions (explain, resolve, reopen, carry forward), through the
  * close that ran the reconciliation: verified, applied in the result store and the audit ledger, journaled.

@@ -21,6 +21,7 @@ import {
 import { blockedTimeoutMs, isBlocked, waitForChangeMs } from '../domain/close/blocked-timeout';
 import { isFinishedState } from '../domain/close/task-actions';
 import { eligibleTasks, readyTasks } from '../domain/close/task-graph';
+import { cancelledWithClose, endCancelled, watchCancellation } from './close/cancellation';
 import { checkDeadlines, resolveDeadlines } from './close/deadlines';
 import { directoryUsers, installExceptionActions } from './close/exception-actions';
 import { invalidPlan } from './close/input';
@@ -49,6 +50,18 @@ const DEFAULT_CONTINUE_AS_NEW_EVENTS = 10_000;
 
 export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<CloseStatus> {
   const r = openCloseRun(input);
+  watchCancellation(r);
+  const upsertAttributes = searchAttributes(r);
+  try {
+    return await runClose(r, upsertAttributes);
+  } catch (err) {
+    // A cancellation request ends the close as cancelled, with who and why journaled (workflows/close/cancellation).
+    if (cancelledWithClose(r, err)) return endCancelled(r, upsertAttributes);
+    throw err;
+  }
+}
+
+async function runClose(r: CloseRun, upsertAttributes: () => void): Promise<CloseStatus> {
   installExceptionActions({
     closeId: r.closeId,
     tasks: () => r.tasks,
@@ -62,7 +75,6 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   installSourceWaits(r);
 
   await resolveDeadlines(r);
-  const upsertAttributes = searchAttributes(r);
   upsertAttributes();
   r.changesThisRun = 0;
   // The legacy shape ended as soon as nothing more could run; a plan waits for a person to rerun, waive or skip.

@@ -1,5 +1,6 @@
 // An Execution: a close started (or attached to) by an Engine (engine.ts). It follows the close through its
 // queries, submits signed approval decisions and task completions, and reads the results in the seed's shape.
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
 import { signTaskAction } from '../../activities/approval/task-action-token';
@@ -9,6 +10,7 @@ import { approvalsQuery, statusQuery, submitApprovalUpdate, type ApprovalAnswer 
 import type { CloseStatus, TaskActionAnswer } from '../../workflows/types';
 import { attachEvidence } from '../approval-attachments';
 import { approvalDecisionPayload, sendApprovalUpdate } from '../approval-decision';
+import { cancelClose } from '../close-cancel';
 import { submitTaskAction } from '../task-action';
 import type { Engine } from './engine';
 import { currentStepOf, reached, resultsOf, type EndedState, type ExecutionResults } from './results';
@@ -237,11 +239,16 @@ export class Execution {
   }
 
   /**
-   * Stops the close now, with the reason in its history (results then say `terminated`). A termination, not a
-   * Temporal cancellation request: the close workflow does not handle cancellation yet (its workflow task fails
-   * on the CancelledFailure and retries for ever), so a request would leave it running.
+   * Cancels the close: a Temporal cancellation request, preceded by the note naming who and why. The close stops
+   * its running reconciliations, activities and timers, journals the cancellation (and sends it to the audit
+   * ledger) and ends cancelled; `status()` then says so with `cancellation`. `by` is recorded as claimed. Throws
+   * when the close is not running, naming its state.
    */
-  async cancel(reason = 'cancelled through the finflow library'): Promise<void> {
-    await (await this.#handle()).terminate(reason);
+  async cancel(o: string | { by?: string; reason?: string } = {}): Promise<void> {
+    const given = typeof o === 'string' ? { reason: o } : o;
+    const env = this.engine.environment();
+    const by = given.by ?? env.FINFLOW_ACTOR ?? env.USER ?? userInfo().username;
+    const { client } = await this.engine.connection();
+    await cancelClose(client, this.id, { by, reason: given.reason ?? 'cancelled through the finflow library' });
   }
 }

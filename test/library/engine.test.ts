@@ -220,7 +220,7 @@ describe('Engine running a workflow built from code', () => {
     });
   });
 
-  it('cancels an execution: the close stops and its results say terminated', async () => {
+  it('cancels an execution with a real cancellation request: the close stops its approval wait, ends cancelled and says who cancelled it and why', async () => {
     const taskQueue = uniqueId('lib');
     const eng = engine(taskQueue);
     await withWorker(taskQueue, async () => {
@@ -228,10 +228,22 @@ describe('Engine running a workflow built from code', () => {
       started.push(execution.id);
       await execution.waitFor('reconciliation_review', { timeout: 30_000 });
       await expect(execution.waitFor('no_such_step')).rejects.toThrow('has no step no_such_step');
-      await execution.cancel();
+      await execution.cancel({ by: 'sam', reason: 'period closed by mistake' });
+      const handle = env.client.workflow.getHandle(execution.id);
+      for (let i = 0; i < 150 && (await handle.describe()).status.name === 'RUNNING'; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const s = await execution.status();
+      expect(s.state).toBe('cancelled');
+      expect(s.cancellation).toMatchObject({
+        by: 'sam',
+        reason: 'period closed by mistake',
+        tasksCancelled: ['reconciliation_review'],
+      });
       const results = await execution.getResults();
-      expect(results.status).toBe('terminated');
+      expect(results.status).toBe('cancelled');
       expect(results.closeIntegration.taskStatus).toBe('done_with_exceptions');
+      await expect(execution.cancel()).rejects.toThrow(`${execution.id} is cancelled: there is nothing to cancel`);
     });
   });
 

@@ -10,6 +10,7 @@ import { deadlineLook, deadlineNotice } from '../../domain/close/deadline-watch'
 import { isFinishedState } from '../../domain/close/task-actions';
 import { schedule } from '../../domain/close/task-graph';
 import type { CloseNotification, TaskStatus } from '../types';
+import { cancelledWithClose } from './cancellation';
 import { invalidPlan } from './input';
 import { failureMessage } from './runtime';
 import { bump, graphPlan, nowIso, nowMs, scheduleOptions, taskOf, type CloseRun } from './state';
@@ -92,7 +93,7 @@ function notify(r: CloseRun, t: TaskStatus, kind: 'task_late' | 'task_at_risk'):
           n.queued = true;
         },
         (err: unknown) => {
-          if (isCancellation(err)) throw err;
+          if (isCancellation(err) && !cancelledWithClose(r, err)) throw err;
           n.queued = false;
           n.error = failureMessage(err);
         },

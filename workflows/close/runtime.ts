@@ -44,8 +44,12 @@ export function isNonRetryable(err: unknown, retry: RetryPolicy): boolean {
   );
 }
 
-/** The graph's name for "finished with warnings" is the close's done_with_exceptions. */
+/**
+ * The graph's name for "finished with warnings" is the close's done_with_exceptions; a task cancelled with the
+ * close will not finish, which the graph knows as blocked.
+ */
 export function toGraphState(s: TaskState): GraphState {
+  if (s === 'cancelled') return 'blocked';
   return s === 'done_with_exceptions' ? 'done_with_warnings' : s;
 }
 

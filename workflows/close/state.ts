@@ -13,6 +13,8 @@ import { attestationsOf } from '../../domain/compliance/attestation';
 import { createCheckpoints, type Checkpoints } from '../approval/checkpoints';
 import type {
   CheckpointStatus,
+  CloseCancellation,
+  CloseCancelRequest,
   CloseJournalEntry,
   CloseNotification,
   CloseRunOptions,
@@ -67,6 +69,11 @@ export interface CloseRun {
   readonly policy: unknown;
   readonly waiverTemplate: string;
   readonly waiverItemType?: string;
+  /**
+   * The close's cancellation (workflows/close/cancellation.ts): requested once Temporal's cancellation request
+   * reached the close, the `cancelRequest` note naming who and why, and what the close recorded when it ended.
+   */
+  readonly cancel: { requested: boolean; request?: CloseCancelRequest; done?: CloseCancellation };
 }
 
 export const nowIso = (): string => new Date().toISOString();
@@ -128,6 +135,7 @@ export function openCloseRun(input: CloseWorkflowInput): CloseRun {
     policy,
     waiverTemplate,
     waiverItemType: itemType,
+    cancel: { requested: false },
   };
   // Approvals of the reconciliations' checkpoints answer to the work on their exceptions (issue 15).
   checkpoints.gateExceptions((checkpointId) => exceptionGateOf(run, checkpointId));
@@ -197,5 +205,6 @@ export function closeStatus(r: CloseRun): CloseStatus {
     closeDeadline: r.closeDeadline,
     finishedAt: r.finishedAt,
     refusalsNotKept: r.refusalsNotKept,
+    cancellation: r.cancel.done,
   });
 }

@@ -5,6 +5,7 @@ import type { graphStatus } from '../../domain/close/task-graph';
 import { mergeAgeing } from '../../domain/exceptions/ageing-groups';
 import type {
   CheckpointStatus,
+  CloseCancellation,
   CloseBlocker,
   CloseJournalEntry,
   CloseNotification,
@@ -27,10 +28,12 @@ export interface CloseStatusState {
   closeDeadline?: { iso: string };
   finishedAt?: string;
   refusalsNotKept: number;
+  cancellation?: CloseCancellation;
 }
 
 export function closeStatusView(g: ReturnType<typeof graphStatus>, s: CloseStatusState): CloseStatus {
-  const derived = new Map(g.blocked.map((b) => [b.task, b]));
+  // A cancelled close's unstarted tasks stay pending: nothing is waiting to unblock them.
+  const derived = new Map(s.state === 'cancelled' ? [] : g.blocked.map((b) => [b.task, b]));
   const blockers: CloseBlocker[] = [];
   const view = s.tasks.map((t): TaskStatus => {
     // Object.assign, not spread: the workflow bundle compiles spread to a helper that defines each property on
@@ -75,6 +78,7 @@ export function closeStatusView(g: ReturnType<typeof graphStatus>, s: CloseStatu
   if (s.closeDeadline) out.closeDeadline = s.closeDeadline.iso;
   if (s.finishedAt) out.finishedAt = s.finishedAt;
   if (s.refusalsNotKept) out.refusalsNotKept = s.refusalsNotKept;
+  if (s.cancellation) out.cancellation = s.cancellation;
   const ageing = s.tasks.flatMap((t) => (t.result?.rollForward?.ageing?.length ? [t.result.rollForward.ageing] : []));
   if (ageing.length) out.exceptionAgeing = mergeAgeing(ageing);
   return out;

@@ -35,6 +35,7 @@ import type {
   ReconciliationSummary,
   TaskStatus,
 } from '../types';
+import { cancelledWithClose, cancelTask } from './cancellation';
 import {
   DEFAULT_TASK_RETRY,
   backoffMs,
@@ -217,6 +218,13 @@ async function runTask(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<voi
       finishTask(t, outcome);
       return;
     }
+  } catch (err) {
+    // The close was cancelled: the work (child, activity, retry wait, approval) stopped with it.
+    if (cancelledWithClose(r, err)) {
+      cancelTask(t);
+      return;
+    }
+    throw err;
   } finally {
     r.inflight.delete(t.id);
     bump(r);

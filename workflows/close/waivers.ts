@@ -4,6 +4,7 @@
 import { isCancellation } from '@temporalio/workflow';
 import { waiverApproval, waiverCheckpointId, waiverDecision } from '../../domain/close/waiver';
 import type { TaskAction, TaskStatus } from '../types';
+import { cancelledWithClose } from './cancellation';
 import { failureMessage } from './runtime';
 import { bump, nowIso, type CloseRun } from './state';
 
@@ -26,6 +27,7 @@ export function openWaiver(r: CloseRun, t: TaskStatus, a: TaskAction): void {
     try {
       outcome = await r.checkpoints.run(config);
     } catch (err) {
+      if (cancelledWithClose(r, err)) return; // the waiver stays undecided: the close ends cancelled
       if (isCancellation(err)) throw err;
       outcome = { state: 'refused', reason: failureMessage(err) };
     }
