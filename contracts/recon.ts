@@ -43,6 +43,13 @@ export interface ReconciliationInput {
   partitions?: number;
   /** yyyy-mm-dd bound to :as_of_date in source queries and used in report names; default the period's last day. */
   asOf?: string;
+  /**
+   * The period's first and last day (yyyy-mm-dd), bound to :period_start and :period_end; periodEnd is also the
+   * default as-of date. A close sets them for a fiscal period ("FY2026-P10") from its fiscal calendar; without them a
+   * yyyy-mm period gives its calendar month.
+   */
+  periodStart?: string;
+  periodEnd?: string;
   /** Partitions reconciled at once (default 2, one per core of a 2-core worker): bounds a worker's memory. */
   maxParallel?: number;
 }

@@ -143,10 +143,10 @@ async function runDefinition(input: ReconciliationInput): Promise<Reconciliation
     if (err instanceof DefinitionError) fail(`reconciliation ${input.reconId}: ${err.message}`, 'InvalidDefinition');
     throw err;
   }
-  const asOf = input.asOf ?? periodEnd(input.period);
+  const asOf = input.asOf ?? input.periodEnd ?? periodEnd(input.period);
   if (asOf === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(asOf))
     fail(
-      `reconciliation ${input.reconId}: give asOf (yyyy-mm-dd); period ${input.period} is not yyyy-mm`,
+      `reconciliation ${input.reconId}: give asOf (yyyy-mm-dd) or the period's bounds; period ${input.period} is not yyyy-mm`,
       'InvalidInput',
     );
   if (
@@ -187,6 +187,7 @@ async function reconcileRun(
     partitions: spill,
     asOf,
     period: input.period,
+    ...(input.periodStart && input.periodEnd ? { periodStart: input.periodStart, periodEnd: input.periodEnd } : {}),
   });
   const extract: Extract = patched(SOURCE_WAIT_PATCH)
     ? waitingExtraction((side) => extractWaitingForSource(extractArgs(side)), label)

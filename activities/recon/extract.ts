@@ -49,6 +49,9 @@ export interface ExtractReconSideInput {
   /** yyyy-mm-dd, bound to :as_of_date. */
   asOf: string;
   period?: string;
+  /** The period's first and last day (bound to :period_start and :period_end); default a yyyy-mm period's month. */
+  periodStart?: string;
+  periodEnd?: string;
 }
 
 export function definitionOf(input: unknown, reconId: string): ReconciliationDefinition {
@@ -124,6 +127,7 @@ export async function extractSide(
     filesDir: env.filesDir,
     asOf: input.asOf,
     period: input.period,
+    ...(input.periodStart && input.periodEnd ? { periodStart: input.periodStart, periodEnd: input.periodEnd } : {}),
   });
   // A database that sends nothing for the stall timeout is reported as unavailable (it may be frozen).
   const isDb = 'system' in source;

@@ -4,6 +4,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { RawRecord } from '../../domain/recon';
+import { monthBounds } from '../../domain/recon/run-plan';
 import { readCsv } from '../connectors/csv';
 import { mysqlBatches } from '../connectors/mysql';
 import { type DbQuery, type ParamSpec, postgresBatches, scanNamedParams } from '../connectors/postgres';
@@ -72,6 +73,12 @@ export interface SourceContext {
   /** Values of the built-in parameters :as_of_date, :period, :period_start, :period_end. */
   asOf: string;
   period?: string;
+  /**
+   * The period's first and last day when the caller knows them (a fiscal period, from the close's fiscal
+   * calendar); otherwise they come from a `yyyy-mm` period.
+   */
+  periodStart?: string;
+  periodEnd?: string;
 }
 
 export interface OpenedSource {
@@ -91,20 +98,9 @@ export function parseReconSource(source: unknown, side: string): ReconSource {
   return r.data;
 }
 
-/** First and last day of a `yyyy-mm` period; undefined for other period spellings. */
-function periodBounds(period: string | undefined): { start: string; end: string } | undefined {
-  const m = /^(\d{4})-(\d{2})$/.exec(period ?? '');
-  if (!m) return undefined;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const days = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-  if (mo < 1 || mo > 12) return undefined;
-  return { start: `${m[1]}-${m[2]}-01`, end: `${m[1]}-${m[2]}-${String(days[mo - 1]).padStart(2, '0')}` };
-}
-
 /**
  * The declared parameters plus the built-ins the SQL uses and does not declare: :as_of_date (date), :period
- * (text), :period_start and :period_end (dates, for yyyy-mm periods).
+ * (text), :period_start and :period_end (dates: the period's bounds when given, else a yyyy-mm period's month).
  */
 function paramsFor(
   name: string,
@@ -114,7 +110,8 @@ function paramsFor(
   ctx: SourceContext,
 ): Record<string, ParamSpec> {
   const out: Record<string, ParamSpec> = { ...(declared ?? {}) };
-  const bounds = periodBounds(ctx.period);
+  const bounds =
+    ctx.periodStart && ctx.periodEnd ? { start: ctx.periodStart, end: ctx.periodEnd } : monthBounds(ctx.period);
   const builtins: Record<string, ParamSpec | undefined> = {
     as_of_date: { type: 'date', value: ctx.asOf },
     period: ctx.period === undefined ? undefined : { type: 'text', value: ctx.period },

@@ -315,3 +315,17 @@ export function parsePeriodKey(key: string, cal: FiscalCalendar = DEFAULT_FISCAL
   }
   throw new CalendarError(`period ${JSON.stringify(key)} is not a period key: write it as ${forms}`);
 }
+
+/**
+ * What a close tells a reconciliation about a period the reconciliation cannot work out alone: for a fiscal key
+ * ("FY2026-P10") its first and last day, the last being the as-of date. A calendar month ("2026-10") gives nothing:
+ * the reconciliation takes the month itself, as it always has.
+ */
+export function reconPeriodBounds(
+  period: string,
+  cal: FiscalCalendar = DEFAULT_FISCAL_CALENDAR,
+): { asOf: string; periodStart: string; periodEnd: string } | undefined {
+  if (MONTH_KEY.test(period)) return undefined;
+  const p = parsePeriodKey(period, cal);
+  return { asOf: p.end, periodStart: p.start, periodEnd: p.end };
+}

@@ -6,16 +6,21 @@ export const SPILL_BUCKETS = 256;
 /** Records of the larger side per partition when the count is chosen from the size. */
 export const RECORDS_PER_PARTITION = 100_000;
 
-/** The last day of a `yyyy-mm` period. */
-export function periodEnd(period: string): string | undefined {
-  const m = /^(\d{4})-(\d{2})$/.exec(period);
+/** The first and last day of a `yyyy-mm` period; undefined for other spellings (a fiscal "FY2026-P10"). */
+export function monthBounds(period: string | undefined): { start: string; end: string } | undefined {
+  const m = /^(\d{4})-(\d{2})$/.exec(period ?? '');
   if (!m) return undefined;
   const y = Number(m[1]);
   const mo = Number(m[2]);
   if (mo < 1 || mo > 12) return undefined;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
   const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
-  return `${m[1]}-${m[2]}-${String(days).padStart(2, '0')}`;
+  return { start: `${m[1]}-${m[2]}-01`, end: `${m[1]}-${m[2]}-${String(days).padStart(2, '0')}` };
+}
+
+/** The last day of a `yyyy-mm` period. */
+export function periodEnd(period: string): string | undefined {
+  return monthBounds(period)?.end;
 }
 
 /** Smallest power of two holding `records` at RECORDS_PER_PARTITION each, from 1 to SPILL_BUCKETS. */

@@ -19,6 +19,7 @@ import {
   fiscalYearOf,
   fiscalYearRange,
   parsePeriodKey,
+  reconPeriodBounds,
   periodsOfYear,
   periodsPerYear,
   shiftPeriod,
@@ -292,5 +293,34 @@ describe('calendar validation', () => {
     expect(() => fiscalYearRange(0)).toThrow(/fiscal year must be a whole number 1-9998, got 0/);
     expect(() => fiscalYearRange(2026.5)).toThrow(/fiscal year/);
     expect(() => fiscalPeriod(2026, 0)).toThrow(/period must be 1-12 in this calendar, got 0/);
+  });
+});
+
+describe('the period bounds a close gives its reconciliations', () => {
+  const cal: FiscalCalendar = {
+    type: 'weeks_52_53',
+    pattern: '4-4-5',
+    yearEnd: { rule: 'last', weekday: 'saturday', month: 12 },
+  };
+
+  it("gives a fiscal period's first and last day, the last being the as-of date", () => {
+    expect(reconPeriodBounds('FY2026-P3', cal)).toEqual({
+      asOf: '2026-03-28',
+      periodStart: '2026-02-22',
+      periodEnd: '2026-03-28',
+    });
+    expect(reconPeriodBounds('FY2026-P10')).toEqual({
+      asOf: '2026-10-31',
+      periodStart: '2026-10-01',
+      periodEnd: '2026-10-31',
+    });
+  });
+
+  it('gives nothing for a calendar month, which a reconciliation works out itself', () => {
+    expect(reconPeriodBounds('2026-10')).toBeUndefined();
+  });
+
+  it('refuses a key the calendar does not have', () => {
+    expect(() => reconPeriodBounds('FY2026-P13', cal)).toThrow(CalendarError);
   });
 });

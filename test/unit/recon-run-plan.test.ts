@@ -1,5 +1,5 @@
 // The reconciliation workflow's pure helpers: the as-of date of a period and the partition count from the size.
-import { RECORDS_PER_PARTITION, SPILL_BUCKETS, partitionsFor, periodEnd } from '../../domain/recon/run-plan';
+import { RECORDS_PER_PARTITION, SPILL_BUCKETS, monthBounds, partitionsFor, periodEnd } from '../../domain/recon/run-plan';
 
 describe('periodEnd', () => {
   it('gives the last day of a yyyy-mm period, leap years included', () => {
@@ -14,6 +14,19 @@ describe('periodEnd', () => {
     expect(periodEnd('2026-13')).toBeUndefined();
     expect(periodEnd('2026-Q4')).toBeUndefined();
     expect(periodEnd('FY2026-P10')).toBeUndefined();
+  });
+});
+
+describe('monthBounds', () => {
+  it('gives the first and last day of a yyyy-mm period', () => {
+    expect(monthBounds('2026-02')).toEqual({ start: '2026-02-01', end: '2026-02-28' });
+    expect(monthBounds('2028-02')).toEqual({ start: '2028-02-01', end: '2028-02-29' });
+  });
+
+  it('has no answer for a fiscal period key, a month out of range or no period', () => {
+    expect(monthBounds('FY2026-P10')).toBeUndefined();
+    expect(monthBounds('2026-00')).toBeUndefined();
+    expect(monthBounds(undefined)).toBeUndefined();
   });
 });
 

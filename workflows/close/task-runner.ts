@@ -12,6 +12,7 @@ import {
   proxyActivities,
   sleep,
 } from '@temporalio/workflow';
+import { reconPeriodBounds } from '../../domain/close/fiscal-calendar';
 import type { CloseTask } from '../../domain/close/plan';
 import { isPersonTask } from '../../domain/close/task-actions';
 import { finishBlockers } from '../../domain/close/task-graph';
@@ -93,6 +94,8 @@ export function startTask(r: CloseRun, id: string): void {
   void runTask(r, t, spec);
 }
 
+const fiscalBounds = (plan: CloseRun['plan']) => reconPeriodBounds(plan.period, plan.fiscalCalendar);
+
 async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<WorkOutcome> {
   const { plan } = r;
   const config = spec.config;
@@ -101,7 +104,8 @@ async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<Wor
       const reconId = typeof config.reconId === 'string' ? config.reconId : spec.id;
       const summary = await executeChild<typeof reconciliationWorkflow>('reconciliationWorkflow', {
         workflowId: reconWorkflowId(plan.company, plan.period, reconId),
-        args: [{ company: plan.company, period: plan.period, ...config, reconId }],
+        // A fiscal period's bounds come from the plan's calendar; a calendar month's, from the month (as before).
+        args: [{ company: plan.company, period: plan.period, ...fiscalBounds(plan), ...config, reconId }],
         // Without the option the child runs on the close's own task queue, as it always has (same command).
         ...(r.options.reconciliationTaskQueue ? { taskQueue: r.options.reconciliationTaskQueue } : {}),
       });
