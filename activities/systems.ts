@@ -93,6 +93,10 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
       let pool = pools.get(url);
       if (!pool) {
         pool = new Pool({ connectionString: url, max: 4 });
+        // An idle connection the server drops (a restart, a failover) is an 'error' on the pool: without a
+        // listener it would crash the worker process. The pool discards that connection and opens a new one on
+        // next use; a query in flight fails on its own and its activity is retried.
+        pool.on('error', () => undefined);
         pools.set(url, pool);
       }
       return pool;
