@@ -1,4 +1,5 @@
-// npm run bench:recon -- --mode csv [--records 100000[,1000000]] [--seed N] [--engines typescript,duckdb]
+// npm run bench:recon -- --mode csv [--records 100000[,1000000]] [--seed N]
+//                        [--engines typescript,duckdb,duckdb-e2e,typescript-e2e]
 //                        [--skip-datacompy] [--keep]
 // Two CSV exports that need normalising (bench/lib/recon-csv.ts: debit/credit, German 4-decimal amounts in
 // windows-1252, dd.MM.yyyy dates, padded lower-case keys) with the seed scenario's planted discrepancies, reconciled
@@ -7,8 +8,10 @@
 //   finflow, the DuckDB data plane (activities/recon/duckdb, FINFLOW_RECON_ENGINE=duckdb), and
 //   datacompy on pandas and on polars doing the same normalisation and a keyed comparison (scripts/datacompy/
 //   compare_csv.py, in the virtualenv of scripts/datacompy/bench-venv.sh).
-// Each runs in its own process (peak RSS is that process's). finflow's figures here stop at the in-memory result:
-// no Temporal, result store or reports (bench:recon's database mode times those). Not a test; CI does not run it.
+// Each runs in its own process (peak RSS is that process's). finflow's typescript/duckdb figures stop at the
+// in-memory result; the *-e2e engines (bench/lib/recon-csv-e2e.ts) run reconciliationWorkflow on the Temporal dev
+// server with the result store on embedded PostgreSQL and the reports written, as a close does. Not a test; CI does
+// not run it.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { reconcileFiles, type ReconEngine } from '../activities/recon/duckdb';
 import { CATEGORIES, parseDefinition, type Category } from '../domain/recon';
 import { planScenario, plantedKeys, plantedTruth, TOLERANCE_CENTS } from '../examples/monthly-close/generator';
 import { normalisingCsvDefinition, writeNormalisingCsv } from './lib/recon-csv';
+import { e2eChild } from './lib/recon-csv-e2e';
 
 const ROOT = resolve(__dirname, '..');
 const load = () =>
@@ -28,8 +32,8 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
 interface EngineRun {
-  engine: ReconEngine;
-  used: ReconEngine;
+  engine: string;
+  used: string;
   fallback?: string;
   wallMs: number;
   cpuMs: number;
@@ -131,7 +135,7 @@ interface PyRun {
 export async function csvBench(argText: (n: string) => string | undefined): Promise<void> {
   const sizes = (argText('records') ?? '100000').split(',').map((s) => Number(s.replace(/_/g, '')));
   const seed = Number(argText('seed') ?? 20261031);
-  const engines = (argText('engines') ?? 'typescript,duckdb').split(',') as ReconEngine[];
+  const engines = (argText('engines') ?? 'typescript,duckdb,duckdb-e2e').split(',');
   const skipPy = process.argv.includes('--skip-datacompy');
   console.log(
     `bench:recon --mode csv on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), node ${process.version}; ` +
@@ -250,10 +254,12 @@ export async function csvBench(argText: (n: string) => string | undefined): Prom
 }
 
 if (require.main === module && process.argv[2] === '--child') {
-  child(process.argv[3] as ReconEngine, Number(process.argv[4]), Number(process.argv[5]), process.argv[6]).catch(
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  const [engine, records, seed, dir] = process.argv.slice(3);
+  (engine.endsWith('-e2e')
+    ? e2eChild(engine.replace(/-e2e$/, '') as ReconEngine, Number(records), Number(seed), dir)
+    : child(engine as ReconEngine, Number(records), Number(seed), dir)
+  ).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -18,9 +18,21 @@ import {
 } from '../security/envelope';
 import type { SystemRegistry } from '../systems';
 import {
+  extractOnDuckDb,
+  matchesDirOf,
+  matchesFileOf,
+  reconcileOnDuckDb,
+  recordEngine,
+  requestedEngine,
+  runEngine,
+  withEngine,
+} from './duckdb/activity';
+import { isParquetSide } from './duckdb/plane';
+import {
   checkPartitions,
   definitionOf,
   matchAndWritePartition,
+  refusal,
   writePartition,
   type ExtractReconSideInput,
   type ExtractedSide,
@@ -204,13 +216,34 @@ export function createReconActivities(deps: ReconActivityDeps) {
      * bad data is refused without retry. Returns the side's control totals only.
      */
     async extractReconSide(input: ExtractReconSideInput): Promise<ExtractedSide> {
+      // The DuckDB plane when the definition or FINFLOW_RECON_ENGINE asks for it and the side can take it
+      // (duckdb/activity.ts); otherwise, or when it cannot, today's extraction, the reason logged and recorded.
+      const asked = requestedEngine(input.definition);
+      if (asked.engine === 'duckdb') {
+        const def = definitionOf(input.definition, input.reconId);
+        checkPartitions(input.partitions, 'partitions');
+        let cipher: DatasetCipher | undefined;
+        try {
+          cipher = await runCipher(input.runId, true);
+          const dir = sideDir(workDir, input.runId, input.side);
+          const log = (line: string) => console.warn(line);
+          const out = await extractOnDuckDb(input, def, { workDir, filesDir, dir, cipher, heartbeat, log }, asked);
+          if (out) return out;
+        } catch (err) {
+          throw refusal(err);
+        } finally {
+          cipher?.dispose();
+        }
+      }
       const dataKey = await dataKeyOf(input.runId, true);
       try {
-        return await runExtraction(
+        const out = await runExtraction(
           input,
           { systems: deps.systems, filesDir, workDir, threads: cfg.extractInThread, dataKey },
           heartbeat,
         );
+        if (asked.engine === 'typescript') await recordEngine(workDir, input.runId, input.side, asked);
+        return out;
       } finally {
         dataKey?.key.fill(0);
       }
@@ -243,8 +276,10 @@ export function createReconActivities(deps: ReconActivityDeps) {
         a: sideDir(workDir, input.runId, 'a'),
         b: sideDir(workDir, input.runId, 'b'),
       };
+      const infos: Partial<Record<Side, unknown>> = {};
       for (const side of ['a', 'b'] as const) {
         const info = (await sideInfo(sides[side])) as { bucketCounts?: number[] } | undefined;
+        infos[side] = info;
         // Retryable: with several workers on one queue but separate disks, another attempt may land on the worker
         // that holds the files (give such workers a shared FINFLOW_WORK_DIR to make this moot).
         if (!info)
@@ -268,6 +303,22 @@ export function createReconActivities(deps: ReconActivityDeps) {
       });
       heartbeat({ stage: 'match' });
       const write = { runId: input.runId, partition: input.partition, batchSize: cfg.storeBatchSize ?? 50_000 };
+      if (isParquetSide(infos.a) || isParquetSide(infos.b)) {
+        // A side extracted by DuckDB: the partition is reconciled there (duckdb/activity.ts).
+        const def = definitionOf(input.definition, input.reconId);
+        const cipher = await reportCipherOf(input.runId);
+        try {
+          const matchesFile = matchesFileOf(reportsDir, input.runId, input.partition, partitions, cipher !== undefined);
+          const job = { runId: input.runId, partition: input.partition, dirs: sides, infos, buckets, matchesFile, cipher };
+          const out = await reconcileOnDuckDb(def, job, heartbeat);
+          await writePartition(st, { matches: [], exceptions: out.exceptions, summary: out.summary }, write, heartbeat);
+          return out.summary;
+        } catch (err) {
+          throw refusal(err);
+        } finally {
+          cipher?.dispose();
+        }
+      }
       const dataKey = await dataKeyOf(input.runId, false);
       const job = {
         definition: input.definition,
@@ -303,9 +354,18 @@ export function createReconActivities(deps: ReconActivityDeps) {
           ? (runId: string) =>
               createSuggestionStore({ pool: deps.systems.postgres('results'), results: store }).ruleCounts(runId)
           : undefined;
+      // The engine the run's sides used and why, recorded with its summary (from the work directory; a retry after
+      // the clean-up keeps what the first attempt recorded).
+      const prior = (await store.getRun(input.runId))?.summary as { engine?: string; engineReason?: string } | null;
+      const engine =
+        (await runEngine(workDir, input.runId)) ??
+        (prior?.engine === 'duckdb' || prior?.engine === 'typescript'
+          ? { engine: prior.engine, reason: prior.engineReason ?? '' }
+          : undefined);
+      const summary = withEngine(input.summary, engine, matchesDirOf(reportsDir, input.runId));
       return writeRunReports(
         { store, reportsDir, workDir, reportCipherOf, heartbeat, filesDir, ...(ruleCounts ? { ruleCounts } : {}) },
-        input,
+        { ...input, ...(summary !== undefined ? { summary } : {}) },
       );
     },
 

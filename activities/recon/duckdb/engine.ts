@@ -75,7 +75,16 @@ async function checkProblems(c: DuckDBConnection, side: Side, def: Reconciliatio
 }
 
 /** Rule fields SQL knows for the rules it runs; a rule with any other (a filter, a later option) stays in TypeScript. */
-const SQL_RULE_FIELDS = new Set(['id', 'type', 'compare_date', 'absolute', 'percent', 'max_days_apart', 'expect_unique', 'auto']);
+const SQL_RULE_FIELDS = new Set([
+  'id',
+  'type',
+  'compare_date',
+  'absolute',
+  'percent',
+  'max_days_apart',
+  'expect_unique',
+  'auto',
+]);
 
 /** The leading rules SQL can run: exact, and tolerance with an absolute limit, neither with match_on. */
 export function sqlRules(def: ReconciliationDefinition): number {
@@ -183,9 +192,9 @@ export async function prepareSide(
     throw err;
   }
   await c.run(`CREATE TABLE pre_${side} AS ${compiled.sql}`);
-  const currencies = (
-    await rows(c, `SELECT DISTINCT cur FROM pre_${side} WHERE p_early IS NULL ORDER BY cur`)
-  ).map((r) => String(r[0]));
+  const currencies = (await rows(c, `SELECT DISTINCT cur FROM pre_${side} WHERE p_early IS NULL ORDER BY cur`)).map(
+    (r) => String(r[0]),
+  );
   const scales = scalesOf(def, currencies);
   // Exact when the amount has no more decimals than its currency (checked first); 12 digits before the point and
   // at most 6 after fit a 64-bit integer of minor units.
@@ -209,7 +218,9 @@ export async function prepareSide(
     `SELECT rid, problem FROM norm_${side} WHERE starts_with(split_part(problem, chr(31), 2), ${lit(OUT_OF_RANGE)}) ORDER BY rid LIMIT 1`,
   );
   if (out.length > 0)
-    throw new DuckDbFallback(`${source.name} line ${Number(out[0][0]) + 2}: ${String(out[0][1]).split(PROBLEM_SEP)[1]}`);
+    throw new DuckDbFallback(
+      `${source.name} line ${Number(out[0][0]) + 2}: ${String(out[0][1]).split(PROBLEM_SEP)[1]}`,
+    );
   await checkProblems(c, side, def, source.name);
   return { read, currencies, readMs, normaliseMs: performance.now() - t };
 }
