@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { ReconReportRef } from '../../contracts';
 import type { ReconSummary, Side } from '../../domain/recon';
 import { createResultStore, type ResultStore, type RunSealer } from '../result-store';
 import { ColumnSealer } from '../security/column-seal';
@@ -40,6 +41,7 @@ import {
 import { runExtraction, runMatch, runMatchAndWrite } from './extract-runner';
 import { removeRunDir, sideDir, sideInfo } from './spill';
 import { type WriteReconReportsInput, type WrittenReport, writeRunReports } from './write-reports';
+import { type RewriteReconReportsInput, rewriteRunReports } from './rewrite-reports';
 import { createSuggestionStore } from '../result-store/suggestions';
 import { validateSubsystemsWith, type ValidateSubsystemsInput, type ValidateSubsystemsResult } from './validate';
 
@@ -367,6 +369,20 @@ export function createReconActivities(deps: ReconActivityDeps) {
         { store, reportsDir, workDir, reportCipherOf, heartbeat, filesDir, ...(ruleCounts ? { ruleCounts } : {}) },
         { ...input, ...(summary !== undefined ? { summary } : {}) },
       );
+    },
+
+    /**
+     * Rewrites a run's exceptions and summary reports as its exceptions stand now (rewrite-reports.ts): the close's
+     * documentation step asks before it builds the evidence package. Retried like writeReconReports (atomic files).
+     */
+    async rewriteReconReports(input: RewriteReconReportsInput): Promise<ReconReportRef[]> {
+      const store = await resultStore();
+      const ruleCounts =
+        cfg.resultStore === undefined
+          ? (runId: string) =>
+              createSuggestionStore({ pool: deps.systems.postgres('results'), results: store }).ruleCounts(runId)
+          : undefined;
+      return rewriteRunReports({ store, reportCipherOf, heartbeat, ...(ruleCounts ? { ruleCounts } : {}) }, input);
     },
 
     /**

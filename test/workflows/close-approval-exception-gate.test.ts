@@ -3,8 +3,10 @@
 // approve it (segregation of duties), and while exceptions above the checkpoint's exception_materiality are
 // unexplained no approval counts, the refusal naming how many, their total and which. Both refusals are recorded
 // in the checkpoint's trail and the audit ledger (tokens signed as the approval gateway signs for a proven caller); once the rest is explained by the preparer, the supervisor's
-// approval counts. The recorded history replays on this code.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+// approval counts. The documentation step then has the reconciliation's reports rewritten as the exceptions stand,
+// and hands the package their new SHA-256s. The recorded history replays on this code.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -32,7 +34,7 @@ import {
   taskActionSignal,
 } from '../../workflows/definitions';
 import type { ClosePlanInput } from '../../domain/close/plan';
-import type { CloseRunOptions } from '../../contracts';
+import type { CloseEvidenceInput, CloseRunOptions, ReconReportRef } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
@@ -114,18 +116,28 @@ function plan(company: string): ClosePlanInput & CloseRunOptions {
           },
         },
       },
-      { id: 'review', name: 'Review', kind: 'manual', ownerRole: 'supervisor', predecessors: ['recon_approval'] },
+      {
+        id: 'sox',
+        name: 'SOX documentation',
+        kind: 'documentation',
+        ownerRole: 'controller',
+        predecessors: ['recon_approval'],
+        config: { regulation: 'SOX', controlId: 'F-R3-GL-15' },
+      },
+      { id: 'review', name: 'Review', kind: 'manual', ownerRole: 'supervisor', predecessors: ['sox'] },
     ],
   } as ClosePlanInput & CloseRunOptions;
 }
 
 describe('a reconciliation approval and the work on its exceptions', () => {
-  it('refuses the explainer (SoD) and any approval while material exceptions are unexplained, records both, then accepts', async () => {
+  it('refuses the explainer (SoD) and any approval while material exceptions are unexplained, records both, accepts once explained, and documents the reports as they then stand', async () => {
     const company = uniqueId('GATE').replace(/[^A-Za-z0-9-]/g, '');
     const closeId = `close:${company}:2026-10`;
     const taskQueue = uniqueId('tq');
     const recon = { workDir, reportsDir: workDir };
     const approval = { keys: approvalKeySet([key]), ledger };
+    // The package itself is tested elsewhere: here, what the documentation step hands it.
+    const evidence: CloseEvidenceInput[] = [];
     const worker = await Worker.create(
       await testWorkerOptions({
         connection: env.nativeConnection,
@@ -133,6 +145,10 @@ describe('a reconciliation approval and the work on its exceptions', () => {
         activities: {
           ...createActivities({ systems, approval, recon }),
           ...createExceptionActivities({ systems, approval, recon, ledger }),
+          produceCloseEvidence: async (input: CloseEvidenceInput) => {
+            evidence.push(input);
+            return { packageId: 'pkg', path: '/evidence/pkg', manifestSha256: 'ab'.repeat(32), files: 1 };
+          },
         },
       }),
     );
@@ -246,7 +262,44 @@ describe('a reconciliation approval and the work on its exceptions', () => {
       expect((trail[0].payload as { message: string }).message).toContain('totalling USD 27.75');
       expect(await ledger.verify()).toMatchObject({ ok: true });
 
+      // The documentation step had the reports rewritten as the exceptions stand: the summary counts them
+      // explained, and the package is handed the new files' SHA-256s (the run's first ones stay in history).
       await waitFor(handle, (s) => task(s, 'review').state === 'running', 'the review running');
+      const written = task(ready, 'gl_vs_erp').result?.reports ?? [];
+      expect(written.map((f) => `${f.kind}.${f.format}`).sort()).toEqual([
+        'exceptions.csv',
+        'exceptions.json',
+        'exceptions.xlsx',
+        'summary.csv',
+        'summary.json',
+        'summary.xlsx',
+      ]);
+      expect(evidence).toHaveLength(1);
+      const handed = evidence[0].reconciliations[0].reports ?? [];
+      expect(handed.map((f) => f.path)).toEqual(written.map((f) => f.path));
+      for (const f of handed)
+        expect(f.sha256).toBe(
+          createHash('sha256')
+            .update(await readFile(f.path))
+            .digest('hex'),
+        );
+      const before = written.find((f) => f.kind === 'summary' && f.format === 'json') as ReconReportRef;
+      expect(handed.find((f) => f.path === before.path)?.sha256).not.toBe(before.sha256);
+      const summary = JSON.parse(await readFile(before.path, 'utf8')) as {
+        categories: { category: string; count: number; open: number; explained: number }[];
+      };
+      expect(summary.categories.map((c) => [c.category, c.count, c.open, c.explained]).sort()).toEqual([
+        ['missing_in_a', 1, 1, 0],
+        ['missing_in_b', 2, 0, 2],
+      ]);
+      const exceptionsJson = await readFile(
+        (handed.find((f) => f.kind === 'exceptions' && f.format === 'json') as ReconReportRef).path,
+        'utf8',
+      );
+      expect(exceptionsJson).toContain('posted in November');
+      expect((await handle.query(statusQuery)).tasks.find((t) => t.id === 'gl_vs_erp')?.result?.reports).toEqual(
+        handed,
+      );
       await handle.signal(taskActionSignal, { action: 'complete', taskId: 'review', by: 'sam' });
       expect((await handle.result()).state).toBe('completed');
       expect((await handle.query(statusQuery)).tasks.find((t) => t.id === 'recon_approval')?.state).toBe('done');

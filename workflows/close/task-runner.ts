@@ -36,6 +36,7 @@ import type {
   ReconciliationSummary,
   TaskStatus,
 } from '../types';
+import { rewriteFinalReports } from './final-reports';
 import { cancelledWithClose, cancelTask } from './cancellation';
 import {
   DEFAULT_TASK_RETRY,
@@ -126,6 +127,8 @@ async function execute(r: CloseRun, t: TaskStatus, spec: CloseTask): Promise<Wor
           bump(r);
         }
       }
+      // The reconciliations' reports as their exceptions stand now, before the package lists them.
+      await rewriteFinalReports(r);
       const out = (await taskActivities(TASK_ACTIVITY_TIMEOUT).produceCloseEvidence(
         evidenceInput(r, spec),
       )) as CloseEvidenceOutput & { allControlsHeld?: boolean };
