@@ -147,8 +147,40 @@ async function* numbered(batches: AsyncIterable<Record<string, string | null>[]>
   }
 }
 
+const PATH_PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.]*)\}/g;
+
+/**
+ * A source file's path for this run: `{period}`, `{period_start}`, `{period_end}` and `{as_of_date}` are the run's
+ * (so a recurring close reads each period's own statement, `statements/camt053-{period}.xml`), and a relative path
+ * is under the files directory. Any other placeholder (an `{execution.parameters.x}` nobody rendered) is refused,
+ * naming it, rather than read as a file name.
+ */
+export function sourceFilePath(
+  path: string,
+  ctx: Pick<SourceContext, 'filesDir' | 'asOf' | 'period' | 'periodStart' | 'periodEnd'>,
+): string {
+  const bounds =
+    ctx.periodStart && ctx.periodEnd ? { start: ctx.periodStart, end: ctx.periodEnd } : monthBounds(ctx.period);
+  const values: Record<string, string | undefined> = {
+    period: ctx.period,
+    as_of_date: ctx.asOf,
+    period_start: bounds?.start,
+    period_end: bounds?.end,
+  };
+  const rendered = path.replace(PATH_PLACEHOLDER, (whole, name: string) => {
+    const v = values[name];
+    if (v === undefined)
+      throw invalid(
+        `source path ${path}: ${whole} has no value in this run (a path may hold {period}, {period_start}, ` +
+          `{period_end} and {as_of_date}; {execution.parameters.<name>} is rendered by finflow recon run or the library)`,
+      );
+    return v;
+  });
+  return isAbsolute(rendered) || !ctx.filesDir ? rendered : join(ctx.filesDir, rendered);
+}
+
 export function openSource(source: ReconSource, ctx: SourceContext): OpenedSource {
-  const file = (p: string) => (isAbsolute(p) || !ctx.filesDir ? p : join(ctx.filesDir, p));
+  const file = (p: string) => sourceFilePath(p, ctx);
   switch (source.connector) {
     case 'postgres':
     case 'mysql':
