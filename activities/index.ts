@@ -33,6 +33,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createCloseEvidenceActivities(deps.closeEvidence, {
       resultStore: () => deps.recon?.resultStore ?? defaultResultStore(deps),
       exceptionActions: () => exceptionActionStoreOf(deps),
+      // The reconciliations' data keys: their exception values are sealed in the package under them (shreddable).
+      ...(deps.recon?.envelope ? { envelope: deps.recon.envelope } : {}),
     }),
   };
 }

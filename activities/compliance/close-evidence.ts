@@ -15,6 +15,7 @@ import { closeEvidenceInput, parseCloseEvidenceConfig, resolveControl } from '..
 import { EvidenceInputError, evidencePackageId, type EvidenceInputRaw } from '../../domain/compliance/evidence';
 import type { RetentionPolicy } from '../../domain/compliance/retention';
 import { maskByFieldName } from '../../domain/security/masking';
+import type { SecurityPolicy } from '../../domain/security/policy';
 import type { CloseEvidenceInput, ReconciliationSummary } from '../../contracts';
 import { securityPolicyFromEnv } from '../security/policy-file';
 import { AuditLedger } from '../audit-ledger/ledger';
@@ -27,6 +28,7 @@ import { exceptionEvidence, lifecycleEvidence } from './exception-evidence';
 import { archivePackage, FileSystemArchiveStore, type ArchiveDeps } from './archive';
 import { sha256File } from './files';
 import { generateEvidencePackage } from './package';
+import { evidenceViews, type EnvelopeSource } from './sealed-evidence';
 import { signingKeyFromEnv, type SigningKey } from './signing';
 
 export type { CloseEvidenceInput };
@@ -70,6 +72,10 @@ export interface CloseEvidenceDeps {
   actor?: string;
   /** Where the files approvers attached to their decisions are (FINFLOW_ATTACHMENTS_DIR). */
   attachments?: AttachmentStore;
+  /** The package's reader: exceptions' sensitive values shown as these roles may see them (exception-view.ts). */
+  view?: { policy: SecurityPolicy; roles: string[] };
+  /** Data keys: a reconciliation's exception values are sealed in the package under its dataset's key. */
+  envelope?: EnvelopeSource;
 }
 
 function activityContext(): Context | undefined {
@@ -215,11 +221,25 @@ export async function produceCloseEvidence(
       attestations: capturedAttestations(input),
     },
   );
-  const generated = await generateEvidencePackage(evidence, {
-    dir,
-    signingKey: deps.signingKey,
-    onFile: (s) => heartbeat({ step: 'file', file: s.path }),
-  });
+  const views = deps.view
+    ? await evidenceViews({
+        ...deps.view,
+        reconciliations: input.reconciliations,
+        reportsOf: reportFiles,
+        envelope: deps.envelope,
+      })
+    : undefined;
+  let generated;
+  try {
+    generated = await generateEvidencePackage(evidence, {
+      dir,
+      signingKey: deps.signingKey,
+      onFile: (s) => heartbeat({ step: 'file', file: s.path }),
+      ...(views ? { view: views.view } : {}),
+    });
+  } finally {
+    views?.dispose();
+  }
   const actor = deps.actor ?? 'finflow';
   const entry = await deps.ledger?.append({
     actor,
@@ -302,6 +322,7 @@ export async function closeEvidenceDepsFromEnv(
       : {}),
     ledger,
     mask: (v) => maskByFieldName(v, policy, [role], { maskFreeText: true }).value,
+    view: { policy, roles: [role] },
     ...(attachments ? { attachments } : {}),
   };
 }
@@ -319,7 +340,7 @@ function refusal(err: unknown): never {
  */
 export function createCloseEvidenceActivities(
   deps?: CloseEvidenceDeps,
-  defaults: Pick<CloseEvidenceDeps, 'resultStore' | 'exceptionActions'> = {},
+  defaults: Pick<CloseEvidenceDeps, 'resultStore' | 'exceptionActions' | 'envelope'> = {},
 ) {
   let resolved: Promise<CloseEvidenceDeps | undefined> | undefined;
   const get = async (): Promise<CloseEvidenceDeps> => {

@@ -15,6 +15,14 @@ export interface Subtotal {
   amountA: string | null;
   amountB: string | null;
   difference: string | null;
+  /** True when some amounts are shown masked or sealed (exception-view.ts): the sums are then not shown either. */
+  hidden?: boolean;
+}
+
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+/** What a subtotal left empty shows instead of a sum. */
+export function noSum(s: Subtotal): string {
+  return s.hidden ? 'not shown (amounts sealed or masked)' : 'mixed currencies';
 }
 
 export interface ExceptionGroup {
@@ -29,6 +37,16 @@ export interface ExceptionGroup {
 const places = (s: string) => (s.includes('.') ? s.length - s.indexOf('.') - 1 : 0);
 
 export function subtotal(items: readonly Item[], mixedCurrencies = false): Subtotal {
+  // A sum of masked or sealed amounts would show what the masking hides (one item's subtotal is its amount).
+  if (items.some((e) => [e.amountA, e.amountB, e.difference].some((v) => v !== null && !DECIMAL.test(v))))
+    return {
+      count: items.length,
+      open: items.filter((e) => e.resolution.status === 'open').length,
+      amountA: null,
+      amountB: null,
+      difference: null,
+      hidden: true,
+    };
   let a = new Dec(0);
   let b = new Dec(0);
   let d = new Dec(0);

@@ -35,6 +35,11 @@ export interface GenerateOptions {
   signingKey: SigningKey;
   /** Called after each file is in place: activities heartbeat here, tests use it to interrupt a run. */
   onFile?: (step: FileStep) => void | Promise<void>;
+  /**
+   * Turns the built document into what the package shows (exception-view.ts: sensitive values masked for the reader
+   * role, a dataset's values sealed under its key); must be deterministic, as generation is resumed by comparing bytes.
+   */
+  view?: (doc: EvidenceDocument) => EvidenceDocument;
 }
 
 export interface GenerateResult {
@@ -121,7 +126,8 @@ export async function generateEvidencePackage(rawInput: unknown, opts: GenerateO
     }
   }
 
-  const doc = buildEvidenceDocument(input, attachments);
+  const built = buildEvidenceDocument(input, attachments);
+  const doc = opts.view ? opts.view(built) : built;
   const evidenceFile = await writeIfChanged(join(dir, EVIDENCE_FILE), `${JSON.stringify(doc, null, 2)}\n`);
   await record(EVIDENCE_FILE, evidenceFile);
   // Both reports print evidence.json's hash on every page: the paper ties to the file the signed manifest lists.

@@ -2,7 +2,7 @@
 // resources: an archived page must render the same in ten years). Everything comes from evidence.json; nothing
 // here reads a clock, so the page is byte-stable for a given document.
 import type { EvidenceDocument } from '../../domain/compliance/evidence';
-import { CONTROL_NAMES, conclusionFacts, exceptionGroups, signOffs } from './evidence-view';
+import { CONTROL_NAMES, conclusionFacts, exceptionGroups, noSum, signOffs } from './evidence-view';
 
 export { CONTROL_NAMES } from './evidence-view';
 
@@ -123,7 +123,7 @@ export function renderEvidenceHtml(doc: EvidenceDocument, opts: HtmlOptions = {}
         `<tr><td>${esc(e.id)}</td><td>${esc(e.key)}</td><td class="num">${esc(e.amountA)}</td><td class="num">${esc(e.amountB)}</td><td class="num">${esc(e.difference)}</td><td${r.status === 'open' ? ' class="failed"' : ''}>${esc(r.status)}</td><td>${esc(r.by)}</td><td>${esc(r.at)}</td><td>${esc(r.note)}</td><td>${esc(r.reference)}</td></tr>`,
       );
     }
-    const mixed = 'mixed currencies';
+    const mixed = noSum(s);
     parts.push(
       `<tr class="subtotal"><td>Subtotal ${esc(g.category)}</td><td>${s.count} exceptions</td><td class="num">${esc(s.amountA ?? mixed)}</td><td class="num">${esc(s.amountB ?? mixed)}</td><td class="num">${esc(s.difference ?? mixed)}</td><td>${s.open} open</td><td colspan="4"></td></tr></tbody>`,
     );

@@ -9,7 +9,7 @@
 // creation date is the close's completion time, not the wall clock, so the bytes are stable for a given input.
 import PDFDocument from 'pdfkit';
 import type { EvidenceDocument } from '../../domain/compliance/evidence';
-import { CONTROL_NAMES, conclusionFacts, exceptionGroups, signOffs } from './evidence-view';
+import { CONTROL_NAMES, conclusionFacts, exceptionGroups, noSum, signOffs } from './evidence-view';
 import { drawTable, type PdfColumn, type PdfRow } from './pdf-table';
 
 export const PDF_MAX_EXCEPTION_ROWS = 1000;
@@ -101,9 +101,9 @@ function exceptionRows(doc: EvidenceDocument, shownIds: Set<string>): PdfRow[] {
       cells: [
         `Subtotal ${g.category}`,
         `${t.count} exceptions`,
-        t.amountA ?? 'mixed currencies',
-        t.amountB ?? 'mixed currencies',
-        t.difference ?? 'mixed currencies',
+        t.amountA ?? noSum(t),
+        t.amountB ?? noSum(t),
+        t.difference ?? noSum(t),
         `${t.open} open`,
         '',
         '',

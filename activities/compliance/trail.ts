@@ -14,6 +14,7 @@ import { exportCloseHistory, HISTORY_HTML, HISTORY_JSONL, type HistoryMask } fro
 import { listFiles, removeTempFiles, sha256File, writeIfChanged } from './files';
 import { buildManifest, MANIFEST_FILE, ManifestSchema, manifestText, SIGNATURE_FILE, signManifest } from './manifest';
 import { EVIDENCE_FILE, REPORT_HTML, REPORT_PDF } from './package';
+import { SHRED_RECORD_FILE } from './shred-record';
 import { renderEvidenceHtml } from './render-html';
 import { renderEvidencePdf } from './render-pdf';
 import type { SigningKey } from './signing';
@@ -136,7 +137,8 @@ export async function refreshEvidenceTrail(
 
   const files = [];
   for (const path of await listFiles(dir)) {
-    if (path === MANIFEST_FILE || path === SIGNATURE_FILE) continue;
+    // The record of a shredding stays outside the manifest: the package's signed bytes are what they were.
+    if (path === MANIFEST_FILE || path === SIGNATURE_FILE || path === SHRED_RECORD_FILE) continue;
     files.push({ path, ...(await sha256File(join(dir, path))) });
   }
   // Only the package's own files are signed: anything else found in the directory was not made by finflow.

@@ -17,6 +17,8 @@ import {
 } from './manifest';
 import { EVIDENCE_FILE } from './package';
 import { keyIdOf } from './signing';
+import { sealedDatasetsOf } from './sealed-evidence';
+import { readShredRecord, SHRED_RECORD_FILE, type ShredEntry } from './shred-record';
 
 export interface VerifyResult {
   ok: boolean;
@@ -25,6 +27,13 @@ export interface VerifyResult {
   /** Files whose hash was checked and matched. */
   filesChecked: number;
   errors: string[];
+  /** Datasets whose values evidence.json seals under their data keys, with how many exceptions each. */
+  sealed?: { dataset: string; exceptions: number }[];
+  /**
+   * Datasets crypto-shredded since the package was made (shredding.json, outside the manifest): their sealed values
+   * are unreadable for good, which is not tampering; the files still verify.
+   */
+  shredded?: ShredEntry[];
 }
 
 async function readJson(path: string): Promise<{ bytes: Buffer; value: unknown }> {
@@ -86,13 +95,15 @@ export async function verifyEvidencePackage(
     else filesChecked++;
   }
   for (const f of await listFiles(dir))
-    if (!listed.has(f) && f !== MANIFEST_FILE && f !== SIGNATURE_FILE)
+    if (!listed.has(f) && f !== MANIFEST_FILE && f !== SIGNATURE_FILE && f !== SHRED_RECORD_FILE)
       errors.push(`${f}: present in the package but not listed in the manifest`);
 
+  let sealed: Map<string, number> | undefined;
   if (!listed.has(EVIDENCE_FILE)) errors.push(`${EVIDENCE_FILE} is not listed in the manifest`);
   else {
     try {
       const doc = parseEvidenceDocument((await readJson(join(dir, EVIDENCE_FILE))).value);
+      sealed = sealedDatasetsOf(doc);
       if (doc.packageId !== manifest.packageId)
         errors.push(`${EVIDENCE_FILE} is for package ${doc.packageId}, the manifest for ${manifest.packageId}`);
       const byPath = new Map(manifest.files.map((f) => [f.path, f]));
@@ -112,11 +123,30 @@ export async function verifyEvidencePackage(
       errors.push(`${EVIDENCE_FILE}: ${(err as Error).message}`);
     }
   }
+  let shredded: ShredEntry[] | undefined;
+  try {
+    const record = await readShredRecord(dir);
+    if (record) {
+      shredded = record.entries;
+      if (record.packageId !== manifest.packageId)
+        errors.push(`${SHRED_RECORD_FILE} is for package ${record.packageId}, the manifest for ${manifest.packageId}`);
+      for (const e of record.entries)
+        if (sealed && sealed.get(e.dataset) !== e.exceptions)
+          errors.push(
+            `${SHRED_RECORD_FILE} records ${e.exceptions} exceptions of dataset ${e.dataset} shredded, but ` +
+              `${EVIDENCE_FILE} seals ${sealed.get(e.dataset) ?? 0} under it`,
+          );
+    }
+  } catch (err) {
+    errors.push((err as Error).message);
+  }
   return {
     ok: errors.length === 0,
     packageId: manifest.packageId,
     manifestSha256: sha256Hex(manifestBytes),
     filesChecked,
     errors,
+    ...(sealed?.size ? { sealed: [...sealed].map(([dataset, exceptions]) => ({ dataset, exceptions })) } : {}),
+    ...(shredded ? { shredded } : {}),
   };
 }

@@ -24,6 +24,7 @@ import { exportCloseHistory } from '../../activities/history-export';
 import { maskByFieldName } from '../../domain/security/masking';
 import { securityPolicyFromEnv } from '../../platform/security-setup';
 import { connectClient } from '../connect';
+import { registerEvidenceOpen, sealedLines } from './evidence-open';
 
 type Out = (line: string) => void;
 
@@ -166,18 +167,27 @@ export function registerComplianceCommands(
       "PEM public key of the package's signer (default: that of $FINFLOW_SIGNING_KEY(_FILE))",
     )
     .option('--check-references', 'also hash files the package references instead of holding')
+    .option(
+      '--user-keys <file>',
+      "user key directory to check a shredding's signature with (default $FINFLOW_USER_KEYS_FILE)",
+    )
     .option('--json')
-    .action(async (dir: string, o: { publicKey?: string; checkReferences?: boolean; json?: boolean }) => {
-      const publicKey = o.publicKey ? readPublicKeyFile(o.publicKey) : signingKeyFromEnv(env)?.publicKey;
-      if (!publicKey) throw new Error('name the signer: --public-key <file>, or FINFLOW_SIGNING_KEY(_FILE)');
-      const r = await verifyEvidencePackage(dir, publicKey, {
-        checkReferences: o.checkReferences,
-      });
-      if (o.json) out(JSON.stringify(r, null, 2));
-      else if (r.ok) out(`package ${r.packageId} verified: ${r.filesChecked} files match the signed manifest`);
-      else for (const e of r.errors) out(`FAILED ${e}`);
-      if (!r.ok) throw new Error(`package ${r.packageId ?? dir} failed verification (${r.errors.length} problem(s))`);
-    });
+    .action(
+      async (dir: string, o: { publicKey?: string; checkReferences?: boolean; userKeys?: string; json?: boolean }) => {
+        const publicKey = o.publicKey ? readPublicKeyFile(o.publicKey) : signingKeyFromEnv(env)?.publicKey;
+        if (!publicKey) throw new Error('name the signer: --public-key <file>, or FINFLOW_SIGNING_KEY(_FILE)');
+        const r = await verifyEvidencePackage(dir, publicKey, {
+          checkReferences: o.checkReferences,
+        });
+        if (o.json) out(JSON.stringify(r, null, 2));
+        else if (r.ok) out(`package ${r.packageId} verified: ${r.filesChecked} files match the signed manifest`);
+        else for (const e of r.errors) out(`FAILED ${e}`);
+        if (!o.json) for (const l of await sealedLines(r, o.userKeys ?? env.FINFLOW_USER_KEYS_FILE)) out(l);
+        if (!r.ok) throw new Error(`package ${r.packageId ?? dir} failed verification (${r.errors.length} problem(s))`);
+      },
+    );
+
+  registerEvidenceOpen(evidence, out, env, () => defaultActor(env));
 
   evidence
     .command('export <closeWorkflowId>')

@@ -8,6 +8,15 @@ import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Pool } from 'pg';
+import { readSigningKeyFile } from '../../activities/approval/keys';
+import { AuditLedger } from '../../activities/audit-ledger/ledger';
+import { FileSystemArchiveStore } from '../../activities/compliance/archive';
+import {
+  assertShreddable,
+  recordShredding,
+  signShredding,
+  SHRED_RECORD_FILE,
+} from '../../activities/compliance/shred-record';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
 import { roleView, viewFormatOf, type RoleView } from '../../activities/reports/role-view';
@@ -37,6 +46,24 @@ import {
 } from '../codec-server';
 
 type Out = (line: string) => void;
+
+interface ShredOptions {
+  reason: string;
+  databaseUrl?: string;
+  actor?: string;
+  signingKey?: string;
+  archive?: string;
+  json?: boolean;
+}
+
+async function withLedgerPool<T>(url: string, fn: (ledger: AuditLedger) => Promise<T>): Promise<T> {
+  const pool = new Pool({ connectionString: url, max: 2 });
+  try {
+    return await fn(await AuditLedger.open({ pool }));
+  } finally {
+    await pool.end();
+  }
+}
 
 function databaseUrl(given: string | undefined, env: NodeJS.ProcessEnv): string {
   const url = given ?? env.DATABASE_URL;
@@ -102,18 +129,45 @@ export function registerSecurityCommands(
     .requiredOption('--reason <text>', 'why (written to the access log as the purpose)')
     .option('--database-url <url>', 'database of the data keys and access log (default $DATABASE_URL)')
     .option('--actor <who>', 'who shreds (default $FINFLOW_ACTOR or the login name)')
+    .option(
+      '--signing-key <file>',
+      "the shredder's own private JWK (finflow keys user add): the archive's record is signed",
+    )
+    .option('--archive <dir>', 'evidence archive whose packages record the shredding (default $FINFLOW_ARCHIVE_DIR)')
     .option('--json', 'print the result as JSON')
-    .action(async (dataset: string, o: { reason: string; databaseUrl?: string; actor?: string; json?: boolean }) => {
+    .action(async (dataset: string, o: ShredOptions) => {
       const reason = o.reason.trim();
       if (!reason) throw new Error('--reason must say why the dataset is shredded');
       const actor = o.actor ?? defaultActor(env);
+      const signingKey = o.signingKey ? await readSigningKeyFile(o.signingKey) : undefined;
+      const archiveDir = o.archive ?? env.FINFLOW_ARCHIVE_DIR;
+      const archive = archiveDir ? new FileSystemArchiveStore(archiveDir) : undefined;
+      if (archive) await assertShreddable(archive, dataset);
       const keys = (await keyProviderFromEnvIfConfigured(env)) ?? NO_KEYS;
-      const result = await withEnvelope(databaseUrl(o.databaseUrl, env), keys, async (envelope, store) => {
+      const url = databaseUrl(o.databaseUrl, env);
+      const result = await withEnvelope(url, keys, async (envelope, store) => {
         const r = await envelope.shred(dataset, { actor, purpose: reason });
         return { ...r, vacuumError: store.lastVacuumError?.message };
       });
+      const shreddedAt = result.shreddedAt.toISOString();
+      const recorded = archive
+        ? await withLedgerPool(env.FINFLOW_AUDIT_DATABASE_URL ?? url, async (ledger) =>
+            recordShredding(
+              { store: archive, ledger },
+              {
+                dataset,
+                shreddedAt,
+                by: actor,
+                reason,
+                ...(signingKey
+                  ? { token: await signShredding(signingKey, actor, { dataset, reason, shreddedAt }) }
+                  : {}),
+              },
+            ),
+          )
+        : [];
       if (o.json) {
-        out(JSON.stringify({ ...result, shreddedAt: result.shreddedAt.toISOString(), actor, reason }, null, 2));
+        out(JSON.stringify({ ...result, shreddedAt, actor, reason, archivedPackages: recorded }, null, 2));
         return;
       }
       const at = result.shreddedAt.toISOString();
@@ -131,6 +185,14 @@ export function registerSecurityCommands(
                 'dead row versions until autovacuum; they are useless without the master key that wrapped them',
         );
       out(`access log: shred of ${dataset} by ${actor}, purpose "${reason}"`);
+      for (const p of recorded)
+        out(
+          `evidence ${p.packageId}: ${p.exceptions} exception(s) sealed under ${dataset} are now unreadable; ` +
+            `recorded in its ${SHRED_RECORD_FILE} (${signingKey ? `signed by ${actor}` : `claimed by ${actor}, unsigned`}) ` +
+            'and the audit ledger; its manifest still verifies',
+        );
+      if (!archive)
+        out('no evidence archive named (--archive, FINFLOW_ARCHIVE_DIR): no package records this shredding');
     });
 
   const report = program.command('report').description('reconciliation reports sealed at rest');

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Dec, parseDecimal } from '../money';
 import { ControlDefinitionSchema, BUILT_IN_EVIDENCE, type ControlDefinition } from './control';
 import { attestationCheck, exceptionsExplainedCheck } from './conclusion-checks';
+import { ExceptionViewSchema, VIEWED_SCHEMA_VERSION } from './exception-view';
 
 export const EVIDENCE_SCHEMA = 'finflow.evidence-package';
 /** Bump on any change a reader must know about; readers refuse versions they do not know. */
@@ -75,6 +76,21 @@ export const ExceptionEvidenceSchema = z
   })
   .strict();
 export type ExceptionEvidence = z.output<typeof ExceptionEvidenceSchema>;
+
+/** An exception as evidence.json holds it: in clear, or as its reader role sees it (`view`, exception-view.ts). */
+export const DocumentExceptionSchema = ExceptionEvidenceSchema.extend({
+  key: z.string(),
+  amountA: z.string().nullable(),
+  amountB: z.string().nullable(),
+  difference: z.string(),
+  view: ExceptionViewSchema.optional(),
+}).refine(
+  (e) => e.view || [e.amountA, e.amountB, e.difference].every((v) => v === null || decimal.safeParse(v).success),
+  {
+    message: 'an exception shown in clear has decimal amounts',
+  },
+);
+export type DocumentException = z.output<typeof DocumentExceptionSchema>;
 
 export const ApprovalEvidenceSchema = z
   .object({
@@ -199,7 +215,7 @@ export type AttachmentRecord = z.infer<typeof AttachmentRecordSchema>;
 export const EvidenceDocumentSchema = z
   .object({
     schema: z.literal(EVIDENCE_SCHEMA),
-    schemaVersion: z.literal(EVIDENCE_SCHEMA_VERSION),
+    schemaVersion: z.union([z.literal(EVIDENCE_SCHEMA_VERSION), z.literal(VIEWED_SCHEMA_VERSION)]),
     packageId: text,
     control: ControlDefinitionSchema,
     close: EvidenceInputSchema.shape.close,
@@ -229,7 +245,7 @@ export const EvidenceDocumentSchema = z
         open: count,
         byCategory: z.record(z.string(), count),
         byResolution: z.record(z.string(), count),
-        items: z.array(ExceptionEvidenceSchema),
+        items: z.array(DocumentExceptionSchema),
       })
       .strict(),
     approvals: z
@@ -276,9 +292,9 @@ export function parseEvidenceInput(input: unknown, where = 'evidence input'): Ev
 export function parseEvidenceDocument(input: unknown, where = 'evidence.json'): EvidenceDocument {
   if (typeof input === 'object' && input !== null) {
     const v = (input as { schemaVersion?: unknown }).schemaVersion;
-    if (v !== EVIDENCE_SCHEMA_VERSION)
+    if (v !== EVIDENCE_SCHEMA_VERSION && v !== VIEWED_SCHEMA_VERSION)
       throw new EvidenceInputError(
-        `${where}: schemaVersion ${JSON.stringify(v)} is not one this finflow reads (${EVIDENCE_SCHEMA_VERSION})`,
+        `${where}: schemaVersion ${JSON.stringify(v)} is not one this finflow reads (${EVIDENCE_SCHEMA_VERSION}, ${VIEWED_SCHEMA_VERSION})`,
       );
   }
   const r = EvidenceDocumentSchema.safeParse(input);

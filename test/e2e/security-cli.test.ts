@@ -77,6 +77,8 @@ describe('finflow data shred', () => {
       ),
       'old row versions of data_keys vacuumed',
       `access log: shred of ${dataset} by privacy.officer, purpose "GDPR erasure request 4711"`,
+      // Evidence packages record a shredding only when the archive is named (test/activities/evidence-shredding).
+      'no evidence archive named (--archive, FINFLOW_ARCHIVE_DIR): no package records this shredding',
     ]);
     await expect(env.decrypt(dataset, blob, 'bank.csv')).rejects.toBeInstanceOf(DataShreddedError);
     const { rows } = await pool.query('SELECT kid, wrapped_key FROM data_keys WHERE dataset = $1', [dataset]);
