@@ -165,14 +165,27 @@ function main(): void {
     in_transit: 'deposit_in_transit',
   };
   const ambiguousSeen = new Set<string>();
+  // A deposit slip proposed (not matched): its planted receipts are one of the candidates listed for a person.
+  const depositsProposed = new Set<string>();
+  let depositProposals = 0;
   for (const e of result.exceptions) {
     const ids = [...e.a, ...e.b];
     const k = kindOf(ids[0]);
     if (e.category === 'suggested_match') {
       for (const id of ids) if (kindOf(id) === 'ambiguous') ambiguousSeen.add(memo.get(id) as string);
+      if (e.evidence.rule !== 'deposit-slip') continue;
+      depositProposals++;
+      for (const c of String(e.evidence.candidates).split(' | ')) {
+        const cand = c.split(/[=+]/);
+        if (kindOf(cand[0]) === 'deposit' && whole(cand)) depositsProposed.add(memo.get(cand[0]) as string);
+      }
     } else if (expectCategory[k] === e.category && whole(ids)) found[k]++;
   }
   found.ambiguous = ambiguousSeen.size;
+  console.log(
+    `deposit proposals (suggested_match of the sum rule): ${depositProposals}, listing the planted receipts of ` +
+      `${depositsProposed.size} slips among their candidates`,
+  );
   // Where the planted records that were not found ended up.
   const outcome = new Map<string, string>();
   for (const m of result.matches) for (const id of [...m.a, ...m.b]) outcome.set(id, `match:${m.rule}`);
@@ -242,6 +255,7 @@ function main(): void {
           matches_by_rule: Object.fromEntries(byRule),
           planted: sc.planted,
           found,
+          deposits_proposed: depositsProposed.size,
           false_matches: falseMatches.length,
           invented_pairs: invented.length,
           statement_agrees: statement.agrees,

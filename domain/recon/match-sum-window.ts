@@ -154,6 +154,8 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
 
     // Phase 1: the subsets of each single record.
     const solutions = new Map<number, number[][]>();
+    /** Each searched record's candidates, largest first (a tangle searches them again, see untangle). */
+    const candidatesOf = new Map<number, number[]>();
     const claimedBy = new Map<number, number[]>();
     for (const x of ones) {
       const target = oneAmount[x];
@@ -197,6 +199,7 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
       if (found.length === 0) continue;
       const subsets = found.map((positions) => positions.map((p) => candidates[p]));
       solutions.set(x, subsets);
+      candidatesOf.set(x, candidates);
       for (const subset of subsets)
         for (const y of subset) {
           const list = claimedBy.get(y);
@@ -204,6 +207,50 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
           else if (!list.includes(x)) list.push(x);
         }
     }
+
+    /**
+     * A tangle (more single records competing than a person could weigh at once): a record whose own search found
+     * exactly one subset, none of whose records another such record's only subset needs, is proposed with that subset
+     * alone (one candidate; never matched: that the subset's records are its own holds only if no other record of the
+     * tangle needs them, which the amounts cannot show). Its records leave the pool; the tangle's records whose subsets
+     * used them are searched again without them, and so on while that proposes something. Returns the records left,
+     * to be given up.
+     */
+    const untangle = (cluster: number[]): number[] => {
+      let open = cluster;
+      for (;;) {
+        const only = open.filter((z) => (solutions.get(z) as number[][]).length === 1);
+        const uses = new Map<number, number>();
+        for (const z of only) for (const y of (solutions.get(z) as number[][])[0]) uses.set(y, (uses.get(y) ?? 0) + 1);
+        const taken = only.filter((z) => (solutions.get(z) as number[][])[0].every((y) => uses.get(y) === 1));
+        if (taken.length === 0) return open;
+        const held = new Set<number>();
+        for (const z of taken) {
+          const subset = (solutions.get(z) as number[][])[0].slice().sort((p, q) => p - q);
+          const [as, bs] = oneIsA ? [[z], subset] : [subset, [z]];
+          suggest(s, r, as, bs, [[as, bs]]);
+          for (const y of subset) held.add(y);
+        }
+        open = open.filter((z) => !taken.includes(z));
+        for (const z of open) {
+          // Subsets of its own that the proposals left alone are still there: it has several, searching is moot.
+          if ((solutions.get(z) as number[][]).every((sub) => !sub.some((y) => held.has(y)))) continue;
+          const all = candidatesOf.get(z) as number[];
+          const target = oneAmount[z];
+          const sign = target < 0 ? -1 : 1;
+          const free = all.filter((y) => manyGroup[y] === FREE);
+          const found = findSubsets(
+            free.map((y) => manyAmount[y] * sign),
+            target * sign,
+            rule.min_items,
+            rule.max_items,
+            { budget: rule.max_combinations, tried: 0 },
+          );
+          // A search that runs out proves nothing: the record counts as having several subsets.
+          solutions.set(z, found === 'budget' ? [[], []] : found.map((ps) => ps.map((p) => free[p])));
+        }
+      }
+    };
 
     // Phase 2: clusters of single records linked by a shared candidate; a cluster of one record with one subset
     // matches, any other is proposed.
@@ -241,7 +288,7 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
       // Amounts that many subsets of a dense pool happen to reach are no evidence worth a person's time: such a
       // tangle is not proposed; its records stay for categorisation and the search is reported as given up.
       if (cluster.length > MAX_PROPOSED_SINGLES || records.size > 2 * rule.max_items) {
-        for (const z of cluster)
+        for (const z of untangle(cluster))
           s.giveUps.push({
             rule: r,
             group: `${(oneIsA ? s.a : s.b)[z].id}: ${cluster.length} records compete for ${records.size}`,

@@ -151,6 +151,47 @@ describe('sum_window: one record against the sum of several dated around it', ()
     expect(r.gave_up.map((g) => g.reason)).toEqual(Array(4).fill('group_too_large'));
   });
 
+  it('untangles what it can: a record with one subset of its own is proposed alone, and the rest searched again without it', () => {
+    // Five credits compete for six receipts: 30 = 10+20 only; 50 = 10+40 or 20+30; 90 and 110 several ways; the
+    // second 90, two days later, sees neither 10 nor 20 (dated before its window).
+    const r = run(
+      deposits,
+      [
+        ['EUR', '30.00', '2026-02-02'],
+        ['EUR', '50.00', '2026-02-02'],
+        ['EUR', '90.00', '2026-02-02'],
+        ['EUR', '110.00', '2026-02-02'],
+        ['EUR', '90.00', '2026-02-04'],
+      ],
+      [
+        ['EUR', '10.00', '2026-02-01'],
+        ['EUR', '20.00', '2026-02-01'],
+        ['EUR', '30.00', '2026-02-02'],
+        ['EUR', '40.00', '2026-02-02'],
+        ['EUR', '50.00', '2026-02-02'],
+        ['EUR', '60.00', '2026-02-02'],
+      ],
+    );
+    // 30 takes 10+20 (proposed, one candidate); searched again without them, 110 = 50+60 only (proposed next);
+    // 50 and both 90s have no subset left and are given up. Nothing is matched: a person confirms each proposal.
+    expect(r.matches).toEqual([]);
+    expect(exceptionList(r).filter((e) => e.startsWith('suggested_match'))).toEqual([
+      'suggested_match: A:1 / B:1+B:2',
+      'suggested_match: A:4 / B:5+B:6',
+    ]);
+    expect(r.exceptions.find((e) => e.a[0] === 'A:4')?.evidence).toMatchObject({
+      rule: 'slip',
+      candidates: 'A:4=B:5+B:6',
+      candidate_count: 1,
+    });
+    expect(r.gave_up.map((g) => [g.b[0] ?? g.a[0], g.reason, g.combinations])).toEqual([
+      ['A:2', 'group_too_large', 0],
+      ['A:3', 'group_too_large', 0],
+      ['A:5', 'group_too_large', 0],
+    ]);
+    expect(r.gave_up[0].group).toBe('A:2: 5 records compete for 6');
+  });
+
   function plantedSearch(n: number, planted: number[]) {
     const rnd = prng(7);
     const values = Array.from({ length: n }, () => 100_00 + Math.floor(rnd() * 5_000_00));
