@@ -24,7 +24,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AttachmentError, type AttachmentStore } from '../activities/approval/attachments';
 import { APPROVAL_AUDIENCE, GATEWAY_ISSUER } from '../activities/approval/keys';
 import type { ApprovalOutbox } from '../activities/approval/outbox';
@@ -37,7 +37,7 @@ import {
   type ApprovalSigningKey,
   type VerifyIdentityOptions,
 } from '../activities/approval/signing';
-import { EvidenceRefSchema, type ApprovalPolicy } from '../domain/approval';
+import type { ApprovalPolicy } from '../domain/approval';
 import {
   approvalSignal,
   approvalsQuery,
@@ -48,6 +48,14 @@ import {
 } from '../workflows/definitions';
 import type { TaskAction } from '../contracts';
 import { sendApprovalUpdate } from './approval-decision';
+import {
+  ApprovalRequest,
+  AttachmentQuery,
+  ExceptionActionRequest,
+  NotificationsQuery,
+  ResubmissionRequest,
+  TaskActionRequest,
+} from './approval-gateway-requests';
 import { ExceptionActionRequestError, submitExceptionAction } from './exception-action';
 import { submitTaskAction } from './task-action';
 
@@ -70,73 +78,6 @@ export interface ApprovalGatewayDeps {
   /** For tests: the time tokens are signed and identities checked at. */
   clock?: () => Date;
 }
-
-const Id = z.string().min(1).max(256);
-const Text = z.string().max(4000);
-
-const ApprovalRequest = z.strictObject({
-  workflowId: Id,
-  checkpointId: z.string().min(1).max(128),
-  decision: z.enum(['approved', 'rejected']),
-  round: z.number().int().min(1).optional(),
-  level: z.number().int().min(1).optional(),
-  onBehalfOf: Id.optional(),
-  comments: Text.optional(),
-  evidence: z.array(EvidenceRefSchema).max(50).default([]),
-  resolution: Text.optional(),
-  mode: z.enum(['update', 'signal']).default('update'),
-});
-
-const ResubmissionRequest = z.strictObject({
-  workflowId: Id,
-  checkpointId: z.string().min(1).max(128),
-  round: z.number().int().min(2).optional(),
-  amount: z.string().max(64).optional(),
-  currency: z.string().optional(),
-  itemRef: z.string().min(1).max(256).optional(),
-  description: Text.optional(),
-  evidence: z.array(EvidenceRefSchema).max(50).default([]),
-  resolution: Text.optional(),
-});
-
-/** A task action by the caller (who is `by`: never taken from the body). */
-const TaskActionRequest = z.strictObject({
-  workflowId: Id,
-  action: z.enum(['complete', 'rerun', 'waive', 'reassign', 'skip', 'pause', 'resume', 'attest']),
-  taskId: z.string().min(1).max(256).optional(),
-  reason: Text.optional(),
-  to: Id.optional(),
-  note: Text.optional(),
-  /** attest: the exact attestation text the documentation task's status shows. */
-  statement: z.string().min(1).max(8000).optional(),
-});
-
-const ExceptionActionRequest = z.strictObject({
-  workflowId: Id,
-  /** The reconciliation task's id (or its reconciliation id). */
-  task: Id,
-  reconId: Id,
-  runId: z.string().min(1).max(1024),
-  /** { action: 'explain', reasonCode, text } | { action: 'resolve', kind, text, reference?, amount? } | ... */
-  action: z.record(z.string(), z.unknown()),
-  itemIds: z.array(z.string().min(1).max(512)).min(1).max(100_000),
-  /** The count and per-currency totals the person saw: the close refuses the action if the items no longer add up. */
-  count: z.int().min(1),
-  totals: z.array(z.strictObject({ currency: z.string().nullable(), total: z.string() })),
-  filter: z.record(z.string(), z.unknown()).optional(),
-});
-
-const AttachmentQuery = z.strictObject({ kind: z.string().min(1).max(64), name: z.string().min(1).max(255) });
-
-const NotificationsQuery = z.strictObject({
-  approver: Id.optional(),
-  afterId: z
-    .string()
-    .regex(/^\d{1,18}$/, 'must be a notification id')
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  workflowId: Id.optional(),
-});
 
 interface Caller {
   userId: string;
