@@ -12,7 +12,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { readClosePlan } from '../client/close-plan-file';
 import { lastEndedPeriod, periodLines, periodTiming, withPeriod } from '../examples/monthly-close/demo-period';
 import { PLAN_FILE, runMonthlyCloseScenario, whatToOpen } from '../examples/monthly-close/scenario';
-import { startDemoCodecServer } from './lib/demo-codec';
+import { startDemoCodecServer, writeDevelopmentCodecCommand } from './lib/demo-codec';
 import { portOrFree, startDevServer } from './lib/dev-server';
 import { createMariaDatabase, startMariaDb } from './lib/mariadb';
 import { createDatabase } from './lib/pg-admin';
@@ -85,11 +85,25 @@ async function main(): Promise<void> {
       },
     );
     say('');
+    const byHand = await writeDevelopmentCodecCommand({
+      keysDir: join(cacheDir(), 'demo-keys'),
+      databaseUrl,
+      port: 8889,
+      uiPort,
+      envFile: join(dir, 'codec-server.env'),
+    });
     say(
       `Web UI: ${server.uiUrl} shows the payloads decoded and masked for an auditor by the demo's codec server ` +
-        `(${keep ? 'up while --keep runs' : 'rerun with -- --keep to browse it'}); every decode is in the access log ` +
-        `(access_log in ${hide(databaseUrl)}). Outside the demo: \`npx finflow codec-server\` with your identity ` +
-        `provider (README), or \`--development-role auditor\` on this machine only.`,
+        `${codec.url} (${keep ? 'up while --keep runs' : 'rerun with -- --keep to browse it'}); every decode is in ` +
+        `the access log (access_log in ${hide(databaseUrl)}).`,
+    );
+    say(
+      `The same development codec server by hand (loopback only, no identity proven; e.g. for ` +
+        `\`temporal workflow show --codec-endpoint http://127.0.0.1:${byHand.args.at(-1)}\`): ${byHand.text}`,
+    );
+    say(
+      'Anywhere else: `npx finflow codec-server` with your identity provider (README: FINFLOW_CODEC_JWT_ISSUER, ' +
+        'FINFLOW_CODEC_JWT_AUDIENCE, FINFLOW_CODEC_JWKS_URL or _FILE, FINFLOW_SECURITY_POLICY, FINFLOW_KEY_FILE).',
     );
     for (const l of whatToOpen(outcome)) say(l);
     if (outcome.status.state !== 'completed') process.exitCode = 1;
