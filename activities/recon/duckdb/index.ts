@@ -1,8 +1,8 @@
-// One reconciliation of file sources in this process, on the data plane chosen by an opt-in switch: the definition's
-// `engine` option is not part of the schema yet, so the switch is FINFLOW_RECON_ENGINE=duckdb (default: typescript,
-// today's path: the connectors stream each side, domain/recon normalises and reconciles). The DuckDB plane takes two
-// CSV sources; anything it cannot take (another connector, a transformation that does not compile, files whose
-// lines it cannot number) falls back to today's path, said in one log line. Not wired into the workflow yet.
+// One reconciliation of file sources in this process (the bench and tests), on the data plane chosen by an opt-in
+// switch, FINFLOW_RECON_ENGINE=duckdb (default: typescript, today's path: the connectors stream each side,
+// domain/recon normalises and reconciles). The DuckDB plane takes two CSV sources; anything it cannot take (another
+// connector, a transformation that does not compile, files whose lines it cannot number) falls back to today's path,
+// said in one log line. The reconciliation workflow's activities use the plane through activity.ts and plane.ts.
 import { basename, isAbsolute, join } from 'node:path';
 import {
   createNormaliser,
