@@ -228,6 +228,24 @@ export default tseslint.config(
     },
   },
   {
+    // Engine.local() is an in-process worker (issue 16): this one module, loaded lazily by Engine.local(), starts
+    // it through workers/main.ts. No other client/ module may import workers/.
+    files: ['client/library/local.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/commands/**', '**/cli'],
+              message: 'Only the CLI imports its commands: share code through a module of its own.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['client/cli.ts', 'client/commands/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -4,6 +4,8 @@
 // approval decisions (client/approval-decision.ts, as `finflow approve --signing-key`) and reads its results.
 // Workers run elsewhere (workers/main.ts) with the systems' connections in their environment.
 import type { Client } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { ApprovalActivityConfig } from '../../activities/approval';
 import { readSigningKeyFile } from '../../activities/approval/keys';
 import type { ApprovalSigningKey } from '../../activities/approval/signing';
 import type { KeyProvider } from '../../activities/security/key-ring';
@@ -42,10 +44,53 @@ export interface EngineOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** What Engine.local() takes: the engine's registries and settings, and where its embedded defaults run. */
+export interface LocalEngineOptions extends Omit<EngineOptions, 'temporal' | 'client' | 'keyProvider'> {
+  /** A database for finflow's own tables; default an embedded PostgreSQL, started and stopped with the engine. */
+  databaseUrl?: string;
+  /** Default 'finflow-local'. */
+  taskQueue?: string;
+  /**
+   * The in-process worker's environment (default: this process's). The systems registered with a
+   * connectionString or secret are added to it (SystemRegistry.toWorkerEnvironment).
+   */
+  workerEnv?: NodeJS.ProcessEnv;
+  /** The worker's approval settings (keys, user key directory); default read from workerEnv as a worker does. */
+  approval?: ApprovalActivityConfig;
+  /** A prebuilt workflow bundle (tests share one); default bundled at start (a few seconds). */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
 /** The seed's Engine. */
 export class Engine {
   readonly #opts: EngineOptions;
   #connected: Promise<{ client: Client; config: TemporalConfig; close(): Promise<void> }> | undefined;
+  /** What Engine.local() started for this engine: stopped by close(). */
+  #owned: { stop(): Promise<void> } | undefined;
+
+  /**
+   * An engine on the embedded defaults, for scripts and tests: PostgreSQL (embedded unless `databaseUrl` is
+   * given), the Temporal CLI dev server and an in-process worker, as the demo starts them. Payloads are not
+   * encrypted. `close()` (or `shutdown()`) stops all of them.
+   */
+  static async local(options: LocalEngineOptions): Promise<Engine> {
+    const { databaseUrl, taskQueue, workerEnv, approval, workflowBundle, ...engineOptions } = options;
+    const env = engineOptions.env ?? process.env;
+    // Refused before anything starts: a system no connector reads.
+    const unsupported = engineOptions.systems?.unsupported() ?? [];
+    if (unsupported.length) throw new FinflowBuildError(unsupported, 'engine');
+    const { startLocalDefaults } = await import('./local');
+    const local = await startLocalDefaults({
+      workerEnv: { ...(workerEnv ?? env), ...(engineOptions.systems?.toWorkerEnvironment(env) ?? {}) },
+      ...(databaseUrl ? { databaseUrl } : {}),
+      ...(taskQueue ? { taskQueue } : {}),
+      ...(approval ? { approval } : {}),
+      ...(workflowBundle ? { workflowBundle } : {}),
+    });
+    const engine = new Engine({ ...engineOptions, temporal: local.temporal, keyProvider: null });
+    engine.#owned = local;
+    return engine;
+  }
 
   constructor(options: EngineOptions) {
     const unsupported = options.systems?.unsupported() ?? [];
@@ -140,11 +185,22 @@ export class Engine {
     return this.#opts.approvals?.rolesOf(userId) ?? [];
   }
 
-  /** Closes the connection the engine opened (a client handed in stays open). */
+  /**
+   * Closes the connection the engine opened (a client handed in stays open) and, for Engine.local(), stops the
+   * worker, the dev server and the embedded database it started.
+   */
   async close(): Promise<void> {
     const c = this.#connected;
     this.#connected = undefined;
     if (c) await (await c).close();
+    const owned = this.#owned;
+    this.#owned = undefined;
+    await owned?.stop();
+  }
+
+  /** The same as close(). */
+  async shutdown(): Promise<void> {
+    await this.close();
   }
 }
 

@@ -32,5 +32,12 @@ export {
   type BuildContext,
   type MatchingRule,
 } from './financial-workflow';
-export { Engine, Execution, type EngineOptions, type ApprovalSubmission, type WaitOptions } from './engine';
+export {
+  Engine,
+  Execution,
+  type EngineOptions,
+  type LocalEngineOptions,
+  type ApprovalSubmission,
+  type WaitOptions,
+} from './engine';
 export type { ExecutionResults, ReconciliationResult } from './results';
