@@ -18,15 +18,25 @@ function whatWasWorked(e: CloseJournalEntry): string {
   return m ? `${m[1]} in action ${m[2]}` : `action at ${e.at}`;
 }
 
-/** The reconciliations checkpoint `checkpointId` approves, or nothing when no approval task of it follows one. */
-export function exceptionGateOf(r: CloseRun, checkpointId: string): ExceptionGateSource | undefined {
+/** A reconciliation a person skipped or waived before it ran has no exceptions, and nothing to certify. */
+const NOT_RUN: ReadonlySet<string> = new Set(['skipped', 'waived']);
+
+/**
+ * The reconciliations checkpoint `checkpointId` approves, or nothing when no approval task of it follows one.
+ * Pick only what the gate reads: tasks, their specs and the journal.
+ */
+export function exceptionGateOf(
+  r: Pick<CloseRun, 'tasks' | 'taskById' | 'specById' | 'journal'>,
+  checkpointId: string,
+): ExceptionGateSource | undefined {
   const approvals = r.tasks.filter(
     (t) => t.kind === 'approval' && r.specById.get(t.id)?.config?.checkpointId === checkpointId,
   );
   const reconTasks = approvals
     .flatMap((a) => a.predecessors ?? [])
     .map((p) => r.taskById.get(p.task))
-    .filter((t, i, all) => t?.kind === 'reconciliation' && all.indexOf(t) === i);
+    .filter((t, i, all) => t?.kind === 'reconciliation' && all.indexOf(t) === i)
+    .filter((t) => !(NOT_RUN.has(t!.state) && !t!.result?.runId));
   if (!reconTasks.length) return undefined;
   return {
     reconciliations: reconTasks.map((t) => {
