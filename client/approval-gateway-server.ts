@@ -1,6 +1,6 @@
 // The approval gateway as a running server: its configuration from the environment, the user directory from the
-// approval policy file, and the listening app (moved out of approval-gateway.ts, behaviour unchanged).
-import { readFileSync } from 'node:fs';
+// approval policy file (re-read when the file changes), and the listening app.
+import { readFileSync, statSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
@@ -74,6 +74,30 @@ export function readPolicyFile(path: string): ApprovalPolicy {
   );
 }
 
+/**
+ * The policy file's user directory, read now (a missing or broken file stops the gateway's start) and again on the
+ * first request after the file changes, so people added, removed or given other roles count without a restart.
+ * A changed file that does not read is an error on every request until it is mended (the gateway refuses callers
+ * rather than keep roles someone meant to take away).
+ */
+export function policyDirectoryFromFile(path: string): () => Pick<ApprovalPolicy, 'users'> {
+  const stampOf = (): string => {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  };
+  let current = { stamp: stampOf(), policy: readPolicyFile(path) };
+  return () => {
+    let stamp: string;
+    try {
+      stamp = stampOf();
+    } catch (err) {
+      throw new Error(`approval policy ${path}: ${(err as Error).message}`);
+    }
+    if (stamp !== current.stamp) current = { stamp, policy: readPolicyFile(path) };
+    return current.policy;
+  };
+}
+
 export interface RunningGateway {
   app: FastifyInstance;
   url: string;
@@ -85,7 +109,7 @@ export async function startApprovalGateway(
   opts: { client?: Client; logger?: boolean } = {},
 ): Promise<RunningGateway> {
   const signingKey = await readSigningKeyFile(config.signingKeyFile);
-  const directory = readPolicyFile(config.policyFile);
+  const directory = policyDirectoryFromFile(config.policyFile);
   const conn = opts.client ? undefined : await connectClient();
   const pool = config.outboxUrl ? new Pool({ connectionString: config.outboxUrl, max: 4 }) : undefined;
   const app = await buildApprovalGateway({

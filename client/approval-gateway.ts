@@ -62,8 +62,11 @@ import { submitTaskAction } from './task-action';
 export interface ApprovalGatewayDeps {
   /** A Temporal client (with the payload codec when the workers encrypt). */
   client: Client;
-  /** The user directory: who exists and which roles they hold. Reloading it means restarting the gateway. */
-  directory: Pick<ApprovalPolicy, 'users'>;
+  /**
+   * The user directory: who exists and which roles they hold. A function is asked on every request (the server
+   * passes one that re-reads the policy file when it changes, so no restart); if it throws, callers are refused.
+   */
+  directory: Pick<ApprovalPolicy, 'users'> | (() => Pick<ApprovalPolicy, 'users'>);
   /** The identity provider's keys, issuer and audience for approvers' bearer tokens. */
   identity: Omit<VerifyIdentityOptions, 'now'>;
   signingKey: ApprovalSigningKey;
@@ -106,7 +109,14 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
   async function authenticate(req: FastifyRequest): Promise<Caller> {
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(req.headers.authorization?.trim() ?? '');
     if (!m) throw new HttpError(401, { error: 'unauthenticated', message: 'a Bearer token is required' });
-    const id = await verifyIdentityJwt(m[1], deps.directory, { ...deps.identity, now: now() });
+    let directory: Pick<ApprovalPolicy, 'users'>;
+    try {
+      directory = typeof deps.directory === 'function' ? deps.directory() : deps.directory;
+    } catch (err) {
+      // Fail closed: with no readable directory nobody's roles are known, so nobody is signed for.
+      throw new HttpError(503, { error: 'directory_unavailable', message: (err as Error).message });
+    }
+    const id = await verifyIdentityJwt(m[1], directory, { ...deps.identity, now: now() });
     if (!id.ok) throw new HttpError(401, { error: id.reason, message: id.message });
     if (id.ignoredRoleClaims.length)
       req.log.warn({ userId: id.userId, ignored: id.ignoredRoleClaims }, 'role claims not in the directory ignored');
