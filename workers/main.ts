@@ -43,8 +43,8 @@ export interface RunningWorker {
   /** Whether payloads are encrypted (a key provider was given or configured). */
   encrypted: boolean;
   /**
-   * Whether people's tokens are bound to their own keys (a user key directory, FINFLOW_USER_KEYS_FILE). Without
-   * one, any key of the approval key set signs finflow-cli tokens for anybody (the trust before issue 18).
+   * Whether the worker was given people's own keys (a user key directory, FINFLOW_USER_KEYS_FILE). Without one it
+   * trusts no CLI key: every CLI-signed decision or action is refused (and recorded), and only the gateway's count.
    */
   personKeysBound: boolean;
   stop(): Promise<void>;
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     `finflow worker polling ${config.taskQueue}${recon === config.taskQueue ? '' : ` and ${recon} (reconciliations)`} ` +
       `on ${config.address} (namespace ${config.namespace}); ` +
       `payload encryption ${running.encrypted ? 'on' : 'OFF (set FINFLOW_KEY_FILE or FINFLOW_KEYS)'}; ` +
-      `signing keys ${running.personKeysBound ? 'bound to people (FINFLOW_USER_KEYS_FILE)' : 'NOT bound to people: any approval key signs CLI tokens for anybody (set FINFLOW_USER_KEYS_FILE, finflow keys user add)'}`,
+      `signing keys ${running.personKeysBound ? 'bound to people (FINFLOW_USER_KEYS_FILE)' : 'of no person given: CLI-signed decisions and actions are refused, only the gateway signs (finflow keys user add <person>, then set FINFLOW_USER_KEYS_FILE)'}`,
   );
   await running.done;
 }

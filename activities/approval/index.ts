@@ -5,8 +5,9 @@
 //   FINFLOW_APPROVAL_JWKS_FILE   public keys whose approval tokens count (or FINFLOW_APPROVAL_JWKS, inline JSON)
 //   FINFLOW_APPROVAL_ISSUERS     accepted issuers, comma-separated (default finflow-approval-gateway,finflow-cli)
 //   FINFLOW_USER_KEYS_FILE       the user key directory (user-keys.ts): when set, a CLI token counts only when
-//                                signed with the named person's own key, valid and unrevoked; the JWKS file's keys
-//                                then sign for the gateway only. Unset: any JWKS key signs for anyone (legacy).
+//                                signed with the named person's own key, valid and unrevoked. The JWKS file's keys
+//                                sign for the gateway only. Unset: the worker trusts no CLI key and refuses every
+//                                CLI-signed token (recorded, saying how to register a key).
 //   FINFLOW_APPROVAL_AUDIENCE    default finflow-workflows
 //   FINFLOW_APPROVAL_WEBHOOK_URL optional: each notification is also POSTed there
 //   FINFLOW_APPROVAL_WEBHOOK_SECRET optional: HMAC key for the x-finflow-signature header
@@ -38,7 +39,7 @@ export interface ApprovalActivityConfig {
   issuers?: string[];
   /**
    * The user key directory: with it, a person's token counts only when signed with that person's own key (or by
-   * the gateway with a key of `keys`). Without it, any key of `keys` signs for anyone, as before issue 18.
+   * the gateway with a key of `keys`). Without it, only the gateway's tokens count: no CLI key is trusted.
    */
   userKeys?: UserKeySource;
   audience?: string;

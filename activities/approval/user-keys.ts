@@ -10,7 +10,8 @@
 //   - its key is one of the worker's other keys (FINFLOW_APPROVAL_JWKS_FILE) and its issuer is the gateway's:
 //     the gateway proved the person through the identity provider before it signed.
 // A CLI token (issuer finflow-cli) signed with any key that is not the signer's own is refused: nobody's key
-// signs for somebody else.
+// signs for somebody else. Without a directory, every CLI token is refused (the worker trusts no CLI key it was not
+// given) and only the gateway's tokens count.
 import { constants, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -259,7 +260,14 @@ export async function verifyWithPersonKeys<T extends { ok: boolean }>(
 ): Promise<T> {
   if (!trust.userKeys) {
     if (!trust.keys) return refuse('unknown_key', NO_KEYS);
-    return verify(trust.keys);
+    // No directory: the worker's keys are the gateway's, and a person signs through the CLI with no key it was
+    // given. A CLI token signed with a gateway key would let that key's holder sign as anybody (the trust before
+    // issue 18), so it is refused, saying how to give the worker people's keys.
+    const r = await verify(trust.keys);
+    if (!r.ok) return r;
+    const { iss } = decodeJwt(token);
+    const gateways = trust.gatewayIssuers ?? [GATEWAY_ISSUER];
+    return typeof iss === 'string' && gateways.includes(iss) ? r : refuse('key_not_registered', noDirectory(iss));
   }
   const dir = trust.userKeys.directory();
   const keys = personVerificationKeys(dir, trust.keys);
@@ -269,6 +277,15 @@ export async function verifyWithPersonKeys<T extends { ok: boolean }>(
   if (!r.ok) return r;
   const problem = personKeyProblem(token, dir, { gatewayIssuers: trust.gatewayIssuers, now });
   return problem ? refuse(problem.reason, problem.message) : r;
+}
+
+/** Why a CLI-signed token is refused by a worker without a user key directory, and what to do about it. */
+export function noDirectory(iss: unknown): string {
+  return (
+    `this worker trusts no ${String(iss)} key it was not given: a person's own key counts only from a user key ` +
+    `directory (register it with \`finflow keys user add <person>\` and start the worker with ` +
+    `FINFLOW_USER_KEYS_FILE); the approval key set (FINFLOW_APPROVAL_JWKS_FILE) signs for the gateway only`
+  );
 }
 
 export const NO_KEYS =

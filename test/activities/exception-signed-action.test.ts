@@ -10,6 +10,7 @@ import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '.
 import { applySignedExceptionAction, type ExceptionActionServiceDeps } from '../../activities/exceptions/signed-action';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
 import { createExceptionActionStore, type ExceptionActionStore } from '../../activities/result-store/exception-actions';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 
 const CLOSE = 'close:ACME:2026-10';
@@ -26,7 +27,8 @@ describe('signed exception actions', () => {
   let results: ResultStore;
   let store: ExceptionActionStore;
   let ledger: AuditLedger;
-  let key: ApprovalKeyPair;
+  /** ann's and sam's own keys, in the user key directory the service judges CLI tokens by. */
+  let people: PeopleKeys;
   let deps: ExceptionActionServiceDeps;
   let n = 0;
 
@@ -71,7 +73,7 @@ describe('signed exception actions', () => {
     filter: { categories: ['timing_difference'] },
     ...over,
   });
-  const sign = async (c: ExceptionActionClaimsInput, k: ApprovalKeyPair = key) =>
+  const sign = async (c: ExceptionActionClaimsInput, k: ApprovalKeyPair = people.keyOf(c.by)) =>
     (await signExceptionAction(c, k, { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: NOW })).token;
 
   beforeAll(async () => {
@@ -80,8 +82,8 @@ describe('signed exception actions', () => {
     await results.migrate();
     store = createExceptionActionStore({ pool, results });
     ledger = await AuditLedger.open({ pool });
-    key = await generateApprovalKeyPair();
-    deps = { store, ledger, keys: approvalKeySet([key]), directory, now: () => NOW };
+    people = await PeopleKeys.of(['ann', 'sam']);
+    deps = { store, ledger, userKeys: people, directory, now: () => NOW };
   });
   afterAll(async () => {
     await pool?.end();
@@ -101,7 +103,7 @@ describe('signed exception actions', () => {
     expect(h).toMatchObject({
       accepted: true,
       by: 'ann',
-      keyId: key.kid,
+      keyId: people.keyOf('ann').kid,
       issuer: CLI_ISSUER,
       itemIds: ['GL:1', 'GL:2'],
     });
@@ -109,7 +111,7 @@ describe('signed exception actions', () => {
     const entries = await ledger.entries();
     const e = entries.find((x) => x.seq === (out as { ledgerSeq: number }).ledgerSeq);
     expect(e).toMatchObject({ actor: 'ann', action: 'exception.action', subject: `${CLOSE}/gl-vs-erp` });
-    expect(e?.payload).toMatchObject({ action: 'explain', count: 2, itemIds: ['GL:1', 'GL:2'], kid: key.kid });
+    expect(e?.payload).toMatchObject({ action: 'explain', count: 2, itemIds: ['GL:1', 'GL:2'], kid: people.keyOf('ann').kid });
     expect((await ledger.verify()).ok).toBe(true);
   });
 
@@ -128,6 +130,29 @@ describe('signed exception actions', () => {
     ]);
     const e = (await ledger.entries()).find((x) => x.seq === (out as { ledgerSeq: number }).ledgerSeq);
     expect(e).toMatchObject({ actor: 'unverified:ann', action: 'exception.action.refused' });
+  });
+
+  it('refuses a CLI-signed action on a service given no user key directory, records why and how to register a key, and changes nothing', async () => {
+    const target = await newRun();
+    const gateway = await generateApprovalKeyPair();
+    const out = await applySignedExceptionAction(
+      { store, ledger, keys: approvalKeySet([gateway]), directory, now: () => NOW },
+      target,
+      await sign(claims(target.runId), gateway),
+    );
+    expect(out).toMatchObject({
+      accepted: false,
+      type: 'ExceptionActionToken_key_not_registered',
+      by: 'unverified:ann',
+      message: expect.stringContaining('finflow keys user add <person>'),
+    });
+    expect((await store.rows(target.runId)).map((r) => r.state)).toEqual(['open', 'open']);
+    const e = (await ledger.entries()).find((x) => x.seq === (out as { ledgerSeq: number }).ledgerSeq);
+    expect(e).toMatchObject({
+      actor: 'unverified:ann',
+      action: 'exception.action.refused',
+      payload: { reason: 'key_not_registered', message: expect.stringContaining('FINFLOW_USER_KEYS_FILE') },
+    });
   });
 
   it('refuses a replayed token: the same signed action counts once', async () => {

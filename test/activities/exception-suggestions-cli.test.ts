@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Pool } from 'pg';
-import { createApprovalKeyFiles, readApprovalKeySet } from '../../activities/approval/keys';
+import { addUserKeyToFile, userKeysFromFile } from '../../activities/approval/user-keys';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { applySignedExceptionAction } from '../../activities/exceptions/signed-action';
 import { createResultStore, exceptionFromRecon, type ResultStore } from '../../activities/result-store';
@@ -22,6 +22,8 @@ import { run as reconcileRows } from '../unit/recon-fixtures';
 
 const CLOSE = 'close:ACME:2026-10';
 const NOW = new Date('2026-11-02T10:00:00Z');
+/** People's keys are registered before the actions this suite signs at NOW. */
+const KEYS_FROM = '2026-11-01T00:00:00.000Z';
 
 describe('finflow exceptions suggestions, confirm and reject', () => {
   let pool: Pool;
@@ -29,7 +31,8 @@ describe('finflow exceptions suggestions, confirm and reject', () => {
   let ledger: AuditLedger;
   let runId: string;
   let keyFile: string;
-  let jwksFile: string;
+  let samKeyFile: string;
+  let userKeysFile: string;
 
   const status = (): CloseStatus =>
     ({
@@ -67,7 +70,7 @@ describe('finflow exceptions suggestions, confirm and reject', () => {
           {
             ...stores(),
             ledger,
-            keys: await readApprovalKeySet(jwksFile),
+            userKeys: userKeysFromFile(userKeysFile),
             directory: {
               users: [
                 { userId: 'ann', roles: ['accountant'] },
@@ -123,11 +126,10 @@ describe('finflow exceptions suggestions, confirm and reject', () => {
       r.exceptions.map((x) => exceptionFromRecon(x)),
     );
     await results.finishRun(runId, { status: 'exceptions', summary: r.summary });
-    const files = await createApprovalKeyFiles(mkdtempSync(join(tmpdir(), 'finflow-suggestions-cli-')), {
-      name: 'ann',
-    });
-    keyFile = files.signingKeyFile;
-    jwksFile = files.jwksFile;
+    // Each person signs with their own key, registered in the user key directory (finflow keys user add).
+    userKeysFile = join(mkdtempSync(join(tmpdir(), 'finflow-exceptions-keys-')), 'user-keys.json');
+    keyFile = (await addUserKeyToFile(userKeysFile, { personId: 'ann', addedBy: 'ivy.admin', validFrom: KEYS_FROM })).privateKeyFile;
+    samKeyFile = (await addUserKeyToFile(userKeysFile, { personId: 'sam', addedBy: 'ivy.admin', validFrom: KEYS_FROM })).privateKeyFile;
   });
   afterAll(async () => {
     await pool?.end();
@@ -197,8 +199,8 @@ describe('finflow exceptions suggestions, confirm and reject', () => {
   });
 
   it('refuses a supervisor’s confirm and records it; applies the owner’s confirm and reject', async () => {
-    const sam = await run('confirm', CLOSE, 'bank', 'A:2', '--signing-key', keyFile, '--by', 'sam');
-    // The key is ann's: signed as sam it is still verified (one key set), and sam holds no owner role.
+    const sam = await run('confirm', CLOSE, 'bank', 'A:2', '--signing-key', samKeyFile, '--by', 'sam');
+    // sam's own key: verified, and sam holds no owner role.
     expect(sam.exitCode).toBe(2);
     expect(sam.out).toMatch(/refused \(ExceptionActionUnauthorised\): sam \(supervisor\) may not work the exceptions/);
 

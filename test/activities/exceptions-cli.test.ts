@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Pool } from 'pg';
-import { createApprovalKeyFiles, readApprovalKeySet } from '../../activities/approval/keys';
+import { addUserKeyToFile, userKeysFromFile } from '../../activities/approval/user-keys';
 import { applySignedExceptionAction } from '../../activities/exceptions/signed-action';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
@@ -20,6 +20,8 @@ import { freshDatabase } from '../helpers/postgres';
 
 const CLOSE = 'close:ACME:2026-10';
 const NOW = new Date('2026-11-02T10:00:00Z');
+/** People's keys are registered before the actions this suite signs at NOW. */
+const KEYS_FROM = '2026-11-01T00:00:00.000Z';
 
 describe('finflow exceptions', () => {
   let pool: Pool;
@@ -28,7 +30,8 @@ describe('finflow exceptions', () => {
   let runId: string;
   let env: NodeJS.ProcessEnv;
   let keyFile: string;
-  let jwksFile: string;
+  let samKeyFile: string;
+  let userKeysFile: string;
 
   const status = (): CloseStatus =>
     ({
@@ -70,7 +73,7 @@ describe('finflow exceptions', () => {
           {
             store: createExceptionActionStore({ pool, results }),
             ledger,
-            keys: await readApprovalKeySet(jwksFile),
+            userKeys: userKeysFromFile(userKeysFile),
             directory: {
               users: [
                 { userId: 'ann', roles: ['accountant'] },
@@ -144,10 +147,10 @@ describe('finflow exceptions', () => {
       },
     ]);
     await pool.query(`UPDATE recon_exceptions SET first_seen = '2026-10-20' WHERE item_id = 'GL:2'`);
-    const dir = mkdtempSync(join(tmpdir(), 'finflow-exceptions-cli-'));
-    const files = await createApprovalKeyFiles(dir, { name: 'ann' });
-    keyFile = files.signingKeyFile;
-    jwksFile = files.jwksFile;
+    // Each person signs with their own key, registered in the user key directory (finflow keys user add).
+    userKeysFile = join(mkdtempSync(join(tmpdir(), 'finflow-exceptions-keys-')), 'user-keys.json');
+    keyFile = (await addUserKeyToFile(userKeysFile, { personId: 'ann', addedBy: 'ivy.admin', validFrom: KEYS_FROM })).privateKeyFile;
+    samKeyFile = (await addUserKeyToFile(userKeysFile, { personId: 'sam', addedBy: 'ivy.admin', validFrom: KEYS_FROM })).privateKeyFile;
     env = {};
   });
   afterAll(async () => {
@@ -357,7 +360,7 @@ describe('finflow exceptions', () => {
       '--by',
       'sam',
       '--signing-key',
-      keyFile,
+      samKeyFile,
     );
     expect(sam.exitCode).toBe(2);
     expect(sam.out).toContain(

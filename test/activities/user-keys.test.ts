@@ -140,11 +140,40 @@ describe('per-person signing keys', () => {
     });
   });
 
-  it('without a directory, keeps the key set alone as the judge (the legacy trust)', async () => {
-    const legacy = createApprovalActivities({ approval: { keys: approvalKeySet([gateway]) } });
+  it('without a directory, trusts no CLI key: a CLI-signed decision, resubmission or task action is refused saying how to register a key, and the gateway still signs', async () => {
+    const noDirectory = createApprovalActivities({ approval: { keys: approvalKeySet([gateway]) } });
+    const howTo = expect.stringContaining(
+      'a person\'s own key counts only from a user key directory (register it with `finflow keys user add <person>`',
+    );
     expect(
-      await legacy.verifyApprovalSignal({ token: await decision(gateway, 'maya'), workflowId: WF, at: AT }),
-    ).toMatchObject({ ok: true });
+      await noDirectory.verifyApprovalSignal({ token: await decision(gateway, 'maya'), workflowId: WF, at: AT }),
+    ).toMatchObject({ ok: false, reason: 'key_not_registered', message: howTo, untrusted: { approverId: 'maya' } });
+    const action = await signTaskAction({ workflowId: WF, action: 'complete', taskId: 'prelim', by: 'ann' }, gateway, {
+      issuer: CLI_ISSUER,
+      audience: APPROVAL_AUDIENCE,
+      now: NOW,
+    });
+    expect(await noDirectory.verifyTaskActionSignal({ token: action.token, workflowId: WF, at: AT })).toMatchObject({
+      ok: false,
+      reason: 'key_not_registered',
+      message: howTo,
+      claimedBy: 'ann',
+    });
+    const resubmission = await signResubmission(
+      { workflowId: WF, checkpointId: 'je-review', round: 2, preparerId: 'ann', resolution: 'fixed the account' },
+      gateway,
+      { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: NOW },
+    );
+    expect(
+      await noDirectory.verifyResubmissionSignal({ token: resubmission.token, workflowId: WF, at: AT }),
+    ).toMatchObject({ ok: false, reason: 'key_not_registered', preparerId: 'ann' });
+    expect(
+      await noDirectory.verifyApprovalSignal({
+        token: await decision(gateway, 'maya', GATEWAY_ISSUER),
+        workflowId: WF,
+        at: AT,
+      }),
+    ).toMatchObject({ ok: true, claims: { approverId: 'maya', issuer: GATEWAY_ISSUER } });
     expect(
       await createApprovalActivities({}).verifyApprovalSignal({ token: await decision(ann, 'ann'), workflowId: WF }),
     ).toMatchObject({

@@ -8,7 +8,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Client } from 'pg';
 import { createActivities } from '../../activities';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { systemsFromEnv, type SystemRegistry as WorkerSystems } from '../../activities/systems';
 import {
   ApprovalConfig,
@@ -19,12 +18,14 @@ import {
   MappingRegistry,
   SystemRegistry,
 } from '../../client/library';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let workerSystems: WorkerSystems;
-let signer: ApprovalKeyPair;
+/** ann's and sam's own keys, in the user key directory the worker reads. */
+let people: PeopleKeys;
 let dirs: { workDir: string; reportsDir: string };
 const started: string[] = [];
 
@@ -43,7 +44,7 @@ beforeAll(async () => {
   await db.end();
   // The worker knows the systems from its own environment; the library's plan names them only.
   workerSystems = systemsFromEnv({ DATABASE_URL: url });
-  signer = await generateApprovalKeyPair();
+  people = await PeopleKeys.of(['ann', 'sam']);
   const base = mkdtempSync(join(tmpdir(), 'finflow-library-'));
   dirs = { workDir: join(base, 'work'), reportsDir: join(base, 'reports') };
   await workflowBundle();
@@ -135,7 +136,7 @@ async function withWorker<T>(taskQueue: string, body: () => Promise<T>): Promise
       taskQueue,
       activities: createActivities({
         systems: workerSystems,
-        approval: { keys: approvalKeySet([signer]) },
+        approval: { userKeys: people },
         recon: dirs,
       }),
     }),
@@ -150,7 +151,8 @@ function engine(taskQueue: string, extra: Partial<ConstructorParameters<typeof E
     // One queue for the close and its reconciliation children: this test runs one worker.
     temporal: { namespace: 'default', taskQueue, reconciliationTaskQueue: taskQueue },
     keyProvider: null,
-    signingKey: signer,
+    // The engine's own key is ann's: a person signs with their own key (another's is refused by the worker).
+    signingKey: people.keyOf('ann'),
     ...extra,
   });
 }
@@ -190,7 +192,12 @@ describe('Engine running a workflow built from code', () => {
       // The preparer may not approve their own reconciliation: the workflow refuses, and says why.
       const own = await execution.submitApproval({ approver: 'ann', decision: 'approved', comments: 'mine' });
       expect(own).toMatchObject({ accepted: false, reason: 'self_approval' });
-      const ok = await execution.submitApproval({ approver: 'sam', decision: 'approved', comments: 'reviewed' });
+      const ok = await execution.submitApproval({
+        approver: 'sam',
+        decision: 'approved',
+        comments: 'reviewed',
+        signingKey: people.keyOf('sam'),
+      });
       expect(ok).toMatchObject({ accepted: true, checkpointId: 'reconciliation_review' });
 
       await execution.waitFor('completed', { timeout: 30_000 });

@@ -4,15 +4,14 @@
 // gets the accepted attestation in the journal, and the statement's SHA-256 is what the package records.
 import { createHash } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { JSONWebKeySet } from 'jose';
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { signTaskAction } from '../../activities/approval/task-action-token';
 import { capturedAttestations } from '../../activities/compliance/close-evidence';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { SEED_CONTROLS } from '../../domain/compliance/close-evidence';
 import { submitTaskActionUpdate } from '../../workflows/definitions';
 import type { CloseEvidenceInput, TaskAction } from '../../contracts';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/approval-fixtures';
 import { closeWorker, companyId, startClose, task, terminateLeftovers, waitFor, type Harness } from './close-harness';
@@ -21,14 +20,13 @@ const TEXT = SEED_CONTROLS['SOX/F-R3-GL-15'].attestationText as string;
 
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
-let signer: ApprovalKeyPair;
-let keys: JSONWebKeySet;
+/** Each person's own key, in the user key directory the worker reads (no CLI key is trusted otherwise). */
+let people: PeopleKeys;
 const h: Harness = { env: () => env, started: [] };
 
 beforeAll(async () => {
   systems = systemsFromEnv({});
-  signer = await generateApprovalKeyPair();
-  keys = approvalKeySet([signer]);
+  people = await PeopleKeys.of(['ann', 'sam', 'carla']);
   await workflowBundle();
 }, 120_000);
 
@@ -55,7 +53,7 @@ describe('a documentation task that awaits its attestation', () => {
     const worker = await closeWorker(
       env,
       taskQueue,
-      { systems, keys },
+      { systems, userKeys: people },
       {
         produceCloseEvidence: async (input: CloseEvidenceInput) => {
           evidence.push(input);
@@ -90,7 +88,7 @@ describe('a documentation task that awaits its attestation', () => {
               token: (
                 await signTaskAction(
                   { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
-                  signer,
+                  people.keyOf(a.by),
                   { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
                 )
               ).token,

@@ -1,11 +1,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { JSONWebKeySet } from 'jose';
 import { Client } from 'pg';
 import { OUTBOX_TABLE } from '../../activities/approval/outbox';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { approvalSignal, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/approval-fixtures';
@@ -24,15 +23,14 @@ import {
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
 let dbUrl: string;
-let signer: ApprovalKeyPair;
-let keys: JSONWebKeySet;
+/** Each person's own key, in the user key directory the worker reads (no CLI key is trusted otherwise). */
+let people: PeopleKeys;
 const h: Harness = { env: () => env, started: [] };
 
 beforeAll(async () => {
   dbUrl = await freshDatabase('close_deadlines');
   systems = systemsFromEnv({ DATABASE_URL: dbUrl });
-  signer = await generateApprovalKeyPair();
-  keys = approvalKeySet([signer]);
+  people = await PeopleKeys.of(['maya']);
   await workflowBundle();
 }, 120_000);
 
@@ -193,7 +191,7 @@ describe('close deadlines on business-day calendars', () => {
     const worker = await closeWorker(
       env,
       taskQueue,
-      { systems, keys },
+      { systems, userKeys: people },
       {
         broken: async () => {
           throw new Error('the FX feed is gone for the month');
@@ -249,7 +247,7 @@ describe('close deadlines on business-day calendars', () => {
 
       await handle.signal(
         approvalSignal,
-        await signedApproval(env, signer, handle.workflowId, 'waive:fx_revaluation', {
+        await signedApproval(env, people, handle.workflowId, 'waive:fx_revaluation', {
           decision: 'approved',
           approverId: 'maya',
         }),
@@ -273,7 +271,7 @@ describe('close deadlines on business-day calendars', () => {
     const worker = await closeWorker(
       env,
       taskQueue,
-      { systems, keys },
+      { systems, userKeys: people },
       {
         broken: async () => {
           throw new Error('the intercompany feed is gone for the month');
@@ -320,7 +318,7 @@ describe('close deadlines on business-day calendars', () => {
       expect(open.checkpoints.find((c) => c.checkpointId === 'waive:ic_matching')?.allowedRoles).toEqual(['manager']);
       await handle.signal(
         approvalSignal,
-        await signedApproval(env, signer, handle.workflowId, 'waive:ic_matching', {
+        await signedApproval(env, people, handle.workflowId, 'waive:ic_matching', {
           decision: 'approved',
           approverId: 'maya',
         }),

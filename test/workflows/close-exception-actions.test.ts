@@ -14,7 +14,12 @@ import { Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { signExceptionAction, type ExceptionActionClaimsInput } from '../../activities/approval/exception-action-token';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../../activities/approval/keys';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
+import {
+  approvalKeySet,
+  generateApprovalKeyPair,
+  type ApprovalKeyPair,
+  type ApprovalSigningKey,
+} from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { createExceptionActivities } from '../../activities/exceptions';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
@@ -25,6 +30,7 @@ import { statusQuery, submitExceptionActionUpdate, taskActionSignal } from '../.
 import type { ClosePlanInput } from '../../domain/close/plan';
 import type { CloseRunOptions } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 import { task, waitFor } from './close-harness';
@@ -33,7 +39,10 @@ let env: TestWorkflowEnvironment;
 let pool: Pool;
 let systems: SystemRegistry;
 let ledger: AuditLedger;
+/** The gateway's key. */
 let key: ApprovalKeyPair;
+/** Each person's own key for what they sign through the CLI. */
+let people: PeopleKeys;
 let workDir: string;
 let files: { a: string; b: string };
 
@@ -43,6 +52,7 @@ beforeAll(async () => {
   ledger = await AuditLedger.open({ pool });
   systems = systemsFromEnv({ DATABASE_URL: url });
   key = await generateApprovalKeyPair();
+  people = await PeopleKeys.of(['ann', 'sam']);
   workDir = await mkdtemp(join(tmpdir(), 'finflow-exc-actions-'));
   files = { a: join(workDir, 'gl.csv'), b: join(workDir, 'erp.csv') };
   // 1 matches; 2 and 3 are only in the GL, 4 only in the ERP: three exceptions.
@@ -100,8 +110,8 @@ describe('exception actions through the close', () => {
         connection: env.nativeConnection,
         taskQueue,
         activities: {
-          ...createActivities({ systems, approval: { keys: approvalKeySet([key]) }, recon }),
-          ...createExceptionActivities({ systems, approval: { keys: approvalKeySet([key]) }, recon, ledger }),
+          ...createActivities({ systems, approval: { keys: approvalKeySet([key]), userKeys: people }, recon }),
+          ...createExceptionActivities({ systems, approval: { keys: approvalKeySet([key]), userKeys: people }, recon, ledger }),
         },
       }),
     );
@@ -133,7 +143,7 @@ describe('exception actions through the close', () => {
       );
       expect(rows).toHaveLength(2);
       const ids = rows.map((r) => r.item_id);
-      const sign = async (c: ExceptionActionClaimsInput, k = key) =>
+      const sign = async (c: ExceptionActionClaimsInput, k: ApprovalSigningKey = people.keyOf(c.by)) =>
         (await signExceptionAction(c, k, { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now })).token;
       const good = await sign(
         claims({
@@ -172,7 +182,7 @@ describe('exception actions through the close', () => {
         ['exceptions.refused', 'sam', false],
         ['exceptions.refused', 'unverified:ann', false],
       ]);
-      expect(entries[0]).toMatchObject({ taskId: 'gl_vs_erp', signed: { kid: key.kid, issuer: CLI_ISSUER } });
+      expect(entries[0]).toMatchObject({ taskId: 'gl_vs_erp', signed: { kid: people.keyOf('ann').kid, issuer: CLI_ISSUER } });
       expect(entries[0].note).toMatch(/^2 exception\(s\) of gl-vs-erp, totals USD 27\.75 \(result-store action \d+\)$/);
       expect(entries[2].refusal).toContain('ExceptionActionUnauthorised: sam (supervisor) may not work the exceptions');
       const states = await pool.query<{ status: string }>(

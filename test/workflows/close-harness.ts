@@ -1,18 +1,20 @@
 // Shared pieces of the close workflow suites: a worker with the real activities (plus a suite's own activities
 // for kinds whose real implementation needs more than the suite sets up), typed starts, status polling, and
-// approval tokens signed the way `finflow approve --key-file` signs them.
+// approval tokens signed the way `finflow approve --signing-key` signs them (each person's own key).
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { JSONWebKeySet } from 'jose';
 import { createActivities } from '../../activities';
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval';
-import { signApprovalDecision, type ApprovalKeyPair } from '../../activities/approval/signing';
+import { signApprovalDecision, type ApprovalSigningKey } from '../../activities/approval/signing';
+import type { UserKeySource } from '../../activities/approval/user-keys';
 import type { SystemRegistry } from '../../activities/systems';
 import type { ApprovalDecisionInput } from '../../domain/approval';
 import type { ClosePlanInput } from '../../domain/close/plan';
 import { statusQuery } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import type { CloseRunOptions, CloseStatus } from '../../contracts';
+import { PeopleKeys } from '../helpers/people-keys';
 import { testWorkerOptions, uniqueId } from '../helpers/temporal';
 
 export type CloseStart = ClosePlanInput & CloseRunOptions;
@@ -30,7 +32,7 @@ export function companyId(): string {
 export async function closeWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
-  deps: { systems: SystemRegistry; keys?: JSONWebKeySet; reportDir?: string },
+  deps: { systems: SystemRegistry; keys?: JSONWebKeySet; userKeys?: UserKeySource; reportDir?: string },
   extra: Record<string, (...args: never[]) => Promise<unknown>> = {},
 ): Promise<Worker> {
   return Worker.create(
@@ -40,7 +42,10 @@ export async function closeWorker(
       activities: {
         ...createActivities({
           systems: deps.systems,
-          approval: deps.keys ? { keys: deps.keys } : undefined,
+          approval:
+            deps.keys || deps.userKeys
+              ? { ...(deps.keys ? { keys: deps.keys } : {}), ...(deps.userKeys ? { userKeys: deps.userKeys } : {}) }
+              : undefined,
           closeReport: deps.reportDir ? { dir: deps.reportDir } : undefined,
         }),
         ...extra,
@@ -85,15 +90,16 @@ export const task = (s: CloseStatus, id: string) => {
   return t;
 };
 
-/** An approval token signed at the server's (skipped) time. */
+/** An approval token signed at the server's (skipped) time, with the approver's own key when given PeopleKeys. */
 export async function signedApproval(
   env: TestWorkflowEnvironment,
-  signer: ApprovalKeyPair,
+  signer: ApprovalSigningKey | PeopleKeys,
   workflowId: string,
   checkpointId: string,
   decision: Omit<ApprovalDecisionInput, 'workflowId' | 'checkpointId' | 'round' | 'roles'>,
 ) {
-  const { token } = await signApprovalDecision({ workflowId, checkpointId, round: 1, roles: [], ...decision }, signer, {
+  const key = signer instanceof PeopleKeys ? signer.keyOf(decision.approverId) : signer;
+  const { token } = await signApprovalDecision({ workflowId, checkpointId, round: 1, roles: [], ...decision }, key, {
     issuer: CLI_ISSUER,
     audience: APPROVAL_AUDIENCE,
     now: new Date(await env.currentTimeMs()),

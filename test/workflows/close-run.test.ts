@@ -20,6 +20,7 @@ import { buildApprovalGateway } from '../../client/approval-gateway';
 import { parseApprovalPolicy } from '../../domain/approval';
 import { approvalSignal, statusQuery, submitTaskActionUpdate, taskActionSignal } from '../../workflows/definitions';
 import type { CloseEvidenceInput, TaskAction } from '../../contracts';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedPolicyInput } from '../unit/approval-fixtures';
@@ -37,8 +38,11 @@ import {
 
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
+/** The gateway's key: signs for the people the identity provider proved (FINFLOW_APPROVAL_JWKS_FILE). */
 let signer: ApprovalKeyPair;
 let keys: JSONWebKeySet;
+/** Each person's own key for what they sign through the CLI, in the user key directory the worker reads. */
+let people: PeopleKeys;
 const h: Harness = { env: () => env, started: [] };
 
 beforeAll(async () => {
@@ -54,6 +58,7 @@ beforeAll(async () => {
   systems = systemsFromEnv({ DATABASE_URL: url });
   signer = await generateApprovalKeyPair();
   keys = approvalKeySet([signer]);
+  people = await PeopleKeys.of(['ann', 'sam', 'dora', 'dan', 'sue']);
   await workflowBundle();
 }, 120_000);
 
@@ -154,7 +159,7 @@ async function expectReplays(file: string): Promise<void> {
   ).resolves.toBeUndefined();
 }
 
-/** Task actions through the submitTaskAction update, each signed (CLI issuer) by the suite's signer at server time. */
+/** Task actions through the submitTaskAction update, each signed (CLI issuer) with its person's own key at server time. */
 function signedActions(handle: Awaited<ReturnType<typeof startClose>>) {
   return async (a: Omit<TaskAction, 'token'>) =>
     handle.executeUpdate(submitTaskActionUpdate, {
@@ -164,7 +169,7 @@ function signedActions(handle: Awaited<ReturnType<typeof startClose>>) {
           token: (
             await signTaskAction(
               { ...a, workflowId: handle.workflowId } as Parameters<typeof signTaskAction>[0],
-              signer,
+              people.keyOf(a.by),
               {
                 issuer: CLI_ISSUER,
                 audience: APPROVAL_AUDIENCE,
@@ -188,7 +193,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     const worker = await closeWorker(
       env,
       taskQueue,
-      { systems, keys, reportDir },
+      { systems, keys, userKeys: people, reportDir },
       {
         checkFeeds: async () => ({ feeds: 2 }),
         // Held open by the test, so the status shows it running while the reconciliation child finishes.
@@ -234,7 +239,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
       await waitFor(handle, (s) => s.checkpoints.some((c) => c.checkpointId === 'je-single' && c.state === 'open'));
       await handle.signal(
         approvalSignal,
-        await signedApproval(env, signer, handle.workflowId, 'je-single', { decision: 'approved', approverId: 'sam' }),
+        await signedApproval(env, people, handle.workflowId, 'je-single', { decision: 'approved', approverId: 'sam' }),
       );
       const review = await waitFor(handle, (s) => task(s, 'management_review').state === 'running');
       expect(task(review, 'sox_documentation').output).toMatchObject({ packageId: 'pkg-sox_documentation', files: 7 });
@@ -475,7 +480,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
   it('takes only signed task actions when the close requires them: unsigned, forged, misdirected, altered and replayed ones are refused and journaled', async () => {
     const taskQueue = uniqueId('tq');
     const company = companyId();
-    const worker = await closeWorker(env, taskQueue, { systems, keys });
+    const worker = await closeWorker(env, taskQueue, { systems, keys, userKeys: people });
     const stranger = await generateApprovalKeyPair();
     const plan: CloseStart = {
       company,
@@ -490,7 +495,12 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     await worker.runUntil(async () => {
       const handle = await startClose(h, taskQueue, plan);
       await waitFor(handle, (s) => task(s, 'prelim').state === 'running', 'prelim running');
-      const sign = async (workflowId: string, by: string, key: ApprovalSigningKey = signer, taskId = 'prelim') =>
+      const sign = async (
+        workflowId: string,
+        by: string,
+        key: ApprovalSigningKey = people.keyOf(by),
+        taskId = 'prelim',
+      ) =>
         (
           await signTaskAction({ workflowId, action: 'complete', taskId, by }, key, {
             issuer: CLI_ISSUER,
@@ -529,7 +539,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
       await handle.signal(taskActionSignal, { action: 'complete', by: 'ann', token: good });
       await waitFor(handle, (s) => (s.journal?.length ?? 0) === 6, 'the replay journaled');
       expect(
-        await act({ action: 'complete', by: 'sam', token: await sign(handle.workflowId, 'sam', signer, 'review') }),
+        await act({ action: 'complete', by: 'sam', token: await sign(handle.workflowId, 'sam', undefined, 'review') }),
       ).toMatchObject({ accepted: true, message: 'review is done' });
       const result = await handle.result();
       expect(result.state).toBe('completed');
@@ -539,17 +549,17 @@ describe('monthEndCloseWorkflow running a close plan', () => {
         ['ann', false, 'signature refused (unknown_key): no key in the key set'.slice(0, 40), undefined],
         ['ann', false, 'signature refused (wrong_workflow): the action is for'.slice(0, 40), undefined],
         ['ann', false, `the action's "by" differs from what was signed`.slice(0, 40), undefined],
-        ['ann', true, undefined, signer.kid],
+        ['ann', true, undefined, people.keyOf('ann').kid],
         ['ann', false, `this signed action (nonce ${nonce}) was already used`.slice(0, 40), undefined],
-        ['sam', true, undefined, signer.kid],
+        ['sam', true, undefined, people.keyOf('sam').kid],
       ]);
-      expect(result.journal?.[4].signed).toEqual({ kid: signer.kid, nonce, issuer: CLI_ISSUER });
+      expect(result.journal?.[4].signed).toEqual({ kid: people.keyOf('ann').kid, nonce, issuer: CLI_ISSUER });
     });
   });
 
   it("takes a signed completion only from the task's owner: a holder of its role in the directory, or the person it was reassigned to", async () => {
     const taskQueue = uniqueId('tq');
-    const worker = await closeWorker(env, taskQueue, { systems, keys });
+    const worker = await closeWorker(env, taskQueue, { systems, keys, userKeys: people });
     const plan: CloseStart = {
       company: companyId(),
       period: '2026-10',
@@ -580,11 +590,11 @@ describe('monthEndCloseWorkflow running a close plan', () => {
       const result = await handle.result();
       expect(result.state).toBe('completed');
       expect(result.journal?.map((j) => [j.action, j.taskId, j.by, j.accepted, j.signed?.kid])).toEqual([
-        ['complete', 'prelim', 'sam', false, signer.kid],
-        ['complete', 'prelim', 'ann', true, signer.kid],
-        ['complete', 'review', 'ann', false, signer.kid],
-        ['reassign', 'review', 'dora', true, signer.kid],
-        ['complete', 'review', 'ann', true, signer.kid],
+        ['complete', 'prelim', 'sam', false, people.keyOf('sam').kid],
+        ['complete', 'prelim', 'ann', true, people.keyOf('ann').kid],
+        ['complete', 'review', 'ann', false, people.keyOf('ann').kid],
+        ['reassign', 'review', 'dora', true, people.keyOf('dora').kid],
+        ['complete', 'review', 'ann', true, people.keyOf('ann').kid],
       ]);
     });
   });
@@ -595,7 +605,7 @@ describe('monthEndCloseWorkflow running a close plan', () => {
     const worker = await closeWorker(
       env,
       taskQueue,
-      { systems, keys },
+      { systems, keys, userKeys: people },
       {
         postAccruals: async () => {
           if (!healthy) throw new Error('ERP refused the connection');
@@ -672,14 +682,14 @@ describe('monthEndCloseWorkflow running a close plan', () => {
         ['skip', 'dora', true],
         ['complete', 'ann', true],
       ]);
-      expect(result.journal?.every((j) => j.signed?.kid === signer.kid)).toBe(true);
+      expect(result.journal?.every((j) => j.signed?.kid === people.keyOf(j.by).kid)).toBe(true);
     });
   });
 
   it('signs task actions at the approval gateway as the authenticated caller, and refuses callers without a proven identity', async () => {
     const taskQueue = uniqueId('tq');
     const company = companyId();
-    const worker = await closeWorker(env, taskQueue, { systems, keys });
+    const worker = await closeWorker(env, taskQueue, { systems, keys, userKeys: people });
     const idp = await generateKeyPair('EdDSA');
     const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'test-idp', alg: 'EdDSA' };
     const serverNow = async () => new Date(await env.currentTimeMs());

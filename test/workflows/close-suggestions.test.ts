@@ -15,7 +15,12 @@ import { signExceptionAction, type ExceptionActionClaimsInput } from '../../acti
 import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from '../../activities/approval/keys';
 import { buildApprovalGateway } from '../../client/approval-gateway';
 import { parseApprovalPolicy } from '../../domain/approval';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
+import {
+  approvalKeySet,
+  generateApprovalKeyPair,
+  type ApprovalKeyPair,
+  type ApprovalSigningKey,
+} from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { lifecycleEvidence } from '../../activities/compliance/exception-evidence';
 import { createExceptionActivities, exceptionActionStoreOf, suggestionStoreOf } from '../../activities/exceptions';
@@ -28,6 +33,7 @@ import { statusQuery, submitExceptionActionUpdate, taskActionSignal } from '../.
 import type { ClosePlanInput } from '../../domain/close/plan';
 import type { CloseRunOptions } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 import { task, waitFor } from './close-harness';
@@ -36,7 +42,10 @@ let env: TestWorkflowEnvironment;
 let pool: Pool;
 let systems: SystemRegistry;
 let ledger: AuditLedger;
+/** The gateway's key. */
 let key: ApprovalKeyPair;
+/** Each person's own key for what they sign through the CLI. */
+let people: PeopleKeys;
 let workDir: string;
 let files: { a: string; b: string };
 
@@ -46,6 +55,7 @@ beforeAll(async () => {
   ledger = await AuditLedger.open({ pool });
   systems = systemsFromEnv({ DATABASE_URL: url });
   key = await generateApprovalKeyPair();
+  people = await PeopleKeys.of(['ann', 'sam']);
   workDir = await mkdtemp(join(tmpdir(), 'finflow-suggestions-'));
   files = { a: join(workDir, 'gl.csv'), b: join(workDir, 'erp.csv') };
   // 1 matches exactly; 2 and 3 differ by cents (the manual rule proposes them); 5 has two equal ERP candidates.
@@ -106,7 +116,7 @@ describe('suggested matches decided through the close', () => {
     const closeId = `close:${company}:2026-10`;
     const taskQueue = uniqueId('tq');
     const recon = { workDir, reportsDir: workDir };
-    const deps = { systems, approval: { keys: approvalKeySet([key]) }, recon };
+    const deps = { systems, approval: { keys: approvalKeySet([key]), userKeys: people }, recon };
     const worker = await Worker.create(
       await testWorkerOptions({
         connection: env.nativeConnection,
@@ -170,7 +180,7 @@ describe('suggested matches decided through the close', () => {
         count: 1,
         totals: [{ currency: 'USD', total }],
       });
-      const sign = async (c: ExceptionActionClaimsInput, k = key) =>
+      const sign = async (c: ExceptionActionClaimsInput, k: ApprovalSigningKey = people.keyOf(c.by)) =>
         (await signExceptionAction(c, k, { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now })).token;
       const update = (token: string) =>
         handle.executeUpdate(submitExceptionActionUpdate, { args: [{ task: 'gl_vs_erp', token }] });

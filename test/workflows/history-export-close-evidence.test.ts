@@ -11,16 +11,10 @@ import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { Command } from 'commander';
-import type { JSONWebKeySet } from 'jose';
 import { Client as PgClient, Pool } from 'pg';
 import { createActivities } from '../../activities';
 import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval';
-import {
-  approvalKeySet,
-  generateApprovalKeyPair,
-  signApprovalDecision,
-  type ApprovalKeyPair,
-} from '../../activities/approval/signing';
+import { signApprovalDecision } from '../../activities/approval/signing';
 import { AuditLedger } from '../../activities/audit-ledger';
 import {
   createCloseEvidenceActivities,
@@ -49,6 +43,7 @@ import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { ClosePlanInput } from '../../domain/close/plan';
 import type { CloseRunOptions, CloseStatus, MonthEndCloseInput, ReconciliationSummary } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
@@ -65,8 +60,8 @@ let systems: SystemRegistry;
 let url: string;
 let pool: Pool;
 let ledger: AuditLedger;
-let signer: ApprovalKeyPair;
-let keys: JSONWebKeySet;
+/** Each person's own key, in the user key directory the worker reads (no CLI key is trusted otherwise). */
+let people: PeopleKeys;
 let work: string;
 const started: string[] = [];
 
@@ -83,8 +78,7 @@ beforeAll(async () => {
   systems = systemsFromEnv({ DATABASE_URL: url });
   pool = new Pool({ connectionString: url, max: 2 });
   ledger = await AuditLedger.open({ pool });
-  signer = await generateApprovalKeyPair();
-  keys = approvalKeySet([signer]);
+  people = await PeopleKeys.of(['ann', 'sam']);
   work = mkdtempSync(join(tmpdir(), 'finflow-close-evidence-'));
   await workflowBundle({ failureConverterPath: dataConverter.failureConverterPath });
 }, 180_000);
@@ -140,7 +134,7 @@ async function signed(
 ) {
   const { token, nonce } = await signApprovalDecision(
     { workflowId, checkpointId: 'recon-review', round: 1, roles: [], ...decision },
-    signer,
+    people.keyOf(decision.approverId),
     { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
   );
   return { signal: { checkpointId: 'recon-review', token }, token, nonce };
@@ -191,7 +185,7 @@ async function runClose(
       connection: env.nativeConnection,
       taskQueue,
       dataConverter,
-      activities: createActivities({ systems, approval: { keys } }),
+      activities: createActivities({ systems, approval: { userKeys: people } }),
     }),
   );
   return worker.runUntil(async () => {
@@ -407,7 +401,7 @@ describe('the close evidence package of control F-R3-GL-15', () => {
           checkpointId: 'recon-review',
           token: {
             jws: {
-              protectedHeader: { alg: 'EdDSA', kid: signer.kid, typ: 'finflow-approval+jwt' },
+              protectedHeader: { alg: 'EdDSA', kid: people.keyOf('sam').kid, typ: 'finflow-approval+jwt' },
               claims: { sub: 'sam', decision: 'approved', jti: samNonce, comments: '****3000', workflowId: closeId },
               signature: samToken.split('.')[2],
               sha256: createHash('sha256').update(samToken).digest('hex'),
@@ -417,7 +411,7 @@ describe('the close evidence package of control F-R3-GL-15', () => {
       ],
     });
     expect(samSignal?.summary).toBe(
-      `signal approval: sam approved recon-review round 1 (signed token, key ${signer.kid}, nonce ${samNonce})`,
+      `signal approval: sam approved recon-review round 1 (signed token, key ${people.keyOf('sam').kid}, nonce ${samNonce})`,
     );
     const after = parseEvidenceDocument(JSON.parse(readFileSync(join(dir, 'evidence.json'), 'utf8')));
     expect(after.close).toMatchObject({ state: 'completed', completedAt: end?.time });
@@ -548,7 +542,7 @@ describe('the close evidence package of control F-R3-GL-15', () => {
         dataConverter,
         activities: createActivities({
           systems,
-          approval: { keys },
+          approval: { userKeys: people },
           // No client: the activity reads the history through the worker's own (Context.client, same codec).
           closeEvidence: {
             signingKey: manifestKey,

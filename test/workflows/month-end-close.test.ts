@@ -1,28 +1,23 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { JSONWebKeySet } from 'jose';
 import { Client } from 'pg';
 import { createActivities } from '../../activities';
 import { CLI_ISSUER, APPROVAL_AUDIENCE } from '../../activities/approval';
-import {
-  approvalKeySet,
-  generateApprovalKeyPair,
-  signApprovalDecision,
-  type ApprovalKeyPair,
-} from '../../activities/approval/signing';
+import { signApprovalDecision } from '../../activities/approval/signing';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import type { ApprovalDecisionInput } from '../../domain/approval';
 import { approvalSignal, statusQuery } from '../../workflows/definitions';
 import type { monthEndCloseWorkflow } from '../../workflows';
 import type { CloseStatus, MonthEndCloseInput } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let systems: SystemRegistry;
-let signer: ApprovalKeyPair;
-let keys: JSONWebKeySet;
+/** Each person's own key, in the user key directory the worker reads (no CLI key is trusted otherwise). */
+let people: PeopleKeys;
 
 beforeAll(async () => {
   const url = await freshDatabase('close_wf');
@@ -37,8 +32,7 @@ beforeAll(async () => {
     INSERT INTO erp VALUES ('1001','100.00'),('1002','250.09'),('1004','12.34'),('1005','15.00'),('1005','25.00');`);
   await db.end();
   systems = systemsFromEnv({ DATABASE_URL: url });
-  signer = await generateApprovalKeyPair();
-  keys = approvalKeySet([signer]);
+  people = await PeopleKeys.of(['maya', 'dan', 'sue', 'sam']);
   await workflowBundle();
 }, 120_000);
 
@@ -96,19 +90,19 @@ async function newWorker(taskQueue: string): Promise<Worker> {
     await testWorkerOptions({
       connection: env.nativeConnection,
       taskQueue,
-      activities: createActivities({ systems, approval: { keys } }),
+      activities: createActivities({ systems, approval: { userKeys: people } }),
     }),
   );
 }
 
-/** The approval signal as `finflow approve --key-file` sends it: a token signed at the server's (skipped) time. */
+/** The approval signal as `finflow approve --signing-key` sends it: a token signed with the approver's own key, signed at the server's (skipped) time. */
 async function signed(
   workflowId: string,
   decision: Omit<ApprovalDecisionInput, 'workflowId' | 'checkpointId' | 'round' | 'roles'>,
 ) {
   const { token } = await signApprovalDecision(
     { workflowId, checkpointId: 'recon-review', round: 1, roles: [], ...decision },
-    signer,
+    people.keyOf(decision.approverId),
     { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
   );
   return { checkpointId: 'recon-review', token };
