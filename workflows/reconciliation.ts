@@ -268,6 +268,7 @@ async function reconcileRun(
       company: input.company,
       period: input.period,
       asOfDate: asOf,
+      ...(input.periodStart && input.periodEnd ? { periodStart: input.periodStart, periodEnd: input.periodEnd } : {}),
       status,
       summary,
       ...(bankStatement ? { bankStatement } : {}),

@@ -2,7 +2,7 @@
 // (categorisation.bank.statement), written beside the exceptions and summary reports, from the run's exceptions in the
 // result store, the bank's closing balance (its statement file's, or given) and the balance per books (given, or the
 // opening balance plus the book side's records of the run, from the run's control totals).
-import { basename, isAbsolute, join } from 'node:path';
+import { basename } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { BankStatementInputError, bookBalance, type StatementBalance } from '../../domain/recon/bank-statement';
 import type { BankStatementRequest } from '../../domain/recon/bank-statement-request';
@@ -14,6 +14,10 @@ import { parseStatementFile } from '../connectors/statement-file';
 import { writeBankStatementReports } from '../reports/bank-statement';
 import { bankStatementOfRun } from '../reports/bank-statement-run';
 import type { ReportInput } from '../reports';
+import { type SourceContext, sourceFilePath } from './sources';
+
+/** What a statement file's path is rendered with: the run's files directory, period and dates. */
+type SourcePaths = Pick<SourceContext, 'filesDir' | 'asOf' | 'period' | 'periodStart' | 'periodEnd'>;
 
 export interface RunStatementReport {
   kind: 'bank_statement';
@@ -32,12 +36,13 @@ function refused(message: string): ApplicationFailure {
 async function balancePerBank(
   req: BankStatementRequest,
   currency: string,
-  filesDir: string | undefined,
+  paths: SourcePaths,
 ): Promise<StatementBalance> {
   if (req.balance_per_bank !== undefined) return { amount: req.balance_per_bank, source: 'given in the definition' };
   const src = req.bank_source as { connector?: unknown; path?: unknown; encoding?: unknown };
   if (typeof src.path !== 'string') throw refused(`side ${req.bank_side} names no statement file`);
-  const path = isAbsolute(src.path) || !filesDir ? src.path : join(filesDir, src.path);
+  // The same file the extraction read: placeholders rendered for the run, relative to the files directory.
+  const path = sourceFilePath(src.path, paths);
   const format = src.connector === 'statement' ? undefined : (src.connector as StatementFormat);
   const file = await parseStatementFile(
     path,
@@ -57,7 +62,7 @@ export async function writeRunBankStatement(
   req: BankStatementRequest,
   run: { runId: string; reconId: string; summary?: unknown },
   base: ReportInput,
-  filesDir: string | undefined,
+  paths: SourcePaths,
 ): Promise<RunStatementReport[]> {
   const totals = (run.summary as { totals?: { a: SideTotals; b: SideTotals } } | undefined)?.totals;
   if (totals === undefined) throw refused('the run summary has no control totals');
@@ -68,7 +73,7 @@ export async function writeRunBankStatement(
   const currency = currencies[0];
   const scale = req.currency_decimals[currency];
   try {
-    const perBank = await balancePerBank(req, currency, filesDir);
+    const perBank = await balancePerBank(req, currency, paths);
     const booksIn = books.amounts.find((c) => c.currency === currency)?.amount_in ?? '0';
     const perBooks: StatementBalance =
       req.balance_per_books !== undefined

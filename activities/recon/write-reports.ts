@@ -19,6 +19,9 @@ export interface WriteReconReportsInput {
   period: string;
   /** Business date in the file names, yyyy-mm-dd. */
   asOfDate: string;
+  /** A fiscal period's first and last day (as the extraction had them, for the statement file's path). */
+  periodStart?: string;
+  periodEnd?: string;
   /** The merged summary, recorded with the run (the summary report shows it). */
   summary?: unknown;
   status?: 'balanced' | 'exceptions';
@@ -139,7 +142,16 @@ export async function writeRunReports(
         await writeSummaryReport(format, { ...base, ...(deps.ruleCounts ? { ruleCounts: deps.ruleCounts } : {}) }),
       );
     if (input.bankStatement !== undefined) {
-      out.push(...(await writeRunBankStatement(input.bankStatement, input, base, deps.filesDir)));
+      out.push(
+        ...(await writeRunBankStatement(input.bankStatement, input, base, {
+          filesDir: deps.filesDir,
+          asOf: input.asOfDate,
+          period: input.period,
+          ...(input.periodStart && input.periodEnd
+            ? { periodStart: input.periodStart, periodEnd: input.periodEnd }
+            : {}),
+        })),
+      );
       deps.heartbeat({ kind: 'bank_statement' });
     }
     if (input.cleanUp !== false) await removeRunDir(deps.workDir, input.runId);

@@ -1,7 +1,7 @@
 // The bank reconciliation statement as a run's report refuses, naming what is wrong and without retrying, what it
 // cannot state: a run of several currencies, a run summary without control totals, a statement file without a
 // closing balance. (The written statement itself: test/workflows/reconciliation-bank-statement.test.ts.)
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,6 +10,8 @@ import type { ReportInput } from '../../activities/reports';
 import type { BankStatementRequest } from '../../domain/recon/bank-statement-request';
 
 let dir: string;
+// The run's files directory and dates, which a statement file's path is rendered with.
+const paths = () => ({ filesDir: dir, asOf: '2026-10-31', period: '2026-10' });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'finflow-bank-report-'));
@@ -66,19 +68,19 @@ describe('the bank reconciliation statement of a run refuses', () => {
       reconId: 'bank-vs-gl',
       summary: { totals: { a: side('EUR', 'USD'), b: side('EUR') } },
     };
-    const err = await refusal(writeRunBankStatement(request({ connector: 'mt940', path: 'x' }), run, base(), dir));
+    const err = await refusal(writeRunBankStatement(request({ connector: 'mt940', path: 'x' }), run, base(), paths()));
     expect(err.message).toMatch(/one statement per bank account and currency; the run holds EUR, USD/);
   });
 
   it('a run summary without control totals', async () => {
     const run = { runId: 'run-1', reconId: 'bank-vs-gl', summary: {} };
-    const err = await refusal(writeRunBankStatement(request({ connector: 'mt940', path: 'x' }), run, base(), dir));
+    const err = await refusal(writeRunBankStatement(request({ connector: 'mt940', path: 'x' }), run, base(), paths()));
     expect(err.message).toMatch(/no control totals/);
   });
 
   it('a bank side that names no file, and a statement file without its closing balance, naming file, line and field', async () => {
     const run = { runId: 'run-1', reconId: 'bank-vs-gl', summary: { totals: { a: side('EUR'), b: side('EUR') } } };
-    const noPath = await refusal(writeRunBankStatement(request({ connector: 'mt940' }), run, base(), dir));
+    const noPath = await refusal(writeRunBankStatement(request({ connector: 'mt940' }), run, base(), paths()));
     expect(noPath.message).toMatch(/side a names no statement file/);
     await writeFile(
       join(dir, 'no-closing.sta'),
@@ -94,8 +96,14 @@ describe('the bank reconciliation statement of a run refuses', () => {
     );
     // A relative path is read from the worker's files directory.
     const err = await refusal(
-      writeRunBankStatement(request({ connector: 'statement', path: 'no-closing.sta' }), run, base(), dir),
+      writeRunBankStatement(request({ connector: 'statement', path: 'no-closing.sta' }), run, base(), paths()),
     );
     expect(err.message).toMatch(/no-closing\.sta line 1, field 62F: statement starting here has no field 62F/);
+    // The path is rendered for the run as the extraction renders it: {period} is the run's.
+    await writeFile(join(dir, 'no-closing-2026-10.sta'), await readFile(join(dir, 'no-closing.sta')));
+    const rendered = await refusal(
+      writeRunBankStatement(request({ connector: 'statement', path: 'no-closing-{period}.sta' }), run, base(), paths()),
+    );
+    expect(rendered.message).toMatch(/no-closing-2026-10\.sta line 1, field 62F/);
   });
 });
