@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { createReconActivities, type ExtractedSide } from '../../activities/recon';
 import { createResultStore } from '../../activities/result-store';
 import { systemsFromEnv } from '../../activities/systems';
-import type { ReconciliationDefinitionInput } from '../../domain/recon';
+import type { ReconSummary, ReconciliationDefinitionInput } from '../../domain/recon';
 import { freshDatabase } from '../helpers/postgres';
 
 const side = (path: string) => ({
@@ -95,7 +95,7 @@ describe('heartbeats of reconciliation work on a pooled thread', () => {
         });
       const beats: unknown[] = [];
       env.on('heartbeat', (d: unknown) => beats.push(d));
-      const summary = await env.run(acts.reconcilePartition, {
+      const summary: ReconSummary = await env.run(acts.reconcilePartition, {
         runId,
         reconId: 'beat',
         partition: 0,
