@@ -123,4 +123,28 @@ export interface ApprovalsStatus {
   warning?: string;
   checkpoints: CheckpointStatus[];
   unrouted: { at: string; checkpointId: string; approverId: string; reason: string; message: string }[];
+  /** Delegations sent to the running workflow (`finflow approval delegate`), accepted and refused, newest last. */
+  delegations?: DelegationLogEntry[];
+}
+
+/** A delegation a running workflow received: who signed it, what it grants, and whether it counts (and why not). */
+export interface DelegationLogEntry {
+  at: string;
+  /** The verified signer, or `unverified:<claimed>` when the token did not verify. */
+  by: string;
+  accepted: boolean;
+  /** Refusal code when not accepted (delegation_loop, self_delegation, overlapping_window, key_of_another_person...). */
+  reason?: string;
+  message: string;
+  delegation?: {
+    from: string;
+    to: string;
+    from_date: string;
+    to_date: string;
+    role?: string;
+    scope?: { item_type: string; limit?: string };
+    reason?: string;
+  };
+  nonce?: string;
+  kid?: string;
 }

@@ -67,6 +67,26 @@ export const statusQuery = defineQuery<CloseStatus>('status');
 export const approvalsQuery = defineQuery<ApprovalsStatus>('approvals');
 
 /**
+ * A delegation of approval authority granted while the workflow runs (`finflow approval delegate`): `token` is
+ * signed by the delegator (or an administrator) with their own key, for this workflow.
+ */
+export interface DelegationRequest {
+  token: string;
+}
+
+/** What the workflow answers a delegation: whether it counts from now on, or why not. */
+export interface DelegationAnswer {
+  accepted: boolean;
+  /** Refusal code when not accepted (delegation_loop, self_delegation, overlapping_window, unknown_person...). */
+  reason?: string;
+  message: string;
+}
+
+export const delegationSignal = defineSignal<[DelegationRequest]>('delegation');
+/** The same as the delegation signal, answered at once. */
+export const submitDelegationUpdate = defineUpdate<DelegationAnswer, [DelegationRequest]>('submitDelegation');
+
+/**
  * A person's action on a close task (complete, rerun, waive, reassign, skip, add) or on the close (pause, resume).
  * Every action is written to the close's journal, refused ones too (with why).
  */

@@ -18,6 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { withDelegations } from '../domain/approval/delegation';
 import { blockedTimeoutMs, isBlocked, waitForChangeMs } from '../domain/close/blocked-timeout';
 import { isFinishedState } from '../domain/close/task-actions';
 import { eligibleTasks, readyTasks } from '../domain/close/task-graph';
@@ -160,6 +161,8 @@ async function continueAsNewWithState(r: CloseRun): Promise<never> {
   if (r.calendar) next.calendar = r.calendar as CloseCarriedState['calendar'];
   return continueAsNew<typeof monthEndCloseWorkflow>({
     ...r.options,
+    // Delegations granted while the close ran (workflows/approval/delegations.ts) go on with it.
+    approvalPolicy: withDelegations(r.options.approvalPolicy, r.checkpoints.delegationsReceived()),
     company: r.plan.company,
     period: r.plan.period,
     tasks: [],

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { Pool } from 'pg';
-import type { ApprovalVerification } from '../../domain/approval/decision';
+import type { ApprovalVerification, TokenFailureReason } from '../../domain/approval/decision';
 import type { SystemRegistry } from '../systems';
 import { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER, parseApprovalKeySet } from './keys';
 import type { AuditLedger } from '../audit-ledger/ledger';
@@ -25,12 +25,14 @@ import { ApprovalOutbox, deliverWebhook, type OutboxNotification, type WebhookCo
 import { verifyResubmissionToken, type ResubmissionVerification } from './resubmission';
 import { verifyApprovalToken } from './signing';
 import { verifyTaskActionToken, type TaskActionVerification } from './task-action-token';
+import { verifyDelegationToken, type DelegationVerification } from './delegation-token';
 import { userKeysFromFile, verifyWithPersonKeys, type PersonKeyTrust, type UserKeySource } from './user-keys';
 
 export { APPROVAL_AUDIENCE, CLI_ISSUER, GATEWAY_ISSUER } from './keys';
 export type { NotificationKind, OutboxNotification, OutboxRow } from './outbox';
 export type { ResubmissionClaims, ResubmissionVerification } from './resubmission';
 export type { ApprovalLedgerEntry } from './ledger-trail';
+export type { DelegationVerification } from './delegation-token';
 export { staticUserKeys, userKeysFromFile, type UserKeySource } from './user-keys';
 
 export interface ApprovalActivityConfig {
@@ -246,6 +248,35 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
       // it: a ledger that cannot take it fails the check, and the close refuses the action (fail closed).
       await recordTaskActionCheck({ ...input, token: String(input.token) }, v);
       return v;
+    },
+
+    /** Local activity, as verifyApprovalSignal: a delegation signed by its delegator or an administrator (issue 18). */
+    async verifyDelegationSignal(input: {
+      token: string;
+      workflowId: string;
+      at?: string;
+    }): Promise<DelegationVerification> {
+      const fail = (reason: TokenFailureReason, message: string): DelegationVerification => {
+        const by = untrusted(String(input.token))?.approverId;
+        return { ok: false, reason, message, ...(typeof by === 'string' ? { claimedBy: by.slice(0, 256) } : {}) };
+      };
+      if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
+        return fail('malformed', `not a delegation token (over ${MAX_TOKEN_CHARS} characters)`);
+      const now = instantOr(input.at);
+      return verifyWithPersonKeys(
+        input.token,
+        trust,
+        now,
+        (keys) =>
+          verifyDelegationToken(input.token, keys, {
+            issuer: issuers,
+            audience,
+            expectedWorkflowId: input.workflowId,
+            clockToleranceSeconds: tolerance,
+            now,
+          }),
+        fail,
+      );
     },
 
     /**

@@ -9,7 +9,7 @@ import type { CloseJournalEntry } from '../../contracts';
 import { AuditLedger } from '../audit-ledger/ledger';
 
 export interface ApprovalLedgerEntry {
-  kind: 'decision' | 'resubmission';
+  kind: 'decision' | 'resubmission' | 'delegation';
   workflowId: string;
   runId: string;
   /** The attempt's number in this run of the workflow (with kind and runId, the append's idempotency key). */

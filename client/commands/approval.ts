@@ -27,6 +27,7 @@ import type { ApprovalsStatus } from '../../workflows/types';
 import { approvalDecisionPayload, checkpointOf, sendApprovalUpdate } from '../approval-decision';
 import { attachEvidence } from '../approval-attachments';
 import { connectClient } from '../connect';
+import { registerDelegateCommand } from './approval-delegate';
 import { readDocument } from '../../activities/document-file';
 
 type Out = (line: string) => void;
@@ -314,6 +315,8 @@ export function registerApprovalCommands(
       const { main } = await import('../approval-gateway');
       await main();
     });
+
+  registerDelegateCommand(approval, conn, out, env);
 
   const keys = approval.command('keys').description('approval signing keys');
   keys

@@ -6,3 +6,4 @@ export * from './resubmission';
 export * from './legacy';
 export * from './person-keys';
 export * from './exception-gate';
+export * from './delegation';

@@ -118,6 +118,13 @@ export const DelegationSchema = z.strictObject({
   /** Inclusive: a date means through the end of that day (UTC). */
   to_date: IsoDateOrInstant,
   reason: z.string().optional(),
+  /** Only items of this type, up to this amount (absolute), count under the delegation (delegation.ts). */
+  scope: z
+    .strictObject({
+      item_type: Id,
+      limit: NonNegativeDecimal.optional(),
+    })
+    .optional(),
 });
 
 const PolicyObject = z.strictObject({

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { Dec, parseDecimal } from '../money';
 import { type DecisionAttempt, type EvidenceRef, EvidenceRefSchema } from './decision';
+import { delegationCovers } from './delegation';
 import {
   type ApprovalPolicy,
   type Checkpoint,
@@ -469,10 +470,16 @@ type Fit =
   | { ok: true; viaEscalation: boolean }
   | { ok: false; reason: 'wrong_role' | 'over_limit' | 'level_not_open'; message: string };
 
-function authoritiesOf(policy: ApprovalPolicy, userId: string, nowMs: number): Authority[] {
+/** The user's own roles, and those delegated to them now whose scope covers the item (delegation.ts). */
+function authoritiesOf(
+  policy: ApprovalPolicy,
+  userId: string,
+  nowMs: number,
+  item: { itemType: string; amount?: string },
+): Authority[] {
   const own = findUser(policy, userId)!.roles.map((role) => ({ role, principal: userId, delegated: false }));
   const delegated = policy.delegations
-    .filter((d) => d.to === userId && delegationActive(d, nowMs))
+    .filter((d) => d.to === userId && delegationActive(d, nowMs) && delegationCovers(d, item))
     .flatMap((d) =>
       (d.role ? [d.role] : findUser(policy, d.from)!.roles).map((role) => ({
         role,
@@ -564,7 +571,10 @@ export function eligibleApprovers(
   const users: EligibleApprover[] = [];
   for (const u of policy.users) {
     if (excluded(u.userId)) continue;
-    for (const a of authoritiesOf(policy, u.userId, nowMs)) {
+    for (const a of authoritiesOf(policy, u.userId, nowMs, {
+      itemType: cp.item_type,
+      amount: round.submission.amount,
+    })) {
       if (excluded(a.principal)) continue;
       const f = fit(policy, cp, round, level, a.role);
       if (!f.ok) continue;
@@ -664,7 +674,7 @@ export function evaluateDecision(
   if (actor === round.submission.preparerId)
     return refuse('self_approval', `${actor} prepared this item and may not decide on it (segregation of duties)`);
 
-  let authorities = authoritiesOf(policy, actor, nowMs);
+  let authorities = authoritiesOf(policy, actor, nowMs, { itemType: cp.item_type, amount: round.submission.amount });
   const principal = attempt.onBehalfOf;
   if (principal !== undefined) {
     authorities = authorities.filter((a) => a.principal === principal);

@@ -22,13 +22,16 @@ import {
   parseApprovalPolicy,
   submissionOfItem,
   type ApprovalPolicy,
+  type Delegation,
   type SubmissionInput,
 } from '../../domain/approval';
 import {
   approvalSignal,
   approvalsQuery,
+  delegationSignal,
   resubmitSignal,
   submitApprovalUpdate,
+  submitDelegationUpdate,
   submitResubmissionUpdate,
 } from '../definitions';
 import type { ApprovalsStatus, ApprovalTaskConfig, CheckpointStatus } from '../types';
@@ -42,6 +45,7 @@ import {
   type Instance,
 } from './instance';
 import { createDecisions } from './decisions';
+import { createDelegations } from './delegations';
 import { createEscalation } from './escalation';
 import type { ExceptionGateSource } from './exception-gate';
 import type { CheckpointHost } from './host';
@@ -70,6 +74,8 @@ export interface Checkpoints {
    * exceptions: approvals of those checkpoints then pass the exception gate (./exception-gate.ts).
    */
   gateExceptions(source: (checkpointId: string) => ExceptionGateSource | undefined): void;
+  /** Delegations accepted while this run went on (./delegations.ts): a continued close carries them on. */
+  delegationsReceived(): Delegation[];
 }
 
 export interface CheckpointsOptions {
@@ -131,6 +137,17 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
   const { handleApproval, validateApproval } = createDecisions(host);
   const { handleResubmit, validateResubmission } = createResubmissions(host);
   const drive = createEscalation(host);
+  // Delegations granted while the workflow runs join its policy and every opened checkpoint's (./delegations.ts).
+  const delegations = createDelegations({
+    now,
+    policy: () => policy,
+    ledger: host.ledger,
+    add(d) {
+      if (policy) policy = { ...policy, delegations: [...policy.delegations, d] };
+      for (const inst of instances)
+        if (!inst.legacy && inst.policy) inst.policy = { ...inst.policy, delegations: [...inst.policy.delegations, d] };
+    },
+  });
 
   // ------------------------------------------------------------ opening a checkpoint
 
@@ -230,15 +247,25 @@ export function createCheckpoints(options: CheckpointsOptions | (() => string) =
       setHandler(submitResubmissionUpdate, (s) => serially(() => handleResubmit(s)), {
         validator: validateResubmission,
       });
+      setHandler(delegationSignal, async (r) => {
+        await serially(() => delegations.handleDelegation(r));
+      });
+      setHandler(submitDelegationUpdate, (r) => serially(() => delegations.handleDelegation(r)), {
+        validator: delegations.validateDelegation,
+      });
       setHandler(approvalsQuery, (): ApprovalsStatus => ({
         workflowId: workflowInfo().workflowId,
         unsignedApprovalsAllowed: allowUnsigned,
         ...(allowUnsigned ? { warning: UNSIGNED_WARNING } : {}),
         checkpoints: statuses(),
         unrouted,
+        ...(delegations.log.length ? { delegations: delegations.log } : {}),
       }));
     },
     statuses,
+    delegationsReceived() {
+      return delegations.log.flatMap((e) => (e.accepted && e.delegation ? [e.delegation] : []));
+    },
     gateExceptions(source) {
       host.exceptionGate = source;
     },

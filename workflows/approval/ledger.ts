@@ -32,7 +32,7 @@ export interface LedgerTrail {
 
 export function createLedgerTrail(): LedgerTrail {
   let inFlight = 0;
-  const attempts: Record<ApprovalLedgerEntry['kind'], number> = { decision: 0, resubmission: 0 };
+  const attempts: Record<ApprovalLedgerEntry['kind'], number> = { decision: 0, resubmission: 0, delegation: 0 };
   return {
     recorder: (kind) => async (a, answer) => {
       if (!patched(APPROVALS_IN_LEDGER)) return;
