@@ -4,12 +4,12 @@
 // activities take the same inputs and give the same control totals and summaries, so a run's history is the same
 // shape on either engine.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { isAbsolute, join, basename } from 'node:path';
+import { join, basename } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReconciliationDefinition, Side } from '../../../domain/recon';
 import type { DatasetCipher } from '../../security/envelope';
 import type { ExtractReconSideInput, ExtractedSide } from '../extract';
-import { parseReconSource } from '../sources';
+import { parseReconSource, sourceFilePath } from '../sources';
 import { readBuckets, runDirName } from '../spill';
 import { DuckDbFallback, type CsvSideSource } from './engine';
 import {
@@ -98,7 +98,13 @@ function csvSource(
 ): CsvSideSource {
   const src = parseReconSource(input.source ?? def[input.side].source, input.side);
   if (src.connector !== 'csv') throw new DuckDbFallback(`side ${input.side} reads ${src.connector}, not a CSV file`);
-  const path = isAbsolute(src.path) || !filesDir ? src.path : join(filesDir, src.path);
+  // Rendered for the run as today's path renders it ({period}, {as_of_date}, ...), under the files directory.
+  const path = sourceFilePath(src.path, {
+    filesDir,
+    asOf: input.asOf,
+    period: input.period,
+    ...(input.periodStart && input.periodEnd ? { periodStart: input.periodStart, periodEnd: input.periodEnd } : {}),
+  });
   return {
     path,
     name: basename(path),
