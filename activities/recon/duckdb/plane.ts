@@ -286,19 +286,23 @@ async function loadSide(
 const idList = (label: string, rid: string) =>
   `${lit(`["${JSON.stringify(`${label}:`).slice(1, -1)}`)} || (${rid} + 2) || '"]'`;
 
-/** The partition's matches into the table `matches`: the settled pairs (SQL) and domain/recon's (appended). */
-async function matchesTable(
+/**
+ * The partition's matches as one SELECT: the settled pairs formatted by SQL as they are written (not materialised
+ * first) and domain/recon's, appended to the table `rest_matches`.
+ */
+async function matchesQuery(
   c: DuckDBConnection,
   def: ReconciliationDefinition,
   currencies: readonly string[],
   settled: boolean,
   rest: readonly ReconMatch[],
   partition: number,
-): Promise<void> {
+): Promise<string> {
   await c.run(
-    'CREATE TABLE matches (item_id VARCHAR, rule VARCHAR, rule_type VARCHAR, key VARCHAR, currency VARCHAR, ' +
+    'CREATE TABLE rest_matches (item_id VARCHAR, rule VARCHAR, rule_type VARCHAR, key VARCHAR, currency VARCHAR, ' +
       'a_items VARCHAR, b_items VARCHAR, amount_a VARCHAR, amount_b VARCHAR, difference VARCHAR, part INTEGER)',
   );
+  let query = 'SELECT * FROM rest_matches';
   if (settled && currencies.length > 0) {
     const scales = scalesOf(def, currencies);
     const labelA = def.a.name ?? 'a';
@@ -307,13 +311,14 @@ async function matchesTable(
     const zero = perCurrency('cur', currencies, (cur) => lit(formatMinor(0, currencyScale(def, cur))));
     const ruleId = `CASE rule ${def.rules.map((r, i) => `WHEN ${i} THEN ${lit(r.id)}`).join(' ')} END`;
     const ruleType = `CASE rule ${def.rules.map((r, i) => `WHEN ${i} THEN ${lit(r.type)}`).join(' ')} END`;
-    await c.run(
-      `INSERT INTO matches SELECT ${lit(`${labelA}:`)} || (ra + 2), ${ruleId}, ${ruleType}, key, cur, ` +
-        `${idList(labelA, 'ra')}, ${idList(labelB, 'rb')}, ${amount}, ${amount}, ${zero}, ${partition} FROM settled ORDER BY ra`,
-    );
+    query =
+      `SELECT ${lit(`${labelA}:`)} || (ra + 2) AS item_id, ${ruleId} AS rule, ${ruleType} AS rule_type, key, cur AS currency, ` +
+      `${idList(labelA, 'ra')} AS a_items, ${idList(labelB, 'rb')} AS b_items, ${amount} AS amount_a, ${amount} AS amount_b, ` +
+      `${zero} AS difference, ${partition} AS part FROM settled ` +
+      `UNION ALL ${query}`;
   }
-  if (rest.length === 0) return;
-  const app = await c.createAppender('matches');
+  if (rest.length === 0) return query;
+  const app = await c.createAppender('rest_matches');
   try {
     for (const m of rest) {
       app.appendVarchar(m.id);
@@ -333,6 +338,7 @@ async function matchesTable(
   } finally {
     app.closeSync();
   }
+  return query;
 }
 
 /**
@@ -382,9 +388,9 @@ export async function reconcilePartitionOnDuckDb(job: ParquetPartitionJob): Prom
     const summary =
       nRules > 0 ? mergeSummaries([sqlSummary(def, counts.byRule, counts.byCurrency), rest.summary]) : rest.summary;
     prof.step('domain/recon');
-    await matchesTable(c, def, currencies, nRules > 0, rest.matches, job.partition);
+    const matches = await matchesQuery(c, def, currencies, nRules > 0, rest.matches, job.partition);
     const clear = join(staging, 'matches.parquet');
-    await c.run(`COPY (SELECT * FROM matches) TO ${lit(clear)} (FORMAT parquet, COMPRESSION snappy)`);
+    await c.run(`COPY (${matches}) TO ${lit(clear)} (FORMAT parquet, COMPRESSION snappy)`);
     await mkdir(dirname(job.matchesFile), { recursive: true });
     await store(clear, job.matchesFile, job.cipher);
     prof.step('matches to Parquet');
