@@ -290,6 +290,30 @@ const evidenceDocument = () =>
   JSON.parse(readFileSync(join(outcome.evidence!.path, 'evidence.json'), 'utf8')) as EvidenceDoc;
 let dir: string;
 let databaseUrl: string;
+
+/** The package's evidence.json opened with the scenario's keys (finflow evidence open): its sealed values in clear. */
+async function openedEvidence(): Promise<EvidenceDoc> {
+  const out = join(dir, 'opened-evidence.json');
+  const program = buildProgram(() => undefined);
+  program.exitOverride();
+  const saved = { key: process.env.FINFLOW_KEY_FILE, db: process.env.DATABASE_URL };
+  process.env.FINFLOW_KEY_FILE = join(dir, 'keys', 'payload-keys.json');
+  process.env.DATABASE_URL = databaseUrl;
+  try {
+    await program.parseAsync(
+      ['evidence', 'open', outcome.evidence!.path, '--out', out, '--purpose', 'e2e: the explanations'],
+      { from: 'user' },
+    );
+  } finally {
+    for (const [k, v] of [
+      ['FINFLOW_KEY_FILE', saved.key],
+      ['DATABASE_URL', saved.db],
+    ] as const)
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+  }
+  return JSON.parse(readFileSync(out, 'utf8')) as EvidenceDoc;
+}
 const group = (n: number) => n.toLocaleString('en-US');
 
 beforeAll(async () => {
@@ -463,7 +487,7 @@ describe('the seed scenario, end to end on the dev server', () => {
     expect(lines.filter((l) => / exception\.action explain .* ACCEPTED/.test(l)).length).toBeGreaterThan(0);
   });
 
-  it('has the accountant explain every open exception, by category in signed bulk actions, before the supervisor approves the reconciliations', () => {
+  it('has the accountant explain every open exception, by category in signed bulk actions, before the supervisor approves the reconciliations', async () => {
     const journal = outcome.status.journal ?? [];
     const explains = journal.filter((j) => j.action === 'exceptions.explain');
     expect(explains.length).toBeGreaterThan(0);
@@ -499,7 +523,12 @@ describe('the seed scenario, end to end on the dev server', () => {
       Object.values(outcome.recons).reduce((n, s) => n + (s.perCategory?.amount_mismatch ?? 0), 0),
     );
     expect(mismatches.filter((x) => x.reconId === 'gl-vs-erp')).toHaveLength(outcome.truth.categories.amount_mismatch);
-    for (const x of mismatches)
+    // In the archive, people's notes are sealed under each reconciliation's data key (or masked for the auditor);
+    // a person holding the keys opens them with finflow evidence open.
+    for (const x of mismatches) expect(x.resolution.note).not.toMatch(/posting_error/);
+    const opened = (await openedEvidence()).exceptions.items.filter((x) => x.category === 'amount_mismatch');
+    expect(opened).toHaveLength(mismatches.length);
+    for (const x of opened)
       expect(x.resolution.note).toMatch(/\(posting_error\) by ann\.accountant: .*adjusting entry/);
   });
 
