@@ -1,6 +1,7 @@
 // The registry of source systems a worker can reach. Definitions and workflow payloads name a system; its
 // connection (and password) lives only here, read from the worker's environment: secrets never enter history.
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import { resilientPool } from './pg-pool';
 import type { Pool as MysqlPool } from 'mysql2/promise';
 import { createMysqlPool } from './connectors/mysql';
 
@@ -92,11 +93,8 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
       if (engine !== 'postgres') throw new Error(`system ${name} is a ${engine} system, not PostgreSQL`);
       let pool = pools.get(url);
       if (!pool) {
-        pool = new Pool({ connectionString: url, max: 4 });
-        // An idle connection the server drops (a restart, a failover) is an 'error' on the pool: without a
-        // listener it would crash the worker process. The pool discards that connection and opens a new one on
-        // next use; a query in flight fails on its own and its activity is retried.
-        pool.on('error', () => undefined);
+        // A dropped idle connection must not crash the worker (pg-pool.ts).
+        pool = resilientPool({ connectionString: url, max: 4 });
         pools.set(url, pool);
       }
       return pool;

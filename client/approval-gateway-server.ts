@@ -4,7 +4,6 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { Pool } from 'pg';
 import { readSigningKeyFile } from '../activities/approval/keys';
 import { attachmentStoreFromEnv, type AttachmentStore } from '../activities/approval/attachments';
 import { ApprovalOutbox } from '../activities/approval/outbox';
@@ -12,6 +11,7 @@ import { parseApprovalPolicy, type ApprovalPolicy } from '../domain/approval';
 import { buildApprovalGateway } from './approval-gateway';
 import { connectClient } from './connect';
 import { readDocument } from '../activities/document-file';
+import { resilientPool } from '../activities/pg-pool';
 
 export interface GatewayConfig {
   host: string;
@@ -111,7 +111,7 @@ export async function startApprovalGateway(
   const signingKey = await readSigningKeyFile(config.signingKeyFile);
   const directory = policyDirectoryFromFile(config.policyFile);
   const conn = opts.client ? undefined : await connectClient();
-  const pool = config.outboxUrl ? new Pool({ connectionString: config.outboxUrl, max: 4 }) : undefined;
+  const pool = config.outboxUrl ? resilientPool({ connectionString: config.outboxUrl, max: 4 }) : undefined;
   const app = await buildApprovalGateway({
     client: opts.client ?? conn!.client,
     directory,

@@ -6,7 +6,6 @@
 // access log before answering: a decode that cannot be logged is not answered. Browsers may call it only from
 // the configured Web UI origins (CORS); calls without an Origin header (the CLI) need the token all the same.
 import { readFileSync } from 'node:fs';
-import { Pool } from 'pg';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   createLocalJWKSet,
@@ -23,6 +22,7 @@ import { hasAccess, parseSecurityPolicy, type SecurityPolicy } from '../domain/s
 import { PgAccessLog, type AccessLog } from '../activities/security/access-log';
 import { keyProviderFromEnv } from '../activities/security/key-ring';
 import { EncryptionCodec } from '../platform/codec';
+import { resilientPool } from '../activities/pg-pool';
 
 export interface Caller {
   subject: string;
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
   const config = codecServerConfigFromEnv();
   if (!process.env.DATABASE_URL)
     throw new Error('DATABASE_URL is required: the codec server must write the access log');
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL });
+  const pool = resilientPool({ connectionString: process.env.DATABASE_URL });
   const accessLog = new PgAccessLog(pool);
   await accessLog.ensureSchema();
   const app = buildCodecServer({

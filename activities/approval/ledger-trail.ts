@@ -4,9 +4,9 @@
 // so Temporal's retries never write it twice; without a ledger database the activity says so and writes nothing.
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { Pool } from 'pg';
 import type { CloseJournalEntry } from '../../contracts';
 import { AuditLedger } from '../audit-ledger/ledger';
+import { resilientPool } from '../pg-pool';
 
 export interface ApprovalLedgerEntry {
   kind: 'decision' | 'resubmission' | 'delegation';
@@ -68,7 +68,7 @@ export function createApprovalLedgerTrail(deps: { ledger?: AuditLedger; env?: No
       const env = deps.env ?? process.env;
       const url = env.FINFLOW_AUDIT_DATABASE_URL ?? env.DATABASE_URL;
       if (!url) return undefined;
-      const pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
+      const pool = resilientPool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
       pool.on('error', () => undefined);
       return AuditLedger.open({ pool });
     })();

@@ -9,7 +9,6 @@ import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Pool } from 'pg';
 import { attestationsOf } from '../../domain/compliance/attestation';
 import { closeEvidenceInput, parseCloseEvidenceConfig, resolveControl } from '../../domain/compliance/close-evidence';
 import { EvidenceInputError, evidencePackageId, type EvidenceInputRaw } from '../../domain/compliance/evidence';
@@ -30,6 +29,7 @@ import { sha256File } from './files';
 import { generateEvidencePackage } from './package';
 import { evidenceViews, type EnvelopeSource } from './sealed-evidence';
 import { signingKeyFromEnv, type SigningKey } from './signing';
+import { resilientPool } from '../pg-pool';
 
 export type { CloseEvidenceInput };
 export { exceptionEvidence, lifecycleEvidence } from './exception-evidence';
@@ -305,7 +305,7 @@ export async function closeEvidenceDepsFromEnv(
   const url = env.FINFLOW_AUDIT_DATABASE_URL ?? env.DATABASE_URL;
   let ledger: AuditLedger | undefined;
   if (url) {
-    const pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
+    const pool = resilientPool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
     // An idle connection the server drops (a restart, a failover) is reported here; the next append reconnects.
     // Unhandled, the event would crash the worker.
     pool.on('error', () => undefined);

@@ -2,7 +2,6 @@
 // token and the reconciliation's run and owner role from the close's own state; it applies the action through the
 // one path (signed-action.ts). Retried a few times on outages only: it is idempotent on the token's nonce.
 import { ApplicationFailure } from '@temporalio/common';
-import { Pool } from 'pg';
 import type { ApprovalPolicy } from '../../domain/approval/policy';
 import type { MaterialityResult } from '../../domain/exceptions/materiality';
 import type { ApprovalActivityConfig } from '../approval';
@@ -13,6 +12,7 @@ import { createSuggestionStore, type SuggestionStore } from '../result-store/sug
 import { unexplainedMaterialOfRun } from '../result-store/unexplained-material';
 import type { SystemRegistry } from '../systems';
 import { applySignedExceptionAction, type ExceptionActionOutcome, type ExceptionActionTarget } from './signed-action';
+import { resilientPool } from '../pg-pool';
 
 export type { ExceptionActionOutcome, ExceptionActionTarget } from './signed-action';
 
@@ -60,7 +60,7 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
       let ledger = deps.ledger;
       const url = process.env.FINFLOW_AUDIT_DATABASE_URL ?? process.env.DATABASE_URL;
       if (!ledger && url) {
-        const pool = new Pool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
+        const pool = resilientPool({ connectionString: url, max: 2, idleTimeoutMillis: 10_000 });
         pool.on('error', () => undefined);
         ledger = await AuditLedger.open({ pool });
       }

@@ -2,7 +2,7 @@
 // one job at a time, on a core of its own.
 import { parentPort } from 'node:worker_threads';
 import { ApplicationFailure } from '@temporalio/common';
-import { Pool } from 'pg';
+import { resilientPool } from '../pg-pool';
 import { createResultStore, type ResultStore } from '../result-store';
 import { ColumnSealer } from '../security/column-seal';
 import type { ThreadDataKey } from '../security/envelope';
@@ -78,9 +78,7 @@ const stores = new Map<string, ResultStore>();
 function storeAt(url: string): ResultStore {
   let s = stores.get(url);
   if (s === undefined) {
-    const pool = new Pool({ connectionString: url, max: 1, allowExitOnIdle: true });
-    // An idle connection the server drops is replaced on next use; nothing to do here.
-    pool.on('error', () => undefined);
+    const pool = resilientPool({ connectionString: url, max: 1, allowExitOnIdle: true });
     s = createResultStore({
       pool,
       sealerFor: async (runId) => {

@@ -1,7 +1,6 @@
 // `finflow codec-server`: /encode and /decode for the Temporal Web UI and CLI, JWT-authenticated, or, in a loopback-only
 // development mode said loudly, as one fixed viewer (moved from commands/security.ts, behaviour unchanged).
 import type { Command } from 'commander';
-import { Pool } from 'pg';
 import { PgAccessLog } from '../../activities/security/access-log';
 import { EncryptionCodec } from '../../platform/codec';
 import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../platform/security-setup';
@@ -15,6 +14,7 @@ import {
   DEVELOPMENT_WARNING,
   developmentViewer,
 } from '../codec-server';
+import { resilientPool } from '../../activities/pg-pool';
 
 type Out = (line: string) => void;
 
@@ -52,7 +52,7 @@ export function registerCodecServerCommand(program: Command, out: Out, env: Node
       }
       const provider = await keyProviderFromEnvIfConfigured(env);
       if (!provider) throw new Error('the codec server needs the keys: set FINFLOW_KEY_FILE or FINFLOW_KEYS');
-      const pool = new Pool({ connectionString: databaseUrl(env), max: 4 });
+      const pool = resilientPool({ connectionString: databaseUrl(env), max: 4 });
       const accessLog = new PgAccessLog(pool);
       await accessLog.ensureSchema();
       const app = buildCodecServer({
