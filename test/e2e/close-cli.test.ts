@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
-import { readApprovalKeySet } from '../../activities/approval/keys';
+import { addUserKeyToFile, userKeysFromFile } from '../../activities/approval/user-keys';
 import { systemsFromEnv } from '../../activities/systems';
 import { reconWorkflowId } from '../../domain/ids';
 import { finflowSearchAttributeKeys } from '../../scripts/lib/dev-server';
@@ -24,7 +24,8 @@ let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
 let taskQueue: string;
 let dir: string;
-let signingKey: string;
+/** Each approver's own private key file (finflow keys user add). */
+const keyOf: Record<string, string> = {};
 
 beforeAll(async () => {
   const url = await freshDatabase('e2e_cli');
@@ -40,16 +41,17 @@ beforeAll(async () => {
   env = await devServerEnv({ searchAttributes: finflowSearchAttributeKeys() });
   taskQueue = uniqueId('e2e');
   dir = mkdtempSync(join(tmpdir(), 'finflow-e2e-'));
-  // The operator's signing key, made with the CLI; the worker trusts its public half.
-  const made = await finflow('approval', 'keys', 'init', '--dir', join(dir, 'keys'), '--name', 'operator');
-  signingKey = join(dir, 'keys', 'operator.private.jwk.json');
-  expect(made).toContain(signingKey);
+  // Each approver's own key in the user key directory the worker reads, as `finflow keys user add` makes it
+  // (test/activities/keys-cli.test.ts): a worker trusts no CLI key it was not given.
+  const userKeys = join(dir, 'keys', 'user-keys.json');
+  for (const person of ['sue', 'sam'])
+    keyOf[person] = (await addUserKeyToFile(userKeys, { personId: person, addedBy: 'ivy.admin' })).privateKeyFile;
   worker = await startWorker({
     config: { address: env.address, namespace: 'default', taskQueue },
     connection: env.nativeConnection,
     systems: systemsFromEnv({ DATABASE_URL: url }),
     workflowBundle: await workflowBundle(),
-    approval: { keys: await readApprovalKeySet(join(dir, 'keys', 'approval-jwks.json')) },
+    approval: { userKeys: userKeysFromFile(join(dir, 'keys', 'user-keys.json')) },
   });
 }, 120_000);
 
@@ -172,9 +174,23 @@ describe('a close driven from the outside on the dev server', () => {
       '--by',
       'sue',
       '--signing-key',
-      signingKey,
+      keyOf.sue,
     );
     expect(noResolution.stdout).toContain('refused (resolution_missing)');
+    // sam's key signing as sue: refused as not properly signed, the key being bound to sam.
+    const anothers = await finflowRefused(
+      'approve',
+      id,
+      '--checkpoint',
+      'recon-review',
+      '--by',
+      'sue',
+      '--resolution',
+      'explained',
+      '--signing-key',
+      keyOf.sam,
+    );
+    expect(anothers.stdout).toContain('refused (unsigned): signature not accepted (key_of_another_person): key ');
     expect(
       await finflow(
         'approve',
@@ -186,7 +202,7 @@ describe('a close driven from the outside on the dev server', () => {
         '--resolution',
         'A77 is a timing difference; A300 corrected in the ERP',
         '--signing-key',
-        signingKey,
+        keyOf.sue,
       ),
     ).toContain('(signed, round 1): accepted: sue (supervisor) approved level 1 of 1; round 1 is approved');
     const final = await finflow('close', 'result', id, '--json');
@@ -197,12 +213,14 @@ describe('a close driven from the outside on the dev server', () => {
     expect(result.checkpoints[0].refusals.map((r) => [r.approverId, r.reason])).toEqual([
       ['sue', 'unsigned'],
       ['sue', 'resolution_missing'],
+      ['sue', 'unsigned'],
     ]);
     const shown = await finflow('approval', 'status', id);
     expect(shown).toMatch(/recon-review {2}APPROVED {2}round 1/);
     expect(shown).toMatch(/approved round 1 level 1 by sue \(supervisor\)/);
     expect(shown).toMatch(/refused {2}sue: unsigned: /);
-  });
+    // About ten finflow CLI processes, each a few seconds to start on a loaded machine.
+  }, 180_000);
 
   it('runs the same close with only the plain temporal CLI: workflow start, query, signal', async () => {
     const company = uniqueId('TCLI').replace(/[^A-Za-z0-9-]/g, '');
@@ -244,6 +262,25 @@ describe('a close driven from the outside on the dev server', () => {
     );
     expect(refused.queryResult[0].checkpoints[0].refusals[0]).toMatchObject({ approverId: 'sam', reason: 'unsigned' });
 
+    // sam delegates to sue while he is away, signed with his own key: every running close (found by the visibility
+    // query, this one) takes it and says so.
+    const lastDay = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+    const delegated = await finflow(
+      'approval',
+      'delegate',
+      '--from',
+      'sam',
+      '--to',
+      'sue',
+      '--until',
+      lastDay,
+      '--scope',
+      'reconciliation',
+      '--signing-key',
+      keyOf.sam,
+    );
+    expect(delegated).toContain(`${id}: accepted: sue holds sam's authority for reconciliation from `);
+
     // The same decision signed by `finflow approval sign`, sent with the plain temporal CLI.
     const signal = await finflow(
       'approval',
@@ -258,7 +295,7 @@ describe('a close driven from the outside on the dev server', () => {
       '--resolution',
       'explained',
       '--signing-key',
-      signingKey,
+      keyOf.sam,
     );
     expect(JSON.parse(signal)).toEqual({ checkpointId: 'recon-review', round: 1, token: expect.any(String) });
     await temporal('workflow', 'signal', '--workflow-id', id, '--name', 'approval', '--input', signal.trim());
@@ -269,5 +306,5 @@ describe('a close driven from the outside on the dev server', () => {
     expect(result.status).toBe('COMPLETED');
     expect(result.result.state).toBe('completed');
     expect(result.result.checkpoints[0].decisions[0]).toMatchObject({ approverId: 'sam', signed: true });
-  });
+  }, 120_000);
 });

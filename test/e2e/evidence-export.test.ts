@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from 'pg';
-import { readApprovalKeySet } from '../../activities/approval/keys';
+import { addUserKeyToFile, userKeysFromFile } from '../../activities/approval/user-keys';
 import { exportSigningKey, generateSigningKey, listFiles } from '../../activities/compliance';
 import type { TrailEntry } from '../../activities/history-export';
 import { systemsFromEnv } from '../../activities/systems';
@@ -61,9 +61,10 @@ beforeAll(async () => {
     FINFLOW_SECURITY_POLICY: join(dir, 'policy.json'),
     FINFLOW_ACTOR: 'records.manager',
   };
-  const made = await finflow('approval', 'keys', 'init', '--dir', join(dir, 'keys'), '--name', 'operator');
-  approvalKey = join(dir, 'keys', 'operator.private.jwk.json');
-  expect(made).toContain(approvalKey);
+  // sam's own key in the user key directory the worker reads, as `finflow keys user add` makes it.
+  approvalKey = (
+    await addUserKeyToFile(join(dir, 'keys', 'user-keys.json'), { personId: 'sam', addedBy: 'records.manager' })
+  ).privateKeyFile;
   // The worker takes its compliance settings from its process environment, like a deployed worker.
   for (const [k, v] of Object.entries(settings)) {
     saved[k] = process.env[k];
@@ -74,7 +75,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     systems: systemsFromEnv({ DATABASE_URL: url }),
     workflowBundle: await workflowBundle({ failureConverterPath: FAILURE_CONVERTER_PATH }),
-    approval: { keys: await readApprovalKeySet(join(dir, 'keys', 'approval-jwks.json')) },
+    approval: { userKeys: userKeysFromFile(join(dir, 'keys', 'user-keys.json')) },
   });
   expect(worker.encrypted).toBe(true);
 }, 180_000);

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Pool } from 'pg';
-import { approvalKeySet, generateApprovalKeyPair, type ApprovalKeyPair } from '../../activities/approval/signing';
 import { exportSigningKey, generateSigningKey } from '../../activities/compliance/signing';
 import { createMysqlPool } from '../../activities/connectors/mysql';
 import { systemsFromEnv } from '../../activities/systems';
@@ -18,13 +17,15 @@ import { generateScenario, type PlantedTruth } from '../../examples/monthly-clos
 import { PEOPLE } from '../../examples/monthly-close/scenario';
 import { startWorker, type RunningWorker } from '../../workers/main';
 import { freshMariaDatabase } from '../helpers/mariadb';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
 import { seedRegistries, seedWorkflow } from '../library/seed-example';
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker;
-let signer: ApprovalKeyPair;
+/** Each person's own key, in the user key directory the worker reads (it trusts no CLI key it was not given). */
+let people: PeopleKeys;
 let truth: PlantedTruth;
 let registries: ReturnType<typeof seedRegistries>;
 let taskQueue: string;
@@ -68,7 +69,7 @@ beforeAll(async () => {
     saved[k] = process.env[k];
     process.env[k] = v;
   }
-  signer = await generateApprovalKeyPair();
+  people = await PeopleKeys.of(Object.values(PEOPLE));
   env = await devServerEnv();
   taskQueue = uniqueId('library-seed');
   worker = await startWorker({
@@ -77,7 +78,7 @@ beforeAll(async () => {
     systems: systemsFromEnv(workerEnv),
     workflowBundle: await workflowBundle(),
     keyProvider: null,
-    approval: { keys: approvalKeySet([signer]) },
+    approval: { userKeys: people },
   });
 }, 300_000);
 
@@ -95,7 +96,6 @@ describe("the seed's getting-started example through the library", () => {
       ...registries,
       temporal: { address: env.address, namespace: 'default', taskQueue },
       keyProvider: null,
-      signingKey: signer,
     });
     try {
       const execution = await engine.execute(seedWorkflow(), { month_end_date: '2026-10-31' });
@@ -109,7 +109,11 @@ describe("the seed's getting-started example through the library", () => {
         for (const t of s.tasks)
           if (t.state === 'running' && t.kind === 'journal_entry' && !acted.has(t.id)) {
             acted.add(t.id);
-            const a = await execution.completeTask(t.id, { by: PEOPLE.accountant, note: t.doneWhen });
+            const a = await execution.completeTask(t.id, {
+              by: PEOPLE.accountant,
+              note: t.doneWhen,
+              signingKey: people.keyOf(PEOPLE.accountant),
+            });
             expect(a).toMatchObject({ accepted: true });
           }
         for (const c of s.checkpoints) {
@@ -121,6 +125,7 @@ describe("the seed's getting-started example through the library", () => {
             checkpoint: c.checkpointId,
             approver,
             decision: 'approved',
+            signingKey: people.keyOf(approver),
             comments: `Reviewed by ${approver}`,
             ...(c.itemType === 'reconciliation' ? { resolution: 'Every exception reviewed and explained.' } : {}),
           });
