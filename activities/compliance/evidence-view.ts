@@ -20,6 +20,26 @@ export interface Subtotal {
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
+/**
+ * What a reader must know when exceptions are shown as a role may see them (exception-view.ts): for whom, and what
+ * `[sealed]` means; undefined when every exception is shown as recorded.
+ */
+export function viewNote(doc: EvidenceDocument): string | undefined {
+  const views = doc.exceptions.items.flatMap((e) => (e.view ? [e.view] : []));
+  if (!views.length) return undefined;
+  const roles = [...new Set(views.flatMap((v) => v.roles))].join(', ');
+  const sealed = [...new Set(views.flatMap((v) => (v.sealed ? [v.sealed.dataset] : [])))];
+  return (
+    `Exception values are shown as the ${roles} role may see them under the security policy (masked or [withheld] ` +
+    'where it is not cleared for their classification).' +
+    (sealed.length
+      ? ` Values marked [sealed] are kept in evidence.json sealed under their reconciliation's data key ` +
+        `(${sealed.join(', ')}): finflow evidence open reads them with the keys; once a dataset is crypto-shredded ` +
+        'nobody can, and shredding.json beside the package says when, why and by whom.'
+      : '')
+  );
+}
+
 /** What a subtotal left empty shows instead of a sum. */
 export function noSum(s: Subtotal): string {
   return s.hidden ? 'not shown (amounts sealed or masked)' : 'mixed currencies';

@@ -2,7 +2,7 @@
 // resources: an archived page must render the same in ten years). Everything comes from evidence.json; nothing
 // here reads a clock, so the page is byte-stable for a given document.
 import type { EvidenceDocument } from '../../domain/compliance/evidence';
-import { CONTROL_NAMES, conclusionFacts, exceptionGroups, noSum, signOffs } from './evidence-view';
+import { CONTROL_NAMES, conclusionFacts, exceptionGroups, noSum, signOffs, viewNote } from './evidence-view';
 
 export { CONTROL_NAMES } from './evidence-view';
 
@@ -104,6 +104,7 @@ export function renderEvidenceHtml(doc: EvidenceDocument, opts: HtmlOptions = {}
       ]),
     ),
     `<h2>Exceptions and their resolution</h2><p>${doc.exceptions.count} exceptions, ${doc.exceptions.open} still open, grouped by reconciliation and category. An empty amount: the record is missing on that side.</p>`,
+    ...(viewNote(doc) ? [`<p>${esc(viewNote(doc))}</p>`] : []),
     table(['Category', 'Count'], Object.entries(doc.exceptions.byCategory)),
     table(['Resolution', 'Count'], Object.entries(doc.exceptions.byResolution)),
   );

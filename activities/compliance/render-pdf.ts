@@ -9,7 +9,7 @@
 // creation date is the close's completion time, not the wall clock, so the bytes are stable for a given input.
 import PDFDocument from 'pdfkit';
 import type { EvidenceDocument } from '../../domain/compliance/evidence';
-import { CONTROL_NAMES, conclusionFacts, exceptionGroups, noSum, signOffs } from './evidence-view';
+import { CONTROL_NAMES, conclusionFacts, exceptionGroups, noSum, signOffs, viewNote } from './evidence-view';
 import { drawTable, type PdfColumn, type PdfRow } from './pdf-table';
 
 export const PDF_MAX_EXCEPTION_ROWS = 1000;
@@ -258,6 +258,8 @@ export async function renderEvidencePdf(doc: EvidenceDocument, opts: PdfOptions 
           .join(', ') || 'none'
       }. A "-" amount: the record is missing on that side.`,
   );
+  const shownAs = viewNote(doc);
+  if (shownAs) para(shownAs);
   const selection = pdfExceptionSelection(doc);
   if (selection.note) para(selection.note, { bold: true });
   if (doc.exceptions.count)

@@ -130,6 +130,9 @@ describe('shredding that reaches the evidence archive', () => {
       }
       expect(evidenceText).toContain(`"****${e.key.slice(-4)}"`);
     }
+    // Both documents say for whom the values are shown and what [sealed] means.
+    expect(htmlText).toContain('Exception values are shown as the auditor role may see them');
+    expect(pdfText.replace(/\s+/g, ' ')).toContain(`Values marked [sealed] are kept in evidence.json sealed under`);
     const doc = parseEvidenceDocument(JSON.parse(evidenceText));
     expect(doc.schemaVersion).toBe(2);
     const sealedItems = doc.exceptions.items.filter((e) => e.view?.sealed);
@@ -160,7 +163,14 @@ describe('shredding that reaches the evidence archive', () => {
     // The shredder registers their own key, then shreds with it through the command line.
     const userKeys = join(work, 'user-keys.json');
     const privateKey = join(work, 'pat.jwk');
-    await addUserKeyToFile(userKeys, { personId: 'pat.privacy', addedBy: 'admin', privateKeyFile: privateKey });
+    // Valid from a minute ago: a token's signing time has whole seconds, a key made this second would not yet be valid.
+    const validFrom = new Date(Date.now() - 60_000).toISOString();
+    await addUserKeyToFile(userKeys, {
+      personId: 'pat.privacy',
+      addedBy: 'admin',
+      privateKeyFile: privateKey,
+      validFrom,
+    });
     const shred = await cli(
       registerSecurityCommands,
       [
@@ -248,7 +258,13 @@ describe('shredding that reaches the evidence archive', () => {
     const { archive, dir } = await archivedPackage(dataset);
     const userKeys = join(work, 'user-keys-2.json');
     const privateKey = join(work, 'kim.jwk');
-    await addUserKeyToFile(userKeys, { personId: 'kim.clerk', addedBy: 'admin', privateKeyFile: privateKey });
+    const validFrom = new Date(Date.now() - 60_000).toISOString();
+    await addUserKeyToFile(userKeys, {
+      personId: 'kim.clerk',
+      addedBy: 'admin',
+      privateKeyFile: privateKey,
+      validFrom,
+    });
     const shred = await cli(
       registerSecurityCommands,
       [
