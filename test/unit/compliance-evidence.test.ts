@@ -140,8 +140,9 @@ describe('the evidence document', () => {
 
   it('refuses a document of a schema version it does not know', () => {
     const doc = JSON.parse(JSON.stringify(buildEvidenceDocument(input(), [])));
-    expect(() => parseEvidenceDocument({ ...doc, schemaVersion: 2 })).toThrow(
-      'evidence.json: schemaVersion 2 is not one this finflow reads (1)',
+    // Version 2 is the one whose exceptions may be shown as a role sees them (exception-view.ts).
+    expect(() => parseEvidenceDocument({ ...doc, schemaVersion: 3 })).toThrow(
+      'evidence.json: schemaVersion 3 is not one this finflow reads (1, 2)',
     );
   });
 
