@@ -232,7 +232,8 @@ export function createReconActivities(deps: ReconActivityDeps) {
           const out = await extractOnDuckDb(input, def, { workDir, filesDir, dir, cipher, heartbeat, log }, asked);
           if (out) return out;
         } catch (err) {
-          throw refusal(err);
+          // A shredded or never-keyed dataset stays so: non-retryable, as today's path's dataKeyOf makes it.
+          throw refusal(toActivityFailure(err));
         } finally {
           cipher?.dispose();
         }

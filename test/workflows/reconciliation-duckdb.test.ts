@@ -39,6 +39,8 @@ jest.setTimeout(120_000);
 freshTimeSkippingServerPerTest((e) => (env = e));
 
 async function run(engine: 'typescript' | 'duckdb'): Promise<ReconciliationSummary> {
+  // `engine` is read by the activities from the definition as written (the workflow hands it on unchanged).
+  const definition = { ...normalisingCsvDefinition(files), engine };
   const taskQueue = uniqueId('recon-duck');
   const worker = await Worker.create(
     await testWorkerOptions({
@@ -60,7 +62,7 @@ async function run(engine: 'typescript' | 'duckdb'): Promise<ReconciliationSumma
           period: '2026-10',
           reconId: 'gl-vs-erp-csv',
           partitions: 4,
-          definition: { ...normalisingCsvDefinition(files), engine },
+          definition,
         },
       ],
     }),
