@@ -147,7 +147,9 @@ export function judgePersonKey(
       reason: 'key_revoked',
       message: `key ${t.kid} of ${record.personId} was revoked at ${record.revokedAt} by ${record.revokedBy}: ${record.revocationReason}`,
     };
-  if (ms(t.signedAt) < ms(record.validFrom))
+  // A token's iat is in whole seconds: one signed in the very second the key became valid (registered at
+  // 12:00:00.500, signed at 12:00:00.800, iat 12:00:00) was signed while it was valid.
+  if (ms(t.signedAt) < Math.floor(ms(record.validFrom) / 1000) * 1000)
     return {
       ok: false,
       reason: 'key_not_yet_valid',

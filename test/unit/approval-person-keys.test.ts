@@ -83,6 +83,13 @@ describe('user key directory', () => {
     expect(at('2026-11-04T23:59:59Z').ok).toBe(true);
   });
 
+  it('accepts a token signed in the very second its key became valid (a token says when to the second only)', () => {
+    const dir = withKeys(record('k-ann', 'ann', { validFrom: '2026-11-02T12:00:00.500Z' }));
+    const at = (signedAt: string) => judgePersonKey(dir, { kid: 'k-ann', personId: 'ann', signedAt, now: NOW });
+    expect(at('2026-11-02T12:00:00Z').ok).toBe(true);
+    expect(at('2026-11-02T11:59:59Z')).toMatchObject({ ok: false, reason: 'key_not_yet_valid' });
+  });
+
   it('refuses a reused key id, an unknown or already revoked key, and a revocation without a reason', () => {
     const dir = withKeys(record('k-ann', 'ann'));
     expect(() => addUserKey(dir, record('k-ann', 'bob'))).toThrow(/kid k-ann is already in the directory/);
