@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Command } from 'commander';
 import { Pool } from 'pg';
 import { exportSigningKey, generateSigningKey } from '../../activities/compliance/signing';
 import { createMysqlPool } from '../../activities/connectors/mysql';
@@ -17,6 +18,9 @@ import { generateScenario, type PlantedTruth } from '../../examples/monthly-clos
 import { PEOPLE } from '../../examples/monthly-close/scenario';
 import { startWorker, type RunningWorker } from '../../workers/main';
 import { freshMariaDatabase } from '../helpers/mariadb';
+import { submitExceptionAction } from '../../client/exception-action';
+import { registerExceptionCommands } from '../../client/commands/exceptions';
+import { statusQuery } from '../../workflows/definitions';
 import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { devServerEnv, uniqueId, workflowBundle } from '../helpers/temporal';
@@ -90,6 +94,43 @@ afterAll(async () => {
     else process.env[k] = v;
 });
 
+/** ann.accountant explains every open exception of a reconciliation task, signed with her own key (the CLI's path). */
+async function explainOpen(closeId: string, taskId: string, any: boolean): Promise<void> {
+  if (!any) return;
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'finflow-ann-')), 'ann.jwk');
+  writeFileSync(keyFile, JSON.stringify(people.keyOf(PEOPLE.accountant).privateJwk), { mode: 0o600 });
+  const printed: string[] = [];
+  const program = new Command();
+  program.exitOverride();
+  registerExceptionCommands(program, (line) => printed.push(line), {
+    closeStatus: (id) => env.client.workflow.getHandle(id).query(statusQuery),
+    send: (id, req) => submitExceptionAction(env.client, id, req),
+  });
+  await program.parseAsync(
+    [
+      'exceptions',
+      'explain',
+      closeId,
+      taskId,
+      '--state',
+      'open',
+      '--reason-code',
+      'other',
+      '--text',
+      'Reviewed by the preparer and traced to its source document.',
+      '--by',
+      PEOPLE.accountant,
+      '--signing-key',
+      keyFile,
+      '--json',
+    ],
+    { from: 'user' },
+  );
+  const answer = JSON.parse(printed[printed.length - 1]) as { accepted?: boolean; message?: string };
+  console.log(`explained ${taskId}: ${answer.accepted ? 'accepted' : answer.message}`);
+  expect(answer.accepted).toBe(true);
+}
+
 describe("the seed's getting-started example through the library", () => {
   it('runs the monthly close through reconciliation, signed completions and approvals to the SOX documentation, and reports it in the seed shape', async () => {
     const engine = new Engine({
@@ -119,6 +160,13 @@ describe("the seed's getting-started example through the library", () => {
         for (const c of s.checkpoints) {
           const key = `${c.checkpointId}:${c.openLevel?.level}`;
           if (c.state !== 'open' || !c.openLevel || acted.has(key)) continue;
+          if (c.itemType === 'reconciliation') {
+            // The checkpoint certifies (exception_materiality '0', as the seed plan sets it): the preparer explains
+            // every open exception of the finished reconciliations first, or the approval is refused.
+            const recons = s.tasks.filter((t) => t.kind === 'reconciliation');
+            if (recons.some((t) => t.state !== 'done' && t.state !== 'done_with_exceptions')) continue;
+            for (const t of recons) await explainOpen(execution.id, t.id, (t.result?.openExceptions ?? 0) > 0);
+          }
           acted.add(key);
           const approver = PEOPLE[c.openLevel.role as keyof typeof PEOPLE];
           const answer = await execution.submitApproval({
