@@ -297,6 +297,12 @@ function buildSchemas() {
       a: sideSchema,
       b: sideSchema,
       rules: z.array(ruleSchema).min(1),
+      /**
+       * The data plane: `duckdb` reads eligible CSV sides and settles the leading exact and tolerance rules in SQL
+       * (matches kept as Parquet beside the reports), `typescript` today's; default FINFLOW_RECON_ENGINE, else
+       * typescript. The categories, totals and exceptions are the same either way.
+       */
+      engine: z.enum(['typescript', 'duckdb'], { error: "engine is 'typescript' or 'duckdb'" }).optional(),
       /** Minor-unit decimals per currency, overriding ISO 4217 (e.g. reconcile JPY at 2 places). */
       currency_decimals: z.record(z.string().regex(/^[A-Z]{3}$/), z.int().min(0).max(8)).default({}),
       categorisation: categorisationSchema.default({ timing_window_days: 31, max_pairing_work: 65_536 }),

@@ -49,6 +49,12 @@ describe('reconciliation definition', () => {
     expect(d.currency_decimals).toEqual({});
   });
 
+  it('keeps the data plane a definition asks for, and refuses one finflow does not have when the definition is read', () => {
+    expect(parseDefinition({ ...valid, engine: 'duckdb' }).engine).toBe('duckdb');
+    expect(parseDefinition(valid).engine).toBeUndefined();
+    expect(problems({ ...valid, engine: 'spark' })).toMatch(/engine is 'typescript' or 'duckdb'\n\s+→ at engine/);
+  });
+
   it('fills in the defaults of every rule type', () => {
     const d = parseDefinition({
       ...valid,
