@@ -1,0 +1,121 @@
+// How a close looks on a terminal: its status as text (`finflow close status`), a progress bar, and the live view
+// of `finflow close watch` (moved out of close.ts, behaviour unchanged).
+import type { WorkflowHandle } from '@temporalio/client';
+import { statusRows, textTable, shortTime, type ReportStatus } from '../../activities/close-report';
+import { statusQuery } from '../../workflows/definitions';
+import type { CloseStatus } from '../../workflows/types';
+
+/** A close's status as text: the task table, reconciliation figures, checkpoints, critical path. */
+export function formatStatus(s: CloseStatus): string {
+  const r = s as unknown as ReportStatus;
+  const lines = [`${s.closeId}  ${s.state.toUpperCase()}${r.paused ? ' (PAUSED)' : ''}  ${s.percentDone}% done`];
+  if (r.closeDeadline) lines.push(`deadline ${shortTime(r.closeDeadline)}`);
+  lines.push(
+    textTable(statusRows(r))
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+  for (const t of s.tasks)
+    if (t.result)
+      lines.push(
+        `  ${t.id}: matched=${t.result.keys.matched} mismatched=${t.result.keys.amountMismatch} ` +
+          `missing_in_a=${t.result.keys.missingInA} missing_in_b=${t.result.keys.missingInB} difference=${t.result.difference}`,
+      );
+  for (const c of s.checkpoints) {
+    const last = c.decisions[c.decisions.length - 1];
+    lines.push(
+      `  checkpoint ${c.checkpointId}: ${c.state}` +
+        (c.state === 'open' ? `; may approve: ${c.allowedRoles.join(', ')}` : '') +
+        (c.state !== 'open' && last ? `; last decision: ${last.decision} by ${last.approverId} (${last.role})` : '') +
+        (c.escalations.length ? `; escalated to ${c.escalations.map((e) => e.toRole).join(', ')}` : '') +
+        (c.refusals.length ? `; ${c.refusals.length} refused attempt(s)` : '') +
+        (c.warning ? `; ${c.warning}` : ''),
+    );
+  }
+  if (r.criticalPath?.length) lines.push(`  critical path: ${r.criticalPath.join(' -> ')}`);
+  return lines.join('\n');
+}
+
+export function progressBar(percent: number, width = 30): string {
+  const p = Math.max(0, Math.min(100, Math.round(percent)));
+  const filled = Math.round((p / 100) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(p).padStart(3)}%`;
+}
+
+const clock = () => new Date().toISOString().slice(11, 19);
+
+/**
+ * Follows a close until its workflow ends. On a terminal: one frame redrawn in place (progress bar, task table),
+ * every `intervalMs`. Elsewhere (pipes, CI logs): a line per change, so the log reads as the close's story.
+ * Returns the last status seen and whether the workflow completed.
+ */
+export async function watchClose(
+  handle: WorkflowHandle,
+  opts: { intervalMs: number; write: (s: string) => void; tty: boolean; columns?: number },
+): Promise<{ status: CloseStatus | undefined; ok: boolean; error?: string }> {
+  let ended: { ok: boolean; value?: CloseStatus; error?: string } | undefined;
+  const result = handle.result().then(
+    (value: unknown) => (ended = { ok: true, value: value as CloseStatus }),
+    (err: unknown) => (ended = { ok: false, error: (err as Error).cause ? String((err as Error).cause) : String(err) }),
+  );
+  let last: CloseStatus | undefined;
+  let frameLines = 0;
+  const states = new Map<string, string>();
+  let lastPercent = -1;
+  let lastState = '';
+  const render = (s: CloseStatus) => {
+    if (opts.tty) {
+      const r = s as unknown as ReportStatus;
+      const done = s.tasks.filter((t) => /^(done|done_with_\w+|skipped|waived)$/.test(t.state)).length;
+      const head =
+        `${s.closeId}  ${s.state.toUpperCase()}${r.paused ? ' (PAUSED)' : ''}  ${progressBar(s.percentDone)}  ` +
+        `${done}/${s.tasks.length} tasks  ${clock()}`;
+      const body = textTable(statusRows(r)).split('\n');
+      const tail = r.criticalPath?.length ? [`critical path: ${r.criticalPath.join(' -> ')}`] : [];
+      const frame = [head, ...body, ...tail];
+      // Move up over the previous frame, clear it, draw the new one: no scrolling, no flicker of a full clear.
+      opts.write(`${frameLines ? `\x1b[${frameLines}A\r\x1b[J` : ''}${frame.join('\n')}\n`);
+      frameLines = frame.length;
+      return;
+    }
+    for (const t of s.tasks) {
+      const before = states.get(t.id);
+      if (before !== t.state) {
+        const why = t.reason ? ` (${t.reason})` : '';
+        opts.write(`${clock()} ${t.id}: ${before === undefined ? '' : `${before} -> `}${t.state}${why}\n`);
+        states.set(t.id, t.state);
+      }
+    }
+    if (s.percentDone !== lastPercent || s.state !== lastState) {
+      opts.write(`${clock()} ${s.closeId} ${s.state} ${progressBar(s.percentDone)}\n`);
+      lastPercent = s.percentDone;
+      lastState = s.state;
+    }
+  };
+  if (opts.tty) opts.write('\x1b[?25l');
+  try {
+    for (;;) {
+      try {
+        last = await handle.query(statusQuery);
+        render(last);
+      } catch {
+        // The first workflow task may not have run yet, or the worker is restarting: keep watching.
+      }
+      if (ended) break;
+      await Promise.race([new Promise((r) => setTimeout(r, opts.intervalMs)), result]);
+      if (ended) {
+        const e = ended as { ok: boolean; value?: CloseStatus };
+        if (e.ok && e.value) {
+          last = e.value;
+          render(last);
+        }
+        break;
+      }
+    }
+  } finally {
+    if (opts.tty) opts.write('\x1b[?25h');
+  }
+  const e = ended as { ok: boolean; error?: string };
+  return { status: last, ok: e.ok, error: e.error };
+}
