@@ -1,6 +1,7 @@
 // How a close looks on a terminal: its status as text (`finflow close status`), a progress bar, and the live view
 // of `finflow close watch` (moved out of close.ts, behaviour unchanged).
 import type { WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { statusRows, textTable, shortTime, type ReportStatus } from '../../activities/close-report';
 import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus } from '../../workflows/types';
@@ -53,11 +54,16 @@ const clock = () => new Date().toISOString().slice(11, 19);
 export async function watchClose(
   handle: WorkflowHandle,
   opts: { intervalMs: number; write: (s: string) => void; tty: boolean; columns?: number },
-): Promise<{ status: CloseStatus | undefined; ok: boolean; error?: string }> {
-  let ended: { ok: boolean; value?: CloseStatus; error?: string } | undefined;
+): Promise<{ status: CloseStatus | undefined; ok: boolean; error?: string; cancelled?: boolean }> {
+  let ended: { ok: boolean; value?: CloseStatus; error?: string; cancelled?: boolean } | undefined;
   const result = handle.result().then(
     (value: unknown) => (ended = { ok: true, value: value as CloseStatus }),
-    (err: unknown) => (ended = { ok: false, error: (err as Error).cause ? String((err as Error).cause) : String(err) }),
+    (err: unknown) => {
+      const cause = (err as Error).cause;
+      // A cancelled close has no result, but its status says who cancelled it, why, and what stopped.
+      if (cause instanceof CancelledFailure) return (ended = { ok: false, cancelled: true, error: String(cause) });
+      return (ended = { ok: false, error: cause ? String(cause) : String(err) });
+    },
   );
   let last: CloseStatus | undefined;
   let frameLines = 0;
@@ -105,17 +111,32 @@ export async function watchClose(
       if (ended) break;
       await Promise.race([new Promise((r) => setTimeout(r, opts.intervalMs)), result]);
       if (ended) {
-        const e = ended as { ok: boolean; value?: CloseStatus };
+        const e = ended as { ok: boolean; value?: CloseStatus; cancelled?: boolean };
         if (e.ok && e.value) {
           last = e.value;
           render(last);
         }
+        if (e.cancelled)
+          try {
+            last = await handle.query(statusQuery);
+            render(last);
+          } catch {
+            // No worker to answer: the last status seen stands.
+          }
         break;
       }
     }
   } finally {
     if (opts.tty) opts.write('\x1b[?25h');
   }
-  const e = ended as { ok: boolean; error?: string };
-  return { status: last, ok: e.ok, error: e.error };
+  const e = ended as { ok: boolean; error?: string; cancelled?: boolean };
+  return { status: last, ok: e.ok, error: e.error, ...(e.cancelled ? { cancelled: true } : {}) };
+}
+
+/** The line `finflow close watch` ends with for a close that was cancelled. */
+export function cancelledLine(closeId: string, s: CloseStatus | undefined): string {
+  const c = s?.cancellation;
+  if (!c) return `${closeId} was cancelled`;
+  const stopped = c.tasksCancelled.length ? `; stopped: ${c.tasksCancelled.join(', ')}` : '';
+  return `${closeId} was cancelled by ${c.by} at ${c.at}${c.reason ? `: ${c.reason}` : ''}${stopped}`;
 }

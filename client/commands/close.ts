@@ -20,7 +20,7 @@ import { readClosePlan } from '../close-plan-file';
 import { startClose } from '../close-start';
 import { submitTaskAction } from '../task-action';
 import { connectClient } from '../connect';
-import { formatStatus, progressBar, watchClose } from './close-view';
+import { cancelledLine, formatStatus, progressBar, watchClose } from './close-view';
 
 export { formatStatus, progressBar, watchClose };
 import { reconciliationTaskQueueOf } from '../../platform/config';
@@ -161,7 +161,11 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
             tty: Boolean(process.stdout.isTTY) && !o.lines,
           });
           if (r.ok) out(`close ended: ${r.status?.state ?? 'unknown'} (${r.status?.percentDone ?? 0}% done)`);
-          else {
+          else if (r.cancelled) {
+            // Not completed, so not a success for whatever runs after the watch; but said as what it is.
+            out(cancelledLine(r.status?.closeId ?? resolveCloseId(id, o), r.status));
+            process.exitCode = 1;
+          } else {
             out(`close workflow ended without a result: ${r.error}`);
             process.exitCode = 1;
           }

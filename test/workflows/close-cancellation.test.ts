@@ -13,11 +13,20 @@ import { AuditLedger } from '../../activities/audit-ledger/ledger';
 import { closeTrail } from '../../activities/audit-ledger/trail';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { buildProgram } from '../../client/cli';
+import { cancelledLine, watchClose } from '../../client/commands/close-view';
 import { reconWorkflowId } from '../../domain/ids';
 import { cancelRequestSignal, statusQuery } from '../../workflows/definitions';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
-import { companyId, startClose, task, terminateLeftovers, waitFor, type CloseStart, type Harness } from './close-harness';
+import {
+  companyId,
+  startClose,
+  task,
+  terminateLeftovers,
+  waitFor,
+  type CloseStart,
+  type Harness,
+} from './close-harness';
 
 const EventType = temporal.api.enums.v1.EventType;
 
@@ -153,7 +162,10 @@ describe('a close that is cancelled', () => {
         // The held activity does not heartbeat, so it never learns of the cancellation: let it end now (an activity
         // left in flight keeps the time-skipping server from answering result()). Its late answer is dropped.
         releaseHeld();
-        const err = await handle.result().then(() => undefined, (e: unknown) => e);
+        const err = await handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(WorkflowFailedError);
         expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
         expect((await handle.describe()).status.name).toBe('CANCELLED');
@@ -241,7 +253,11 @@ describe('a close that is cancelled', () => {
   it('is cancelled by `finflow close cancel <id> --reason ... --by ...`, which refuses a close that is no longer running', async () => {
     const taskQueue = uniqueId('tq');
     const worker = await Worker.create(
-      await testWorkerOptions({ connection: env.nativeConnection, taskQueue, activities: createActivities({ systems }) }),
+      await testWorkerOptions({
+        connection: env.nativeConnection,
+        taskQueue,
+        activities: createActivities({ systems }),
+      }),
     );
     await worker.runUntil(async () => {
       const handle = await startClose(h, taskQueue, {
@@ -263,6 +279,14 @@ describe('a close that is cancelled', () => {
       expect(s.cancellation).toMatchObject({ by: 'carla', reason: 'duplicate close', tasksCancelled: ['prelim'] });
       await expect(cli('close', 'cancel', handle.workflowId, '--reason', 'again')).rejects.toThrow(
         `${handle.workflowId} is cancelled: there is nothing to cancel`,
+      );
+      // `finflow close watch` on the cancelled close says so, with who, why and what stopped (not "ended without
+      // a result"), and does not report success.
+      const lines: string[] = [];
+      const watched = await watchClose(handle, { intervalMs: 20, write: (x) => lines.push(x), tty: false });
+      expect(watched).toMatchObject({ ok: false, cancelled: true, status: { state: 'cancelled' } });
+      expect(cancelledLine(handle.workflowId, watched.status)).toMatch(
+        new RegExp(`^${handle.workflowId} was cancelled by carla at \\S+: duplicate close; stopped: prelim$`),
       );
     });
   });
