@@ -37,6 +37,11 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+// Every step here is a real `finflow` process, as a person types it: one starts in 3-5 s on 2 busy cores (SWC
+// transpiling the CLI), and the task test takes about a dozen of them, 54 s measured at load 5 against the default
+// 60 s. The bound is the process starts, not the close; waits inside are on observable state.
+jest.setTimeout(240_000);
+
 afterEach(async () => {
   // A close left waiting for a person would keep the server busy for the next test.
   for (const id of started.splice(0))
