@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { createApprovalActivities } from '../../activities/approval';
 import { registerTaskCommands } from '../../client/commands/close';
+import { PeopleKeys } from '../helpers/people-keys';
 
 const NOW = new Date('2026-11-03T09:00:00Z');
 const WF = 'close:ACME:2026-10';
@@ -91,13 +92,15 @@ describe('task-action tokens', () => {
     await expect(signTaskAction({ workflowId: WF, action: 'complete', by: ' ' }, key, o)).rejects.toThrow(/by/);
   });
 
-  it('is verified by the worker only with its approval key set', async () => {
+  it("is verified by the worker with its keys: a gateway's token with the approval key set, a person's CLI token only under their own key", async () => {
     const key = await generateApprovalKeyPair();
-    const { token } = await signTaskAction({ workflowId: WF, action: 'complete', taskId: 'prelim', by: 'ann' }, key, {
-      issuer: CLI_ISSUER,
-      audience: APPROVAL_AUDIENCE,
-      now: NOW,
-    });
+    const sign = (issuer: string, k = key) =>
+      signTaskAction({ workflowId: WF, action: 'complete', taskId: 'prelim', by: 'ann' }, k, {
+        issuer,
+        audience: APPROVAL_AUDIENCE,
+        now: NOW,
+      });
+    const { token } = await sign(CLI_ISSUER);
     const at = NOW.toISOString();
     const keyless = createApprovalActivities({});
     expect(await keyless.verifyTaskActionSignal({ token, workflowId: WF, at })).toMatchObject({
@@ -106,7 +109,21 @@ describe('task-action tokens', () => {
       message: expect.stringContaining('FINFLOW_APPROVAL_JWKS_FILE'),
     });
     const worker = createApprovalActivities({ approval: { keys: approvalKeySet([key]) } });
+    // Without a user key directory the approval key set signs for the gateway only: a CLI token signed with it
+    // is refused, saying how to register a person's key (issue 18: a worker trusts no CLI key it was not given).
     expect(await worker.verifyTaskActionSignal({ token, workflowId: WF, at })).toMatchObject({
+      ok: false,
+      reason: 'key_not_registered',
+      message: expect.stringContaining('finflow keys user add'),
+    });
+    expect(
+      await worker.verifyTaskActionSignal({ token: (await sign(GATEWAY_ISSUER)).token, workflowId: WF, at }),
+    ).toMatchObject({ ok: true, action: { action: 'complete', taskId: 'prelim', by: 'ann' } });
+    // With ann's own key in the directory, her CLI token counts.
+    const people = await PeopleKeys.of(['ann']);
+    const withPeople = createApprovalActivities({ approval: { userKeys: people } });
+    const own = (await sign(CLI_ISSUER, people.keyOf('ann'))).token;
+    expect(await withPeople.verifyTaskActionSignal({ token: own, workflowId: WF, at })).toMatchObject({
       ok: true,
       action: { action: 'complete', taskId: 'prelim', by: 'ann' },
     });
