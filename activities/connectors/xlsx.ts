@@ -38,6 +38,28 @@ export function readXlsx(path: string, options: XlsxOptions = {}): AsyncGenerato
   return readXlsxFrom(path, path, options);
 }
 
+/**
+ * exceljs parses a worksheet as soon as the shared strings and the workbook's relationships have been read, even
+ * when the workbook part itself (xl/workbook.xml: the sheets' names and order) comes later in the zip; it then fails
+ * with "Cannot read properties of undefined (reading 'sheets')". A zip may hold its parts in any order, and exceljs's
+ * own writer, on a busy machine, sometimes puts xl/sharedStrings.xml before the worksheets and xl/workbook.xml last
+ * (the XLSX connector test that failed now and then). Until the workbook part is read, the relationships are hidden
+ * from exceljs, so it spools such a worksheet to a temporary file and reads it after the workbook part, as it does
+ * for worksheets that come before the shared strings.
+ */
+function holdSheetsUntilWorkbook(reader: object): void {
+  let rels: unknown;
+  Object.defineProperty(reader, 'workbookRels', {
+    configurable: true,
+    get(this: { model?: unknown }) {
+      return this.model === undefined ? undefined : rels;
+    },
+    set(v: unknown) {
+      rels = v;
+    },
+  });
+}
+
 async function* readXlsxFrom(path: string, source: string, options: XlsxOptions): AsyncGenerator<SourceRow> {
   // A missing or unreadable file fails here, as itself (ENOENT, EACCES), before exceljs sees the stream.
   await checkZipDirectory(path, source);
@@ -61,6 +83,7 @@ async function* readXlsxFrom(path: string, source: string, options: XlsxOptions)
     hyperlinks: 'ignore',
     entries: 'ignore',
   });
+  holdSheetsUntilWorkbook(reader);
   const sheets = (reader as AsyncIterable<Sheet>)[Symbol.asyncIterator]();
   const wanted = options.sheet ?? 1;
   const seen: string[] = [];

@@ -3,6 +3,7 @@ import fs, { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
+import JSZip from 'jszip';
 import { SourceDataError } from '../../activities/connectors/source-error';
 import type { SourceRow } from '../../activities/connectors/source-record';
 import { numberText, readXlsx, type XlsxOptions } from '../../activities/connectors/xlsx';
@@ -147,6 +148,30 @@ describe('XLSX connector on files that are not whole workbooks', () => {
 
   it('fails with the file system error, without crashing the process, when the file does not exist', async () => {
     await expect(all(join(dir, 'missing.xlsx'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('XLSX connector and the order of parts in the zip', () => {
+  // A zip may hold its parts in any order. exceljs's writer, on a busy machine, sometimes puts the shared strings
+  // before the worksheets and the workbook part (sheet names) last; exceljs's reader then parsed a worksheet before
+  // it knew the sheets and failed ("reading 'sheets'"): the XLSX test that failed now and then in CI.
+  it('reads a workbook whose shared strings come before its worksheets and whose workbook part comes last', async () => {
+    const path = await ledger('order.xlsx');
+    const src = await JSZip.loadAsync(readFileSync(path));
+    const names = Object.keys(src.files).filter((n) => !src.files[n].dir);
+    const rank = (n: string) =>
+      n === 'xl/workbook.xml' ? 3 : n.startsWith('xl/worksheets/') ? 2 : n === 'xl/sharedStrings.xml' ? 0 : 1;
+    const out = new JSZip();
+    for (const n of [...names].sort((a, b) => rank(a) - rank(b))) out.file(n, await src.files[n].async('nodebuffer'));
+    const reordered = join(dir, 'reordered.xlsx');
+    writeFileSync(reordered, await out.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }));
+    const order = Object.keys((await JSZip.loadAsync(readFileSync(reordered))).files);
+    expect(order.indexOf('xl/sharedStrings.xml')).toBeLessThan(order.indexOf('xl/worksheets/sheet2.xml'));
+    expect(order[order.length - 1]).toBe('xl/workbook.xml');
+    expect(await all(reordered, { sheet: 'Ledger', headerRow: 3 })).toEqual(
+      await all(path, { sheet: 'Ledger', headerRow: 3 }),
+    );
+    expect((await all(reordered, { sheet: 1, header: ['note'] }))[0].record.note).toBe('exported by the ERP');
   });
 });
 
