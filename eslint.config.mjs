@@ -208,6 +208,23 @@ export default tseslint.config(
     },
   },
   {
+    // workers/ run what client/ starts; the package's entry point (index.ts) is where the two meet.
+    files: ['workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/client/**'],
+              message: 'workers/ never import client/: what both need lives in platform/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['client/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -218,24 +235,6 @@ export default tseslint.config(
               group: ['**/workers/**'],
               message: 'client/ never imports worker internals: what both need lives in platform/.',
             },
-            {
-              group: ['**/commands/**', '**/cli'],
-              message: 'Only the CLI imports its commands: share code through a module of its own.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Engine.local() is an in-process worker (issue 16): this one module, loaded lazily by Engine.local(), starts
-    // it through workers/main.ts. No other client/ module may import workers/.
-    files: ['client/library/local.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
             {
               group: ['**/commands/**', '**/cli'],
               message: 'Only the CLI imports its commands: share code through a module of its own.',

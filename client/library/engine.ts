@@ -12,6 +12,7 @@ import type { KeyProvider } from '../../activities/security/key-ring';
 import type { ReconciliationSummary } from '../../contracts';
 import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import type { TemporalConfig } from '../../platform/config';
+import { loadLocalRuntime } from '../../platform/local-runtime';
 import type { ClosePlanStart } from '../../workflows/types';
 import { startClose } from '../close-start';
 import { connectClient } from '../connect';
@@ -79,7 +80,7 @@ export class Engine {
     // Refused before anything starts: a system no connector reads.
     const unsupported = engineOptions.systems?.unsupported() ?? [];
     if (unsupported.length) throw new FinflowBuildError(unsupported, 'engine');
-    const { startLocalDefaults } = await import('./local');
+    const { startLocalDefaults } = await loadLocalRuntime();
     const local = await startLocalDefaults({
       workerEnv: { ...(workerEnv ?? env), ...(engineOptions.systems?.toWorkerEnvironment(env) ?? {}) },
       ...(databaseUrl ? { databaseUrl } : {}),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
-import { DataSourceRegistry, Engine, FinancialWorkflow, MappingRegistry, SystemRegistry } from '../../client/library';
+import { DataSourceRegistry, Engine, FinancialWorkflow, MappingRegistry, SystemRegistry } from '../../index';
 import { freshDatabase } from '../helpers/postgres';
 import { uniqueId, workflowBundle } from '../helpers/temporal';
 
