@@ -48,7 +48,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { tsToMs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { createActivities } from '../activities';
@@ -61,6 +60,7 @@ import { generateMasterKey, KeyRing } from '../activities/security/key-ring';
 import { reconciliationTaskQueueOf } from '../platform/config';
 import { createDataConverter } from '../platform/data-converter';
 import { installWorkerRuntime } from '../workers/main';
+import { workflowTasksOf } from './lib/close-history';
 import type { ProberOrder, WorkingAnswer } from './lib/status-prober';
 import { submitTaskActionUpdate } from '../workflows/definitions';
 import type { CloseStatus, CloseWorkflowInput } from '../contracts';
@@ -405,31 +405,7 @@ async function main(): Promise<void> {
       const p99 = percentile(sorted, 99);
       const history = await handle.fetchHistory();
       // A query is answered between workflow tasks: how long the close's workflow tasks took bounds its wait.
-      const wft: number[] = [];
-      // Per workflow task: what it handled (events since the previous task's completion) and what it commanded.
-      const wftDetail: { ms: number; n: number; handled: Map<string, number>; commanded: Map<string, number> }[] = [];
-      let wftStart: number | undefined;
-      let handled = new Map<string, number>();
-      let commanded: Map<string, number> | undefined;
-      const kind = (e: object) =>
-        (Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k]) ?? '?').replace(
-          /EventAttributes$/,
-          '',
-        );
-      for (const e of history.events ?? []) {
-        const at = tsToMs(e.eventTime);
-        const k = kind(e);
-        if (e.workflowTaskStartedEventAttributes) wftStart = at;
-        else if (e.workflowTaskCompletedEventAttributes && wftStart !== undefined) {
-          wft.push(at - wftStart);
-          commanded = new Map();
-          wftDetail.push({ ms: at - wftStart, n: wftDetail.length + 1, handled, commanded });
-          handled = new Map();
-          wftStart = undefined;
-        } else if (e.workflowTaskScheduledEventAttributes) commanded = undefined;
-        else if (commanded && !k.startsWith('workflowTask')) commanded.set(k, (commanded.get(k) ?? 0) + 1);
-        else if (!k.startsWith('workflowTask')) handled.set(k, (handled.get(k) ?? 0) + 1);
-      }
+      const { wft, wftDetail } = workflowTasksOf(history);
       const wftSorted = [...wft].sort((a, b) => a - b);
       const reportPaths = (final.tasks.find((t) => t.id === 'close_report')?.output as { paths?: string[] } | undefined)
         ?.paths;
