@@ -43,7 +43,6 @@
 //
 //   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200
 //                          --recon-worker 1 --codec 1 --wft-slots 0 --wf-threads 0]
-import { fork } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +60,8 @@ import { reconciliationTaskQueueOf } from '../platform/config';
 import { createDataConverter } from '../platform/data-converter';
 import { installWorkerRuntime } from '../workers/main';
 import { workflowTasksOf } from './lib/close-history';
-import type { ProberOrder, WorkingAnswer } from './lib/status-prober';
+import { startProber, type Prober } from './lib/prober-process';
+import type { WorkingAnswer } from './lib/status-prober';
 import { submitTaskActionUpdate } from '../workflows/definitions';
 import type { CloseStatus, CloseWorkflowInput } from '../contracts';
 
@@ -187,44 +187,6 @@ function criticalPathWork(tasks: PlanTask[], work: Map<string, number>): { ms: n
   const path: string[] = [];
   for (let at: string | undefined = end; at; at = finish.get(at)!.via) path.unshift(at);
   return { ms: finish.get(end)!.at, path };
-}
-
-/** The status client in its own process (bench/lib/status-prober.ts), as a CLI or the Web UI would be. */
-interface Prober {
-  ready: Promise<void>;
-  ask<T>(order: ProberOrder): Promise<T>;
-  stop(): void;
-}
-
-function startProber(env: Record<string, string>): Prober {
-  const child = fork(join(__dirname, 'lib', 'status-prober.ts'), [], {
-    execArgv: ['-r', '@swc-node/register'],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = () =>
-    new Promise<unknown>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the status prober exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m);
-      });
-    });
-  return {
-    ready: next().then(() => undefined),
-    async ask<T>(order: ProberOrder): Promise<T> {
-      const answer = next();
-      child.send(order);
-      const m = (await answer) as T & { error?: string };
-      if (m.error && !('latencies' in m)) throw new Error(`status prober: ${m.error}`);
-      return m;
-    },
-    stop() {
-      if (child.connected) child.send({ probe: 'stop' });
-      setTimeout(() => child.kill(), 2000).unref();
-    },
-  };
 }
 
 async function main(): Promise<void> {
