@@ -13,11 +13,10 @@
 import { hkdfSync } from 'node:crypto';
 import * as sodium from 'sodium-native';
 import { DataDecryptionError, type DatasetCipher } from './envelope';
+import { NONCE_BYTES, openFrame, sealFrame } from './xchacha-frame';
 
 export const SEALED_PREFIX = 'ff1:';
 const PURPOSE = 'finflow/result-columns/v1';
-const NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-const TAG_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_ABYTES;
 /** Nonces are drawn from the system's random source this many at a time (one call instead of one per value). */
 const NONCES_PER_DRAW = 4096;
 
@@ -76,41 +75,16 @@ export class ColumnSealer {
     }
     const nonce = this.nonces.subarray(this.next, this.next + NONCE_BYTES);
     this.next += NONCE_BYTES;
-    const out = Buffer.allocUnsafe(NONCE_BYTES + message.length + TAG_BYTES);
-    nonce.copy(out, 0);
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-      out.subarray(NONCE_BYTES),
-      message,
-      this.aad(context),
-      null,
-      nonce,
-      key,
-    );
-    return out;
+    return sealFrame(message, this.aad(context), nonce, key);
   }
 
   /** What sealBytes sealed under `context`; fails closed like open(). */
   openBytes(blob: Buffer, context: string): Buffer {
-    const key = this.live();
-    if (blob.length < NONCE_BYTES + TAG_BYTES)
-      throw new DataDecryptionError(this.dataset, `${context}: sealed value is truncated`);
-    const message = Buffer.allocUnsafe(blob.length - NONCE_BYTES - TAG_BYTES);
-    try {
-      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        message,
-        null,
-        blob.subarray(NONCE_BYTES),
-        this.aad(context),
-        blob.subarray(0, NONCE_BYTES),
-        key,
-      );
-    } catch {
-      throw new DataDecryptionError(
-        this.dataset,
-        `${context}: the value does not authenticate (tampered, moved from another row, or another key)`,
-      );
-    }
-    return message;
+    return openFrame(blob, this.aad(context), this.live(), {
+      dataset: this.dataset,
+      context,
+      movedFrom: 'row',
+    });
   }
 
   dispose(): void {

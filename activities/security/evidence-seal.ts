@@ -12,14 +12,12 @@
 // A sealed value is text: `ffe1:` + base64 of nonce | ciphertext | tag; the additional data binds the dataset and
 // the context, so a value copied into another item or package does not open.
 import { createHmac, hkdfSync } from 'node:crypto';
-import * as sodium from 'sodium-native';
 import { DataDecryptionError, type DatasetCipher } from './envelope';
+import { NONCE_BYTES, openFrame, sealFrame } from './xchacha-frame';
 
 export const EVIDENCE_SEAL_PREFIX = 'ffe1:';
 const ENC_PURPOSE = 'finflow/evidence-seal/v1/enc';
 const NONCE_PURPOSE = 'finflow/evidence-seal/v1/nonce';
-const NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-const TAG_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_ABYTES;
 
 export class EvidenceSealer {
   private keys: { enc: Buffer; nonce: Buffer } | undefined;
@@ -59,9 +57,7 @@ export class EvidenceSealer {
     const message = Buffer.from(text, 'utf8');
     const aad = this.aad(context);
     const nonce = createHmac('sha256', keys.nonce).update(aad).update(message).digest().subarray(0, NONCE_BYTES);
-    const out = Buffer.allocUnsafe(NONCE_BYTES + message.length + TAG_BYTES);
-    nonce.copy(out, 0);
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out.subarray(NONCE_BYTES), message, aad, null, nonce, keys.enc);
+    const out = sealFrame(message, aad, nonce, keys.enc);
     return EVIDENCE_SEAL_PREFIX + out.toString('base64');
   }
 
@@ -71,25 +67,11 @@ export class EvidenceSealer {
     if (!value.startsWith(EVIDENCE_SEAL_PREFIX))
       throw new DataDecryptionError(this.dataset, `${context} is not a sealed evidence value`);
     const blob = Buffer.from(value.slice(EVIDENCE_SEAL_PREFIX.length), 'base64');
-    if (blob.length < NONCE_BYTES + TAG_BYTES)
-      throw new DataDecryptionError(this.dataset, `${context}: sealed value is truncated`);
-    const message = Buffer.allocUnsafe(blob.length - NONCE_BYTES - TAG_BYTES);
-    try {
-      sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        message,
-        null,
-        blob.subarray(NONCE_BYTES),
-        this.aad(context),
-        blob.subarray(0, NONCE_BYTES),
-        keys.enc,
-      );
-    } catch {
-      throw new DataDecryptionError(
-        this.dataset,
-        `${context}: the sealed value does not authenticate (tampered, moved from another item, or another key)`,
-      );
-    }
-    return message.toString('utf8');
+    return openFrame(blob, this.aad(context), keys.enc, {
+      dataset: this.dataset,
+      context,
+      movedFrom: 'item',
+    }).toString('utf8');
   }
 
   dispose(): void {
