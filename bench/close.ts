@@ -60,6 +60,7 @@ import { reconciliationTaskQueueOf } from '../platform/config';
 import { createDataConverter } from '../platform/data-converter';
 import { installWorkerRuntime } from '../workers/main';
 import { workflowTasksOf } from './lib/close-history';
+import { criticalPathWork, percentile } from './lib/close-measure';
 import { startProber, type Prober } from './lib/prober-process';
 import type { WorkingAnswer } from './lib/status-prober';
 import { submitTaskActionUpdate } from '../workflows/definitions';
@@ -161,32 +162,6 @@ export function benchPlan(company: string, tasks = TASKS, recons = RECONS): { ta
     predecessors: ['close_report'],
   });
   return { tasks: out, layers: layer + 5 };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** Longest chain through the graph, each task weighted by its measured work (ms); FF edges do not chain starts. */
-function criticalPathWork(tasks: PlanTask[], work: Map<string, number>): { ms: number; path: string[] } {
-  const finish = new Map<string, { at: number; via?: string }>();
-  for (const t of tasks) {
-    // The plan is generated in dependency order: every predecessor comes earlier.
-    let start = 0;
-    let via: string | undefined;
-    for (const p of t.predecessors) {
-      const id = typeof p === 'string' ? p : p.task;
-      const f = finish.get(id)!.at;
-      if (f > start) [start, via] = [f, id];
-    }
-    finish.set(t.id, { at: start + (work.get(t.id) ?? 0), via });
-  }
-  let end = tasks[0].id;
-  for (const t of tasks) if (finish.get(t.id)!.at > finish.get(end)!.at) end = t.id;
-  const path: string[] = [];
-  for (let at: string | undefined = end; at; at = finish.get(at)!.via) path.unshift(at);
-  return { ms: finish.get(end)!.at, path };
 }
 
 async function main(): Promise<void> {
