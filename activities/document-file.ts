@@ -3,6 +3,7 @@
 // parsed is an error naming it (and the line, where the parser says).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { deprecationWarning, SpellingConflictError, type CasingResult } from '../domain/casing';
 
 /** The parsed document; errors start with `where` (the path unless told otherwise). */
 export function readDocument(path: string, where: string = path): unknown {
@@ -12,4 +13,33 @@ export function readDocument(path: string, where: string = path): unknown {
   } catch (err) {
     throw new Error(`${where}: ${(err as Error).message}`);
   }
+}
+
+/** Where a reader's warnings go: the CLI's and the worker's stderr unless a caller passes its logger. */
+export type Warn = (message: string) => void;
+export const warnOnStderr: Warn = (message) => void process.stderr.write(`finflow: warning: ${message}\n`);
+
+const warned = new Set<string>();
+
+/**
+ * A document in finflow's one casing (issue 19): read, its keys normalised by `normalise` (a schema's
+ * domain/casing.ts pass), a field given in both spellings refused naming both, and old spellings reported in one
+ * warning per file (on stderr: once per process, since a worker reads its security policy for every evidence
+ * package; to `warn` when given: each read).
+ */
+export function readCasedDocument(
+  path: string,
+  normalise: (raw: unknown) => CasingResult,
+  opts: { where?: string; warn?: Warn } = {},
+): unknown {
+  const where = opts.where ?? path;
+  const keyed = normalise(readDocument(path, where));
+  if (keyed.conflicts.length) throw new SpellingConflictError(keyed.conflicts, where);
+  const warning = deprecationWarning(where, keyed.deprecated);
+  if (warning && opts.warn) opts.warn(warning);
+  else if (warning && !warned.has(`${path}\0${warning}`)) {
+    warned.add(`${path}\0${warning}`);
+    warnOnStderr(warning);
+  }
+  return keyed.value;
 }

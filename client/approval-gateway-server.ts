@@ -7,10 +7,11 @@ import { createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jo
 import { readSigningKeyFile } from '../activities/approval/keys';
 import { attachmentStoreFromEnv, type AttachmentStore } from '../activities/approval/attachments';
 import { ApprovalOutbox } from '../activities/approval/outbox';
-import { parseApprovalPolicy, type ApprovalPolicy } from '../domain/approval';
+import { normaliseApprovalPolicyKeys, parseApprovalPolicy, type ApprovalPolicy } from '../domain/approval';
+import { normaliseCloseInputKeys } from '../domain/close/plan-casing';
 import { buildApprovalGateway } from './approval-gateway';
 import { connectClient } from './connect';
-import { readDocument } from '../activities/document-file';
+import { readCasedDocument } from '../activities/document-file';
 import { resilientPool } from '../activities/pg-pool';
 
 export interface GatewayConfig {
@@ -65,8 +66,10 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
 }
 
 export function readPolicyFile(path: string): ApprovalPolicy {
-  const raw = readDocument(path);
-  // A close plan carries its policy under approvalPolicy; a policy file is the policy itself.
+  // A close plan carries its policy under approval_policy; a policy file is the policy itself.
+  const isPlan = (d: unknown) =>
+    typeof d === 'object' && d !== null && ('approval_policy' in d || 'approvalPolicy' in d);
+  const raw = readCasedDocument(path, (d) => (isPlan(d) ? normaliseCloseInputKeys(d) : normaliseApprovalPolicyKeys(d)));
   const doc = raw as { approvalPolicy?: unknown } | null;
   return parseApprovalPolicy(
     doc && typeof doc === 'object' && 'approvalPolicy' in doc ? doc.approvalPolicy : raw,

@@ -1,9 +1,16 @@
-// Close definitions are plain JSON or YAML, the same object `temporal workflow start --input` takes.
+// Close definitions are plain JSON or YAML, the same object `temporal workflow start --input` takes. Written in
+// snake_case (issue 19); read into the internal spelling the workflow has always been given (camelCase plan fields),
+// with one warning for a file that still uses the old camelCase names.
 import type { MonthEndCloseInput } from '../contracts';
-import { readDocument } from '../activities/document-file';
+import { readCasedDocument, type Warn } from '../activities/document-file';
+import { normaliseCloseInputKeys } from '../domain/close/plan-casing';
 
-export function readClosePlan(path: string, overrides: { period?: string; company?: string } = {}): MonthEndCloseInput {
-  const doc = readDocument(path);
+export function readClosePlan(
+  path: string,
+  overrides: { period?: string; company?: string } = {},
+  warn?: Warn,
+): MonthEndCloseInput {
+  const doc = readCasedDocument(path, normaliseCloseInputKeys, { warn });
   if (!doc || typeof doc !== 'object') throw new Error(`${path}: a close plan must be an object`);
   const plan = { ...(doc as MonthEndCloseInput) };
   if (overrides.period) plan.period = overrides.period;

@@ -18,7 +18,13 @@ import {
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { maskByFieldName } from '../domain/security/masking';
-import { hasAccess, parseSecurityPolicy, type SecurityPolicy } from '../domain/security/policy';
+import {
+  hasAccess,
+  normaliseSecurityPolicyKeys,
+  parseSecurityPolicy,
+  type SecurityPolicy,
+} from '../domain/security/policy';
+import { readCasedDocument } from '../activities/document-file';
 import { PgAccessLog, type AccessLog } from '../activities/security/access-log';
 import { keyProviderFromEnv } from '../activities/security/key-ring';
 import { EncryptionCodec } from '../platform/codec';
@@ -325,7 +331,10 @@ export function codecServerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     issuer,
     audience,
     jwks: jwksUrl ? new URL(jwksUrl) : (readJson(jwksFile!, 'FINFLOW_CODEC_JWKS_FILE') as JSONWebKeySet),
-    policy: parseSecurityPolicy(readJson(policyFile, 'FINFLOW_SECURITY_POLICY'), `security policy ${policyFile}`),
+    policy: parseSecurityPolicy(
+      readCasedDocument(policyFile, normaliseSecurityPolicyKeys, { where: `FINFLOW_SECURITY_POLICY ${policyFile}` }),
+      `security policy ${policyFile}`,
+    ),
   };
 }
 

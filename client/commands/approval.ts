@@ -12,7 +12,7 @@ import { APPROVAL_AUDIENCE, CLI_ISSUER } from '../../activities/approval/keys';
 import { createApprovalKeyFiles, readSigningKeyFile } from '../../activities/approval/keys';
 import { signResubmission } from '../../activities/approval/resubmission';
 import type { ApprovalSigningKey } from '../../activities/approval/signing';
-import { findUser, parseApprovalPolicy, type EvidenceRef } from '../../domain/approval';
+import { findUser, normaliseApprovalPolicyKeys, parseApprovalPolicy, type EvidenceRef } from '../../domain/approval';
 import {
   approvalSignal,
   approvalsQuery,
@@ -28,7 +28,7 @@ import { approvalDecisionPayload, checkpointOf, sendApprovalUpdate } from '../ap
 import { attachEvidence } from '../approval-attachments';
 import { connectClient } from '../connect';
 import { registerDelegateCommand } from './approval-delegate';
-import { readDocument } from '../../activities/document-file';
+import { readCasedDocument } from '../../activities/document-file';
 
 type Out = (line: string) => void;
 
@@ -67,7 +67,7 @@ function positiveInt(text: string | undefined, name: string): number | undefined
 
 function rolesFromPolicy(file: string | undefined, userId: string): string[] {
   if (!file) return [];
-  const raw = readDocument(file, `--policy ${file}`);
+  const raw = readCasedDocument(file, normaliseApprovalPolicyKeys, { where: `--policy ${file}` });
   const policy = parseApprovalPolicy(raw, file);
   const user = findUser(policy, userId);
   if (!user) throw new Error(`${userId} is not in the user directory of ${file}`);

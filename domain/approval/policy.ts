@@ -3,6 +3,7 @@
 // Cross-references are checked at load time because a checkpoint that nobody can approve, or an escalation
 // to a role that does not exist, only shows itself hours later as a deadlocked close.
 import { z } from 'zod';
+import { normaliseKeys, type CasingResult } from '../casing';
 import { Dec, parseDecimal } from '../money';
 import { type DurationError, positiveDurationMs as parseDuration } from '../duration';
 
@@ -167,9 +168,19 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
+/**
+ * A policy as written (snake_case: `user_id`, `display_name`) in the internal spelling (`userId`), with the old
+ * camelCase spellings found and any field given in both (domain/casing.ts). Identity on the internal spelling.
+ */
+export function normaliseApprovalPolicyKeys(input: unknown): CasingResult {
+  return normaliseKeys(input, ApprovalPolicySchema);
+}
+
 /** Validates and normalises a policy; `source` (a file name) goes into every error message. */
 export function parseApprovalPolicy(input: unknown, source = 'approval policy'): ApprovalPolicy {
-  const result = ApprovalPolicySchema.safeParse(input);
+  const keyed = normaliseApprovalPolicyKeys(input);
+  if (keyed.conflicts.length) throw new ApprovalPolicyError(source, keyed.conflicts);
+  const result = ApprovalPolicySchema.safeParse(keyed.value);
   if (result.success) return result.data;
   throw new ApprovalPolicyError(
     source,

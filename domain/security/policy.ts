@@ -5,6 +5,7 @@
 //
 // Pure and deterministic (imported by workflow code): no I/O, no clock.
 import { z } from 'zod';
+import { normaliseKeys, type CasingResult } from '../casing';
 
 export const CLASSIFICATION_LEVELS = ['public', 'internal', 'confidential', 'restricted'] as const;
 export type ClassificationLevel = (typeof CLASSIFICATION_LEVELS)[number];
@@ -99,9 +100,21 @@ export const SecurityPolicySchema = z
 export type SecurityPolicy = z.infer<typeof SecurityPolicySchema>;
 export type SecurityPolicyInput = z.input<typeof SecurityPolicySchema>;
 
+/**
+ * A policy as written (snake_case: `default_classification`) in the internal spelling (`defaultClassification`),
+ * with the old camelCase spellings found and any field given in both (domain/casing.ts). Source and field names
+ * (keys of `sources` and `fields`) are data and never renamed.
+ */
+export function normaliseSecurityPolicyKeys(input: unknown): CasingResult {
+  return normaliseKeys(input, SecurityPolicySchema);
+}
+
 /** Validates a policy; the error names each offending path (e.g. `classifications.restricted.access.0`). */
 export function parseSecurityPolicy(input: unknown, where = 'security policy'): SecurityPolicy {
-  const result = SecurityPolicySchema.safeParse(input);
+  const keyed = normaliseSecurityPolicyKeys(input);
+  if (keyed.conflicts.length)
+    throw new Error(`invalid ${where}:\n${keyed.conflicts.map((c) => `  ${c.path}: ${c.message}`).join('\n')}`);
+  const result = SecurityPolicySchema.safeParse(keyed.value);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`invalid ${where}:\n${lines.join('\n')}`);

@@ -4,6 +4,7 @@
 // non-retryably, with every problem listed: retrying cannot fix a plan.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ClosePlanError, parseClosePlan, type ClosePlan, type ClosePlanInput } from '../../domain/close/plan';
+import { normaliseCloseInputKeys } from '../../domain/close/plan-casing';
 import type { CloseRunOptions, CloseWorkflowInput } from '../types';
 
 const RUN_OPTIONS = [
@@ -107,9 +108,17 @@ export function invalidPlan(message: string, issues?: unknown): ApplicationFailu
 
 export function normaliseInput(input: CloseWorkflowInput): NormalisedInput {
   if (!isRecord(input)) throw invalidPlan('the close input is an object: a close plan, or {company, period, tasks}');
+  // A plan started with the plain Temporal CLI arrives as written (snake_case, issue 19); finflow's own clients
+  // send the internal spelling, on which this is the identity (recorded inputs parse as they did).
+  const keyed = normaliseCloseInputKeys(input);
+  if (keyed.conflicts.length)
+    throw invalidPlan(
+      `the close input gives fields twice: ${keyed.conflicts.map((c) => `${c.path}: ${c.message}`).join('; ')}`,
+      keyed.conflicts,
+    );
   const options: CloseRunOptions = {};
   const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(input)) {
+  for (const [k, v] of Object.entries(keyed.value as Record<string, unknown>)) {
     if ((RUN_OPTIONS as readonly string[]).includes(k)) (options as Record<string, unknown>)[k] = v;
     else rest[k] = v;
   }

@@ -1,0 +1,108 @@
+// The close input (a plan with its run options, tasks' configs and approval policy) in one casing (issue 19): a
+// file writes snake_case (`owner_role`, `max_parallel`, `approval_policy.users[].user_id`, `config.recon_id`); the
+// camelCase spelling these fields were first given is the internal one, still read and reported as deprecated.
+// Each task's config is walked with its kind's schema; the other kinds' configs (activity arguments, free text)
+// are left as written. See domain/casing.ts for why the internal shape stays.
+import { z } from 'zod';
+import { ApprovalPolicySchema } from '../approval/policy';
+import { EvidenceRefSchema } from '../approval/decision';
+import { normaliseKeys, type CasingResult } from '../casing';
+import { CloseEvidenceConfigSchema } from '../compliance/close-evidence';
+import { definitionSchemas } from '../recon/definition';
+import { closePlanSchema, closeTaskSchema } from './plan';
+
+function buildCasingSchemas() {
+  const any = z.unknown();
+  const tableRef = z.object({ system: any, table: any, keyField: any, valueField: any });
+  /** contracts/recon.ts ReconciliationTaskConfig. */
+  const reconciliationConfig = z.object({
+    reconId: any,
+    a: tableRef,
+    b: tableRef,
+    definition: definitionSchemas().reconciliationDefinitionSchema,
+    partitions: any,
+    asOf: any,
+    maxParallel: any,
+  });
+  /** contracts/approval.ts ApprovalTaskConfig. */
+  const approvalConfig = z.object({
+    checkpointId: any,
+    item: z.object({
+      type: any,
+      amount: any,
+      currency: any,
+      preparer: any,
+      ref: any,
+      description: any,
+      evidence: z.array(EvidenceRefSchema),
+      resolution: any,
+    }),
+    role: any,
+    escalation: z.object({ timeout: any, path: any }),
+  });
+  /** contracts/close.ts CloseRunOptions (carried is the workflow's own state: never written, never renamed). */
+  const runOptions = {
+    approvalPolicy: ApprovalPolicySchema,
+    allowUnsignedApprovals: any,
+    searchAttributes: any,
+    waiverCheckpoint: any,
+    blockedTimeout: any,
+    requireSignedTaskActions: any,
+    closeManagerRoles: any,
+    continueAsNewAfterEvents: any,
+    reconciliationTaskQueue: any,
+    carried: any,
+  };
+  const configByKind: Record<string, z.ZodType> = {
+    reconciliation: reconciliationConfig,
+    approval: approvalConfig,
+    documentation: CloseEvidenceConfigSchema,
+  };
+  return { runOptions, configByKind };
+}
+let built: ReturnType<typeof buildCasingSchemas> | undefined;
+const casingSchemas = () => (built ??= buildCasingSchemas());
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One task (as in a plan's tasks, or a task added during the close) with its config in its kind's casing. */
+export function normaliseTaskKeys(raw: unknown, path = ''): CasingResult {
+  const task = normaliseKeys(raw, closeTaskSchema, path);
+  if (!isRecord(task.value) || typeof task.value.kind !== 'string') return task;
+  const schema = casingSchemas().configByKind[task.value.kind];
+  if (!schema || task.value.config === undefined) return task;
+  const config = normaliseKeys(task.value.config, schema, path ? `${path}.config` : 'config');
+  return {
+    value: { ...task.value, config: config.value },
+    deprecated: [...task.deprecated, ...config.deprecated],
+    conflicts: [...task.conflicts, ...config.conflicts],
+  };
+}
+
+/**
+ * A close input as written (plan, run options beside it) in the internal spelling, with the old spellings found
+ * and the fields given twice. Identity on an input already in the internal spelling, so a recorded workflow input
+ * parses as it did.
+ */
+export function normaliseCloseInputKeys(raw: unknown): CasingResult {
+  const top = normaliseKeys(raw, z.object({ ...closePlanSchemaShape(), ...casingSchemas().runOptions }));
+  if (!isRecord(top.value) || !Array.isArray(top.value.tasks)) return top;
+  const deprecated = [...top.deprecated];
+  const conflicts = [...top.conflicts];
+  const tasks = top.value.tasks.map((t, i) => {
+    const r = normaliseTaskKeys(t, `tasks[${i}]`);
+    deprecated.push(...r.deprecated);
+    conflicts.push(...r.conflicts);
+    return r.value;
+  });
+  return { value: { ...top.value, tasks }, deprecated, conflicts };
+}
+
+/** The plan's own fields (tasks are walked one by one, each config by its kind). */
+function closePlanSchemaShape(): Record<string, z.ZodType> {
+  const shape = (closePlanSchema as unknown as { _zod: { def: { getter: () => z.ZodObject } } })._zod.def.getter()
+    .shape as Record<string, z.ZodType>;
+  return { ...shape, tasks: z.unknown() };
+}
