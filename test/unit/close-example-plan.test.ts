@@ -7,6 +7,8 @@ import { resolveBusinessCalendar } from '../../activities/calendar';
 import { calendarWindow, resolveDeadline } from '../../domain/close/deadline';
 import { parsePeriodKey } from '../../domain/close/fiscal-calendar';
 import { type ClosePlan, parseClosePlan } from '../../domain/close/plan';
+import { normaliseCloseInputKeys } from '../../domain/close/plan-casing';
+import { readClosePlan } from '../../client/close-plan-file';
 import { parseApprovalPolicy } from '../../domain/approval';
 import { parseCloseEvidenceConfig } from '../../domain/compliance/close-evidence';
 import { parseDefinition, type ReconciliationDefinitionInput } from '../../domain/recon';
@@ -23,9 +25,16 @@ import {
 const FILE = join(__dirname, '../../examples/monthly-close/close-plan.yaml');
 const H = 3_600_000;
 
+/** The file as written (snake_case). */
+function rawFile(): Record<string, unknown> {
+  return parse(readFileSync(FILE, 'utf8')) as Record<string, unknown>;
+}
+
 /** The file as the CLI reads it: a close plan with the close's run options (its approval policy) beside it. */
 function loadFile(): Record<string, unknown> {
-  return parse(readFileSync(FILE, 'utf8')) as Record<string, unknown>;
+  const keyed = normaliseCloseInputKeys(rawFile());
+  expect(keyed.deprecated).toEqual([]);
+  return keyed.value as Record<string, unknown>;
 }
 
 function loadPlan(): ClosePlan {
@@ -190,6 +199,30 @@ describe('the monthly close example plan', () => {
 
   it('has a JSON twin, for `temporal workflow start --input-file`, that says exactly what the YAML says', () => {
     const json = JSON.parse(readFileSync(FILE.replace(/\.yaml$/, '.json'), 'utf8')) as unknown;
-    expect(json).toEqual(loadFile());
+    expect(json).toEqual(rawFile());
+  });
+
+  it('is written in one casing, snake_case, with not one old camelCase name left', () => {
+    const warn = jest.fn();
+    readClosePlan(FILE, {}, warn);
+    expect(warn).not.toHaveBeenCalled();
+    expect(readFileSync(FILE, 'utf8')).not.toMatch(/^[^#]*\b[a-z]+[A-Z]\w*:/m);
+  });
+
+  it('still reads the plan as written before issue 19 (camelCase plan fields) to the same input, warning once', () => {
+    const warnings: string[] = [];
+    const old = readClosePlan(join(__dirname, '../fixtures/close-plan-camelcase.yaml'), {}, (w) => warnings.push(w));
+    expect(old).toEqual(readClosePlan(FILE, {}, () => undefined));
+    expect(warnings).toHaveLength(1);
+    for (const renamed of [
+      'ownerRole -> owner_role (tasks[0].ownerRole and 10 more)',
+      'doneWhen -> done_when',
+      'approvalPolicy -> approval_policy',
+      'userId -> user_id (approvalPolicy.users[0].userId and 4 more)',
+      'reconId -> recon_id',
+      'controlId -> control_id',
+      'requireSignedTaskActions -> require_signed_task_actions',
+    ])
+      expect(warnings[0]).toContain(renamed);
   });
 });

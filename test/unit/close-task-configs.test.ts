@@ -2,10 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { normaliseCloseInputKeys } from '../../domain/close/plan-casing';
 import { taskConfigIssues } from '../../domain/close/task-configs';
 
+/** The example as the CLI reads it: written in snake_case, read into the internal spelling. */
 const file = () =>
-  parse(readFileSync(join(__dirname, '../../examples/monthly-close/close-plan.yaml'), 'utf8')) as {
+  normaliseCloseInputKeys(parse(readFileSync(join(__dirname, '../../examples/monthly-close/close-plan.yaml'), 'utf8')))
+    .value as {
     tasks: { id: string; config?: Record<string, unknown> }[];
     approvalPolicy?: unknown;
   };
