@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { readCasedDocument } from '../../activities/document-file';
 import { securityPolicyFromEnv } from '../../activities/security/policy-file';
+import { readPolicyFile } from '../../client/approval-gateway-server';
 import { readClosePlan } from '../../client/close-plan-file';
 import { camelCase, deprecationWarning, normaliseKeys, snakeCase } from '../../domain/casing';
 import { normaliseApprovalPolicyKeys, parseApprovalPolicy } from '../../domain/approval';
@@ -385,5 +386,28 @@ describe('the close workflow input in either spelling', () => {
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'InvalidClosePlan', nonRetryable: true });
     expect((failure as Error).message).toContain('max_parallel and maxParallel are the same field in two spellings');
+  });
+});
+
+describe("the approval gateway's policy file in the one casing", () => {
+  const root = join(__dirname, '../..');
+
+  it('reads the stack policy and the seed plan written in snake_case, and a plan written before, to the same directory', () => {
+    const stack = readPolicyFile(join(root, 'deploy/config/approval-policy.yaml'));
+    expect(stack.users.map((u) => u.userId)).toEqual(['ann', 'sam', 'maya', 'dan', 'carl']);
+    const now = readPolicyFile(join(root, 'examples/monthly-close/close-plan.yaml'));
+    expect(now.users.map((u) => u.userId)).toContain('ann.accountant');
+    const writes: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      writes.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(readPolicyFile(join(root, 'test/fixtures/close-plan-camelcase.yaml'))).toEqual(now);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toContain('userId -> user_id');
   });
 });
