@@ -7,9 +7,12 @@ import { createReconActivities, defaultResultStore, type ReconActivityConfig } f
 import { createRollForwardActivities } from './recon/roll-forward';
 import { reconcileTablesWith } from './reconcile-tables';
 import type { SystemRegistry } from './systems';
+import type { ConnectorLookup } from '../contracts/connector';
 
 export interface ActivityDeps {
   systems: SystemRegistry;
+  /** Plug-in connectors by engine name, beside finflow's own (contracts/connector.ts, platform/connectors.ts). */
+  connectors?: ConnectorLookup;
   /** Keys that approval tokens must be signed with, outbox and webhook (activities/approval/index.ts). */
   approval?: ApprovalActivityConfig;
   /** Where close reports go (default FINFLOW_CLOSE_REPORT_DIR, else .finflow/close-reports). */

@@ -11,8 +11,21 @@ export interface SystemRegistry {
   postgres(name: string): Pool;
   /** A MariaDB/MySQL system's pool (exact-number options, see connectors/mysql.ts). */
   mysql(name: string): MysqlPool;
-  /** The engine of a named system; throws when the worker knows no connection for it. */
+  /**
+   * The engine of a named system finflow reads itself; throws when the worker knows no connection for it, or when
+   * its engine is one a plug-in connector reads (see engineName).
+   */
   engine(name: string): SystemEngine;
+  /**
+   * The engine a named system is configured with, whatever reads it: `postgres`, `mysql`, or the engine of a
+   * plug-in connector (`jsonl`, ...; contracts/connector.ts). Throws when the worker knows no connection for it.
+   */
+  engineName?(name: string): string;
+  /**
+   * The connection URL of a system a plug-in connector reads (handed to its factory, never to a payload or a log
+   * line); undefined when the worker has none.
+   */
+  urlOf?(name: string): string | undefined;
   /** Systems configured by name (FINFLOW_SYSTEMS and FINFLOW_SYSTEM_<NAME>_URL), without the DATABASE_URL default. */
   names(): string[];
   /**
@@ -29,7 +42,8 @@ export interface SystemRegistry {
 }
 
 interface SystemConfig {
-  engine: SystemEngine;
+  /** postgres, mysql, or a plug-in connector's engine. */
+  engine: string;
   url: string;
   retryWindow?: string;
 }
@@ -42,9 +56,17 @@ function engineOfUrl(url: string): SystemEngine {
   return /^(mysql|mariadb):/i.test(url) ? 'mysql' : 'postgres';
 }
 
+const ALIASES: Record<string, SystemEngine> = { mariadb: 'mysql', postgresql: 'postgres' };
+
+function builtinEngine(name: string, engine: string): SystemEngine {
+  if (engine === 'postgres' || engine === 'mysql') return engine;
+  throw new Error(`system ${name} is a ${engine} system: a plug-in connector reads it, not finflow's SQL connectors`);
+}
+
 /**
  * FINFLOW_SYSTEMS holds JSON `{ "<name>": { "engine": "postgres" | "mysql", "url": "..." } }` (the engine may be
- * left out and is then read from the URL scheme); FINFLOW_SYSTEM_<NAME>_URL names one system's URL; systems
+ * left out and is then read from the URL scheme; `mariadb` is `mysql`; any other lower-case engine name is a
+ * plug-in connector's, which the worker must be given: platform/connectors.ts); FINFLOW_SYSTEM_<NAME>_URL names one system's URL; systems
  * without either fall back to DATABASE_URL (PostgreSQL, the embedded default).
  */
 export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegistry {
@@ -61,9 +83,12 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
     for (const [name, v] of Object.entries(parsed as Record<string, unknown>)) {
       const c = v as Partial<SystemConfig> | null;
       if (!c || typeof c.url !== 'string' || !c.url) throw new Error(`FINFLOW_SYSTEMS.${name} needs a url`);
-      const engine = c.engine ?? engineOfUrl(c.url);
-      if (engine !== 'postgres' && engine !== 'mysql')
-        throw new Error(`FINFLOW_SYSTEMS.${name}.engine must be postgres or mysql, not ${JSON.stringify(engine)}`);
+      const given = c.engine ?? engineOfUrl(c.url);
+      if (typeof given !== 'string' || !/^[a-z][a-z0-9_]*$/.test(given))
+        throw new Error(
+          `FINFLOW_SYSTEMS.${name}.engine must be postgres, mysql or a plug-in connector's engine name, not ${JSON.stringify(given)}`,
+        );
+      const engine = ALIASES[given] ?? given;
       if (c.retryWindow !== undefined && typeof c.retryWindow !== 'string')
         throw new Error(`FINFLOW_SYSTEMS.${name}.retryWindow must be a duration such as "15m"`);
       configured.set(name, { engine, url: c.url, ...(c.retryWindow ? { retryWindow: c.retryWindow } : {}) });
@@ -110,11 +135,17 @@ export function systemsFromEnv(env: NodeJS.ProcessEnv = process.env): SystemRegi
       return pool;
     },
     engine(name) {
+      return builtinEngine(name, resolve(name).engine);
+    },
+    engineName(name) {
       return resolve(name).engine;
+    },
+    urlOf(name) {
+      return lookup(name)?.url;
     },
     connection(name) {
       const { engine, url } = resolve(name);
-      return { engine, url };
+      return { engine: builtinEngine(name, engine), url };
     },
     retryWindow(name) {
       return configured.get(name)?.retryWindow ?? env[`FINFLOW_SYSTEM_${envName(name)}_RETRY_WINDOW`];

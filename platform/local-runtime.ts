@@ -4,6 +4,7 @@
 // or the CLI does not load the worker.
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ApprovalActivityConfig } from '../activities/approval';
+import type { ConnectorLookup } from '../contracts/connector';
 import type { TemporalConfig } from './config';
 
 export interface LocalDefaultsOptions {
@@ -17,6 +18,8 @@ export interface LocalDefaultsOptions {
   approval?: ApprovalActivityConfig;
   /** A prebuilt workflow bundle (tests share one); default: bundled here. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Plug-in connectors by engine name for the in-process worker (platform/connectors.ts). */
+  connectors?: ConnectorLookup;
 }
 
 export interface LocalDefaults {

@@ -37,6 +37,7 @@ export async function startLocalDefaults(o: LocalDefaultsOptions): Promise<Local
       env: { ...o.workerEnv, DATABASE_URL: databaseUrl },
       ...(o.approval ? { approval: o.approval } : {}),
       ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : {}),
+      ...(o.connectors ? { connectors: o.connectors } : {}),
     });
     stops.push(() => worker.stop());
     return { temporal, databaseUrl, uiUrl: server.uiUrl, stop };

@@ -20,6 +20,7 @@ import { EnvelopeEncryption, PgDataKeyStore } from '../activities/security/envel
 import type { KeyProvider } from '../activities/security/key-ring';
 import { createLogger } from '../activities/security/redaction';
 import { systemsFromEnv, type SystemRegistry } from '../activities/systems';
+import type { ConnectorLookup } from '../contracts/connector';
 import type { SecurityPolicy } from '../domain/security/policy';
 import { reconciliationTaskQueueOf, temporalConfig, type TemporalConfig } from '../platform/config';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../platform/data-converter';
@@ -88,6 +89,11 @@ export async function startWorker(
     keyProvider?: KeyProvider | null;
     /** Approval token keys, outbox, webhook; default from FINFLOW_APPROVAL_* (activities/approval/index.ts). */
     approval?: ApprovalActivityConfig;
+    /**
+     * Plug-in connectors by engine name (`new ConnectorRegistry().registerConnector('jsonl', factory)`,
+     * platform/connectors.ts), beside finflow's own; a source of another engine is refused, naming it.
+     */
+    connectors?: ConnectorLookup;
     env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<RunningWorker> {
@@ -105,6 +111,7 @@ export async function startWorker(
   const activities = createActivities({
     systems,
     approval,
+    ...(opts.connectors ? { connectors: opts.connectors } : {}),
     ...(keys ? { recon: { envelope: envelopeOn(systems, keys) } } : {}),
   });
   // Both Workers run one bundle of the same workflows and the same activities; the second one only takes the

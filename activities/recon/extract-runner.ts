@@ -17,7 +17,7 @@ import {
 } from './extract';
 import type { ExtractJob, ExtractMessage, SerialisedError, ThreadJob } from './extract-thread';
 import { SOURCE_UNAVAILABLE, retryWindowOf, withRetryWindow } from './source-outage';
-import { parseReconSource } from './sources';
+import { isBuiltinSource, parseReconSource } from './sources';
 
 function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefined {
   const systems: ExtractJob['systems'] = {};
@@ -34,7 +34,9 @@ function job(input: ExtractReconSideInput, env: ExtractEnv): ExtractJob | undefi
   } catch {
     return undefined;
   }
-  if ('system' in parsed) {
+  // A plug-in connector lives in this thread only (the worker was handed it): its sources are read here.
+  if (!isBuiltinSource(parsed)) return undefined;
+  if ('system' in parsed && parsed.system !== undefined) {
     if (!env.systems.connection) return undefined;
     try {
       systems[parsed.system] = env.systems.connection(parsed.system);

@@ -2,6 +2,7 @@
 // bucket's spill file, and keep the control totals. Runs in the activity's thread or in a worker thread
 // (extract-thread.ts); both call extractSide.
 import { ApplicationFailure } from '@temporalio/common';
+import type { ConnectorLookup } from '../../contracts/connector';
 import {
   ControlTotalsError,
   DefinitionError,
@@ -100,8 +101,16 @@ export function checkPartitions(n: number, what: string): void {
     throw ApplicationFailure.nonRetryable(`${what} must be an integer from 1 to 65536, got ${n}`, 'InvalidInput');
 }
 
-export interface ExtractEnv {
+/** What a source is opened with: the worker's systems, and the plug-in connectors it was given (by engine name). */
+export interface SourceDeps {
   systems: SystemRegistry;
+  connectors?: ConnectorLookup;
+}
+
+/** The systems and connectors of a dependency bag, and nothing else of it. */
+export const sourceDepsOf = (d: SourceDeps): SourceDeps => ({ systems: d.systems, connectors: d.connectors });
+
+export interface ExtractEnv extends SourceDeps {
   filesDir?: string;
   workDir: string;
   /** The run's dataset key when spill files are encrypted at rest (the worker has keys). */
@@ -124,6 +133,7 @@ export async function extractSide(
   const source = parseReconSource(input.source ?? def[input.side].source, input.side);
   const opened = openSource(source, {
     systems: env.systems,
+    connectors: env.connectors,
     filesDir: env.filesDir,
     asOf: input.asOf,
     period: input.period,

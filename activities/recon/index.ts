@@ -17,7 +17,6 @@ import {
   type EnvelopeEncryption,
   type ThreadDataKey,
 } from '../security/envelope';
-import type { SystemRegistry } from '../systems';
 import {
   extractOnDuckDb,
   matchesDirOf,
@@ -35,6 +34,8 @@ import {
   matchAndWritePartition,
   refusal,
   writePartition,
+  sourceDepsOf,
+  type SourceDeps,
   type ExtractReconSideInput,
   type ExtractedSide,
 } from './extract';
@@ -75,8 +76,7 @@ export interface ReconActivityConfig {
   extractInThread?: boolean;
 }
 
-export interface ReconActivityDeps {
-  systems: SystemRegistry;
+export interface ReconActivityDeps extends SourceDeps {
   recon?: ReconActivityConfig;
 }
 
@@ -242,7 +242,7 @@ export function createReconActivities(deps: ReconActivityDeps) {
       try {
         const out = await runExtraction(
           input,
-          { systems: deps.systems, filesDir, workDir, threads: cfg.extractInThread, dataKey },
+          { ...sourceDepsOf(deps), filesDir, workDir, threads: cfg.extractInThread, dataKey },
           heartbeat,
         );
         if (asked.engine === 'typescript') await recordEngine(workDir, input.runId, input.side, asked);

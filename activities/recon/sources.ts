@@ -3,15 +3,11 @@
 import { basename, isAbsolute, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import type { ConnectorLookup, ConnectorRequest, ConnectorTarget } from '../../contracts/connector';
 import type { RawRecord } from '../../domain/recon';
 import { monthBounds } from '../../domain/recon/run-plan';
-import { readCsv } from '../connectors/csv';
-import { mysqlBatches } from '../connectors/mysql';
-import { type DbQuery, type ParamSpec, postgresBatches, scanNamedParams } from '../connectors/postgres';
-import type { SourceRow } from '../connectors/source-record';
-import { statementEntryRows, type StatementFormat } from '../connectors/statement';
-import { parseStatementFile } from '../connectors/statement-file';
-import { readXlsx } from '../connectors/xlsx';
+import { builtinConnector, RESERVED_ENGINES } from '../connectors/builtin';
+import { type ParamSpec, scanNamedParams } from '../connectors/postgres';
 import type { SystemRegistry } from '../systems';
 
 const paramSpec = z.object({
@@ -63,11 +59,35 @@ const statementSource = z.object({
   encoding: z.string().optional(),
 });
 
-export const reconSourceSchema = z.union([dbSource, csvSource, xlsxSource, statementSource]);
+/**
+ * A source read by a connector the worker was given (platform/connectors.ts): `connector` is its engine name, and
+ * it reads a `system` of the worker's registry (with `sql`/`query` or `table`) or a file (`path`). Its other
+ * fields reach the connector as `options`.
+ */
+const pluginSource = z
+  .looseObject({
+    connector: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'an engine name is lower-case letters, digits and "_"')
+      .refine((c) => !RESERVED_ENGINES.includes(c), 'a built-in connector'),
+    system: z.string().min(1).optional(),
+    sql: z.string().min(1).optional(),
+    query: z.string().min(1).optional(),
+    table: z.string().min(1).optional(),
+    path: z.string().min(1).optional(),
+    params: z.record(z.string(), paramSpec).optional(),
+    retry_window: z.string().optional(),
+    stall_timeout: z.string().optional(),
+  })
+  .refine((s) => (s.system === undefined) !== (s.path === undefined), 'a plug-in source reads a system or a path');
+
+export const reconSourceSchema = z.union([dbSource, csvSource, xlsxSource, statementSource, pluginSource]);
 export type ReconSource = z.infer<typeof reconSourceSchema>;
 
 export interface SourceContext {
   systems: SystemRegistry;
+  /** Connectors the worker was given by engine name, beside the built-in ones (contracts/connector.ts). */
+  connectors?: ConnectorLookup;
   /** Relative file paths are resolved against it (default: the worker's working directory). */
   filesDir?: string;
   /** Values of the built-in parameters :as_of_date, :period, :period_start, :period_end. */
@@ -101,11 +121,12 @@ export function parseReconSource(source: unknown, side: string): ReconSource {
 /**
  * The declared parameters plus the built-ins the SQL uses and does not declare: :as_of_date (date), :period
  * (text), :period_start and :period_end (dates: the period's bounds when given, else a yyyy-mm period's month).
+ * A plug-in's query language is its own (no dialect): it gets every built-in that has a value.
  */
 function paramsFor(
   name: string,
-  sql: string,
-  dialect: 'postgres' | 'mysql',
+  sql: string | undefined,
+  dialect: 'postgres' | 'mysql' | undefined,
   declared: Record<string, ParamSpec> | undefined,
   ctx: SourceContext,
 ): Record<string, ParamSpec> {
@@ -118,33 +139,11 @@ function paramsFor(
     period_start: bounds && { type: 'date', value: bounds.start },
     period_end: bounds && { type: 'date', value: bounds.end },
   };
-  for (const t of scanNamedParams(name, sql, dialect)) {
-    if (out[t.name] !== undefined) continue;
-    const b = builtins[t.name];
-    if (b) out[t.name] = b;
-  }
+  // A whole table (no SQL) binds nothing.
+  const used = dialect ? (sql === undefined ? [] : scanNamedParams(name, sql, dialect).map((t) => t.name)) : undefined;
+  for (const [param, b] of Object.entries(builtins))
+    if (b && out[param] === undefined && (used === undefined || used.includes(param))) out[param] = b;
   return out;
-}
-
-async function* rowsToBatches(rows: AsyncIterable<SourceRow>, size = 5000): AsyncGenerator<RawRecord[]> {
-  let batch: RawRecord[] = [];
-  for await (const r of rows) {
-    batch.push({ line: r.line, values: r.record });
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length) yield batch;
-}
-
-async function* numbered(batches: AsyncIterable<Record<string, string | null>[]>): AsyncGenerator<RawRecord[]> {
-  let row = 0;
-  for await (const b of batches) {
-    const out = new Array<RawRecord>(b.length);
-    for (let i = 0; i < b.length; i++) out[i] = { line: ++row, values: b[i] };
-    yield out;
-  }
 }
 
 const PATH_PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.]*)\}/g;
@@ -179,58 +178,85 @@ export function sourceFilePath(
   return isAbsolute(rendered) || !ctx.filesDir ? rendered : join(ctx.filesDir, rendered);
 }
 
+/** A connector's batches as a generator (the stall timeout and the consumers stop it with `return()`). */
+async function* delegate(batches: AsyncIterable<RawRecord[]>): AsyncGenerator<RawRecord[]> {
+  yield* batches;
+}
+
+/** Whether the source is a CSV file finflow's own connector reads (the DuckDB plane reads such sources itself). */
+export function isCsvSource(source: ReconSource): source is z.infer<typeof csvSource> {
+  return source.connector === 'csv' && 'path' in source;
+}
+
+/** Fields of a source that say what to read and how long to wait; the rest are the connector's options. */
+const NOT_OPTIONS = new Set([
+  'connector',
+  'system',
+  'sql',
+  'query',
+  'table',
+  'path',
+  'params',
+  'retry_window',
+  'stall_timeout',
+]);
+
+/** Whether a finflow connector reads the source (it can then be read in a worker thread, extract-runner.ts). */
+export function isBuiltinSource(source: ReconSource): boolean {
+  return RESERVED_ENGINES.includes(source.connector);
+}
+
+/** The engine of the connector a definition's `connector` names for a system of the given engine. */
+function engineWanted(connector: string, systemEngine: string): string {
+  if (connector === 'sql') return systemEngine;
+  if (connector === 'mariadb') return 'mysql';
+  return connector;
+}
+
+/**
+ * Opens a source through its connector (contracts/connector.ts): the built-in one of its engine, or the one the
+ * worker was given for it (`ctx.connectors`). A system's engine is the worker's (FINFLOW_SYSTEMS): the definition
+ * names the system, and `connector: sql` reads it with whatever its engine is.
+ */
 export function openSource(source: ReconSource, ctx: SourceContext): OpenedSource {
-  const file = (p: string) => sourceFilePath(p, ctx);
-  switch (source.connector) {
-    case 'postgres':
-    case 'mysql':
-    case 'mariadb':
-    case 'sql': {
-      let engine: 'postgres' | 'mysql';
-      try {
-        engine = ctx.systems.engine(source.system);
-      } catch (err) {
-        throw invalid((err as Error).message);
-      }
-      const wanted = source.connector === 'sql' ? engine : source.connector === 'postgres' ? 'postgres' : 'mysql';
-      if (wanted !== engine)
-        throw invalid(
-          `source ${source.connector}:${source.system}: the worker knows ${source.system} as a ${engine} system`,
-        );
-      const name = `${engine}:${source.system}`;
-      if ((source.sql === undefined) === (source.table === undefined))
-        throw invalid(`source ${name}: give either sql or table`);
-      const quoteId = (s: string) =>
-        s
-          .split('.')
-          .map((p) => (engine === 'mysql' ? `\`${p}\`` : `"${p}"`))
-          .join('.');
-      const sql = source.sql ?? `SELECT * FROM ${quoteId(source.table as string)}`;
-      const query: DbQuery = { source: name, sql, params: paramsFor(name, sql, engine, source.params, ctx) };
-      const batches =
-        engine === 'postgres'
-          ? postgresBatches(ctx.systems.postgres(source.system), query, { mode: source.mode, batchSize: 5000 })
-          : mysqlBatches(ctx.systems.mysql(source.system), query, { batchSize: 5000 });
-      return { name, batches: numbered(batches) };
+  const src = source as ReconSource & Record<string, unknown>;
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(src)) if (!NOT_OPTIONS.has(k) && v !== undefined) options[k] = v;
+  let target: ConnectorTarget;
+  let name: string;
+  let request: Omit<ConnectorRequest, 'source' | 'params'>;
+  let params: ConnectorRequest['params'];
+  if (typeof src.system === 'string') {
+    const system = src.system;
+    let engine: string;
+    try {
+      engine = ctx.systems.engineName?.(system) ?? ctx.systems.engine(system);
+    } catch (err) {
+      throw invalid((err as Error).message);
     }
-    case 'csv': {
-      const path = file(source.path);
-      const { connector: _c, path: _p, ...options } = source;
-      return { name: basename(path), batches: rowsToBatches(readCsv(path, options)) };
-    }
-    case 'xlsx': {
-      const path = file(source.path);
-      const { connector: _c, path: _p, ...options } = source;
-      return { name: basename(path), batches: rowsToBatches(readXlsx(path, options)) };
-    }
-    default: {
-      const st = source as z.infer<typeof statementSource>;
-      const path = file(st.path);
-      const format = st.connector === 'statement' ? undefined : (st.connector as StatementFormat);
-      async function* files() {
-        yield await parseStatementFile(path, format, { encoding: st.encoding });
-      }
-      return { name: basename(path), batches: rowsToBatches(statementEntryRows(files())) };
-    }
+    const wanted = engineWanted(src.connector, engine);
+    if (wanted !== engine)
+      throw invalid(`source ${src.connector}:${system}: the worker knows ${system} as a ${engine} system`);
+    name = `${engine}:${system}`;
+    const sql = (src.sql ?? src.query) as string | undefined;
+    if ((sql === undefined) === (src.table === undefined)) throw invalid(`source ${name}: give either sql or table`);
+    const dialect = engine === 'postgres' || engine === 'mysql' ? engine : undefined;
+    const url = dialect ? undefined : ctx.systems.urlOf?.(system);
+    target = { engine, system, ...(url ? { url } : {}) };
+    params = paramsFor(name, sql, dialect, src.params as Record<string, ParamSpec> | undefined, ctx);
+    request = { ...(sql !== undefined ? { query: sql } : { table: src.table as string }), options, batchSize: 5000 };
+  } else {
+    const path = sourceFilePath(src.path as string, ctx);
+    name = basename(path);
+    target = { engine: src.connector };
+    params = paramsFor(name, undefined, undefined, src.params as Record<string, ParamSpec> | undefined, ctx);
+    request = { path, options, batchSize: 5000 };
   }
+  const factory = builtinConnector(target.engine, ctx.systems) ?? ctx.connectors?.get(target.engine);
+  if (!factory)
+    throw invalid(
+      `source ${name}: this worker has no connector for engine "${target.engine}": give the worker one with ` +
+        `new ConnectorRegistry().registerConnector('${target.engine}', factory) and startWorker({ connectors })`,
+    );
+  return { name, batches: delegate(factory(target).open({ ...request, source: name, params })) };
 }

@@ -82,7 +82,9 @@ export async function validateSubsystemsWith(
     if (c.table !== undefined && c.sql !== undefined)
       throw ApplicationFailure.nonRetryable(`check of ${c.system}: give table or sql, not both`, 'InvalidConfig');
   }
-  const named = config.systems ?? (checks.length === 0 ? systems.names() : []);
+  // By default the systems finflow reads itself: a plug-in connector's system has no count to answer with.
+  const own = (n: string) => ['postgres', 'mysql'].includes(systems.engineName?.(n) ?? 'postgres');
+  const named = config.systems ?? (checks.length === 0 ? systems.names().filter(own) : []);
   for (const s of named) if (!checks.some((c) => c.system === s)) checks.push({ system: s });
   if (checks.length === 0)
     throw ApplicationFailure.nonRetryable(

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ReconciliationDefinition, Side } from '../../../domain/recon';
 import type { DatasetCipher } from '../../security/envelope';
 import type { ExtractReconSideInput, ExtractedSide } from '../extract';
-import { parseReconSource, sourceFilePath } from '../sources';
+import { isCsvSource, parseReconSource, sourceFilePath } from '../sources';
 import { readBuckets, runDirName } from '../spill';
 import { DuckDbFallback, type CsvSideSource } from './engine';
 import {
@@ -97,7 +97,7 @@ function csvSource(
   filesDir: string | undefined,
 ): CsvSideSource {
   const src = parseReconSource(input.source ?? def[input.side].source, input.side);
-  if (src.connector !== 'csv') throw new DuckDbFallback(`side ${input.side} reads ${src.connector}, not a CSV file`);
+  if (!isCsvSource(src)) throw new DuckDbFallback(`side ${input.side} reads ${src.connector}, not a CSV file`);
   // Rendered for the run as today's path renders it ({period}, {as_of_date}, ...), under the files directory.
   const path = sourceFilePath(src.path, {
     filesDir,

@@ -12,8 +12,9 @@ import {
   type ReconciliationDefinition,
   type Side,
 } from '../../../domain/recon';
+import type { ConnectorLookup } from '../../../contracts/connector';
 import type { SystemRegistry } from '../../systems';
-import { openSource, parseReconSource } from '../sources';
+import { isCsvSource, openSource, parseReconSource } from '../sources';
 import { DuckDbFallback, reconcileCsvOnDuckDb, type CsvSideSource, type DuckDbPlaneStats } from './engine';
 
 export { DuckDbFallback, reconcileCsvOnDuckDb, type CsvSideSource, type DuckDbPlaneStats } from './engine';
@@ -33,6 +34,8 @@ export interface ReconcileFilesContext {
   filesDir?: string;
   /** Database sources' systems (only today's path reads databases). */
   systems?: SystemRegistry;
+  /** Plug-in connectors by engine name (only today's path reads through them). */
+  connectors?: ConnectorLookup;
   asOf: string;
   period?: string;
   /** Default: reconEngineFromEnv(). */
@@ -62,6 +65,7 @@ export async function reconcileOnTypeScript(
   const side = async (s: Side): Promise<NormalisedRecord[]> => {
     const opened = openSource(parseReconSource(def[s].source, s), {
       systems: ctx.systems ?? noSystems,
+      connectors: ctx.connectors,
       filesDir: ctx.filesDir,
       asOf: ctx.asOf,
       period: ctx.period,
@@ -77,7 +81,7 @@ export async function reconcileOnTypeScript(
 
 function csvSide(def: ReconciliationDefinition, s: Side, filesDir: string | undefined): CsvSideSource {
   const src = parseReconSource(def[s].source, s);
-  if (src.connector !== 'csv') throw new DuckDbFallback(`side ${s} reads ${src.connector}, not a CSV file`);
+  if (!isCsvSource(src)) throw new DuckDbFallback(`side ${s} reads ${src.connector}, not a CSV file`);
   const path = isAbsolute(src.path) || !filesDir ? src.path : join(filesDir, src.path);
   return {
     path,
