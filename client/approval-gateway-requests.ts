@@ -58,6 +58,20 @@ export const ExceptionActionRequest = z.strictObject({
   filter: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** The preparer's certification that a reconciliation is complete (POST /certifications). */
+export const CertificationRequest = z.strictObject({
+  workflowId: Id,
+  /** The reconciliation task's id (or its reconciliation id). */
+  task: Id,
+  reconId: Id,
+  runId: z.string().min(1).max(1024),
+  /** What is certified, e.g. "all exceptions explained; reconciliation complete". */
+  text: z.string().trim().min(1).max(4096),
+  /** The count and per-currency totals of the run's exceptions the preparer saw: refused if they no longer add up. */
+  count: z.int().min(0),
+  totals: z.array(z.strictObject({ currency: z.string().nullable(), total: z.string() })),
+});
+
 export const AttachmentQuery = z.strictObject({ kind: z.string().min(1).max(64), name: z.string().min(1).max(255) });
 
 export const NotificationsQuery = z.strictObject({

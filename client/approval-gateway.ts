@@ -14,6 +14,9 @@
 //   POST /exception-actions { workflowId, task, reconId, runId, action, itemIds, count, totals, filter? }   the
 //                        caller works a reconciliation's exceptions (explain, resolve, reopen, carry_forward); signed
 //                        as the caller, sent to the close (submitExceptionAction update): 200 accepted, 409 refused
+//   POST /certifications { workflowId, task, reconId, runId, text, count, totals }   the caller, the reconciliation's
+//                        preparer, certifies it complete; signed as the caller and sent like an exception action:
+//                        200 accepted, 409 refused
 //   POST /attachments    ?kind=screenshot&name=portal.png, body the file (application/octet-stream)   an evidence file,
 //                        stored by its SHA-256 (FINFLOW_ATTACHMENTS_DIR); 201 { kind, ref, sha256, ... }: put that in
 //                        a decision's `evidence`; 400 refused (type, content, size), 413 over the limit, 503 no store
@@ -29,7 +32,7 @@ import { AttachmentError, type AttachmentStore } from '../activities/approval/at
 import { APPROVAL_AUDIENCE, GATEWAY_ISSUER } from '../activities/approval/keys';
 import type { ApprovalOutbox } from '../activities/approval/outbox';
 import { signResubmission } from '../activities/approval/resubmission';
-import { signExceptionAction } from '../activities/approval/exception-action-token';
+import { signExceptionAction, type ExceptionActionClaimsInput } from '../activities/approval/exception-action-token';
 import { signTaskAction } from '../activities/approval/task-action-token';
 import {
   signApprovalDecision,
@@ -51,6 +54,7 @@ import { sendApprovalUpdate } from './approval-decision';
 import {
   ApprovalRequest,
   AttachmentQuery,
+  CertificationRequest,
   ExceptionActionRequest,
   NotificationsQuery,
   ResubmissionRequest,
@@ -258,6 +262,41 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
     }
   });
 
+  /** Signs an exception action (or certification) as the caller and sends it to the close: 200 / 409 / 400. */
+  async function sendExceptionAction(
+    reply: FastifyReply,
+    workflowId: string,
+    task: string,
+    claims: Omit<ExceptionActionClaimsInput, 'workflowId' | 'exceptionAction'>,
+    action: Record<string, unknown>,
+  ) {
+    let token: string;
+    let nonce: string;
+    try {
+      ({ token, nonce } = await signExceptionAction(
+        { workflowId, ...claims, exceptionAction: action },
+        deps.signingKey,
+        {
+          issuer,
+          audience,
+          now: now(),
+          ttlSeconds: deps.ttlSeconds,
+        },
+      ));
+    } catch (err) {
+      throw new HttpError(400, { error: 'invalid_request', message: (err as Error).message });
+    }
+    let answer;
+    try {
+      answer = await submitExceptionAction(deps.client, workflowId, { task, token });
+    } catch (err) {
+      if (err instanceof ExceptionActionRequestError)
+        throw new HttpError(400, { error: 'invalid_request', message: err.message });
+      throw err;
+    }
+    return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce });
+  }
+
   // A person's action on a reconciliation's exceptions, signed as the caller: the close verifies it, checks the
   // caller holds the reconciliation's owner role, applies it to every item or none, and journals it.
   app.post('/exception-actions', async (req, reply) => {
@@ -266,26 +305,23 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
       const parsed = ExceptionActionRequest.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
       const { workflowId, task, action, ...rest } = parsed.data;
-      let token: string;
-      let nonce: string;
-      try {
-        ({ token, nonce } = await signExceptionAction(
-          { workflowId, ...rest, by: caller.userId, exceptionAction: action },
-          deps.signingKey,
-          { issuer, audience, now: now(), ttlSeconds: deps.ttlSeconds },
-        ));
-      } catch (err) {
-        throw new HttpError(400, { error: 'invalid_request', message: (err as Error).message });
-      }
-      let answer;
-      try {
-        answer = await submitExceptionAction(deps.client, workflowId, { task, token });
-      } catch (err) {
-        if (err instanceof ExceptionActionRequestError)
-          throw new HttpError(400, { error: 'invalid_request', message: err.message });
-        throw err;
-      }
-      return reply.code(answer.accepted ? 200 : 409).send({ ...answer, nonce });
+      return await sendExceptionAction(reply, workflowId, task, { ...rest, by: caller.userId }, action);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  // The preparer's certification that a reconciliation is complete: an exception action naming no items (the run's
+  // count and totals instead), signed as the caller and sent the same way, so the close verifies, records and
+  // journals it like the others (domain/exceptions/certification.ts).
+  app.post('/certifications', async (req, reply) => {
+    try {
+      const caller = await authenticate(req);
+      const parsed = CertificationRequest.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, { error: 'invalid_request', message: issues(parsed.error) });
+      const { workflowId, task, text, ...rest } = parsed.data;
+      const action = { action: 'certify', text };
+      return await sendExceptionAction(reply, workflowId, task, { ...rest, itemIds: [], by: caller.userId }, action);
     } catch (err) {
       return fail(reply, err);
     }

@@ -1,12 +1,14 @@
 // Signed exception actions (issue 15): a person's explain, resolve, reopen or carry-forward of a reconciliation's
-// exceptions, signed like an approval decision (the approval gateway, or `finflow exceptions ... --signing-key`)
-// through signing.ts's one JWT path. The token carries the whole action: the close and reconciliation, the run, the
+// exceptions, or the preparer's certification of the whole run (domain/exceptions/certification.ts), signed like an
+// approval decision (the approval gateway, or `finflow exceptions ... --signing-key`) through signing.ts's one JWT
+// path. The token carries the whole action: the close and reconciliation, the run, the
 // items, the count and per-currency totals the person saw (the echo of a bulk selection), and the filter that chose
 // them, so the store applies what was signed and nothing else.
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { ExceptionAction } from '../../domain/exceptions/lifecycle';
 import { parseAnyExceptionAction, type SuggestionAction } from '../../domain/exceptions/suggestions';
+import { isCertifyAction, parseCertifyAction, type CertifyAction } from '../../domain/exceptions/certification';
 import type { ExceptionFilter } from '../../domain/exceptions/filter';
 import {
   issuesText,
@@ -33,21 +35,33 @@ export const ExceptionActionClaimsSchema = z
     by: text(256),
     /** The action (checked against the lifecycle's rules on verification). */
     exceptionAction: z.record(z.string(), z.unknown()),
-    itemIds: z.array(text(512)).min(1).max(100_000),
-    count: z.int().min(1),
+    /** The items acted on; none for a certification (it speaks for the whole run). */
+    itemIds: z.array(text(512)).max(100_000),
+    /** The number of itemIds; for a certification, of the run's exceptions the preparer saw. */
+    count: z.int().min(0),
     totals: z.array(total),
     filter: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
-  .refine((c) => c.count === c.itemIds.length, { message: 'count must be the number of itemIds' });
+  .refine((c) => isCertifyAction(c.exceptionAction) || c.itemIds.length > 0, {
+    message: 'itemIds: an action names at least one exception',
+    path: ['itemIds'],
+  })
+  .refine((c) => isCertifyAction(c.exceptionAction) || c.count === c.itemIds.length, {
+    message: 'count must be the number of itemIds',
+  })
+  .refine((c) => !isCertifyAction(c.exceptionAction) || (c.itemIds.length === 0 && c.filter === undefined), {
+    message: "a certification names no itemIds and no filter: its count and totals are the whole run's",
+    path: ['itemIds'],
+  });
 export type ExceptionActionClaimsInput = z.input<typeof ExceptionActionClaimsSchema>;
 
 export interface SignedExceptionAction {
   reconId: string;
   runId: string;
   by: string;
-  /** A lifecycle action, or a decision on a suggested match (confirm, reject). */
-  action: ExceptionAction | SuggestionAction;
+  /** A lifecycle action, a decision on a suggested match (confirm, reject), or the preparer's certification. */
+  action: ExceptionAction | SuggestionAction | CertifyAction;
   itemIds: string[];
   count: number;
   totals: { currency: string | null; total: string }[];
@@ -88,12 +102,14 @@ export async function verifyExceptionActionToken(
   );
   if (!checked.ok) return checked;
   const fail = personTokenFailure(checked.claims.by);
-  let action: ExceptionAction | SuggestionAction;
+  let action: ExceptionAction | SuggestionAction | CertifyAction;
   try {
-    action = parseAnyExceptionAction(checked.claims.exceptionAction, {
-      where: 'exceptionAction',
-      ...(options.reasonCodes ? { reasonCodes: options.reasonCodes } : {}),
-    });
+    action = isCertifyAction(checked.claims.exceptionAction)
+      ? parseCertifyAction(checked.claims.exceptionAction, 'exceptionAction')
+      : parseAnyExceptionAction(checked.claims.exceptionAction, {
+          where: 'exceptionAction',
+          ...(options.reasonCodes ? { reasonCodes: options.reasonCodes } : {}),
+        });
   } catch (err) {
     return fail('invalid_claims', (err as Error).message);
   }

@@ -9,6 +9,8 @@ import { AuditLedger } from '../audit-ledger/ledger';
 import { defaultResultStore, envelopeSealer, type ReconActivityConfig } from '../recon';
 import { createExceptionActionStore, type ExceptionActionStore } from '../result-store/exception-actions';
 import { createSuggestionStore, type SuggestionStore } from '../result-store/suggestions';
+import { createCertificationStore, type CertificationStore } from '../result-store/certification';
+import type { CertificationStatus } from '../../domain/exceptions/certification';
 import { unexplainedMaterialOfRun } from '../result-store/unexplained-material';
 import type { SystemRegistry } from '../systems';
 import { applySignedExceptionAction, type ExceptionActionOutcome, type ExceptionActionTarget } from './signed-action';
@@ -52,7 +54,19 @@ export function suggestionStoreOf(deps: Pick<ExceptionActivityDeps, 'systems' | 
 }
 
 export function createExceptionActivities(deps: ExceptionActivityDeps) {
-  let opened: Promise<{ store: ExceptionActionStore; suggestions: SuggestionStore; ledger?: AuditLedger }> | undefined;
+  let opened:
+    | Promise<{
+        store: ExceptionActionStore;
+        suggestions: SuggestionStore;
+        certifications: CertificationStore;
+        ledger?: AuditLedger;
+      }>
+    | undefined;
+  const certificationStore = () =>
+    createCertificationStore({
+      pool: deps.systems.postgres('results'),
+      ...(deps.recon?.envelope ? { sealerFor: envelopeSealer(deps.recon.envelope) } : {}),
+    });
   const open = () => {
     opened ??= (async () => {
       await (deps.recon?.resultStore ?? defaultResultStore(deps)).migrate();
@@ -64,7 +78,12 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
         pool.on('error', () => undefined);
         ledger = await AuditLedger.open({ pool });
       }
-      return { store, suggestions: suggestionStoreOf(deps), ...(ledger ? { ledger } : {}) };
+      return {
+        store,
+        suggestions: suggestionStoreOf(deps),
+        certifications: certificationStore(),
+        ...(ledger ? { ledger } : {}),
+      };
     })();
     opened.catch(() => {
       opened = undefined;
@@ -88,6 +107,20 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
       return out;
     },
 
+    /**
+     * Certification before a reconciliation's approval (checkpoints with `certification_required`): per run,
+     * whether its preparer's latest certification stands. A read, like unexplainedMaterial.
+     */
+    async certificationsOf(input: {
+      reconciliations: { reconId: string; runId: string }[];
+    }): Promise<{ reconId: string; status: CertificationStatus }[]> {
+      const certifications = certificationStore();
+      const out: { reconId: string; status: CertificationStatus }[] = [];
+      for (const r of input.reconciliations)
+        out.push({ reconId: r.reconId, status: await certifications.status(r.runId) });
+      return out;
+    },
+
     async applyExceptionAction(input: ApplyExceptionActionInput): Promise<ExceptionActionOutcome> {
       const keys = deps.approval?.keys;
       const userKeys = deps.approval?.userKeys;
@@ -96,11 +129,12 @@ export function createExceptionActivities(deps: ExceptionActivityDeps) {
           'exception actions are signed, and this worker has no key set to verify them (FINFLOW_APPROVAL_JWKS_FILE or FINFLOW_USER_KEYS_FILE)',
           'ExceptionActionsNotConfigured',
         );
-      const { store, suggestions, ledger } = await open();
+      const { store, suggestions, certifications, ledger } = await open();
       return applySignedExceptionAction(
         {
           store,
           suggestions,
+          certifications,
           ...(ledger ? { ledger } : {}),
           ...(keys ? { keys } : {}),
           ...(userKeys ? { userKeys } : {}),

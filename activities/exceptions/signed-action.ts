@@ -13,11 +13,14 @@ import { personTokenFailure } from '../approval/person-token';
 import { verifyWithPersonKeys, type UserKeySource } from '../approval/user-keys';
 import type { ExceptionActionStore } from '../result-store/exception-actions';
 import type { SuggestionStore } from '../result-store/suggestions';
+import type { CertificationStore } from '../result-store/certification';
 
 export interface ExceptionActionServiceDeps {
   store: ExceptionActionStore;
   /** Where confirm and reject of suggested matches are applied (refused when absent). */
   suggestions?: SuggestionStore;
+  /** Where the preparer's certification of a run is recorded (refused when absent). */
+  certifications?: CertificationStore;
   ledger?: AuditLedger;
   /** Public keys whose tokens count (FINFLOW_APPROVAL_JWKS_FILE). */
   keys?: JSONWebKeySet;
@@ -178,6 +181,13 @@ export async function applySignedExceptionAction(
           'ExceptionActionsNotConfigured',
         );
       done = await deps.suggestions.decide({ ...common, action: a.action });
+    } else if (a.action.action === 'certify') {
+      if (!deps.certifications)
+        throw ApplicationFailure.nonRetryable(
+          'this worker cannot record certifications (no certification store)',
+          'ExceptionActionsNotConfigured',
+        );
+      done = await deps.certifications.certify({ ...common, action: a.action });
     } else done = await deps.store.apply({ ...common, action: a.action, ...(a.filter ? { filter: a.filter } : {}) });
     const ledgerSeq = await ledger(a.by, true, { ...summary, seq: done.seq }, a.proof.nonce);
     return {

@@ -1,5 +1,5 @@
 // `finflow exceptions list|ageing|show|explain|resolve|reopen|carry-forward` (and suggestions|confirm|reject,
-// exception-suggestions.ts): the people who own a reconciliation work its
+// exception-suggestions.ts; certify, exception-certify.ts): the people who own a reconciliation work its
 // exceptions (issue 15). Reading needs the result store (DATABASE_URL, and the keys when its runs are sealed).
 // Acting is signed with the person's key (--signing-key, as `finflow task complete`) and sent to the close as the
 // `submitExceptionAction` update: the close's worker verifies it against the key set it trusts, takes the signer's
@@ -35,6 +35,7 @@ import {
   withListOptions,
 } from './exceptions-options';
 import { registerSuggestionCommands } from './exception-suggestions';
+import { registerCertifyCommand } from './exception-certify';
 
 export { targetOf, type ExceptionsCliDeps, type OpenedStores } from './exceptions-context';
 
@@ -121,9 +122,10 @@ export function registerExceptionCommands(program: Command, out: Out, deps: Exce
   const ex = program
     .command('exceptions')
     .description(
-      "work a reconciliation's exceptions: list, show, explain, resolve, reopen, carry forward, decide suggestions (signed)",
+      "work a reconciliation's exceptions: list, show, explain, resolve, reopen, carry forward, decide suggestions, certify (signed)",
     );
   registerSuggestionCommands(ex, out, { env, now, withStores, send, formatOutcome });
+  registerCertifyCommand(ex, out, { env, now, withStores, send, formatOutcome });
 
   withListOptions(
     ex

@@ -42,6 +42,8 @@ export interface CheckpointOptions {
   materialityThreshold?: Limit;
   /** A reconciliation checkpoint refuses approvals while exceptions above this amount are unexplained. */
   exceptionMateriality?: Limit;
+  /** A reconciliation checkpoint refuses approvals until each reconciliation's preparer certified it (signed). */
+  certificationRequired?: boolean;
 }
 
 export interface DelegationOptions {
@@ -74,6 +76,7 @@ export function checkpointOf(id: string, o: CheckpointOptions): Checkpoint {
     ...(o.resolutionRequired !== undefined ? { resolution_required: o.resolutionRequired } : {}),
     ...(o.materialityThreshold !== undefined ? { materiality_threshold: o.materialityThreshold } : {}),
     ...(o.exceptionMateriality !== undefined ? { exception_materiality: o.exceptionMateriality } : {}),
+    ...(o.certificationRequired !== undefined ? { certification_required: o.certificationRequired } : {}),
   };
   return out as Checkpoint;
 }
@@ -91,6 +94,7 @@ export const POLICY_FIELD_NAMES: Record<string, string> = {
   resolution_required: 'resolutionRequired',
   materiality_threshold: 'materialityThreshold',
   exception_materiality: 'exceptionMateriality',
+  certification_required: 'certificationRequired',
   from_date: 'fromDate',
   to_date: 'toDate',
 };

@@ -3,9 +3,13 @@
 // - segregation of duties: whoever explained or resolved exceptions of a reconciliation the checkpoint approves
 //   may not approve it, neither in their own name nor as the one a delegate signs for;
 // - certification: while exceptions above the checkpoint's `exception_materiality` remain unexplained on those
-//   reconciliations, no approval counts; the refusal says how many, their total and which.
+//   reconciliations, no approval counts; the refusal says how many, their total and which. A checkpoint with
+//   `certification_required` also waits for each reconciliation's preparer to certify it complete (signed; a later
+//   action on its exceptions supersedes the certification, domain/exceptions/certification.ts), and whoever
+//   certified it may not approve it either.
 // A refusal here is recorded exactly as evaluateDecision records its own (audit entry, nonce burnt). Pure: who
 // worked what and the materiality results come from the caller (the close's journal and the result store).
+import { certificationMissing, type CertificationStatus } from '../exceptions/certification';
 import { certificationRefusal, segregationRefusal, type ExceptionActionName } from '../exceptions/lifecycle';
 import type { MaterialityResult } from '../exceptions/materiality';
 import type { DecisionAttempt } from './decision';
@@ -13,7 +17,8 @@ import { currentRound, type CheckpointState, type DecisionResult, type RefusalCo
 
 export interface ExceptionWork {
   by: string;
-  action: ExceptionActionName;
+  /** `certify`: the preparer's certification of the whole reconciliation. */
+  action: ExceptionActionName | 'certify';
   /** What was worked: the reconciliation id when the journal names no items. */
   itemIds: readonly string[];
 }
@@ -24,6 +29,8 @@ export interface GateReconciliation {
   pending?: string;
   /** Its unexplained exceptions above the checkpoint's materiality (absent when certification is not asked). */
   material?: MaterialityResult;
+  /** Whether its preparer's certification stands (absent when the checkpoint does not require one). */
+  certified?: CertificationStatus;
 }
 
 export interface ExceptionGateInput {
@@ -37,7 +44,7 @@ export interface ExceptionGateInput {
 }
 
 export interface GateRefusal {
-  reason: Extract<RefusalCode, 'explainer_approval' | 'exceptions_unexplained'>;
+  reason: Extract<RefusalCode, 'explainer_approval' | 'exceptions_unexplained' | 'not_certified'>;
   message: string;
 }
 
@@ -45,7 +52,18 @@ export interface GateRefusal {
 export function exceptionGateRefusal(input: ExceptionGateInput): GateRefusal | undefined {
   for (const signer of new Set(input.signers))
     for (const r of input.worked) {
-      const refusal = segregationRefusal(signer, r.work);
+      const certified = r.work.filter((w) => w.by === signer && w.action === 'certify');
+      if (certified.length)
+        return {
+          reason: 'explainer_approval',
+          message:
+            `${signer} certified reconciliation ${r.reconId} (${certified.flatMap((w) => w.itemIds).join(', ')}) ` +
+            'and may not approve it (segregation of duties)',
+        };
+      const refusal = segregationRefusal(
+        signer,
+        r.work.filter((w): w is ExceptionWork & { action: ExceptionActionName } => w.action !== 'certify'),
+      );
       if (refusal)
         return {
           reason: 'explainer_approval',
@@ -55,6 +73,7 @@ export function exceptionGateRefusal(input: ExceptionGateInput): GateRefusal | u
   if (!input.certification) return undefined;
   const parts: string[] = [];
   let count = 0;
+  let uncertified = 0;
   for (const r of input.certification) {
     if (r.pending !== undefined) {
       parts.push(`reconciliation ${r.reconId} has no exceptions to certify yet (${r.pending})`);
@@ -65,12 +84,20 @@ export function exceptionGateRefusal(input: ExceptionGateInput): GateRefusal | u
       count += (r.material as MaterialityResult).count;
       parts.push(refusal);
     }
+    const missing = r.certified ? certificationMissing(r.reconId, r.certified) : undefined;
+    if (missing) {
+      uncertified += 1;
+      parts.push(missing);
+    }
   }
   if (!parts.length) return undefined;
   const head = count
     ? `checkpoint ${input.checkpointId} refuses approval: ${count} unexplained exception(s) above materiality remain`
-    : `checkpoint ${input.checkpointId} refuses approval`;
-  return { reason: 'exceptions_unexplained', message: `${head}; ${parts.join('; ')}` };
+    : uncertified
+      ? `checkpoint ${input.checkpointId} refuses approval: ${uncertified} reconciliation(s) not certified by their preparer`
+      : `checkpoint ${input.checkpointId} refuses approval`;
+  const reason = !count && uncertified === parts.length ? 'not_certified' : 'exceptions_unexplained';
+  return { reason, message: `${head}; ${parts.join('; ')}` };
 }
 
 /**

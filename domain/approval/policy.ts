@@ -108,6 +108,11 @@ export const CheckpointSchema = z.strictObject({
    * unexplained exceptions whose amount is above this (strictly; "0" means every non-zero one).
    */
   exception_materiality: NonNegativeDecimal.optional(),
+  /**
+   * A reconciliation checkpoint whose approvals wait for each reconciliation's preparer to certify it complete
+   * (signed, `finflow exceptions certify`); the certifier may not approve it (domain/approval/exception-gate.ts).
+   */
+  certification_required: z.boolean().optional(),
 });
 
 export const DelegationSchema = z.strictObject({

@@ -45,7 +45,9 @@ export type RefusalCode =
   | 'comments_missing'
   // exception-gate.ts: the approver explained or resolved the reconciliation's exceptions; material ones unexplained.
   | 'explainer_approval'
-  | 'exceptions_unexplained';
+  | 'exceptions_unexplained'
+  // exception-gate.ts: the checkpoint requires the preparer's certification, and it is missing or superseded.
+  | 'not_certified';
 
 export interface ChainLevel {
   level: number;

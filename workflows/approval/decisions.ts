@@ -170,7 +170,7 @@ export function createDecisions(host: CheckpointHost): {
     if (!dry.accepted) return undefined;
     const signers = [attempt.approverId, ...(dry.signature.onBehalfOf ? [dry.signature.onBehalfOf] : [])];
     const cp = findCheckpoint(inst.policy, checkpointId);
-    return exceptionGate(checkpointId, source, cp?.exception_materiality, signers);
+    return exceptionGate(checkpointId, source, cp?.exception_materiality, signers, cp?.certification_required);
   }
 
   function judge(checkpointId: string, attempt: DecisionAttempt, gated?: GateRefusal): ApprovalAnswer {

@@ -1,6 +1,7 @@
 // What a reconciliation's approval checkpoint asks of the people's work on its exceptions before an approval counts
-// (issue 15; the rules are domain/approval/exception-gate.ts): the approver did not explain or resolve any of them
-// (segregation of duties), and, when the checkpoint sets `exception_materiality`, none above it is unexplained.
+// (issue 15; the rules are domain/approval/exception-gate.ts): the approver did not explain, resolve or certify any
+// of them (segregation of duties); when the checkpoint sets `exception_materiality`, none above it is unexplained;
+// when it sets `certification_required`, each reconciliation's preparer certified it complete (signed, standing).
 //
 // Where it is judged: in the decision's handler, after the token is verified and before the checkpoint's rules
 // take the decision, not in the update's validator. A validator's refusal leaves no trace in history and could
@@ -25,6 +26,8 @@ import { causeMessage } from './instance';
 
 /** patched() id: approvals of reconciliation checkpoints are judged against the work on their exceptions. */
 export const EXCEPTION_GATE_PATCH = 'approval-exception-gate';
+/** patched() id: a checkpoint with `certification_required` waits for the preparers' signed certification. */
+export const CERTIFICATION_GATE_PATCH = 'approval-certification-gate';
 
 /** What the hosting workflow knows of the reconciliations a checkpoint approves. */
 export interface ExceptionGateSource {
@@ -56,19 +59,24 @@ export async function exceptionGate(
   source: ExceptionGateSource,
   materiality: string | undefined,
   signers: string[],
+  certificationRequired?: boolean,
 ): Promise<GateRefusal | undefined> {
   if (!source.reconciliations.length || !patched(EXCEPTION_GATE_PATCH)) return undefined;
   const worked = source.reconciliations.map((r) => ({ reconId: r.reconId, work: r.work }));
   const first = exceptionGateRefusal({ checkpointId, signers, worked });
-  if (first || materiality === undefined) return first;
+  // Histories recorded before the certification gate replay as they were: the marker is written only here.
+  const certify = !first && certificationRequired === true && patched(CERTIFICATION_GATE_PATCH);
+  if (first || (materiality === undefined && !certify)) return first;
   const certification: GateReconciliation[] = source.reconciliations.map((r) =>
     r.runId ? { reconId: r.reconId } : { reconId: r.reconId, pending: `its task is ${r.state}` },
   );
   const runs = source.reconciliations.flatMap((r) => (r.runId ? [{ reconId: r.reconId, runId: r.runId }] : []));
   if (runs.length) {
-    let read: Awaited<ReturnType<ExceptionActivities['unexplainedMaterial']>>;
+    let read: Awaited<ReturnType<ExceptionActivities['unexplainedMaterial']>> = [];
+    let certified: Awaited<ReturnType<ExceptionActivities['certificationsOf']>> = [];
     try {
-      read = await store.unexplainedMaterial({ reconciliations: runs, materiality });
+      if (materiality !== undefined) read = await store.unexplainedMaterial({ reconciliations: runs, materiality });
+      if (certify) certified = await store.certificationsOf({ reconciliations: runs });
     } catch (err) {
       return {
         reason: 'exceptions_unexplained',
@@ -78,6 +86,8 @@ export async function exceptionGate(
     for (const c of certification) {
       const m = read.find((x) => x.reconId === c.reconId);
       if (m) c.material = m.material;
+      const k = certified.find((x) => x.reconId === c.reconId);
+      if (k) c.certified = k.status;
     }
   }
   return exceptionGateRefusal({ checkpointId, signers, worked, certification });

@@ -84,9 +84,11 @@ export function installExceptionActions(host: ExceptionActionsHost): void {
           accepted: o.accepted,
         };
         if (o.accepted) {
-          e.note = `${o.count} exception(s) of ${result.reconId}, totals ${o.totals
-            .map((x) => `${x.currency ? `${x.currency} ` : ''}${x.total}`)
-            .join(' + ')} (result-store action ${o.seq})`;
+          const totals = o.totals.map((x) => `${x.currency ? `${x.currency} ` : ''}${x.total}`).join(' + ');
+          e.note =
+            o.action === 'certify'
+              ? `certified ${result.reconId} complete: its ${o.count} exception(s), totals ${totals || 'none'} (result-store action ${o.seq})`
+              : `${o.count} exception(s) of ${result.reconId}, totals ${totals} (result-store action ${o.seq})`;
           e.signed = o.proof;
         } else e.refusal = `${o.type}: ${o.message}`;
         host.journal(e);

@@ -10,11 +10,13 @@ import type { CloseRun } from './state';
 const WORK = new Map<string, ExceptionWork['action']>([
   ['exceptions.explain', 'explain'],
   ['exceptions.resolve', 'resolve'],
+  ['exceptions.certify', 'certify'],
 ]);
 
 /** `2 exception(s), result-store action 7` from an accepted action's note; the time it was taken otherwise. */
 function whatWasWorked(e: CloseJournalEntry): string {
   const m = /^(\d+ exception\(s\)) of .* \(result-store action (\d+)\)$/.exec(e.note ?? '');
+  if (e.action === 'exceptions.certify') return `certification at ${e.at}`;
   return m ? `${m[1]} in action ${m[2]}` : `action at ${e.at}`;
 }
 
