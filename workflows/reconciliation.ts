@@ -21,7 +21,7 @@ import {
   type SideTotals,
 } from '../domain/recon';
 import { bankStatementRequest } from '../domain/recon/bank-statement-request';
-import { SPILL_BUCKETS, partitionsFor, periodEnd } from '../domain/recon/run-plan';
+import { DUCKDB_RECORDS_PER_PARTITION, SPILL_BUCKETS, partitionsFor, periodEnd } from '../domain/recon/run-plan';
 import { waitingExtraction, type Extract } from './source-wait';
 import type { ReconciliationInput, ReconciliationSummary } from './types';
 
@@ -88,6 +88,13 @@ export const BANK_STATEMENT_PATCH = 'recon-bank-statement-report';
  * run fails with that reason (issue 20).
  */
 export const SOURCE_WAIT_PATCH = 'recon-source-wait';
+
+/**
+ * patched() id: when the DuckDB data plane extracted both sides, the run is split every 2M records of the larger
+ * side (DUCKDB_RECORDS_PER_PARTITION: 1M in one pass) instead of every 100k, since each partition reloads its share
+ * of the sides' Parquet files (issue 20).
+ */
+export const DUCKDB_PARTITIONS_PATCH = 'recon-duckdb-partitions';
 
 const { abandonReconRun } = proxyActivities<Activities>({
   // Bookkeeping after a failure: quick, and best effort (the run's failure is what the caller must see).
@@ -194,7 +201,13 @@ async function reconcileRun(
     : (side) => extractReconSide(extractArgs(side));
   const [a, b] = await Promise.all((['a', 'b'] as const).map((side) => step(label(side), () => extract(side))));
 
-  const partitions = input.partitions ?? partitionsFor(Math.max(a.records, b.records));
+  const larger = Math.max(a.records, b.records);
+  const onDuckDb = a.engine === 'duckdb' && b.engine === 'duckdb';
+  const partitions =
+    input.partitions ??
+    (onDuckDb && patched(DUCKDB_PARTITIONS_PATCH)
+      ? partitionsFor(larger, DUCKDB_RECORDS_PER_PARTITION)
+      : partitionsFor(larger));
   const summaries = new Array<ReconSummary>(partitions);
   let next = 0;
   const lane = async () => {

@@ -35,6 +35,8 @@ export interface ExtractedSide {
   amounts: { currency: string; amount: string }[];
   /** Records per spill bucket (hash of the key mod `partitions`). */
   bucketCounts: number[];
+  /** Set when the DuckDB data plane extracted the side (its Parquet files): the workflow plans fewer partitions. */
+  engine?: 'duckdb';
 }
 
 export interface ExtractReconSideInput {

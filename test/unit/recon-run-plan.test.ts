@@ -1,5 +1,12 @@
 // The reconciliation workflow's pure helpers: the as-of date of a period and the partition count from the size.
-import { RECORDS_PER_PARTITION, SPILL_BUCKETS, monthBounds, partitionsFor, periodEnd } from '../../domain/recon/run-plan';
+import {
+  DUCKDB_RECORDS_PER_PARTITION,
+  RECORDS_PER_PARTITION,
+  SPILL_BUCKETS,
+  monthBounds,
+  partitionsFor,
+  periodEnd,
+} from '../../domain/recon/run-plan';
 
 describe('periodEnd', () => {
   it('gives the last day of a yyyy-mm period, leap years included', () => {
@@ -43,5 +50,13 @@ describe('partitionsFor', () => {
   it('never plans more partitions than there are spill buckets, and divides them evenly', () => {
     expect(partitionsFor(SPILL_BUCKETS * RECORDS_PER_PARTITION * 4)).toBe(SPILL_BUCKETS);
     for (const n of [1, 10, 1e5 + 1, 3e6, 7e7]) expect(SPILL_BUCKETS % partitionsFor(n)).toBe(0);
+  });
+
+  it('splits a run whose sides DuckDB extracted only every 2M records of the larger side: 1M in one pass', () => {
+    const duck = (n: number) => partitionsFor(n, DUCKDB_RECORDS_PER_PARTITION);
+    expect([duck(1_000_000), duck(2_000_000), duck(2_000_001), duck(5_000_000), duck(10_000_000)]).toEqual([
+      1, 1, 2, 4, 8,
+    ]);
+    expect(duck(1e12)).toBe(SPILL_BUCKETS);
   });
 });

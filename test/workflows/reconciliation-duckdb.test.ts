@@ -11,6 +11,7 @@ import { matchesDirOf } from '../../activities/recon/duckdb/activity';
 import { createResultStore } from '../../activities/result-store';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { CATEGORIES } from '../../domain/recon';
+import { partitionsFor } from '../../domain/recon/run-plan';
 import type { reconciliationWorkflow } from '../../workflows';
 import type { ReconciliationSummary } from '../../contracts';
 import { normalisingCsvDefinition, writeNormalisingCsv } from '../../bench/lib/recon-csv';
@@ -38,9 +39,12 @@ afterAll(async () => {
 jest.setTimeout(120_000);
 freshTimeSkippingServerPerTest((e) => (env = e));
 
-async function run(engine: 'typescript' | 'duckdb'): Promise<ReconciliationSummary> {
+async function run(
+  engine: 'typescript' | 'duckdb',
+  on: { files?: { gl: string; erp: string }; partitions?: number } = { partitions: 4 },
+): Promise<ReconciliationSummary> {
   // `engine` is read by the activities from the definition as written (the workflow hands it on unchanged).
-  const definition = { ...normalisingCsvDefinition(files), engine };
+  const definition = { ...normalisingCsvDefinition(on.files ?? files), engine };
   const taskQueue = uniqueId('recon-duck');
   const worker = await Worker.create(
     await testWorkerOptions({
@@ -61,7 +65,7 @@ async function run(engine: 'typescript' | 'duckdb'): Promise<ReconciliationSumma
           company: 'ACME',
           period: '2026-10',
           reconId: 'gl-vs-erp-csv',
-          partitions: 4,
+          ...(on.partitions === undefined ? {} : { partitions: on.partitions }),
           definition,
         },
       ],
@@ -87,5 +91,21 @@ describe('reconciliationWorkflow on the DuckDB plane', () => {
     expect([recorded.engine, recorded.engineReason]).toEqual(['duckdb', 'the definition asks for engine: duckdb']);
     const before = (await store.getRun(ts.runId as string))?.summary as Record<string, unknown>;
     expect(before.engine).toBe('typescript');
+  });
+
+  it('reconciles a run whose sides DuckDB extracted in one pass where today’s plan splits it, every planted discrepancy found', async () => {
+    const records = 120_000;
+    const big = planScenario({ records, seed: 20261210 });
+    const bigDir = await mkdtemp(join(tmpdir(), 'finflow-recon-duck-wf-big-'));
+    const dd = await run('duckdb', { files: await writeNormalisingCsv(big, bigDir) });
+    // Today's plan: 100k records per partition, so 2 here; on DuckDB 2M per partition (DUCKDB_PARTITIONS_PATCH).
+    expect(partitionsFor(records)).toBe(2);
+    expect(dd.partitions).toBe(1);
+    const files = await readdir(matchesDirOf(join(dir, 'reports'), dd.runId as string));
+    expect(files).toEqual(['partition-0-of-1.parquet']);
+    const truth = plantedTruth(big);
+    for (const c of CATEGORIES) expect([c, dd.perCategory?.[c] ?? 0]).toEqual([c, truth.categories[c]]);
+    expect(dd.matches).toBe(truth.matched.exact + truth.matched.accepted);
+    expect([dd.controlTotals, dd.a.records, dd.b.records]).toEqual(['balanced', truth.gl.records, truth.erp.records]);
   });
 });

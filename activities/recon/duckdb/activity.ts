@@ -147,7 +147,7 @@ export async function extractOnDuckDb(
     });
     await recordEngine(env.workDir, input.runId, input.side, asked);
     const { side, source, records, amounts, bucketCounts } = info;
-    return { side, source, records, amounts, bucketCounts };
+    return { side, source, records, amounts, bucketCounts, engine: 'duckdb' };
   } catch (err) {
     if (!(err instanceof DuckDbFallback)) throw err;
     env.log(
