@@ -12,6 +12,7 @@ import type { KeyProvider } from '../../activities/security/key-ring';
 import type { ReconciliationSummary } from '../../contracts';
 import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import type { TemporalConfig } from '../../platform/config';
+import type { ConnectorRegistry } from '../../platform/connectors';
 import { loadLocalRuntime } from '../../platform/local-runtime';
 import type { ClosePlanStart } from '../../workflows/types';
 import { startClose } from '../close-start';
@@ -28,6 +29,13 @@ export { Execution, type ApprovalSubmission, type WaitOptions } from './executio
 
 export interface EngineOptions {
   systems?: SystemRegistry;
+  /**
+   * Plug-in connectors by engine name (platform/connectors.ts), for systems of an engine finflow does not read
+   * itself: `new ConnectorRegistry().registerConnector('jsonl', factory)`. The Engine refuses to be built with a
+   * system whose engine has no connector. The workers that run the closes must be given the same connectors
+   * (`startWorker({ connectors })`); Engine.local()'s in-process worker is.
+   */
+  connectors?: ConnectorRegistry;
   dataSources: DataSourceRegistry;
   mappings?: MappingRegistry;
   approvals?: ApprovalConfig;
@@ -78,11 +86,13 @@ export class Engine {
     const { databaseUrl, taskQueue, workerEnv, approval, workflowBundle, ...engineOptions } = options;
     const env = engineOptions.env ?? process.env;
     // Refused before anything starts: a system no connector reads.
-    const unsupported = engineOptions.systems?.unsupported() ?? [];
+    const { systems, connectors } = engineOptions;
+    const unsupported = systems?.unsupported(connectors) ?? [];
     if (unsupported.length) throw new FinflowBuildError(unsupported, 'engine');
     const { startLocalDefaults } = await loadLocalRuntime();
     const local = await startLocalDefaults({
-      workerEnv: { ...(workerEnv ?? env), ...(engineOptions.systems?.toWorkerEnvironment(env) ?? {}) },
+      workerEnv: { ...(workerEnv ?? env), ...(systems?.toWorkerEnvironment(env, connectors) ?? {}) },
+      ...(connectors ? { connectors } : {}),
       ...(databaseUrl ? { databaseUrl } : {}),
       ...(taskQueue ? { taskQueue } : {}),
       ...(approval ? { approval } : {}),
@@ -94,7 +104,7 @@ export class Engine {
   }
 
   constructor(options: EngineOptions) {
-    const unsupported = options.systems?.unsupported() ?? [];
+    const unsupported = options.systems?.unsupported(options.connectors) ?? [];
     if (unsupported.length) throw new FinflowBuildError(unsupported, 'engine');
     this.#opts = options;
   }
@@ -118,8 +128,8 @@ export class Engine {
 
   /** The close input this engine would start for the workflow (validated; FinflowBuildError lists the problems). */
   build(workflow: FinancialWorkflow, parameters: Record<string, string | number> = {}): ClosePlanStart {
-    const { systems, dataSources, mappings, approvals, security } = this.#opts;
-    return workflow.build({ systems, dataSources, mappings, approvals, security, parameters });
+    const { systems, connectors, dataSources, mappings, approvals, security } = this.#opts;
+    return workflow.build({ systems, connectors, dataSources, mappings, approvals, security, parameters });
   }
 
   /**

@@ -6,6 +6,7 @@
 import { ClosePlanError, parseClosePlan, type ClosePlanInput } from '../../domain/close/plan';
 import { taskConfigIssues } from '../../domain/close/task-configs';
 import type { ClosePlanStart } from '../../contracts';
+import type { ConnectorRegistry } from '../../platform/connectors';
 import { checkpointOf, POLICY_FIELD_NAMES, type ApprovalConfig, type CheckpointOptions } from './approval-config';
 import { type BuildIssue, FinflowBuildError } from './errors';
 import type { DataSourceRegistry, MappingRegistry, SystemRegistry } from './registries';
@@ -105,6 +106,8 @@ export interface BuildContext {
   dataSources: DataSourceRegistry;
   mappings?: MappingRegistry;
   systems?: SystemRegistry;
+  /** Plug-in connectors by engine name: a system of such an engine is read through its connector. */
+  connectors?: ConnectorRegistry;
   approvals?: ApprovalConfig;
   security?: SecurityConfig;
   /** `{ month_end_date: '2026-10-31' }`: bound to declared query parameters and `{execution.parameters.x}`. */

@@ -41,3 +41,15 @@ export {
   type WaitOptions,
 } from './engine';
 export type { ExecutionResults, ReconciliationResult } from './results';
+export {
+  ConnectorRegistry,
+  BUILTIN_ENGINES,
+  type Connector,
+  type ConnectorErrorLocation,
+  type ConnectorFactory,
+  type ConnectorParam,
+  type ConnectorRequest,
+  type ConnectorRow,
+  type ConnectorTarget,
+} from '../../platform/connectors';
+export { SourceDataError, type SourceLocation } from '../../activities/connectors/source-error';

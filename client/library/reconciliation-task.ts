@@ -124,8 +124,9 @@ function sourceRef(s: DataSource, ctx: BuildContext, at: string, issues: BuildIs
         message: `unknown system ${JSON.stringify(s.system)} (registered: ${ctx.systems.names().join(', ') || 'none'})`,
       });
     else {
-      connector = ctx.systems.connectorOf(s.system!);
-      if (!connector) issues.push(...ctx.systems.unsupported().filter((u) => u.path === `systems.${s.system}.engine`));
+      connector = ctx.systems.connectorOf(s.system!, ctx.connectors);
+      if (!connector)
+        issues.push(...ctx.systems.unsupported(ctx.connectors).filter((u) => u.path === `systems.${s.system}.engine`));
     }
   }
   const declared = Array.isArray(s.parameters)

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { definitionSchemas, type Transformation } from '../../domain/recon/definition';
+import type { ConnectorRegistry } from '../../platform/connectors';
 import { FinflowBuildError, pathOf } from './errors';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -41,7 +42,7 @@ const secretRefSchema = z.union([
   z.strictObject({ file: z.string().min(1, 'file names a file') }),
 ]);
 
-/** Engines finflow reads today, and the connector name a definition uses for each. */
+/** Engines finflow reads itself, and the connector name a definition uses for each (plug-ins: ConnectorRegistry). */
 export const SYSTEM_ENGINES = {
   postgres: 'postgres',
   postgresql: 'postgres',
@@ -120,21 +121,32 @@ export class SystemRegistry {
     return [...this.#systems.keys()];
   }
 
-  /** The connector a definition names for this system's engine; undefined for an engine finflow cannot read. */
-  connectorOf(name: string): string | undefined {
+  /**
+   * The connector a definition names for this system's engine: finflow's own (SYSTEM_ENGINES), or the engine itself
+   * when `connectors` has a plug-in for it; undefined when nothing reads it.
+   */
+  connectorOf(name: string, connectors?: Pick<ConnectorRegistry, 'has'>): string | undefined {
     const s = this.#systems.get(name);
-    return s ? (SYSTEM_ENGINES as Record<string, string>)[s.engine] : undefined;
+    if (!s) return undefined;
+    const own = (SYSTEM_ENGINES as Record<string, string>)[s.engine];
+    return own ?? (connectors?.has(s.engine) ? s.engine : undefined);
   }
 
-  /** Systems whose engine has no connector, as build issues (the Engine refuses to start with any). */
-  unsupported(): { path: string; message: string }[] {
+  /**
+   * Systems whose engine has no connector (neither finflow's own nor one registered in `connectors`), as build
+   * issues naming the engine and how to register one: the Engine refuses to be built with any.
+   */
+  unsupported(connectors?: Pick<ConnectorRegistry, 'has' | 'engines'>): { path: string; message: string }[] {
+    const plugins = connectors?.engines() ?? [];
     return [...this.#systems.values()]
-      .filter((s) => this.connectorOf(s.name) === undefined)
+      .filter((s) => this.connectorOf(s.name, connectors) === undefined)
       .map((s) => ({
         path: `systems.${s.name}.engine`,
         message:
-          `no connector reads engine "${s.engine}" (finflow reads ${Object.keys(SYSTEM_ENGINES).join(', ')}); ` +
-          `register the system with one of those engines, or give the worker a connector for "${s.engine}"`,
+          `no connector reads engine "${s.engine}" (finflow reads ${Object.keys(SYSTEM_ENGINES).join(', ')}` +
+          `${plugins.length ? `; registered: ${plugins.join(', ')}` : ''}); register one by engine name, ` +
+          `new ConnectorRegistry().registerConnector('${s.engine}', factory), and give that registry to the Engine ` +
+          `(new Engine({ systems, connectors })) and to the worker (startWorker({ connectors }))`,
       }));
   }
 
@@ -142,8 +154,11 @@ export class SystemRegistry {
    * The worker's FINFLOW_SYSTEMS value (JSON `{ name: { engine, url } }`) for the systems that carry a connection,
    * secrets resolved from `env`. For an in-process worker or a deployment's secret store: never log it.
    */
-  toWorkerEnvironment(env: NodeJS.ProcessEnv = process.env): { FINFLOW_SYSTEMS: string } {
-    const out: Record<string, { engine: 'postgres' | 'mysql'; url: string }> = {};
+  toWorkerEnvironment(
+    env: NodeJS.ProcessEnv = process.env,
+    connectors?: Pick<ConnectorRegistry, 'has' | 'engines'>,
+  ): { FINFLOW_SYSTEMS: string } {
+    const out: Record<string, { engine: string; url: string }> = {};
     for (const s of this.#systems.values()) {
       const { connectionString, secret, auth } = s.options;
       if (!connectionString && !secret) continue;
@@ -155,9 +170,11 @@ export class SystemRegistry {
         u.password = encodeURIComponent(readSecret(auth.password, env, where));
         url = u.toString();
       }
-      const connector = this.connectorOf(s.name);
-      if (!connector) throw new FinflowBuildError(this.unsupported(), 'systems');
-      out[s.name] = { engine: connector === 'postgres' ? 'postgres' : 'mysql', url };
+      const connector = this.connectorOf(s.name, connectors);
+      if (!connector) throw new FinflowBuildError(this.unsupported(connectors), 'systems');
+      const own =
+        connector === 'postgres' ? 'postgres' : connector === 'mysql' || connector === 'mariadb' ? 'mysql' : undefined;
+      out[s.name] = { engine: own ?? connector, url };
     }
     return { FINFLOW_SYSTEMS: JSON.stringify(out) };
   }
