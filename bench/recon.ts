@@ -4,10 +4,12 @@
 //  2. Runs reconciliationWorkflow (the `definition` pipeline: extract both sides, hash partitions, result store,
 //     reports) on the Temporal dev server with an in-process worker; prints wall time, rows/s, peak RSS of this
 //     process (worker + client; sampled every 50 ms) and found-vs-planted per category, checked key by key.
-//  3. Exports the same data to CSV and compares it with datacompy (PyPI, in its own virtualenv installed by
-//     scripts/datacompy/bench-venv.sh), timed in the same run; prints the ratio.
-// Targets (issue 3): 1M vs 1M under 20 s end to end, >= 3x faster than datacompy, every planted discrepancy found
-// and rightly categorised, memory flat as records grow (--records 1000000,5000000 runs both sizes in one process).
+//  3. datacompy reads the same two databases with the same SELECTs, with pandas (read_sql) and with polars
+//     (read_database_uri), and compares them (PyPI, in its own virtualenv installed by
+//     scripts/datacompy/bench-venv.sh; scripts/datacompy/compare_db.py), timed in the same run; prints the ratios.
+// Targets (issues 3 and 20): 1M vs 1M under 20 s end to end, >= 3x faster than datacompy-pandas reading the same
+// databases (and beside datacompy-polars), every planted discrepancy found and rightly categorised, memory flat as
+// records grow (--records 1000000,5000000 runs both sizes in one process).
 //
 // --mode csv: two CSV exports that need normalising, finflow's TypeScript and DuckDB data planes against datacompy
 // on pandas and polars (bench/recon-csv.ts). Default --mode db: what follows.
@@ -38,7 +40,6 @@ import {
   glVsErpDefinition,
   plantedKeys,
   scenarioSql,
-  writeSideCsv,
   TOLERANCE_CENTS,
   type GeneratedScenario,
 } from '../examples/monthly-close/generator';
@@ -152,14 +153,17 @@ async function sampled<T>(run: () => Promise<T>): Promise<{
 }
 
 interface DatacompyResult {
+  lib: 'pandas' | 'polars';
+  version: string;
   datacompy: string;
-  pandas: string;
   rows_gl: number;
   rows_erp: number;
   only_in_gl: number;
   only_in_erp: number;
   mismatched_rows: number;
-  load_s: number;
+  read_gl_s: number;
+  read_erp_s: number;
+  normalise_s: number;
   compare_s: number;
   extract_s: number;
   total_s: number;
@@ -174,14 +178,26 @@ function datacompyPython(): string {
   return out.trim().split('\n').pop()!;
 }
 
-async function runDatacompy(python: string, gl: string, erp: string): Promise<{ result: DatacompyResult; ms: number }> {
+/** datacompy on pandas or polars, reading the scenario's tables from the same PostgreSQL and MariaDB. */
+async function runDatacompy(
+  python: string,
+  lib: 'pandas' | 'polars',
+  urls: { gl: string; erp: string },
+): Promise<{ result: DatacompyResult; ms: number }> {
+  const sql = scenarioSql();
   const t0 = performance.now();
   const child = spawn(
     python,
-    [join(ROOT, 'scripts/datacompy/compare.py'), gl, erp, (TOLERANCE_CENTS / 100).toFixed(2)],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    [
+      join(ROOT, 'scripts/datacompy/compare_db.py'),
+      lib,
+      urls.gl,
+      urls.erp,
+      sql.gl,
+      sql.erp,
+      (TOLERANCE_CENTS / 100).toFixed(2),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
   let stderr = '';
@@ -189,7 +205,7 @@ async function runDatacompy(python: string, gl: string, erp: string): Promise<{ 
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   const ms = performance.now() - t0;
-  if (code !== 0) throw new Error(`datacompy exited ${code}: ${stderr.slice(-2000)}`);
+  if (code !== 0) throw new Error(`datacompy (${lib}) exited ${code}: ${stderr.slice(-2000)}`);
   return { result: JSON.parse(stdout.trim().split('\n').pop()!) as DatacompyResult, ms };
 }
 
@@ -239,8 +255,12 @@ interface SizeResult {
   peakRss: number;
   peakHeap: number;
   allFound: boolean;
+  /** datacompy with pandas, reading the same databases. */
   datacompyMs?: number;
   datacompyRss?: number;
+  /** datacompy with polars, reading the same databases. */
+  polarsMs?: number;
+  polarsRss?: number;
 }
 
 async function main(): Promise<void> {
@@ -326,6 +346,7 @@ async function main(): Promise<void> {
             work,
             python,
             envelope,
+            urls: { gl: glUrl, erp: erpUrl },
           }),
         );
       }
@@ -350,7 +371,8 @@ async function main(): Promise<void> {
       console.log(
         `  ${int(r.records).padStart(10)} per side  wall ${secs(r.wallMs).padStart(8)}  ${int(Math.round(r.rowsPerSec)).padStart(9)} rows/s  ` +
           `peak RSS ${mb(r.peakRss).padStart(7)} (+${mb(r.rssGrowth)})  peak heap ${mb(r.peakHeap)}` +
-          (r.datacompyRss !== undefined ? `  datacompy peak RSS ${r.datacompyRss.toFixed(0)} MB` : ''),
+          (r.datacompyRss !== undefined ? `  datacompy-pandas peak RSS ${r.datacompyRss.toFixed(0)} MB` : '') +
+          (r.polarsRss !== undefined ? `  datacompy-polars peak RSS ${r.polarsRss.toFixed(0)} MB` : ''),
       );
   }
   if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify({ encrypted: ENCRYPTED, results }, null, 2));
@@ -368,12 +390,14 @@ interface Ctx {
   bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
   work: string;
   python?: string;
+  /** The databases finflow reads, which datacompy reads too. */
+  urls: { gl: string; erp: string };
   envelope?: EnvelopeEncryption;
 }
 
 async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
   console.log(`\n=== ${int(records)} GL journal lines (PostgreSQL) vs ${int(records)} ERP postings (MariaDB) ===`);
-  let t = performance.now();
+  const t = performance.now();
   const gen: GeneratedScenario = await generateScenario({ records, seed: SEED, pg: ctx.glPool, mysql: ctx.erpPool });
   const truth = gen.truth;
   console.log(
@@ -491,31 +515,33 @@ async function benchSize(records: number, ctx: Ctx): Promise<SizeResult> {
     allFound,
   };
   if (ctx.python) {
-    t = performance.now();
-    const glCsv = join(ctx.work, `gl-${records}.csv`);
-    const erpCsv = join(ctx.work, `erp-${records}.csv`);
-    await Promise.all([writeSideCsv(gen.plan, 'gl', glCsv), writeSideCsv(gen.plan, 'erp', erpCsv)]);
-    console.log(`CSV export of the same data for datacompy: ${secs(performance.now() - t)}`);
-    const dc = await runDatacompy(ctx.python, glCsv, erpCsv);
-    const r = dc.result;
-    console.log(
-      `datacompy ${r.datacompy} (pandas ${r.pandas}), join on document_no, abs_tol ${(TOLERANCE_CENTS / 100).toFixed(2)}: ` +
-        `wall ${secs(dc.ms)} (read CSV ${r.load_s.toFixed(2)} s, compare ${r.compare_s.toFixed(2)} s, ` +
-        `mismatched rows ${r.extract_s.toFixed(2)} s), peak RSS ${r.max_rss_mb.toFixed(0)} MB; ${load()}; ` +
-        `only in GL ${int(r.only_in_gl)}, only in ERP ${int(r.only_in_erp)}, mismatched rows ${int(r.mismatched_rows)} (no categories)`,
-    );
-    console.log(
-      `ratio: finflow ${secs(run.ms)} vs datacompy ${secs(dc.ms)} = ${(dc.ms / run.ms).toFixed(2)}x ` +
-        `(target >= 3x; finflow reads two live databases, writes the result store and the reports; datacompy reads two CSV files)`,
-    );
-    out.datacompyMs = dc.ms;
-    out.datacompyRss = r.max_rss_mb;
-    rmSync(glCsv, { force: true });
-    rmSync(erpCsv, { force: true });
+    for (const lib of ['pandas', 'polars'] as const) {
+      const dc = await runDatacompy(ctx.python, lib, ctx.urls);
+      const r = dc.result;
+      console.log(
+        `datacompy ${r.datacompy} on ${lib} ${r.version}, reading the same PostgreSQL and MariaDB tables, join on document_no, ` +
+          `abs_tol ${(TOLERANCE_CENTS / 100).toFixed(2)}: wall ${secs(dc.ms)} (read GL ${r.read_gl_s.toFixed(2)} s, ` +
+          `read ERP ${r.read_erp_s.toFixed(2)} s, normalise ${r.normalise_s.toFixed(2)} s, compare ${r.compare_s.toFixed(2)} s, ` +
+          `mismatched rows ${r.extract_s.toFixed(2)} s), peak RSS ${r.max_rss_mb.toFixed(0)} MB; ${load()}; ` +
+          `only in GL ${int(r.only_in_gl)}, only in ERP ${int(r.only_in_erp)}, mismatched rows ${int(r.mismatched_rows)} (no categories)`,
+      );
+      console.log(
+        `ratio: finflow ${secs(run.ms)} vs datacompy-${lib} ${secs(dc.ms)} = ${(dc.ms / run.ms).toFixed(2)}x ` +
+          `(finflow also writes the result store and the reports)`,
+      );
+      if (lib === 'pandas') {
+        out.datacompyMs = dc.ms;
+        out.datacompyRss = r.max_rss_mb;
+      } else {
+        out.polarsMs = dc.ms;
+        out.polarsRss = r.max_rss_mb;
+      }
+    }
   }
   console.log(
     `targets: 1M vs 1M under 20 s ${records === 1_000_000 ? (run.ms < 20_000 ? 'MET' : 'MISSED') : '(n/a at this size)'}; ` +
-      `>= 3x datacompy ${out.datacompyMs === undefined ? 'not run' : out.datacompyMs >= 3 * run.ms ? 'MET' : 'MISSED'}; ` +
+      `>= 3x datacompy-pandas ${out.datacompyMs === undefined ? 'not run' : out.datacompyMs >= 3 * run.ms ? 'MET' : 'MISSED'}; ` +
+      `as fast as datacompy-polars ${out.polarsMs === undefined ? 'not run' : out.polarsMs >= run.ms ? 'MET' : 'MISSED'}; ` +
       `all planted found ${allFound ? 'MET' : 'MISSED'}`,
   );
   return out;

@@ -4,7 +4,8 @@
 #   bash scripts/datacompy/bench-venv.sh   -> ~/.cache/finflow/bench-venv/
 # FINFLOW_CACHE_DIR moves the cache. Changing a pin below makes a new marker, so the next run reinstalls.
 set -euo pipefail
-PINS=("datacompy==1.1.0" "pandas==2.3.3" "polars==1.35.2")
+# The database drivers serve --mode db, where datacompy reads the same PostgreSQL and MariaDB tables as finflow.
+PINS=("datacompy==1.1.0" "pandas==2.3.3" "polars==1.35.2" "SQLAlchemy==2.0.59" "psycopg2-binary==2.9.13" "PyMySQL==1.1.2" "connectorx==0.4.6")
 CACHE="${FINFLOW_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/finflow}"
 VENV="$CACHE/bench-venv"
 PY="$VENV/bin/python"
@@ -20,6 +21,6 @@ rm -rf "$VENV"
 echo "installing ${PINS[*]} into $VENV" >&2
 python3 -m venv "$VENV" >&2
 "$PY" -m pip install --quiet --disable-pip-version-check "${PINS[@]}" >&2
-"$PY" -c "import datacompy, pandas, polars; datacompy.PolarsCompare" >&2
+"$PY" -c "import datacompy, pandas, polars, sqlalchemy, psycopg2, pymysql, connectorx; datacompy.PolarsCompare" >&2
 touch "$MARK"
 echo "$PY"
