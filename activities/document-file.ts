@@ -32,8 +32,18 @@ export function readCasedDocument(
   normalise: (raw: unknown) => CasingResult,
   opts: { where?: string; warn?: Warn } = {},
 ): unknown {
+  return readCasedDocumentAsWritten(path, normalise, opts).value;
+}
+
+/** readCasedDocument's value, with the document as written (to name a problem's field as the file spells it). */
+export function readCasedDocumentAsWritten(
+  path: string,
+  normalise: (raw: unknown) => CasingResult,
+  opts: { where?: string; warn?: Warn } = {},
+): { value: unknown; written: unknown } {
   const where = opts.where ?? path;
-  const keyed = normalise(readDocument(path, where));
+  const written = readDocument(path, where);
+  const keyed = normalise(written);
   if (keyed.conflicts.length) throw new SpellingConflictError(keyed.conflicts, where);
   const warning = deprecationWarning(where, keyed.deprecated);
   if (warning && opts.warn) opts.warn(warning);
@@ -41,5 +51,5 @@ export function readCasedDocument(
     warned.add(`${path}\0${warning}`);
     warnOnStderr(warning);
   }
-  return keyed.value;
+  return { value: keyed.value, written };
 }

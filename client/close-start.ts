@@ -3,6 +3,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { ClosePlanError } from '../domain/close/plan';
 import { taskConfigIssues } from '../domain/close/task-configs';
+import { asWrittenInFile } from './close-plan-file';
 import { closeWorkflowId } from '../domain/ids';
 import { reconciliationTaskQueueOf, type TemporalConfig } from '../platform/config';
 import { FINFLOW_CLOSE_STATUS, FINFLOW_COMPANY, FINFLOW_PERIOD } from '../workflows/close-schedule';
@@ -32,8 +33,11 @@ export async function startClose(
   input: CloseWorkflowInput & { company: string; period: string },
   opts: { searchAttributes?: boolean } = {},
 ): Promise<{ workflowId: string; started: boolean }> {
-  const issues = taskConfigIssues(input);
-  if (issues.length) throw new ClosePlanError(issues);
+  const found = taskConfigIssues(input);
+  if (found.length) {
+    const { issues, source } = asWrittenInFile(input, found);
+    throw new ClosePlanError(issues, source);
+  }
   const workflowId = closeWorkflowId(input.company, input.period);
   try {
     await client.workflow.start('monthEndCloseWorkflow', {

@@ -153,6 +153,41 @@ export function deprecationWarning(source: string, deprecated: readonly Deprecat
   return `${source}: deprecated camelCase field names, still read but write them in snake_case: ${fields.join(', ')}`;
 }
 
+/**
+ * A path into the internal object (`tasks[2].config.reconId`, as parse errors give it) spelt as the file spells
+ * it (`tasks[2].config.recon_id`): each field as written there, and a field the file lacks in snake_case, the
+ * spelling it should be written in. Data keys (record keys) are as written.
+ */
+export function pathAsWritten(path: string, written: unknown): string {
+  let cur: unknown = written;
+  let out = '';
+  for (const m of path.matchAll(/\[(\d+)\]|([^.[\]]+)/g)) {
+    if (m[1] !== undefined) {
+      out += `[${m[1]}]`;
+      cur = Array.isArray(cur) ? cur[Number(m[1])] : undefined;
+      continue;
+    }
+    const key = m[2];
+    const spelt = isRecord(cur) && Object.prototype.hasOwnProperty.call(cur, key) ? key : snakeCase(key);
+    out += out ? `.${spelt}` : spelt;
+    cur = isRecord(cur) ? cur[spelt] : undefined;
+  }
+  return out;
+}
+
+/** A parse issue (path and message) as the file spells it: the fields of its path renamed in the message too. */
+export function issueAsWritten<T extends { path: string; message: string }>(issue: T, written: unknown): T {
+  const path = pathAsWritten(issue.path, written);
+  let message = issue.message;
+  const internal = issue.path.split(/[.[\]]+/);
+  const spelt = path.split(/[.[\]]+/);
+  internal.forEach((k, i) => {
+    if (spelt[i] && spelt[i] !== k && /^[A-Za-z0-9]+$/.test(k))
+      message = message.replace(new RegExp(`\\b${k}\\b`, 'g'), spelt[i]);
+  });
+  return { ...issue, path, message };
+}
+
 export class SpellingConflictError extends Error {
   constructor(
     readonly conflicts: SpellingConflict[],

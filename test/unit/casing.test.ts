@@ -9,10 +9,18 @@ import { readCasedDocument } from '../../activities/document-file';
 import { securityPolicyFromEnv } from '../../activities/security/policy-file';
 import { readPolicyFile } from '../../client/approval-gateway-server';
 import { readClosePlan } from '../../client/close-plan-file';
-import { camelCase, deprecationWarning, normaliseKeys, snakeCase } from '../../domain/casing';
+import { startClose } from '../../client/close-start';
+import {
+  camelCase,
+  deprecationWarning,
+  issueAsWritten,
+  normaliseKeys,
+  pathAsWritten,
+  snakeCase,
+} from '../../domain/casing';
 import { normaliseApprovalPolicyKeys, parseApprovalPolicy } from '../../domain/approval';
 import { normaliseCloseInputKeys } from '../../domain/close/plan-casing';
-import { parseClosePlan } from '../../domain/close/plan';
+import { ClosePlanError, parseClosePlan } from '../../domain/close/plan';
 import { taskConfigIssues } from '../../domain/close/task-configs';
 import { parseSecurityPolicy } from '../../domain/security/policy';
 import { normaliseInput } from '../../workflows/close/input';
@@ -409,5 +417,53 @@ describe("the approval gateway's policy file in the one casing", () => {
     }
     expect(writes).toHaveLength(1);
     expect(writes[0]).toContain('userId -> user_id');
+  });
+});
+
+describe('problems named as the file spells them', () => {
+  it('gives an internal path the spelling of the file: fields as written, a missing field in snake_case', () => {
+    const written = {
+      tasks: [{ owner_role: 'x', config: { recon_id: 'r' } }, { ownerRole: 'y' }],
+      approval_policy: {},
+    };
+    expect(pathAsWritten('tasks[0].config.reconId', written)).toBe('tasks[0].config.recon_id');
+    expect(pathAsWritten('tasks[1].ownerRole', written)).toBe('tasks[1].ownerRole');
+    expect(pathAsWritten('tasks[1].doneWhen', written)).toBe('tasks[1].done_when');
+    expect(pathAsWritten('approvalPolicy.users[0].userId', written)).toBe('approval_policy.users[0].user_id');
+    expect(pathAsWritten('', written)).toBe('');
+    expect(
+      issueAsWritten(
+        { path: 'tasks[0].config.reconId', task: 't', message: 'a reconciliation task names its reconId' },
+        written,
+      ),
+    ).toEqual({ path: 'tasks[0].config.recon_id', task: 't', message: 'a reconciliation task names its recon_id' });
+  });
+
+  it('names a config problem of a plan file, when the close starts, by the file and its own spelling', async () => {
+    const p = file(
+      'bad-config.yaml',
+      [
+        'company: acme',
+        'period: 2026-10',
+        'owner: carla',
+        'tasks:',
+        '  - { id: rec, name: Rec, kind: reconciliation, owner_role: accountant, config: { definition: { id: x } } }',
+        '  - { id: ok, name: Approve, kind: approval, owner_role: supervisor, config: {} }',
+      ].join('\n'),
+    );
+    const started = startClose(
+      {} as never,
+      { taskQueue: 'q' },
+      readClosePlan(p, {}, () => undefined),
+    );
+    await expect(started).rejects.toThrow(ClosePlanError);
+    const err = (await started.catch((e: unknown) => e)) as ClosePlanError;
+    expect(err.message.split('\n')[0]).toBe(`close plan ${p} is invalid (${err.issues.length} problems):`);
+    expect(err.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'tasks[0].config.recon_id', task: 'rec', message: 'a reconciliation task names its recon_id' },
+        { path: 'tasks[1].config.checkpoint_id', task: 'ok', message: 'an approval task names its checkpoint_id' },
+      ]),
+    );
   });
 });
