@@ -84,13 +84,16 @@ export function refusal(err: unknown): unknown {
 
 /**
  * Fields the matching step reads from records besides key, amount, currency and date (subset-sum groups, match_on,
- * the bank reconciling items' text fields).
+ * item counts, where_a / where_b conditions, the bank reconciling items' text fields).
  */
 export function fieldsNeeded(def: ReconciliationDefinition): string[] {
   const out = new Set<string>();
   for (const r of def.rules) {
     if (r.type === 'subset_sum' && r.group_by !== 'key') out.add(r.group_by.field);
     if ('match_on' in r && r.match_on !== undefined) for (const f of r.match_on) out.add(f);
+    if ('count_field' in r && r.count_field !== undefined) out.add(r.count_field);
+    // A rule's where_a / where_b read their fields from the records the matching step gets back from the spill.
+    for (const w of [r.where_a, r.where_b]) if (w !== undefined) for (const f of Object.keys(w)) out.add(f);
   }
   const bank = def.categorisation.bank;
   if (bank?.fee_field !== undefined) out.add(bank.fee_field);

@@ -87,6 +87,8 @@ class Categoriser {
   private readonly uniqueRules: string[];
   /** The match_on field lists of the rules, each once, in rule order: the references leftovers are paired by first. */
   private readonly references: string[][] = [];
+  /** Per match_on list (joined), the side a sum_by_reference rule sums by it: several records there may be one item. */
+  private readonly summedSide = new Map<string, 'a' | 'b'>();
   private readonly bankItem: BankItemNamer | undefined;
   private readonly gaveUpA = new Map<number, string>();
   private readonly gaveUpB = new Map<number, string>();
@@ -105,6 +107,8 @@ class Categoriser {
         seen.add(r.match_on.join('\u001f'));
         this.references.push(r.match_on);
       }
+    for (const r of def.rules)
+      if (r.type === 'sum_by_reference') this.summedSide.set(r.match_on.join('\u001f'), r.one_side === 'a' ? 'b' : 'a');
     for (const g of s.giveUps) {
       const note = `${def.rules[g.rule].id}: ${g.reason} (${g.group})`;
       for (const i of g.a) this.gaveUpA.set(i, note);
@@ -248,7 +252,8 @@ class Categoriser {
     let truncated = false;
     const budget = this.def.categorisation.max_pairing_work;
     const emit = (c: Category, a: number[], b: number[], e: Evidence) => this.emit(c, k, a, b, e);
-    for (const fields of this.references) pairByReference(s, fields, la, lb, usedA, usedB, scale, emit);
+    for (const fields of this.references)
+      pairByReference(s, fields, la, lb, usedA, usedB, scale, emit, this.summedSide.get(fields.join('\u001f')));
 
     const limits = { scale, window, roundingLimit };
     const classify = (pass: number, i: number, j: number) => pairEvidence(s, pass, i, j, limits);

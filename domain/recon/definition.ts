@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Dec } from '../money';
 import { bankCategorisationSchema, statementBankBalanceProblem } from './definition-bank';
+import { countFieldSchema, sumByReferenceSchema } from './definition-sum';
 import { whereSchemas } from './definition-where';
 import { extractProblem } from './regex-extract';
 
@@ -271,6 +272,8 @@ function buildSchemas() {
         max_items: z.int().min(2).max(12).default(8),
         max_candidates: z.int().min(2).max(5_000).default(200),
         max_combinations: z.int().min(1).max(10_000_000).default(200_000),
+        /** A record giving an item count is searched for subsets of exactly that many records. */
+        ...countFieldSchema(fieldName),
         ...auto,
         ...where,
       })
@@ -278,6 +281,7 @@ function buildSchemas() {
         message: 'min_items may not exceed max_items',
         path: ['min_items'],
       }),
+    sumByReferenceSchema({ ruleId, fieldName, auto, where }),
   ]);
 
   const categorisationSchema = z.object({

@@ -62,7 +62,8 @@ export function groupItems(groups: Groups, g: number, side: 'a' | 'b'): number[]
     : groups.itemsB.slice(groups.bStart[g], groups.bStart[g + 1]);
 }
 
-export type GiveUpReason = 'group_too_large' | 'budget_exhausted' | 'amount_too_large';
+/** `too_many_subsets`: a sum_window record that more subsets add up to than a person could be asked to weigh. */
+export type GiveUpReason = 'group_too_large' | 'budget_exhausted' | 'amount_too_large' | 'too_many_subsets';
 
 /** A subset-sum group the search abandoned: its records stay unmatched and go on to categorisation. */
 export interface GiveUp {

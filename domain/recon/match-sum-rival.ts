@@ -16,6 +16,7 @@
 import type { MatchRule } from './definition';
 import { FREE, addGroup, pair, suggest, type MatchState } from './match-state';
 import type { Minor } from './minor';
+import { itemCount } from './match-sum-reference';
 import { findSubsets } from './match-sum-window';
 import { ruleMask } from './match-where';
 
@@ -75,6 +76,13 @@ function rivalSubsets(s: MatchState, rule: SumWindowRule, x: number, pool: Pool)
   const manyAmount = oneIsA ? s.amountB : s.amountA;
   // (Every record has a date here: a sum_window rule needs a date field on both sides, and normalising requires it.)
   if (target === 0) return undefined;
+  let [min, max] = [rule.min_items, rule.max_items];
+  if (rule.count_field !== undefined) {
+    const n = itemCount((oneIsA ? s.a : s.b)[x], rule.count_field, rule.id);
+    // A record that gives its item count is a sum of exactly that many records, or (outside the rule's sizes) none.
+    if (n !== undefined && (n < min || n > max)) return undefined;
+    if (n !== undefined) [min, max] = [n, n];
+  }
   const sign = target < 0 ? -1 : 1;
   const lowerBound = (d: number): number => {
     let lo = 0;
@@ -95,15 +103,15 @@ function rivalSubsets(s: MatchState, rule: SumWindowRule, x: number, pool: Pool)
   }
   // Too few to add up; too many for the sum rule to search (it gives such a record up); or so many that chance
   // reaches the amount: no rival.
-  if (candidates.length < rule.min_items || candidates.length > rule.max_candidates) return undefined;
+  if (candidates.length < min || candidates.length > rule.max_candidates) return undefined;
   candidates.sort((y1, y2) => manyAmount[y2] * sign - manyAmount[y1] * sign || y1 - y2);
   const values = candidates.map((y) => manyAmount[y] * sign);
-  if (chanceSubsets(values, target * sign, rule.min_items, rule.max_items) >= CHANCE_LIMIT) return undefined;
+  if (chanceSubsets(values, target * sign, min, max) >= CHANCE_LIMIT) return undefined;
   const found = findSubsets(
     values,
     target * sign,
-    rule.min_items,
-    rule.max_items,
+    min,
+    max,
     { budget: rule.max_combinations, tried: 0 },
   );
   // A search that ran out of budget showed no subset: the pair stands.

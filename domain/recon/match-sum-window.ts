@@ -3,7 +3,10 @@
 //
 // Two phases, because a wrong match is the worst outcome:
 //   1. For every free single record, search its candidates (same bucket, same sign, not larger, dated in the window)
-//      for subsets that add up exactly, stopping at two. Candidates are sorted by amount, largest first, and the
+//      for subsets that add up exactly, stopping at four: a record with more than three (MAX_LISTED_SUBSETS) is never
+//      proposed (given up as too_many_subsets), since a list cut short may not hold the right one. With
+//      count_field, a record that gives its number of items (camt.053 NtryDtls/Btch/NbOfTxs) is searched for subsets
+//      of exactly that size, which both prunes the search and leaves far fewer chance subsets. Candidates are sorted by amount, largest first, and the
 //      search prunes a branch when the amount left is larger than what the remaining candidates (or the remaining
 //      item slots) can still add: that is what keeps it fast at scale. Each search is bounded (max_candidates,
 //      max_combinations); a search that hits a bound is reported as given up and matches nothing.
@@ -15,7 +18,8 @@
 // Records tied by a reference (match_on) to a free record on the other side are left out: the reference is stronger
 // evidence than a sum (a short payment, categorised with its reference).
 import type { MatchRule } from './definition';
-import { FREE, NO_DAY, addGroup, suggest, sumOf, type MatchState } from './match-state';
+import { FREE, NO_DAY, addGroup, suggest, sumOf, type GiveUpReason, type MatchState } from './match-state';
+import { itemCount } from './match-sum-reference';
 import { ruleMask } from './match-where';
 
 type SumWindowRule = Extract<MatchRule, { type: 'sum_window' }>;
@@ -26,8 +30,8 @@ interface Search {
 }
 
 /**
- * Up to two subsets (as positions into `values`, sorted descending, all > 0) of min..max items summing to `target`;
- * 'budget' when the search ran out.
+ * Up to `limit` subsets (as positions into `values`, sorted descending, all > 0) of min..max items summing to
+ * `target`; 'budget' when the search ran out.
  */
 export function findSubsets(
   values: readonly number[],
@@ -35,6 +39,7 @@ export function findSubsets(
   min: number,
   max: number,
   search: Search,
+  limit = 2,
 ): number[][] | 'budget' {
   const n = values.length;
   const suffix = new Float64Array(n + 1);
@@ -49,8 +54,12 @@ export function findSubsets(
     }
     // Never 0 here: with one slot left the pruning below takes only a value equal to the amount left.
     const slots = max - chosen.length;
+    // The items still needed (min) cannot be fewer than what is left, nor add up to more than the amount left even
+    // when they are the smallest (an item count from the statement makes min = max: this prunes most branches).
+    const need = min - chosen.length;
+    if (need > 0 && (n - start < need || suffix[n - need] > remaining)) return;
     for (let t = start; t < n; t++) {
-      if (found.length >= 2 || outOfBudget) return;
+      if (found.length >= limit || outOfBudget) return;
       if (++search.tried > search.budget) {
         outOfBudget = true;
         return;
@@ -71,6 +80,12 @@ export function findSubsets(
 
 /** Above this many single records competing for the same records, a cluster is given up rather than proposed. */
 const MAX_PROPOSED_SINGLES = 3;
+
+/**
+ * A record is proposed with all its subsets listed, and only when they are at most this many: a person can weigh three
+ * candidates, and a list cut short might not hold the right one. A record with more is given up (too_many_subsets).
+ */
+export const MAX_LISTED_SUBSETS = 3;
 
 /**
  * Records of bucket k whose match_on values (a reference) some free record on the other side shares: the reference
@@ -157,7 +172,16 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
     /** Each searched record's candidates, largest first (a tangle searches them again, see untangle). */
     const candidatesOf = new Map<number, number[]>();
     const claimedBy = new Map<number, number[]>();
+    /** The subset sizes searched per record: the rule's, or exactly the item count its count_field gives. */
+    const sizes = new Map<number, [number, number]>();
     for (const x of ones) {
+      let [min, max] = [rule.min_items, rule.max_items];
+      if (rule.count_field !== undefined) {
+        const n = itemCount((oneIsA ? s.a : s.b)[x], rule.count_field, rule.id);
+        // A record that says it holds a number of items this rule does not search for is no sum of this rule.
+        if (n !== undefined && (n < min || n > max)) continue;
+        if (n !== undefined) [min, max] = [n, n];
+      }
       const target = oneAmount[x];
       const sign = target < 0 ? -1 : 1;
       const from = lowerBound(oneDay[x] - rule.days_before);
@@ -168,8 +192,8 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
         const v = manyAmount[y] * sign;
         if (v > 0 && v <= target * sign) candidates.push(y);
       }
-      if (candidates.length < rule.min_items) continue;
-      const giveUp = (reason: 'group_too_large' | 'budget_exhausted', combinations: number) =>
+      if (candidates.length < min) continue;
+      const giveUp = (reason: GiveUpReason, combinations: number) =>
         s.giveUps.push({
           rule: r,
           group: `${(oneIsA ? s.a : s.b)[x].id} +${rule.days_after}/-${rule.days_before} days`,
@@ -188,15 +212,17 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
       const found = findSubsets(
         candidates.map((y) => manyAmount[y] * sign),
         target * sign,
-        rule.min_items,
-        rule.max_items,
+        min,
+        max,
         search,
+        MAX_LISTED_SUBSETS + 1,
       );
       if (found === 'budget') {
         giveUp('budget_exhausted', rule.max_combinations);
         continue;
       }
       if (found.length === 0) continue;
+      sizes.set(x, [min, max]);
       const subsets = found.map((positions) => positions.map((p) => candidates[p]));
       solutions.set(x, subsets);
       candidatesOf.set(x, candidates);
@@ -239,11 +265,12 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
           const target = oneAmount[z];
           const sign = target < 0 ? -1 : 1;
           const free = all.filter((y) => manyGroup[y] === FREE);
+          const [min, max] = sizes.get(z) as [number, number];
           const found = findSubsets(
             free.map((y) => manyAmount[y] * sign),
             target * sign,
-            rule.min_items,
-            rule.max_items,
+            min,
+            max,
             { budget: rule.max_combinations, tried: 0 },
           );
           // A search that runs out proves nothing: the record counts as having several subsets.
@@ -287,13 +314,16 @@ export function runSumWindow(s: MatchState, r: number, rule: SumWindowRule): voi
         }
       // Amounts that many subsets of a dense pool happen to reach are no evidence worth a person's time: such a
       // tangle is not proposed; its records stay for categorisation and the search is reported as given up.
-      if (cluster.length > MAX_PROPOSED_SINGLES || records.size > 2 * rule.max_items) {
+      // So is a cluster holding a record with more subsets than can be listed: its records still compete (a subset
+      // of another record may be its), but the list a person would be given is not the whole story.
+      const tooMany = (z: number) => (solutions.get(z) as number[][]).length > MAX_LISTED_SUBSETS;
+      if (cluster.length > MAX_PROPOSED_SINGLES || records.size > 2 * rule.max_items || cluster.some(tooMany)) {
         for (const z of untangle(cluster))
           s.giveUps.push({
             rule: r,
             group: `${(oneIsA ? s.a : s.b)[z].id}: ${cluster.length} records compete for ${records.size}`,
             currency: s.buckets.currency[k],
-            reason: 'group_too_large',
+            reason: tooMany(z) ? 'too_many_subsets' : 'group_too_large',
             a: oneIsA ? [z] : [],
             b: oneIsA ? [] : [z],
             combinations: (solutions.get(z) as number[][]).length,

@@ -1,9 +1,11 @@
 // The matching engine: rules run in the definition's order over one partition held in memory, and a record matched by
 // an earlier rule is never offered to a later one. The state and its layout are in match-state.ts; the rules in
-// match-pairwise.ts (exact, tolerance, aggregated, date window) and match-subset.ts.
+// match-pairwise.ts (exact, tolerance, aggregated, date window), match-subset.ts, match-sum-window.ts and
+// match-sum-reference.ts.
 import type { ReconciliationDefinition } from './definition';
 import { runAggregated, runDateWindow, runExact, runTolerance } from './match-pairwise';
 import { runSubsetSum } from './match-subset';
+import { runSumByReference } from './match-sum-reference';
 import { runSumWindow } from './match-sum-window';
 import { reviewAgainstSums } from './match-sum-rival';
 import { createMatchState, type MatchState } from './match-state';
@@ -55,5 +57,7 @@ function runRule(s: MatchState, r: number, rule: ReconciliationDefinition['rules
     case 'sum_window':
       reviewAgainstSums(s, r, rule);
       return runSumWindow(s, r, rule);
+    case 'sum_by_reference':
+      return runSumByReference(s, r, rule);
   }
 }
