@@ -21,6 +21,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { SignJWT } from 'jose';
 import { APPROVAL_AUDIENCE, GATEWAY_ISSUER } from '../activities/approval';
 import {
   approvalKeySet,
@@ -128,6 +129,8 @@ interface SetDeps {
   client: Client;
   taskQueue: string;
   gatewayKey: ApprovalSigningKey;
+  /** The identity provider's token for an approver, which the gateway puts into each decision (issue 18). */
+  login: (approverId: string) => Promise<string>;
 }
 
 /**
@@ -136,7 +139,7 @@ interface SetDeps {
  * figures and returns the p99 of signal sent -> query shows it.
  */
 async function runSet(deps: SetDeps, stamp: string, rate: number): Promise<number> {
-  const { client, taskQueue, gatewayKey } = deps;
+  const { client, taskQueue, gatewayKey, login } = deps;
   const t0 = performance.now();
   const handles: Handle[] = await Promise.all(
     Array.from({ length: CHECKPOINTS }, (_, i) =>
@@ -182,7 +185,12 @@ async function runSet(deps: SetDeps, stamp: string, rate: number): Promise<numbe
         comments: `level ${who.level} ok`,
       },
       gatewayKey,
-      { issuer: GATEWAY_ISSUER, audience: APPROVAL_AUDIENCE, nonce: randomUUID() },
+      {
+        issuer: GATEWAY_ISSUER,
+        audience: APPROVAL_AUDIENCE,
+        nonce: randomUUID(),
+        identityProof: await login(who.approverId),
+      },
     );
     return { checkpointId: CHECKPOINT_ID, round: 1, token };
   };
@@ -269,6 +277,19 @@ async function main(): Promise<void> {
   try {
     const databaseUrl = await createDatabase(process.env.DATABASE_URL ?? pg!.adminUrl, 'finflow_bench_approvals');
     const gatewayKey = await generateApprovalKeyPair();
+    // The bench's identity provider: the worker counts a gateway decision only with the provider's token in it.
+    const idp = await generateApprovalKeyPair();
+    const identity = { keys: approvalKeySet([idp]), issuer: 'bench-idp', audience: 'finflow-approval-gateway' };
+    const login = (approverId: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: idp.alg, kid: idp.kid })
+        .setIssuer(identity.issuer)
+        .setAudience(identity.audience)
+        .setSubject(approverId)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(idp.privateKey);
     const keyProvider = CODEC ? new KeyRing([generateMasterKey('bench-approvals-1')], 'bench-approvals-1') : null;
     const stamp = Date.now().toString(36);
     const config = { address: server.address, namespace: 'default', taskQueue: `bench-approvals-${stamp}` };
@@ -282,11 +303,11 @@ async function main(): Promise<void> {
       systems: systemsFromEnv({ DATABASE_URL: databaseUrl }),
       workflowBundle,
       keyProvider,
-      approval: { keys: approvalKeySet([gatewayKey]) },
+      approval: { keys: approvalKeySet([gatewayKey]), identity },
     });
     const { client, close } = await connectClient(config, { keyProvider });
     try {
-      const set = { client, taskQueue: config.taskQueue, gatewayKey };
+      const set = { client, taskQueue: config.taskQueue, gatewayKey, login };
       const paced = await runSet(set, `${stamp}p`, RATE);
       const burst = await runSet(set, `${stamp}b`, 0);
       console.log(

@@ -2,7 +2,8 @@
 // identity provider's keys, looks the caller up in the user directory (roles come from there, never from the
 // caller), signs the decision with the gateway's key, and hands it to the workflow through the submitApproval
 // update, so the app gets the workflow's accept/refuse at once. The workflow verifies the signature again (a local
-// activity) before its rules count the decision: the gateway is trusted to say who, not what is allowed.
+// activity) before its rules count the decision: the gateway is trusted to say who, not what is allowed; and even
+// who only with the identity provider's token for the caller, which every decision carries (claim "idp").
 //
 //   POST /approvals      { workflowId, checkpointId, decision, round?, level?, onBehalfOf?, comments?, evidence?,
 //                          resolution?, mode?: "update" | "signal" }
@@ -89,6 +90,8 @@ export interface ApprovalGatewayDeps {
 interface Caller {
   userId: string;
   roles: string[];
+  /** The identity provider's token that proved the caller: a decision carries it, so the worker checks it too. */
+  token: string;
 }
 
 class HttpError extends Error {
@@ -124,7 +127,7 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
     if (!id.ok) throw new HttpError(401, { error: id.reason, message: id.message });
     if (id.ignoredRoleClaims.length)
       req.log.warn({ userId: id.userId, ignored: id.ignoredRoleClaims }, 'role claims not in the directory ignored');
-    return { userId: id.userId, roles: id.roles };
+    return { userId: id.userId, roles: id.roles, token: m[1] };
   }
 
   /** The round the app did not name: the one open now. */
@@ -199,7 +202,9 @@ export async function buildApprovalGateway(deps: ApprovalGatewayDeps): Promise<F
           ...(b.resolution !== undefined ? { resolution: b.resolution } : {}),
         },
         deps.signingKey,
-        { issuer, audience, now: now(), ttlSeconds: deps.ttlSeconds },
+        // The provider's token for the caller travels in the decision: a worker counts a gateway's decision only
+        // for the person the identity provider proved (activities/approval/identity.ts), not on the gateway's word.
+        { issuer, audience, now: now(), ttlSeconds: deps.ttlSeconds, identityProof: caller.token },
       );
       const payload: ApprovalSignal = { checkpointId: b.checkpointId, round, token: signed.token };
       const handle = deps.client.workflow.getHandle(b.workflowId);

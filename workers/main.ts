@@ -48,6 +48,11 @@ export interface RunningWorker {
    * trusts no CLI key: every CLI-signed decision or action is refused (and recorded), and only the gateway's count.
    */
   personKeysBound: boolean;
+  /**
+   * Whether the worker checks the identity provider's token each gateway decision carries (FINFLOW_IDENTITY_*).
+   * Without it, no gateway decision counts (refused as identity_proof_unverifiable, and recorded).
+   */
+  gatewayProven: boolean;
   stop(): Promise<void>;
 }
 
@@ -147,6 +152,7 @@ export async function startWorker(
     done,
     encrypted: dataConverter !== undefined,
     personKeysBound: approval.userKeys !== undefined,
+    gatewayProven: approval.identity !== undefined,
     async stop() {
       stopAll();
       await done;
@@ -193,7 +199,8 @@ async function main(): Promise<void> {
     `finflow worker polling ${config.taskQueue}${recon === config.taskQueue ? '' : ` and ${recon} (reconciliations)`} ` +
       `on ${config.address} (namespace ${config.namespace}); ` +
       `payload encryption ${running.encrypted ? 'on' : 'OFF (set FINFLOW_KEY_FILE or FINFLOW_KEYS)'}; ` +
-      `signing keys ${running.personKeysBound ? 'bound to people (FINFLOW_USER_KEYS_FILE)' : 'of no person given: CLI-signed decisions and actions are refused, only the gateway signs (finflow keys user add <person>, then set FINFLOW_USER_KEYS_FILE)'}`,
+      `signing keys ${running.personKeysBound ? 'bound to people (FINFLOW_USER_KEYS_FILE)' : 'of no person given: CLI-signed decisions and actions are refused, only the gateway signs (finflow keys user add <person>, then set FINFLOW_USER_KEYS_FILE)'}; ` +
+      `gateway decisions ${running.gatewayProven ? "count for the person the identity provider's token in them proves (FINFLOW_IDENTITY_ISSUER)" : 'are refused: no identity provider to check them against (set FINFLOW_IDENTITY_JWKS_FILE or _URL, FINFLOW_IDENTITY_ISSUER, FINFLOW_IDENTITY_AUDIENCE as for the gateway)'}`,
   );
   await running.done;
 }

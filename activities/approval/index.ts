@@ -9,6 +9,9 @@
 //                                sign for the gateway only. Unset: the worker trusts no CLI key and refuses every
 //                                CLI-signed token (recorded, saying how to register a key).
 //   FINFLOW_APPROVAL_AUDIENCE    default finflow-workflows
+//   FINFLOW_IDENTITY_JWKS_FILE or FINFLOW_IDENTITY_JWKS_URL, FINFLOW_IDENTITY_ISSUER, FINFLOW_IDENTITY_AUDIENCE
+//                                the identity provider, as the gateway's: a gateway's decision counts only with the
+//                                provider's token for the approver in it (identity.ts). Unset: none counts.
 //   FINFLOW_APPROVAL_WEBHOOK_URL optional: each notification is also POSTed there
 //   FINFLOW_APPROVAL_WEBHOOK_SECRET optional: HMAC key for the x-finflow-signature header
 //   The outbox lives in the database of system "approvals" (FINFLOW_SYSTEM_APPROVALS_URL, else DATABASE_URL).
@@ -23,7 +26,8 @@ import type { AuditLedger } from '../audit-ledger/ledger';
 import { createApprovalLedgerTrail } from './ledger-trail';
 import { ApprovalOutbox, deliverWebhook, type OutboxNotification, type WebhookConfig } from './outbox';
 import { verifyResubmissionToken, type ResubmissionVerification } from './resubmission';
-import { verifyApprovalToken } from './signing';
+import { IDENTITY_PROOF_CLAIM, verifyApprovalToken } from './signing';
+import { identityConfigFromEnv, verifyIdentityProof, type IdentityProofConfig } from './identity';
 import { verifyTaskActionToken, type TaskActionVerification } from './task-action-token';
 import { verifyDelegationToken, type DelegationVerification } from './delegation-token';
 import { userKeysFromFile, verifyWithPersonKeys, type PersonKeyTrust, type UserKeySource } from './user-keys';
@@ -45,6 +49,12 @@ export interface ApprovalActivityConfig {
    */
   userKeys?: UserKeySource;
   audience?: string;
+  /**
+   * The identity provider the gateway authenticates approvers with: a gateway's decision counts only when the
+   * provider's own token for the approver travels in it. Without it, no gateway decision counts (when the workflow
+   * asks for the proof, as every close does since patched('gateway-identity-proof')).
+   */
+  identity?: IdentityProofConfig;
   /** Between the signer's clock and the workflow's; default 30 s. */
   clockToleranceSeconds?: number;
   /** The outbox, or the pool it lives in; default the "approvals" system of the registry. */
@@ -83,8 +93,10 @@ export function approvalConfigFromEnv(env: NodeJS.ProcessEnv = process.env): App
   const url = env.FINFLOW_APPROVAL_WEBHOOK_URL?.trim();
   if (url && !/^https?:\/\//.test(url))
     throw new Error(`FINFLOW_APPROVAL_WEBHOOK_URL must be an http(s) URL, got ${url}`);
+  const identity = identityConfigFromEnv(env);
   return {
     ...(keys ? { keys } : {}),
+    ...(identity ? { identity } : {}),
     ...(userKeysFile ? { userKeys: userKeysFromFile(userKeysFile) } : {}),
     ...(issuers?.length ? { issuers } : {}),
     ...(env.FINFLOW_APPROVAL_AUDIENCE?.trim() ? { audience: env.FINFLOW_APPROVAL_AUDIENCE.trim() } : {}),
@@ -173,11 +185,16 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
     recordApprovalInLedger,
     recordTaskActionInLedger,
 
-    /** Local activity: reads only the key set, so every retry gives the same answer; a bad token is an answer. */
+    /**
+     * Local activity: reads only the key sets, so every retry gives the same answer; a bad token is an answer.
+     * With `requireIdentityProof` (the workflow asks since patched('gateway-identity-proof')), a gateway's decision
+     * counts only when the identity provider's token it carries proves the very person it names (identity.ts).
+     */
     async verifyApprovalSignal(input: {
       token: string;
       workflowId: string;
       at?: string;
+      requireIdentityProof?: boolean;
     }): Promise<ApprovalVerification> {
       if (typeof input.token !== 'string' || input.token.length > MAX_TOKEN_CHARS)
         return {
@@ -186,7 +203,7 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
           message: `not an approval token (over ${MAX_TOKEN_CHARS} characters)`,
         };
       const now = instantOr(input.at);
-      return verifyWithPersonKeys(
+      const v = await verifyWithPersonKeys(
         input.token,
         trust,
         now,
@@ -203,6 +220,17 @@ export function createApprovalActivities(deps: ApprovalActivityDeps = {}) {
           return { ok: false, reason, message, ...(u ? { untrusted: u } : {}) };
         },
       );
+      // A person's own key proves the person; a gateway's key proves only that the gateway says so.
+      if (!v.ok || !input.requireIdentityProof || !trust.gatewayIssuers?.includes(v.claims.issuer)) return v;
+      const proof = await verifyIdentityProof(
+        decodeJwt(input.token)[IDENTITY_PROOF_CLAIM],
+        v.claims.approverId,
+        cfg.identity,
+        { now, clockToleranceSeconds: tolerance },
+      );
+      if (!proof.ok)
+        return { ok: false, reason: proof.reason, message: proof.message, untrusted: untrusted(input.token) };
+      return { ok: true, claims: { ...v.claims, identityProof: proof.proof } };
     },
 
     /** Local activity, as verifyApprovalSignal. */

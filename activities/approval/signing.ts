@@ -33,6 +33,8 @@ import {
 
 /** The JWS "typ" of approval tokens, so an approval token is never mistaken for an identity token or vice versa. */
 export const APPROVAL_TOKEN_TYPE = 'finflow-approval+jwt';
+/** Claim "idp": the identity provider's token a gateway decision carries for its approver (identity.ts). */
+export const IDENTITY_PROOF_CLAIM = 'idp';
 export const APPROVAL_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 export type ApprovalAlgorithm = (typeof APPROVAL_ALGORITHMS)[number];
 
@@ -155,6 +157,11 @@ export interface SignApprovalOptions {
   ttlSeconds?: number;
   /** Defaults to a random UUID; the rules refuse a second decision with the same nonce. */
   nonce?: string;
+  /**
+   * The gateway's decision only: the identity provider's token for the approver (the caller's bearer JWT), carried
+   * in claim "idp" so the worker can check who the provider proved (identity.ts, verifyIdentityProof).
+   */
+  identityProof?: string;
 }
 
 export interface SignedApproval {
@@ -173,7 +180,8 @@ export async function signApprovalDecision(
   const parsed = ApprovalDecisionSchema.safeParse(decision);
   if (!parsed.success) throw new ApprovalTokenError(`decision not signed: ${issuesText(parsed.error.issues)}`);
   const { approverId, ...rest } = parsed.data;
-  return signTokenClaims(key, options, APPROVAL_TOKEN_TYPE, approverId, rest);
+  const proof = options.identityProof !== undefined ? { [IDENTITY_PROOF_CLAIM]: options.identityProof } : {};
+  return signTokenClaims(key, options, APPROVAL_TOKEN_TYPE, approverId, { ...rest, ...proof });
 }
 
 /**
@@ -275,8 +283,7 @@ function untrustedClaims(token: string): Extract<ApprovalVerification, { ok: fal
 }
 
 export type SignedTokenCheck =
-  | { ok: true; payload: JWTPayload; kid: string }
-  | { ok: false; reason: TokenFailureReason; message: string };
+  { ok: true; payload: JWTPayload; kid: string } | { ok: false; reason: TokenFailureReason; message: string };
 
 /**
  * What every finflow token of type `typ` must pass: a compact JWS naming a key of the set, signed with EdDSA or
@@ -298,7 +305,8 @@ export async function checkSignedToken(
   } catch (err) {
     return { ok: false, reason: 'malformed', message: `unreadable header: ${(err as Error).message}` };
   }
-  if (typeof kid !== 'string') return { ok: false, reason: 'unknown_key', message: 'the token names no key (no "kid")' };
+  if (typeof kid !== 'string')
+    return { ok: false, reason: 'unknown_key', message: 'the token names no key (no "kid")' };
   try {
     const { payload } = await jwtVerify(token, resolverFor(keys), {
       algorithms: [...APPROVAL_ALGORITHMS],
@@ -333,7 +341,8 @@ export async function verifyApprovalToken(
   if (!checked.ok) return fail({ reason: checked.reason, message: checked.message });
   const { payload, kid } = checked;
 
-  const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, ...custom } = payload;
+  // The identity provider's proof (a gateway's decision) is not part of the decision: the worker checks it apart.
+  const { iss, sub, jti, iat, exp, aud: _aud, nbf: _nbf, [IDENTITY_PROOF_CLAIM]: _proof, ...custom } = payload;
   const parsed = ApprovalDecisionSchema.safeParse({ ...custom, approverId: sub });
   if (!parsed.success)
     return fail({

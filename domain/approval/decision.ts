@@ -48,7 +48,26 @@ export interface ApprovalClaims extends ApprovalDecision {
   issuer: string;
   /** Key id that signed it. */
   kid: string;
+  /** A gateway's decision: the identity provider's proof of the approver it carried, as verified (issue 18). */
+  identityProof?: IdentityProofRecord;
 }
+
+/** What a worker keeps of the identity provider's token a gateway decision carried (never the token itself). */
+export interface IdentityProofRecord {
+  issuer: string;
+  subject: string;
+  /** The token's jti, else "sha256:" and the token's digest: one proof counts for one decision only. */
+  tokenId: string;
+  expiresAt: string;
+}
+
+/** Why a gateway's decision is not taken as the person's: the identity provider did not prove that person. */
+export type IdentityProofFailureReason =
+  | 'identity_proof_missing'
+  | 'identity_proof_invalid'
+  | 'identity_proof_of_another_person'
+  | 'identity_proof_unverifiable'
+  | 'identity_proof_reused';
 
 /** Why a token was not accepted; `expired` is told apart because the rules report it as its own refusal. */
 export type TokenFailureReason =
@@ -65,7 +84,9 @@ export type TokenFailureReason =
   | 'wrong_workflow'
   | 'invalid_claims'
   /** A CLI token whose key is not the named person's own, valid and unrevoked (person-keys.ts). */
-  | PersonKeyFailureReason;
+  | PersonKeyFailureReason
+  /** A gateway's token whose identity provider's proof is missing, invalid, for another person or used before. */
+  | IdentityProofFailureReason;
 
 /** JSON-safe result of verifying an approval token (what a verification activity returns to the workflow). */
 export type ApprovalVerification =

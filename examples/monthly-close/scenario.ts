@@ -4,6 +4,7 @@
 // approval gateway by the right person, and after the close the full history exported into the evidence package.
 // `npm run demo` runs it on the embedded servers; test/e2e/monthly-close.test.ts runs it and checks every printed
 // figure against the generator's planted truth.
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -218,6 +219,12 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
   Object.assign(process.env, env);
   const taskQueue = infra.taskQueue ?? 'finflow';
   const temporal = { address: infra.temporal.address, namespace: infra.temporal.namespace ?? 'default', taskQueue };
+  // The demo's own identity provider (an approver app holds its token): the gateway authenticates callers with it,
+  // and the worker checks the provider's token each gateway decision carries, so the gateway's key alone signs for
+  // nobody the provider did not prove.
+  const idp = await generateKeyPair('EdDSA');
+  const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'demo-idp', alg: 'EdDSA' };
+  const identity = { keys: { keys: [idpJwk] }, issuer: 'finflow-demo-idp', audience: 'finflow-approval-gateway' };
   const worker = await startWorker({
     config: temporal,
     keyProvider: keyFile,
@@ -225,18 +232,17 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
     approval: {
       keys: await readApprovalKeySet(join(approvalKeys, 'approval-jwks.json')),
       userKeys: userKeysFromFile(userKeysFile),
+      identity,
     },
   });
   const { client, close } = await connectClient(temporal, { keyProvider: keyFile });
 
   // 3. The approval gateway, and an identity provider of the demo's own (an approver app holds its token).
-  const idp = await generateKeyPair('EdDSA');
-  const idpJwk = { ...(await exportJWK(idp.publicKey)), kid: 'demo-idp', alg: 'EdDSA' };
   const outboxPool = new Pool({ connectionString: infra.databaseUrl, max: 2 });
   const gateway = await buildApprovalGateway({
     client,
     directory: parseApprovalPolicy(plan.approvalPolicy, PLAN_FILE),
-    identity: { keys: { keys: [idpJwk] }, issuer: 'finflow-demo-idp', audience: 'finflow-approval-gateway' },
+    identity,
     signingKey: await readSigningKeyFile(gatewayKeyFile),
     outbox: new ApprovalOutbox(outboxPool),
     attachments: new AttachmentStore(join(dir, 'attachments')),
@@ -250,6 +256,7 @@ export async function runMonthlyCloseScenario(infra: ScenarioInfra, opts: Scenar
       .setIssuer('finflow-demo-idp')
       .setAudience('finflow-approval-gateway')
       .setSubject(userId)
+      .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(idp.privateKey);

@@ -43,6 +43,15 @@ beforeAll(async () => {
   gatewayKeys = await readApprovalKeySet((await createApprovalKeyFiles(join(dir, 'keys'), { name: 'gateway' })).jwksFile);
 });
 
+/** The worker checks each gateway decision's identity provider's token against the same provider (issue 18). */
+function workerIdentity() {
+  return {
+    keys: JSON.parse(readFileSync(join(dir, 'idp.jwks.json'), 'utf8')) as JSONWebKeySet,
+    issuer: IDP,
+    audience: AUDIENCE,
+  };
+}
+
 /** The policy file the gateway reads, rewritten in place as an administrator would edit it. */
 function writePolicy(file: string, edit: (p: ApprovalPolicyInput) => void = () => undefined): void {
   writeFileSync(file, JSON.stringify(policy(edit)));
@@ -93,7 +102,7 @@ describe('the approval gateway as it runs', () => {
     writePolicy(policyFile, (p) => (p.users = p.users.filter((u) => u.userId !== 'sue')));
     const gw = await gatewayOn(policyFile);
     const taskQueue = uniqueId('tq');
-    const worker = await newWorker(h, taskQueue, { keys: gatewayKeys });
+    const worker = await newWorker(h, taskQueue, { keys: gatewayKeys, identity: workerIdentity() });
     try {
       await running(h, worker, async () => {
         const handle = await startApproval(h, taskQueue, {
@@ -152,7 +161,7 @@ describe('the approval gateway as it runs', () => {
     writePolicy(policyFile);
     const gw = await gatewayOn(policyFile);
     const taskQueue = uniqueId('tq');
-    const worker = await newWorker(h, taskQueue, { keys: gatewayKeys });
+    const worker = await newWorker(h, taskQueue, { keys: gatewayKeys, identity: workerIdentity() });
     try {
       await running(h, worker, async () => {
         const handle = await startApproval(h, taskQueue, {

@@ -23,6 +23,7 @@ import type { approvalWorkflow } from '../../workflows';
 import { approvalsQuery, type ApprovalSignal, type ResubmitSignal } from '../../workflows/definitions';
 import type { ApprovalItem, CheckpointStatus } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
+import { testIdentityProvider, type TestIdentityProvider } from '../helpers/identity-provider';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 
@@ -33,6 +34,8 @@ export interface Harness {
   outbox: ApprovalOutbox;
   signer: ApprovalKeyPair;
   keys: JSONWebKeySet;
+  /** The identity provider whose token for the approver every gateway decision carries (issue 18). */
+  idp: TestIdentityProvider;
   /** Workflow ids started by the current test (terminated after it). */
   started: string[];
 }
@@ -47,6 +50,7 @@ export function approvalSuite(prefix: string): Harness {
     h.outbox = new ApprovalOutbox(h.pool);
     h.signer = await generateApprovalKeyPair();
     h.keys = approvalKeySet([h.signer]);
+    h.idp = await testIdentityProvider();
     await workflowBundle();
   }, 120_000);
   // Workflows a test leaves are terminated before its server goes (each test has its own, see
@@ -87,7 +91,10 @@ export async function newWorker(h: Harness, taskQueue: string, approval: Approva
     await testWorkerOptions({
       connection: h.env.nativeConnection,
       taskQueue,
-      activities: createActivities({ systems: h.systems, approval: { keys: h.keys, ...approval } }),
+      activities: createActivities({
+        systems: h.systems,
+        approval: { keys: h.keys, identity: h.idp.config, ...approval },
+      }),
     }),
   );
 }
@@ -124,18 +131,37 @@ export async function serverNow(h: Harness): Promise<Date> {
   return new Date(await h.env.currentTimeMs());
 }
 
-/** An approval signal as the gateway makes it: the token bound to this workflow, signed at the server's time. */
+/**
+ * An approval signal as the gateway makes it: the token bound to this workflow, signed at the server's time, with
+ * the identity provider's token for the approver in it (valid as long as the decision), unless `identityProof`
+ * names another (or null: none).
+ */
 export async function signed(
   h: Harness,
   handle: { workflowId: string },
   decision: Partial<ApprovalDecisionInput> & Pick<ApprovalDecisionInput, 'approverId'>,
-  opts: Partial<SignApprovalOptions> & { key?: ApprovalKeyPair } = {},
+  opts: Omit<Partial<SignApprovalOptions>, 'identityProof'> & {
+    key?: ApprovalKeyPair;
+    identityProof?: string | null;
+  } = {},
 ): Promise<ApprovalSignal & { token: string; nonce: string }> {
   const checkpointId = decision.checkpointId ?? 'je-approval';
+  const now = await serverNow(h);
+  const { identityProof, ...options } = opts;
+  const proof =
+    identityProof === undefined
+      ? await h.idp.token(decision.approverId, { now, ttlSeconds: opts.ttlSeconds ?? 900 })
+      : identityProof;
   const { token, nonce } = await signApprovalDecision(
     { workflowId: handle.workflowId, checkpointId, round: 1, decision: 'approved', roles: [], ...decision },
     opts.key ?? h.signer,
-    { issuer: GATEWAY_ISSUER, audience: APPROVAL_AUDIENCE, now: await serverNow(h), ...opts },
+    {
+      issuer: GATEWAY_ISSUER,
+      audience: APPROVAL_AUDIENCE,
+      now,
+      ...options,
+      ...(proof !== null ? { identityProof: proof } : {}),
+    },
   );
   return { checkpointId, token, nonce, round: decision.round ?? 1 };
 }

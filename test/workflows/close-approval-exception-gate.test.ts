@@ -36,6 +36,7 @@ import {
 import type { ClosePlanInput } from '../../domain/close/plan';
 import type { CloseEvidenceInput, CloseRunOptions, ReconReportRef } from '../../contracts';
 import { seedPolicyInput } from '../unit/approval-fixtures';
+import { testIdentityProvider } from '../helpers/identity-provider';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 import { task, waitFor } from './close-harness';
@@ -135,7 +136,9 @@ describe('a reconciliation approval and the work on its exceptions', () => {
     const closeId = `close:${company}:2026-10`;
     const taskQueue = uniqueId('tq');
     const recon = { workDir, reportsDir: workDir };
-    const approval = { keys: approvalKeySet([key]), ledger };
+    // The gateway's decisions carry the identity provider's token for the approver, which the worker checks (issue 18).
+    const idp = await testIdentityProvider();
+    const approval = { keys: approvalKeySet([key]), ledger, identity: idp.config };
     // The package itself is tested elsewhere: here, what the documentation step hands it.
     const evidence: CloseEvidenceInput[] = [];
     const worker = await Worker.create(
@@ -208,7 +211,12 @@ describe('a reconciliation approval and the work on its exceptions', () => {
                     resolution: 'timing differences clear in November',
                   },
                   key,
-                  { issuer: GATEWAY_ISSUER, audience: APPROVAL_AUDIENCE, now: new Date(await env.currentTimeMs()) },
+                  {
+                    issuer: GATEWAY_ISSUER,
+                    audience: APPROVAL_AUDIENCE,
+                    now: new Date(await env.currentTimeMs()),
+                    identityProof: await idp.token(approverId, { now: new Date(await env.currentTimeMs()) }),
+                  },
                 )
               ).token,
             },

@@ -2,7 +2,7 @@
 // answers at once what the checkpoint is not waiting for). A signed token is verified by a local activity and the
 // attempt judged by evaluateDecision (domain/approval/rules.ts); an unsigned one counts only in development mode.
 // Every attempt lands in the checkpoint's audit trail, or, for a checkpoint the workflow does not have, in unrouted.
-import { uuid4, workflowInfo } from '@temporalio/workflow';
+import { patched, uuid4, workflowInfo } from '@temporalio/workflow';
 import {
   attemptFromVerification,
   currentRound,
@@ -83,15 +83,56 @@ export function createDecisions(host: CheckpointHost): {
     };
   }
 
+  /**
+   * The identity provider's proofs that counted, by token id, with the nonce of the decision each counted for
+   * (issue 18): a proof backs one decision only, so a gateway holding a person's token cannot sign a second one.
+   */
+  const proofsUsed = new Map<string, string>();
+
+  /**
+   * A verified gateway decision takes its proof for itself, at once (before any other handler can), whatever the
+   * rules then say; one whose proof already backed another decision is refused (and recorded as such). The same
+   * decision sent twice (an update retried, a signal after an update) keeps its nonce and meets the rules' replay check.
+   */
+  function proofReused(v: ApprovalVerification): ApprovalVerification {
+    const proof = v.ok ? v.claims.identityProof : undefined;
+    if (!v.ok || !proof) return v;
+    const earlier = proofsUsed.get(proof.tokenId);
+    if (earlier === undefined) proofsUsed.set(proof.tokenId, v.claims.nonce);
+    if (earlier === undefined || earlier === v.claims.nonce) return v;
+    const c = v.claims;
+    return {
+      ok: false,
+      reason: 'identity_proof_reused',
+      message:
+        `the identity provider's token for ${c.approverId} (${proof.tokenId}) already backed decision ${earlier}: ` +
+        `one proof counts for one decision (sign in again for each decision)`,
+      untrusted: {
+        approverId: c.approverId,
+        nonce: c.nonce,
+        checkpointId: c.checkpointId,
+        round: c.round,
+        decision: c.decision,
+      },
+    };
+  }
+
   async function attemptOf(s: ApprovalSignal, inst: Instance | undefined): Promise<DecisionAttempt> {
     if (typeof s.token === 'string') {
       let v: ApprovalVerification;
+      // Since this patch a gateway's decision counts only with the identity provider's proof of its approver.
+      const proven = patched('gateway-identity-proof');
       try {
-        v = await verify.verifyApprovalSignal({ token: s.token, workflowId: workflowInfo().workflowId, at: now() });
+        v = await verify.verifyApprovalSignal({
+          token: s.token,
+          workflowId: workflowInfo().workflowId,
+          at: now(),
+          ...(proven ? { requireIdentityProof: true } : {}),
+        });
       } catch (err) {
         v = { ok: false, reason: 'malformed', message: `the signature could not be checked: ${causeMessage(err)}` };
       }
-      return attemptFromVerification(v, { checkpointId: s.checkpointId });
+      return attemptFromVerification(proven ? proofReused(v) : v, { checkpointId: s.checkpointId });
     }
     if (!allowUnsigned) return failedAttempt(s, UNSIGNED_REFUSED);
     const a = unsignedAttempt(s, inst?.state);
