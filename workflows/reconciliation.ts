@@ -20,6 +20,7 @@ import {
   type ReconciliationDefinition,
   type SideTotals,
 } from '../domain/recon';
+import { rollForwardRules } from '../domain/exceptions/roll-forward';
 import { bankStatementRequest } from '../domain/recon/bank-statement-request';
 import { DUCKDB_RECORDS_PER_PARTITION, SPILL_BUCKETS, partitionsFor, periodEnd } from '../domain/recon/run-plan';
 import { waitingExtraction, type Extract } from './source-wait';
@@ -75,6 +76,8 @@ const { rollForwardRecon } = proxyActivities<Activities>({
 
 /** patched() id: after the partitions, the previous period's unresolved exceptions are brought in (issue 15). */
 export const ROLL_FORWARD_PATCH = 'recon-roll-forward';
+/** patched() id: the roll-forward is handed the reconciliation's tolerance rules (domain/exceptions/roll-forward.ts). */
+export const ROLL_FORWARD_RULES_PATCH = 'recon-roll-forward-rules';
 
 /**
  * patched() id: a bank reconciliation whose definition asks for its statement (categorisation.bank.statement) has it
@@ -241,8 +244,18 @@ async function reconcileRun(
   let rollForward: RollForwardOutcome | undefined;
   let open = merged.open_exceptions;
   if (patched(ROLL_FORWARD_PATCH)) {
+    // Since this patch the previous period's items also clear under the reconciliation's own tolerance rules.
+    const rules = rollForwardRules(definition.rules);
+    const withRules = rules.length > 0 && patched(ROLL_FORWARD_RULES_PATCH);
     rollForward = await step('rolling forward the previous period', () =>
-      rollForwardRecon({ runId, reconId: input.reconId, company: input.company, period: input.period, asOf }),
+      rollForwardRecon({
+        runId,
+        reconId: input.reconId,
+        company: input.company,
+        period: input.period,
+        asOf,
+        ...(withRules ? { rules } : {}),
+      }),
     );
     open = open - rollForward.clearedOwn + rollForward.carried.count;
   }

@@ -18,7 +18,9 @@ import {
   carriedState,
   type CountAndTotals,
   decideRollForward,
+  type RollForwardRule,
   rollForwardActor,
+  ROLL_FORWARD_RULE,
   rollForwardTotals,
 } from '../../domain/exceptions/roll-forward';
 import { type RunCodec, type RunSealer, runCodec, type SensitiveColumn } from './run-codec';
@@ -41,6 +43,8 @@ export interface RollForwardInput {
   /** The run's period (yyyy-mm or as the close names it) and as-of date (yyyy-mm-dd). */
   period: string;
   asOf: string;
+  /** The reconciliation's own tolerance rules, applied after the exact clearing (domain/exceptions/roll-forward.ts). */
+  rules?: RollForwardRule[];
 }
 
 export interface RollForwardOutcome {
@@ -173,20 +177,20 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
     codec: RunCodec,
     input: RollForwardInput,
     fromRunId: string,
-    rows: { item: Prev; state: ExceptionState; clearedBy?: Own }[],
+    rows: { item: Prev; state: ExceptionState; clearedBy?: Own; because?: string }[],
     actor: string,
     now: string,
   ): Promise<void> {
     // Set-based, a chunk at a time: one statement per CHUNK rows instead of one per row.
     for (let from = 0; from < rows.length; from += CHUNK) {
-      const records = rows.slice(from, from + CHUNK).map(({ item: x, state, clearedBy }) => {
+      const records = rows.slice(from, from + CHUNK).map(({ item: x, state, clearedBy, because }) => {
         const id = bfId(x);
         const evidence = JSON.stringify(x.evidence ?? {});
         const records = clearedBy ? recordsOf(clearedBy).join(', ') : null;
         const explanation =
           x.explanation ?? (clearedBy ? `cleared next period by ${records} (roll-forward, run ${input.runId})` : null);
         const note = clearedBy
-          ? `cleared next period: the other side, record ${records} (exception ${clearedBy.itemId} of run ${input.runId}), has the same key and the opposite amount`
+          ? `cleared next period: the other side, record ${records} (exception ${clearedBy.itemId} of run ${input.runId}), ${because ?? 'has the same key and the opposite amount'}`
           : null;
         return {
           item_id: id,
@@ -264,7 +268,11 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
       const from = await previousRun(input);
       const prev = from ? await broughtForward(from.runId) : [];
       const own = from ? await candidates(input.runId, actor, prev) : [];
-      const decision = decideRollForward(prev, own);
+      const decision = decideRollForward(prev, own, input.rules ?? []);
+      const because = (c: { rule: string; residual: string }) =>
+        c.rule === ROLL_FORWARD_RULE
+          ? 'has the same key and the opposite amount'
+          : `has the same key and an opposite amount within rule ${c.rule}'s tolerance (difference ${c.residual})`;
       let totals: ReturnType<typeof rollForwardTotals>;
       try {
         totals = rollForwardTotals(prev, decision);
@@ -297,7 +305,12 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
             input,
             from.runId,
             [
-              ...decision.cleared.map((c) => ({ item: c.broughtForward, state: 'resolved' as const, clearedBy: c.by })),
+              ...decision.cleared.map((c) => ({
+                item: c.broughtForward,
+                state: 'resolved' as const,
+                clearedBy: c.by,
+                because: because(c),
+              })),
               ...decision.carried.map((x) => ({ item: x, state: carriedState(x.state) })),
             ],
             actor,
@@ -306,7 +319,7 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
           for (let i = 0; i < decision.cleared.length; i += CHUNK) {
             const own = decision.cleared.slice(i, i + CHUNK).map((c) => {
               const id = c.by.itemId;
-              const text = `cleared next period: brought-forward exception ${c.broughtForward.itemId} of run ${from.runId} (period ${from.period ?? from.asOf}) has the same key and the opposite amount`;
+              const text = `cleared next period: brought-forward exception ${c.broughtForward.itemId} of run ${from.runId} (period ${from.period ?? from.asOf}) ${because(c)}`;
               return {
                 item_id: id,
                 reference: `${from.runId}#${c.broughtForward.itemId}`,
@@ -340,6 +353,7 @@ export function createRollForwardStore(deps: RollForwardStoreDeps) {
                 by: c.by.itemId,
                 records: recordsOf(c.by),
                 rule: c.rule,
+                residual: c.residual,
               })),
               carried: decision.carried.map(bfId),
             };

@@ -8,7 +8,15 @@
 // currency and their signed differences (side a minus side b) add up to zero: GL 500.00 with no bank line in
 // December (+500.00) is cleared by the bank's 500.00 with no GL line in February (-500.00). One to one; when several
 // items are interchangeable (same key, currency and amount) they are paired in item-id order, which changes no
-// total. Control totals: brought-forward items are not records of side a or b of the new period; they are a third
+// total.
+//
+// Beyond the exact clearing, the reconciliation's own amount rules apply, in its order (`RollForwardRule`, from its
+// tolerance rules): a brought-forward item and a new open exception of the same key and currency whose differences
+// add up to within the rule's tolerance (absolute and/or percent of the larger absolute amount, combined as the rule
+// says) clear each other, naming the rule; the residual is the rule's accepted difference, as within a period. Only
+// a unique best candidate clears (the smallest residual, one of it): where two new exceptions would clear an item
+// equally well, the roll-forward does not pick by input order and the item is carried. Rules that compare dates
+// (max_days_apart, date_window) are not applied: exceptions keep no record dates. Control totals: brought-forward items are not records of side a or b of the new period; they are a third
 // population, conserved on their own: brought in = cleared + carried, in count and per-currency amount.
 import { Dec, parseDecimal } from '../money';
 import { totalsByCurrency } from './filter';
@@ -26,6 +34,14 @@ export function rollForwardActor(runId: string): string {
 }
 
 export const ROLL_FORWARD_RULE = 'same_key_opposite_amount';
+
+/** A reconciliation amount rule the roll-forward applies after the exact clearing (a tolerance rule of its own). */
+export interface RollForwardRule {
+  id: string;
+  absolute?: string;
+  percent?: string;
+  combine: 'all' | 'any';
+}
 
 /** An unresolved exception of the previous period's run. */
 export interface BroughtForwardItem {
@@ -49,7 +65,10 @@ export interface Clearing<B extends BroughtForwardItem = BroughtForwardItem, C e
   broughtForward: B;
   /** This period's exception holding the other side. */
   by: C;
-  rule: typeof ROLL_FORWARD_RULE;
+  /** ROLL_FORWARD_RULE, or the id of the reconciliation's rule that cleared it. */
+  rule: string;
+  /** The two differences' sum (zero for the exact clearing): what the rule accepted. */
+  residual: string;
 }
 
 export interface RollForwardDecision<B extends BroughtForwardItem, C extends CurrentItem> {
@@ -67,10 +86,59 @@ export function carriedState(state: ExceptionState): ExceptionState {
   return state === 'carried_forward' ? 'explained' : state;
 }
 
+/**
+ * The rules of a reconciliation the roll-forward applies, in its order: its tolerance rules that compare amounts
+ * only (no max_days_apart: exceptions keep no record dates), are automatic (auto: false proposes, a person decides)
+ * and take every record (where_a / where_b look at fields exceptions do not keep).
+ */
+export function rollForwardRules(
+  rules: readonly {
+    id: string;
+    type: string;
+    absolute?: string;
+    percent?: string;
+    combine?: 'all' | 'any';
+    max_days_apart?: number;
+    auto?: boolean;
+    where_a?: unknown;
+    where_b?: unknown;
+  }[],
+): RollForwardRule[] {
+  return rules.flatMap((r) =>
+    r.type === 'tolerance' &&
+    r.max_days_apart === undefined &&
+    r.auto !== false &&
+    r.where_a === undefined &&
+    r.where_b === undefined
+      ? [
+          {
+            id: r.id,
+            ...(r.absolute !== undefined ? { absolute: r.absolute } : {}),
+            ...(r.percent !== undefined ? { percent: r.percent } : {}),
+            combine: r.combine ?? 'all',
+          },
+        ]
+      : [],
+  );
+}
+
+/** Whether `residual` is within `rule`'s tolerance for amounts `x` and `y` (percent of the larger absolute one). */
+export function withinTolerance(rule: RollForwardRule, x: Dec, y: Dec, residual: Dec): boolean {
+  const r = residual.abs();
+  const checks: boolean[] = [];
+  if (rule.absolute !== undefined) checks.push(r.lte(parseDecimal(rule.absolute, `rule ${rule.id} absolute`)));
+  if (rule.percent !== undefined) {
+    const larger = Dec.max(x.abs(), y.abs());
+    checks.push(r.lte(larger.times(parseDecimal(rule.percent, `rule ${rule.id} percent`)).dividedBy(100)));
+  }
+  return rule.combine === 'all' ? checks.every(Boolean) : checks.some(Boolean);
+}
+
 /** Which brought-forward item each of this period's open exceptions clears, and which are carried. */
 export function decideRollForward<B extends BroughtForwardItem, C extends CurrentItem>(
   broughtForward: readonly B[],
   current: readonly C[],
+  rules: readonly RollForwardRule[] = [],
 ): RollForwardDecision<B, C> {
   const slot = (key: string, currency: string | null, amount: Dec) =>
     `${key}\u0000${currency ?? ''}\u0000${amount.toFixed()}`;
@@ -89,10 +157,37 @@ export function decideRollForward<B extends BroughtForwardItem, C extends Curren
     carriedState(b.state);
     const d = parseDecimal(b.difference, `brought-forward exception ${b.itemId} difference`);
     const other = d.isZero() ? undefined : waiting.get(slot(b.key, b.currency, d.negated()))?.shift();
-    if (other) cleared.push({ broughtForward: b, by: other, rule: ROLL_FORWARD_RULE });
+    if (other) cleared.push({ broughtForward: b, by: other, rule: ROLL_FORWARD_RULE, residual: '0' });
     else carried.push(b);
   }
-  return { cleared, carried };
+  if (!rules.length || !carried.length) return { cleared, carried };
+  // The reconciliation's own tolerance rules, in order, over what the exact clearing left on both sides.
+  const taken = new Set(cleared.map((c) => c.by.itemId));
+  let left = carried;
+  for (const rule of rules) {
+    const still: B[] = [];
+    for (const b of left) {
+      const d = parseDecimal(b.difference, `brought-forward exception ${b.itemId} difference`);
+      let best: { c: C; residual: Dec }[] = [];
+      for (const c of [...current].sort(byId)) {
+        if (taken.has(c.itemId) || c.key !== b.key || c.currency !== b.currency) continue;
+        const cd = parseDecimal(c.difference, `exception ${c.itemId} difference`);
+        // The other side of the item: opposite signs only (the same sign is a second item, not its clearing).
+        if (cd.isZero() || d.isZero() || cd.isNegative() === d.isNegative()) continue;
+        const residual = d.plus(cd);
+        if (!withinTolerance(rule, d, cd, residual)) continue;
+        const cmp = best.length ? residual.abs().comparedTo(best[0].residual.abs()) : -1;
+        if (cmp < 0) best = [{ c, residual }];
+        else if (cmp === 0) best.push({ c, residual });
+      }
+      if (best.length === 1) {
+        taken.add(best[0].c.itemId);
+        cleared.push({ broughtForward: b, by: best[0].c, rule: rule.id, residual: best[0].residual.toFixed() });
+      } else still.push(b);
+    }
+    left = still;
+  }
+  return { cleared, carried: left };
 }
 
 export interface CountAndTotals {

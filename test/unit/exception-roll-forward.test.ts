@@ -1,5 +1,6 @@
 // Roll-forward's decision (issue 15): which of the previous period's unresolved exceptions this period's data
 // clears, by which of its own open exceptions, and that the third population's totals are conserved.
+import { Dec } from '../../domain/money';
 import { authoriseExceptionAction, ExceptionActionError } from '../../domain/exceptions/lifecycle';
 import {
   BROUGHT_FORWARD_STATES,
@@ -8,7 +9,9 @@ import {
   ROLL_FORWARD_ACTOR,
   ROLL_FORWARD_RULE,
   rollForwardActor,
+  rollForwardRules,
   rollForwardTotals,
+  withinTolerance,
   type BroughtForwardItem,
   type CurrentItem,
 } from '../../domain/exceptions/roll-forward';
@@ -35,9 +38,81 @@ describe('roll-forward decision', () => {
         broughtForward: bf('GL:1', 'DEP-1', '500.00', 'explained'),
         by: cur('BANK:9', 'DEP-1', '-500'),
         rule: 'same_key_opposite_amount',
+        residual: '0',
       },
     ]);
     expect(d.carried).toEqual([]);
+  });
+
+  it("clears, after the exact pass, under the reconciliation's own tolerance rules in order, naming the rule and the residual", () => {
+    const rules = [
+      { id: 'cents', absolute: '0.05', combine: 'all' as const },
+      { id: 'pct', percent: '1', combine: 'any' as const },
+    ];
+    const d = decideRollForward(
+      [
+        bf('GL:1', 'DEP-1', '500.00'),
+        bf('GL:2', 'DEP-2', '200.00'),
+        bf('GL:3', 'DEP-3', '100.00'),
+        bf('GL:4', 'DEP-4', '50'),
+      ],
+      [
+        cur('BANK:1', 'DEP-1', '-499.98'),
+        cur('BANK:2', 'DEP-2', '-198.50'),
+        cur('BANK:3', 'DEP-3', '-90.00'),
+        cur('BANK:4', 'DEP-4', '-50.00'),
+      ],
+      rules,
+    );
+    expect(d.cleared.map((c) => [c.broughtForward.itemId, c.by.itemId, c.rule, c.residual])).toEqual([
+      ['GL:4', 'BANK:4', 'same_key_opposite_amount', '0'],
+      ['GL:1', 'BANK:1', 'cents', '0.02'],
+      ['GL:2', 'BANK:2', 'pct', '1.5'],
+    ]);
+    // 10.00 apart on 100.00 is beyond both: carried, with its age.
+    expect(d.carried.map((x) => x.itemId)).toEqual(['GL:3']);
+  });
+
+  it('does not pick between two equally good candidates under a tolerance rule, and takes the unique best one', () => {
+    const rule = [{ id: 'cents', absolute: '0.10', combine: 'all' as const }];
+    const tie = decideRollForward(
+      [bf('GL:1', 'DEP-1', '500.00')],
+      [cur('BANK:1', 'DEP-1', '-499.95'), cur('BANK:2', 'DEP-1', '-500.05')],
+      rule,
+    );
+    expect(tie.cleared).toEqual([]);
+    expect(tie.carried).toHaveLength(1);
+    const best = decideRollForward(
+      [bf('GL:1', 'DEP-1', '500.00')],
+      [cur('BANK:1', 'DEP-1', '-499.95'), cur('BANK:2', 'DEP-1', '-499.98'), cur('GL:9', 'DEP-1', '500.01')],
+      rule,
+    );
+    expect(best.cleared.map((c) => [c.by.itemId, c.residual])).toEqual([['BANK:2', '0.02']]);
+  });
+
+  it('holds a residual to every limit of a rule with combine all, and to one with combine any', () => {
+    const both = { id: 'r', absolute: '1.00', percent: '0.1', combine: 'all' as const };
+    const [x, y] = [new Dec('500'), new Dec('-499.20')];
+    expect(withinTolerance(both, x, y, new Dec('0.80'))).toBe(false);
+    expect(withinTolerance({ ...both, combine: 'any' }, x, y, new Dec('0.80'))).toBe(true);
+    expect(withinTolerance(both, x, y, new Dec('-0.40'))).toBe(true);
+  });
+
+  it("takes only the reconciliation's automatic tolerance rules that compare amounts alone", () => {
+    expect(
+      rollForwardRules([
+        { id: 'exact', type: 'exact' },
+        { id: 'cents', type: 'tolerance', absolute: '0.05' },
+        { id: 'pct', type: 'tolerance', percent: '1', combine: 'any' },
+        { id: 'dated', type: 'tolerance', absolute: '1', max_days_apart: 3 },
+        { id: 'proposed', type: 'tolerance', absolute: '1', auto: false },
+        { id: 'deposits', type: 'tolerance', absolute: '1', where_a: { code: { in: ['DEP'] } } },
+        { id: 'window', type: 'date_window' },
+      ]),
+    ).toEqual([
+      { id: 'cents', absolute: '0.05', combine: 'all' },
+      { id: 'pct', percent: '1', combine: 'any' },
+    ]);
   });
 
   it('carries an item whose other side has another amount, another key or another currency', () => {
