@@ -1,5 +1,6 @@
 import { createApprovalActivities, type ApprovalActivityConfig } from './approval';
 import { createCalendarActivities } from './calendar';
+import { createCloseStatusActivities } from './close-status';
 import { createCloseReportActivities, type CloseReportConfig } from './close-report';
 import { createCloseEvidenceActivities, type CloseEvidenceDeps } from './compliance/close-evidence';
 import { createExceptionActivities, exceptionActionStoreOf } from './exceptions';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconActivities(deps),
     ...createRollForwardActivities(deps),
     ...createCloseReportActivities({ closeReport: deps.closeReport }),
+    ...createCloseStatusActivities(deps),
     ...createExceptionActivities(deps),
     ...createCloseEvidenceActivities(deps.closeEvidence, {
       resultStore: () => deps.recon?.resultStore ?? defaultResultStore(deps),

@@ -311,6 +311,8 @@ export interface CloseCarriedState {
   legacy?: boolean;
   notifications?: CloseNotification[];
   refusalsNotKept?: number;
+  /** The status read model's last version (workflows/close/read-model.ts): the next run writes above it. */
+  statusVersion?: number;
 }
 
 export type CloseResult = CloseStatus;

@@ -37,6 +37,7 @@ import {
   openCloseRun,
   type CloseRun,
 } from './close/state';
+import { readModelOf, type ReadModel } from './close/read-model';
 import { installSourceWaits } from './close/source-waits';
 import { installTaskActions } from './close/task-actions';
 import { startTask } from './close/task-runner';
@@ -53,16 +54,21 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
   const r = openCloseRun(input);
   watchCancellation(r);
   const upsertAttributes = searchAttributes(r);
+  let readModel: ReadModel | undefined;
   try {
-    return await runClose(r, upsertAttributes);
+    return await runClose(r, upsertAttributes, (m) => (readModel = m));
   } catch (err) {
     // A cancellation request ends the close as cancelled, with who and why journaled (workflows/close/cancellation).
-    if (cancelledWithClose(r, err)) return endCancelled(r, upsertAttributes);
+    if (cancelledWithClose(r, err)) return endCancelled(r, upsertAttributes, () => readModel?.flush() ?? Promise.resolve());
     throw err;
   }
 }
 
-async function runClose(r: CloseRun, upsertAttributes: () => void): Promise<CloseStatus> {
+async function runClose(
+  r: CloseRun,
+  upsertAttributes: () => void,
+  opened: (m: ReadModel) => void,
+): Promise<CloseStatus> {
   installExceptionActions({
     closeId: r.closeId,
     tasks: () => r.tasks,
@@ -74,6 +80,9 @@ async function runClose(r: CloseRun, upsertAttributes: () => void): Promise<Clos
   setHandler(statusQuery, () => closeStatus(r));
   installTaskActions(r);
   installSourceWaits(r);
+  // The status read model that readers use instead of the query (workflows/close/read-model.ts).
+  const readModel = readModelOf(r, r.options.carried?.statusVersion);
+  opened(readModel);
 
   await resolveDeadlines(r);
   upsertAttributes();
@@ -103,9 +112,11 @@ async function runClose(r: CloseRun, upsertAttributes: () => void): Promise<Clos
     r.state = stuck ? 'blocked' : 'running';
     stuckSince = stuck ? (stuckSince ?? nowMs()) : undefined;
     upsertAttributes();
+    readModel.publish();
     if (stuck && nowMs() >= (stuckSince as number) + blockedMs) break;
 
-    if (r.inflight.size === 0 && r.waivers.size === 0 && continueAsNewDue(r)) await continueAsNewWithState(r);
+    if (r.inflight.size === 0 && r.waivers.size === 0 && continueAsNewDue(r))
+      await continueAsNewWithState(r, readModel);
 
     const seen = r.version;
     const wait = waitForChangeMs(nowMs(), wakeAt, stuck ? (stuckSince as number) + blockedMs : undefined);
@@ -115,6 +126,7 @@ async function runClose(r: CloseRun, upsertAttributes: () => void): Promise<Clos
   r.finishedAt = nowIso();
   upsertAttributes();
   await Promise.all(r.background);
+  await readModel.flush();
   return closeStatus(r);
 }
 
@@ -142,9 +154,10 @@ function continueAsNewDue(r: CloseRun): boolean {
 }
 
 /** Hands the close's state on to a new run, once every handler has finished and every notice is written. */
-async function continueAsNewWithState(r: CloseRun): Promise<never> {
+async function continueAsNewWithState(r: CloseRun, readModel: ReadModel): Promise<never> {
   await condition(allHandlersFinished);
   await Promise.all(r.background);
+  await readModel.flush();
   const next: CloseCarriedState = {
     run: r.run + 1,
     startedAt: r.startedAt,
@@ -158,6 +171,7 @@ async function continueAsNewWithState(r: CloseRun): Promise<never> {
     refusalsNotKept: r.refusalsNotKept,
     legacy: r.legacy,
   };
+  if (readModel.version()) next.statusVersion = readModel.version();
   if (r.calendar) next.calendar = r.calendar as CloseCarriedState['calendar'];
   return continueAsNew<typeof monthEndCloseWorkflow>({
     ...r.options,

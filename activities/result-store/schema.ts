@@ -11,6 +11,9 @@ export const BLOCKS_TABLE = 'recon_sealed_blocks';
 export const EXCEPTION_ACTIONS_TABLE = 'recon_exception_actions';
 /** Suggested matches a person confirmed (the match, naming who) or rejected (issue 15). */
 export const SUGGESTION_DECISIONS_TABLE = 'recon_suggestion_decisions';
+/** The close's status read model (issue 16): a row per close and per task, kept current by the close. */
+export const CLOSE_STATUS_TABLE = 'close_status';
+export const CLOSE_STATUS_TASKS_TABLE = 'close_status_tasks';
 const MIGRATIONS_TABLE = 'recon_schema_migrations';
 
 /** Arbitrary but fixed: serialises schema changes across every process sharing the database. */
@@ -212,6 +215,35 @@ CREATE TABLE ${SUGGESTION_DECISIONS_TABLE} (
 ALTER TABLE ${RUNS_TABLE} ADD COLUMN company text;
 DROP INDEX IF EXISTS recon_runs_recon_as_of_idx;
 CREATE INDEX recon_runs_recon_company_as_of_idx ON ${RUNS_TABLE} (recon_id, company, as_of) WHERE as_of IS NOT NULL;
+`,
+  },
+  {
+    version: 7,
+    description: "the close's status read model: a row per close and per task",
+    // Written by the close as its state changes (activities/close-status), read by `finflow close status`, `close
+    // watch` and Execution.status() without waiting for the close's workflow task. `version` only grows within an
+    // execution chain (first_run_id); a write of a version not above the row's is stale and changes nothing.
+    sql: `
+CREATE TABLE ${CLOSE_STATUS_TABLE} (
+  close_id text PRIMARY KEY,
+  first_run_id text NOT NULL,
+  started_at timestamptz NOT NULL,
+  version bigint NOT NULL CHECK (version > 0),
+  run integer NOT NULL,
+  state text NOT NULL,
+  task_count integer NOT NULL,
+  status jsonb NOT NULL,
+  written_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE ${CLOSE_STATUS_TASKS_TABLE} (
+  close_id text NOT NULL,
+  task_id text NOT NULL,
+  position integer NOT NULL,
+  version bigint NOT NULL,
+  state text NOT NULL,
+  status jsonb NOT NULL,
+  PRIMARY KEY (close_id, task_id)
+);
 `,
   },
 ];

@@ -5,6 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { statusRows, textTable, shortTime, type ReportStatus } from '../../activities/close-report';
 import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus } from '../../workflows/types';
+import type { StatusAnswer } from '../close-status-source';
 
 /** A close's status as text: the task table, reconciliation figures, checkpoints, critical path. */
 export function formatStatus(s: CloseStatus): string {
@@ -46,15 +47,30 @@ export function progressBar(percent: number, width = 30): string {
 
 const clock = () => new Date().toISOString().slice(11, 19);
 
+/** Which path gave a frame's status, in a few words: `read model v42 0.3s` or `live query`. */
+function sourceTag(a: StatusAnswer): string {
+  if (a.source === 'read-model') return `read model v${a.version} ${((a.ageMs ?? 0) / 1000).toFixed(1)}s`;
+  return a.source === 'result' ? 'result' : 'live query';
+}
+
 /**
  * Follows a close until its workflow ends. On a terminal: one frame redrawn in place (progress bar, task table),
  * every `intervalMs`. Elsewhere (pipes, CI logs): a line per change, so the log reads as the close's story.
- * Returns the last status seen and whether the workflow completed.
+ * Each look reads the status through `read` (client/close-status-source.ts: the read model, else the query; default
+ * the query), and the view says which path answered. Returns the last status seen and whether the workflow completed.
  */
 export async function watchClose(
   handle: WorkflowHandle,
-  opts: { intervalMs: number; write: (s: string) => void; tty: boolean; columns?: number },
+  opts: {
+    intervalMs: number;
+    write: (s: string) => void;
+    tty: boolean;
+    columns?: number;
+    read?: () => Promise<StatusAnswer>;
+  },
 ): Promise<{ status: CloseStatus | undefined; ok: boolean; error?: string; cancelled?: boolean }> {
+  const read =
+    opts.read ?? (async (): Promise<StatusAnswer> => ({ status: await handle.query(statusQuery), source: 'query' }));
   let ended: { ok: boolean; value?: CloseStatus; error?: string; cancelled?: boolean } | undefined;
   const result = handle.result().then(
     (value: unknown) => (ended = { ok: true, value: value as CloseStatus }),
@@ -70,13 +86,15 @@ export async function watchClose(
   const states = new Map<string, string>();
   let lastPercent = -1;
   let lastState = '';
+  let lastSource = '';
+  let tag = '';
   const render = (s: CloseStatus) => {
     if (opts.tty) {
       const r = s as unknown as ReportStatus;
       const done = s.tasks.filter((t) => /^(done|done_with_\w+|skipped|waived)$/.test(t.state)).length;
       const head =
         `${s.closeId}  ${s.state.toUpperCase()}${r.paused ? ' (PAUSED)' : ''}  ${progressBar(s.percentDone)}  ` +
-        `${done}/${s.tasks.length} tasks  ${clock()}`;
+        `${done}/${s.tasks.length} tasks  ${clock()}${tag ? `  (${tag})` : ''}`;
       const body = textTable(statusRows(r)).split('\n');
       const tail = r.criticalPath?.length ? [`critical path: ${r.criticalPath.join(' -> ')}`] : [];
       const frame = [head, ...body, ...tail];
@@ -84,6 +102,17 @@ export async function watchClose(
       opts.write(`${frameLines ? `\x1b[${frameLines}A\r\x1b[J` : ''}${frame.join('\n')}\n`);
       frameLines = frame.length;
       return;
+    }
+    const source = tag.startsWith('read model')
+      ? 'the read model'
+      : tag === 'live query'
+        ? 'the live status query'
+        : tag === 'result'
+          ? "the close's result"
+          : '';
+    if (source && source !== lastSource) {
+      opts.write(`${clock()} status from ${source}\n`);
+      lastSource = source;
     }
     for (const t of s.tasks) {
       const before = states.get(t.id);
@@ -103,7 +132,9 @@ export async function watchClose(
   try {
     for (;;) {
       try {
-        last = await handle.query(statusQuery);
+        const a = await read();
+        tag = sourceTag(a);
+        last = a.status;
         render(last);
       } catch {
         // The first workflow task may not have run yet, or the worker is restarting: keep watching.
@@ -114,6 +145,7 @@ export async function watchClose(
         const e = ended as { ok: boolean; value?: CloseStatus; cancelled?: boolean };
         if (e.ok && e.value) {
           last = e.value;
+          tag = 'result';
           render(last);
         }
         if (e.cancelled)

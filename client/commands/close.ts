@@ -11,9 +11,16 @@ import {
   periodToCloseFor,
   type ScheduledCloseInput,
 } from '../../workflows/close-schedule';
-import { statusQuery } from '../../workflows/definitions';
 import type { CloseStatus } from '../../workflows/types';
 import { readClosePlan } from '../close-plan-file';
+import {
+  readStatus,
+  sourceLine,
+  statusPool,
+  statusStoreUrl,
+  STATUS_SOURCES,
+  type StatusSourceChoice,
+} from '../close-status-source';
 import { startClose } from '../close-start';
 import { connectClient } from '../connect';
 import { cancelledLine, formatStatus, progressBar, watchClose } from './close-view';
@@ -23,6 +30,12 @@ export { formatTaskAnswer, registerTaskCommands, TASK_ACTIONS } from './close-ta
 import { reconciliationTaskQueueOf } from '../../platform/config';
 
 type Out = (s: string) => void;
+
+function sourceChoice(v: string): StatusSourceChoice {
+  if (!(STATUS_SOURCES as readonly string[]).includes(v))
+    throw new Error(`--source ${v}: one of ${STATUS_SOURCES.join(', ')}`);
+  return v as StatusSourceChoice;
+}
 
 const SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -128,16 +141,30 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
     .description('a close as a table: task, kind, owner, state, deadline, late/at-risk, blockers, critical path')
     .option('--company <code>')
     .option('--period <yyyy-mm>')
-    .option('--json', 'print the raw status object')
-    .action(async (id: string | undefined, o: { company?: string; period?: string; json?: boolean }) => {
-      const { client, close: done } = await conn();
-      try {
-        const s = await client.workflow.getHandle(resolveCloseId(id, o)).query(statusQuery);
-        out(o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-      } finally {
-        await done();
-      }
-    });
+    .option('--json', 'print the raw status object (which path answered goes to stderr)')
+    .option(
+      '--source <source>',
+      `auto: the read model in the result store (DATABASE_URL), else the status query; read-model; query`,
+      'auto',
+    )
+    .action(
+      async (id: string | undefined, o: { company?: string; period?: string; json?: boolean; source: string }) => {
+        const source = sourceChoice(o.source);
+        const { client, close: done } = await conn();
+        const url = source === 'query' ? undefined : statusStoreUrl(process.env);
+        const pool = url ? statusPool(url) : undefined;
+        try {
+          const a = await readStatus(client.workflow.getHandle(resolveCloseId(id, o)), pool, source);
+          if (o.json) {
+            out(JSON.stringify(a.status, null, 2));
+            process.stderr.write(`${sourceLine(a)}\n`);
+          } else out(`${formatStatus(a.status)}\n  ${sourceLine(a)}`);
+        } finally {
+          await pool?.end();
+          await done();
+        }
+      },
+    );
   close
     .command('watch [closeId]')
     .description('follow a close live until it ends: a redrawn view on a terminal, a line per change elsewhere')
@@ -145,17 +172,26 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
     .option('--period <yyyy-mm>')
     .option('--interval <ms>', 'refresh interval in milliseconds', '250')
     .option('--lines', 'a line per change even on a terminal')
+    .option('--source <source>', 'auto (the read model, else the status query), read-model or query', 'auto')
     .action(
-      async (id: string | undefined, o: { company?: string; period?: string; interval: string; lines?: boolean }) => {
+      async (
+        id: string | undefined,
+        o: { company?: string; period?: string; interval: string; lines?: boolean; source: string },
+      ) => {
         const intervalMs = Number(o.interval);
         if (!Number.isFinite(intervalMs) || intervalMs < 20)
           throw new Error(`--interval ${o.interval}: at least 20 ms`);
+        const source = sourceChoice(o.source);
         const { client, close: done } = await conn();
+        const url = source === 'query' ? undefined : statusStoreUrl(process.env);
+        const pool = url ? statusPool(url) : undefined;
         try {
-          const r = await watchClose(client.workflow.getHandle(resolveCloseId(id, o)), {
+          const handle = client.workflow.getHandle(resolveCloseId(id, o));
+          const r = await watchClose(handle, {
             intervalMs,
             write: (s) => process.stdout.write(s),
             tty: Boolean(process.stdout.isTTY) && !o.lines,
+            read: () => readStatus(handle, pool, source),
           });
           if (r.ok) out(`close ended: ${r.status?.state ?? 'unknown'} (${r.status?.percentDone ?? 0}% done)`);
           else if (r.cancelled) {
@@ -167,6 +203,7 @@ export function registerCloseCommands(program: Command, out: Out = (s) => consol
             process.exitCode = 1;
           }
         } finally {
+          await pool?.end();
           await done();
         }
       },

@@ -11,6 +11,7 @@ import type { CloseStatus, TaskActionAnswer } from '../../workflows/types';
 import { attachEvidence } from '../approval-attachments';
 import { approvalDecisionPayload, sendApprovalUpdate } from '../approval-decision';
 import { cancelClose } from '../close-cancel';
+import { readModelStatus, sharedStatusPool, type StatusAnswer, type StatusSourceChoice } from '../close-status-source';
 import { submitTaskAction } from '../task-action';
 import type { Engine } from './engine';
 import { currentStepOf, reached, resultsOf, type EndedState, type ExecutionResults } from './results';
@@ -74,12 +75,38 @@ export class Execution {
     return (await this.engine.connection()).client.workflow.getHandle(this.id);
   }
 
-  /** The close's status: every task's state, the checkpoints, progress (the workflow's `status` query). */
+  /**
+   * The close's status: every task's state, the checkpoints, progress. From the read model the close keeps in the
+   * result store (DATABASE_URL or FINFLOW_SYSTEM_RESULTS_URL of the engine's environment), which answers without
+   * waiting for the close's workflow task; else from the workflow (its result once completed, its `status` query).
+   * `statusAnswer()` says which path answered and how fresh the read model was.
+   */
   async status(): Promise<CloseStatus> {
+    return (await this.statusAnswer()).status;
+  }
+
+  /**
+   * The status with which path answered (`read-model` with its version and age, `query`, or `result`) and, when the
+   * read model did not, why. `source: 'read-model'` throws instead of falling back; `source: 'query'` asks the
+   * workflow only.
+   */
+  async statusAnswer(source: StatusSourceChoice = 'auto'): Promise<StatusAnswer> {
     const handle = await this.#handle();
+    let fallback: string | undefined;
+    if (source !== 'query') {
+      const got = await readModelStatus(this.id, sharedStatusPool(this.engine.environment()));
+      if ('status' in got) return got;
+      if (source === 'read-model') throw new Error(`no status of ${this.id} from the read model: ${got.fallback}`);
+      fallback = got.fallback;
+    }
     const d = await handle.describe();
-    if (d.status.name === 'COMPLETED') return (await handle.result()) as CloseStatus;
-    return handle.query(statusQuery);
+    const status =
+      d.status.name === 'COMPLETED' ? ((await handle.result()) as CloseStatus) : await handle.query(statusQuery);
+    return {
+      status,
+      source: d.status.name === 'COMPLETED' ? 'result' : 'query',
+      ...(fallback ? { fallback } : {}),
+    };
   }
 
   /** The first running task's id, or the close's state ('completed', 'blocked') when none runs. */

@@ -60,7 +60,12 @@ export function cancelTask(t: TaskStatus): void {
  * cancellation (status, journal, audit ledger, search attribute), waits for those writes, then ends the workflow
  * as cancelled.
  */
-export async function endCancelled(r: CloseRun, upsertAttributes: () => void): Promise<never> {
+export async function endCancelled(
+  r: CloseRun,
+  upsertAttributes: () => void,
+  /** Writes the cancelled state to the status read model (workflows/close/read-model.ts). */
+  flushReadModel: () => Promise<void> = async () => undefined,
+): Promise<never> {
   // Notices and ledger writes cancelled with the close settle here (a rejection nobody awaits fails the task).
   const earlier = Promise.allSettled([...r.background]);
   await CancellationScope.nonCancellable(async () => {
@@ -78,6 +83,7 @@ export async function endCancelled(r: CloseRun, upsertAttributes: () => void): P
     bump(r);
     await earlier;
     await Promise.allSettled(r.background);
+    await flushReadModel();
   });
   const { by, reason } = r.cancel.done as NonNullable<CloseRun['cancel']['done']>;
   throw new CancelledFailure(`close ${r.closeId} cancelled by ${by}${reason ? `: ${reason}` : ''}`);

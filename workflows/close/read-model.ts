@@ -1,0 +1,106 @@
+// The close keeps its status read model current (issue 16): `finflow close status`, `close watch` and
+// Execution.status() read it from PostgreSQL instead of waiting for the close's workflow task. After each turn of
+// the close's loop, when something changed, the close sends what changed since its last acknowledged write (every
+// task in a run's first write) through the `publishCloseStatus` local activity: one write at a time, so the changes
+// of the turns that pass while one is being written go together in the next. A local activity's input stays out
+// of the history; its result is one marker event per write. The version grows with every write and goes on across
+// continue-as-new. A store that fails is left alone for a while (the close does not wait on it); one without a
+// database (not_configured) is not written again. Closes recorded before this replay without it (patched).
+import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { CloseStatusActivities, CloseStatusWrite } from '../../activities/close-status';
+import { closeStatus, nowMs, type CloseRun } from './state';
+
+/** patched() id: the close writes its status read model. */
+export const CLOSE_STATUS_READ_MODEL = 'close-status-read-model';
+
+/** After a failed write, the close writes again only after this long (and on a change). */
+const FAILURE_PAUSE_MS = 30_000;
+
+const statusStore = proxyLocalActivities<CloseStatusActivities>({
+  startToCloseTimeout: '5s',
+  retry: { maximumAttempts: 2, initialInterval: '200ms' },
+});
+
+export interface ReadModel {
+  /** Sends what changed, unless a write is under way (its landing sends what changed meanwhile). */
+  publish(): void;
+  /** Waits for the write under way, then writes what is left: before the close ends or continues as new. */
+  flush(): Promise<void>;
+  /** The last version written: the next run of the close goes on from it. */
+  version(): number;
+}
+
+export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
+  if (!patched(CLOSE_STATUS_READ_MODEL))
+    return { publish: () => undefined, flush: async () => undefined, version: () => carriedVersion };
+  let version = carriedVersion;
+  /** `position:JSON` of each task as the store acknowledged it. */
+  const acked = new Map<string, string>();
+  let ackedKey: string | undefined;
+  let inflight: Promise<void> | undefined;
+  let pausedUntil = 0;
+  let notConfigured = false;
+  const { firstExecutionRunId } = workflowInfo();
+  // What the loop changes without a bump (state, pause, end) counts as a change too.
+  const key = () => `${r.version}|${r.state}|${r.paused}|${r.finishedAt ?? ''}`;
+
+  const send = (wakeAfter: boolean): Promise<void> => {
+    const sentKey = key();
+    const { tasks, ...close } = closeStatus(r);
+    const changed: CloseStatusWrite['tasks'] = [];
+    const texts: [string, string][] = [];
+    tasks.forEach((t, position) => {
+      const text = `${position}:${JSON.stringify(t)}`;
+      if (acked.get(t.id) === text) return;
+      changed.push({ id: t.id, position, status: t });
+      texts.push([t.id, text]);
+    });
+    version++;
+    const write: CloseStatusWrite = {
+      closeId: r.closeId,
+      firstRunId: firstExecutionRunId,
+      startedAt: r.startedAt,
+      run: r.run,
+      version,
+      taskCount: tasks.length,
+      close,
+      tasks: changed,
+    };
+    inflight = statusStore.publishCloseStatus(write).then(
+      (res) => {
+        inflight = undefined;
+        if (res.written) {
+          for (const [id, text] of texts) acked.set(id, text);
+          ackedKey = sentKey;
+        } else if (res.reason === 'not_configured') notConfigured = true;
+        else {
+          // A newer version is there (a write of this chain the close no longer remembers): go on above it, whole.
+          version = Math.max(version, res.current);
+          acked.clear();
+          ackedKey = undefined;
+          return;
+        }
+        // What changed while this write was under way: wake the loop, which sends it.
+        if (wakeAfter && !notConfigured && key() !== sentKey) r.version++;
+      },
+      () => {
+        inflight = undefined;
+        pausedUntil = nowMs() + FAILURE_PAUSE_MS;
+      },
+    );
+    return inflight;
+  };
+
+  return {
+    publish() {
+      if (notConfigured || inflight || key() === ackedKey || nowMs() < pausedUntil) return;
+      void send(true);
+    },
+    async flush() {
+      while (inflight) await inflight;
+      if (notConfigured || key() === ackedKey) return;
+      await send(false);
+    },
+    version: () => version,
+  };
+}
