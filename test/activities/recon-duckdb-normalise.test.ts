@@ -82,6 +82,21 @@ describe('the DuckDB plane normalising dates and amounts', () => {
     expect(dd.result?.summary.exceptions).toBeGreaterThan(0);
   });
 
+  it('leaves a windows-1252 file with bytes 0x80-0x9F (a euro sign) to the TypeScript plane, naming the line', async () => {
+    const input = definition('euro', [
+      'a-1;4000;D010;05.10.2026;USD;1,0000;m',
+      'a-2;4000;D010;06.10.2026;USD;-2,0000;Miete 2 \u20ac',
+      'a-3;4000;D010;07.10.2026;USD;3,0000;m',
+    ]);
+    const ts = await outcome(input, 'typescript');
+    const dd = await outcome(input, 'duckdb');
+    expect(dd.lines).toEqual([
+      'reconciliation gl-vs-erp-csv: the DuckDB data plane falls back to the TypeScript one: euro-erp.csv: windows-1252 bytes 0x80-0x9F (line 3) are read by the TypeScript plane',
+    ]);
+    expect(dd).toEqual({ ...ts, lines: dd.lines, engine: 'typescript' });
+    expect(dd.result?.summary.matches).toBe(3);
+  });
+
   it.each([
     ['a blank date', 'a-2;4000;D010;   ;USD;2,0000;m', 3, 'posting_date'],
     ['an empty date', 'a-2;4000;D010;;USD;2,0000;m', 3, 'posting_date'],
