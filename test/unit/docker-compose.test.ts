@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import {
   APPROVAL_AUDIENCE,
   approvalConfigFromEnv,
+  CLI_ISSUER,
   createApprovalActivities,
   GATEWAY_ISSUER,
 } from '../../activities/approval';
@@ -154,6 +155,21 @@ describe('docker-compose.yml against the code it runs', () => {
     const quiet = () => undefined;
     await buildProgram(quiet).parseAsync(['node', 'finflow', 'keys', 'init', join(secrets, 'finflow-keys.json')]);
     await buildProgram(quiet).parseAsync(['node', 'finflow', 'approval', 'keys', 'init', '--dir', secrets]);
+    // A person's own key, as the header says: the directory under deploy/secrets, the private file with its person.
+    await buildProgram(quiet).parseAsync([
+      'node',
+      'finflow',
+      'keys',
+      'user',
+      'add',
+      'sam',
+      '--directory',
+      join(secrets, 'user-keys', 'user-keys.json'),
+      '--out',
+      join(secrets, 'sam.private.jwk.json'),
+      '--by',
+      'ivy.admin',
+    ]);
     const { privateKey } = generateKeyPairSync('ed25519');
     writeFileSync(join(secrets, 'evidence-signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }), {
       mode: 0o600,
@@ -285,6 +301,44 @@ describe('docker-compose.yml against the code it runs', () => {
       claims: { approverId: 'sam', checkpointId: 'reconciliation-approval' },
     });
     await expect(verify({ token, workflowId: 'close:OTHER:2026-10' })).resolves.toMatchObject({ ok: false });
+  });
+
+  it("counts a person's own CLI-signed decision on the worker, and a gateway decision only with the identity provider's proof, checked against the gateway's provider", async () => {
+    const gw = gatewayConfigFromEnv(hostEnv(compose, svc('approval-gateway'), secrets));
+    const workerApproval = approvalConfigFromEnv(hostEnv(compose, svc('worker'), secrets));
+    // The worker checks gateway decisions against the very provider the gateway signs people in with.
+    expect(workerApproval.identity).toMatchObject({ issuer: gw.identity.issuer, audience: gw.identity.audience });
+    expect(workerApproval.userKeys?.where).toContain('user-keys.json');
+    const verify = createApprovalActivities({ approval: workerApproval }).verifyApprovalSignal;
+    const decision = {
+      workflowId: 'close:ACME:2026-10',
+      checkpointId: 'reconciliation-approval',
+      round: 1,
+      decision: 'approved' as const,
+      approverId: 'sam',
+      roles: ['supervisor'],
+    };
+    const sams = await readSigningKeyFile(join(secrets, 'sam.private.jwk.json'));
+    const cli = await signApprovalDecision(decision, sams, { issuer: CLI_ISSUER, audience: APPROVAL_AUDIENCE });
+    await expect(verify({ token: cli.token, workflowId: decision.workflowId })).resolves.toMatchObject({
+      ok: true,
+      claims: { approverId: 'sam', kid: sams.kid },
+    });
+    const asSue = await signApprovalDecision({ ...decision, approverId: 'sue' }, sams, {
+      issuer: CLI_ISSUER,
+      audience: APPROVAL_AUDIENCE,
+    });
+    await expect(verify({ token: asSue.token, workflowId: decision.workflowId })).resolves.toMatchObject({
+      ok: false,
+      reason: 'key_of_another_person',
+    });
+    const gateway = await signApprovalDecision(decision, await readSigningKeyFile(gw.signingKeyFile), {
+      issuer: GATEWAY_ISSUER,
+      audience: APPROVAL_AUDIENCE,
+    });
+    await expect(
+      verify({ token: gateway.token, workflowId: decision.workflowId, requireIdentityProof: true }),
+    ).resolves.toMatchObject({ ok: false, reason: 'identity_proof_missing' });
   });
 
   it('gives the approval gateway a configuration it accepts, published where approver apps reach it', () => {
