@@ -4,12 +4,30 @@
 // Each task's config is walked with its kind's schema; the other kinds' configs (activity arguments, free text)
 // are left as written. See domain/casing.ts for why the internal shape stays.
 import { z } from 'zod';
+import type { CloseRunOptions } from '../../contracts/close';
 import { ApprovalPolicySchema } from '../approval/policy';
 import { EvidenceRefSchema } from '../approval/decision';
 import { normaliseKeys, type CasingResult } from '../casing';
 import { CloseEvidenceConfigSchema } from '../compliance/close-evidence';
 import { definitionSchemas } from '../recon/definition';
 import { closePlanSchema, closeTaskSchema } from './plan';
+
+/**
+ * The close input's run options (beside the plan's own fields): the close workflow tells them apart by this list,
+ * and a file may write each in snake_case. An option added here is read in both spellings with nothing else to do.
+ */
+export const CLOSE_RUN_OPTIONS = [
+  'approvalPolicy',
+  'allowUnsignedApprovals',
+  'searchAttributes',
+  'waiverCheckpoint',
+  'blockedTimeout',
+  'continueAsNewAfterEvents',
+  'reconciliationTaskQueue',
+  'requireSignedTaskActions',
+  'closeManagerRoles',
+  'carried',
+] as const satisfies readonly (keyof CloseRunOptions)[];
 
 function buildCasingSchemas() {
   const any = z.unknown();
@@ -40,18 +58,10 @@ function buildCasingSchemas() {
     role: any,
     escalation: z.object({ timeout: any, path: any }),
   });
-  /** contracts/close.ts CloseRunOptions (carried is the workflow's own state: never written, never renamed). */
-  const runOptions = {
+  /** The run options; carried is the workflow's own state: never written, never walked. */
+  const runOptions: Record<string, z.ZodType> = {
+    ...Object.fromEntries(CLOSE_RUN_OPTIONS.map((k) => [k, any])),
     approvalPolicy: ApprovalPolicySchema,
-    allowUnsignedApprovals: any,
-    searchAttributes: any,
-    waiverCheckpoint: any,
-    blockedTimeout: any,
-    requireSignedTaskActions: any,
-    closeManagerRoles: any,
-    continueAsNewAfterEvents: any,
-    reconciliationTaskQueue: any,
-    carried: any,
   };
   const configByKind: Record<string, z.ZodType> = {
     reconciliation: reconciliationConfig,

@@ -4,21 +4,8 @@
 // non-retryably, with every problem listed: retrying cannot fix a plan.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ClosePlanError, parseClosePlan, type ClosePlan, type ClosePlanInput } from '../../domain/close/plan';
-import { normaliseCloseInputKeys } from '../../domain/close/plan-casing';
+import { CLOSE_RUN_OPTIONS as RUN_OPTIONS, normaliseCloseInputKeys } from '../../domain/close/plan-casing';
 import type { CloseRunOptions, CloseWorkflowInput } from '../types';
-
-const RUN_OPTIONS = [
-  'approvalPolicy',
-  'allowUnsignedApprovals',
-  'searchAttributes',
-  'waiverCheckpoint',
-  'blockedTimeout',
-  'continueAsNewAfterEvents',
-  'reconciliationTaskQueue',
-  'requireSignedTaskActions',
-  'closeManagerRoles',
-  'carried',
-] as const satisfies readonly (keyof CloseRunOptions)[];
 
 /** The owner role given to legacy tasks, which name none. */
 export const LEGACY_OWNER_ROLE = 'close-owner';
