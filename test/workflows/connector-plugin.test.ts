@@ -1,13 +1,11 @@
 // Connectors as plug-ins (issue 16): a worker given a connector by engine name (`registerConnector('jsonl', factory)`)
 // reconciles a system of that engine through it, beside a CSV file read by finflow's own connector behind the same
-// interface (contracts/connector.ts). The connector here is the test's own: JSON lines in a directory, its query
+// interface (contracts/connector.ts). The connector is the tests' own (test/helpers/jsonl-connector.ts): its query
 // `<file> WHERE <field> = :<param>` with a named parameter. Real time-skipping Temporal, real PostgreSQL result store;
 // the Engine refuses a system whose engine has no connector before anything starts.
-import { readFile } from 'node:fs/promises';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -18,52 +16,13 @@ import {
   Engine,
   FinancialWorkflow,
   FinflowBuildError,
-  SourceDataError,
   SystemRegistry,
-  type ConnectorFactory,
-  type ConnectorRow,
 } from '../../client/library';
 import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import { reconciliationTaskQueueOf } from '../../platform/config';
+import { jsonl } from '../helpers/jsonl-connector';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
-
-/** The test's connector: a system is a directory of .jsonl files (its URL `file:///dir`). */
-const jsonl: ConnectorFactory = (target) => ({
-  async *open(request) {
-    const m = /^(\S+\.jsonl)(?:\s+WHERE\s+(\w+)\s*=\s*:(\w+))?$/.exec(request.query ?? '');
-    if (!m) throw new Error(`source ${request.source}: a jsonl query is "<file>.jsonl [WHERE <field> = :<param>]"`);
-    const [, file, field, param] = m;
-    const wanted = param === undefined ? undefined : request.params[param];
-    if (param !== undefined && wanted === undefined)
-      throw new Error(`source ${request.source}: parameter :${param} has no value`);
-    const text = await readFile(join(fileURLToPath(target.url as string), file), 'utf8');
-    let batch: ConnectorRow[] = [];
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      if (!lines[i].trim()) continue;
-      let row: Record<string, unknown>;
-      try {
-        row = JSON.parse(lines[i]) as Record<string, unknown>;
-      } catch {
-        throw new SourceDataError({ source: file, line: i + 1 }, 'not a JSON object');
-      }
-      const values: Record<string, string | null> = {};
-      for (const [k, v] of Object.entries(row)) {
-        // Money is never a float: an amount must come as its exact text.
-        if (typeof v === 'number') throw new SourceDataError({ source: file, line: i + 1, field: k }, 'a JSON number');
-        values[k] = v === null ? null : String(v);
-      }
-      if (field !== undefined && values[field] !== String(wanted?.value)) continue;
-      batch.push({ line: i + 1, values });
-      if (batch.length >= request.batchSize) {
-        yield batch;
-        batch = [];
-      }
-    }
-    if (batch.length) yield batch;
-  },
-});
 
 let env: TestWorkflowEnvironment;
 let systems: WorkerSystems;
