@@ -103,6 +103,44 @@ describe('exceptionGateOf', () => {
     expect(exceptionGateOf(run(onlyWaived, specs, []), 'recon-review')).toBeUndefined();
   });
 
+  it('covers, upstream, every reconciliation the approval follows up to an earlier approval, and only direct predecessors before the patch', () => {
+    const withPred = (t: TaskStatus, predecessors: string[]): TaskStatus => ({
+      ...t,
+      predecessors: predecessors.map((task) => ({ task, type: 'FS' })),
+    });
+    const plan = [
+      recon('gl', 'done_with_exceptions', 'close/gl/r1'),
+      withPred(recon('bank', 'done', 'close/bank/r1'), ['gl']),
+      recon('ic', 'done_with_exceptions', 'close/ic/r1'),
+      approval('ic_approval', ['ic']),
+      withPred({ id: 'pack', name: 'pack', kind: 'manual', state: 'done' } as TaskStatus, ['bank', 'ic_approval']),
+      approval('package_review', ['pack']),
+    ];
+    const planSpecs = [
+      { id: 'gl', config: { reconId: 'gl-recon' } },
+      { id: 'bank', config: { reconId: 'bank-recon' } },
+      { id: 'ic_approval', config: { checkpointId: 'ic-review' } },
+      { id: 'package_review', config: { checkpointId: 'pkg-review' } },
+    ];
+    const certified: CloseJournalEntry = {
+      at: '2026-11-03T09:00:00.000Z',
+      by: 'ann',
+      action: 'exceptions.certify',
+      taskId: 'bank',
+      accepted: true,
+      note: 'certified bank-recon complete: its 0 exception(s), totals none (result-store action 9)',
+    };
+    const upstream = exceptionGateOf(run(plan, planSpecs, [certified]), 'pkg-review', { upstream: true });
+    expect(upstream?.reconciliations.map((r) => [r.reconId, r.work])).toEqual([
+      ['bank-recon', [{ by: 'ann', action: 'certify', itemIds: ['certification at 2026-11-03T09:00:00.000Z'] }]],
+      ['gl-recon', []],
+    ]);
+    expect(exceptionGateOf(run(plan, planSpecs, []), 'pkg-review')).toBeUndefined();
+    expect(
+      exceptionGateOf(run(plan, planSpecs, []), 'ic-review', { upstream: true })?.reconciliations.map((r) => r.reconId),
+    ).toEqual(['ic-recon']);
+  });
+
   it('names a reconciliation by its task id when neither its result nor its config does', () => {
     const bare = [recon('cash', 'pending'), approval('approve', ['cash'])];
     expect(exceptionGateOf(run(bare, [{ id: 'approve', config: { checkpointId: 'c' } }], []), 'c')).toEqual({

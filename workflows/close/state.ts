@@ -3,7 +3,7 @@
 // orchestration modules beside this one (task-actions, waivers, deadlines, task-runner) read and change it; every
 // change bumps `version`, which the close's loop waits on. Opening a run reads the input (or the carried state of
 // the previous run) and installs the approval checkpoints' handlers, as the close always did first.
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type { BusinessCalendar } from '../../domain/close/business-days';
 import { DEFAULT_FISCAL_CALENDAR, parsePeriodKey } from '../../domain/close/fiscal-calendar';
 import type { ClosePlan, CloseTask } from '../../domain/close/plan';
@@ -22,7 +22,7 @@ import type {
   CloseWorkflowInput,
   TaskStatus,
 } from '../types';
-import { exceptionGateOf } from './exception-gate';
+import { exceptionGateOf, GATE_UPSTREAM_PATCH } from './exception-gate';
 import { invalidPlan, normaliseInput } from './input';
 import { taskStatusOf, toGraphState } from './runtime';
 import { closeStatusView } from './status-view';
@@ -138,7 +138,10 @@ export function openCloseRun(input: CloseWorkflowInput): CloseRun {
     cancel: { requested: false },
   };
   // Approvals of the reconciliations' checkpoints answer to the work on their exceptions (issue 15).
-  checkpoints.gateExceptions((checkpointId) => exceptionGateOf(run, checkpointId));
+  // Asked in the decision's handler only; histories recorded before the upstream gate replay with direct predecessors.
+  checkpoints.gateExceptions((checkpointId) =>
+    exceptionGateOf(run, checkpointId, { upstream: patched(GATE_UPSTREAM_PATCH) }),
+  );
   return run;
 }
 
