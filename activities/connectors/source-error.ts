@@ -15,6 +15,12 @@ export interface SourceLocation {
   field?: string;
 }
 
+/**
+ * Bad input in a source, where it is (source, line or row, field) and why: thrown by every connector, finflow's own
+ * and plug-ins (contracts/connector.ts), for data no retry can fix. `new SourceDataError({ source: 'gl.jsonl', line:
+ * 2, field: 'amount' }, 'a JSON number')` fails the reconciliation without retry with "gl.jsonl line 2, field
+ * amount: a JSON number".
+ */
 export class SourceDataError extends Error {
   readonly source: string;
   readonly line?: number;
