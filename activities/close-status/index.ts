@@ -4,6 +4,7 @@
 // The rows are in the result store's PostgreSQL (system `results`: FINFLOW_SYSTEM_RESULTS_URL, else DATABASE_URL);
 // a worker without one answers not_configured and readers use the `status` query.
 import type { Pool } from 'pg';
+import { resilientPool } from '../pg-pool';
 import { migrateResultStore } from '../result-store/schema';
 import type { SystemRegistry } from '../systems';
 import { writeCloseStatus, type CloseStatusWrite, type CloseStatusWriteResult } from './store';
@@ -12,7 +13,11 @@ export type { CloseStatusWrite, CloseStatusWriteResult } from './store';
 
 export interface CloseStatusDeps {
   systems: SystemRegistry;
-  /** The read model's pool; default the result store's (system `results`). */
+  /**
+   * The read model's pool; default a small one of its own on the result store's database (system `results`): a
+   * local activity holds the close's workflow task while it runs, so it must not queue behind the reconciliations'
+   * bulk writes for a connection of the shared pool (bench:close saw a write wait 8 s under load).
+   */
   closeStatusPool?: Pool;
 }
 
@@ -21,7 +26,7 @@ export function createCloseStatusActivities(deps: CloseStatusDeps) {
   let ready: Promise<Pool> | undefined;
   const pool = (): Promise<Pool> => {
     ready ??= (async () => {
-      const p = deps.closeStatusPool ?? deps.systems.postgres('results');
+      const p = deps.closeStatusPool ?? ownPool(deps.systems);
       await migrateResultStore(p);
       return p;
     })();
@@ -46,6 +51,13 @@ export function createCloseStatusActivities(deps: CloseStatusDeps) {
       return writeCloseStatus(p, w);
     },
   };
+}
+
+function ownPool(systems: SystemRegistry): Pool {
+  const c = systems.connection?.('results');
+  if (!c) return systems.postgres('results');
+  if (c.engine !== 'postgres') throw new Error(`system results is a ${c.engine} system, not PostgreSQL`);
+  return resilientPool({ connectionString: c.url, max: 2, allowExitOnIdle: true, connectionTimeoutMillis: 1_000 });
 }
 
 export type CloseStatusActivities = ReturnType<typeof createCloseStatusActivities>;

@@ -11,6 +11,7 @@ import { migrateResultStore } from '../../activities/result-store/schema';
 import { systemsFromEnv, type SystemRegistry } from '../../activities/systems';
 import { readStatus } from '../../client/close-status-source';
 import { registerCloseCommands } from '../../client/commands/close';
+import { DataSourceRegistry, Engine } from '../../client/library';
 import { submitTaskActionUpdate } from '../../workflows/definitions';
 import type { CloseStatus } from '../../contracts';
 import { freshDatabase } from '../helpers/postgres';
@@ -97,6 +98,20 @@ describe('the close status read model', () => {
       expect(r2.status.tasks).toEqual(q2.tasks);
       expect(r2.status.percentDone).toBe(q2.percentDone);
 
+      // The library's Execution reads the same row first, and says so; asked for the query, it asks the workflow.
+      const engine = new Engine({
+        dataSources: new DataSourceRegistry(),
+        client: env.client,
+        env: { DATABASE_URL: url },
+      });
+      const execution = await engine.attach(handle.workflowId);
+      const viaModel = await execution.statusAnswer();
+      expect(viaModel.source).toBe('read-model');
+      expect(viaModel.version).toBeGreaterThanOrEqual(r2.version);
+      expect(viaModel.status.tasks).toEqual(q2.tasks);
+      const viaQuery = await execution.statusAnswer('query');
+      expect([viaQuery.source, states(viaQuery.status)]).toEqual(['query', states(q2)]);
+
       await complete(handle, 'review', 'sue');
       const result = (await handle.result()) as CloseStatus;
       const r3 = await rowWhen(handle.workflowId, (s) => s.state === 'completed');
@@ -135,6 +150,16 @@ describe('the close status read model', () => {
       expect(noStore.source).toBe('query');
       expect(noStore.fallback).toMatch(/no result store configured/);
       await expect(readStatus(handle, pool, 'read-model')).rejects.toThrow(/no status from the read model/);
+
+      // The library's Execution.status() falls back the same way, and statusAnswer() says why.
+      const execution = await new Engine({
+        dataSources: new DataSourceRegistry(),
+        client: env.client,
+        env: { DATABASE_URL: url },
+      }).attach(handle.workflowId);
+      const lib = await execution.statusAnswer();
+      expect([lib.source, lib.fallback]).toEqual(['query', expect.stringMatching(/no read-model row/)]);
+      expect(states(await execution.status())).toEqual(states(q));
     });
   });
 

@@ -16,9 +16,11 @@ export const CLOSE_STATUS_READ_MODEL = 'close-status-read-model';
 /** After a failed write, the close writes again only after this long (and on a change). */
 const FAILURE_PAUSE_MS = 30_000;
 
+// A local activity holds the close's workflow task while it runs: a slow store must not hold the close, so one short
+// attempt; a write that fails is sent again, whole with what changed since, after FAILURE_PAUSE_MS.
 const statusStore = proxyLocalActivities<CloseStatusActivities>({
-  startToCloseTimeout: '5s',
-  retry: { maximumAttempts: 2, initialInterval: '200ms' },
+  startToCloseTimeout: '2s',
+  retry: { maximumAttempts: 1 },
 });
 
 export interface ReadModel {
