@@ -40,6 +40,8 @@
 //
 // The status queries come from a process of their own (bench/lib/status-prober.ts), as `finflow close watch` or the
 // Web UI would send them, so the client's own decoding does not share an event loop with the worker.
+// Each round the prober first reads the close's status read model (issue 16; the path `finflow close status` takes
+// first) and then sends the query; both paths' p50/p99 are printed, with the read model's writes in the history.
 //
 //   npm run bench:close [-- --tasks 500 --recons 50 --work-ms 50 --rows 200 --max-parallel 100 --idle-queries 200
 //                          --recon-worker 1 --codec 1 --wft-slots 0 --wf-threads 0]
@@ -62,7 +64,8 @@ import { installWorkerRuntime } from '../workers/main';
 import { workflowTasksOf } from './lib/close-history';
 import { criticalPathWork, percentile } from './lib/close-measure';
 import { startProber, type Prober } from './lib/prober-process';
-import type { WorkingAnswer } from './lib/status-prober';
+import { readModelLines } from './lib/read-model-report';
+import type { ReadModelProbe, WorkingAnswer } from './lib/status-prober';
 import { submitTaskActionUpdate } from '../workflows/definitions';
 import type { CloseStatus, CloseWorkflowInput } from '../contracts';
 
@@ -276,6 +279,7 @@ async function main(): Promise<void> {
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_NAMESPACE: 'default',
       FINFLOW_TASK_QUEUE: taskQueue,
+      DATABASE_URL: databaseUrl,
       ...(keys ? { FINFLOW_KEYS: `bench:${(await keys.getCurrentKey()).key.toString('base64')}` } : {}),
     });
     await prober.ready;
@@ -311,7 +315,10 @@ async function main(): Promise<void> {
       const biggest = working.biggest;
       // Wall time of the work: from the start request to the workflow's own timestamp of the sign-off's start.
       const wall = Date.parse(working.signOffStartedAt) - startedAtMs;
-      const { latencies: idle } = await prober.ask<{ latencies: number[] }>({
+      const { latencies: idle, readModel: idleReadModel } = await prober.ask<{
+        latencies: number[];
+        readModel: ReadModelProbe;
+      }>({
         probe: 'idle',
         workflowId: handle.workflowId,
         times: IDLE_QUERIES,
@@ -380,6 +387,7 @@ async function main(): Promise<void> {
       console.log(
         `   target status p99 < ${TARGET_P99_MS} ms: while it works ${p99 < TARGET_P99_MS ? 'met' : 'NOT met'}; idle ${percentile(idleSorted, 99) < TARGET_P99_MS ? 'met' : 'NOT met'}`,
       );
+      for (const line of readModelLines(working.readModel, idleReadModel, history, TARGET_P99_MS)) console.log(line);
       if (reportPaths) console.log(`   close report: ${reportPaths.join(', ')}`);
     } finally {
       await close();
