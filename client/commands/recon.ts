@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { ReconciliationSummary } from '../../contracts';
 import { connectClient } from '../connect';
 import { readReconDefinition, reconRunInput, runReconciliation, type RunParameters } from '../recon-run';
+import { registerReconStatementCommand, type StatementCliDeps } from './recon-statement';
 
 type Out = (s: string) => void;
 
@@ -43,8 +44,13 @@ export function formatReconSummary(workflowId: string, s: ReconciliationSummary)
   return lines.join('\n');
 }
 
-export function registerReconCommands(program: Command, out: Out = (s) => console.log(s)): void {
+export function registerReconCommands(
+  program: Command,
+  out: Out = (s) => console.log(s),
+  statementDeps: StatementCliDeps = {},
+): void {
   const recon = program.command('recon').description('reconciliations on their own, outside a close');
+  registerReconStatementCommand(recon, out, statementDeps);
   recon
     .command('run <definition>')
     .description(

@@ -13,6 +13,9 @@ import { bookBalance } from '../../domain/recon/bank-statement';
 import { parseDefinition } from '../../domain/recon/definition';
 import { normaliseRecords } from '../../domain/recon/normalise';
 import { reconcile } from '../../domain/recon/reconcile';
+import { Command } from 'commander';
+import { registerReconCommands } from '../../client/commands/recon';
+import type { CloseStatus } from '../../workflows/types';
 import { freshDatabase } from '../helpers/postgres';
 import { bankDefinition, generateBankScenario, PERIOD_END } from '../unit/recon-bank-generator';
 
@@ -124,5 +127,60 @@ describe('the bank reconciliation statement rebuilt after people explained items
     await expect(
       rebuildBankStatement(store, { runId: one.runId, statementPath: join(dir, 'statement.json'), outDir: out }),
     ).rejects.toThrow(/is not a bank statement JSON/);
+  });
+
+  it('finflow recon statement finds the run and its statement from the close and prints the rebuilt statement', async () => {
+    const { runId, result, path } = await storedRun('bank-cli');
+    const fee = result.exceptions.find((e) => e.category === 'bank_fee')!;
+    await createExceptionActionStore({ pool, results: store }).apply({
+      runId,
+      reconId: 'bank-cli',
+      actor: { id: 'ann', roles: ['accountant'] },
+      ownerRoles: ['accountant'],
+      action: { action: 'explain', reasonCode: 'bank_error', text: 'the bank charged it in error' },
+      itemIds: [fee.id],
+      at: '2026-02-02T09:00:00Z',
+    });
+    // The close's status as its query answers it: the reconciliation task's result names the run and its reports.
+    const status = {
+      closeId: 'close:ACME:2026-01',
+      tasks: [
+        {
+          id: 'bank_rec',
+          kind: 'reconciliation',
+          state: 'done_with_exceptions',
+          result: { reconId: 'bank-cli', runId, reports: [{ kind: 'bank_statement', format: 'json', path }] },
+        },
+      ],
+    } as unknown as CloseStatus;
+    const lines: string[] = [];
+    const cli = async (...args: string[]) => {
+      const program = new Command().exitOverride();
+      registerReconCommands(program, (x) => lines.push(x), {
+        closeStatus: async (id) => {
+          expect(id).toBe('close:ACME:2026-01');
+          return status;
+        },
+        openStore: async () => ({ store, close: async () => undefined }),
+      });
+      await program.parseAsync(['recon', 'statement', ...args], { from: 'user' });
+    };
+    const out = join(dir, 'cli');
+    await cli('--close', 'close:ACME:2026-01', '--recon', 'bank_rec', '--out', out);
+    const printed = lines.join('\n');
+    expect(printed.split('\n')[0]).toBe(`bank reconciliation statement EUR at ${PERIOD_END}: agrees`);
+    expect(printed).toMatch(/items to explain: \d+ \(were \d+ when the run wrote it\)/);
+    expect(printed).toMatch(/bank_error: 1, \d+\.\d\d/);
+    expect(printed).toContain(join(out, `bank-cli_bank-statement_${PERIOD_END}.pdf`));
+    lines.length = 0;
+    await cli('--run', runId, '--statement', path, '--out', out, '--json');
+    expect(JSON.parse(lines[0]).items.find((i: { exception_id: string }) => i.exception_id === fee.id).kind).toBe(
+      'bank_error',
+    );
+    await expect(cli('--out', out)).rejects.toThrow('name the run and its statement');
+    await expect(cli('--close', 'close:ACME:2026-01', '--out', out)).rejects.toThrow('--close needs --recon');
+    await expect(cli('--close', 'close:ACME:2026-01', '--recon', 'gl', '--out', out)).rejects.toThrow(
+      'close:ACME:2026-01 has no task or reconciliation gl',
+    );
   });
 });
