@@ -3,8 +3,10 @@
 import { DataSourceRegistry, Engine } from '../../client/library';
 import { loadLocalRuntime, registerLocalRuntime } from '../../platform/local-runtime';
 import type * as LocalRuntimeModule from '../../platform/local-runtime';
+import type * as PackageEntryModule from '../../index';
 
 type LocalRuntimeSeam = typeof LocalRuntimeModule;
+type PackageEntry = typeof PackageEntryModule;
 
 describe('the in-process runtime seam', () => {
   it('tells a caller who bypassed the entry point to import Engine from finflow', async () => {
@@ -36,5 +38,21 @@ describe('the in-process runtime seam', () => {
     const rt = await seam!.loadLocalRuntime();
     expect(jest.isMockFunction(rt.startLocalDefaults)).toBe(false);
     expect(rt.startLocalDefaults.name).toBe('startLocalDefaults');
+  });
+
+  it("hands out the worker's own start from the package entry point, which connects to the Temporal it is given", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const finflow = require('../../index') as PackageEntry;
+    const started = finflow.startWorker({
+      config: {
+        address: '127.0.0.1:1',
+        namespace: 'default',
+        taskQueue: 'nowhere',
+        reconciliationTaskQueue: 'nowhere',
+      },
+      keyProvider: null,
+      env: {},
+    });
+    await expect(started).rejects.toThrow(/127\.0\.0\.1:1|connect|transport/i);
   });
 });
