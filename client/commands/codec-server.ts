@@ -15,6 +15,7 @@ import {
   developmentViewer,
 } from '../codec-server';
 import { resilientPool } from '../../activities/pg-pool';
+import { personCodecVerifierFromEnv } from '../codec-identity';
 
 type Out = (line: string) => void;
 
@@ -43,7 +44,9 @@ export function registerCodecServerCommand(program: Command, out: Out, env: Node
       } else {
         const c = codecServerConfigFromEnv({ ...env, ...(o.host !== undefined ? { FINFLOW_CODEC_HOST: o.host } : {}) });
         config = c;
-        verifyCaller = createJwtVerifier({ keys: c.jwks, issuer: c.issuer, audience: c.audience });
+        const idp = createJwtVerifier({ keys: c.jwks, issuer: c.issuer, audience: c.audience });
+        // With people's keys and the user directory, callers are people of the directory, masked for their roles there.
+        verifyCaller = personCodecVerifierFromEnv(env, idp) ?? idp;
       }
       if (o.port !== undefined) {
         const port = Number(o.port);
