@@ -15,7 +15,46 @@ import { parseDefinition, type ReconciliationDefinitionInput } from '../domain/r
 import { normaliseRecords } from '../domain/recon/normalise';
 import { reconcile } from '../domain/recon/reconcile';
 import { bankDefinition } from '../test/unit/recon-bank-generator';
-import { BANK_KINDS, generateBankBench, type BankKind } from './lib/bank-scenario';
+import { BANK_KINDS, SLIP_RATES, generateBankBench, type BankKind, type SlipReference } from './lib/bank-scenario';
+
+/**
+ * The bank definition of the unit tests, configured as an accountant would for deposit slips: the slip number is
+ * found in both sides' text (regex_extract into `slip`), a bank line is matched with the receipts naming its slip when
+ * they add up (sum_by_reference), and the statement's item count (batch_items, camt.053 NbOfTxs) sizes the sum search
+ * of the slips that carry no number.
+ */
+function slipDefinition(periodEnd: string): ReconciliationDefinitionInput {
+  const slip = (field: string) => ({
+    op: 'regex_extract' as const,
+    field,
+    into: 'slip',
+    pattern: 'SLIP\\W*(?:NO\\.?\\s*)?(\\d{7})',
+    flags: 'i',
+    output: 'SLIP-$1',
+  });
+  const rules = bankDefinition.rules.map((r) =>
+    r.type === 'sum_window' ? { ...r, count_field: 'batch_items' } : r,
+  );
+  const at = rules.findIndex((r) => r.type === 'sum_window');
+  rules.splice(at, 0, {
+    id: 'slip',
+    type: 'sum_by_reference',
+    one_side: 'a',
+    match_on: ['slip'],
+    count_field: 'batch_items',
+    where_a: { bank_transaction_code: { in: ['PMNT/CNTR/CDPT'] } },
+  });
+  return {
+    ...bankDefinition,
+    a: { ...bankDefinition.a, transformations: [...(bankDefinition.a.transformations ?? []), slip('remittance')] },
+    b: { ...bankDefinition.b, transformations: [...(bankDefinition.b.transformations ?? []), slip('description')] },
+    rules,
+    categorisation: {
+      ...bankDefinition.categorisation,
+      bank: { ...bankDefinition.categorisation?.bank, bank_side: 'a', period_end: periodEnd },
+    },
+  };
+}
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,13 +90,12 @@ function main(): void {
       `(${sc.receipts} deposit receipts) over ${options.days} days to ${sc.periodEnd}, seed ${options.seed}`,
   );
 
-  const input: ReconciliationDefinitionInput = {
-    ...bankDefinition,
-    categorisation: {
-      ...bankDefinition.categorisation,
-      bank: { ...bankDefinition.categorisation?.bank, bank_side: 'a', period_end: sc.periodEnd },
-    },
-  };
+  const input = slipDefinition(sc.periodEnd);
+  console.log(
+    `slips: ${SLIP_RATES.both * 100}% name their number on both sides, ${SLIP_RATES.gl_only * 100}% on the GL ` +
+      `receipts only, ${SLIP_RATES.none * 100}% nowhere; ${SLIP_RATES.item_count * 100}% of deposit lines give their ` +
+      `item count`,
+  );
   const start = performance.now();
   const def = parseDefinition(input);
   t = performance.now();
@@ -150,15 +188,32 @@ function main(): void {
   const expectRule: Partial<Record<BankKind, string[]>> = {
     payment: ['same-day', 'window'],
     referenced: ['reference'],
-    deposit: ['deposit-slip'],
+    deposit: ['deposit-slip', 'slip'],
   };
+  // Deposits found by where their slip number is written and whether the statement counted their items.
+  const slipGroup = (memo: string) => {
+    const x = sc.slips.get(memo) as { reference: SlipReference; counted: boolean };
+    return `${x.reference}${x.counted ? ', counted' : ', no count'}`;
+  };
+  const slipStats = new Map<string, { planted: number; matched: number; proposed: number }>();
+  const slipStat = (memo: string) => {
+    const g = slipGroup(memo);
+    let v = slipStats.get(g);
+    if (v === undefined) slipStats.set(g, (v = { planted: 0, matched: 0, proposed: 0 }));
+    return v;
+  };
+  for (const memo of sc.slips.keys()) slipStat(memo).planted++;
   for (const m of result.matches) {
     const ids = [...m.a, ...m.b];
     const k = kindOf(ids[0]);
-    if (whole(ids) && expectRule[k]?.includes(m.rule)) found[k]++;
+    if (whole(ids) && expectRule[k]?.includes(m.rule)) {
+      found[k]++;
+      if (k === 'deposit') slipStat(memo.get(ids[0]) as string).matched++;
+    }
   }
   const expectCategory: Partial<Record<BankKind, string>> = {
     short: 'amount_mismatch',
+    slip_diff: 'amount_mismatch',
     fee: 'bank_fee',
     check: 'outstanding_check',
     outgoing: 'outstanding_payment',
@@ -186,6 +241,13 @@ function main(): void {
     `deposit proposals (suggested_match of the sum rule): ${depositProposals}, listing the planted receipts of ` +
       `${depositsProposed.size} slips among their candidates`,
   );
+  for (const m of depositsProposed) slipStat(m).proposed++;
+  console.log('deposits by where the slip number is written (bank+GL / GL only / none) and item count:');
+  for (const [g, v] of [...slipStats].sort())
+    console.log(
+      `  ${g.padEnd(20)} planted ${String(v.planted).padStart(5)}, matched ${String(v.matched).padStart(5)}, ` +
+        `proposed with the planted receipts among the candidates ${v.proposed}`,
+    );
   // Where the planted records that were not found ended up.
   const outcome = new Map<string, string>();
   for (const m of result.matches) for (const id of [...m.a, ...m.b]) outcome.set(id, `match:${m.rule}`);
@@ -256,6 +318,7 @@ function main(): void {
           planted: sc.planted,
           found,
           deposits_proposed: depositsProposed.size,
+          deposits_by_slip_reference: Object.fromEntries(slipStats),
           false_matches: falseMatches.length,
           invented_pairs: invented.length,
           statement_agrees: statement.agrees,

@@ -4,18 +4,39 @@
 // (`<kind>:<case>`), so the bench tells a right match from a wrong one without tracking ids.
 // Amounts are distinct and at least a cent apart, except the ambiguity planted on purpose, as in the unit generator;
 // a deposit's total is not kept apart from other amounts (it is whatever its receipts add up to).
+// Deposit slips carry what real data carries, at rates (SLIP_RATES): most slips' bank line and receipts both name the
+// deposit slip number (the bank's remittance text, the cashier's GL description, in a few spellings); some only the
+// GL receipts do (the bank line says CASH DEPOSIT); some neither. Independently, most deposit lines give the number of
+// items the slip holds (camt.053 NtryDtls/Btch/NbOfTxs, field batch_items). A few slips with a slip number on both
+// sides have one receipt posted with a wrong amount (kind slip_diff: an amount_mismatch naming the slip number).
 import type { RawRecord } from '../../domain/recon/normalise';
 import { TX } from '../../test/unit/recon-bank-generator';
 import { prng } from '../../test/unit/recon-generator';
 
 export type BankKind =
-  'payment' | 'referenced' | 'short' | 'deposit' | 'ambiguous' | 'fee' | 'check' | 'outgoing' | 'in_transit';
+  | 'payment'
+  | 'referenced'
+  | 'short'
+  | 'deposit'
+  | 'slip_diff'
+  | 'ambiguous'
+  | 'fee'
+  | 'check'
+  | 'outgoing'
+  | 'in_transit';
+
+/** Where a planted deposit slip's number is written: bank line and receipts, the receipts only, or nowhere. */
+export type SlipReference = 'both' | 'gl_only' | 'none';
+
+/** Shares of slips by where their number is written, and of deposit lines giving their item count. */
+export const SLIP_RATES = { both: 0.8, gl_only: 0.1, none: 0.1, item_count: 0.7 } as const;
 
 export const BANK_KINDS: readonly BankKind[] = [
   'payment',
   'referenced',
   'short',
   'deposit',
+  'slip_diff',
   'ambiguous',
   'fee',
   'check',
@@ -30,6 +51,8 @@ export interface BankBenchScenario {
   planted: Record<BankKind, number>;
   receipts: number;
   periodEnd: string;
+  /** Per deposit case (its memo): where its slip number is written, and whether its bank line gives the item count. */
+  slips: Map<string, { reference: SlipReference; counted: boolean }>;
 }
 
 export interface BankBenchOptions {
@@ -76,7 +99,7 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
   const last = o.days;
   // Each bank line carries the bank's transaction code (camt.053 BkTxCd): a cash deposit, a credit transfer received
   // or issued, charges.
-  const addBank = (memo: string, day: number, x: number, remittance: string, code?: string) =>
+  const addBank = (memo: string, day: number, x: number, remittance: string, code?: string, items = '') =>
     bank.push({
       line: bank.length + 1,
       values: {
@@ -85,6 +108,7 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
         amount: cents(x),
         remittance,
         bank_transaction_code: code ?? (x < 0 ? TX.issued : TX.received),
+        batch_items: items,
         memo,
       },
     });
@@ -134,16 +158,33 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
     addBank(memo, day + int(0, 5), amount(1_00, x - 1), spellings[(p + 1) % spellings.length](n));
     planted.short++;
   }
-  for (let p = 0; p < deposits; p++) {
-    const memo = `deposit:${++caseNo}`;
+  const slips = new Map<string, { reference: SlipReference; counted: boolean }>();
+  const bankSlip = [(n: number) => `CASH DEPOSIT SLIP ${n}`, (n: number) => `DEP SLIP NO ${n} BRANCH 12`];
+  const glSlip = [(n: number) => `cash receipt, slip ${n}`, (n: number) => `till 3 receipt dep.slip no. ${n}`];
+  const slipDiffs = Math.round(o.bankLines * 0.001);
+  for (let p = 0; p < deposits + slipDiffs; p++) {
+    const diff = p >= deposits;
+    const memo = `${diff ? 'slip_diff' : 'deposit'}:${++caseNo}`;
     const day = int(2, last - 3);
+    const slipNo = 4_000_000 + caseNo;
+    const u = rnd();
+    const reference: SlipReference = diff || u < SLIP_RATES.both ? 'both' : u < 1 - SLIP_RATES.none ? 'gl_only' : 'none';
+    const counted = rnd() < SLIP_RATES.item_count;
     const parts = Array.from({ length: int(2, 8) }, () => amount(5_00, 2_000_00));
-    parts.forEach((x, i) => addGl(memo, i % 2 === 0 ? day - 1 : day, x, 'cash receipt'));
+    parts.forEach((x, i) =>
+      addGl(memo, i % 2 === 0 ? day - 1 : day, x, reference === 'none' ? 'cash receipt' : glSlip[i % 2](slipNo)),
+    );
     receipts += parts.length;
-    const total = parts.reduce((t, x) => t + x, 0);
-    addBank(memo, day, total, 'CASH DEPOSIT', TX.deposit);
+    // A slip_diff's bank line is the slip as the bank counted it: one receipt was posted 10.00 off.
+    const total = parts.reduce((t, x) => t + x, 0) + (diff ? 10_00 : 0);
+    const text = reference === 'both' ? bankSlip[p % 2](slipNo) : 'CASH DEPOSIT';
+    addBank(memo, day, total, text, TX.deposit, counted ? String(parts.length) : '');
     used.add(total);
-    planted.deposit++;
+    if (diff) planted.slip_diff++;
+    else {
+      slips.set(memo, { reference, counted });
+      planted.deposit++;
+    }
   }
   for (let p = 0; p < ambiguousPairs; p++) {
     const day = int(5, last - 10);
@@ -183,5 +224,5 @@ export function generateBankBench(o: BankBenchOptions): BankBenchScenario {
     }
     side.forEach((r, i) => (r.line = i + 1));
   }
-  return { bank, gl, planted, receipts, periodEnd: iso(last) };
+  return { bank, gl, planted, receipts, periodEnd: iso(last), slips };
 }
