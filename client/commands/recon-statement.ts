@@ -7,7 +7,11 @@
 import type { Command } from 'commander';
 import { Pool } from 'pg';
 import { rebuildBankStatement, type RebuiltStatement } from '../../activities/reports/bank-statement-rebuild';
+import { envelopeSealer } from '../../activities/recon';
 import { createResultStore, type ResultStore } from '../../activities/result-store';
+import { PgAccessLog } from '../../activities/security/access-log';
+import { EnvelopeEncryption, PgDataKeyStore } from '../../activities/security/envelope';
+import { keyProviderFromEnvIfConfigured } from '../../platform/security-setup';
 import type { CloseStatus } from '../../workflows/types';
 import { defaultStatus } from './exceptions-context';
 
@@ -57,7 +61,15 @@ async function openFromEnv(env: NodeJS.ProcessEnv) {
   const url = env.DATABASE_URL;
   if (!url) throw new Error('name the result store: set DATABASE_URL');
   const pool = new Pool({ connectionString: url, max: 2 });
-  return { store: createResultStore({ pool }), close: () => pool.end() };
+  // A run whose exceptions were sealed is read with the configured keys, as the exceptions commands read it (reading
+  // is logged in the access log like theirs); without keys such a run is refused naming the column.
+  const keys = await keyProviderFromEnvIfConfigured(env);
+  const sealerFor = keys
+    ? envelopeSealer(
+        new EnvelopeEncryption({ keys, store: new PgDataKeyStore(pool), accessLog: new PgAccessLog(pool) }),
+      )
+    : undefined;
+  return { store: createResultStore({ pool, ...(sealerFor ? { sealerFor } : {}) }), close: () => pool.end() };
 }
 
 export function formatRebuilt(r: RebuiltStatement): string {

@@ -23,9 +23,11 @@ describe('the bank reconciliation statement rebuilt after people explained items
   let pool: Pool;
   let store: ResultStore;
   let dir: string;
+  let url: string;
 
   beforeAll(async () => {
-    pool = new Pool({ connectionString: await freshDatabase('bank_statement_rebuild'), max: 2 });
+    url = await freshDatabase('bank_statement_rebuild');
+    pool = new Pool({ connectionString: url, max: 2 });
     store = createResultStore({ pool });
     await store.migrate();
     dir = await mkdtemp(join(tmpdir(), 'finflow-statement-rebuild-'));
@@ -177,6 +179,14 @@ describe('the bank reconciliation statement rebuilt after people explained items
     expect(JSON.parse(lines[0]).items.find((i: { exception_id: string }) => i.exception_id === fee.id).kind).toBe(
       'bank_error',
     );
+    // Without a store handed in: the one DATABASE_URL names (no keys configured, the run is not sealed).
+    lines.length = 0;
+    const program = new Command().exitOverride();
+    registerReconCommands(program, (x) => lines.push(x), { env: { DATABASE_URL: url } });
+    await program.parseAsync(['recon', 'statement', '--run', runId, '--statement', path, '--out', out, '--json'], {
+      from: 'user',
+    });
+    expect(JSON.parse(lines[0]).agrees).toBe(true);
     await expect(cli('--out', out)).rejects.toThrow('name the run and its statement');
     await expect(cli('--close', 'close:ACME:2026-01', '--out', out)).rejects.toThrow('--close needs --recon');
     await expect(cli('--close', 'close:ACME:2026-01', '--recon', 'gl', '--out', out)).rejects.toThrow(
