@@ -33,6 +33,7 @@ import {
   type KeyProvider,
 } from '../../activities/security/key-ring';
 import { keyProviderFromEnvIfConfigured, securityPolicyFromEnv } from '../../platform/security-setup';
+import { personCodecVerifierFromEnv, signCodecPersonToken } from '../codec-identity';
 import { registerCodecServerCommand } from './codec-server';
 
 type Out = (line: string) => void;
@@ -201,16 +202,48 @@ export function registerSecurityCommands(
     .option('--out <path>', 'where to write it (default: beside it, without .sealed; a view adds .view-<roles>)')
     .option('--database-url <url>', 'database of the data keys and access log (default $DATABASE_URL)')
     .option('--actor <who>', 'who reads (default $FINFLOW_ACTOR or the login name)')
+    .option(
+      '--signing-key <file>',
+      "the reader's own private key (finflow keys user add): who reads is proven against the user key directory " +
+        '(FINFLOW_USER_KEYS_FILE) and the view is for their roles in the user directory (FINFLOW_APPROVAL_POLICY_FILE)',
+    )
     .action(
       async (
         file: string,
-        o: { purpose: string; role?: string; out?: string; databaseUrl?: string; actor?: string },
+        o: { purpose: string; role?: string; out?: string; databaseUrl?: string; actor?: string; signingKey?: string },
       ) => {
         const purpose = o.purpose.trim();
         if (!purpose) throw new Error('--purpose must say why the report is read');
-        const roles = o.role === undefined ? undefined : o.role.split(',').map((r) => r.trim());
+        let roles = o.role === undefined ? undefined : o.role.split(',').map((r) => r.trim());
         if (roles && (roles.length === 0 || roles.some((r) => !/^[A-Za-z0-9_.-]+$/.test(r))))
           throw new Error(`--role must name roles (letters, digits, '.', '_', '-'), comma-separated: ${o.role}`);
+        let actor = o.actor ?? defaultActor(env);
+        // Issue 18: where readers are people of the directory, who reads is proven with their own key, and what they
+        // see is masked for the roles the directory gives them (as the codec server does), never roles they name.
+        const people = personCodecVerifierFromEnv(env, undefined);
+        if (people || o.signingKey) {
+          if (!people)
+            throw new Error(
+              '--signing-key proves who reads against the user key directory: set FINFLOW_USER_KEYS_FILE and FINFLOW_APPROVAL_POLICY_FILE',
+            );
+          if (!o.signingKey)
+            throw new Error(
+              'readers are people of the user directory here (FINFLOW_USER_KEYS_FILE, FINFLOW_APPROVAL_POLICY_FILE): ' +
+                'name your own key with --signing-key (finflow keys user add)',
+            );
+          const key = await readSigningKeyFile(o.signingKey);
+          const caller = await people(`Bearer ${(await signCodecPersonToken(actor, key)).token}`).catch((err) => {
+            throw new Error(`${actor} is not proven: ${(err as Error).message}`);
+          });
+          const notHeld = (roles ?? []).filter((r) => !caller.roles.includes(r));
+          if (notHeld.length)
+            throw new Error(
+              `${caller.subject} does not hold ${notHeld.join(', ')} in the user directory (holds: ${caller.roles.join(', ') || 'none'})`,
+            );
+          if (!caller.roles.length) throw new Error(`${caller.subject} holds no role in the user directory`);
+          roles = roles ?? caller.roles;
+          actor = caller.subject;
+        }
         const header = await readSealedHeader(file);
         if (!header) throw new Error(`${file} is not a sealed report (it can be read as it is)`);
         const clearName = file.endsWith(SEALED_FILE_SUFFIX) ? file.slice(0, -SEALED_FILE_SUFFIX.length) : '';
@@ -220,7 +253,6 @@ export function registerSecurityCommands(
         if (resolve(target) === resolve(file)) throw new Error('--out must not be the sealed file itself');
         const format = roles ? viewFormatOf(header.name) : undefined;
         const policy = roles ? securityPolicyFromEnv(env) : undefined;
-        const actor = o.actor ?? defaultActor(env);
         const keys = await keyProviderFromEnvIfConfigured(env);
         const done = await withEnvelope(databaseUrl(o.databaseUrl, env), keys ?? NO_KEYS, async (envelope, _s, log) => {
           const event = {

@@ -14,6 +14,7 @@ import { generateMasterKey, KeyFileProvider, KeyRing, type KeyProvider } from '.
 import { buildProgram } from '../../client/cli';
 import { registerSecurityCommands } from '../../client/commands/security';
 import { freshDatabase } from '../helpers/postgres';
+import { seedPolicyInput as seedApprovalPolicyInput } from '../unit/approval-fixtures';
 import { seedPolicyInput } from '../unit/security-fixture';
 
 const IBAN = 'DE89370400440532013000';
@@ -233,6 +234,87 @@ describe('finflow report open', () => {
     expect((await finflow(['report', 'open', path, '--role', 'a b', '--purpose', 'x'], {})).error).toMatch(
       /--role must name roles/,
     );
+  });
+
+  it("proves who reads with their own key and masks for their roles in the user directory (issue 18): ann's key as dan, a role ann does not hold and no key are refused", async () => {
+    const keyFile = join(work, 'keys-report-people.json');
+    await finflow(['keys', 'init', keyFile, '--key-id', 'k1']);
+    const dataset = 'recon:ACME:2026-10:people';
+    const path = await sealedReport(keyFile, dataset);
+    const policyFile = join(work, 'policy-people.json');
+    writeFileSync(policyFile, JSON.stringify(seedPolicyInput));
+    // The user directory (roles) and the user key directory (people's own keys), as the gateway and workers read them.
+    const approvalPolicy = seedApprovalPolicyInput();
+    approvalPolicy.users = approvalPolicy.users.map((u) => (u.userId === 'ann' ? { ...u, roles: ['auditor'] } : u));
+    if (!approvalPolicy.roles.some((r) => r.name === 'auditor'))
+      approvalPolicy.roles.push({ name: 'auditor' } as never);
+    const directoryFile = join(work, 'approval-policy-people.json');
+    writeFileSync(directoryFile, JSON.stringify(approvalPolicy));
+    const userKeys = join(work, 'people', 'user-keys.json');
+    for (const person of ['ann', 'dan'])
+      await buildProgram(() => undefined).parseAsync([
+        'node',
+        'finflow',
+        'keys',
+        'user',
+        'add',
+        person,
+        '--directory',
+        userKeys,
+        '--out',
+        join(work, `${person}.jwk.json`),
+        '--by',
+        'ivy.admin',
+      ]);
+    await new Promise((r) => setTimeout(r, 1100)); // a key is valid from the second it was made
+    const env = {
+      FINFLOW_KEY_FILE: keyFile,
+      DATABASE_URL: url,
+      FINFLOW_SECURITY_POLICY: policyFile,
+      FINFLOW_USER_KEYS_FILE: userKeys,
+      FINFLOW_APPROVAL_POLICY_FILE: directoryFile,
+    };
+    const open = (actor: string, keyOf: string | undefined, ...extra: string[]) =>
+      finflow(
+        [
+          'report',
+          'open',
+          path,
+          '--actor',
+          actor,
+          ...(keyOf ? ['--signing-key', join(work, `${keyOf}.jwk.json`)] : []),
+          '--out',
+          join(work, `people-${actor}-${keyOf ?? 'none'}.xlsx`),
+          '--purpose',
+          'PBC list item 9',
+          ...extra,
+        ],
+        env,
+      );
+    const wb = new ExcelJS.Workbook();
+    // ann, an auditor in the directory, sees the account number masked, with no --role: her roles decide.
+    expect((await open('ann', 'ann')).error).toBeUndefined();
+    await wb.xlsx.readFile(join(work, 'people-ann-ann.xlsx'));
+    const row = wb.getWorksheet('Exceptions')!.getRow(2).values as unknown[];
+    expect(String(row[2])).not.toContain(IBAN);
+    expect(String(row[2])).toMatch(new RegExp(`${IBAN.slice(-4)}$`));
+    // dan, a director, sees it in clear.
+    expect((await open('dan', 'dan')).error).toBeUndefined();
+    await wb.xlsx.readFile(join(work, 'people-dan-dan.xlsx'));
+    expect(wb.getWorksheet('Exceptions')!.getRow(2).values).toEqual([undefined, 'item-1', IBAN, 'missing_in_b']);
+    // ann's key naming dan, ann asking for the director's view, and nobody's key: refused, nothing written.
+    expect((await open('dan', 'ann')).error).toMatch(/dan is not proven: .*key_of_another_person/);
+    expect((await open('ann', 'ann', '--role', 'director')).error).toMatch(/ann does not hold director/);
+    expect((await open('ann', undefined)).error).toMatch(/name your own key with --signing-key/);
+    expect(existsSync(join(work, 'people-dan-ann.xlsx'))).toBe(false);
+    expect(existsSync(join(work, 'people-ann-none.xlsx'))).toBe(false);
+    const { log } = await envelope(new KeyFileProvider(keyFile, 0));
+    expect(
+      (await log.list({ resource: dataset, action: 'read' })).map((e) => [e.actor, e.outcome, e.fields[1]]),
+    ).toEqual([
+      ['ann', 'allowed', 'view:auditor'],
+      ['dan', 'allowed', 'view:director'],
+    ]);
   });
 
   it('refuses without keys, after the dataset was shredded, and without a purpose, writing no clear file', async () => {
