@@ -59,7 +59,8 @@ export async function monthEndCloseWorkflow(input: CloseWorkflowInput): Promise<
     return await runClose(r, upsertAttributes, (m) => (readModel = m));
   } catch (err) {
     // A cancellation request ends the close as cancelled, with who and why journaled (workflows/close/cancellation).
-    if (cancelledWithClose(r, err)) return endCancelled(r, upsertAttributes, () => readModel?.flush() ?? Promise.resolve());
+    if (cancelledWithClose(r, err))
+      return endCancelled(r, upsertAttributes, () => readModel?.flush() ?? Promise.resolve());
     throw err;
   }
 }
@@ -155,9 +156,10 @@ function continueAsNewDue(r: CloseRun): boolean {
 
 /** Hands the close's state on to a new run, once every handler has finished and every notice is written. */
 async function continueAsNewWithState(r: CloseRun, readModel: ReadModel): Promise<never> {
+  // The read model's write under way lands first: a person's update that arrives meanwhile is then awaited below.
+  await readModel.settle();
   await condition(allHandlersFinished);
   await Promise.all(r.background);
-  await readModel.flush();
   const next: CloseCarriedState = {
     run: r.run + 1,
     startedAt: r.startedAt,

@@ -26,15 +26,25 @@ const statusStore = proxyLocalActivities<CloseStatusActivities>({
 export interface ReadModel {
   /** Sends what changed, unless a write is under way (its landing sends what changed meanwhile). */
   publish(): void;
-  /** Waits for the write under way, then writes what is left: before the close ends or continues as new. */
+  /** Waits for the write under way, then writes what is left: before the close ends. */
   flush(): Promise<void>;
+  /**
+   * Waits for the write under way and sends no other: before the close continues as new (the next run writes
+   * everything, above this run's version).
+   */
+  settle(): Promise<void>;
   /** The last version written: the next run of the close goes on from it. */
   version(): number;
 }
 
 export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
   if (!patched(CLOSE_STATUS_READ_MODEL))
-    return { publish: () => undefined, flush: async () => undefined, version: () => carriedVersion };
+    return {
+      publish: () => undefined,
+      flush: async () => undefined,
+      settle: async () => undefined,
+      version: () => carriedVersion,
+    };
   let version = carriedVersion;
   /** `position:JSON` of each task as the store acknowledged it. */
   const acked = new Map<string, string>();
@@ -97,6 +107,9 @@ export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
     publish() {
       if (notConfigured || inflight || key() === ackedKey || nowMs() < pausedUntil) return;
       void send(true);
+    },
+    async settle() {
+      while (inflight) await inflight;
     },
     async flush() {
       while (inflight) await inflight;
