@@ -150,7 +150,7 @@ export async function signed(
   const { identityProof, ...options } = opts;
   const proof =
     identityProof === undefined
-      ? await h.idp.token(decision.approverId, { now, ttlSeconds: opts.ttlSeconds ?? 900 })
+      ? await h.idp.token(decision.approverId, { now: opts.now ?? now, ttlSeconds: opts.ttlSeconds ?? 900 })
       : identityProof;
   const { token, nonce } = await signApprovalDecision(
     { workflowId: handle.workflowId, checkpointId, round: 1, decision: 'approved', roles: [], ...decision },
