@@ -222,6 +222,8 @@ export interface CloseStatus {
 export interface CloseCancelRequest {
   by: string;
   reason?: string;
+  /** A task-action token (action 'cancel') signed by `by`: proves who cancelled (client/close-cancel.ts). */
+  token?: string;
 }
 
 /** How a close ended when it was cancelled. */
@@ -232,6 +234,12 @@ export interface CloseCancellation {
   reason?: string;
   /** Tasks that were running and were cancelled with the close. */
   tasksCancelled: string[];
+  /** The note came signed and verified: the key and nonce that prove who cancelled. */
+  signed?: { kid: string; nonce: string; issuer: string };
+  /** Why `by` stands as claimed (no signed note, or one that did not verify or was not theirs to sign). */
+  unproven?: string;
+  /** Signed, by someone the close's authority rules do not let cancel it (recorded: the cancellation happened). */
+  notAllowed?: string;
 }
 
 /** The `taskAction` signal / `submitTaskAction` update (COMMON.md contract 2). */

@@ -16,7 +16,20 @@ import { verifyPersonToken, type PersonTokenFailure, type TokenProof } from './p
 
 export const TASK_ACTION_TOKEN_TYPE = 'finflow-task-action+jwt';
 
-const ACTIONS = ['complete', 'rerun', 'waive', 'reassign', 'skip', 'add', 'pause', 'resume', 'attest'] as const;
+// 'cancel' signs a close's cancellation note (client/close-cancel.ts): the close checks it when it ends cancelled and
+// refuses it as a task action (domain/close/task-actions.ts does not list it).
+const ACTIONS = [
+  'complete',
+  'rerun',
+  'waive',
+  'reassign',
+  'skip',
+  'add',
+  'pause',
+  'resume',
+  'attest',
+  'cancel',
+] as const;
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 /** What a task-action token says (its subject, `by`, is who acts). */

@@ -268,14 +268,22 @@ export class Execution {
   /**
    * Cancels the close: a Temporal cancellation request, preceded by the note naming who and why. The close stops
    * its running reconciliations, activities and timers, journals the cancellation (and sends it to the audit
-   * ledger) and ends cancelled; `status()` then says so with `cancellation`. `by` is recorded as claimed. Throws
-   * when the close is not running, naming its state.
+   * ledger) and ends cancelled; `status()` then says so with `cancellation`. The note is signed with `signingKey`
+   * (or the Engine's), which proves `by`; without a key `by` is recorded as claimed. Throws when the close is not
+   * running, naming its state.
    */
-  async cancel(o: string | { by?: string; reason?: string } = {}): Promise<void> {
+  async cancel(
+    o: string | { by?: string; reason?: string; signingKey?: string | ApprovalSigningKey } = {},
+  ): Promise<void> {
     const given = typeof o === 'string' ? { reason: o } : o;
     const env = this.engine.environment();
     const by = given.by ?? env.FINFLOW_ACTOR ?? env.USER ?? userInfo().username;
+    const signingKey = await this.engine.signingKeyFor(given.signingKey);
     const { client } = await this.engine.connection();
-    await cancelClose(client, this.id, { by, reason: given.reason ?? 'cancelled through the finflow library' });
+    await cancelClose(client, this.id, {
+      by,
+      reason: given.reason ?? 'cancelled through the finflow library',
+      ...(signingKey ? { signingKey } : {}),
+    });
   }
 }

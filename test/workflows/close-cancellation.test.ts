@@ -16,6 +16,8 @@ import { buildProgram } from '../../client/cli';
 import { cancelledLine, watchClose } from '../../client/commands/close-view';
 import { reconWorkflowId } from '../../domain/ids';
 import { cancelRequestSignal, statusQuery } from '../../workflows/definitions';
+import { cancelClose } from '../../client/close-cancel';
+import { PeopleKeys } from '../helpers/people-keys';
 import { freshDatabase } from '../helpers/postgres';
 import { freshTimeSkippingServerPerTest, testWorkerOptions, uniqueId, workflowBundle } from '../helpers/temporal';
 import {
@@ -272,11 +274,17 @@ describe('a close that is cancelled', () => {
         buildProgram((s) => printed.push(s)).parseAsync(['node', 'finflow', '--address', env.address, ...args]);
       await cli('close', 'cancel', handle.workflowId, '--reason', 'duplicate close', '--by', 'carla', '--wait');
       expect(printed).toEqual([
-        `cancellation of ${handle.workflowId} requested by carla`,
+        `cancellation of ${handle.workflowId} requested by carla (unsigned: recorded as claimed)`,
         `${handle.workflowId} cancelled`,
       ]);
       const s = await handle.query(statusQuery);
-      expect(s.cancellation).toMatchObject({ by: 'carla', reason: 'duplicate close', tasksCancelled: ['prelim'] });
+      expect(s.cancellation).toMatchObject({
+        by: 'carla',
+        reason: 'duplicate close',
+        tasksCancelled: ['prelim'],
+        unproven: 'as claimed: the cancelRequest note was not signed',
+      });
+      expect(s.cancellation?.signed).toBeUndefined();
       await expect(cli('close', 'cancel', handle.workflowId, '--reason', 'again')).rejects.toThrow(
         `${handle.workflowId} is cancelled: there is nothing to cancel`,
       );
@@ -290,4 +298,77 @@ describe('a close that is cancelled', () => {
       );
     });
   });
+
+  it("proves who cancelled when the note is signed with the canceller's own key, and records a note signed by someone else, or by someone who may not cancel, for what it is", async () => {
+    const people = await PeopleKeys.of(['dora', 'ann', 'carla']);
+    const taskQueue = uniqueId('tq');
+    const worker = await Worker.create(
+      await testWorkerOptions({
+        connection: env.nativeConnection,
+        taskQueue,
+        activities: createActivities({ systems, approval: { userKeys: people, ledger } }),
+      }),
+    );
+    const manualPlan = (): CloseStart => ({
+      company: companyId(),
+      period: '2026-10',
+      owner: 'dora',
+      tasks: [{ id: 'prelim', name: 'Preliminary close', kind: 'manual', ownerRole: 'accountant' }],
+      approvalPolicy: {
+        roles: [
+          { name: 'accountant', can_prepare: ['reconciliation'] },
+          { name: 'controller', can_prepare: ['close_review'] },
+        ],
+        users: [
+          { userId: 'dora', roles: ['controller'] },
+          { userId: 'ann', roles: ['accountant'] },
+          { userId: 'carla', roles: ['controller'] },
+        ],
+      },
+    });
+    const cancelled = async (o: { by: string; reason: string; key: string }) => {
+      const handle = await startClose(h, taskQueue, manualPlan());
+      await waitFor(handle, (s) => task(s, 'prelim').state === 'running', 'prelim running');
+      await cancelClose(env.client, handle.workflowId, {
+        by: o.by,
+        reason: o.reason,
+        signingKey: people.keyOf(o.key),
+        now: new Date(await env.currentTimeMs()),
+      });
+      await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+      return { handle, status: await handle.query(statusQuery) };
+    };
+    await worker.runUntil(async () => {
+      // The close owner, with her own key: proven, the proof in the status, the journal and the audit ledger.
+      const own = await cancelled({ by: 'dora', reason: 'wrong entity', key: 'dora' });
+      expect(own.status.cancellation).toMatchObject({ by: 'dora', reason: 'wrong entity' });
+      expect(own.status.cancellation?.signed?.kid).toBe(people.keyOf('dora').kid);
+      expect(own.status.cancellation?.unproven).toBeUndefined();
+      expect(own.status.cancellation?.notAllowed).toBeUndefined();
+      expect(own.status.journal?.at(-1)?.signed?.kid).toBe(people.keyOf('dora').kid);
+      const trail = await closeTrail(pool, own.handle.workflowId);
+      // The verification's own entry (the signed token, as every verified action leaves), then the cancellation.
+      expect(trail.map((e) => [e.actor, e.action])).toEqual([
+        ['dora', 'task.action.signed'],
+        ['dora', 'task.action'],
+      ]);
+
+      // Ann's key on a note naming dora: the close is cancelled all the same (Temporal's request cannot be
+      // refused), and the record says dora is only claimed, and why.
+      const forged = await cancelled({ by: 'dora', reason: 'wrong entity', key: 'ann' });
+      expect(forged.status.state).toBe('cancelled');
+      expect(forged.status.cancellation?.signed).toBeUndefined();
+      expect(forged.status.cancellation?.unproven).toMatch(
+        /^as claimed: the note's signature was refused \(key_of_another_person\)/,
+      );
+      expect(forged.status.journal?.at(-1)?.note).toContain('as claimed');
+      const forgedTrail = await closeTrail(pool, forged.handle.workflowId);
+      expect(forgedTrail.filter((e) => e.action === 'task.action').map((e) => e.actor)).toEqual(['unverified:dora']);
+
+      // Ann, proven, is no close manager: her cancellation is recorded as signed and as not hers to make.
+      const accountant = await cancelled({ by: 'ann', reason: 'looked wrong', key: 'ann' });
+      expect(accountant.status.cancellation?.signed?.kid).toBe(people.keyOf('ann').kid);
+      expect(accountant.status.cancellation?.notAllowed).toMatch(/^not theirs to cancel: ann may not cancel the close/);
+    });
+  }, 120_000);
 });

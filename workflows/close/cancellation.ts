@@ -12,16 +12,61 @@ import {
   isCancellation,
   log,
   patched,
+  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
-import { cancellationRecord, cancelRequestOf } from '../../domain/close/cancellation';
+import type { ApprovalActivities } from '../../activities/approval';
+import { actionAuthorityProblem } from '../../domain/close/action-authority';
+import {
+  cancellationRecord,
+  cancelProofOf,
+  cancelRequestOf,
+  UNSIGNED_NOTE,
+  type CancelProof,
+} from '../../domain/close/cancellation';
 import { cancelRequestSignal } from '../definitions';
-import type { TaskStatus } from '../types';
+import type { TaskAction, TaskStatus } from '../types';
 import { ledgerTaskAction } from './action-ledger';
+import { failureMessage } from './runtime';
 import { bump, nowIso, type CloseRun } from './state';
 
 /** patched() id: the close handles a cancellation request (ends cancelled, with its journal entry). */
 export const CLOSE_CANCELLATION = 'close-cancellation';
+/** patched() id: the note's signature is checked, and the record says whether who cancelled is proven. */
+export const CLOSE_CANCELLATION_SIGNED = 'close-cancellation-signed';
+
+// The same verification as a signed task action's (a local activity reading the worker's key set).
+const verifyActivities = proxyLocalActivities<ApprovalActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, initialInterval: '200ms' },
+});
+
+/**
+ * Who cancelled, as proven: the note's token verified (signature, issuer, audience, lifetime, this close), signed
+ * by the person the note names, for this cancellation, unused before, and whether that person may cancel the close
+ * (a close manager: the close owner or a role of closeManagerRoles). Undefined for closes from before this check.
+ */
+async function cancelProof(r: CloseRun): Promise<CancelProof | undefined> {
+  if (!patched(CLOSE_CANCELLATION_SIGNED)) return undefined;
+  const request = r.cancel.request;
+  if (!request?.token) return { unproven: UNSIGNED_NOTE };
+  let v: Awaited<ReturnType<ApprovalActivities['verifyTaskActionSignal']>>;
+  try {
+    v = await verifyActivities.verifyTaskActionSignal({ token: request.token, workflowId: r.closeId, at: nowIso() });
+  } catch (err) {
+    return { unproven: `as claimed: the note's signature could not be checked: ${failureMessage(err)}` };
+  }
+  if (!v.ok) return { unproven: `as claimed: the note's signature was refused (${v.reason}): ${v.message}` };
+  if (r.journal.some((j) => j.signed?.nonce === v.action.proof.nonce))
+    return { unproven: `as claimed: the note's token (nonce ${v.action.proof.nonce}) was already used` };
+  const authority = actionAuthorityProblem({ action: 'cancel', by: v.action.by } as unknown as TaskAction, {
+    rolesOf: (userId) => r.checkpoints.rolesOf(userId),
+    planOwner: r.plan.owner,
+    closeManagerRoles: r.options.closeManagerRoles,
+    checksManagers: () => true,
+  });
+  return cancelProofOf(request, v.action, authority);
+}
 
 /**
  * Listens for the cancellation and for the note naming who asks and why. Called before the close's first wait,
@@ -73,7 +118,8 @@ export async function endCancelled(
     for (const t of r.tasks) if (t.state === 'running') cancelTask(t);
     const at = nowIso();
     const cancelled = r.tasks.filter((t) => t.state === 'cancelled').map((t) => t.id);
-    const { cancellation, entry } = cancellationRecord(r.cancel.request, at, cancelled);
+    const proof = await cancelProof(r);
+    const { cancellation, entry } = cancellationRecord(r.cancel.request, at, cancelled, proof);
     r.cancel.done = cancellation;
     r.journal.push(entry);
     ledgerTaskAction(r, r.journal.length - 1);
