@@ -25,6 +25,7 @@ import { signingKeyFromEnv } from '../../activities/compliance/signing';
 import { systemsFromEnv } from '../../activities/systems';
 import { gatewayConfigFromEnv, readPolicyFile } from '../../client/approval-gateway';
 import { buildProgram } from '../../client/cli';
+import { personCodecVerifierFromEnv } from '../../client/codec-identity';
 import { codecServerConfigFromEnv } from '../../client/codec-server';
 import { TASK_QUEUE } from '../../domain/ids';
 import { FINFLOW_SEARCH_ATTRIBUTES } from '../../scripts/lib/dev-server';
@@ -368,6 +369,16 @@ describe('docker-compose.yml against the code it runs', () => {
     expect(ui).toMatchObject({ TEMPORAL_CODEC_PASS_ACCESS_TOKEN: 'true', TEMPORAL_AUTH_ENABLED: 'true' });
     expect(cfg).toMatchObject({ issuer: env.FINFLOW_OIDC_ISSUER, audience: env.FINFLOW_CODEC_AUDIENCE });
     expect(dependsOn(svc('temporal-ui'))).toEqual(expect.arrayContaining(['temporal', 'codec-server']));
+  });
+
+  it("has the codec server judge each caller by the person's own key or the provider's token and mask by the directory's roles", async () => {
+    const c = hostEnv(compose, svc('codec-server'), secrets);
+    // The same user key directory the worker reads, and the same approval policy (its directory) as the gateway's.
+    expect(c.FINFLOW_USER_KEYS_FILE).toBe(hostEnv(compose, svc('worker'), secrets).FINFLOW_USER_KEYS_FILE);
+    expect(c.FINFLOW_APPROVAL_POLICY_FILE).toBe(
+      hostEnv(compose, svc('approval-gateway'), secrets).FINFLOW_APPROVAL_POLICY_FILE,
+    );
+    expect(personCodecVerifierFromEnv(c, undefined)).toEqual(expect.any(Function));
   });
 
   it('starts each service after every service its environment names, and publishes ports on localhost only', () => {
