@@ -35,12 +35,8 @@ import type { ApprovalOutbox } from '../activities/approval/outbox';
 import { signResubmission } from '../activities/approval/resubmission';
 import { signExceptionAction, type ExceptionActionClaimsInput } from '../activities/approval/exception-action-token';
 import { signTaskAction } from '../activities/approval/task-action-token';
-import {
-  signApprovalDecision,
-  verifyIdentityJwt,
-  type ApprovalSigningKey,
-  type VerifyIdentityOptions,
-} from '../activities/approval/signing';
+import { verifyIdentityJwt, type VerifyIdentityOptions } from '../activities/approval/identity';
+import { signApprovalDecision, type ApprovalSigningKey } from '../activities/approval/signing';
 import type { ApprovalPolicy } from '../domain/approval';
 import {
   approvalSignal,

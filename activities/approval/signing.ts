@@ -367,10 +367,6 @@ export async function verifyApprovalToken(
   return { ok: true, claims };
 }
 
-// ---------------------------------------------------------------- approver identity (for the gateway)
-// In identity.ts; exported here too for the callers that import it from this module.
-export { verifyIdentityJwt, type IdentityVerification, type VerifyIdentityOptions } from './identity';
-
 // ---------------------------------------------------------------- the verification activity
 
 export interface ApprovalVerificationDeps {

@@ -9,7 +9,7 @@ import PDFDocument from 'pdfkit';
 import type { BankReconciliationStatement, ReconcilingItem } from '../../domain/recon/bank-statement';
 import { drawTable, type PdfColumn, type PdfRow } from '../compliance/pdf-table';
 import { pdfText } from '../compliance/render-pdf';
-import { KIND_LABELS, statementLines } from './bank-statement';
+import { KIND_LABELS, statementLines } from './bank-statement-lines';
 
 export const PDF_MAX_ITEMS = 1000;
 const MARGIN = 40;

@@ -13,7 +13,8 @@ import { approvalDecisionPayload, sendApprovalUpdate } from '../approval-decisio
 import { cancelClose } from '../close-cancel';
 import { readModelStatus, sharedStatusPool, type StatusAnswer, type StatusSourceChoice } from '../close-status-source';
 import { submitTaskAction } from '../task-action';
-import type { Engine } from './engine';
+import type { Client } from '@temporalio/client';
+import type { TemporalConfig } from '../../platform/config';
 import { currentStepOf, reached, resultsOf, type EndedState, type ExecutionResults } from './results';
 
 /** What `submitApproval` takes: who decides what, with which comment and evidence. */
@@ -53,6 +54,17 @@ const ENDED: Record<string, EndedState | undefined> = {
   TIMED_OUT: 'timed_out',
 };
 
+/**
+ * What an Execution asks of the Engine that made it (engine.ts implements it): the connection, the environment, the
+ * approvers' roles and the signing key to use. An interface, so that execution.ts does not import engine.ts.
+ */
+export interface ExecutionEngine {
+  connection(): Promise<{ client: Client; config: TemporalConfig }>;
+  environment(): NodeJS.ProcessEnv;
+  rolesOf(userId: string): string[];
+  signingKeyFor(given: string | ApprovalSigningKey | undefined): Promise<ApprovalSigningKey | undefined>;
+}
+
 /** A close started (or attached to) by an Engine. */
 export class Execution {
   /** Whether this call started the close (false: it was already running or done). */
@@ -61,7 +73,7 @@ export class Execution {
   readonly #closeTaskId: string | undefined;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ExecutionEngine,
     /** The close's workflow id (close:<company>:<period>). */
     readonly id: string,
     opts: { started: boolean; checkpoints?: Map<string, string>; closeTaskId?: string },

@@ -3,7 +3,7 @@
 import type { ReconciliationDefinitionInput } from '../../domain/recon/definition';
 import { PARAMETER_TEMPLATE } from '../recon-run';
 import type { BuildIssue } from './errors';
-import type { BuildContext, DataSecurityOptions, ReconciliationOptions } from './financial-workflow';
+import type { BuildContext, DataSecurityOptions, ReconciliationOptions } from './workflow-options';
 import type { DataSource } from './registries';
 import { SecurityConfig } from './security-config';
 

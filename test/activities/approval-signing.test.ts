@@ -18,9 +18,9 @@ import {
   importApprovalSigningKey,
   signApprovalDecision,
   verifyApprovalToken,
-  verifyIdentityJwt,
   type ApprovalKeyPair,
 } from '../../activities/approval/signing';
+import { verifyIdentityJwt } from '../../activities/approval/identity';
 import {
   attemptFromVerification,
   evaluateDecision,
