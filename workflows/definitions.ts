@@ -2,7 +2,7 @@
 // plain `temporal workflow signal --name approval` all refer to these names. Renaming one breaks running closes.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EvidenceRef } from '../domain/approval';
-import type { ExceptionActionAnswer, ExceptionActionRequest } from './close/exception-actions';
+import type { ExceptionActionOutcome } from '../activities/exceptions';
 import type { ApprovalsStatus, CloseCancelRequest, CloseStatus, TaskAction, TaskActionAnswer } from './types';
 
 /**
@@ -98,6 +98,16 @@ export const submitTaskActionUpdate = defineUpdate<TaskActionAnswer, [TaskAction
  * workflow): the close journals them when the cancellation comes. Alone it cancels nothing.
  */
 export const cancelRequestSignal = defineSignal<[CloseCancelRequest]>('cancelRequest');
+/** The `submitExceptionAction` update's argument (workflows/close/exception-actions.ts handles it). */
+export interface ExceptionActionRequest {
+  /** The reconciliation task's id, or its reconciliation id. */
+  task: string;
+  /** The person's signed action (activities/approval/exception-action-token.ts). */
+  token: string;
+}
+
+export type ExceptionActionAnswer = ExceptionActionOutcome;
+
 /**
  * A person's signed action on a reconciliation's exceptions (explain, resolve, reopen, carry forward), through the
  * close that ran the reconciliation: verified, applied in the result store and the audit ledger, journaled.

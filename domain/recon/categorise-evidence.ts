@@ -1,7 +1,7 @@
 // The evidence that two leftover records (side a record i, side b record j) belong together, one category per pass
 // of the categoriser (see categorise.ts for the precedence): 0 same amount (timing_difference, or amounts_agree),
 // 1 opposite amount (sign_reversal), 2 swapped digits (transposition), 3 within the rounding tolerance (rounding).
-import type { Category, Evidence } from './categorise';
+import type { Category, Evidence } from './categories';
 import { formatMinor } from './minor';
 import type { MatchState } from './match-state';
 

@@ -1,5 +1,5 @@
 // Leftovers paired by a reference before any amount is looked at (see categorise.ts for the precedence).
-import type { Category, Evidence } from './categorise';
+import type { Category, Evidence } from './categories';
 import { sumOf, type MatchState } from './match-state';
 import { formatMinor, subMinor } from './minor';
 

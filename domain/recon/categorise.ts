@@ -37,6 +37,7 @@
 //   items (a bank fee, an uncleared check) behind one made-up difference.
 import { bankItemNamer, type BankItemNamer } from './categorise-bank';
 import { maybeSums, pairEvidence } from './categorise-evidence';
+import type { Category, Evidence } from './categories';
 import { pairByReference } from './categorise-reference';
 import type { ReconciliationDefinition } from './definition';
 import { FREE, groupItems, isDuplicateKey, type MatchState } from './match';
@@ -45,25 +46,7 @@ import { currencyScale } from './normalise';
 
 export { transposition } from './categorise-evidence';
 
-export const CATEGORIES = [
-  'duplicate_key',
-  'missing_in_a',
-  'missing_in_b',
-  'timing_difference',
-  'sign_reversal',
-  'transposition',
-  'rounding',
-  'amount_mismatch',
-  'within_tolerance',
-  'suggested_match',
-  'bank_fee',
-  'outstanding_check',
-  'outstanding_payment',
-  'deposit_in_transit',
-] as const;
-export type Category = (typeof CATEGORIES)[number];
-
-export type Evidence = Record<string, string | number | boolean>;
+export { CATEGORIES, type Category, type Evidence } from './categories';
 
 /** An exception over record indices of the partition (reconcile turns it into the JSON-safe ReconException). */
 export interface CategorisedException {

@@ -6,21 +6,14 @@
 // an activity verify the token and apply it in the result store and the audit ledger, then journals the outcome,
 // accepted or refused, so the close's history and status show who acted, on how many exceptions, for what total.
 import { patched, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { ExceptionActionOutcome, ExceptionActivities } from '../../activities/exceptions';
-import { submitExceptionActionUpdate } from '../definitions';
+import type { ExceptionActivities } from '../../activities/exceptions';
+import { submitExceptionActionUpdate, type ExceptionActionAnswer, type ExceptionActionRequest } from '../definitions';
 import type { CloseJournalEntry, TaskStatus } from '../types';
 
 /** patched() id: marks a close's first exception action taken through this handler. */
 export const EXCEPTION_ACTIONS_PATCH = 'exception-actions-update';
 
-export interface ExceptionActionRequest {
-  /** The reconciliation task's id, or its reconciliation id. */
-  task: string;
-  /** The person's signed action (activities/approval/exception-action-token.ts). */
-  token: string;
-}
-
-export type ExceptionActionAnswer = ExceptionActionOutcome;
+export type { ExceptionActionAnswer, ExceptionActionRequest } from '../definitions';
 
 // Verification and the store write are quick; a few attempts ride out a database hiccup. The activity is idempotent
 // on the token's nonce, so a retry after it applied returns what it applied.
