@@ -121,8 +121,9 @@ async function runClose(
 
     const seen = r.version;
     const wait = waitForChangeMs(nowMs(), wakeAt, stuck ? (stuckSince as number) + blockedMs : undefined);
-    if (wait === undefined) await condition(() => r.version !== seen);
-    else await condition(() => r.version !== seen, wait);
+    const woken = () => r.version !== seen || readModel.dirty();
+    if (wait === undefined) await condition(woken);
+    else await condition(woken, wait);
   }
   r.finishedAt = nowIso();
   upsertAttributes();

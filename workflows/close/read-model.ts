@@ -6,9 +6,9 @@
 // of the history; its result is one marker event per write. The version grows with every write and goes on across
 // continue-as-new. A store that fails is left alone for a while (the close does not wait on it); one without a
 // database (not_configured) is not written again. Closes recorded before this replay without it (patched).
-import { patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CloseStatusActivities, CloseStatusWrite } from '../../activities/close-status';
-import { closeStatus, nowMs, type CloseRun } from './state';
+import { allCheckpoints, closeStatus, nowMs, type CloseRun } from './state';
 
 /** patched() id: the close writes its status read model. */
 export const CLOSE_STATUS_READ_MODEL = 'close-status-read-model';
@@ -35,6 +35,11 @@ export interface ReadModel {
   settle(): Promise<void>;
   /** The last version written: the next run of the close goes on from it. */
   version(): number;
+  /**
+   * Something changed that publish() would send now: the close's loop wakes on it too, since an approval decision
+   * or an exception action changes the status without waking the loop.
+   */
+  dirty(): boolean;
 }
 
 export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
@@ -44,6 +49,7 @@ export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
       flush: async () => undefined,
       settle: async () => undefined,
       version: () => carriedVersion,
+      dirty: () => false,
     };
   let version = carriedVersion;
   /** `position:JSON` of each task as the store acknowledged it. */
@@ -53,8 +59,11 @@ export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
   let pausedUntil = 0;
   let notConfigured = false;
   const { firstExecutionRunId } = workflowInfo();
-  // What the loop changes without a bump (state, pause, end) counts as a change too.
-  const key = () => `${r.version}|${r.state}|${r.paused}|${r.finishedAt ?? ''}`;
+  // What the loop changes without a bump (state, pause, end) counts as a change too, and so does what the approval
+  // checkpoints and people's actions change without one (a level decided, the next one open; a journal entry).
+  const key = () =>
+    `${r.version}|${r.state}|${r.paused}|${r.finishedAt ?? ''}|${r.journal.length}|${r.notifications.length}|` +
+    JSON.stringify(allCheckpoints(r));
 
   const send = (wakeAfter: boolean): Promise<void> => {
     const sentKey = key();
@@ -98,16 +107,24 @@ export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
       () => {
         inflight = undefined;
         pausedUntil = nowMs() + FAILURE_PAUSE_MS;
+        // Write again after the pause even if nothing else changes: a close that waits (for a person, say) would
+        // otherwise leave its last change unwritten, and readers would see the row from before it for as long.
+        if (wakeAfter)
+          void sleep(FAILURE_PAUSE_MS).then(
+            () => void r.version++,
+            () => undefined, // cancelled with the close
+          );
       },
     );
     return inflight;
   };
 
+  const due = () => !notConfigured && !inflight && nowMs() >= pausedUntil && key() !== ackedKey;
   return {
     publish() {
-      if (notConfigured || inflight || key() === ackedKey || nowMs() < pausedUntil) return;
-      void send(true);
+      if (due()) void send(true);
     },
+    dirty: due,
     async settle() {
       while (inflight) await inflight;
     },
