@@ -42,6 +42,24 @@ export interface ReadModel {
   dirty(): boolean;
 }
 
+/**
+ * What of a checkpoint is worth a write of its own: its state, round, open level, decisions, escalations and
+ * resubmissions. Refused attempts are not (they go out with the next write): a flood of them must not become a
+ * flood of writes.
+ */
+function checkpointKey(c: ReturnType<typeof allCheckpoints>[number]): string {
+  return [
+    c.checkpointId,
+    c.state,
+    c.round ?? '',
+    c.openLevel?.level ?? '',
+    c.decisions.length,
+    c.escalations.length,
+    c.resubmissions?.length ?? 0,
+    c.waitingFor ?? '',
+  ].join(':');
+}
+
 export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
   if (!patched(CLOSE_STATUS_READ_MODEL))
     return {
@@ -63,7 +81,7 @@ export function readModelOf(r: CloseRun, carriedVersion = 0): ReadModel {
   // checkpoints and people's actions change without one (a level decided, the next one open; a journal entry).
   const key = () =>
     `${r.version}|${r.state}|${r.paused}|${r.finishedAt ?? ''}|${r.journal.length}|${r.notifications.length}|` +
-    JSON.stringify(allCheckpoints(r));
+    allCheckpoints(r).map(checkpointKey).join(',');
 
   const send = (wakeAfter: boolean): Promise<void> => {
     const sentKey = key();
