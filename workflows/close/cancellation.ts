@@ -12,7 +12,6 @@ import {
   isCancellation,
   log,
   patched,
-  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { ApprovalActivities } from '../../activities/approval';
@@ -26,6 +25,7 @@ import {
 } from '../../domain/close/cancellation';
 import { cancelRequestSignal } from '../definitions';
 import type { TaskAction, TaskStatus } from '../types';
+import { verify } from '../approval/host';
 import { ledgerTaskAction } from './action-ledger';
 import { failureMessage } from './runtime';
 import { bump, nowIso, type CloseRun } from './state';
@@ -34,12 +34,6 @@ import { bump, nowIso, type CloseRun } from './state';
 export const CLOSE_CANCELLATION = 'close-cancellation';
 /** patched() id: the note's signature is checked, and the record says whether who cancelled is proven. */
 export const CLOSE_CANCELLATION_SIGNED = 'close-cancellation-signed';
-
-// The same verification as a signed task action's (a local activity reading the worker's key set).
-const verifyActivities = proxyLocalActivities<ApprovalActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '200ms' },
-});
 
 /**
  * Who cancelled, as proven: the note's token verified (signature, issuer, audience, lifetime, this close), signed
@@ -52,7 +46,7 @@ async function cancelProof(r: CloseRun): Promise<CancelProof | undefined> {
   if (!request?.token) return { unproven: UNSIGNED_NOTE };
   let v: Awaited<ReturnType<ApprovalActivities['verifyTaskActionSignal']>>;
   try {
-    v = await verifyActivities.verifyTaskActionSignal({ token: request.token, workflowId: r.closeId, at: nowIso() });
+    v = await verify.verifyTaskActionSignal({ token: request.token, workflowId: r.closeId, at: nowIso() });
   } catch (err) {
     return { unproven: `as claimed: the note's signature could not be checked: ${failureMessage(err)}` };
   }

@@ -3,7 +3,7 @@
 // skip, add, pause, resume, attest). A signed action is verified first and checked against who may take it; every
 // action, accepted or refused, goes in the journal. The rules are domain/close/task-actions.ts and
 // action-authority.ts; this module applies what they allow to the run's state.
-import { patched, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import type { ApprovalActivities } from '../../activities/approval';
 import { actionAnswer, journalEntryOf, refusalsFull, unsignedDifference } from '../../domain/close/action-journal';
 import { actionAuthorityProblem } from '../../domain/close/action-authority';
@@ -13,6 +13,7 @@ import { actionShapeProblem, actionStateProblem, addedTaskPlan, type AddedTask }
 import { attestationRequirement, judgeAttestation } from '../../domain/compliance/attestation';
 import { submitTaskActionUpdate, taskActionSignal } from '../definitions';
 import type { CloseJournalEntry, TaskAction, TaskActionAnswer, TaskStatus } from '../types';
+import { verify } from '../approval/host';
 import { ledgerTaskAction } from './action-ledger';
 import { failureMessage, taskStatusOf } from './runtime';
 import {
@@ -28,13 +29,6 @@ import {
   type CloseRun,
 } from './state';
 import { openWaiver } from './waivers';
-
-// Verification reads only the worker's key set (a local activity, answered within the workflow task that handles
-// the action). Three attempts ride out a worker hiccup; past them the action is refused with that said.
-const verifyActivities = proxyLocalActivities<ApprovalActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '200ms' },
-});
 
 /** patched() id: signed actions other than `complete` are checked against the close managers' roles. */
 const SIGNED_ACTION_AUTHORITY = 'signed-action-authority';
@@ -211,7 +205,7 @@ async function act(r: CloseRun, a: TaskAction): Promise<TaskActionAnswer> {
   }
   let v: Awaited<ReturnType<ApprovalActivities['verifyTaskActionSignal']>>;
   try {
-    v = await verifyActivities.verifyTaskActionSignal({ token: a.token, workflowId: r.closeId, at: nowIso() });
+    v = await verify.verifyTaskActionSignal({ token: a.token, workflowId: r.closeId, at: nowIso() });
   } catch (err) {
     return refuse(r, a, `the signature could not be checked: ${failureMessage(err)}`);
   }
